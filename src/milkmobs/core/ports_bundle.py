@@ -1,0 +1,30 @@
+"""The driven ports the core works with, bundled so services take one argument."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from milkmobs.ports import (
+    Analyzer,
+    Clock,
+    EventBus,
+    IdGenerator,
+    MediaStore,
+    Metrics,
+    MobStore,
+    VectorIndex,
+    VideoStore,
+)
+
+
+@dataclass(frozen=True)
+class CorePorts:
+    videos: VideoStore
+    mobs: MobStore
+    media: MediaStore
+    analyzer: Analyzer
+    index: VectorIndex
+    events: EventBus
+    metrics: Metrics
+    clock: Clock
+    ids: IdGenerator

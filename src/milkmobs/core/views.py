@@ -1,0 +1,75 @@
+"""What the core hands to the driving side (API, CLI, notebooks)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from milkmobs.domain import Mob, ValidationResult, Video
+from milkmobs.domain.base import DomainModel
+from milkmobs.ports import UploadTicket
+
+
+class VideoView(Video):
+    """A video as users see it: with its media URLs and its mob's name."""
+
+    video_url: str | None = None
+    thumbnail_url: str | None = None
+    mob_name: str | None = None
+
+
+class SubmitRequest(DomainModel):
+    """POST /videos/submit. Checked by ``submit_video`` (InvalidInputError naming the field)."""
+
+    user_id: str = ""
+    title: str | None = None
+    description: str | None = None
+    hashtags: list[str] | None = None
+    content_type: str | None = "video/mp4"
+    size_bytes: int | None = None
+
+
+class Submission(DomainModel):
+    video_id: str
+    video: VideoView
+    upload: UploadTicket
+
+
+class SimilarResult(DomainModel):
+    video: VideoView
+    score: float
+
+
+class SimilarVideos(DomainModel):
+    video_id: str | None = None
+    query: str | None = None
+    results: list[SimilarResult] = Field(default_factory=list)
+
+
+class MobDetail(DomainModel):
+    mob: Mob
+    videos: list[VideoView] = Field(default_factory=list)
+    next_cursor: str | None = None
+
+
+class ClusteringReport(DomainModel):
+    """What a batch re-clustering did."""
+
+    videos: int
+    mobs: int
+    kept_mob_ids: list[str] = Field(default_factory=list)
+    new_mob_ids: list[str] = Field(default_factory=list)
+    removed_mob_ids: list[str] = Field(default_factory=list)
+    inertia: float = 0.0
+    iterations: int = 0
+
+
+__all__ = [
+    "ClusteringReport",
+    "MobDetail",
+    "SimilarResult",
+    "SimilarVideos",
+    "SubmitRequest",
+    "Submission",
+    "ValidationResult",
+    "VideoView",
+]

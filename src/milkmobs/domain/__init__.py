@@ -1,0 +1,86 @@
+"""The milkmobs domain: pydantic models and the error tree. No I/O."""
+
+from milkmobs.domain.campaign import Campaign, ScoreWeights
+from milkmobs.domain.embedding import Embedding, Vector, as_vector, l2_normalize
+from milkmobs.domain.errors import (
+    AnalysisError,
+    BackendUnavailableError,
+    ConfigurationError,
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    MediaError,
+    MilkmobsError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnauthorizedError,
+)
+from milkmobs.domain.events import EVENT_BUS_NAME, EVENT_SOURCE, DomainEvent, VideoAnalyzed
+from milkmobs.domain.execution import ExecutionRecord, ExecutionStatus, StartResult, StepRecord, StepStatus
+from milkmobs.domain.hashtags import normalize_hashtag, normalize_hashtags
+from milkmobs.domain.insights import Highlight, Insights
+from milkmobs.domain.mob import Mob
+from milkmobs.domain.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from milkmobs.domain.stats import VideoStats
+from milkmobs.domain.usage import ModelType, ModelUsage, UsageReport, UsageTotals
+from milkmobs.domain.validation import ScoreBreakdown, ValidationResult
+from milkmobs.domain.video import (
+    ALLOWED_TRANSITIONS,
+    TERMINAL_STATUSES,
+    Failure,
+    MediaInfo,
+    Video,
+    VideoStatus,
+    check_transition,
+)
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "DEFAULT_PAGE_SIZE",
+    "EVENT_BUS_NAME",
+    "EVENT_SOURCE",
+    "MAX_PAGE_SIZE",
+    "TERMINAL_STATUSES",
+    "AnalysisError",
+    "BackendUnavailableError",
+    "Campaign",
+    "ConfigurationError",
+    "ConflictError",
+    "DomainEvent",
+    "Embedding",
+    "ExecutionRecord",
+    "ExecutionStatus",
+    "Failure",
+    "ForbiddenError",
+    "Highlight",
+    "Insights",
+    "InvalidInputError",
+    "MediaError",
+    "MediaInfo",
+    "MilkmobsError",
+    "Mob",
+    "ModelType",
+    "ModelUsage",
+    "NotFoundError",
+    "Page",
+    "PayloadTooLargeError",
+    "ScoreBreakdown",
+    "ScoreWeights",
+    "StartResult",
+    "StepRecord",
+    "StepStatus",
+    "UnauthorizedError",
+    "UsageReport",
+    "UsageTotals",
+    "ValidationResult",
+    "Vector",
+    "Video",
+    "VideoAnalyzed",
+    "VideoStats",
+    "VideoStatus",
+    "as_vector",
+    "check_transition",
+    "l2_normalize",
+    "normalize_hashtag",
+    "normalize_hashtags",
+]

@@ -1,0 +1,46 @@
+"""A mob: a community of similar validated videos."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from pydantic import ConfigDict, Field, field_serializer, field_validator
+
+from milkmobs.domain.base import DomainModel
+from milkmobs.domain.embedding import Vector, as_vector
+
+
+class Mob(DomainModel):
+    """``centroid`` is a unit vector; ``version`` guards concurrent centroid updates."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    mob_id: str
+    name: str
+    description: str = ""
+    centroid: Vector = Field(exclude=True)
+    video_count: int = Field(default=0, ge=0)
+    example_hashtags: list[str] = Field(default_factory=list)
+    version: int = Field(default=0, ge=0)
+    created_at: datetime
+    updated_at: datetime
+
+    @field_validator("centroid", mode="before")
+    @classmethod
+    def _coerce(cls, value: Any) -> Vector:
+        return as_vector(value, field="centroid")
+
+    @field_serializer("centroid")
+    def _serialise(self, vector: Vector) -> list[float]:
+        return [float(x) for x in vector]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Mob):
+            return NotImplemented
+        mine = self.model_dump(exclude={"centroid"})
+        theirs = other.model_dump(exclude={"centroid"})
+        return mine == theirs and bool(np.array_equal(self.centroid, other.centroid))
+
+    __hash__ = None  # type: ignore[assignment]

@@ -1,0 +1,19 @@
+"""Model-usage metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from milkmobs.domain import ModelUsage, UsageTotals
+
+
+class Metrics(Protocol):
+    def record_usage(self, usage: Sequence[ModelUsage]) -> None:
+        """Record invocations, tokens and video seconds (timestamped by ``usage.at``)."""
+        ...
+
+    def usage_between(self, start: datetime, end: datetime) -> list[UsageTotals]:
+        """Totals per model for ``start <= at < end`` (``estimated_cost_usd`` left 0: the core prices it)."""
+        ...

@@ -1,0 +1,81 @@
+"""All configuration in one pydantic-settings model (environment prefix ``MILKMOBS_``)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from milkmobs.domain.campaign import Campaign
+
+
+class Backend(StrEnum):
+    MEMORY = "memory"
+    LOCAL = "local"
+    AWS = "aws"
+
+
+def default_data_dir() -> Path:
+    return Path.home() / ".milkmobs"
+
+
+class Settings(BaseSettings):
+    """Validated once in the composition root; adapters receive plain constructor arguments.
+
+    Nested values (``campaign``, ``cors_origins``) are read from JSON in the environment.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MILKMOBS_", env_nested_delimiter="__", extra="ignore")
+
+    backend: Backend = Backend.MEMORY
+    data_dir: Path = Field(default_factory=default_data_dir)
+
+    # uploads
+    max_upload_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
+    upload_url_expires_seconds: int = Field(default=900, gt=0, le=7 * 24 * 3600)
+    read_url_expires_seconds: int = Field(default=3600, gt=0)
+    public_base_url: str = "http://127.0.0.1:8000"  # local server: where upload/read URLs point
+
+    # campaign and clustering
+    campaign: Campaign = Field(default_factory=Campaign)
+    cluster_join_threshold: float = Field(default=0.75, ge=-1.0, le=1.0)
+    batch_cluster_k: int | None = Field(default=None, ge=1)
+    batch_cluster_max_iter: int = Field(default=50, ge=1)
+    random_seed: int = 0
+
+    # models
+    embedding_dimension: int | None = Field(default=None, ge=1, description="None: the analyzer's own")
+    pegasus_model_id: str = "twelvelabs.pegasus-1-2-v1:0"
+    marengo_model_id: str = "twelvelabs.marengo-embed-3-0-v1:0"
+    pegasus_price_per_second: float = Field(default=0.00049, ge=0)
+    marengo_price_per_second: float = Field(default=0.00070, ge=0)
+    marengo_output_prefix: str = "embeddings/"
+    bedrock_region: str | None = None
+    analysis_max_output_tokens: int = Field(default=2048, ge=64)
+
+    # AWS resources
+    aws_region: str = "us-east-1"
+    videos_table: str = "milkmobs-videos"
+    mobs_table: str = "milkmobs-mobs"
+    media_bucket: str = "milkmobs-media"
+    media_bucket_owner: str | None = None
+    cloudfront_domain: str | None = None
+    event_bus_name: str = "milk-mobs-bus"
+    state_machine_arn: str | None = None
+    cursor_secret: str = Field(default="milkmobs-dev-cursor-secret", min_length=8)
+    opensearch_endpoint: str | None = None
+    opensearch_index_prefix: str = "milkmobs-"
+    opensearch_engine: str = "faiss"
+    opensearch_space: str = "innerproduct"
+    opensearch_hnsw_m: int = Field(default=16, ge=2)
+    opensearch_ef_construction: int = Field(default=128, ge=2)
+    opensearch_ef_search: int = Field(default=128, ge=2)
+    opensearch_username: str | None = None
+    opensearch_password: str | None = None
+
+    # HTTP
+    admin_token: str | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+    workers: int = Field(default=2, ge=1)
