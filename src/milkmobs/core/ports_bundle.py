@@ -9,6 +9,7 @@ from milkmobs.ports import (
     Clock,
     EventBus,
     IdGenerator,
+    MediaProcessor,
     MediaStore,
     Metrics,
     MobStore,
@@ -28,3 +29,4 @@ class CorePorts:
     metrics: Metrics
     clock: Clock
     ids: IdGenerator
+    media_processor: MediaProcessor | None = None  # None: no probing/thumbnails (the fake path)

@@ -4,10 +4,11 @@ from milkmobs.ports.analyzer import Analyzer, AsyncVideoEmbedder, EmbeddingJob, 
 from milkmobs.ports.clock import Clock, IdGenerator
 from milkmobs.ports.events import EventBus
 from milkmobs.ports.media import MediaStore, UploadTicket
+from milkmobs.ports.media_processing import MediaProcessor
 from milkmobs.ports.metrics import Metrics
 from milkmobs.ports.stores import MobStore, VideoStore
 from milkmobs.ports.vector_index import IndexedVector, VectorHit, VectorIndex
-from milkmobs.ports.workflow import Workflow
+from milkmobs.ports.workflow import ExecutionLog, Workflow
 
 __all__ = [
     "Analyzer",
@@ -15,8 +16,10 @@ __all__ = [
     "Clock",
     "EmbeddingJob",
     "EventBus",
+    "ExecutionLog",
     "IdGenerator",
     "IndexedVector",
+    "MediaProcessor",
     "MediaStore",
     "Metrics",
     "MobStore",

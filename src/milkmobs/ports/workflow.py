@@ -15,3 +15,19 @@ class Workflow(Protocol):
     def history(self, video_id: str) -> list[ExecutionRecord]:
         """Executions for the video, newest first, each with its steps. Empty if none."""
         ...
+
+
+class ExecutionLog(Protocol):
+    """Where the in-process orchestrator keeps execution and step records."""
+
+    def put(self, record: ExecutionRecord) -> None:
+        """Insert or replace the record with this ``execution_id``."""
+        ...
+
+    def get(self, execution_id: str) -> ExecutionRecord:
+        """NotFoundError if unknown."""
+        ...
+
+    def list_for_video(self, video_id: str) -> list[ExecutionRecord]:
+        """Newest first; empty if none."""
+        ...
