@@ -68,8 +68,8 @@ __all__ = [
     "MobDetail",
     "SimilarResult",
     "SimilarVideos",
-    "SubmitRequest",
     "Submission",
+    "SubmitRequest",
     "ValidationResult",
     "VideoView",
 ]

@@ -13,6 +13,7 @@ from milkmobs.domain.errors import (
     MilkmobsError,
     NotFoundError,
     PayloadTooLargeError,
+    TransientAnalysisError,
     UnauthorizedError,
 )
 from milkmobs.domain.events import EVENT_BUS_NAME, EVENT_SOURCE, DomainEvent, VideoAnalyzed
@@ -69,6 +70,7 @@ __all__ = [
     "StartResult",
     "StepRecord",
     "StepStatus",
+    "TransientAnalysisError",
     "UnauthorizedError",
     "UsageReport",
     "UsageTotals",

@@ -17,8 +17,10 @@ Vector = npt.NDArray[np.float32]
 def as_vector(values: Any, *, dimension: int | None = None, field: str = "embedding") -> Vector:
     """A 1-D float32 copy of ``values``; InvalidInputError if not finite or of the wrong size."""
     try:
-        arr = np.asarray(values, dtype=np.float32).reshape(-1) if not isinstance(values, bytes) else (
-            np.frombuffer(values, dtype="<f4").astype(np.float32)
+        arr = (
+            np.asarray(values, dtype=np.float32).reshape(-1)
+            if not isinstance(values, bytes)
+            else (np.frombuffer(values, dtype="<f4").astype(np.float32))
         )
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"{field} is not a numeric vector", field=field) from exc

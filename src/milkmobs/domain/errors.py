@@ -75,6 +75,18 @@ class AnalysisError(MilkmobsError):
         self.retryable = retryable
 
 
+class TransientAnalysisError(AnalysisError):
+    """A model call failed for a reason that may pass (throttling, 5xx, timeouts): retry with backoff.
+
+    A distinct class so Step Functions ``Retry`` can match it by name.
+    """
+
+    code = "analysis_unavailable"
+
+    def __init__(self, message: str, *, video_id: str | None = None, model_id: str | None = None) -> None:
+        super().__init__(message, video_id=video_id, model_id=model_id, retryable=True)
+
+
 class MediaError(MilkmobsError):
     """A stored file is missing or is not a decodable video."""
 

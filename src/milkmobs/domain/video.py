@@ -39,9 +39,7 @@ TERMINAL_STATUSES = frozenset({VideoStatus.VALIDATED, VideoStatus.REJECTED, Vide
 def check_transition(video_id: str, current: VideoStatus, target: VideoStatus) -> None:
     """Raise ConflictError unless ``current -> target`` is a legal step."""
     if target not in ALLOWED_TRANSITIONS[current]:
-        raise ConflictError(
-            f"video {video_id} cannot go from {current.value} to {target.value}", video_id=video_id
-        )
+        raise ConflictError(f"video {video_id} cannot go from {current.value} to {target.value}", video_id=video_id)
 
 
 class Failure(DomainModel):

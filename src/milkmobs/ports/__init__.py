@@ -3,7 +3,7 @@
 from milkmobs.ports.analyzer import Analyzer, AsyncVideoEmbedder, EmbeddingJob, ModelOutput
 from milkmobs.ports.clock import Clock, IdGenerator
 from milkmobs.ports.events import EventBus
-from milkmobs.ports.media import MediaStore, UploadTicket
+from milkmobs.ports.media import MediaStore, ServedMediaStore, UploadTicket
 from milkmobs.ports.media_processing import MediaProcessor
 from milkmobs.ports.metrics import Metrics
 from milkmobs.ports.stores import MobStore, VideoStore
@@ -24,6 +24,7 @@ __all__ = [
     "Metrics",
     "MobStore",
     "ModelOutput",
+    "ServedMediaStore",
     "UploadTicket",
     "VectorHit",
     "VectorIndex",

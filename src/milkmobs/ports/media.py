@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from pydantic import Field
 
@@ -54,4 +55,23 @@ class MediaStore(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove every stored version of ``key``; no error if it is already gone."""
+        ...
+
+
+@runtime_checkable
+class ServedMediaStore(MediaStore, Protocol):
+    """A media store whose uploads and reads are served by ``milkmobs serve`` itself (local, memory).
+
+    S3 serves its own presigned URLs, so the AWS store does not implement this.
+    """
+
+    def accept_upload(self, fields: Mapping[str, str], data: bytes) -> str:
+        """Check the signed upload policy in ``fields`` (key, content type, 1..max bytes, expiry), store
+        ``data`` atomically and return the key. InvalidInputError / PayloadTooLargeError / ForbiddenError
+        otherwise, with nothing stored."""
+        ...
+
+    def open_signed(self, key: str, params: Mapping[str, str]) -> bytes:
+        """The bytes behind a URL from ``read_url``/``thumbnail_url`` (``params`` = its query string);
+        ForbiddenError on a bad or expired signature, NotFoundError if gone."""
         ...

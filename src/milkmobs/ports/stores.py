@@ -40,9 +40,7 @@ class VideoStore(Protocol):
 
     def list_by_user(self, user_id: str, *, limit: int, cursor: str | None = None) -> Page[Video]: ...
 
-    def list_by_status(
-        self, status: VideoStatus | None, *, limit: int, cursor: str | None = None
-    ) -> Page[Video]:
+    def list_by_status(self, status: VideoStatus | None, *, limit: int, cursor: str | None = None) -> Page[Video]:
         """``status=None`` lists every video."""
         ...
 
