@@ -99,18 +99,37 @@ def kmeans_plusplus(x: Matrix, k: int, rng: np.random.Generator, *, local_trials
     return centers
 
 
-def _assign(x: Matrix, centroids: Matrix, labels: Labels, best_sims: Matrix) -> None:
-    """In place: label of the most similar centroid for each row, in blocks to bound memory."""
-    for start in range(0, x.shape[0], _BLOCK_ROWS):
-        stop = min(start + _BLOCK_ROWS, x.shape[0])
-        sims = x[start:stop] @ centroids.T
-        labels[start:stop] = np.argmax(sims, axis=1)
-        best_sims[start:stop] = sims[np.arange(stop - start), labels[start:stop]]
+def _top_two(sims: Matrix) -> tuple[Labels, Matrix, Matrix]:
+    """Best label, best similarity and second-best similarity per row of an n × k block."""
+    labels = np.argmax(sims, axis=1).astype(np.int64)
+    rows = np.arange(sims.shape[0])
+    best = sims[rows, labels].copy()
+    if sims.shape[1] == 1:
+        return labels, best, np.full_like(best, -np.inf)
+    sims[rows, labels] = -np.inf
+    second = sims.max(axis=1)
+    return labels, best, second
 
 
-def _cluster_sums(x: Matrix, labels: Labels, k: int) -> tuple[Matrix, npt.NDArray[np.int64]]:
-    """Per-cluster row sums as one GEMM against a one-hot matrix (blocked)."""
-    sums = np.zeros((k, x.shape[1]), dtype=np.float32)
+def _assign_rows(x: Matrix, rows: npt.NDArray[np.intp] | None, centroids: Matrix) -> tuple[Labels, Matrix, Matrix]:
+    """Exact assignment (label, best and second-best cosine) for ``rows`` of ``x`` (all rows if None).
+
+    Works in blocks so the temporaries stay ``block × k``; gathers at most one block of rows at a time.
+    """
+    count = x.shape[0] if rows is None else rows.shape[0]
+    labels = np.empty(count, dtype=np.int64)
+    best = np.empty(count, dtype=np.float32)
+    second = np.empty(count, dtype=np.float32)
+    for start in range(0, count, _BLOCK_ROWS):
+        stop = min(start + _BLOCK_ROWS, count)
+        block = x[start:stop] if rows is None else x[rows[start:stop]]
+        labels[start:stop], best[start:stop], second[start:stop] = _top_two(block @ centroids.T)
+    return labels, best, second
+
+
+def _cluster_sums(x: Matrix, labels: Labels, k: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Per-cluster row sums (float64) as blocked GEMMs against a one-hot matrix, and the counts."""
+    sums = np.zeros((k, x.shape[1]), dtype=np.float64)
     counts = np.bincount(labels, minlength=k).astype(np.int64)
     for start in range(0, x.shape[0], _BLOCK_ROWS):
         stop = min(start + _BLOCK_ROWS, x.shape[0])
@@ -120,13 +139,32 @@ def _cluster_sums(x: Matrix, labels: Labels, k: int) -> tuple[Matrix, npt.NDArra
     return sums, counts
 
 
-def euclidean_inertia(x: Matrix, labels: Labels, k: int) -> float:
-    """Sum of squared distances to each cluster's mean point: Σ|x|² − Σ_c |sum_c|² / n_c."""
-    sums, counts = _cluster_sums(x, labels, k)
+def _move_rows(
+    sums: npt.NDArray[np.float64],
+    x_rows: Matrix,
+    old: Labels,
+    new: Labels,
+) -> None:
+    """In place: move ``x_rows`` from clusters ``old`` to ``new`` in the running sums (one small GEMM)."""
+    k = sums.shape[0]
+    delta = np.zeros((x_rows.shape[0], k), dtype=np.float32)
+    rows = np.arange(x_rows.shape[0])
+    delta[rows, new] += 1.0
+    delta[rows, old] -= 1.0
+    sums += delta.T @ x_rows
+
+
+def _inertia_from_sums(x: Matrix, sums: npt.NDArray[np.float64], counts: npt.NDArray[np.int64]) -> float:
+    """Σ|x|² − Σ_c |sum_c|² / n_c: the squared distances to each cluster's mean point."""
     nonempty = counts > 0
-    sq_sum_norms = np.einsum("ij,ij->i", sums, sums, dtype=np.float64)
     total = float(np.einsum("ij,ij->", x, x, dtype=np.float64))
-    return max(0.0, total - float((sq_sum_norms[nonempty] / counts[nonempty]).sum()))
+    return max(0.0, total - float((np.einsum("ij,ij->i", sums, sums)[nonempty] / counts[nonempty]).sum()))
+
+
+def euclidean_inertia(x: Matrix, labels: Labels, k: int) -> float:
+    """Sum of squared distances to each cluster's mean point (what scikit-learn calls inertia)."""
+    sums, counts = _cluster_sums(x, labels, k)
+    return _inertia_from_sums(x, sums, counts)
 
 
 def spherical_kmeans(
@@ -140,42 +178,64 @@ def spherical_kmeans(
 ) -> KMeansResult:
     """Spherical k-means with k-means++ seeding on unit rows ``x`` (n × d, float32).
 
-    Stops when no label changes or the summed squared centroid shift is below ``tol`` × the
-    data's mean variance (scikit-learn's criterion). Empty clusters are re-seeded with the row
-    farthest from its centroid. Deterministic for a given ``seed``.
+    Exact Lloyd iterations, made cheap in two ways: cluster sums are updated only for rows whose
+    label changed, and Hamerly-style bounds skip rows that provably keep their label (a centroid
+    that moved by δ changes any unit row's cosine to it by at most δ). Only the remaining rows
+    are re-scored, in one GEMM. Stops when no label changes or the summed squared centroid shift
+    is below ``tol`` × the data's mean variance (scikit-learn's criterion). Empty clusters are
+    re-seeded with the row least similar to its centroid. Deterministic for a given ``seed``.
     """
     x = np.ascontiguousarray(x, dtype=np.float32)
     n = x.shape[0]
+    dim = x.shape[1] if x.ndim == 2 else 0
     if n == 0 or k <= 0:
-        return KMeansResult(
-            np.zeros(0, dtype=np.int64), np.zeros((0, x.shape[1] if x.ndim == 2 else 0), np.float32), 0.0, 0
-        )
+        return KMeansResult(np.zeros(0, dtype=np.int64), np.zeros((0, dim), np.float32), 0.0, 0)
     k = min(k, n)
     rng = np.random.default_rng(seed)
     centroids = _unit_rows(init.astype(np.float32, copy=True)) if init is not None else kmeans_plusplus(x, k, rng)
-    tol_abs = float(tol) * float(np.mean(np.var(x, axis=0, dtype=np.float64)))
-    labels = np.full(n, -1, dtype=np.int64)
-    new_labels = np.empty(n, dtype=np.int64)
-    best_sims = np.empty(n, dtype=np.float32)
-    iterations = 0
-    for iterations in range(1, max_iter + 1):  # noqa: B007  (the count is reported)
-        _assign(x, centroids, new_labels, best_sims)
-        changed = not np.array_equal(new_labels, labels)
-        labels, new_labels = new_labels, labels
-        if not changed:
-            break
-        sums, counts = _cluster_sums(x, labels, k)
-        for empty in np.flatnonzero(counts == 0):
-            far = int(np.argmin(best_sims))
-            best_sims[far] = np.inf
-            sums[empty] = x[far]
-        updated = _unit_rows(sums)
-        shift = float(np.sum((updated - centroids) ** 2, dtype=np.float64))
+    # mean per-feature variance without an n × d temporary: (Σ|x|²/n − |mean|²) / d
+    mean = x.mean(axis=0, dtype=np.float64)
+    variance = (float(np.einsum("ij,ij->", x, x, dtype=np.float64)) / n - float(mean @ mean)) / max(dim, 1)
+    tol_abs = float(tol) * variance
+
+    labels, lower, upper = _assign_rows(x, None, centroids)
+    sums, counts = _cluster_sums(x, labels, k)
+    iterations = 1
+    while iterations < max_iter:
+        empty = np.flatnonzero(counts == 0)
+        for cluster in empty:  # re-seed from the worst-fitting row, then recount exactly
+            far = int(np.argmin(lower))
+            lower[far] = np.inf
+            sums[cluster] = x[far]
+        updated = _unit_rows(sums.astype(np.float32))
+        moved = np.linalg.norm(updated - centroids, axis=1)
+        shift = float(np.sum(moved.astype(np.float64) ** 2))
         centroids = updated
-        if shift <= tol_abs:
-            _assign(x, centroids, labels, best_sims)
+        iterations += 1
+        if empty.size:
+            labels, lower, upper = _assign_rows(x, None, centroids)
+            sums, counts = _cluster_sums(x, labels, k)
+            continue
+        # bounds: own cosine falls by at most moved[own]; any other cosine rises by at most max(moved)
+        lower -= moved[labels]
+        upper += moved.max()
+        suspects = np.flatnonzero(lower < upper)
+        if suspects.size > n // 2:
+            new_labels, lower, upper = _assign_rows(x, None, centroids)
+            changed = np.flatnonzero(new_labels != labels)
+        else:
+            sub_labels, sub_lower, sub_upper = _assign_rows(x, suspects, centroids)
+            lower[suspects], upper[suspects] = sub_lower, sub_upper
+            new_labels = labels.copy()
+            new_labels[suspects] = sub_labels
+            changed = suspects[sub_labels != labels[suspects]]
+        if changed.size:
+            _move_rows(sums, x[changed], labels[changed], new_labels[changed])
+            counts += np.bincount(new_labels[changed], minlength=k) - np.bincount(labels[changed], minlength=k)
+        labels = new_labels
+        if changed.size == 0 or shift <= tol_abs:
             break
-    return KMeansResult(labels, centroids, euclidean_inertia(x, labels, k), iterations)
+    return KMeansResult(labels, centroids, _inertia_from_sums(x, sums, counts), iterations)
 
 
 def match_clusters(new_members: Sequence[Collection[str]], old_members: dict[str, Collection[str]]) -> list[str | None]:

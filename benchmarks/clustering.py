@@ -1,0 +1,130 @@
+"""Batch clustering against scikit-learn, and the cost of one incremental assignment.
+
+Run: ``.venv/bin/python benchmarks/clustering.py`` (``--n``/``--dim``/``--k`` to change the size).
+
+Batch: spherical k-means on 100,000 × 512 float32 unit vectors drawn from a 50-cluster mixture,
+k = 50, against scikit-learn's ``KMeans(algorithm="lloyd", n_init=1)`` with the same max_iter and
+tol, on the same data in the same run. Two comparisons are printed:
+
+* Lloyd iterations from the *same* initial centres (our k-means++ seeds handed to scikit-learn
+  as ``init``), so time and inertia compare the algorithms, not seeding luck;
+* end to end, each with its own greedy k-means++ seeding from the same seed.
+
+Targets: time ≤ 0.6× scikit-learn, inertia ≤ 1.01×, peak memory ≤ 2× the data.
+
+Incremental: the per-video cost of joining a mob (``MilkMobs.cluster_video`` on the in-memory
+backend) with 10k, 100k and 1M videos already stored; it must stay flat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from milkmobs.core.clustering import kmeans_plusplus, spherical_kmeans
+
+
+def mixture(n: int, dim: int, clusters: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors around ``clusters`` random unit centres (noise comparable to the signal)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, dim)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    truth = rng.integers(clusters, size=n)
+    x = centres[truth] + rng.standard_normal((n, dim)).astype(np.float32) * np.float32(1.5 / np.sqrt(dim))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return np.ascontiguousarray(x, dtype=np.float32), truth
+
+
+def measured(fn: Callable[[], Any]) -> tuple[Any, float, int]:
+    """Result, wall seconds and peak traced bytes allocated while ``fn`` ran."""
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    start = time.perf_counter()
+    result = fn()
+    elapsed = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return result, elapsed, peak
+
+
+def batch(n: int, dim: int, k: int, max_iter: int, seed: int) -> None:
+    from sklearn.cluster import KMeans
+
+    x, _ = mixture(n, dim, k, seed)
+    data_mb = x.nbytes / 2**20
+    tol = 1e-4
+    print(f"batch k-means: {n:,} x {dim} float32 ({data_mb:.0f} MB), k={k}, max_iter={max_iter}, tol={tol}")
+    init = kmeans_plusplus(x, k, np.random.default_rng(seed))
+
+    def ours_from_init() -> Any:
+        return spherical_kmeans(x, k, max_iter=max_iter, tol=tol, init=init)
+
+    def sklearn_from_init() -> Any:
+        return KMeans(k, init=init, n_init=1, algorithm="lloyd", max_iter=max_iter, tol=tol).fit(x)
+
+    def ours_end_to_end() -> Any:
+        return spherical_kmeans(x, k, max_iter=max_iter, tol=tol, seed=seed)
+
+    def sklearn_end_to_end() -> Any:
+        return KMeans(
+            k, init="k-means++", n_init=1, algorithm="lloyd", max_iter=max_iter, tol=tol, random_state=seed
+        ).fit(x)
+
+    sklearn_from_init()  # warm up OpenMP/BLAS thread pools once for both
+    for label, ours_fn, peer_fn in (
+        ("same initial centres", ours_from_init, sklearn_from_init),
+        ("end to end (own k-means++ seeding)", ours_end_to_end, sklearn_end_to_end),
+    ):
+        ours, t_ours, mem_ours = measured(ours_fn)
+        peer, t_peer, mem_peer = measured(peer_fn)
+        print(f"  {label}:")
+        print(f"    milkmobs : {t_ours:7.2f} s  inertia {ours.inertia:12.2f}  iterations {ours.iterations}")
+        print(f"    sklearn  : {t_peer:7.2f} s  inertia {peer.inertia_:12.2f}  iterations {peer.n_iter_}")
+        print(
+            f"    time ratio {t_ours / t_peer:.2f}x (target <= 0.60)   inertia ratio {ours.inertia / peer.inertia_:.4f}x"
+            f" (target <= 1.01)"
+        )
+        print(
+            f"    peak memory: milkmobs {(x.nbytes + mem_ours) / x.nbytes:.2f}x the data"
+            f" ({mem_ours / 2**20:.0f} MB extra; target <= 2.00x), sklearn {(x.nbytes + mem_peer) / x.nbytes:.2f}x"
+        )
+
+
+def incremental(sizes: list[int], dim: int, mobs: int, repeats: int, seed: int) -> None:
+    from benchmarks_support import incremental_assignment_cost  # type: ignore[import-not-found]
+
+    print(f"incremental assignment (one video joins one of {mobs} mobs, d={dim}):")
+    baseline: float | None = None
+    for size in sizes:
+        per_call, store_calls = incremental_assignment_cost(size, dim=dim, mobs=mobs, repeats=repeats, seed=seed)
+        baseline = baseline or per_call
+        print(
+            f"  {size:>9,} stored videos: {per_call * 1e6:8.1f} us per video, {store_calls} store calls per video,"
+            f" {per_call / baseline:.2f}x the 10k cost"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--dim", type=int, default=512)
+    parser.add_argument("--k", type=int, default=50)
+    parser.add_argument("--max-iter", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sizes", type=str, default="10000,100000,1000000")
+    parser.add_argument("--skip-batch", action="store_true")
+    parser.add_argument("--skip-incremental", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_batch:
+        batch(args.n, args.dim, args.k, args.max_iter, args.seed)
+    if not args.skip_incremental:
+        incremental([int(s) for s in args.sizes.split(",")], args.dim, args.k, 200, args.seed)
+
+
+if __name__ == "__main__":
+    main()
