@@ -85,10 +85,8 @@ def batch(n: int, dim: int, k: int, max_iter: int, seed: int) -> None:
         print(f"  {label}:")
         print(f"    milkmobs : {t_ours:7.2f} s  inertia {ours.inertia:12.2f}  iterations {ours.iterations}")
         print(f"    sklearn  : {t_peer:7.2f} s  inertia {peer.inertia_:12.2f}  iterations {peer.n_iter_}")
-        print(
-            f"    time ratio {t_ours / t_peer:.2f}x (target <= 0.60)   inertia ratio {ours.inertia / peer.inertia_:.4f}x"
-            f" (target <= 1.01)"
-        )
+        time_ratio, inertia_ratio = t_ours / t_peer, ours.inertia / peer.inertia_
+        print(f"    time ratio {time_ratio:.2f}x (target <= 0.60)  inertia ratio {inertia_ratio:.4f}x (target <= 1.01)")
         print(
             f"    peak memory: milkmobs {(x.nbytes + mem_ours) / x.nbytes:.2f}x the data"
             f" ({mem_ours / 2**20:.0f} MB extra; target <= 2.00x), sklearn {(x.nbytes + mem_peer) / x.nbytes:.2f}x"
