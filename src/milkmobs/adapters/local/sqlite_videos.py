@@ -1,0 +1,241 @@
+"""``SQLiteVideoStore``: video records in the local SQLite database.
+
+Lists use keyset pagination on ``(created_us, video_id)`` — a cursor is the last item's position,
+so a page stays correct when items before or at the cursor are deleted. Cursors are HMAC-signed and
+name the query they belong to, so a forged, edited or foreign cursor is refused.
+
+Stats are counters (``video_counters``) changed in the same transaction as the rows they describe:
+one row per status, plus sums and counts for the average validation score and time to validate.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import sqlite3
+from collections.abc import Sequence
+
+from milkmobs.adapters.local.sqlite_db import SQLiteDatabase, to_micros
+from milkmobs.domain import (
+    ConflictError,
+    Embedding,
+    InvalidInputError,
+    NotFoundError,
+    Page,
+    Video,
+    VideoStats,
+    VideoStatus,
+)
+
+_COLUMNS = "video_id, body, embedding, embedding_model, created_us"
+_IN_CHUNK = 500  # stay far below SQLite's bound-parameter limit
+
+
+class CursorCodec:
+    """Opaque, tamper-evident cursors: ``base64(position).base64(hmac(scope, position))``."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._key = hashlib.sha256(b"milkmobs-cursor\x00" + secret).digest()
+
+    def encode(self, scope: str, created_us: int, video_id: str) -> str:
+        payload = json.dumps([created_us, video_id], separators=(",", ":")).encode()
+        return f"{_b64(payload)}.{_b64(self._sign(scope, payload))}"
+
+    def decode(self, scope: str, cursor: str) -> tuple[int, str]:
+        """The position inside ``cursor``; InvalidInputError(field="cursor") unless it was made for ``scope``."""
+        try:
+            body, _, sig = cursor.partition(".")
+            payload = _unb64(body)
+            if not hmac.compare_digest(_unb64(sig), self._sign(scope, payload)):
+                raise ValueError("signature mismatch")
+            created_us, video_id = json.loads(payload)
+            if not isinstance(created_us, int) or not isinstance(video_id, str):
+                raise ValueError("malformed position")
+        except (ValueError, TypeError, binascii.Error, UnicodeError) as exc:
+            raise InvalidInputError(
+                "the cursor is invalid for this list; start again without a cursor", field="cursor"
+            ) from exc
+        return created_us, video_id
+
+    def _sign(self, scope: str, payload: bytes) -> bytes:
+        return hmac.new(self._key, scope.encode() + b"\x00" + payload, hashlib.sha256).digest()[:18]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _stat_deltas(video: Video, sign: int) -> dict[str, float]:
+    """What one video contributes to the stats counters (negated with ``sign=-1`` when it leaves)."""
+    deltas = {f"status:{video.status.value}": float(sign)}
+    if video.validation is not None:
+        deltas["validation_score_sum"] = sign * video.validation.score
+        deltas["validation_score_count"] = float(sign)
+    if video.status is VideoStatus.VALIDATED and video.completed_at is not None:
+        start = video.uploaded_at or video.created_at
+        deltas["seconds_to_validate_sum"] = sign * (video.completed_at - start).total_seconds()
+        deltas["seconds_to_validate_count"] = float(sign)
+    return deltas
+
+
+class SQLiteVideoStore:
+    """VideoStore on a :class:`SQLiteDatabase`; newest first, ties by id (descending)."""
+
+    def __init__(self, db: SQLiteDatabase, *, cursor_secret: bytes) -> None:
+        self._db = db
+        self._cursors = CursorCodec(cursor_secret)
+
+    # --- writes ----------------------------------------------------------------------
+    def add(self, video: Video) -> None:
+        with self._db.write() as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO videos (video_id, user_id, status, mob_id, created_us, body, embedding,"
+                    " embedding_model) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        video.video_id,
+                        video.user_id,
+                        video.status.value,
+                        video.mob_id,
+                        to_micros(video.created_at),
+                        *_row_payload(video),
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise ConflictError(f"video {video.video_id} already exists", video_id=video.video_id) from exc
+            _bump(conn, _stat_deltas(video, +1))
+
+    def save(self, video: Video, *, expected_status: VideoStatus) -> None:
+        with self._db.write() as conn:
+            stored = self._load(conn, video.video_id)
+            if stored.status is not expected_status:
+                raise ConflictError(
+                    f"video {video.video_id} is {stored.status.value}, expected {expected_status.value}",
+                    video_id=video.video_id,
+                )
+            conn.execute(
+                "UPDATE videos SET user_id = ?, status = ?, mob_id = ?, created_us = ?, body = ?, embedding = ?,"
+                " embedding_model = ? WHERE video_id = ?",
+                (
+                    video.user_id,
+                    video.status.value,
+                    video.mob_id,
+                    to_micros(video.created_at),
+                    *_row_payload(video),
+                    video.video_id,
+                ),
+            )
+            _bump(conn, _stat_deltas(stored, -1))
+            _bump(conn, _stat_deltas(video, +1))
+
+    def delete(self, video_id: str) -> Video:
+        with self._db.write() as conn:
+            stored = self._load(conn, video_id)
+            conn.execute("DELETE FROM videos WHERE video_id = ?", (video_id,))
+            _bump(conn, _stat_deltas(stored, -1))
+        return stored
+
+    # --- reads -----------------------------------------------------------------------
+    def get(self, video_id: str) -> Video:
+        return self._load(self._db.read(), video_id)
+
+    def get_many(self, video_ids: Sequence[str]) -> list[Video]:
+        ids = list(video_ids)
+        found: dict[str, Video] = {}
+        conn = self._db.read()
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start : start + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = conn.execute(f"SELECT {_COLUMNS} FROM videos WHERE video_id IN ({marks})", chunk).fetchall()
+            found.update((row[0], _video_from_row(row)) for row in rows)
+        return [found[video_id] for video_id in ids if video_id in found]
+
+    def list_by_user(self, user_id: str, *, limit: int, cursor: str | None = None) -> Page[Video]:
+        return self._page("user_id = ?", (user_id,), f"user\x00{user_id}", limit, cursor)
+
+    def list_by_status(self, status: VideoStatus | None, *, limit: int, cursor: str | None = None) -> Page[Video]:
+        if status is None:
+            return self._page("1 = 1", (), "all", limit, cursor)
+        status = VideoStatus(status)
+        return self._page("status = ?", (status.value,), f"status\x00{status.value}", limit, cursor)
+
+    def list_by_mob(self, mob_id: str, *, limit: int, cursor: str | None = None) -> Page[Video]:
+        return self._page("mob_id = ?", (mob_id,), f"mob\x00{mob_id}", limit, cursor)
+
+    def stats(self) -> VideoStats:
+        rows = self._db.read().execute("SELECT name, value FROM video_counters").fetchall()
+        counters = {str(name): float(value) for name, value in rows}
+        by_status = {s.value: round(counters.get(f"status:{s.value}", 0.0)) for s in VideoStatus}
+        return VideoStats(
+            total_videos=sum(by_status.values()),
+            by_status=by_status,
+            average_validation_score=_mean(counters, "validation_score"),
+            average_seconds_to_validate=_mean(counters, "seconds_to_validate"),
+        )
+
+    # --- helpers -----------------------------------------------------------------------
+    def _page(self, where: str, args: tuple[str, ...], scope: str, limit: int, cursor: str | None) -> Page[Video]:
+        if limit < 1:
+            raise InvalidInputError(f"limit must be at least 1, got {limit}", field="limit")
+        params: list[object] = list(args)
+        if cursor:
+            created_us, last_id = self._cursors.decode(scope, cursor)
+            where += " AND (created_us, video_id) < (?, ?)"
+            params += [created_us, last_id]
+        rows = (
+            self._db.read()
+            .execute(
+                f"SELECT {_COLUMNS} FROM videos WHERE {where} ORDER BY created_us DESC, video_id DESC LIMIT ?",
+                [*params, limit + 1],
+            )
+            .fetchall()
+        )
+        items = [_video_from_row(row) for row in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = self._cursors.encode(scope, int(last[4]), str(last[0]))
+        return Page(items=items, next_cursor=next_cursor)
+
+    @staticmethod
+    def _load(conn: sqlite3.Connection, video_id: str) -> Video:
+        row = conn.execute(f"SELECT {_COLUMNS} FROM videos WHERE video_id = ?", (video_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"video {video_id} not found", video_id=video_id)
+        return _video_from_row(row)
+
+
+def _row_payload(video: Video) -> tuple[str, bytes | None, str | None]:
+    """``body`` JSON (the embedding is excluded from it), the embedding BLOB and its model id."""
+    emb = video.embedding
+    return video.model_dump_json(), (emb.to_bytes() if emb else None), (emb.model_id if emb else None)
+
+
+def _video_from_row(row: tuple[object, ...]) -> Video:
+    video = Video.model_validate_json(str(row[1]))
+    blob, model_id = row[2], row[3]
+    if isinstance(blob, bytes):
+        video = video.model_copy(update={"embedding": Embedding.from_bytes(blob, model_id=str(model_id or ""))})
+    return video
+
+
+def _bump(conn: sqlite3.Connection, deltas: dict[str, float]) -> None:
+    conn.executemany(
+        "INSERT INTO video_counters (name, value) VALUES (?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+        list(deltas.items()),
+    )
+
+
+def _mean(counters: dict[str, float], name: str) -> float | None:
+    count = counters.get(f"{name}_count", 0.0)
+    if count < 0.5:  # float counters: treat anything below one as none
+        return None
+    return counters.get(f"{name}_sum", 0.0) / count
