@@ -1,0 +1,42 @@
+"""Model-usage metrics kept as a list of timestamped usage records."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+
+from milkmobs.domain import ModelUsage, UsageTotals
+from milkmobs.ports import Clock
+
+
+class InMemoryMetrics:
+    """Records every ModelUsage (stamped with the clock when ``at`` is missing) and sums them on read."""
+
+    def __init__(self, *, clock: Clock) -> None:
+        self._clock = clock
+        self._records: list[ModelUsage] = []
+        self._lock = threading.Lock()
+
+    def record_usage(self, usage: Sequence[ModelUsage]) -> None:
+        now = self._clock.now()
+        stamped = [u.model_copy(update={"at": u.at or now}) for u in usage]
+        with self._lock:
+            self._records.extend(stamped)
+
+    def usage_between(self, start: datetime, end: datetime) -> list[UsageTotals]:
+        totals: dict[tuple[str, str], UsageTotals] = {}
+        with self._lock:
+            records = list(self._records)
+        for usage in records:
+            if usage.at is None or not start <= usage.at < end:  # every record is stamped on the way in
+                continue
+            key = (usage.model_id, usage.model_type.value)
+            row = totals.get(key)
+            if row is None:
+                row = totals[key] = UsageTotals(model_id=usage.model_id, model_type=usage.model_type)
+            row.invocations += usage.invocations
+            row.input_tokens += usage.input_tokens
+            row.output_tokens += usage.output_tokens
+            row.video_seconds += usage.video_seconds
+        return [totals[key] for key in sorted(totals)]

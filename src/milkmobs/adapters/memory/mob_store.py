@@ -1,0 +1,61 @@
+"""Mobs in a dict, guarded by an optimistic version."""
+
+from __future__ import annotations
+
+import threading
+
+from milkmobs.domain import Mob, NotFoundError
+from milkmobs.domain.errors import ConflictError
+
+
+class InMemoryMobStore:
+    """Thread-safe MobStore in process memory. Returns copies."""
+
+    def __init__(self) -> None:
+        self._mobs: dict[str, Mob] = {}
+        self._lock = threading.Lock()
+
+    def add(self, mob: Mob) -> None:
+        with self._lock:
+            if mob.mob_id in self._mobs:
+                raise ConflictError(f"mob {mob.mob_id} already exists")
+            self._mobs[mob.mob_id] = mob.model_copy(deep=True)
+
+    def get(self, mob_id: str) -> Mob:
+        with self._lock:
+            return self._require(mob_id).model_copy(deep=True)
+
+    def list_all(self) -> list[Mob]:
+        with self._lock:
+            mobs = sorted(self._mobs.values(), key=lambda m: (-m.video_count, m.mob_id))
+            return [m.model_copy(deep=True) for m in mobs]
+
+    def save(self, mob: Mob, *, expected_version: int) -> Mob:
+        with self._lock:
+            current = self._require(mob.mob_id)
+            if current.version != expected_version:
+                raise ConflictError(
+                    f"mob {mob.mob_id} is at version {current.version}, expected {expected_version}; "
+                    "re-read it and retry"
+                )
+            stored = mob.model_copy(deep=True, update={"version": expected_version + 1})
+            self._mobs[mob.mob_id] = stored
+            return stored.model_copy(deep=True)
+
+    def adjust_count(self, mob_id: str, delta: int) -> Mob:
+        with self._lock:
+            current = self._require(mob_id)
+            stored = current.model_copy(update={"video_count": max(0, current.video_count + delta)})
+            self._mobs[mob_id] = stored
+            return stored.model_copy(deep=True)
+
+    def delete(self, mob_id: str) -> None:
+        with self._lock:
+            self._require(mob_id)
+            del self._mobs[mob_id]
+
+    def _require(self, mob_id: str) -> Mob:
+        mob = self._mobs.get(mob_id)
+        if mob is None:
+            raise NotFoundError(f"mob {mob_id} not found")
+        return mob
