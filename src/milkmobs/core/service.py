@@ -6,6 +6,10 @@ Each method is a use case; the heavy lifting lives in the sibling modules
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from types import TracebackType
+
+from milkmobs.core import admin, mobs, pipeline, queries, uploads
 from milkmobs.core.config import CoreConfig
 from milkmobs.core.ports_bundle import CorePorts
 from milkmobs.core.views import (
@@ -28,9 +32,7 @@ from milkmobs.domain import (
     VideoStats,
     VideoStatus,
 )
-from milkmobs.ports import Workflow
-
-_TODO = "implemented by the foundation issue"
+from milkmobs.ports import EmbeddingJob, IndexedVector, Workflow
 
 
 class MilkMobs:
@@ -40,6 +42,7 @@ class MilkMobs:
         self.ports = ports
         self.config = config
         self._workflow = workflow
+        self._closers: list[Callable[[], None]] = []
 
     def attach_workflow(self, workflow: Workflow) -> None:
         """The composition root attaches the workflow after both exist (the orchestrator calls back into us)."""
@@ -51,107 +54,164 @@ class MilkMobs:
             raise RuntimeError("no workflow attached; build the app with milkmobs.bootstrap.build()")
         return self._workflow
 
+    # --- lifecycle ---------------------------------------------------------------------
+    def add_closer(self, closer: Callable[[], None]) -> None:
+        """Register something to release on ``close()`` (run in reverse order of registration)."""
+        self._closers.append(closer)
+
+    def close(self) -> None:
+        """Stop the orchestrator's workers and release the adapters (idempotent)."""
+        closers, self._closers = self._closers, []
+        errors: list[BaseException] = []
+        for closer in reversed(closers):
+            try:
+                closer()
+            except Exception as exc:  # close everything, then report the first failure
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def __enter__(self) -> MilkMobs:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
     # --- uploads -----------------------------------------------------------------
     def submit_video(self, request: SubmitRequest) -> Submission:
         """Create the record in ``pending_upload`` and a presigned upload for ``vid_<uuid>.mp4``."""
-        raise NotImplementedError(_TODO)
+        video, ticket = uploads.submit_video(self.ports, self.config, request)
+        return Submission(video_id=video.video_id, video=queries.to_view(self.ports, self.config, video), upload=ticket)
 
     def on_object_created(self, key: str, size_bytes: int | None = None) -> Video | None:
         """S3/media 'object created': ignore keys that are not ``vid_*.mp4`` (None); else move the video to
         ``uploaded`` and start the workflow. Idempotent: a repeated event changes nothing."""
-        raise NotImplementedError(_TODO)
+        return uploads.on_object_created(self.ports, self.config, self.workflow, key, size_bytes)
 
     def upload_video(self, video_id: str, data: bytes) -> Video:
         """Convenience for notebooks and the local server: store the bytes, then ``on_object_created``."""
-        raise NotImplementedError(_TODO)
+        return uploads.upload_video(self.ports, self.config, self.workflow, video_id, data)
 
     # --- pipeline steps (called by the orchestrator or the Step Functions Lambdas) ---
     def mark_processing(self, video_id: str) -> Video:
-        raise NotImplementedError(_TODO)
+        return pipeline.mark_processing(self.ports, video_id)
 
     def describe_video(self, video_id: str) -> Insights:
         """Pegasus branch: insights for the video (usage recorded through Metrics)."""
-        raise NotImplementedError(_TODO)
+        return pipeline.describe_video(self.ports, self.config, video_id)
 
     def embed_video(self, video_id: str) -> Embedding:
         """Marengo branch (blocking)."""
-        raise NotImplementedError(_TODO)
+        return pipeline.embed_video(self.ports, video_id)
+
+    def start_embedding_job(self, video_id: str) -> EmbeddingJob:
+        """Marengo branch, asynchronous analyzers only: start the job."""
+        return pipeline.start_embedding_job(self.ports, video_id)
+
+    def check_embedding_job(self, job: EmbeddingJob) -> Embedding | None:
+        """Marengo branch, asynchronous analyzers only: the embedding once the job is done, else None."""
+        return pipeline.check_embedding_job(self.ports, job)
 
     def write_results(self, video_id: str, insights: Insights, embedding: Embedding) -> Video:
         """Store insights and embedding on the record and the vector in the index."""
-        raise NotImplementedError(_TODO)
+        return pipeline.write_results(self.ports, video_id, insights, embedding)
 
     def validate_video(self, video_id: str) -> ValidationResult:
         """Score stored insights against the campaign; status becomes ``validated`` or ``rejected``."""
-        raise NotImplementedError(_TODO)
+        return pipeline.validate_video(self.ports, self.config, video_id)[1]
 
     def cluster_video(self, video_id: str) -> Mob | None:
         """Incremental clustering of a validated video (None for other statuses)."""
-        raise NotImplementedError(_TODO)
+        return mobs.cluster_video(self.ports, self.config, video_id)
 
     def emit_analyzed(self, video_id: str) -> None:
         """Publish ``VideoAnalyzed`` for a validated or rejected video."""
-        raise NotImplementedError(_TODO)
+        pipeline.emit_analyzed(self.ports, video_id)
 
     def mark_failed(self, video_id: str, *, step: str, error: str, error_type: str = "") -> Video:
         """Record the failing step and error; status ``failed``."""
-        raise NotImplementedError(_TODO)
+        return pipeline.mark_failed(self.ports, video_id, step=step, error=error, error_type=error_type)
 
     # --- reads ---------------------------------------------------------------------
     def get_video(self, video_id: str) -> VideoView:
-        raise NotImplementedError(_TODO)
+        return queries.get_video(self.ports, self.config, video_id)
 
     def list_user_videos(self, user_id: str, *, limit: int = 20, cursor: str | None = None) -> Page[VideoView]:
-        raise NotImplementedError(_TODO)
+        return queries.list_user_videos(self.ports, self.config, user_id, limit=limit, cursor=cursor)
 
     def feed(self, *, limit: int = 20, cursor: str | None = None, mob_id: str | None = None) -> Page[VideoView]:
         """Validated videos, newest first, with mob names."""
-        raise NotImplementedError(_TODO)
+        return queries.feed(self.ports, self.config, limit=limit, cursor=cursor, mob_id=mob_id)
 
     def list_mobs(self) -> list[Mob]:
-        raise NotImplementedError(_TODO)
+        """Mobs with members, largest first."""
+        return queries.list_mobs(self.ports)
 
     def get_mob(self, mob_id: str, *, limit: int = 20, cursor: str | None = None) -> MobDetail:
-        raise NotImplementedError(_TODO)
+        return queries.get_mob(self.ports, self.config, mob_id, limit=limit, cursor=cursor)
 
     def similar_videos(self, video_id: str, *, limit: int = 10, mob_id: str | None = None) -> SimilarVideos:
         """Cosine-similar validated videos, the query excluded, best first."""
-        raise NotImplementedError(_TODO)
+        return queries.similar_videos(self.ports, self.config, video_id, limit=limit, mob_id=mob_id)
 
     def search_text(self, text: str, *, limit: int = 10, mob_id: str | None = None) -> SimilarVideos:
-        raise NotImplementedError(_TODO)
+        """Validated videos closest to ``text`` (the analyzer's text embedding), best first."""
+        return queries.search_text(self.ports, self.config, text, limit=limit, mob_id=mob_id)
 
     def revalidate(self, video_id: str) -> ValidationResult:
-        """POST /validate: re-run validation on stored insights."""
-        raise NotImplementedError(_TODO)
+        """POST /validate: re-run validation on stored insights. A video that now passes joins a mob; one
+        that no longer passes leaves its mob and drops out of the feed."""
+        before = self.ports.videos.get(video_id)
+        video, result = pipeline.validate_video(self.ports, self.config, video_id)
+        if video.status is VideoStatus.VALIDATED:
+            mobs.cluster_video(self.ports, self.config, video_id)
+        elif before.mob_id is not None:
+            vector = video.embedding.vector if video.embedding is not None else None
+            self.ports.videos.save(
+                video.model_copy(update={"mob_id": None, "updated_at": self.ports.clock.now()}),
+                expected_status=video.status,
+            )
+            if video.embedding is not None:
+                self.ports.index.upsert(IndexedVector(video_id, video.embedding.vector, video.status.value, None))
+            mobs.leave_mob(self.ports, before.mob_id, vector)
+        return result
 
     def get_validation(self, video_id: str) -> ValidationResult:
-        raise NotImplementedError(_TODO)
+        """The stored validation; NotFoundError if the video or its validation does not exist."""
+        return queries.get_validation(self.ports, video_id)
 
     def execution_history(self, video_id: str) -> list[ExecutionRecord]:
-        raise NotImplementedError(_TODO)
+        """Workflow executions of the video, newest first (NotFoundError for an unknown video)."""
+        self.ports.videos.get(video_id)
+        return self.workflow.history(video_id)
 
     # --- admin -----------------------------------------------------------------------
     def admin_list_videos(
         self, *, status: VideoStatus | None = None, limit: int = 20, cursor: str | None = None
     ) -> Page[VideoView]:
-        raise NotImplementedError(_TODO)
+        return admin.list_videos(self.ports, self.config, status=status, limit=limit, cursor=cursor)
 
     def delete_video(self, video_id: str) -> Video:
         """Record, every media version, thumbnail, vector and mob count — all or nothing visible."""
-        raise NotImplementedError(_TODO)
+        return admin.delete_video(self.ports, video_id)
 
     def stats(self) -> VideoStats:
-        raise NotImplementedError(_TODO)
+        return admin.stats(self.ports)
 
     def usage(self, range_name: str = "24h") -> UsageReport:
         """``1h``, ``24h``, ``7d`` or ``30d``; InvalidInputError otherwise."""
-        raise NotImplementedError(_TODO)
+        return admin.usage(self.ports, self.config, range_name)
 
     def recluster(self) -> ClusteringReport:
         """Batch re-clustering of every validated embedding; mob ids kept where members stay."""
-        raise NotImplementedError(_TODO)
+        return mobs.recluster(self.ports, self.config)
 
     def set_thumbnail(self, video_id: str, jpeg: bytes) -> Video:
         """Store a generated thumbnail for the video (generate-thumbnail)."""
-        raise NotImplementedError(_TODO)
+        return uploads.set_thumbnail(self.ports, video_id, jpeg)
+
+    def make_thumbnail(self, video_id: str) -> Video | None:
+        """Generate the thumbnail with the media processor (None when there is none)."""
+        return uploads.make_thumbnail(self.ports, self.ports.videos.get(video_id))

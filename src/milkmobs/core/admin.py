@@ -1,0 +1,105 @@
+"""Administration: list, delete, statistics, model usage and cost."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from milkmobs.core.config import CoreConfig
+from milkmobs.core.mobs import leave_mob
+from milkmobs.core.ports_bundle import CorePorts
+from milkmobs.core.queries import check_limit, view_page
+from milkmobs.core.views import VideoView
+from milkmobs.domain import (
+    BackendUnavailableError,
+    InvalidInputError,
+    MilkmobsError,
+    Page,
+    UsageReport,
+    UsageTotals,
+    Video,
+    VideoStats,
+    VideoStatus,
+)
+
+log = logging.getLogger(__name__)
+
+USAGE_RANGES: dict[str, timedelta] = {
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+}
+
+
+def list_videos(
+    ports: CorePorts, config: CoreConfig, *, status: VideoStatus | None, limit: int, cursor: str | None
+) -> Page[VideoView]:
+    page = ports.videos.list_by_status(status, limit=check_limit(limit), cursor=cursor)
+    return view_page(ports, config, page)
+
+
+def delete_video(ports: CorePorts, video_id: str) -> Video:
+    """Delete a video and everything derived from it.
+
+    Order, chosen so that a failure part-way never leaves something user-visible inconsistent:
+
+    1. the record — from here on no list, feed, mob page or lookup shows the video (searches only
+       return hits whose record exists), and a second delete is a NotFoundError;
+    2. the vector in the index;
+    3. every stored version of the media file, then the thumbnail;
+    4. the mob: count − 1 and the centroid without this video.
+
+    Steps 2–4 are all attempted even if one fails; if any failed, BackendUnavailableError names
+    what is left behind (harmless leftovers: nothing points at them any more).
+    """
+    video = ports.videos.delete(video_id)
+    leftovers: list[str] = []
+
+    def attempt(what: str, action: Callable[[], object]) -> None:
+        try:
+            action()
+        except MilkmobsError as exc:
+            log.warning("deleting video %s: %s could not be removed: %s", video_id, what, exc)
+            leftovers.append(f"{what} ({exc.message})")
+
+    attempt("its vector", lambda: ports.index.delete(video_id))
+    attempt(f"its media file {video.media_key}", lambda: ports.media.delete(video.media_key))
+    if video.thumbnail_key:
+        key = video.thumbnail_key
+        attempt(f"its thumbnail {key}", lambda: ports.media.delete(key))
+    if video.mob_id:
+        mob_id = video.mob_id
+        vector = video.embedding.vector if video.embedding is not None else None
+        attempt(f"its membership of mob {mob_id}", lambda: leave_mob(ports, mob_id, vector))
+    if leftovers:
+        raise BackendUnavailableError(
+            f"video {video_id} was deleted, but " + "; ".join(leftovers) + " remained; remove them by hand",
+            video_id=video_id,
+        )
+    return video
+
+
+def stats(ports: CorePorts) -> VideoStats:
+    """Store counters plus the number of mobs with members."""
+    counters = ports.videos.stats()
+    active = sum(1 for mob in ports.mobs.list_all() if mob.video_count > 0)
+    return counters.model_copy(update={"active_mobs": active})
+
+
+def usage(ports: CorePorts, config: CoreConfig, range_name: str) -> UsageReport:
+    """Per-model invocations, tokens, video seconds and cost (video seconds × price per second of
+    the model's type) over the last ``1h``, ``24h``, ``7d`` or ``30d``."""
+    span = USAGE_RANGES.get(range_name)
+    if span is None:
+        raise InvalidInputError(f"range must be one of {', '.join(USAGE_RANGES)}, got {range_name!r}", field="range")
+    end = ports.clock.now()
+    start = end - span
+    models: list[UsageTotals] = []
+    for totals in ports.metrics.usage_between(start, end):
+        price = config.prices_per_second.get(totals.model_type, 0.0)
+        models.append(totals.model_copy(update={"estimated_cost_usd": round(totals.video_seconds * price, 6)}))
+    models.sort(key=lambda t: (t.model_type.value, t.model_id))
+    total = round(sum(t.estimated_cost_usd for t in models), 6)
+    return UsageReport(range=range_name, start=start, end=end, models=models, total_estimated_cost_usd=total)

@@ -1,0 +1,269 @@
+"""Clustering use cases: incremental (one video) and batch (every validated video).
+
+The math lives in ``core/clustering.py``; this module talks to the stores.
+
+Every write to a mob is a versioned read-modify-write (``MobStore.save(expected_version=…)``,
+retried with a fresh read on ConflictError), counts included, so concurrent joins, leaves and
+re-clusterings never lose an update. A mob whose last member left keeps its id with
+``videoCount`` 0 (hidden from the mob list) until the next batch run removes it: deleting it at
+once would race with a video joining it at the same moment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Collection
+
+import numpy as np
+
+from milkmobs.core.clustering import choose_k as default_k
+from milkmobs.core.clustering import (
+    describe_mob,
+    match_clusters,
+    nearest_centroid,
+    running_mean_centroid,
+    spherical_kmeans,
+)
+from milkmobs.core.config import CoreConfig
+from milkmobs.core.ports_bundle import CorePorts
+from milkmobs.core.views import ClusteringReport
+from milkmobs.domain import (
+    MAX_PAGE_SIZE,
+    ConflictError,
+    Mob,
+    NotFoundError,
+    Vector,
+    Video,
+    VideoStatus,
+    normalize_hashtag,
+)
+from milkmobs.ports import IndexedVector
+
+#: Optimistic-concurrency retries before giving up with ConflictError.
+_ATTEMPTS = 20
+
+
+def _campaign_tags(config: CoreConfig) -> set[str]:
+    return {normalize_hashtag(t) for t in config.campaign.tags}
+
+
+def _save_mob(ports: CorePorts, mob_id: str, change: Callable[[Mob], Mob], first: Mob | None = None) -> Mob:
+    """Apply ``change`` to the stored mob and save it guarded by its version; re-read and retry on a
+    clash. NotFoundError if the mob is gone."""
+    mob = first
+    for _ in range(_ATTEMPTS):
+        if mob is None:
+            mob = ports.mobs.get(mob_id)
+        try:
+            return ports.mobs.save(change(mob), expected_version=mob.version)
+        except ConflictError:
+            mob = None  # someone else wrote it: read again
+    raise ConflictError(f"mob {mob_id} kept changing under concurrent updates; try again")
+
+
+def join_mob(ports: CorePorts, mob: Mob, vector: Vector) -> Mob:
+    """Add one member: running-mean centroid (unit length) and count + 1."""
+    now = ports.clock.now()
+
+    def add(current: Mob) -> Mob:
+        centroid = running_mean_centroid(current.centroid, current.video_count, vector)
+        return current.model_copy(
+            update={"centroid": centroid, "video_count": current.video_count + 1, "updated_at": now}
+        )
+
+    return _save_mob(ports, mob.mob_id, add, first=mob)
+
+
+def leave_mob(ports: CorePorts, mob_id: str, vector: Vector | None = None) -> Mob | None:
+    """Remove one member: count − 1 and, when its vector is known, the centroid without it.
+    None if the mob no longer exists."""
+    now = ports.clock.now()
+
+    def remove(current: Mob) -> Mob:
+        count = max(0, current.video_count - 1)
+        centroid = current.centroid
+        if vector is not None and count > 0:
+            total = current.centroid.astype(np.float64) * current.video_count - vector.astype(np.float64)
+            norm = float(np.linalg.norm(total))
+            if norm > 1e-6:  # otherwise the remaining members cancel out: keep the old direction
+                centroid = (total / norm).astype(np.float32)
+        return current.model_copy(update={"centroid": centroid, "video_count": count, "updated_at": now})
+
+    try:
+        return _save_mob(ports, mob_id, remove)
+    except NotFoundError:
+        return None
+
+
+def found_mob(ports: CorePorts, config: CoreConfig, video: Video, vector: Vector) -> Mob:
+    """A new mob of one member, named from the video's hashtags, actions and scenes."""
+    insights = video.insights
+    name, description, examples = describe_mob(
+        [video.hashtags],
+        [insights.actions if insights else []],
+        [insights.scenes if insights else []],
+        common=_campaign_tags(config),
+    )
+    now = ports.clock.now()
+    mob = Mob(
+        mob_id=ports.ids.new_id(),
+        name=name,
+        description=description,
+        centroid=vector,
+        video_count=1,
+        example_hashtags=examples,
+        created_at=now,
+        updated_at=now,
+    )
+    ports.mobs.add(mob)
+    return mob
+
+
+def assign_to_mob(ports: CorePorts, config: CoreConfig, video: Video, vector: Vector) -> Mob:
+    """Join the nearest mob if its cosine ≥ the join threshold, else found one. O(k·d) compute and
+    one bounded read of the k mobs, plus O(1) writes."""
+    for _ in range(_ATTEMPTS):
+        mobs = ports.mobs.list_all()
+        index, similarity = -1, float("-inf")
+        if mobs:
+            index, similarity = nearest_centroid(vector, np.stack([m.centroid for m in mobs]))
+        if index < 0 or similarity < config.cluster_join_threshold:
+            return found_mob(ports, config, video, vector)
+        try:
+            return join_mob(ports, mobs[index], vector)
+        except NotFoundError:
+            continue  # removed by a batch run meanwhile: choose again among the current mobs
+    raise ConflictError(f"could not place video {video.video_id} in a mob under concurrent changes; try again")
+
+
+def cluster_video(ports: CorePorts, config: CoreConfig, video_id: str) -> Mob | None:
+    """Incremental clustering of one validated video (None for any other status). A video that
+    already has a mob keeps it, so a retried step never counts a video twice."""
+    video = ports.videos.get(video_id)
+    if video.status is not VideoStatus.VALIDATED:
+        return None
+    if video.mob_id is not None:
+        try:
+            return ports.mobs.get(video.mob_id)
+        except NotFoundError:
+            pass  # its mob was removed by a batch run: place it again
+    if video.embedding is None:
+        raise ConflictError(f"video {video_id} has no embedding; the analysis must run first", video_id=video_id)
+    vector = video.embedding.vector
+    mob = assign_to_mob(ports, config, video, vector)
+    updated = video.model_copy(update={"mob_id": mob.mob_id, "updated_at": ports.clock.now()})
+    try:
+        ports.videos.save(updated, expected_status=VideoStatus.VALIDATED)
+    except (ConflictError, NotFoundError):
+        leave_mob(ports, mob.mob_id, vector)  # the video changed meanwhile: undo the count
+        raise
+    ports.index.upsert(IndexedVector(video_id, vector, VideoStatus.VALIDATED.value, mob.mob_id))
+    return mob
+
+
+def _validated_videos(ports: CorePorts) -> list[Video]:
+    videos: list[Video] = []
+    cursor: str | None = None
+    while True:
+        page = ports.videos.list_by_status(VideoStatus.VALIDATED, limit=MAX_PAGE_SIZE, cursor=cursor)
+        videos.extend(v for v in page.items if v.embedding is not None)
+        cursor = page.next_cursor
+        if cursor is None:
+            return videos
+
+
+def recluster(ports: CorePorts, config: CoreConfig) -> ClusteringReport:
+    """Batch: spherical k-means over every validated embedding, new clusters matched to old mobs so
+    ids stay where members stay; mobs rewritten (centroid, count, name), videos moved, and mobs
+    that lost every member deleted — in that order, so no video ever points at a missing mob."""
+    videos = _validated_videos(ports)
+    old_mobs = {m.mob_id: m for m in ports.mobs.list_all()}
+    old_members: dict[str, set[str]] = {mob_id: set() for mob_id in old_mobs}
+    for video in videos:
+        if video.mob_id in old_members:
+            old_members[video.mob_id].add(video.video_id)
+    if not videos:
+        for mob_id in old_mobs:
+            ports.mobs.delete(mob_id)
+        return ClusteringReport(videos=0, mobs=0, removed_mob_ids=sorted(old_mobs))
+
+    matrix = np.stack([v.embedding.vector for v in videos if v.embedding is not None]).astype(np.float32)
+    k = min(config.batch_cluster_k or default_k(len(videos)), len(videos))
+    result = spherical_kmeans(matrix, k, max_iter=config.batch_cluster_max_iter, seed=config.random_seed)
+    clusters = [np.flatnonzero(result.labels == label) for label in range(result.centroids.shape[0])]
+    clusters_kept = [(label, rows) for label, rows in enumerate(clusters) if rows.size > 0]
+    members = [{videos[i].video_id for i in rows} for _, rows in clusters_kept]
+    previous: dict[str, Collection[str]] = dict(old_members)
+    matched = match_clusters(members, previous)
+
+    kept: list[str] = []
+    new: list[str] = []
+    assignment: dict[str, str] = {}
+    now = ports.clock.now()
+    for (label, rows), old_id in zip(clusters_kept, matched, strict=True):
+        group = [videos[i] for i in rows]
+        name, description, examples = describe_mob(
+            [v.hashtags for v in group],
+            [v.insights.actions if v.insights else [] for v in group],
+            [v.insights.scenes if v.insights else [] for v in group],
+            common=_campaign_tags(config),
+        )
+        centroid = result.centroids[label].astype(np.float32)
+        if old_id is not None:
+            update: dict[str, object] = {
+                "name": name,
+                "description": description,
+                "centroid": centroid,
+                "video_count": len(group),
+                "example_hashtags": examples,
+                "updated_at": now,
+            }
+
+            def rewrite(current: Mob, u: dict[str, object] = update) -> Mob:
+                return current.model_copy(update=u)
+
+            _save_mob(ports, old_id, rewrite, first=old_mobs[old_id])
+            kept.append(old_id)
+            mob_id = old_id
+        else:
+            mob_id = ports.ids.new_id()
+            mob = Mob(
+                mob_id=mob_id,
+                name=name,
+                description=description,
+                centroid=centroid,
+                video_count=len(group),
+                example_hashtags=examples,
+                created_at=now,
+                updated_at=now,
+            )
+            ports.mobs.add(mob)
+            new.append(mob_id)
+        for video in group:
+            assignment[video.video_id] = mob_id
+
+    for video in videos:
+        target = assignment[video.video_id]
+        if video.mob_id == target or video.embedding is None:
+            continue
+        try:
+            ports.videos.save(
+                video.model_copy(update={"mob_id": target, "updated_at": now}), expected_status=VideoStatus.VALIDATED
+            )
+        except (ConflictError, NotFoundError):
+            continue  # changed or deleted meanwhile; the next run places it
+        ports.index.upsert(IndexedVector(video.video_id, video.embedding.vector, VideoStatus.VALIDATED.value, target))
+
+    removed = sorted(set(old_mobs) - set(kept))
+    for mob_id in removed:
+        with contextlib.suppress(NotFoundError):
+            ports.mobs.delete(mob_id)
+    return ClusteringReport(
+        videos=len(videos),
+        mobs=len(clusters_kept),
+        kept_mob_ids=sorted(kept),
+        new_mob_ids=sorted(new),
+        removed_mob_ids=removed,
+        inertia=result.inertia,
+        iterations=result.iterations,
+    )

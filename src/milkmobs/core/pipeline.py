@@ -1,0 +1,211 @@
+"""The pipeline steps: each one reads the video, does one thing, writes it back guarded by status.
+
+Every step is safe to retry: re-running a step that already succeeded either repeats the same write
+or notices the work is done. Model usage goes to ``Metrics`` as soon as a model answered, so a
+failure in a later step never loses what was billed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from milkmobs.core.config import CoreConfig
+from milkmobs.core.mobs import leave_mob
+from milkmobs.core.ports_bundle import CorePorts
+from milkmobs.core.validation import score_video
+from milkmobs.domain import (
+    BackendUnavailableError,
+    ConflictError,
+    Embedding,
+    Failure,
+    Insights,
+    ModelUsage,
+    ValidationResult,
+    Video,
+    VideoAnalyzed,
+    VideoStatus,
+)
+from milkmobs.ports import AsyncVideoEmbedder, EmbeddingJob, IndexedVector
+
+log = logging.getLogger(__name__)
+
+#: How often a status-guarded write is re-read and retried when another writer got there first.
+_SAVE_ATTEMPTS = 5
+
+
+def record_usage(ports: CorePorts, usage: Sequence[ModelUsage]) -> None:
+    """Timestamp and record model usage. A metrics outage is logged, not raised: the model call
+    already happened and was billed, so failing the step (and calling the model again) is worse."""
+    if not usage:
+        return
+    now = ports.clock.now()
+    stamped = [u if u.at is not None else u.model_copy(update={"at": now}) for u in usage]
+    try:
+        ports.metrics.record_usage(stamped)
+    except BackendUnavailableError as exc:
+        log.warning("model usage of %s could not be recorded: %s", [u.model_id for u in stamped], exc)
+
+
+def require_status(video: Video, *allowed: VideoStatus, step: str) -> None:
+    """ConflictError naming the video, its status and the step unless the status is allowed."""
+    if video.status not in allowed:
+        wanted = " or ".join(s.value for s in allowed)
+        raise ConflictError(
+            f"video {video.video_id} is {video.status.value}; {step} needs it {wanted}", video_id=video.video_id
+        )
+
+
+def mark_processing(ports: CorePorts, video_id: str) -> Video:
+    """uploaded → processing (a repeat on a processing video is a no-op). Probes the file when a
+    media processor is configured, so an undecodable upload fails here with a MediaError."""
+    video = ports.videos.get(video_id)
+    if video.status is VideoStatus.PROCESSING:
+        return video
+    require_status(video, VideoStatus.UPLOADED, step="mark processing")
+    now = ports.clock.now()
+    changes: dict[str, object] = {"processing_started_at": now}
+    if ports.media_processor is not None:
+        changes["media"] = ports.media_processor.probe(video)
+    updated = video.transitioned(VideoStatus.PROCESSING, at=now, **changes)
+    ports.videos.save(updated, expected_status=VideoStatus.UPLOADED)
+    return updated
+
+
+def describe_video(ports: CorePorts, config: CoreConfig, video_id: str) -> Insights:
+    """Pegasus branch: the insights of a processing video."""
+    video = ports.videos.get(video_id)
+    require_status(video, VideoStatus.PROCESSING, step="the Pegasus analysis")
+    output = ports.analyzer.describe_video(video, config.campaign)
+    record_usage(ports, output.usage)
+    return output.value
+
+
+def checked_embedding(ports: CorePorts, embedding: Embedding) -> Embedding:
+    """Unit length and the index's dimension (InvalidInputError otherwise, nothing written)."""
+    return Embedding.create(embedding.vector, model_id=embedding.model_id, dimension=ports.index.dimension)
+
+
+def embed_video(ports: CorePorts, video_id: str) -> Embedding:
+    """Marengo branch, blocking."""
+    video = ports.videos.get(video_id)
+    require_status(video, VideoStatus.PROCESSING, step="the Marengo embedding")
+    output = ports.analyzer.embed_video(video)
+    record_usage(ports, output.usage)
+    return checked_embedding(ports, output.value)
+
+
+def start_embedding_job(ports: CorePorts, video_id: str) -> EmbeddingJob:
+    """Start an asynchronous embedding job (only for analyzers that implement AsyncVideoEmbedder)."""
+    video = ports.videos.get(video_id)
+    require_status(video, VideoStatus.PROCESSING, step="the Marengo embedding")
+    analyzer = ports.analyzer
+    if not isinstance(analyzer, AsyncVideoEmbedder):
+        raise ConflictError(f"the analyzer {type(analyzer).__name__} has no asynchronous embedding jobs")
+    return analyzer.start_video_embedding(video)
+
+
+def check_embedding_job(ports: CorePorts, job: EmbeddingJob) -> Embedding | None:
+    """The job's embedding once done (usage recorded then), None while it runs."""
+    analyzer = ports.analyzer
+    if not isinstance(analyzer, AsyncVideoEmbedder):
+        raise ConflictError(f"the analyzer {type(analyzer).__name__} has no asynchronous embedding jobs")
+    video = ports.videos.get(job.video_id)
+    output = analyzer.check_video_embedding(job, video)
+    if output is None:
+        return None
+    record_usage(ports, output.usage)
+    return checked_embedding(ports, output.value)
+
+
+def write_results(ports: CorePorts, video_id: str, insights: Insights, embedding: Embedding) -> Video:
+    """Insights and embedding onto the record, then the vector into the index (status processing).
+    The dimension is checked before anything is written."""
+    embedding = checked_embedding(ports, embedding)
+    video = ports.videos.get(video_id)
+    require_status(video, VideoStatus.PROCESSING, step="writing the analysis results")
+    updated = video.model_copy(update={"insights": insights, "embedding": embedding, "updated_at": ports.clock.now()})
+    ports.videos.save(updated, expected_status=VideoStatus.PROCESSING)
+    ports.index.upsert(IndexedVector(video_id, embedding.vector, status=VideoStatus.PROCESSING.value))
+    return updated
+
+
+def validate_video(ports: CorePorts, config: CoreConfig, video_id: str) -> tuple[Video, ValidationResult]:
+    """Score the stored insights; processing → validated | rejected. On an already validated or
+    rejected video this re-runs the scoring (status may flip). Returns the saved video and result."""
+    video = ports.videos.get(video_id)
+    require_status(video, VideoStatus.PROCESSING, VideoStatus.VALIDATED, VideoStatus.REJECTED, step="validation")
+    if video.insights is None:
+        raise ConflictError(
+            f"video {video_id} has no stored insights; run the analysis before validating", video_id=video_id
+        )
+    now = ports.clock.now()
+    result = score_video(video_id, video.insights, video.hashtags, config.campaign, at=now)
+    target = VideoStatus.VALIDATED if result.passed else VideoStatus.REJECTED
+    changes: dict[str, object] = {"validation": result}
+    if video.status is VideoStatus.PROCESSING:
+        changes["completed_at"] = now
+    if target is video.status:
+        updated = video.model_copy(update={**changes, "updated_at": now})
+    else:
+        updated = video.transitioned(target, at=now, **changes)
+    ports.videos.save(updated, expected_status=video.status)
+    if updated.embedding is not None:
+        ports.index.upsert(IndexedVector(video_id, updated.embedding.vector, target.value, updated.mob_id))
+    return updated, result
+
+
+def analyzed_event(video: Video) -> VideoAnalyzed:
+    """The ``VideoAnalyzed`` event of a validated or rejected video (ConflictError otherwise)."""
+    require_status(video, VideoStatus.VALIDATED, VideoStatus.REJECTED, step="the VideoAnalyzed event")
+    return VideoAnalyzed(
+        video_id=video.video_id,
+        status=video.status,
+        participation_score=video.insights.participation_score if video.insights else None,
+        validation_score=video.validation.score if video.validation else None,
+        mob_id=video.mob_id,
+    )
+
+
+def emit_analyzed(ports: CorePorts, video_id: str) -> VideoAnalyzed:
+    """Publish ``VideoAnalyzed`` from the stored record (what it says is what is stored)."""
+    event = analyzed_event(ports.videos.get(video_id))
+    ports.events.publish([event])
+    return event
+
+
+def mark_failed(ports: CorePorts, video_id: str, *, step: str, error: str, error_type: str = "") -> Video:
+    """Record the failing step and error; status ``failed``. The video leaves the vector index and
+    its mob (so search and mob pages never show it). Repeating it on a failed video changes nothing."""
+    for _ in range(_SAVE_ATTEMPTS):
+        video = ports.videos.get(video_id)
+        if video.status is VideoStatus.FAILED:
+            return video
+        now = ports.clock.now()
+        failure = Failure(step=step, error=error or "unknown error", error_type=error_type, at=now)
+        updated = video.transitioned(VideoStatus.FAILED, at=now, failure=failure, mob_id=None, completed_at=now)
+        try:
+            ports.videos.save(updated, expected_status=video.status)
+        except ConflictError:
+            continue  # another step moved it meanwhile: re-read and fail the current state
+        # Record first (the truth users see), then the derived data.
+        ports.index.delete(video_id)
+        if video.mob_id is not None:
+            leave_mob(ports, video.mob_id)
+        return updated
+    raise ConflictError(f"video {video_id} kept changing while being marked failed at step {step}", video_id=video_id)
+
+
+__all__ = [
+    "analyzed_event",
+    "check_embedding_job",
+    "describe_video",
+    "embed_video",
+    "emit_analyzed",
+    "mark_failed",
+    "mark_processing",
+    "record_usage",
+    "start_embedding_job",
+    "validate_video",
+    "write_results",
+]

@@ -1,0 +1,203 @@
+"""Submitting a video and reacting to its upload.
+
+Every check runs before anything is written, so refused input leaves the stores unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from milkmobs.core.config import CoreConfig
+from milkmobs.core.pipeline import mark_failed
+from milkmobs.core.ports_bundle import CorePorts
+from milkmobs.core.views import SubmitRequest
+from milkmobs.domain import (
+    ConflictError,
+    InvalidInputError,
+    MediaError,
+    NotFoundError,
+    PayloadTooLargeError,
+    Video,
+    VideoStatus,
+    normalize_hashtags,
+)
+from milkmobs.ports import UploadTicket, Workflow
+
+log = logging.getLogger(__name__)
+
+VIDEO_CONTENT_TYPE = "video/mp4"
+MAX_TITLE_LENGTH = 200
+MAX_DESCRIPTION_LENGTH = 2000
+MAX_USER_ID_LENGTH = 128
+#: ``vid_<id>.mp4`` at the top of the bucket (ids are uuid hex, or any safe token in tests).
+_VIDEO_KEY = re.compile(r"^vid_(?P<video_id>[A-Za-z0-9][A-Za-z0-9_-]{0,127})\.mp4$")
+
+
+def media_key_for(video_id: str) -> str:
+    return f"vid_{video_id}.mp4"
+
+
+def video_id_from_key(key: str) -> str | None:
+    """The video id in a ``vid_<id>.mp4`` key; None for any other key."""
+    match = _VIDEO_KEY.match(key)
+    return match.group("video_id") if match else None
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def checked_request(request: SubmitRequest, config: CoreConfig) -> tuple[str, str, str, list[str], int | None]:
+    """(user id, title, description, hashtags, declared size) or InvalidInputError naming the field."""
+    user_id = (request.user_id or "").strip()
+    if not user_id:
+        raise InvalidInputError("userId is required", field="userId")
+    if len(user_id) > MAX_USER_ID_LENGTH:
+        raise InvalidInputError(f"userId is longer than {MAX_USER_ID_LENGTH} characters", field="userId")
+    content_type = (request.content_type or VIDEO_CONTENT_TYPE).strip().lower()
+    if content_type != VIDEO_CONTENT_TYPE:
+        raise InvalidInputError(
+            f"contentType must be {VIDEO_CONTENT_TYPE}, got {request.content_type!r}", field="contentType"
+        )
+    size = request.size_bytes
+    if size is not None:
+        if size <= 0:
+            raise InvalidInputError(f"sizeBytes must be positive, got {size}", field="sizeBytes")
+        if size > config.max_upload_bytes:
+            raise PayloadTooLargeError(
+                f"the video is {_mb(size)}; the limit is {_mb(config.max_upload_bytes)}", field="sizeBytes"
+            )
+    title = (request.title or "").strip()
+    if len(title) > MAX_TITLE_LENGTH:
+        raise InvalidInputError(f"title is longer than {MAX_TITLE_LENGTH} characters", field="title")
+    description = (request.description or "").strip()
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        raise InvalidInputError(f"description is longer than {MAX_DESCRIPTION_LENGTH} characters", field="description")
+    return user_id, title, description, normalize_hashtags(request.hashtags), size
+
+
+def submit_video(ports: CorePorts, config: CoreConfig, request: SubmitRequest) -> tuple[Video, UploadTicket]:
+    """A ``pending_upload`` record and a presigned upload for ``vid_<id>.mp4`` that accepts only
+    video/mp4 up to the declared size (capped by the limit), or the limit."""
+    user_id, title, description, hashtags, size = checked_request(request, config)
+    video_id = ports.ids.new_id()
+    key = media_key_for(video_id)
+    max_bytes = min(size, config.max_upload_bytes) if size is not None else config.max_upload_bytes
+    # The ticket first: if the media store is down, no orphan record is left behind.
+    ticket = ports.media.create_upload(
+        key, content_type=VIDEO_CONTENT_TYPE, max_bytes=max_bytes, expires_in=config.upload_url_expires_seconds
+    )
+    now = ports.clock.now()
+    video = Video(
+        video_id=video_id,
+        user_id=user_id,
+        title=title,
+        description=description,
+        hashtags=hashtags,
+        media_key=key,
+        content_type=VIDEO_CONTENT_TYPE,
+        declared_size_bytes=size,
+        created_at=now,
+        updated_at=now,
+    )
+    ports.videos.add(video)
+    return video, ticket
+
+
+def _upload_limit(video: Video, config: CoreConfig) -> int:
+    declared = video.declared_size_bytes
+    return min(declared, config.max_upload_bytes) if declared is not None else config.max_upload_bytes
+
+
+def on_object_created(
+    ports: CorePorts, config: CoreConfig, workflow: Workflow, key: str, size_bytes: int | None = None
+) -> Video | None:
+    """An object was stored at ``key``. Not ``vid_*.mp4``: ignored (None). Otherwise the video goes
+    ``pending_upload → uploaded`` and its workflow starts (execution named by the video id).
+
+    Idempotent: on a video already past ``pending_upload`` nothing changes, and starting its workflow
+    again (in case a crash came between the two) is a no-op of the idempotent start. An empty or
+    oversized object fails the video with a readable reason instead.
+    """
+    video_id = video_id_from_key(key)
+    if video_id is None:
+        return None
+    video = ports.videos.get(video_id)
+    if video.media_key != key:
+        raise InvalidInputError(f"object {key} does not belong to video {video_id}", field="key")
+    if video.status is VideoStatus.UPLOADED:
+        workflow.start(video_id)
+        return video
+    if video.status is not VideoStatus.PENDING_UPLOAD:
+        return video
+    size = size_bytes if size_bytes is not None else ports.media.size(key)
+    limit = _upload_limit(video, config)
+    if size <= 0:
+        return mark_failed(
+            ports, video_id, step="upload", error="the uploaded file is empty", error_type=InvalidInputError.__name__
+        )
+    if size > limit:
+        reason = f"the uploaded file is {_mb(size)} ({size} bytes), above the allowed {_mb(limit)} ({limit} bytes)"
+        return mark_failed(ports, video_id, step="upload", error=reason, error_type=PayloadTooLargeError.__name__)
+    now = ports.clock.now()
+    uploaded = video.transitioned(VideoStatus.UPLOADED, at=now, uploaded_at=now)
+    try:
+        ports.videos.save(uploaded, expected_status=VideoStatus.PENDING_UPLOAD)
+    except ConflictError:
+        return ports.videos.get(video_id)  # a concurrent duplicate event won the race: it starts the workflow
+    # The thumbnail is cosmetic and made before the workflow starts, so the two never write the
+    # record at the same time.
+    uploaded = make_thumbnail(ports, uploaded) or uploaded
+    workflow.start(video_id)
+    return uploaded
+
+
+def make_thumbnail(ports: CorePorts, video: Video) -> Video | None:
+    """Generate and store a thumbnail when a media processor is configured; None otherwise. An
+    undecodable file is logged (the MarkProcessing probe fails the video with the reason)."""
+    if ports.media_processor is None:
+        return None
+    try:
+        jpeg = ports.media_processor.thumbnail(video)
+    except MediaError as exc:
+        log.warning("no thumbnail for video %s: %s", video.video_id, exc)
+        return None
+    return set_thumbnail(ports, video.video_id, jpeg)
+
+
+def set_thumbnail(ports: CorePorts, video_id: str, jpeg: bytes) -> Video:
+    """Store ``jpeg`` as the video's thumbnail and point the record at it."""
+    if not jpeg:
+        raise InvalidInputError("the thumbnail is empty", field="thumbnail")
+    video = ports.videos.get(video_id)
+    key = ports.media.put_thumbnail(video_id, jpeg)
+    for _ in range(5):
+        updated = video.model_copy(update={"thumbnail_key": key, "updated_at": ports.clock.now()})
+        try:
+            ports.videos.save(updated, expected_status=video.status)
+            return updated
+        except ConflictError:
+            video = ports.videos.get(video_id)
+    raise ConflictError(f"video {video_id} kept changing while its thumbnail was stored; try again")
+
+
+def upload_video(ports: CorePorts, config: CoreConfig, workflow: Workflow, video_id: str, data: bytes) -> Video:
+    """Store the bytes of a ``pending_upload`` video, then handle the upload as the media event would.
+    Empty or oversized data is refused before anything is stored."""
+    video = ports.videos.get(video_id)
+    if video.status is not VideoStatus.PENDING_UPLOAD:
+        raise ConflictError(
+            f"video {video_id} is {video.status.value}; only a pending_upload video takes an upload",
+            video_id=video_id,
+        )
+    if not data:
+        raise InvalidInputError("the uploaded file is empty", field="file")
+    limit = _upload_limit(video, config)
+    if len(data) > limit:
+        raise PayloadTooLargeError(f"the file is {_mb(len(data))}; this upload allows {_mb(limit)}", field="file")
+    ports.media.put(video.media_key, data, content_type=VIDEO_CONTENT_TYPE)
+    result = on_object_created(ports, config, workflow, video.media_key, len(data))
+    if result is None:  # cannot happen for our own keys; keep the type honest
+        raise NotFoundError(f"video {video_id} vanished during its upload", video_id=video_id)
+    return ports.videos.get(video_id)

@@ -1,0 +1,117 @@
+"""Scoring a video against its campaign: a pure function of the insights, the hashtags and the rules.
+
+Sub-scores are in [0, 1]:
+
+- **visual** = ½ · the product is shown + ½ · the action matches the campaign's action;
+- **audio** = the product is mentioned, or *unavailable* (None) when the video has no usable audio
+  (``insights.audio_available`` is False or ``product_mentioned`` is None);
+- **ocr** = ½ · a campaign keyword is visible on screen + ½ · a campaign tag appears in the detected
+  or on-screen text;
+- **hashtags** = a campaign tag is among the post's hashtags.
+
+Text is compared case-insensitively, ignoring spaces, punctuation and ``#`` ("GOT MILK?" contains the
+keyword "got milk" and the tag "#gotmilk"). The weighted sum uses the campaign's weights, or its
+without-audio weights when audio is unavailable; the video passes at score ≥ the threshold.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from milkmobs.domain import Campaign, Insights, ScoreBreakdown, ValidationResult, normalize_hashtag
+
+_NOT_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
+#: Scores are rounded so float noise (0.1 + 0.2 …) never decides pass or fail.
+_DIGITS = 6
+
+
+def fold_text(text: str) -> str:
+    """Lower-case ``text`` and drop everything but letters and digits ("#Got Milk?" → "gotmilk")."""
+    return _NOT_ALNUM.sub("", text.lower())
+
+
+def _first_contained(needles: Iterable[str], haystacks: Sequence[str]) -> str | None:
+    """The first needle found (folded) inside any of the folded haystacks."""
+    folded = [fold_text(h) for h in haystacks]
+    for needle in needles:
+        key = fold_text(needle)
+        if key and any(key in text for text in folded):
+            return needle
+    return None
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def score_video(
+    video_id: str,
+    insights: Insights,
+    hashtags: Sequence[str],
+    campaign: Campaign,
+    *,
+    at: datetime | None = None,
+) -> ValidationResult:
+    """The validation result (score, pass/fail, breakdown and readable reasons) of one video."""
+    reasons: list[str] = []
+
+    visual = 0.5 * float(insights.product_shown) + 0.5 * float(insights.action_aligned)
+    reasons.append(
+        f"visual {visual:.2f}: shows {campaign.product}: {_yes(insights.product_shown)}; "
+        f"action matches '{campaign.action}': {_yes(insights.action_aligned)}"
+    )
+
+    audio: float | None
+    if not insights.audio_available or insights.product_mentioned is None:
+        audio = None
+        reasons.append("audio unavailable: no usable audio track, so the without-audio weights apply")
+    else:
+        audio = float(insights.product_mentioned)
+        reasons.append(f"audio {audio:.2f}: {campaign.product} mentioned: {_yes(insights.product_mentioned)}")
+
+    keyword = _first_contained(campaign.keywords, insights.on_screen_text)
+    tag_in_text = _first_contained(campaign.tags, [*insights.detected_text, *insights.on_screen_text])
+    ocr = 0.5 * float(keyword is not None) + 0.5 * float(tag_in_text is not None)
+    reasons.append(
+        f"ocr {ocr:.2f}: "
+        + (f"keyword '{keyword}' on screen" if keyword else "no campaign keyword on screen")
+        + "; "
+        + (f"tag '#{fold_text(tag_in_text)}' in the video's text" if tag_in_text else "no campaign tag in its text")
+    )
+
+    wanted = {fold_text(normalize_hashtag(t)) for t in campaign.tags} - {""}
+    carried = [t for t in hashtags if fold_text(normalize_hashtag(t)) in wanted]
+    tag_score = 1.0 if carried else 0.0
+    reasons.append(
+        f"hashtags {tag_score:.2f}: "
+        + (f"carries #{normalize_hashtag(carried[0])}" if carried else "none of " + _tag_list(campaign.tags))
+    )
+
+    weights = campaign.weights if audio is not None else campaign.weights_without_audio
+    total = (
+        weights.visual * visual
+        + weights.audio * (audio if audio is not None else 0.0)
+        + weights.ocr * ocr
+        + weights.hashtags * tag_score
+    )
+    score = min(1.0, max(0.0, round(total, _DIGITS)))
+    passed = score >= round(campaign.pass_threshold, _DIGITS)
+    verdict = "passed" if passed else "rejected"
+    comparison = "≥" if passed else "<"
+    reasons.append(f"score {score:.2f} {comparison} threshold {campaign.pass_threshold:.2f}: {verdict}")
+    return ValidationResult(
+        video_id=video_id,
+        score=score,
+        passed=passed,
+        breakdown=ScoreBreakdown(visual=visual, audio=audio, ocr=ocr, hashtags=tag_score),
+        reasons=reasons,
+        campaign=campaign.name,
+        validated_at=at,
+    )
+
+
+def _tag_list(tags: Sequence[str]) -> str:
+    shown = ", ".join(f"#{normalize_hashtag(t)}" for t in tags) or "(no campaign tags configured)"
+    return shown + " among the hashtags"
