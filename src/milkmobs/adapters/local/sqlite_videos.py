@@ -79,8 +79,7 @@ def _stat_deltas(video: Video, sign: int) -> dict[str, float]:
         deltas["validation_score_sum"] = sign * video.validation.score
         deltas["validation_score_count"] = float(sign)
     if video.status is VideoStatus.VALIDATED and video.completed_at is not None:
-        start = video.uploaded_at or video.created_at
-        deltas["seconds_to_validate_sum"] = sign * (video.completed_at - start).total_seconds()
+        deltas["seconds_to_validate_sum"] = sign * (video.completed_at - video.created_at).total_seconds()
         deltas["seconds_to_validate_count"] = float(sign)
     return deltas
 
@@ -172,7 +171,8 @@ class SQLiteVideoStore:
     def stats(self) -> VideoStats:
         rows = self._db.read().execute("SELECT name, value FROM video_counters").fetchall()
         counters = {str(name): float(value) for name, value in rows}
-        by_status = {s.value: round(counters.get(f"status:{s.value}", 0.0)) for s in VideoStatus}
+        counts = {s.value: round(counters.get(f"status:{s.value}", 0.0)) for s in VideoStatus}
+        by_status = {status: count for status, count in counts.items() if count > 0}
         return VideoStats(
             total_videos=sum(by_status.values()),
             by_status=by_status,

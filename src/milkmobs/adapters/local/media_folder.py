@@ -1,0 +1,209 @@
+"""``LocalMediaStore``: video files and thumbnails in a folder, served by ``milkmobs serve``.
+
+- Every write goes to a temporary file in the same folder tree and is moved into place with
+  ``os.replace``, so a reader never sees half a file and a crash leaves no partial video.
+- Uploads and reads are authorised by HMAC signatures over what they allow (key, content type,
+  size bound, expiry), like S3 presigned POSTs and GETs; the server calls :meth:`accept_upload` and
+  :meth:`open_signed`, which check them.
+- The signing secret is made once per data directory (``secret.key``, mode 0600).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+from milkmobs.domain import ConfigurationError, ForbiddenError, InvalidInputError, NotFoundError, PayloadTooLargeError
+from milkmobs.ports import Clock, UploadTicket
+
+#: Upload form field names (the S3 spelling for the ones S3 has).
+FIELD_KEY = "key"
+FIELD_CONTENT_TYPE = "Content-Type"
+FIELD_MAX_BYTES = "x-milkmobs-max-bytes"
+FIELD_EXPIRES = "x-milkmobs-expires"
+FIELD_SIGNATURE = "x-milkmobs-signature"
+
+THUMBNAIL_PREFIX = "thumbnails/"
+_SEGMENT = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")  # no leading dot: '.tmp' and '..' stay ours
+_TMP_DIR = ".tmp"
+
+
+def load_or_create_secret(path: Path) -> bytes:
+    """The data directory's signing secret, created (32 random bytes, hex, mode 0600) on first use."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        # Written whole to a private temp file, then linked into place: a concurrent process either
+        # wins the link or reads the winner's complete file, never a half-written one.
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".secret-")  # mkstemp makes it 0600
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp_name, path)
+        finally:
+            os.unlink(tmp_name)
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, 0o600)  # someone loosened it; a readable secret lets anyone sign URLs
+    secret = path.read_text().strip()
+    if len(secret) < 32:
+        raise ConfigurationError(f"the signing secret in {path} is too short; delete the file to make a new one")
+    return secret.encode()
+
+
+def _check_key(key: str) -> str:
+    segments = key.split("/")
+    if not key or len(key) > 512 or not all(_SEGMENT.match(segment) for segment in segments):
+        raise InvalidInputError(f"media key {key!r} is not a safe relative name", field="key")
+    return key
+
+
+class LocalMediaStore:
+    """ServedMediaStore on a folder. URLs point at ``public_base_url`` (``/uploads``, ``/media/<key>``)."""
+
+    def __init__(self, root: Path, *, secret: bytes, public_base_url: str, clock: Clock) -> None:
+        self.root = Path(root).resolve()
+        self._tmp = self.root / _TMP_DIR
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        self._upload_key = hmac.new(secret, b"milkmobs-upload", hashlib.sha256).digest()
+        self._read_key = hmac.new(secret, b"milkmobs-read", hashlib.sha256).digest()
+        self._base = public_base_url.rstrip("/")
+        self._clock = clock
+
+    # --- paths ---------------------------------------------------------------------------
+    def path_for(self, key: str) -> Path:
+        """Where ``key`` lives on disk (it may not exist yet); for ffmpeg and the LocalAnalyzer."""
+        return self.root / _check_key(key)
+
+    def uri(self, key: str) -> str:
+        return self.path_for(key).as_uri()
+
+    # --- bytes ---------------------------------------------------------------------------
+    def put(self, key: str, data: bytes, *, content_type: str = "video/mp4") -> None:
+        target = self.path_for(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp_name, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
+            raise
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self.path_for(key).read_bytes()
+        except (FileNotFoundError, IsADirectoryError) as exc:
+            raise NotFoundError(f"media {key} not found") from exc
+
+    def exists(self, key: str) -> bool:
+        return self.path_for(key).is_file()
+
+    def size(self, key: str) -> int:
+        try:
+            return self.path_for(key).stat().st_size
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"media {key} not found") from exc
+
+    def delete(self, key: str) -> None:
+        # One version per key: os.replace overwrote any earlier one.
+        self.path_for(key).unlink(missing_ok=True)
+
+    def put_thumbnail(self, video_id: str, data: bytes) -> str:
+        key = f"{THUMBNAIL_PREFIX}{video_id}.jpg"
+        self.put(key, data, content_type="image/jpeg")
+        return key
+
+    # --- signed uploads ----------------------------------------------------------------------
+    def create_upload(self, key: str, *, content_type: str, max_bytes: int, expires_in: int) -> UploadTicket:
+        _check_key(key)
+        if max_bytes < 1:
+            raise InvalidInputError(f"max_bytes must be positive, got {max_bytes}", field="max_bytes")
+        expires = self._now_ts() + int(expires_in)
+        fields = {
+            FIELD_KEY: key,
+            FIELD_CONTENT_TYPE: content_type,
+            FIELD_MAX_BYTES: str(max_bytes),
+            FIELD_EXPIRES: str(expires),
+        }
+        fields[FIELD_SIGNATURE] = self._upload_signature(key, content_type, max_bytes, expires)
+        return UploadTicket(
+            url=f"{self._base}/uploads",
+            fields=fields,
+            method="POST",
+            expires_at=datetime.fromtimestamp(expires, UTC),
+        )
+
+    def accept_upload(self, fields: Mapping[str, str], data: bytes) -> str:
+        missing = [
+            name
+            for name in (FIELD_KEY, FIELD_CONTENT_TYPE, FIELD_MAX_BYTES, FIELD_EXPIRES, FIELD_SIGNATURE)
+            if name not in fields
+        ]
+        if missing:
+            raise InvalidInputError(f"upload form lacks the field(s) {', '.join(missing)}", field=missing[0])
+        key, content_type = fields[FIELD_KEY], fields[FIELD_CONTENT_TYPE]
+        try:
+            max_bytes, expires = int(fields[FIELD_MAX_BYTES]), int(fields[FIELD_EXPIRES])
+        except ValueError as exc:
+            raise ForbiddenError("upload policy fields were altered; request a new upload URL") from exc
+        expected = self._upload_signature(key, content_type, max_bytes, expires)
+        if not hmac.compare_digest(expected, fields[FIELD_SIGNATURE]):
+            raise ForbiddenError(f"upload of {key}: the policy signature does not match; request a new upload URL")
+        if self._now_ts() > expires:
+            raise ForbiddenError(f"upload of {key}: the upload URL expired; request a new one")
+        if not data:
+            raise InvalidInputError(f"upload of {key} is empty", field="file")
+        if len(data) > max_bytes:
+            raise PayloadTooLargeError(
+                f"upload of {key} is {len(data)} bytes, above the limit of {max_bytes}", field="file"
+            )
+        self.put(key, data, content_type=content_type)
+        return key
+
+    # --- signed reads ----------------------------------------------------------------------------
+    def read_url(self, key: str, *, expires_in: int = 3600) -> str:
+        _check_key(key)
+        expires = self._now_ts() + int(expires_in)
+        query = urlencode({"expires": expires, "signature": self._read_signature(key, expires)})
+        return f"{self._base}/media/{quote(key)}?{query}"
+
+    def thumbnail_url(self, thumbnail_key: str, *, expires_in: int = 3600) -> str:
+        return self.read_url(thumbnail_key, expires_in=expires_in)
+
+    def open_signed(self, key: str, params: Mapping[str, str]) -> bytes:
+        _check_key(key)
+        try:
+            expires = int(params["expires"])
+            signature = params["signature"]
+        except (KeyError, ValueError) as exc:
+            raise ForbiddenError(f"media {key}: the URL is not signed; ask for a fresh link") from exc
+        if not hmac.compare_digest(self._read_signature(key, expires), signature):
+            raise ForbiddenError(f"media {key}: the URL signature does not match")
+        if self._now_ts() > expires:
+            raise ForbiddenError(f"media {key}: the URL expired; ask for a fresh link")
+        return self.get(key)
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def _now_ts(self) -> int:
+        return int(self._clock.now().timestamp())
+
+    def _upload_signature(self, key: str, content_type: str, max_bytes: int, expires: int) -> str:
+        message = "\x00".join(("upload", key, content_type, str(max_bytes), str(expires))).encode()
+        return hmac.new(self._upload_key, message, hashlib.sha256).hexdigest()
+
+    def _read_signature(self, key: str, expires: int) -> str:
+        message = "\x00".join(("read", key, str(expires))).encode()
+        return hmac.new(self._read_key, message, hashlib.sha256).hexdigest()

@@ -1,0 +1,381 @@
+"""``PersistedVectorIndex``: exact cosine k-NN on float32, kept in a folder across restarts.
+
+Layout of the folder:
+
+- ``vectors-<generation>.npy`` — a memory-mapped ``(capacity, dimension)`` float32 matrix. Rows are
+  *slots*; capacity doubles when full, by writing the next generation's file.
+- ``index.sqlite3`` — which video lives in which slot, with its status and mob (the filters), plus
+  the dimension and the current generation.
+
+Why it is crash-safe: a vector is written to a slot no committed row points at, the matrix is
+flushed, and only then does one SQLite transaction point the video at it. Replacing a vector
+writes a new slot and leaves the old one as a tombstone; compaction rewrites the live rows into
+the next generation's file and switches slots and generation in one transaction. Files of other
+generations are leftovers of an interrupted rewrite and are removed on open.
+
+Searches are one BLAS matrix-vector (or matrix-matrix, for :meth:`search_many`) product over the
+used slots, scaled by the stored inverse norms, so scores are true cosines whatever the input norms.
+One process owns the folder at a time (an exclusive ``flock``); threads share it through a lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import numpy.typing as npt
+
+from milkmobs.adapters.local.sqlite_db import Migration, SQLiteDatabase
+from milkmobs.domain import ConfigurationError, InvalidInputError, Vector, as_vector
+from milkmobs.ports import IndexedVector, VectorHit
+
+BoolArray = npt.NDArray[np.bool_]
+_QUERY_BLOCK = 64  # queries per matrix product in search_many: bounds the (block, n) score matrix
+
+INDEX_MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        (
+            "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            """CREATE TABLE vectors (
+                video_id TEXT PRIMARY KEY,
+                slot INTEGER NOT NULL UNIQUE,
+                status TEXT NOT NULL,
+                mob_id TEXT
+            )""",
+        ),
+    ),
+)
+
+
+class PersistedVectorIndex:
+    """VectorIndex in ``directory``; reopening the folder gives back every vector and its filters."""
+
+    def __init__(
+        self,
+        directory: Path,
+        dimension: int,
+        *,
+        initial_capacity: int = 1024,
+        compact_min_tombstones: int = 1024,
+    ) -> None:
+        if dimension < 1:
+            raise InvalidInputError(f"dimension must be positive, got {dimension}", field="dimension")
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._dimension = dimension
+        self._initial_capacity = max(1, initial_capacity)
+        self._compact_min = max(1, compact_min_tombstones)
+        self._lock = threading.RLock()
+        self._lock_file = _acquire_folder_lock(self.directory / "index.lock")
+        try:
+            self._db = SQLiteDatabase(self.directory / "index.sqlite3", migrations=INDEX_MIGRATIONS)
+            self._open()
+        except BaseException:
+            self._lock_file.close()
+            raise
+
+    # --- VectorIndex -------------------------------------------------------------------------
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def upsert(self, item: IndexedVector) -> None:
+        self.upsert_many([item])
+
+    def upsert_many(self, items: Sequence[IndexedVector]) -> None:
+        checked = {item.video_id: (item, self._checked(item)) for item in items}  # refuse before writing
+        if not checked:
+            return
+        with self._lock:
+            # A new or changed vector goes to a fresh slot; an unchanged one (a status or mob update) stays.
+            fresh = [
+                vid
+                for vid, (_, vector) in checked.items()
+                if vid not in self._rows or not np.array_equal(self._matrix[self._rows[vid]], vector)
+            ]
+            self._ensure_capacity(self._used + len(fresh))
+            slots = {vid: self._rows.get(vid, -1) for vid in checked}
+            for offset, vid in enumerate(fresh):
+                slots[vid] = self._used + offset
+                self._matrix[slots[vid]] = checked[vid][1]
+            if fresh:
+                self._matrix.flush()  # the vectors are on disk before any row points at them
+            rows = [(vid, slots[vid], item.status, item.mob_id) for vid, (item, _) in checked.items()]
+            with self._db.write() as conn:
+                conn.executemany(
+                    "INSERT INTO vectors (video_id, slot, status, mob_id) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (video_id) DO UPDATE SET slot = excluded.slot, status = excluded.status,"
+                    " mob_id = excluded.mob_id",
+                    rows,
+                )
+            for row in rows:
+                self._place(*row)
+            self._refresh_norms([slots[vid] for vid in fresh])
+            self._maybe_compact()
+
+    def delete(self, video_id: str) -> bool:
+        with self._lock:
+            slot = self._rows.get(video_id)
+            if slot is None:
+                return False
+            with self._db.write() as conn:
+                conn.execute("DELETE FROM vectors WHERE video_id = ?", (video_id,))
+            del self._rows[video_id]
+            self._alive[slot] = False
+            self._maybe_compact()
+            return True
+
+    def search(
+        self,
+        vector: Vector,
+        *,
+        k: int,
+        mob_id: str | None = None,
+        status: str | None = None,
+        exclude_video_id: str | None = None,
+    ) -> list[VectorHit]:
+        query = self._queries(as_vector(vector, dimension=self._dimension, field="embedding").reshape(1, -1), k)
+        with self._lock:
+            mask = self._mask(mob_id, status, exclude_video_id)
+            if mask is None:
+                return []
+            n = self._used
+            if mask.all():
+                scores = (self._matrix[:n] @ query[0]) * self._inv_norms[:n]
+                return self._hits(scores, np.arange(n), k)
+            candidates = np.flatnonzero(mask)
+            if candidates.size * 4 < n:  # selective filter: gather the few rows instead of scoring all
+                scores = (self._matrix[candidates] @ query[0]) * self._inv_norms[candidates]
+            else:
+                scores = ((self._matrix[:n] @ query[0]) * self._inv_norms[:n])[candidates]
+            return self._hits(scores, candidates, k)
+
+    def search_many(
+        self, vectors: npt.ArrayLike, *, k: int, mob_id: str | None = None, status: str | None = None
+    ) -> list[list[VectorHit]]:
+        """``search`` for each row of ``vectors`` (shape ``(q, dimension)``), as blocked matrix products."""
+        queries = self._queries(np.asarray(vectors, dtype=np.float32), k)
+        with self._lock:
+            mask = self._mask(mob_id, status, None)
+            if mask is None:
+                return [[] for _ in range(queries.shape[0])]
+            candidates = np.flatnonzero(mask)
+            rows = self._matrix[: self._used] if candidates.size == self._used else self._matrix[candidates]
+            inv_norms = self._inv_norms[candidates]
+            results: list[list[VectorHit]] = []
+            for start in range(0, queries.shape[0], _QUERY_BLOCK):
+                block = (queries[start : start + _QUERY_BLOCK] @ rows.T) * inv_norms
+                if block.shape[1] > k:
+                    top = np.argpartition(-block, k - 1, axis=1)[:, :k]
+                else:
+                    top = np.broadcast_to(np.arange(block.shape[1]), block.shape)
+                for row_scores, row_top in zip(block, top, strict=True):
+                    results.append(self._hits(row_scores[row_top], candidates[row_top], k))
+            return results
+
+    def get_vector(self, video_id: str) -> Vector | None:
+        with self._lock:
+            slot = self._rows.get(video_id)
+            return None if slot is None else np.array(self._matrix[slot], dtype=np.float32)
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._rows)
+
+    # --- maintenance -----------------------------------------------------------------------------
+    def compact(self) -> None:
+        """Rewrite the live vectors densely into the next generation's file (drops tombstones)."""
+        with self._lock:
+            live = sorted(self._rows.items(), key=lambda pair: pair[1])
+            self._rewrite(max(self._initial_capacity, 2 * len(live)), [slot for _, slot in live], compacting=True)
+
+    def tombstones(self) -> int:
+        """Slots holding a deleted or replaced vector (reclaimed by :meth:`compact`)."""
+        with self._lock:
+            return self._used - len(self._rows)
+
+    def close(self) -> None:
+        """Flush, close the database and release the folder."""
+        with self._lock:
+            self._matrix.flush()
+            self._db.close()
+            self._lock_file.close()
+
+    # --- search helpers ----------------------------------------------------------------------------
+    def _queries(self, queries: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
+        """Unit-length float32 rows; InvalidInputError on a bad ``k``, shape or vector."""
+        if k < 1:
+            raise InvalidInputError(f"k must be at least 1, got {k}", field="k")
+        if queries.ndim != 2 or queries.shape[1] != self._dimension:
+            raise InvalidInputError(
+                f"queries have shape {queries.shape}, expected (q, {self._dimension})", field="embedding"
+            )
+        norms = np.linalg.norm(queries, axis=1, keepdims=True)
+        if not np.all(np.isfinite(queries)) or np.any(norms == 0):
+            raise InvalidInputError("cannot search with a zero or non-finite vector", field="embedding")
+        unit: npt.NDArray[np.float32] = (queries / norms).astype(np.float32)
+        return unit
+
+    def _mask(self, mob_id: str | None, status: str | None, exclude: str | None) -> BoolArray | None:
+        """Which used slots may be returned; None when nothing can match."""
+        n = self._used
+        mask = self._alive[:n].copy()
+        if status is not None:
+            if status not in self._status_codes:
+                return None
+            mask &= self._status_of[:n] == self._status_codes[status]
+        if mob_id is not None:
+            if mob_id not in self._mob_codes:
+                return None
+            mask &= self._mob_of[:n] == self._mob_codes[mob_id]
+        if exclude is not None and exclude in self._rows:
+            mask[self._rows[exclude]] = False
+        return mask if mask.any() else None
+
+    def _hits(self, scores: npt.NDArray[np.float32], slots: npt.NDArray[np.intp], k: int) -> list[VectorHit]:
+        if scores.size > k:
+            top = np.argpartition(-scores, k - 1)[:k]
+            scores, slots = scores[top], slots[top]
+        hits = [
+            VectorHit(video_id=self._ids[slot], score=float(np.clip(score, -1.0, 1.0)))
+            for score, slot in zip(scores.tolist(), slots.tolist(), strict=True)
+        ]
+        hits.sort(key=lambda hit: (-hit.score, hit.video_id))
+        return hits
+
+    # --- slot bookkeeping -----------------------------------------------------------------------------
+    def _reset_slots(self, capacity: int) -> None:
+        self._alive: BoolArray = np.zeros(capacity, dtype=bool)
+        self._inv_norms = np.zeros(capacity, dtype=np.float32)
+        self._status_of = np.full(capacity, -1, dtype=np.int32)
+        self._mob_of = np.full(capacity, -1, dtype=np.int32)
+        self._ids: list[str] = []  # slot -> video id ("" for never-used slots)
+        self._rows: dict[str, int] = {}
+        self._used = 0
+        self._status_codes: dict[str, int] = {}
+        self._mob_codes: dict[str, int] = {}
+
+    def _place(self, video_id: str, slot: int, status: str, mob_id: str | None) -> None:
+        old = self._rows.get(video_id)
+        if old is not None and old != slot:
+            self._alive[old] = False  # the replaced vector's slot becomes a tombstone
+        self._rows[video_id] = slot
+        if slot >= self._used:
+            self._ids.extend([""] * (slot + 1 - self._used))
+            self._used = slot + 1
+        self._ids[slot] = video_id
+        self._alive[slot] = True
+        self._status_of[slot] = self._status_codes.setdefault(status, len(self._status_codes))
+        self._mob_of[slot] = -1 if mob_id is None else self._mob_codes.setdefault(mob_id, len(self._mob_codes))
+
+    def _refresh_norms(self, slots: list[int]) -> None:
+        if slots:
+            index = np.asarray(slots, dtype=np.int64)
+            self._inv_norms[index] = 1.0 / np.linalg.norm(self._matrix[index], axis=1)
+
+    # --- files ----------------------------------------------------------------------------------------
+    def _open(self) -> None:
+        with self._db.write() as conn:
+            meta = dict(conn.execute("SELECT name, value FROM meta").fetchall())
+            if not meta:
+                meta = {"dimension": str(self._dimension), "generation": "0"}
+                conn.executemany("INSERT INTO meta (name, value) VALUES (?, ?)", list(meta.items()))
+        if int(meta["dimension"]) != self._dimension:
+            raise ConfigurationError(
+                f"the vector index in {self.directory} holds {meta['dimension']}-dimensional vectors, but "
+                f"{self._dimension} were asked for; use another data directory or delete {self.directory}"
+            )
+        self._generation = int(meta["generation"])
+        path = self._file(self._generation)
+        if not path.exists():
+            _new_matrix(path, self._initial_capacity, self._dimension).flush()
+        self._matrix = np.load(path, mmap_mode="r+")
+        if self._matrix.ndim != 2 or self._matrix.shape[1] != self._dimension or self._matrix.dtype != np.float32:
+            raise ConfigurationError(f"{path} is not a float32 matrix of dimension {self._dimension}")
+        rows = self._db.read().execute("SELECT video_id, slot, status, mob_id FROM vectors ORDER BY slot").fetchall()
+        if rows and rows[-1][1] >= self._matrix.shape[0]:
+            raise ConfigurationError(f"{path} is shorter than the index says; restore it or delete {self.directory}")
+        self._reset_slots(self._matrix.shape[0])
+        for row in rows:
+            self._place(*row)
+        self._refresh_norms(list(self._rows.values()))
+        for stale in self.directory.glob("vectors-*.npy"):
+            if stale != path:  # left by an interrupted rewrite
+                stale.unlink(missing_ok=True)
+
+    def _file(self, generation: int) -> Path:
+        return self.directory / f"vectors-{generation}.npy"
+
+    def _checked(self, item: IndexedVector) -> Vector:
+        vector = as_vector(item.vector, dimension=self._dimension, field="embedding")
+        if float(np.linalg.norm(vector)) == 0.0:
+            raise InvalidInputError(f"embedding of video {item.video_id} is a zero vector", field="embedding")
+        return vector
+
+    def _ensure_capacity(self, needed: int) -> None:
+        capacity = self._matrix.shape[0]
+        if needed > capacity:
+            while capacity < needed:
+                capacity *= 2
+            self._rewrite(capacity, list(range(self._used)), compacting=False)
+
+    def _maybe_compact(self) -> None:
+        dead = self._used - len(self._rows)
+        if dead >= self._compact_min and dead * 4 >= self._used:
+            self.compact()
+
+    def _rewrite(self, capacity: int, old_slots: list[int], *, compacting: bool) -> None:
+        """Copy ``old_slots`` to rows 0.. of the next generation's file. Compacting renumbers the videos'
+        slots to match; growing keeps them (``old_slots`` is then ``0..used-1``)."""
+        generation = self._generation + 1
+        path = self._file(generation)
+        matrix = _new_matrix(path, capacity, self._dimension)
+        if old_slots:
+            matrix[: len(old_slots)] = self._matrix[np.asarray(old_slots, dtype=np.int64)]
+        matrix.flush()
+        placed = [(self._ids[slot], new, slot) for new, slot in enumerate(old_slots) if self._alive[slot]]
+        with self._db.write() as conn:
+            if compacting:  # ascending old slots, so a new slot number is never still taken
+                conn.executemany("UPDATE vectors SET slot = ? WHERE video_id = ?", [(n, v) for v, n, _ in placed])
+            conn.execute("UPDATE meta SET value = ? WHERE name = 'generation'", (str(generation),))
+        old_path, old_matrix = self._file(self._generation), self._matrix
+        statuses = {code: name for name, code in self._status_codes.items()}
+        mobs = {code: name for name, code in self._mob_codes.items()}
+        meta = [(vid, statuses[int(self._status_of[s])], mobs.get(int(self._mob_of[s]))) for vid, _, s in placed]
+        self._matrix, self._generation = matrix, generation
+        used = self._used
+        self._reset_slots(capacity)
+        for (vid, new, _), (_, status, mob_id) in zip(placed, meta, strict=True):
+            self._place(vid, new, status, mob_id)
+        self._refresh_norms(list(self._rows.values()))
+        if not compacting:  # growth keeps tombstones where they were
+            self._used = max(self._used, used)
+            self._ids.extend([""] * (self._used - len(self._ids)))
+        del old_matrix
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(old_path)
+
+
+def _new_matrix(path: Path, capacity: int, dimension: int) -> np.memmap[tuple[int, int], np.dtype[np.float32]]:
+    """A zero-filled ``.npy`` file of that shape, memory-mapped for writing."""
+    return np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(capacity, dimension))
+
+
+def _acquire_folder_lock(path: Path) -> IO[bytes]:
+    handle = open(path, "ab")  # noqa: SIM115 - held open for the index's lifetime, closed in close()
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        handle.close()
+        raise ConfigurationError(
+            f"the vector index in {path.parent} is in use by another milkmobs process (or another open "
+            "index object); stop it or use another data directory"
+        ) from exc
+    return handle
