@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     marengo_output_prefix: str = "embeddings/"
     bedrock_region: str | None = None
     analysis_max_output_tokens: int = Field(default=2048, ge=64)
+    pegasus_temperature: float = Field(default=0.0, ge=0.0, le=1.0)
+    marengo_embedding_option: str | None = None  # None: "visual" (Marengo 3.0) / "visual-text" (2.7)
 
     # AWS resources
     aws_region: str = "us-east-1"
@@ -74,6 +76,7 @@ class Settings(BaseSettings):
     opensearch_ef_search: int = Field(default=128, ge=2)
     opensearch_username: str | None = None
     opensearch_password: str | None = None
+    opensearch_auth: str = "auto"  # auto (SigV4 for *.es/aoss.amazonaws.com) | sigv4 | basic | none
 
     # HTTP
     admin_token: str | None = None

@@ -1,0 +1,134 @@
+"""The S3 side of the Bedrock analyzer: where the video is, checking it first, reading job output."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from milkmobs.adapters.aws.bedrock.retry import client_error_code, client_error_message
+from milkmobs.domain import Video
+from milkmobs.domain.errors import AnalysisError, TransientAnalysisError
+from milkmobs.ports import EmbeddingJob
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+_MISSING = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket"})
+_DENIED = frozenset({"403", "AccessDenied", "Forbidden"})
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/some/key`` → ``("bucket", "some/key")``."""
+    if not uri.startswith("s3://"):
+        raise ValueError(f"not an s3:// URI: {uri!r}")
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    return bucket, key
+
+
+class BedrockMediaAccess:
+    """Checks a video's object before a billed model call and reads asynchronous job output.
+
+    Checking first turns "Bedrock said ValidationException" into messages a person can act
+    on: the object is missing, cannot be read, or sits in a bucket of another region.
+    """
+
+    def __init__(self, s3: S3Client, *, region: str, media_bucket: str, bucket_owner: str | Callable[[], str]) -> None:
+        self._s3 = s3
+        self._region = region
+        self._bucket = media_bucket
+        self._owner_source = bucket_owner
+        self._owner: str | None = bucket_owner if isinstance(bucket_owner, str) else None
+
+    def bucket_owner(self) -> str:
+        """The account id owning the media bucket (resolved once, lazily, if given as a callable)."""
+        if self._owner is None:
+            assert callable(self._owner_source)
+            self._owner = self._owner_source()
+        return self._owner
+
+    def uri(self, video: Video) -> str:
+        return f"s3://{self._bucket}/{video.media_key}"
+
+    def checked_uri(self, video: Video, *, model_id: str) -> str:
+        """The video's S3 URI after a HEAD: AnalysisError if missing, unreadable or in another region."""
+        uri = self.uri(video)
+        try:
+            head = self._s3.head_object(Bucket=self._bucket, Key=video.media_key)
+        except ClientError as exc:
+            code = client_error_code(exc)
+            if code in _MISSING:
+                raise AnalysisError(
+                    f"video {video.video_id}: {uri} does not exist, so {model_id} cannot analyse it; "
+                    "was the upload completed, or was the video deleted meanwhile?",
+                    video_id=video.video_id,
+                    model_id=model_id,
+                ) from exc
+            if code in _DENIED:
+                raise AnalysisError(
+                    f"video {video.video_id}: {uri} cannot be read ({code}); grant s3:GetObject on the media "
+                    "bucket to this role and to Bedrock",
+                    video_id=video.video_id,
+                    model_id=model_id,
+                ) from exc
+            raise TransientAnalysisError(
+                f"video {video.video_id}: checking {uri} failed: {code} — {client_error_message(exc)}",
+                video_id=video.video_id,
+                model_id=model_id,
+            ) from exc
+        except BotoCoreError as exc:
+            raise TransientAnalysisError(
+                f"video {video.video_id}: S3 unreachable while checking {uri}: {exc}",
+                video_id=video.video_id,
+                model_id=model_id,
+            ) from exc
+        bucket_region = head.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region")
+        if bucket_region and bucket_region != self._region:
+            raise AnalysisError(
+                f"video {video.video_id}: bucket {self._bucket} is in {bucket_region} but {model_id} is called in "
+                f"{self._region}; Bedrock only reads videos from buckets in its own region — deploy both in one "
+                "region or set MILKMOBS_BEDROCK_REGION",
+                video_id=video.video_id,
+                model_id=model_id,
+            )
+        return uri
+
+    def read_job_output(self, output_uri: str, job: EmbeddingJob, *, model_id: str) -> bytes:
+        """``<output_uri>/<invocationId>/output.json`` (or the one ``*output.json`` under that folder)."""
+        bucket, prefix = split_s3_uri(output_uri)
+        invocation_id = job.job_id.rsplit("/", 1)[-1]
+        folder = f"{prefix.rstrip('/') + '/' if prefix.strip('/') else ''}{invocation_id}/"
+        where = f"s3://{bucket}/{folder}output.json"
+        try:
+            try:
+                return self._s3.get_object(Bucket=bucket, Key=folder + "output.json")["Body"].read()
+            except ClientError as exc:
+                if client_error_code(exc) not in _MISSING:
+                    raise
+            listing = self._s3.list_objects_v2(Bucket=bucket, Prefix=folder)
+            keys = [
+                o["Key"]
+                for o in listing.get("Contents", [])
+                if o["Key"].endswith("output.json") and "manifest" not in o["Key"]
+            ]
+            if not keys:
+                raise AnalysisError(
+                    f"Marengo job {job.job_id} for video {job.video_id} completed but wrote no output.json under "
+                    f"s3://{bucket}/{folder}; check Bedrock's write access to the output prefix",
+                    video_id=job.video_id,
+                    model_id=model_id,
+                )
+            return self._s3.get_object(Bucket=bucket, Key=sorted(keys)[0])["Body"].read()
+        except ClientError as exc:
+            code = client_error_code(exc)
+            error = TransientAnalysisError if code not in _DENIED and code not in _MISSING else AnalysisError
+            raise error(
+                f"reading {where} for video {job.video_id} failed: {code} — {client_error_message(exc)}",
+                video_id=job.video_id,
+                model_id=model_id,
+            ) from exc
+        except BotoCoreError as exc:
+            raise TransientAnalysisError(
+                f"reading {where} for video {job.video_id} failed: {exc}", video_id=job.video_id, model_id=model_id
+            ) from exc

@@ -1,0 +1,145 @@
+"""Builds the model-side AWS adapters from Settings: the Bedrock analyzer and the OpenSearch index.
+
+Called by ``adapters/aws/factory.py``; the ``create-opensearch-index`` custom resource calls
+:func:`build_vector_index` and then ``create_index()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlparse
+
+import boto3
+from botocore.config import Config
+from opensearchpy import AWSV4SignerAuth, OpenSearch, RequestsHttpConnection
+
+from milkmobs.adapters.aws.bedrock import BedrockAnalyzerConfig, BedrockTwelveLabsAnalyzer
+from milkmobs.adapters.aws.bedrock.models import marengo_spec
+from milkmobs.adapters.aws.opensearch import INDEX_SUFFIX, OpenSearchVectorIndex
+from milkmobs.domain.errors import ConfigurationError
+from milkmobs.settings import Settings
+
+#: Pegasus may take minutes on a long video; botocore's 60 s default would cut it off.
+BEDROCK_READ_TIMEOUT_SECONDS = 900
+OPENSEARCH_TIMEOUT_SECONDS = 10
+
+
+def bedrock_region(settings: Settings) -> str:
+    return settings.bedrock_region or settings.aws_region
+
+
+def _account_id(session: boto3.session.Session, region: str) -> Callable[[], str]:
+    """The caller's account id, looked up on first use (only when MILKMOBS_MEDIA_BUCKET_OWNER is unset)."""
+
+    def lookup() -> str:
+        return str(session.client("sts", region_name=region).get_caller_identity()["Account"])
+
+    return lookup
+
+
+def build_analyzer(settings: Settings, *, session: boto3.session.Session | None = None) -> BedrockTwelveLabsAnalyzer:
+    """The Bedrock TwelveLabs analyzer; botocore retries are off because the analyzer applies its own policy."""
+    session = session or boto3.session.Session()
+    region = bedrock_region(settings)
+    runtime = session.client(
+        "bedrock-runtime",
+        region_name=region,
+        config=Config(
+            retries={"mode": "standard", "total_max_attempts": 1},
+            connect_timeout=10,
+            read_timeout=BEDROCK_READ_TIMEOUT_SECONDS,
+        ),
+    )
+    s3 = session.client(
+        "s3",
+        region_name=region,
+        config=Config(retries={"mode": "standard", "max_attempts": 5}, signature_version="s3v4"),
+    )
+    config = BedrockAnalyzerConfig(
+        region=region,
+        media_bucket=settings.media_bucket,
+        pegasus_model_id=settings.pegasus_model_id,
+        marengo_model_id=settings.marengo_model_id,
+        embedding_dimension=settings.embedding_dimension,
+        embedding_option=settings.marengo_embedding_option,
+        output_prefix=settings.marengo_output_prefix,
+        max_output_tokens=settings.analysis_max_output_tokens,
+        temperature=settings.pegasus_temperature,
+    )
+    owner = settings.media_bucket_owner or _account_id(session, region)
+    return BedrockTwelveLabsAnalyzer(runtime, s3, config, bucket_owner=owner)
+
+
+def embedding_dimension(settings: Settings) -> int:
+    """The configured dimension, or the Marengo model's own."""
+    return settings.embedding_dimension or marengo_spec(settings.marengo_model_id).native_dimension
+
+
+def _sigv4_service(host: str, auth: str) -> str | None:
+    if auth == "sigv4":
+        return "aoss" if host.endswith(".aoss.amazonaws.com") else "es"
+    if auth == "auto" and host.endswith(".es.amazonaws.com"):
+        return "es"
+    if auth == "auto" and host.endswith(".aoss.amazonaws.com"):
+        return "aoss"
+    return None
+
+
+def _region_of(host: str, default: str) -> str:
+    """``search-x.eu-west-1.es.amazonaws.com`` → ``eu-west-1``."""
+    parts = host.split(".")
+    if len(parts) >= 4 and parts[-1] == "com" and parts[-2] == "amazonaws":
+        return parts[-4]
+    return default
+
+
+def opensearch_client(settings: Settings, *, session: boto3.session.Session | None = None) -> OpenSearch:
+    """An opensearch-py client: SigV4 for AWS domains, basic auth or none for a self-run cluster."""
+    if not settings.opensearch_endpoint:
+        raise ConfigurationError("MILKMOBS_OPENSEARCH_ENDPOINT is not set: the aws backend needs an OpenSearch domain")
+    if settings.opensearch_auth not in {"auto", "sigv4", "basic", "none"}:
+        raise ConfigurationError(
+            f"MILKMOBS_OPENSEARCH_AUTH is {settings.opensearch_auth!r}: use auto, sigv4, basic or none"
+        )
+    endpoint = settings.opensearch_endpoint
+    url = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
+    host = url.hostname or ""
+    use_ssl = url.scheme == "https"
+    port = url.port or (443 if use_ssl else 80)
+    service = _sigv4_service(host, settings.opensearch_auth)
+    http_auth: object = None
+    if service:
+        credentials = (session or boto3.session.Session()).get_credentials()
+        if credentials is None:
+            raise ConfigurationError(f"no AWS credentials to sign OpenSearch requests to {host}")
+        http_auth = AWSV4SignerAuth(credentials, _region_of(host, settings.aws_region), service)
+    elif settings.opensearch_auth in {"auto", "basic"} and settings.opensearch_username:
+        http_auth = (settings.opensearch_username, settings.opensearch_password or "")
+    elif settings.opensearch_auth == "basic":
+        raise ConfigurationError("MILKMOBS_OPENSEARCH_AUTH=basic needs MILKMOBS_OPENSEARCH_USERNAME and PASSWORD")
+    return OpenSearch(
+        hosts=[{"host": host, "port": port}],
+        http_auth=http_auth,
+        use_ssl=use_ssl,
+        verify_certs=use_ssl,
+        connection_class=RequestsHttpConnection,
+        timeout=OPENSEARCH_TIMEOUT_SECONDS,
+        max_retries=2,
+        retry_on_timeout=True,
+    )
+
+
+def build_vector_index(
+    settings: Settings, *, dimension: int | None = None, session: boto3.session.Session | None = None
+) -> OpenSearchVectorIndex:
+    """The OpenSearch k-NN index ``<prefix>video-embeddings`` (created on first use if missing)."""
+    return OpenSearchVectorIndex(
+        opensearch_client(settings, session=session),
+        index_name=f"{settings.opensearch_index_prefix}{INDEX_SUFFIX}",
+        dimension=dimension or embedding_dimension(settings),
+        engine=settings.opensearch_engine,
+        space=settings.opensearch_space,
+        m=settings.opensearch_hnsw_m,
+        ef_construction=settings.opensearch_ef_construction,
+        ef_search=settings.opensearch_ef_search,
+    )
