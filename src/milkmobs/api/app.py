@@ -1,0 +1,76 @@
+"""The one route table: served by the API Lambdas in AWS and by ``milkmobs serve`` locally."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+from milkmobs.api.auth import AdminAuthorizer
+from milkmobs.api.errors import install_error_handlers
+from milkmobs.api.routes import AppProvider, admin, executions, feed, mobs, search, validation, videos
+
+API_TITLE = "milkmobs API"
+API_VERSION = "1.0.0"
+API_DESCRIPTION = (
+    "Submit short campaign videos, follow their analysis, browse the feed and the mobs (communities of "
+    "similar videos), search similar videos, and administer. JSON in camelCase; errors are "
+    '`{"error": {"code", "message"}}`; lists are paginated with `limit` and an opaque `cursor`.'
+)
+
+
+def _cors(origins: Sequence[str]) -> CORSConfig | None:
+    # No origins configured: no CORS headers at all (same-origin only). "*" only when configured.
+    if not origins:
+        return None
+    first, *extra = list(origins)
+    return CORSConfig(allow_origin=first, extra_origins=extra or None, max_age=600)
+
+
+def openapi_document(api: APIGatewayRestResolver) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``api``, as a dict (what ``GET /openapi.json`` answers)."""
+    text = api.get_openapi_json_schema(
+        title=API_TITLE,
+        version=API_VERSION,
+        description=API_DESCRIPTION,
+        security_schemes={"adminAuth": HTTPBearer(description="Admin token locally; a Cognito id token in AWS")},
+    )
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+def create_api(
+    app: AppProvider,
+    *,
+    authorizer: AdminAuthorizer,
+    cors_origins: Sequence[str] = (),
+    swagger: bool = False,
+) -> APIGatewayRestResolver:
+    """Build the resolver with every route. ``app`` is called on each request (cache it: build once)."""
+    api = APIGatewayRestResolver(
+        enable_validation=True,
+        cors=_cors(cors_origins),
+        response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
+    )
+    api.include_router(videos.build_router(app))
+    api.include_router(feed.build_router(app))
+    api.include_router(mobs.build_router(app))
+    api.include_router(search.build_router(app))
+    api.include_router(validation.build_router(app))
+    api.include_router(executions.build_router(app))
+    api.include_router(admin.build_router(app, authorizer))
+    install_error_handlers(api)
+
+    @api.get("/openapi.json", include_in_schema=False)
+    def get_openapi() -> Response[str]:
+        return Response(
+            status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(openapi_document(api))
+        )
+
+    if swagger:  # the interactive page; its assets are inlined, so it works offline
+        api.enable_swagger(path="/docs", title=API_TITLE, version=API_VERSION, description=API_DESCRIPTION)
+    return api

@@ -1,0 +1,39 @@
+"""Validation results: re-run, and read."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from milkmobs.api.errors import error_responses
+from milkmobs.api.models import ValidateBody
+from milkmobs.api.routes import AppProvider, new_router
+from milkmobs.domain import ValidationResult
+
+VideoIdPath = Annotated[str, Path(min_length=1, max_length=128)]
+
+
+def build_router(app: AppProvider) -> Router:
+    router = new_router()
+
+    @router.post(
+        "/validate",
+        summary="Re-run validation on the stored analysis of a video",
+        tags=["validation"],
+        responses={200: {"description": "OK"}, **error_responses(400, 404, 409)},
+    )
+    def revalidate(body: ValidateBody) -> ValidationResult:
+        return app().revalidate(body.video_id)
+
+    @router.get(
+        "/validate/<videoId>",
+        summary="A video's validation result: score, pass/fail, breakdown, reasons",
+        tags=["validation"],
+        responses={200: {"description": "OK"}, **error_responses(404, 409)},
+    )
+    def get_validation(videoId: VideoIdPath) -> ValidationResult:
+        return app().get_validation(videoId)
+
+    return router

@@ -1,0 +1,56 @@
+"""Videos: submit, a user's videos, one video."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from milkmobs.api.errors import error_responses
+from milkmobs.api.models import SubmitBody, VideoList
+from milkmobs.api.routes import DEFAULT_PAGE_SIZE, AppProvider, Cursor, Limit, new_router
+from milkmobs.core.views import Submission, SubmitRequest, VideoView
+
+VideoIdPath = Annotated[str, Path(min_length=1, max_length=128)]
+
+
+def build_router(app: AppProvider) -> Router:
+    router = new_router()
+
+    @router.post(
+        "/videos/submit",
+        status_code=201,
+        summary="Create a video record and its upload form",
+        description="The answer's `upload` is a form POST (fields + the file last) that accepts exactly one "
+        "video/mp4 file of at most the configured size; uploading it starts the analysis.",
+        tags=["videos"],
+        responses={201: {"description": "Created"}, **error_responses(400, 413)},
+    )
+    def submit_video(body: SubmitBody) -> Submission:
+        return app().submit_video(SubmitRequest.model_validate(body.model_dump()))
+
+    @router.get(
+        "/videos/user",
+        summary="A user's videos, newest first",
+        tags=["videos"],
+        responses={200: {"description": "OK"}, **error_responses(400)},
+    )
+    def list_user_videos(
+        user_id: Annotated[str, Query(alias="userId", min_length=1, max_length=128)],
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        cursor: Cursor = None,
+    ) -> VideoList:
+        page = app().list_user_videos(user_id, limit=limit, cursor=cursor)
+        return VideoList(videos=page.items, next_cursor=page.next_cursor)
+
+    @router.get(
+        "/videos/<videoId>",
+        summary="One video: status, analysis, validation, mob and media URLs",
+        tags=["videos"],
+        responses={200: {"description": "OK"}, **error_responses(404)},
+    )
+    def get_video(videoId: VideoIdPath) -> VideoView:
+        return app().get_video(videoId)
+
+    return router

@@ -1,0 +1,14 @@
+"""analysis-mark-failed: record the failing step and error (the workflow's catch).
+
+A Step Functions task: the state JSON in, the state JSON out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from milkmobs.lambdas._runtime import run_step
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return run_step("analysis-mark-failed", event)

@@ -1,0 +1,14 @@
+"""analysis-mark-processing: move the video from uploaded to processing.
+
+A Step Functions task: the state JSON in, the state JSON out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from milkmobs.lambdas._runtime import run_step
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return run_step("analysis-mark-processing", event)

@@ -1,0 +1,14 @@
+"""cluster-video: join the nearest mob or found one.
+
+A Step Functions task: the state JSON in, the state JSON out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from milkmobs.lambdas._runtime import run_step
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return run_step("cluster-video", event)

@@ -1,0 +1,57 @@
+"""start-analysis: S3 "object created" notifications → the video is ``uploaded`` and its workflow starts.
+
+Takes a batch of S3 records; keys that are not ``vid_*.mp4`` are ignored (the thumbnails share the
+bucket); keys arrive URL-encoded and are decoded. Idempotent: a repeated notification starts nothing
+new (the core names the execution after the video).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+from urllib.parse import unquote_plus
+
+from milkmobs.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from milkmobs.lambdas._runtime import app
+
+logger = logging.getLogger("milkmobs.lambdas.start_analysis")
+
+VIDEO_KEY = re.compile(r"^vid_[A-Za-z0-9_-]+\.mp4$")
+
+
+def _objects(event: dict[str, Any]) -> list[tuple[str, int | None]]:
+    found: list[tuple[str, int | None]] = []
+    for record in event.get("Records") or []:
+        s3 = record.get("s3") if isinstance(record, dict) else None
+        if not isinstance(s3, dict) or not str(record.get("eventName", "ObjectCreated")).startswith("ObjectCreated"):
+            continue
+        obj = s3.get("object") or {}
+        key = unquote_plus(str(obj.get("key", "")))
+        size = obj.get("size")
+        found.append((key, int(size) if isinstance(size, int | float) else None))
+    return found
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    started: list[str] = []
+    ignored: list[str] = []
+    rejected: list[dict[str, str]] = []
+    for key, size in _objects(event):
+        if not VIDEO_KEY.match(key):
+            ignored.append(key)
+            continue
+        try:
+            video = app().on_object_created(key, size)
+        except (NotFoundError, ConflictError, InvalidInputError) as exc:
+            # Permanent for this object (no record, wrong state, too large): retrying the batch cannot
+            # help, so log it and go on. Transient errors propagate and S3's async retry runs again.
+            logger.warning("start-analysis: %s refused: %s", key, exc.message)
+            rejected.append({"key": key, "code": exc.code, "message": exc.message})
+            continue
+        if video is None:
+            ignored.append(key)
+        else:
+            started.append(video.video_id)
+    logger.info("start-analysis: %d started, %d ignored, %d refused", len(started), len(ignored), len(rejected))
+    return {"started": started, "ignored": ignored, "refused": rejected}

@@ -1,0 +1,1 @@
+"""``milkmobs serve``: the local HTTP server (route table + upload/media routes + background pipeline)."""

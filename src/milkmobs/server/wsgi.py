@@ -1,0 +1,191 @@
+"""The local server's WSGI application: the shared route table, plus the two routes S3 plays in AWS.
+
+- ``POST /uploads``: the presigned-form target. The media store checks the signed policy (signature,
+  expiry, exact key, content type, size range) exactly as S3 checks a presigned POST; nothing is
+  stored on error; on success the object-created path runs (the pipeline starts in the background).
+- ``GET /media/<key>``: signed read URLs (videos, thumbnails), with single byte ranges for players.
+- everything else: translated to an API Gateway REST event and answered by the route table.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from milkmobs.api.errors import status_for
+from milkmobs.core.service import MilkMobs
+from milkmobs.domain import InvalidInputError, MilkmobsError, NotFoundError, PayloadTooLargeError
+from milkmobs.ports import ServedMediaStore
+from milkmobs.server.events import from_response, to_event
+from milkmobs.server.multipart import parse_form
+
+logger = logging.getLogger("milkmobs.server")
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+Resolve = Callable[[dict[str, Any], Any], dict[str, Any]]
+#: Room for the form fields around the file, on top of the configured maximum video size.
+FORM_OVERHEAD_BYTES = 64 * 1024
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _status_line(status: int) -> str:
+    return f"{status} {HTTPStatus(status).phrase}"
+
+
+def _json_error(start_response: StartResponse, status: int, code: str, message: str) -> list[bytes]:
+    import json
+
+    body = json.dumps({"error": {"code": code, "message": message}}).encode("utf-8")
+    start_response(_status_line(status), [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class LocalHttpApp:
+    """WSGI app for ``milkmobs serve``. ``resolve`` is the route table's ``resolve`` (serialised here:
+    Powertools keeps the current request on class attributes, so parallel calls would mix requests)."""
+
+    def __init__(
+        self,
+        resolve: Resolve,
+        app: Callable[[], MilkMobs],
+        *,
+        max_upload_bytes: int,
+        cors_origins: Sequence[str] = (),
+    ) -> None:
+        self._resolve = resolve
+        self._cors_origins = frozenset(cors_origins)
+        self._app = app
+        self._max_body = max_upload_bytes + FORM_OVERHEAD_BYTES
+        self._resolve_lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+        # PEP 3333 hands PATH_INFO over as latin-1-decoded bytes.
+        path = str(environ.get("PATH_INFO", "/")).encode("latin-1").decode("utf-8", "replace") or "/"
+        if path == "/uploads" or path.startswith("/media/"):
+            # S3's part: its bucket CORS rules let browsers post the form and play the media.
+            start_response = self._with_cors(environ, start_response)
+            if method == "OPTIONS":
+                start_response(
+                    "204 No Content",
+                    [
+                        ("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS"),
+                        ("Access-Control-Allow-Headers", "Content-Type, Range"),
+                        ("Access-Control-Max-Age", "600"),
+                    ],
+                )
+                return []
+        try:
+            if path == "/uploads" and method == "POST":
+                return self._upload(environ, start_response)
+            if path.startswith("/media/") and method in ("GET", "HEAD"):
+                return self._media(environ, start_response, unquote(path[len("/media/") :]), method)
+            return self._api(environ, start_response, method, path)
+        except MilkmobsError as exc:
+            return _json_error(start_response, int(status_for(exc)), exc.code, exc.message)
+        except Exception:
+            logger.exception("unhandled error in %s %s", method, path)
+            return _json_error(start_response, 500, "internal_error", "internal error; see the server log")
+
+    def _with_cors(self, environ: dict[str, Any], start_response: StartResponse) -> StartResponse:
+        origin = str(environ.get("HTTP_ORIGIN", ""))
+        if not origin or not (origin in self._cors_origins or "*" in self._cors_origins):
+            return start_response
+        allow = "*" if "*" in self._cors_origins else origin
+
+        def start(status: str, headers: list[tuple[str, str]]) -> Any:
+            return start_response(status, [*headers, ("Access-Control-Allow-Origin", allow), ("Vary", "Origin")])
+
+        return start
+
+    # -- the route table -------------------------------------------------------------------
+
+    def _api(self, environ: dict[str, Any], start_response: StartResponse, method: str, path: str) -> list[bytes]:
+        headers = [(k[5:].replace("_", "-"), str(v)) for k, v in environ.items() if k.startswith("HTTP_")]
+        headers += [
+            (k.replace("_", "-"), str(environ[k])) for k in ("CONTENT_TYPE", "CONTENT_LENGTH") if environ.get(k)
+        ]
+        body = self._read_body(environ, limit=10 * 1024 * 1024)  # API Gateway's own payload limit
+        event = to_event(
+            method,
+            path,
+            str(environ.get("QUERY_STRING", "")),
+            headers,
+            body,
+            source_ip=str(environ.get("REMOTE_ADDR", "127.0.0.1")),
+        )
+        with self._resolve_lock:
+            answer = self._resolve(event, None)
+        status, out_headers, payload = from_response(answer)
+        start_response(_status_line(status), out_headers)
+        return [payload]
+
+    @staticmethod
+    def _read_body(environ: dict[str, Any], *, limit: int) -> bytes:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError as exc:
+            raise InvalidInputError("Content-Length is not a number", field="content-length") from exc
+        if length > limit:
+            raise PayloadTooLargeError(f"the request body is {length} bytes; at most {limit} are accepted")
+        return bytes(environ["wsgi.input"].read(length)) if length > 0 else b""
+
+    # -- what S3 does in AWS -----------------------------------------------------------------
+
+    def _served_store(self) -> ServedMediaStore:
+        store = self._app().ports.media
+        if not isinstance(store, ServedMediaStore):
+            raise NotFoundError("this backend's media store serves its own uploads and reads (S3): not served here")
+        return store
+
+    def _upload(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        store = self._served_store()
+        body = self._read_body(environ, limit=self._max_body)
+        parts = parse_form(str(environ.get("CONTENT_TYPE", "")), body)
+        files = [p for p in parts if p.name == "file"]
+        if len(files) != 1:
+            raise InvalidInputError("the upload form needs exactly one 'file' part (sent last)", field="file")
+        # As S3: fields after the file are ignored; field names are case-sensitive.
+        fields: dict[str, str] = {}
+        for part in parts:
+            if part is files[0]:
+                break
+            fields[part.name] = part.data.decode("utf-8", "replace")
+        key = store.accept_upload(fields, files[0].data)
+        video = self._app().on_object_created(key, len(files[0].data))
+        logger.info(
+            "upload of %s stored (%d bytes)%s",
+            key,
+            len(files[0].data),
+            f"; analysis of {video.video_id} started" if video else "",
+        )
+        start_response("204 No Content", [("Location", f"/media/{key}")])
+        return []
+
+    def _media(self, environ: dict[str, Any], start_response: StartResponse, key: str, method: str) -> list[bytes]:
+        store = self._served_store()
+        params: Mapping[str, str] = dict(parse_qsl(str(environ.get("QUERY_STRING", "")), keep_blank_values=True))
+        data = store.open_signed(key, params)
+        content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
+        headers = [("Content-Type", content_type), ("Accept-Ranges", "bytes"), ("Cache-Control", "private, max-age=60")]
+        status, body = 200, data
+        match = _RANGE.match(str(environ.get("HTTP_RANGE", "")).strip())
+        if match and (match.group(1) or match.group(2)):
+            start_s, end_s = match.groups()
+            size = len(data)
+            start = int(start_s) if start_s else max(size - int(end_s), 0)
+            end = min(int(end_s), size - 1) if start_s and end_s else size - 1
+            if start >= size or start > end:
+                start_response("416 Range Not Satisfiable", [("Content-Range", f"bytes */{size}")])
+                return []
+            status, body = 206, data[start : end + 1]
+            headers.append(("Content-Range", f"bytes {start}-{end}/{size}"))
+        headers.append(("Content-Length", str(len(body))))
+        start_response(_status_line(status), headers)
+        return [] if method == "HEAD" else [body]
