@@ -1,0 +1,165 @@
+"""The composition root: settings → one backend's adapters → the ``MilkMobs`` application.
+
+The one place that knows which adapter is which. Nothing is built at import time::
+
+    from milkmobs.bootstrap import build
+    with build() as app:                      # memory backend, synchronous pipeline
+        ...
+    app = build(Settings(backend="local"), background=True)   # what `milkmobs serve` runs
+
+Overrides replace single adapters by their ``AdapterSet`` field name (``videos``, ``mobs``,
+``media``, ``analyzer``, ``index``, ``events``, ``metrics``, ``workflow``, ``executions``,
+``media_processor``) plus ``clock`` and ``ids``. An override may also be a function taking the
+adapters built so far, for adapters that depend on others::
+
+    build(analyzer=lambda adapters: FakeAnalyzer(adapters.media, transient_failure_rate=0.3))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import types
+from typing import Any
+
+from milkmobs.adapters.bundle import AdapterSet
+from milkmobs.core.config import CoreConfig
+from milkmobs.core.orchestrator import InProcessOrchestrator
+from milkmobs.core.ports_bundle import CorePorts
+from milkmobs.core.service import MilkMobs
+from milkmobs.domain import ConfigurationError, ModelType
+from milkmobs.ports import Clock, ExecutionLog, IdGenerator
+from milkmobs.settings import Backend, Settings
+
+_ADAPTER_FIELDS = frozenset(f.name for f in dataclasses.fields(AdapterSet) if f.name != "closers")
+_FACTORIES = {
+    Backend.MEMORY: "milkmobs.adapters.memory.factory",
+    Backend.LOCAL: "milkmobs.adapters.local.factory",
+    Backend.AWS: "milkmobs.adapters.aws.factory",
+}
+
+
+def core_config(settings: Settings) -> CoreConfig:
+    """The plain values the core needs, from the validated settings."""
+    return CoreConfig(
+        campaign=settings.campaign,
+        max_upload_bytes=settings.max_upload_bytes,
+        upload_url_expires_seconds=settings.upload_url_expires_seconds,
+        read_url_expires_seconds=settings.read_url_expires_seconds,
+        cluster_join_threshold=settings.cluster_join_threshold,
+        batch_cluster_k=settings.batch_cluster_k,
+        batch_cluster_max_iter=settings.batch_cluster_max_iter,
+        random_seed=settings.random_seed,
+        prices_per_second={
+            ModelType.PEGASUS: settings.pegasus_price_per_second,
+            ModelType.MARENGO: settings.marengo_price_per_second,
+        },
+    )
+
+
+def build_adapter_set(settings: Settings, *, clock: Clock, ids: IdGenerator) -> AdapterSet:
+    """The adapters of ``settings.backend``, its factory module imported only now (the AWS one
+    needs boto3, the local one ffmpeg bindings)."""
+    module_name = _FACTORIES[Backend(settings.backend)]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"backend {settings.backend!s} is not available ({exc}); install its extra, "
+            "e.g. pip install 'milkmobs[aws]' or 'milkmobs[media]'"
+        ) from exc
+    adapters: AdapterSet = module.build_adapters(settings, clock=clock, ids=ids)
+    return adapters
+
+
+def _check_dimensions(settings: Settings, adapters: AdapterSet) -> None:
+    analyzer_dim = adapters.analyzer.embedding_dimension
+    index_dim = adapters.index.dimension
+    if analyzer_dim != index_dim:
+        raise ConfigurationError(
+            f"the analyzer {type(adapters.analyzer).__name__} embeds in {analyzer_dim} dimensions but the vector "
+            f"index {type(adapters.index).__name__} holds {index_dim}; configure the same embedding dimension"
+        )
+    if settings.embedding_dimension is not None and settings.embedding_dimension != analyzer_dim:
+        raise ConfigurationError(
+            f"MILKMOBS_EMBEDDING_DIMENSION is {settings.embedding_dimension} but the analyzer "
+            f"{type(adapters.analyzer).__name__} produces {analyzer_dim}-dimensional embeddings"
+        )
+
+
+def _default_clock_and_ids() -> tuple[Clock, IdGenerator]:
+    from milkmobs.adapters.memory.clock import SystemClock, UuidIdGenerator
+
+    return SystemClock(), UuidIdGenerator()
+
+
+def build(
+    settings: Settings | None = None,
+    *,
+    background: bool = False,
+    retry_interval_scale: float = 1.0,
+    wait_scale: float = 1.0,
+    **overrides: Any,
+) -> MilkMobs:
+    """Build the application for ``settings`` (default: ``Settings()`` from the environment).
+
+    ``background=True`` runs the in-process workflow on a thread pool of ``settings.workers``
+    (``milkmobs serve``); otherwise each upload is analysed before ``upload_video`` returns.
+    ``retry_interval_scale`` and ``wait_scale`` shrink the workflow's retry delays and waits (tests
+    pass 0). Close the app (``app.close()`` or ``with build() as app``) to stop workers and release
+    files and clients.
+    """
+    settings = settings if settings is not None else Settings()
+    unknown = sorted(set(overrides) - _ADAPTER_FIELDS - {"clock", "ids"})
+    if unknown:
+        raise ConfigurationError(
+            f"unknown override(s) {unknown}; use AdapterSet fields {sorted(_ADAPTER_FIELDS)}, clock or ids"
+        )
+    default_clock, default_ids = _default_clock_and_ids()
+    clock: Clock = overrides.pop("clock", None) or default_clock
+    ids: IdGenerator = overrides.pop("ids", None) or default_ids
+
+    adapters = build_adapter_set(settings, clock=clock, ids=ids)
+    for name, value in overrides.items():
+        if isinstance(value, types.FunctionType):
+            value = value(adapters)
+        setattr(adapters, name, value)
+    _check_dimensions(settings, adapters)
+
+    ports = CorePorts(
+        videos=adapters.videos,
+        mobs=adapters.mobs,
+        media=adapters.media,
+        analyzer=adapters.analyzer,
+        index=adapters.index,
+        events=adapters.events,
+        metrics=adapters.metrics,
+        clock=clock,
+        ids=ids,
+        media_processor=adapters.media_processor,
+    )
+    app = MilkMobs(ports, core_config(settings))
+    for closer in adapters.closers:
+        app.add_closer(closer)
+    if adapters.workflow is not None:
+        app.attach_workflow(adapters.workflow)
+        return app
+    executions: ExecutionLog
+    if adapters.executions is not None:
+        executions = adapters.executions
+    else:
+        from milkmobs.adapters.memory.execution_log import InMemoryExecutionLog
+
+        executions = InMemoryExecutionLog()
+    orchestrator = InProcessOrchestrator(
+        app,
+        executions,
+        background=background,
+        workers=settings.workers,
+        retry_interval_scale=retry_interval_scale,
+        wait_scale=wait_scale,
+        seed=settings.random_seed,
+    )
+    app.attach_workflow(orchestrator)
+    app.add_closer(orchestrator.shutdown)  # closers run in reverse: workers stop before adapters close
+    return app

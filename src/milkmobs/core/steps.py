@@ -1,0 +1,170 @@
+"""One step-runner table for both runners of the workflow.
+
+``STEP_HANDLERS[name](app, state) -> state`` runs the step named ``name`` (the ``handler`` of a
+``core.workflow`` step, which is also the seed's Lambda function name) on the state machine's JSON
+(camelCase). The AWS Lambda entry points are one line each —
+``return STEP_HANDLERS["analysis-pegasus"](app, event)`` — and the in-process orchestrator calls the
+same functions, so both runners execute exactly the same code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from milkmobs.core import pipeline
+from milkmobs.core.service import MilkMobs
+from milkmobs.domain import Embedding, Insights, InvalidInputError, NotFoundError, VideoAnalyzed
+from milkmobs.domain.base import DomainModel
+from milkmobs.ports import AsyncVideoEmbedder, EmbeddingJob
+
+StepHandler = Callable[[MilkMobs, dict[str, Any]], dict[str, Any]]
+
+
+def _video_id(state: Mapping[str, Any]) -> str:
+    video_id = state.get("videoId")
+    if not isinstance(video_id, str) or not video_id:
+        raise InvalidInputError(f"the step input has no videoId: {sorted(state)}", field="videoId")
+    return video_id
+
+
+def _required(state: Mapping[str, Any], name: str, video_id: str) -> Any:
+    if state.get(name) is None:
+        raise InvalidInputError(f"the step input for video {video_id} has no {name}", field=name)
+    return state[name]
+
+
+def _json(model: DomainModel) -> dict[str, Any]:
+    return model.to_json_dict()
+
+
+def mark_processing_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
+    """analysis-mark-processing: ``{videoId}`` → ``{videoId, status}``."""
+    video = app.mark_processing(_video_id(state))
+    return {"videoId": video.video_id, "status": video.status.value}
+
+
+def pegasus_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
+    """analysis-pegasus: ``{videoId}`` → ``{videoId, insights}``."""
+    video_id = _video_id(state)
+    return {"videoId": video_id, "insights": _json(app.describe_video(video_id))}
+
+
+def _job_json(job: EmbeddingJob) -> dict[str, str]:
+    return {"jobId": job.job_id, "videoId": job.video_id}
+
+
+def marengo_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
+    """analysis-marengo. ``action=start``: ``{videoId}`` → ``{videoId, done, job, embedding}`` (an
+    asynchronous job when the analyzer is an AsyncVideoEmbedder, else the blocking embedding with
+    ``done`` true). ``action=check``: ``{videoId, job}`` → the same shape, ``embedding`` once done."""
+    video_id = _video_id(state)
+    action = state.get("action", "start")
+    if action == "start":
+        if isinstance(app.ports.analyzer, AsyncVideoEmbedder):
+            job = app.start_embedding_job(video_id)
+            return {"videoId": video_id, "done": False, "job": _job_json(job), "embedding": None}
+        embedding = app.embed_video(video_id)
+        return {"videoId": video_id, "done": True, "job": None, "embedding": _json(embedding)}
+    if action == "check":
+        raw = _required(state, "job", video_id)
+        if not isinstance(raw, Mapping) or not raw.get("jobId"):
+            raise InvalidInputError(f"the embedding job of video {video_id} is malformed: {raw!r}", field="job")
+        job = EmbeddingJob(job_id=str(raw["jobId"]), video_id=str(raw.get("videoId") or video_id))
+        found = app.check_embedding_job(job)
+        return {
+            "videoId": video_id,
+            "done": found is not None,
+            "job": _job_json(job),
+            "embedding": _json(found) if found is not None else None,
+        }
+    raise InvalidInputError(f"action must be 'start' or 'check', got {action!r}", field="action")
+
+
+def write_result_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
+    """analysis-write-result: the merged parallel output ``{videoId, insights, embedding}`` → ``{videoId}``."""
+    video_id = _video_id(state)
+    insights = Insights.model_validate(_required(state, "insights", video_id))
+    raw = _required(state, "embedding", video_id)
+    try:
+        embedding = Embedding(vector=raw["vector"], model_id=raw.get("modelId", ""))
+    except (KeyError, TypeError) as exc:
+        raise InvalidInputError(f"the embedding of video {video_id} is malformed", field="embedding") from exc
+    app.write_results(video_id, insights, embedding)
+    return {"videoId": video_id}
+
+
+def validate_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
+    """validate-video: ``{videoId}`` → ``{videoId, status, validation, event}``."""
+    video, result = pipeline.validate_video(app.ports, app.config, _video_id(state))
+    return {
+        "videoId": video.video_id,
+        "status": video.status.value,
+        "validation": _json(result),
+        "event": _json(pipeline.analyzed_event(video)),
+    }
+
+
+def cluster_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
+    """cluster-video: ``{videoId}`` → ``{videoId, status, mobId, event}``."""
+    video_id = _video_id(state)
+    app.cluster_video(video_id)
+    video = app.ports.videos.get(video_id)
+    return {
+        "videoId": video_id,
+        "status": video.status.value,
+        "mobId": video.mob_id,
+        "event": _json(pipeline.analyzed_event(video)),
+    }
+
+
+def emit_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
+    """emit-analyzed (in process; Step Functions publishes ``$.event`` itself): publishes
+    ``VideoAnalyzed`` built from the stored record, i.e. the same content as ``$.event``."""
+    event: VideoAnalyzed = pipeline.emit_analyzed(app.ports, _video_id(state))
+    return {"videoId": event.video_id, "status": event.status.value, "event": _json(event)}
+
+
+def _error_message(error: Any) -> tuple[str, str]:
+    """(error name, readable message) from a Step Functions catch ``{"Error", "Cause"}``; the Cause
+    of a Lambda error is a JSON document whose ``errorMessage`` is the readable part."""
+    if not isinstance(error, Mapping):
+        return "", str(error) if error else "unknown error"
+    name = str(error.get("Error") or "")
+    cause = error.get("Cause")
+    message = str(cause) if cause is not None else ""
+    if isinstance(cause, str) and cause.startswith("{"):
+        try:
+            document = json.loads(cause)
+        except ValueError:
+            document = None
+        if isinstance(document, Mapping) and document.get("errorMessage"):
+            message = str(document["errorMessage"])
+    return name, message or name or "unknown error"
+
+
+def mark_failed_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
+    """analysis-mark-failed (the catch): ``{videoId, failedStep, error: {Error, Cause}}`` → the video
+    ``failed`` with that step and error. A video deleted meanwhile has nothing left to mark."""
+    video_id = _video_id(state)
+    step = str(state.get("failedStep") or "unknown step")
+    name, message = _error_message(state.get("error"))
+    try:
+        video = app.mark_failed(video_id, step=step, error=message, error_type=name)
+    except NotFoundError:
+        return {"videoId": video_id, "status": None, "deleted": True}
+    failure = video.failure.to_json_dict() if video.failure is not None else None
+    return {"videoId": video_id, "status": video.status.value, "failure": failure}
+
+
+STEP_HANDLERS: dict[str, StepHandler] = {
+    "analysis-mark-processing": mark_processing_step,
+    "analysis-pegasus": pegasus_step,
+    "analysis-marengo": marengo_step,
+    "analysis-write-result": write_result_step,
+    "validate-video": validate_step,
+    "cluster-video": cluster_step,
+    "emit-analyzed": emit_step,
+    "analysis-mark-failed": mark_failed_step,
+}
