@@ -1,0 +1,182 @@
+"""On-screen text: read with RapidOCR (ONNX models shipped inside the wheel: runs offline), then
+matched against the campaign's keywords and tags.
+
+Only RapidOCR's default models are used — asking for another one would make it download.
+One engine per process, created on first use (loading the models takes about a second) and
+guarded by a lock, because the pipeline workers share it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from milkmobs.domain import Highlight, Insights, MediaError, Video
+from milkmobs.domain.campaign import Campaign
+
+_NOT_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def fold_text(text: str) -> str:
+    """Lower-case and keep letters and digits only: OCR drops or adds spaces ("#milkmob challenge")."""
+    return _NOT_ALNUM.sub("", text.lower())
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One line of text read in a frame."""
+
+    text: str
+    score: float
+    at_seconds: float
+
+
+class RapidOcrReader:
+    """Reads text lines in BGR frames. ``min_score`` drops RapidOCR's low-confidence guesses."""
+
+    def __init__(self, *, min_score: float = 0.6, max_side: int = 640) -> None:
+        self._min_score = min_score
+        self._max_side = max_side
+        self._engine: Any = None
+        self._lock = threading.Lock()
+
+    def _get_engine(self) -> Any:
+        if self._engine is None:
+            try:
+                from rapidocr import RapidOCR
+            except ImportError as exc:  # rapidocr or onnxruntime missing
+                raise MediaError(f"OCR is not available: install milkmobs[media] ({exc})") from exc
+            self._engine = RapidOCR(
+                params={
+                    # "error": a frame without text is normal here, not worth a warning each time.
+                    "Global.log_level": "error",
+                    # Bounding the detector's input keeps a frame at ~0.2 s on 2 cores.
+                    "Det.limit_type": "max",
+                    "Det.limit_side_len": self._max_side,
+                }
+            )
+        return self._engine
+
+    def read(self, frame: npt.NDArray[np.uint8], *, at_seconds: float = 0.0) -> list[TextLine]:
+        """Text lines in one ``(h, w, 3)`` BGR frame, top to bottom."""
+        with self._lock:
+            result = self._get_engine()(np.ascontiguousarray(frame))
+        texts: Sequence[str] = getattr(result, "txts", None) or ()
+        scores: Sequence[float] = getattr(result, "scores", None) or ()
+        return [
+            TextLine(text=str(t).strip(), score=float(s), at_seconds=at_seconds)
+            for t, s in zip(texts, scores, strict=False)
+            if float(s) >= self._min_score and str(t).strip()
+        ]
+
+    def read_frames(self, frames: npt.NDArray[np.uint8], times: Sequence[float]) -> list[TextLine]:
+        """Every line read in ``frames`` (one timestamp per frame)."""
+        lines: list[TextLine] = []
+        for frame, at in zip(frames, times, strict=True):
+            lines.extend(self.read(frame, at_seconds=at))
+        return lines
+
+
+def distinct_texts(lines: Sequence[TextLine]) -> list[str]:
+    """The texts read, first spelling kept, duplicates (compared folded) dropped, in order of appearance."""
+    seen: dict[str, str] = {}
+    for line in lines:
+        seen.setdefault(fold_text(line.text), line.text)
+    return [text for key, text in seen.items() if key]
+
+
+_shared_reader: RapidOcrReader | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_reader() -> RapidOcrReader:
+    """The process-wide reader (its ONNX sessions are loaded once)."""
+    global _shared_reader
+    with _shared_lock:
+        if _shared_reader is None:
+            _shared_reader = RapidOcrReader()
+        return _shared_reader
+
+
+# --- campaign rules on the text read ------------------------------------------------------
+def _found(needles: Sequence[str], texts: Sequence[str]) -> str | None:
+    """The first needle whose folded form occurs in one of the folded texts."""
+    folded = [fold_text(t) for t in texts]
+    for needle in needles:
+        key = fold_text(needle)
+        if key and any(key in text for text in folded):
+            return needle
+    return None
+
+
+def _action_words(action: str) -> list[str]:
+    """The phrase "drinking milk" → ["drinking milk", "drink"] (the phrase, and its verb without "-ing")."""
+    words = action.split()
+    verb = words[0][:-3] if words and words[0].endswith("ing") and len(words[0]) > 5 else (words[0] if words else "")
+    return [w for w in (action, verb) if w]
+
+
+def insights_from_signals(
+    video: Video,
+    campaign: Campaign,
+    *,
+    on_screen: Sequence[TextLine],
+    has_audio: bool,
+    scenes: list[str],
+    model_id: str,
+) -> Insights:
+    """Campaign insights from what was read on screen and what the creator wrote.
+
+    - product shown: the product or a campaign keyword is visible on screen (OCR). No object recognition.
+    - product mentioned: there is no speech recognition, so this is the product or a keyword in the
+      creator's own words (title, description, hashtags); ``None`` when the file has no audio track.
+    - action aligned: the campaign's action ("drinking milk", or its verb "drink") in any of that text.
+    """
+    shown_text = distinct_texts(on_screen)
+    creator_text = [video.title, video.description, *(f"#{t}" for t in video.hashtags)]
+    product_terms = [campaign.product, *campaign.keywords]
+    keyword_on_screen = _found(product_terms, shown_text)
+    tag_on_screen = _found(campaign.tags, shown_text)
+    tag_carried = _found(campaign.tags, [f"#{t}" for t in video.hashtags])
+    mentioned = _found(product_terms, creator_text) if has_audio else None
+    action = _found(_action_words(campaign.action), [*shown_text, *creator_text])
+
+    product_mentioned = (mentioned is not None) if has_audio else None
+    evidence = [keyword_on_screen is not None, action is not None, tag_on_screen is not None or tag_carried is not None]
+    if product_mentioned is not None:
+        evidence.append(product_mentioned)
+    reasons = [
+        f"on screen: {', '.join(repr(t) for t in shown_text)}" if shown_text else "no text read on screen",
+        f"'{keyword_on_screen}' is visible" if keyword_on_screen else f"no '{campaign.product}' text visible",
+        f"action '{campaign.action}' named" if action else f"action '{campaign.action}' not named",
+        "no audio track"
+        if not has_audio
+        else (
+            f"'{mentioned}' in the title, description or hashtags" if mentioned else "product not named by the creator"
+        ),
+        "local analyzer: OCR and text rules, no object or speech recognition",
+    ]
+    highlights = [
+        Highlight(start_seconds=line.at_seconds, end_seconds=line.at_seconds, description=f"on screen: {line.text}")
+        for line in on_screen
+        if _found([*product_terms, *campaign.tags], [line.text])
+    ][:5]
+    return Insights(
+        participation_score=round(sum(evidence) / len(evidence), 3),
+        product_shown=keyword_on_screen is not None,
+        product_mentioned=product_mentioned,
+        action_aligned=action is not None,
+        rationale="; ".join(reasons),
+        highlights=highlights,
+        on_screen_text=shown_text,
+        actions=[campaign.action] if action else [],
+        scenes=scenes,
+        audio_available=has_audio,
+        model_id=model_id,
+    )
