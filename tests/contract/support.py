@@ -10,7 +10,6 @@ import numpy as np
 
 from milkmobs.domain import (
     Embedding,
-    Failure,
     Highlight,
     Insights,
     MediaInfo,
