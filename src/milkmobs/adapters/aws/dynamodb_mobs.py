@@ -51,7 +51,7 @@ def _timestamp(moment: datetime) -> AttributeValueTypeDef:
 
 
 class DynamoDBMobStore:
-    """Mobs keyed ``(pk="MOB", mobId)``; the centroid guarded by ``version``, the count by ADD."""
+    """Mobs keyed ``(pk="MOB", mobId)``; every write bumps ``version``, the count changes by ADD."""
 
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
@@ -138,10 +138,11 @@ class DynamoDBMobStore:
         return mobs
 
     def save(self, mob: Mob, *, expected_version: int) -> Mob:
-        """Write name, description, centroid and hashtags if the stored version is ``expected_version``.
+        """Write the whole mob if the stored version is ``expected_version``; returns it at ``expected + 1``.
 
-        ``videoCount`` is not written: only ``adjust_count`` changes it, so a centroid update never
-        overwrites a concurrent count change. Returns the stored mob (version ``expected + 1``).
+        This is the core's read-modify-write (centroid and count together). ``adjust_count`` also
+        bumps the version, so a save based on a read from before a count change fails instead of
+        overwriting that change.
         """
         doing = f"saving mob {mob.mob_id}"
         try:
@@ -151,7 +152,7 @@ class DynamoDBMobStore:
                 TableName=self._table,
                 Key=self._key(mob.mob_id),
                 UpdateExpression=(
-                    "SET #n = :name, description = :description, centroid = :centroid, "
+                    "SET #n = :name, description = :description, centroid = :centroid, videoCount = :count, "
                     "exampleHashtags = :tags, updatedAt = :updated, version = :next"
                 ),
                 ConditionExpression="attribute_exists(mobId) AND version = :expected",
@@ -160,6 +161,7 @@ class DynamoDBMobStore:
                     ":name": {"S": mob.name},
                     ":description": {"S": mob.description},
                     ":centroid": {"B": _centroid_bytes(mob)},
+                    ":count": number(mob.video_count),
                     ":tags": to_attribute(list(mob.example_hashtags)),
                     ":updated": _timestamp(mob.updated_at),
                     ":next": number(expected_version + 1),
@@ -187,10 +189,10 @@ class DynamoDBMobStore:
                     self._client.update_item,
                     TableName=self._table,
                     Key=self._key(mob_id),
-                    UpdateExpression="ADD videoCount :d",
+                    UpdateExpression="ADD videoCount :d, version :one",
                     # a decrement only applies while it keeps the count >= 0
                     ConditionExpression="attribute_exists(mobId) AND videoCount >= :need",
-                    ExpressionAttributeValues={":d": number(delta), ":need": number(max(0, -delta))},
+                    ExpressionAttributeValues={":d": number(delta), ":need": number(max(0, -delta)), ":one": number(1)},
                     ReturnValues="ALL_NEW",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
@@ -204,9 +206,9 @@ class DynamoDBMobStore:
                     self._client.update_item,
                     TableName=self._table,
                     Key=self._key(mob_id),
-                    UpdateExpression="SET videoCount = :zero",
+                    UpdateExpression="SET videoCount = :zero ADD version :one",
                     ConditionExpression="attribute_exists(mobId) AND videoCount < :need",
-                    ExpressionAttributeValues={":zero": number(0), ":need": number(-delta)},
+                    ExpressionAttributeValues={":zero": number(0), ":need": number(-delta), ":one": number(1)},
                     ReturnValues="ALL_NEW",
                 )
                 return self._from_item(response["Attributes"])
