@@ -131,7 +131,11 @@ class SQLiteDatabase:
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._closed = False
-        self._migrate(tuple(migrations))
+        try:
+            self._migrate(tuple(migrations))
+        except BaseException:
+            self.close()
+            raise
 
     # --- connections ---------------------------------------------------------------
     def connection(self) -> sqlite3.Connection:
@@ -212,6 +216,11 @@ class SQLiteDatabase:
                     f"understands ({latest}); upgrade milkmobs or use another data directory"
                 )
             for migration in migrations[current:]:
-                for statement in migration.statements:
-                    conn.execute(statement)
+                try:
+                    for statement in migration.statements:
+                        conn.execute(statement)
+                except sqlite3.Error as exc:
+                    raise ConfigurationError(
+                        f"schema migration {migration.version} of {self.path} failed ({exc}); nothing was changed"
+                    ) from exc
                 conn.execute(f"PRAGMA user_version = {migration.version}")

@@ -1,0 +1,213 @@
+"""PersistedVectorIndex beyond the contract suite: persistence, tombstones, compaction, growth, batches."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from milkmobs.adapters.local.vector_index import PersistedVectorIndex
+from milkmobs.domain import ConfigurationError, InvalidInputError
+from milkmobs.ports import IndexedVector
+
+DIM = 16
+Matrix = npt.NDArray[np.float32]
+
+
+def _vectors(count: int, seed: int = 0) -> Matrix:
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((count, DIM)).astype(np.float32)
+
+
+def _items(vectors: Matrix, prefix: str = "v") -> list[IndexedVector]:
+    return [
+        IndexedVector(
+            video_id=f"{prefix}{i}",
+            vector=vector,
+            status="validated" if i % 3 else "rejected",
+            mob_id=f"m{i % 4}" if i % 5 else None,
+        )
+        for i, vector in enumerate(vectors)
+    ]
+
+
+def _brute_force(vectors: Matrix, query: Matrix, k: int, keep: npt.NDArray[np.bool_] | None = None) -> list[str]:
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    scores = unit @ (query / np.linalg.norm(query))
+    if keep is not None:
+        scores = np.where(keep, scores, -np.inf)
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [f"v{i}" for i in order if np.isfinite(scores[i])]
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    return tmp_path / "index"
+
+
+@pytest.fixture
+def index(folder: Path) -> Iterator[PersistedVectorIndex]:
+    opened = PersistedVectorIndex(folder, DIM, initial_capacity=4, compact_min_tombstones=8)
+    yield opened
+    opened.close()
+
+
+def test_search_is_exact_against_brute_force_with_and_without_filters(index: PersistedVectorIndex) -> None:
+    vectors = _vectors(300)
+    items = _items(vectors)
+    index.upsert_many(items)
+    query = _vectors(1, seed=9)[0]
+    assert [h.video_id for h in index.search(query, k=10)] == _brute_force(vectors, query, 10)
+    in_m1 = np.array([item.mob_id == "m1" for item in items])  # selective: the gather path
+    assert [h.video_id for h in index.search(query, k=10, mob_id="m1")] == _brute_force(vectors, query, 10, in_m1)
+    validated = np.array([item.status == "validated" for item in items])  # broad: the full-product path
+    hits = index.search(query, k=10, status="validated", exclude_video_id="v1")
+    assert [h.video_id for h in hits] == [v for v in _brute_force(vectors, query, 11, validated) if v != "v1"][:10]
+    assert index.search(query, k=5, mob_id="no-such-mob") == []
+
+
+def test_search_many_equals_search_row_by_row(index: PersistedVectorIndex) -> None:
+    vectors = _vectors(200)
+    index.upsert_many(_items(vectors))
+    queries = _vectors(70, seed=3)  # more than one block of queries
+    for status in (None, "rejected"):
+        batched = index.search_many(queries, k=7, status=status)
+        single = [index.search(q, k=7, status=status) for q in queries]
+        assert [[h.video_id for h in row] for row in batched] == [[h.video_id for h in row] for row in single]
+        for row_b, row_s in zip(batched, single, strict=True):
+            assert [h.score for h in row_b] == pytest.approx([h.score for h in row_s], abs=1e-5)
+    with pytest.raises(InvalidInputError):
+        index.search_many(np.zeros((2, DIM + 1), dtype=np.float32), k=3)
+
+
+def test_everything_survives_a_restart(folder: Path) -> None:
+    vectors = _vectors(50)
+    first = PersistedVectorIndex(folder, DIM, initial_capacity=4, compact_min_tombstones=1000)
+    first.upsert_many(_items(vectors))
+    first.delete("v7")
+    first.upsert(IndexedVector("v8", vectors[8], status="validated", mob_id="moved"))
+    query = vectors[3]
+    before = [
+        first.search(query, k=10),
+        first.search(query, k=10, mob_id="moved"),
+        first.search(query, k=5, status="rejected"),
+    ]
+    first.close()
+    second = PersistedVectorIndex(folder, DIM)
+    try:
+        assert second.count() == 49 and second.get_vector("v7") is None
+        assert np.array_equal(second.get_vector("v8"), vectors[8])  # type: ignore[arg-type]
+        after = [
+            second.search(query, k=10),
+            second.search(query, k=10, mob_id="moved"),
+            second.search(query, k=5, status="rejected"),
+        ]
+        assert after == before
+    finally:
+        second.close()
+
+
+def test_replacing_and_deleting_leave_tombstones_that_compaction_reclaims(folder: Path) -> None:
+    vectors = _vectors(40)
+    index = PersistedVectorIndex(folder, DIM, initial_capacity=4, compact_min_tombstones=1000)
+    try:
+        index.upsert_many(_items(vectors))
+        index.upsert_many(_items(vectors[:10] * 2))  # changed vectors -> new slots
+        index.upsert(IndexedVector("v20", vectors[20], status="validated", mob_id="x"))  # same vector: in place
+        for i in range(30, 35):
+            index.delete(f"v{i}")
+        assert index.tombstones() == 15 and index.count() == 35
+        query = vectors[2]
+        before = index.search(query, k=35)
+        index.compact()
+        assert index.tombstones() == 0 and index.count() == 35
+        after = index.search(query, k=35)
+        assert [h.video_id for h in after] == [h.video_id for h in before]
+        assert [h.score for h in after] == pytest.approx([h.score for h in before], abs=1e-6)
+        assert len(list(folder.glob("vectors-*.npy"))) == 1  # the old generation is gone
+    finally:
+        index.close()
+    reopened = PersistedVectorIndex(folder, DIM)
+    try:
+        assert reopened.tombstones() == 0 and reopened.count() == 35
+        assert np.array_equal(reopened.get_vector("v3"), vectors[3] * 2)  # type: ignore[arg-type]
+    finally:
+        reopened.close()
+
+
+def test_compaction_starts_by_itself_once_tombstones_pile_up(index: PersistedVectorIndex) -> None:
+    index.upsert_many(_items(_vectors(20)))
+    for i in range(10):
+        index.delete(f"v{i}")
+    assert index.tombstones() < 8 and index.count() == 10
+
+
+def test_leftovers_of_an_interrupted_rewrite_are_removed_on_open(folder: Path) -> None:
+    PersistedVectorIndex(folder, DIM).close()
+    stray = folder / "vectors-99.npy"
+    stray.write_bytes(b"half written")
+    PersistedVectorIndex(folder, DIM).close()
+    assert not stray.exists()
+
+
+def test_dimension_is_checked_on_write_search_and_reopen(folder: Path) -> None:
+    index = PersistedVectorIndex(folder, DIM)
+    try:
+        with pytest.raises(InvalidInputError):
+            index.upsert_many([IndexedVector("ok", _vectors(1)[0], "validated"), IndexedVector("bad", np.ones(3), "x")])
+        assert index.count() == 0  # all or nothing
+        with pytest.raises(InvalidInputError):
+            index.upsert(IndexedVector("zero", np.zeros(DIM, dtype=np.float32), "validated"))
+        with pytest.raises(InvalidInputError):
+            index.search(np.ones(DIM + 1, dtype=np.float32), k=3)
+    finally:
+        index.close()
+    with pytest.raises(ConfigurationError, match="dimensional"):
+        PersistedVectorIndex(folder, DIM * 2)
+
+
+def test_a_folder_is_owned_by_one_open_index(folder: Path) -> None:
+    first = PersistedVectorIndex(folder, DIM)
+    try:
+        with pytest.raises(ConfigurationError, match="in use"):
+            PersistedVectorIndex(folder, DIM)
+    finally:
+        first.close()
+    PersistedVectorIndex(folder, DIM).close()  # free again after close
+
+
+def test_threads_can_write_and_search_at_once(index: PersistedVectorIndex) -> None:
+    vectors = _vectors(400)
+    errors: list[BaseException] = []
+
+    def write(part: int) -> None:
+        try:
+            for i in range(part, 400, 4):
+                index.upsert(IndexedVector(f"v{i}", vectors[i], "validated"))
+                if i % 7 == 0:
+                    index.delete(f"v{i}")
+        except BaseException as exc:
+            errors.append(exc)
+
+    def read() -> None:
+        try:
+            for q in vectors[:100]:
+                for hit in index.search(q, k=5):
+                    assert -1.0 <= hit.score <= 1.0
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(p,)) for p in range(4)] + [threading.Thread(target=read)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    expected = {f"v{i}" for i in range(400) if i % 7}
+    assert index.count() == len(expected)
+    hits = index.search(vectors[1], k=len(expected) + 10)
+    assert {h.video_id for h in hits} == expected
