@@ -37,14 +37,15 @@ class ServeOptions:
     swagger: bool = True
 
 
-def build_application(settings: Settings) -> MilkMobs:
-    """The application for the server: the composition root, pipeline in background workers."""
+def build_application(settings: Settings, *, background: bool = True) -> MilkMobs:
+    """The application through the composition root; ``background``: pipeline in worker threads
+    (the server) rather than inline (the CLI)."""
     if settings.backend == Backend.LOCAL and importlib.util.find_spec("milkmobs.adapters.local.factory") is None:
         # Say so plainly rather than silently serving another backend.
         raise ConfigurationError("the local backend is not available in this installation; use --backend memory")
     from milkmobs.bootstrap import build
 
-    app: MilkMobs = build(settings, background=True)
+    app: MilkMobs = build(settings, background=background)
     return app
 
 

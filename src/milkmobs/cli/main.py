@@ -1,0 +1,116 @@
+"""The ``milkmobs`` command: serve, demo, submit, status, mobs, similar, search, cluster, stats.
+
+Bad input ends with a one-line reason on stderr and a non-zero exit (2 for what the caller got
+wrong, 1 for everything else); ``--json`` prints one JSON document for scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from milkmobs.domain import InvalidInputError, MilkmobsError, NotFoundError
+
+if TYPE_CHECKING:
+    from milkmobs.settings import Settings
+
+BACKENDS = ("local", "memory", "aws")
+
+
+def _common(defaults: bool) -> argparse.ArgumentParser:
+    # Shared by the top-level parser (real defaults) and every sub-command (SUPPRESS, so an option
+    # given after the sub-command overrides one given before it, and omitting it changes nothing).
+    parser = argparse.ArgumentParser(add_help=False)
+    unset = None if defaults else argparse.SUPPRESS
+    parser.add_argument(
+        "--backend", choices=BACKENDS, default=unset, help="where data lives (default: $MILKMOBS_BACKEND, else local)"
+    )
+    parser.add_argument("--data-dir", type=Path, default=unset, help="data directory of the local backend")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=False if defaults else argparse.SUPPRESS,
+        help="print JSON for scripts instead of tables",
+    )
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for the docs and the tests)."""
+    parser = argparse.ArgumentParser(
+        prog="milkmobs",
+        parents=[_common(True)],
+        description="Campaign videos → feed and mobs. See `milkmobs <command> -h`.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+    common = [_common(False)]
+
+    serve = sub.add_parser("serve", parents=common, help="run the HTTP API and uploads locally")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    serve.add_argument("--threads", type=int, default=8, help="request threads")
+
+    demo = sub.add_parser("demo", parents=common, help="analyse a bundled set of videos end to end")
+    demo.add_argument("--videos-dir", type=Path, default=None, help="use these .mp4 files instead")
+
+    submit = sub.add_parser("submit", parents=common, help="submit and analyse .mp4 files")
+    submit.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    submit.add_argument("--hashtags", nargs="*", default=[], metavar="TAG")
+    submit.add_argument("--user", default=os.environ.get("USER") or "cli-user", help="the submitting user id")
+    submit.add_argument("--title", default=None, help="title (default: the file name)")
+
+    status = sub.add_parser("status", parents=common, help="a video's status, scores and pipeline steps")
+    status.add_argument("video_id", metavar="VIDEO_ID")
+
+    sub.add_parser("mobs", parents=common, help="list the mobs")
+
+    similar = sub.add_parser("similar", parents=common, help="videos similar to a video")
+    similar.add_argument("video_id", metavar="VIDEO_ID")
+    similar.add_argument("--limit", type=int, default=10)
+
+    search = sub.add_parser("search", parents=common, help="videos matching a text")
+    search.add_argument("text", metavar="TEXT")
+    search.add_argument("--limit", type=int, default=10)
+
+    sub.add_parser("cluster", parents=common, help="re-cluster every validated video now")
+    stats = sub.add_parser("stats", parents=common, help="totals and model usage")
+    stats.add_argument("--range", dest="range_name", default="24h", choices=("1h", "24h", "7d", "30d"))
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, overridden by ``--backend`` / ``--data-dir``."""
+    from milkmobs.settings import Backend, Settings
+
+    settings = Settings()
+    backend = args.backend or os.environ.get("MILKMOBS_BACKEND") or "local"
+    updates: dict[str, object] = {"backend": Backend(backend)}
+    if args.data_dir is not None:
+        updates["data_dir"] = args.data_dir.expanduser()
+    return settings.model_copy(update=updates)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        from milkmobs.cli import commands
+
+        return commands.run(args, settings_from(args))
+    except (InvalidInputError, NotFoundError) as exc:
+        print(f"milkmobs: {exc.message}", file=sys.stderr)
+        return 2
+    except MilkmobsError as exc:
+        print(f"milkmobs: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("milkmobs: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
