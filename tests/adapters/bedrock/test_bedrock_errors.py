@@ -1,0 +1,145 @@
+"""The retry policy and the errors the Bedrock analyzer raises: which codes retry, how often, what people read."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+from tests.adapters.bedrock.bedrock_rig import BUCKET, VIDEO_ID, Rig, fixture_bytes, invoke_response, make_video
+
+from milkmobs.adapters.aws.bedrock.retry import RetryPolicy, call_with_retries
+from milkmobs.domain import Campaign
+from milkmobs.domain.errors import AnalysisError, TransientAnalysisError
+
+PEGASUS = "twelvelabs.pegasus-1-2-v1:0"
+
+
+def fail(rig: Rig, code: str, status: int, times: int = 1, message: str = "service says no") -> None:
+    for _ in range(times):
+        rig.stubber.add_client_error(
+            "invoke_model", service_error_code=code, service_message=message, http_status_code=status
+        )
+
+
+def succeed(rig: Rig) -> None:
+    rig.stubber.add_response("invoke_model", invoke_response(fixture_bytes("pegasus_insights.json")))
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "hint"),
+    [
+        ("ValidationException", 400, "bucket is in us-east-1"),
+        ("AccessDeniedException", 403, "bedrock:InvokeModel"),
+        ("ResourceNotFoundException", 404, "not available in us-east-1"),
+    ],
+)
+def test_request_errors_are_never_retried(rig: Rig, code: str, status: int, hint: str) -> None:
+    video = make_video()
+    rig.put_video(video)
+    fail(rig, code, status, message="The provided request is not valid")
+
+    with pytest.raises(AnalysisError) as caught:
+        rig.analyzer().describe_video(video, Campaign())
+
+    error = caught.value
+    assert type(error) is AnalysisError and error.retryable is False
+    assert rig.sleeps == []
+    assert error.video_id == VIDEO_ID and error.model_id == PEGASUS
+    for part in (VIDEO_ID, PEGASUS, code, "The provided request is not valid", hint):
+        assert part in error.message
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("ThrottlingException", 429),
+        ("ServiceUnavailableException", 503),
+        ("InternalServerException", 500),
+        ("ModelNotReadyException", 429),
+        ("ModelErrorException", 424),
+    ],
+)
+def test_transient_errors_are_retried_until_the_budget_then_transient_error(rig: Rig, code: str, status: int) -> None:
+    video = make_video()
+    rig.put_video(video)
+    fail(rig, code, status, times=4)  # the rig allows 4 attempts
+
+    with pytest.raises(TransientAnalysisError) as caught:
+        rig.analyzer().describe_video(video, Campaign())
+
+    assert caught.value.retryable is True
+    assert "after 4 attempt(s)" in caught.value.message and code in caught.value.message
+    assert rig.sleeps == [0.5, 1.0, 2.0]
+
+
+@pytest.mark.parametrize(("code", "status"), [("ModelTimeoutException", 408), ("ServiceQuotaExceededException", 400)])
+def test_timeouts_and_quota_get_at_most_two_retries(rig: Rig, code: str, status: int) -> None:
+    video = make_video()
+    rig.put_video(video)
+    fail(rig, code, status, times=3)
+
+    with pytest.raises(TransientAnalysisError, match="after 3 attempt"):
+        rig.analyzer().describe_video(video, Campaign())
+    assert len(rig.sleeps) == 2
+
+
+def test_timeout_then_success(rig: Rig) -> None:
+    video = make_video()
+    rig.put_video(video)
+    fail(rig, "ModelTimeoutException", 408)
+    succeed(rig)
+
+    assert rig.analyzer().describe_video(video, Campaign()).value.product_shown is True
+
+
+def test_missing_object_fails_before_any_billed_call(rig: Rig) -> None:
+    video = make_video()  # never uploaded; the stubber has no response queued, so a call would error
+
+    with pytest.raises(AnalysisError) as caught:
+        rig.analyzer().describe_video(video, Campaign())
+
+    assert type(caught.value) is AnalysisError
+    assert f"s3://{BUCKET}/vid_{VIDEO_ID}.mp4 does not exist" in caught.value.message
+
+
+def test_missing_object_also_stops_the_embedding_job(rig: Rig) -> None:
+    with pytest.raises(AnalysisError, match="does not exist"):
+        rig.analyzer().start_video_embedding(make_video())
+
+
+def test_bucket_in_another_region_is_named(rig: Rig) -> None:
+    video = make_video()
+    rig.put_video(video)
+    original = rig.s3.head_object
+
+    def head_in_other_region(**kwargs: object) -> dict[str, object]:
+        response = original(**kwargs)
+        response["ResponseMetadata"]["HTTPHeaders"]["x-amz-bucket-region"] = "eu-central-1"
+        return response
+
+    rig.s3.head_object = head_in_other_region
+
+    with pytest.raises(AnalysisError) as caught:
+        rig.analyzer().describe_video(video, Campaign())
+
+    assert "eu-central-1" in caught.value.message and "us-east-1" in caught.value.message
+
+
+def test_network_errors_are_retried_then_transient() -> None:
+    sleeps: list[float] = []
+    calls = 0
+
+    def unreachable() -> None:
+        nonlocal calls
+        calls += 1
+        raise EndpointConnectionError(endpoint_url="https://bedrock-runtime.us-east-1.amazonaws.com")
+
+    policy = RetryPolicy(max_attempts=3, base_delay=1, max_delay=10, sleep=sleeps.append, jitter=lambda: 0.5)
+    with pytest.raises(TransientAnalysisError, match="could not be reached"):
+        call_with_retries(unreachable, policy=policy, operation="InvokeModel", video_id="v1", model_id="m", region="r")
+    assert calls == 3 and sleeps == [0.5, 1.0]
+
+
+def test_backoff_is_capped_and_jittered() -> None:
+    top = RetryPolicy(base_delay=1, max_delay=30, jitter=lambda: 1.0)
+    assert [top.delay(n) for n in range(7)] == [1, 2, 4, 8, 16, 30, 30]
+    assert RetryPolicy(base_delay=1, max_delay=30, jitter=lambda: 0.0).delay(5) == 0.0
