@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from milkmobs.adapters.memory import (
     FakeAnalyzer,
@@ -16,10 +16,14 @@ from milkmobs.adapters.memory import (
     InMemoryVideoStore,
     SystemClock,
 )
-from milkmobs.domain import Video, VideoAnalyzed
-from milkmobs.ports import Analyzer, EventBus, MediaStore, UploadTicket
+from milkmobs.bootstrap import build
+from milkmobs.core.orchestrator import InProcessOrchestrator
+from milkmobs.domain import Video, VideoAnalyzed, VideoStatus
+from milkmobs.ports import Analyzer, EventBus, MediaStore, UploadTicket, Workflow
+from milkmobs.settings import Backend, Settings
 
 BASE_URL = "http://127.0.0.1:8000"
+WorkflowHarness = tuple[Workflow, Callable[[], str], Callable[[str], None]]
 
 
 @contextmanager
@@ -75,6 +79,41 @@ def fake_analyzer() -> Iterator[tuple[Analyzer, Callable[[Video, bytes], None]]]
     yield analyzer, put_video
 
 
+def _orchestrator(*, background: bool) -> Callable[[], AbstractContextManager[WorkflowHarness]]:
+    @contextmanager
+    def factory() -> Iterator[WorkflowHarness]:
+        settings = Settings(backend=Backend.MEMORY, embedding_dimension=32, workers=2)
+        with build(settings, background=background, retry_interval_scale=0, wait_scale=0) as app:
+            flow = app.workflow
+            assert isinstance(flow, InProcessOrchestrator)
+
+            def new_video() -> str:
+                now = app.ports.clock.now()
+                video_id = app.ports.ids.new_id()
+                video = Video(
+                    video_id=video_id,
+                    user_id="contract",
+                    title="Got milk?",
+                    hashtags=["gotmilk"],
+                    status=VideoStatus.UPLOADED,
+                    media_key=f"vid_{video_id}.mp4",
+                    created_at=now,
+                    updated_at=now,
+                    uploaded_at=now,
+                )
+                app.ports.media.put(video.media_key, b"GOT MILK drinking milk " + video_id.encode())
+                app.ports.videos.add(video)
+                return video_id
+
+            def settle(video_id: str) -> None:
+                if not flow.wait_idle(timeout=30):
+                    raise TimeoutError(f"workflow for {video_id} still running after 30 s")
+
+            yield flow, new_video, settle
+
+    return factory
+
+
 VIDEO_STORES = {"InMemoryVideoStore": video_store}
 MOB_STORES = {"InMemoryMobStore": mob_store}
 MEDIA_STORES = {"InMemoryMediaStore": media_store}
@@ -83,3 +122,7 @@ EVENT_BUSES = {"InMemoryEventBus": event_bus}
 METRICS = {"InMemoryMetrics": metrics}
 EXECUTION_LOGS = {"InMemoryExecutionLog": execution_log}
 ANALYZERS = {"FakeAnalyzer": fake_analyzer}
+WORKFLOWS = {
+    "InProcessOrchestrator": _orchestrator(background=False),
+    "InProcessOrchestrator-background": _orchestrator(background=True),
+}
