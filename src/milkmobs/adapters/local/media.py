@@ -111,7 +111,8 @@ def _declared_duration(container: object, stream: object) -> float | None:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    # PyAV errors carry the file path in str(); the reason alone is what a user needs.
+    text = (getattr(exc, "strerror", None) or str(exc)).strip() or type(exc).__name__
     return text if len(text) <= 160 else text[:157] + "…"
 
 
