@@ -1,0 +1,34 @@
+"""Small helpers shared by the constructs."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_logs as logs
+
+# CloudWatch Logs accepts only these retention periods (days).
+_RETENTIONS: tuple[tuple[int, logs.RetentionDays], ...] = (
+    (1, logs.RetentionDays.ONE_DAY),
+    (3, logs.RetentionDays.THREE_DAYS),
+    (5, logs.RetentionDays.FIVE_DAYS),
+    (7, logs.RetentionDays.ONE_WEEK),
+    (14, logs.RetentionDays.TWO_WEEKS),
+    (30, logs.RetentionDays.ONE_MONTH),
+    (60, logs.RetentionDays.TWO_MONTHS),
+    (90, logs.RetentionDays.THREE_MONTHS),
+    (120, logs.RetentionDays.FOUR_MONTHS),
+    (150, logs.RetentionDays.FIVE_MONTHS),
+    (180, logs.RetentionDays.SIX_MONTHS),
+    (365, logs.RetentionDays.ONE_YEAR),
+    (400, logs.RetentionDays.THIRTEEN_MONTHS),
+    (545, logs.RetentionDays.EIGHTEEN_MONTHS),
+    (731, logs.RetentionDays.TWO_YEARS),
+    (1827, logs.RetentionDays.FIVE_YEARS),
+    (3653, logs.RetentionDays.TEN_YEARS),
+)
+
+
+def retention(days: int) -> logs.RetentionDays:
+    """The shortest supported retention that keeps logs at least ``days`` days."""
+    for value, period in _RETENTIONS:
+        if value >= days:
+            return period
+    return _RETENTIONS[-1][1]

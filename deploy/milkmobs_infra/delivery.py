@@ -1,0 +1,46 @@
+"""Delivery: the CloudFront distribution that serves videos and thumbnails from the private bucket.
+
+The seed names an Origin Access Identity (OAI). We use Origin Access Control (OAC) instead:
+it is AWS's current recommendation, signs every origin request with SigV4, supports SSE-KMS
+and all regions, and the bucket policy names the distribution rather than a legacy identity.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+
+class MediaDistribution(Construct):
+    """CloudFront in front of the media bucket: HTTPS only, compressed, CachingOptimized."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, bucket: s3.IBucket, log_bucket: s3.IBucket) -> None:
+        super().__init__(scope, construct_id)
+        self.distribution = cloudfront.Distribution(
+            self,
+            "VideoDistribution",
+            comment="milkmobs video delivery",
+            default_behavior=cloudfront.BehaviorOptions(
+                origin=origins.S3BucketOrigin.with_origin_access_control(
+                    bucket, origin_access_levels=[cloudfront.AccessLevel.READ]
+                ),
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
+                compress=True,
+                allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
+                response_headers_policy=cloudfront.ResponseHeadersPolicy.CORS_ALLOW_ALL_ORIGINS_WITH_PREFLIGHT,
+            ),
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            price_class=cloudfront.PriceClass.PRICE_CLASS_100,
+            enable_logging=True,
+            log_bucket=log_bucket,
+            log_file_prefix="cloudfront/",
+            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+        )
+
+    @property
+    def domain_name(self) -> str:
+        """``dxxxx.cloudfront.net``: what ``MILKMOBS_CLOUDFRONT_DOMAIN`` is set to."""
+        return self.distribution.distribution_domain_name

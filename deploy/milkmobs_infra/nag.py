@@ -1,0 +1,114 @@
+"""cdk-nag AwsSolutions findings we accept, each with its reason, on the narrowest scope we can name.
+
+Wildcard findings (IAM5) are acknowledged finding by finding — the exact resource pattern, computed
+from the constructs, never a logical-id hash typed in — so a new wildcard still fails the synth.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import aws_cdk as cdk
+from constructs import IConstruct
+
+if TYPE_CHECKING:
+    from milkmobs_infra.stack import MilkMobsStack
+
+
+BASIC_EXECUTION_ROLE = "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
+API_GATEWAY_LOGS_ROLE = (
+    "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]"
+)
+
+
+def _ack(scope: IConstruct, rule: str, reason: str) -> None:
+    cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=f"AwsSolutions-{rule}", reason=reason))
+
+
+def _arn(stack: cdk.Stack, construct: IConstruct) -> str:
+    """How cdk-nag prints a resource's ``Fn::GetAtt … Arn`` inside a finding id."""
+    element = construct.node.default_child
+    assert isinstance(element, cdk.CfnElement)
+    return f"<{stack.resolve(stack.get_logical_id(element))}.Arn>"
+
+
+def acknowledge_findings(stack: MilkMobsStack) -> None:
+    """Acknowledge every accepted finding of ``stack`` (called once it is fully built)."""
+    fns = stack.functions.functions
+    roles = stack.functions.roles  # findings on a function's permissions sit on its role
+    videos_arn = _arn(stack, stack.tables.videos)
+    bucket_arn = _arn(stack, stack.storage.bucket)
+    domain_arn = _arn(stack, stack.search.domain)
+
+    # --- IAM5: scoped wildcards, each the narrowest the service allows ------------------------
+    for role in roles.values():
+        _ack(role, f"IAM5[Resource::{videos_arn}/index/*]",
+             "Queries on the Videos table's own GSIs (byUser, byStatus, byMob): DynamoDB needs the index ARNs.")
+        for pattern, why in (("vid_*.mp4", "videos are vid_<id>.mp4"), ("vid_*", "videos are vid_<id>.mp4"),
+                             ("thumbnails/*", "thumbnails/<id>.jpg"), ("embeddings/*", "Marengo job output")):
+            _ack(role, f"IAM5[Resource::{bucket_arn}/{pattern}]",
+                 f"Object access limited to one key pattern of the media bucket ({why}); ids are not known ahead.")
+        _ack(role, f"IAM5[Resource::{domain_arn}/*]",
+             "OpenSearch HTTP calls on the milkmobs indexes of this one domain (index names carry a prefix).")
+        _ack(role, f"IAM5[Resource::{domain_arn}/*/*]",
+             "OpenSearch document paths under the milkmobs indexes of this one domain.")
+    for name in ("analysis-pegasus", "analysis-marengo"):
+        _ack(roles[name], "IAM5[Resource::*]",
+             "cloudwatch:PutMetricData has no resource-level permissions; a cloudwatch:namespace condition "
+             "limits it to MilkMobs/Bedrock.")
+    _ack(roles["admin-get-usage-stats"], "IAM5[Resource::*]",
+         "cloudwatch:GetMetricData has no resource-level permissions (read-only usage statistics).")
+    for model in (stack.config.pegasus_model_id, stack.config.marengo_model_id):
+        base = model.split(".", 1)[1] if model.split(".", 1)[0] in ("us", "eu", "apac", "global") else model
+        for name in ("analysis-pegasus", "analysis-marengo"):
+            _ack(roles[name], f"IAM5[Resource::arn:aws:bedrock:*::foundation-model/{base}]",
+                 "A cross-Region inference profile routes to this one model in any Region of its geography.")
+    _ack(roles["analysis-marengo"], "IAM5[Resource::arn:aws:bedrock:<AWS::Region>:<AWS::AccountId>:async-invoke/*]",
+         "GetAsyncInvoke names a job, not a model: this account's Bedrock jobs in this Region only.")
+    sm_name = stack.workflow.state_machine_name
+    _ack(roles["get-execution-history"],
+         f"IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{sm_name}:*]",
+         "Reading executions of this one state machine (named by video id, not known ahead).")
+    _ack(roles["start-analysis"], f"IAM5[Resource::{_arn(stack, fns['generate-thumbnail'])}:*]",
+         "CDK's grant_invoke covers the function's versions and aliases: still one function.")
+    _ack(stack.workflow.state_machine, "IAM5[Resource::*]",
+         "X-Ray PutTraceSegments/GetSampling* and the CloudWatch Logs delivery actions that Step Functions "
+         "logging needs have no resource-level permissions.")
+    for handler in stack.workflow.definition.lambda_functions():
+        _ack(stack.workflow.state_machine, f"IAM5[Resource::{_arn(stack, fns[handler])}:*]",
+             "The state machine invokes this one function (any version or alias).")
+
+    # --- CDK-provided helper functions ---------------------------------------------------------
+    for child in stack.node.children:
+        if child.node.id.startswith("BucketNotificationsHandler"):
+            _ack(child, BASIC_EXECUTION_ROLE, "CDK's bucket-notification helper uses AWSLambdaBasicExecutionRole (logs only).")
+    provider = stack.video_index.provider
+    _ack(provider, BASIC_EXECUTION_ROLE, "The custom-resource Provider framework uses AWSLambdaBasicExecutionRole (logs only).")
+    _ack(provider, f"IAM5[Resource::{_arn(stack, fns['create-opensearch-index'])}:*]",
+         "The Provider framework invokes create-opensearch-index only (any version).")
+
+    # --- service-level choices -------------------------------------------------------------------
+    _ack(stack.api.api, API_GATEWAY_LOGS_ROLE,
+         "API Gateway's account-level CloudWatch role needs AmazonAPIGatewayPushToCloudWatchLogs.")
+    _ack(stack.api.api, "APIG3", "No WAF by default (cost); attach a web ACL to the stage for public launches.")
+    public = "Public consumer route of the API contract (ARCHITECTURE.md); only /admin/* needs a signed-in admin."
+    for (_method, path), method in stack.api.methods.items():
+        if not path.startswith("/admin/"):
+            _ack(method, "APIG4", public)
+            _ack(method, "COG4", public)
+    distribution = stack.delivery.distribution
+    _ack(distribution, "CFR1", "A campaign is not limited to some countries; add geo restrictions per campaign.")
+    _ack(distribution, "CFR2", "No WAF by default (cost); videos are public campaign content.")
+    _ack(distribution, "CFR4",
+         "The default *.cloudfront.net certificate allows TLSv1; give the distribution a custom domain and "
+         "certificate to enforce TLSv1.2_2021 (already set as the minimum protocol).")
+    domain = stack.search.domain
+    _ack(domain, "OS1", "Public endpoint with an IAM resource policy naming the functions' roles and SigV4 on "
+                        "every call; a VPC would put every Lambda behind NAT or VPC endpoints for no gain here.")
+    _ack(domain, "OS3", "Access is limited by IAM principals (the functions' roles), not by IP: Lambdas have no "
+                        "fixed addresses.")
+    _ack(domain, "OS4", "The seed's single small data node; dedicated masters are a size prop away for production.")
+    if stack.config.opensearch_data_nodes == 1:
+        _ack(domain, "OS7", "One data node (the seed's size): zone awareness needs at least two.")
+    _ack(stack.cursor_secret, "SMG4",
+         "The cursor HMAC key: rotating it only invalidates open pagination cursors; rotate by redeploying.")

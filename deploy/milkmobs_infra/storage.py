@@ -1,0 +1,110 @@
+"""Storage: the media bucket, its access-log bucket, and the two DynamoDB tables.
+
+Keys and indexes are exactly those of ``docs/data-model.md`` (the AWS adapters' contract).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+# docs/data-model.md: every list is a Query on one of these, newest first by createdKey.
+VIDEO_INDEXES: tuple[tuple[str, str], ...] = (("byUser", "userId"), ("byStatus", "status"), ("byMob", "mobId"))
+VIDEO_SORT_KEY = "createdKey"
+VIDEO_INDEX_PROJECTED = ("doc",)  # the embedding is deliberately not projected
+
+
+class MediaStorage(Construct):
+    """The versioned, private media bucket (videos, thumbnails, Marengo output) and its log bucket."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cors_origins: Sequence[str],
+        removal_policy: cdk.RemovalPolicy,
+        log_retention_days: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        destroy = removal_policy == cdk.RemovalPolicy.DESTROY
+        # One bucket receives S3 server access logs and CloudFront standard logs; CloudFront
+        # still writes with ACLs, hence BUCKET_OWNER_PREFERRED instead of enforced ownership.
+        self.log_bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(max(log_retention_days, 1)))],
+            removal_policy=removal_policy,
+            auto_delete_objects=destroy,
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "UploadsBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            versioned=True,
+            enforce_ssl=True,
+            server_access_logs_bucket=self.log_bucket,
+            server_access_logs_prefix="s3/uploads/",
+            # Browsers upload with a presigned POST straight to S3 and read through CloudFront.
+            cors=[
+                s3.CorsRule(
+                    allowed_methods=[s3.HttpMethods.POST, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+                    allowed_origins=list(cors_origins),
+                    allowed_headers=["*"],
+                    exposed_headers=["ETag", "Location"],
+                    max_age=3000,
+                )
+            ],
+            lifecycle_rules=[
+                # Deleted videos leave noncurrent versions only when a delete raced an upload;
+                # do not keep them forever.
+                s3.LifecycleRule(noncurrent_version_expiration=cdk.Duration.days(30)),
+                s3.LifecycleRule(abort_incomplete_multipart_upload_after=cdk.Duration.days(1)),
+            ],
+            removal_policy=removal_policy,
+            auto_delete_objects=destroy,
+        )
+
+
+class DataTables(Construct):
+    """The Videos table (three GSIs) and the Mobs table (one partition of centroids)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, removal_policy: cdk.RemovalPolicy) -> None:
+        super().__init__(scope, construct_id)
+        pitr = dynamodb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True)
+        self.videos = dynamodb.TableV2(
+            self,
+            "VideosTable",
+            partition_key=dynamodb.Attribute(name="videoId", type=dynamodb.AttributeType.STRING),
+            billing=dynamodb.Billing.on_demand(),
+            point_in_time_recovery_specification=pitr,
+            removal_policy=removal_policy,
+            global_secondary_indexes=[
+                dynamodb.GlobalSecondaryIndexPropsV2(
+                    index_name=name,
+                    partition_key=dynamodb.Attribute(name=key, type=dynamodb.AttributeType.STRING),
+                    sort_key=dynamodb.Attribute(name=VIDEO_SORT_KEY, type=dynamodb.AttributeType.STRING),
+                    projection_type=dynamodb.ProjectionType.INCLUDE,
+                    non_key_attributes=list(VIDEO_INDEX_PROJECTED),
+                )
+                for name, key in VIDEO_INDEXES
+            ],
+        )
+        self.mobs = dynamodb.TableV2(
+            self,
+            "MobsTable",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="mobId", type=dynamodb.AttributeType.STRING),
+            billing=dynamodb.Billing.on_demand(),
+            point_in_time_recovery_specification=pitr,
+            removal_policy=removal_policy,
+        )

@@ -1,0 +1,263 @@
+"""Workflow: the Step Functions state machine, generated from ``milkmobs.core.workflow``.
+
+Nothing about the pipeline is described here: the steps, branches, polling loop, retry policies,
+timeouts and the catch all come from ``ANALYSIS_WORKFLOW``. This module only says how each kind
+of step becomes Step Functions states:
+
+- ``Task``: a Lambda task (function ARN as resource, so the payload is the state and the output
+  replaces it), ``Parameters`` from its input fields and constants, its own timeout and Retry.
+- ``PollUntilDone``: start → keep ``{result, polls}`` → Choice(done?) → Wait → check → count → …,
+  ending in ``<name>TimedOut`` (``States.Timeout``) after ``max_polls`` checks.
+- ``Merge``: a Pass state with the given JSONPaths. ``Choice``: a Choice state and its branch.
+- ``EmitEvent``: the direct EventBridge ``PutEvents`` integration (no Lambda in between).
+- The ``Catch``: every top-level state that can fail catches into ``Record<step>Failure`` (adds the
+  step name), then the catch task, then the Fail state with the original error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from milkmobs.core.workflow import (
+    Choice,
+    EmitEvent,
+    Jitter,
+    Merge,
+    Parallel,
+    PollUntilDone,
+    RetryPolicy,
+    Step,
+    Task,
+    Wait,
+    WorkflowDefinition,
+)
+from milkmobs_infra._util import retention
+
+JITTER = {Jitter.FULL: sfn.JitterType.FULL, Jitter.NONE: sfn.JitterType.NONE}
+
+
+@dataclass
+class _Chain:
+    """A translated step: where it starts, what continues after it, and which states can fail."""
+
+    start: sfn.IChainable
+    ends: list[sfn.INextable]
+    catchable: list[tuple[str, sfn.TaskStateBase | sfn.Parallel]]
+
+
+class AnalysisWorkflow(Construct):
+    """``VideoAnalysisStateMachine``: the core's workflow on Step Functions, logged and traced."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        definition: WorkflowDefinition,
+        functions: Mapping[str, lambda_.IFunction],
+        event_bus: events.IEventBus,
+        state_machine_name: str,
+        log_retention_days: int,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        missing = sorted(set(definition.lambda_functions()) - set(functions))
+        if missing:
+            raise ValueError(f"the workflow needs Lambda functions the stack does not define: {missing}")
+        self.definition = definition
+        self.state_machine_name = state_machine_name
+        self._definition = definition
+        self._functions = functions
+        self._bus = event_bus
+        body = self._build()
+        log_group = logs.LogGroup(
+            self, "ExecutionLogs",
+            log_group_name=f"/aws/vendedlogs/states/{state_machine_name}",
+            retention=retention(log_retention_days),
+            removal_policy=removal_policy,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=state_machine_name,
+            comment=definition.comment,
+            definition_body=sfn.DefinitionBody.from_chainable(body),
+            timeout=cdk.Duration.seconds(definition.timeout_seconds),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        )
+
+    # --- the whole machine -------------------------------------------------------------------------
+    def _build(self) -> sfn.IChainable:
+        catch = self._definition.catch
+        failed = sfn.Fail(
+            self, catch.fail_state,
+            comment="The analysis failed; the video records the step and the error.",
+            error_path=f"$.{catch.error_field}.Error",
+            cause_path=f"$.{catch.error_field}.Cause",
+        )
+        mark_failed = self._task(catch.task, result_path=sfn.JsonPath.DISCARD)
+        mark_failed.next(failed)
+        chain = self._sequence(self._definition.steps)
+        for step_name, state in chain.catchable:
+            record = sfn.Pass(
+                self, f"Record{step_name}Failure",
+                comment=f"Name the failing step ({step_name}) for {catch.task.handler}.",
+                result=sfn.Result.from_string(step_name),
+                result_path=f"$.{catch.step_field}",
+            )
+            record.next(mark_failed)
+            state.add_catch(record, errors=list(catch.errors), result_path=f"$.{catch.error_field}")
+        succeed = sfn.Succeed(self, "Analyzed", comment="Validated or rejected, and the event emitted.")
+        for end in chain.ends:
+            end.next(succeed)
+        return chain.start
+
+    def _sequence(self, steps: Sequence[Step]) -> _Chain:
+        chains = [self._step(step) for step in steps]
+        for previous, following in zip(chains, chains[1:], strict=False):
+            for end in previous.ends:
+                end.next(following.start)
+        return _Chain(
+            start=chains[0].start,
+            ends=chains[-1].ends,
+            catchable=[c for chain in chains for c in chain.catchable],
+        )
+
+    # --- one step ---------------------------------------------------------------------------------
+    def _step(self, step: Step) -> _Chain:
+        if isinstance(step, Task):
+            task = self._task(step)
+            return _Chain(task, [task], [(step.name, task)])
+        if isinstance(step, Parallel):
+            return self._parallel(step)
+        if isinstance(step, Merge):
+            merge = sfn.Pass(
+                self, step.name, parameters={key: sfn.JsonPath.string_at(path) for key, path in step.fields.items()}
+            )
+            return _Chain(merge, [merge], [])
+        if isinstance(step, Choice):
+            return self._choice(step)
+        if isinstance(step, EmitEvent):
+            emit = self._emit(step)
+            return _Chain(emit, [emit], [(step.name, emit)])
+        if isinstance(step, PollUntilDone):
+            return self._poll(step)
+        if isinstance(step, Wait):
+            wait = sfn.Wait(self, step.name, time=sfn.WaitTime.duration(cdk.Duration.seconds(step.seconds)))
+            return _Chain(wait, [wait], [])
+        raise TypeError(f"the workflow has a step this deploy cannot translate: {step!r}")
+
+    def _task(self, task: Task, *, parameters_from: str = "$", result_path: str | None = None) -> tasks.LambdaInvoke:
+        payload: dict[str, object] = {
+            name: sfn.JsonPath.string_at(f"{parameters_from}.{name}") for name in task.input_fields
+        }
+        payload.update(task.constants)
+        state = tasks.LambdaInvoke(
+            self,
+            task.name,
+            lambda_function=self._functions[task.handler],
+            comment=task.comment,
+            payload=sfn.TaskInput.from_object(payload),
+            payload_response_only=True,  # the function's answer is the new state
+            retry_on_service_exceptions=False,  # the core's retry policy names the Lambda errors itself
+            task_timeout=sfn.Timeout.duration(cdk.Duration.seconds(task.timeout_seconds)),
+            result_path=result_path,
+        )
+        _add_retries(state, task.retry)
+        return state
+
+    def _parallel(self, step: Parallel) -> _Chain:
+        parallel = sfn.Parallel(self, step.name, comment=step.comment)
+        for branch in step.branches:
+            chain = self._sequence(branch)
+            # Errors inside a branch fail the Parallel, whose catch handles them.
+            parallel.branch(sfn.Chain.start(chain.start))
+        return _Chain(parallel, [parallel], [(step.name, parallel)])
+
+    def _choice(self, step: Choice) -> _Chain:
+        then = self._sequence(step.then)
+        join = sfn.Pass(self, f"{step.name}Done", comment=f"After {step.name}")
+        choice = sfn.Choice(self, step.name, comment=f"{step.field} == {step.equals!r}?")
+        choice.when(sfn.Condition.string_equals(f"$.{step.field}", step.equals), then.start)
+        choice.otherwise(join)
+        for end in then.ends:
+            end.next(join)
+        return _Chain(choice, [join], then.catchable)
+
+    def _emit(self, step: EmitEvent) -> tasks.EventBridgePutEvents:
+        emit = tasks.EventBridgePutEvents(
+            self,
+            step.name,
+            comment=f"{step.detail_type} from {step.source} on {step.event_bus_name}",
+            entries=[
+                tasks.EventBridgePutEventsEntry(
+                    detail=sfn.TaskInput.from_json_path_at(f"$.{step.detail_field}"),
+                    detail_type=step.detail_type,
+                    source=step.source,
+                    event_bus=self._bus,
+                )
+            ],
+            result_path=sfn.JsonPath.DISCARD,  # the execution's output stays the video's final state
+            task_timeout=sfn.Timeout.duration(cdk.Duration.seconds(step.timeout_seconds)),
+        )
+        _add_retries(emit, step.retry)
+        return emit
+
+    def _poll(self, step: PollUntilDone) -> _Chain:
+        start = self._task(step.start)
+        track = sfn.Pass(
+            self, f"{step.name}Track", comment="Keep the latest answer and count the checks.",
+            parameters={"result": sfn.JsonPath.entire_payload, "polls": 0},
+        )
+        finished = sfn.Pass(self, f"{step.name}Finished", output_path="$.result")
+        timed_out = sfn.Fail(
+            self, f"{step.name}TimedOut", error="States.Timeout",
+            cause=f"{step.name}: not done after {step.max_polls} checks",
+        )
+        wait = sfn.Wait(self, step.wait.name, time=sfn.WaitTime.duration(cdk.Duration.seconds(step.wait.seconds)))
+        check = self._task(step.check, parameters_from="$.result", result_path="$.result")
+        count = sfn.Pass(
+            self, f"{step.name}CountCheck",
+            parameters={"result": sfn.JsonPath.object_at("$.result"),
+                        "polls": sfn.JsonPath.math_add(sfn.JsonPath.number_at("$.polls"), 1)},
+        )
+        done = sfn.Condition.and_(
+            sfn.Condition.is_present(f"$.result.{step.done_field}"),
+            sfn.Condition.boolean_equals(f"$.result.{step.done_field}", True),
+        )
+        is_done = sfn.Choice(self, f"{step.name}IsDone")
+        is_done.when(done, finished)
+        is_done.when(sfn.Condition.number_greater_than_equals("$.polls", step.max_polls), timed_out)
+        is_done.otherwise(wait)
+        start.next(track).next(is_done)
+        wait.next(check).next(count).next(is_done)
+        return _Chain(start, [finished], [])
+
+
+def _add_retries(state: sfn.TaskStateBase, policies: Sequence[RetryPolicy]) -> None:
+    for policy in policies:
+        state.add_retry(
+            errors=list(policy.errors),
+            interval=_whole_seconds(policy.interval_seconds, "interval"),
+            max_attempts=policy.max_attempts,
+            backoff_rate=policy.backoff_rate,
+            max_delay=None if policy.max_delay_seconds is None else _whole_seconds(policy.max_delay_seconds, "delay"),
+            jitter_strategy=JITTER[policy.jitter],
+        )
+
+
+def _whole_seconds(seconds: float, what: str) -> cdk.Duration:
+    # Step Functions takes whole seconds only; refuse rather than silently round a policy.
+    if seconds < 1 or seconds != int(seconds):
+        raise ValueError(f"Step Functions retry {what} must be a whole number of seconds >= 1, got {seconds}")
+    return cdk.Duration.seconds(int(seconds))
