@@ -81,8 +81,15 @@ def atomic_moto_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
         return wrapper
 
     for name in (
-        "get_item", "put_item", "update_item", "delete_item", "query",
-        "batch_get_item", "batch_write_item", "transact_write_items", "transact_get_items",
+        "get_item",
+        "put_item",
+        "update_item",
+        "delete_item",
+        "query",
+        "batch_get_item",
+        "batch_write_item",
+        "transact_write_items",
+        "transact_get_items",
     ):
         monkeypatch.setattr(DynamoDBBackend, name, serialised(getattr(DynamoDBBackend, name)))
 
@@ -123,9 +130,22 @@ def tiny_mp4(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     path: Path = tmp_path_factory.mktemp("media") / "tiny.mp4"
     subprocess.run(
         [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error",
-            "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10:duration=1",
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags", "+faststart",
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-y",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=10:duration=1",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
             str(path),
         ],
         check=True,

@@ -21,7 +21,9 @@ T0 = datetime(2026, 11, 26, tzinfo=UTC)
 
 def _mob(mob_id: str, dim: int = 8, seed: int = 0) -> Mob:
     vector = np.random.default_rng(seed).normal(size=dim).astype(np.float32)
-    return Mob(mob_id=mob_id, name=f"mob {mob_id}", centroid=vector / np.linalg.norm(vector), created_at=T0, updated_at=T0)
+    return Mob(
+        mob_id=mob_id, name=f"mob {mob_id}", centroid=vector / np.linalg.norm(vector), created_at=T0, updated_at=T0
+    )
 
 
 def test_item_stores_centroid_as_float32_bytes_and_hashtags_as_a_list(

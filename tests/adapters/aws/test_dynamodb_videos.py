@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tests.adapters.aws.conftest import CURSOR_SECRET
 
 from milkmobs.adapters.aws.clients import AwsClients
 from milkmobs.adapters.aws.cursors import CursorCodec
@@ -23,7 +24,6 @@ from milkmobs.domain import (
     Video,
     VideoStatus,
 )
-from tests.adapters.aws.conftest import CURSOR_SECRET
 
 T0 = datetime(2026, 11, 26, tzinfo=UTC)
 
@@ -158,7 +158,9 @@ def test_cursor_of_a_deleted_item_continues_with_the_next(video_store: DynamoDBV
 def _validated(video: Video, score: float, *, after: int) -> Video:
     done = video.created_at + timedelta(seconds=after)
     result = ValidationResult(
-        video_id=video.video_id, score=score, passed=score >= 0.7,
+        video_id=video.video_id,
+        score=score,
+        passed=score >= 0.7,
         breakdown=ScoreBreakdown(visual=1, audio=None, ocr=0.5, hashtags=0),
     )
     status = VideoStatus.VALIDATED if score >= 0.7 else VideoStatus.REJECTED

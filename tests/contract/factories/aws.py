@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import atexit
+import logging
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import boto3
 import pytest
+import requests
 
 pytest.importorskip("moto")
 
-from moto import mock_aws  # noqa: E402
+from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
-from milkmobs.adapters.aws.clients import AwsClients  # noqa: E402
-from milkmobs.adapters.aws.dynamodb_mobs import DynamoDBMobStore  # noqa: E402
-from milkmobs.adapters.aws.dynamodb_videos import DynamoDBVideoStore  # noqa: E402
-from milkmobs.adapters.aws.tables import create_tables  # noqa: E402
+from milkmobs.adapters.aws.clients import AwsClients, s3_config
+from milkmobs.adapters.aws.dynamodb_mobs import DynamoDBMobStore
+from milkmobs.adapters.aws.dynamodb_videos import DynamoDBVideoStore
+from milkmobs.adapters.aws.s3_media import S3MediaStore
+from milkmobs.adapters.aws.tables import create_tables
+from milkmobs.domain.errors import ForbiddenError, InvalidInputError, PayloadTooLargeError
+from milkmobs.ports import UploadTicket
 
 REGION = "us-east-1"
 VIDEOS_TABLE = "contract-videos"
@@ -42,5 +53,56 @@ def dynamodb_mob_store() -> Iterator[DynamoDBMobStore]:
         yield DynamoDBMobStore(clients.dynamodb(), MOBS_TABLE)
 
 
+_server_lock = threading.Lock()
+_server_endpoint: list[str] = []
+
+
+def _moto_server() -> str:
+    """One moto HTTP server for the whole test run, started on first use (uploads need the wire)."""
+    with _server_lock:
+        if not _server_endpoint:
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = int(sock.getsockname()[1])
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            server.start()
+            atexit.register(server.stop)
+            _server_endpoint.append(f"http://127.0.0.1:{port}")
+        return _server_endpoint[0]
+
+
+def _post_form(ticket: UploadTicket, data: bytes) -> None:
+    """What a browser does with the ticket: a multipart form POST of the fields plus the file."""
+    response = requests.post(
+        ticket.url, data=ticket.fields, files={"file": ("upload.mp4", data, "video/mp4")}, timeout=30
+    )
+    if response.status_code < 300:
+        return
+    text = response.text
+    if "EntityTooLarge" in text or "EntityTooSmall" in text:
+        raise PayloadTooLargeError(f"S3 refused the upload size: {text[:200]}")
+    if response.status_code == 403:
+        raise ForbiddenError(f"S3 refused the upload: {text[:200]}")
+    raise InvalidInputError(f"S3 refused the upload ({response.status_code}): {text[:200]}")
+
+
+@contextmanager
+def s3_media_store() -> Iterator[tuple[S3MediaStore, Callable[[UploadTicket, bytes], None]]]:
+    client = boto3.client(
+        "s3",
+        endpoint_url=_moto_server(),
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=s3_config(),
+    )
+    bucket = f"contract-media-{uuid.uuid4().hex[:12]}"  # a fresh, empty, versioned bucket per test
+    client.create_bucket(Bucket=bucket)
+    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    yield S3MediaStore(client, bucket), _post_form
+
+
 VIDEO_STORES = {"DynamoDBVideoStore": dynamodb_video_store}
 MOB_STORES = {"DynamoDBMobStore": dynamodb_mob_store}
+MEDIA_STORES = {"S3MediaStore": s3_media_store}
