@@ -1,0 +1,93 @@
+"""Admin: list with status filter, delete (and twice), stats, usage and cost."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from tests.unit.core_support import OFF_TOPIC_BYTES, make_app, snapshot, submit, upload
+
+from milkmobs.domain import BackendUnavailableError, InvalidInputError, ModelType, NotFoundError, VideoStatus
+
+
+@pytest.fixture
+def app():  # type: ignore[no-untyped-def]
+    with make_app(settings={"pegasus_price_per_second": 0.5, "marengo_price_per_second": 0.25}) as application:
+        yield application
+
+
+def test_list_with_status_filter(app) -> None:  # type: ignore[no-untyped-def]
+    good = upload(app)
+    bad = upload(app, data=OFF_TOPIC_BYTES)
+    pending = submit(app)
+    assert [v.video_id for v in app.admin_list_videos(status=VideoStatus.REJECTED).items] == [bad.video_id]
+    assert [v.video_id for v in app.admin_list_videos().items] == [pending, bad.video_id, good.video_id]
+
+
+def test_delete_removes_everything_and_twice_is_not_found(app) -> None:  # type: ignore[no-untyped-def]
+    keep = upload(app, hashtags=["gotmilk", "skate"])
+    gone = upload(app, hashtags=["gotmilk", "skate"])
+    ports = app.ports
+    assert gone.mob_id == keep.mob_id and ports.mobs.get(gone.mob_id).video_count == 2
+    deleted = app.delete_video(gone.video_id)
+    assert deleted.video_id == gone.video_id
+    with pytest.raises(NotFoundError):
+        ports.videos.get(gone.video_id)
+    assert not ports.media.exists(gone.media_key) and not ports.media.exists(gone.thumbnail_key)
+    assert ports.index.get_vector(gone.video_id) is None
+    mob = ports.mobs.get(keep.mob_id)
+    assert mob.video_count == 1
+    assert float(mob.centroid @ keep.embedding.vector) == pytest.approx(1.0, abs=1e-5)  # centroid without it
+    assert [r.video.video_id for r in app.similar_videos(keep.video_id).results] == []
+    before = snapshot(app)
+    with pytest.raises(NotFoundError):
+        app.delete_video(gone.video_id)
+    assert snapshot(app) == before
+
+
+def test_a_failing_cleanup_step_still_removes_the_rest_and_says_what_remains(app) -> None:  # type: ignore[no-untyped-def]
+    video = upload(app)
+
+    def down(key: str) -> None:
+        raise BackendUnavailableError("media store down")
+
+    app.ports.media.delete = down
+    with pytest.raises(BackendUnavailableError, match=r"media file .* remained"):
+        app.delete_video(video.video_id)
+    with pytest.raises(NotFoundError):
+        app.get_video(video.video_id)  # nothing user-visible is left
+    assert app.ports.index.get_vector(video.video_id) is None
+    assert app.list_mobs() == []
+
+
+def test_stats(app) -> None:  # type: ignore[no-untyped-def]
+    upload(app, hashtags=["gotmilk", "skate"])
+    upload(app, hashtags=["gotmilk", "beach"])
+    upload(app, data=OFF_TOPIC_BYTES)
+    submit(app)
+    stats = app.stats()
+    assert stats.total_videos == 4 and stats.active_mobs == 2
+    assert stats.by_status == {"validated": 2, "rejected": 1, "pending_upload": 1}
+    assert stats.average_validation_score is not None and stats.average_seconds_to_validate is not None
+
+
+def test_usage_prices_video_seconds_per_model_type(app) -> None:  # type: ignore[no-untyped-def]
+    upload(app)
+    report = app.usage("1h")
+    by_type = {m.model_type: m for m in report.models}
+    pegasus, marengo = by_type[ModelType.PEGASUS], by_type[ModelType.MARENGO]
+    assert pegasus.invocations == 1 and marengo.invocations == 1
+    assert pegasus.estimated_cost_usd == pytest.approx(pegasus.video_seconds * 0.5)
+    assert marengo.estimated_cost_usd == pytest.approx(marengo.video_seconds * 0.25)
+    assert report.total_estimated_cost_usd == pytest.approx(pegasus.estimated_cost_usd + marengo.estimated_cost_usd)
+    assert report.end - report.start == timedelta(hours=1)
+    app.ports.clock.advance(timedelta(hours=2))
+    assert app.usage("1h").models == [] and len(app.usage("24h").models) == 2
+    assert {r: app.usage(r).range for r in ("7d", "30d")} == {"7d": "7d", "30d": "30d"}
+
+
+@pytest.mark.parametrize("bad", ["2h", "", "1H", "week"])
+def test_unknown_usage_range(app, bad) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidInputError) as raised:
+        app.usage(bad)
+    assert raised.value.field == "range"
