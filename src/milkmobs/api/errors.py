@@ -79,6 +79,7 @@ _DESCRIPTIONS: dict[int, str] = {
     409: "The video is in the wrong state for this operation",
     413: "The declared size is above the configured limit",
     422: "The request does not match the schema (the failing fields are listed)",
+    500: "Internal error (never caused by the request; see the server log)",
     503: "A backing service is unavailable; retry later",
 }
 
@@ -99,9 +100,10 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> Respon
 
 
 def error_responses(*codes: int) -> dict[int, OpenAPIResponse]:
-    """OpenAPI ``responses`` entries advertising the real error shape for ``codes`` (422 always added)."""
+    """OpenAPI ``responses`` entries advertising the real error shape for ``codes`` (422 and 500 always:
+    every route validates its input, and any route can fail)."""
     out: dict[int, OpenAPIResponse] = {}
-    for code in sorted({*codes, 422}):
+    for code in sorted({*codes, 422, 500}):
         out[code] = {
             "description": _DESCRIPTIONS.get(code, HTTPStatus(code).phrase),
             "content": {content_types.APPLICATION_JSON: {"model": ErrorBody}},

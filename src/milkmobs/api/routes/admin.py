@@ -35,6 +35,7 @@ def build_router(app: AppProvider, authorizer: AdminAuthorizer) -> Router:
         summary="Every video (?status= filters), newest first",
         responses={200: {"description": "OK"}, **error_responses(400, 401, 403)},
         **guarded,
+        operation_id="admin_list_videos",
     )
     def admin_list_videos(
         status: Annotated[VideoStatus | None, Query(description="Only videos in this status")] = None,
@@ -49,6 +50,7 @@ def build_router(app: AppProvider, authorizer: AdminAuthorizer) -> Router:
         summary="Delete a video: record, every media version, thumbnail, vector; its mob's count drops",
         responses={200: {"description": "OK"}, **error_responses(401, 403, 404, 409)},
         **guarded,
+        operation_id="admin_delete_video",
     )
     def admin_delete_video(videoId: VideoIdPath) -> DeletedVideo:
         video = app().delete_video(videoId)
@@ -59,6 +61,7 @@ def build_router(app: AppProvider, authorizer: AdminAuthorizer) -> Router:
         summary="Totals by status, active mobs, average validation score and time to validate",
         responses={200: {"description": "OK"}, **error_responses(401, 403)},
         **guarded,
+        operation_id="admin_get_stats",
     )
     def admin_get_stats() -> VideoStats:
         return app().stats()
@@ -68,6 +71,7 @@ def build_router(app: AppProvider, authorizer: AdminAuthorizer) -> Router:
         summary="Per model: invocations, tokens, video seconds and estimated cost over a range",
         responses={200: {"description": "OK"}, **error_responses(400, 401, 403)},
         **guarded,
+        operation_id="admin_get_usage_stats",
     )
     def admin_get_usage_stats(
         range_name: Annotated[Literal["1h", "24h", "7d", "30d"], Query(alias="range")] = "24h",

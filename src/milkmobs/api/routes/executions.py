@@ -17,6 +17,7 @@ def build_router(app: AppProvider) -> Router:
         summary="The analysis executions of a video, newest first, each with its steps",
         tags=["executions"],
         responses={200: {"description": "OK"}, **error_responses(404)},
+        operation_id="execution_history",
     )
     def execution_history(video_id: VideoIdQuery) -> ExecutionHistory:
         return ExecutionHistory(video_id=video_id, executions=app().execution_history(video_id))

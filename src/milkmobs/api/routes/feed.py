@@ -21,6 +21,7 @@ def build_router(app: AppProvider) -> Router:
         summary="Validated videos, newest first (?mobId= filters to one mob)",
         tags=["feed"],
         responses={200: {"description": "OK"}, **error_responses(400)},
+        operation_id="get_feed",
     )
     def get_feed(limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None, mob_id: MobIdQuery = None) -> VideoList:
         return _feed(limit, cursor, mob_id)
@@ -30,6 +31,7 @@ def build_router(app: AppProvider) -> Router:
         summary="Same as GET /feed (the seed's path)",
         tags=["feed"],
         responses={200: {"description": "OK"}, **error_responses(400)},
+        operation_id="get_videos_feed",
     )
     def get_videos_feed(
         limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None, mob_id: MobIdQuery = None

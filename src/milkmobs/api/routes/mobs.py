@@ -23,6 +23,7 @@ def build_router(app: AppProvider) -> Router:
         summary="Every mob, largest first",
         tags=["mobs"],
         responses={200: {"description": "OK"}, **error_responses()},
+        operation_id="list_mobs",
     )
     def list_mobs() -> MobList:
         return MobList(mobs=app().list_mobs())
@@ -32,6 +33,7 @@ def build_router(app: AppProvider) -> Router:
         summary="One mob and a page of its videos",
         tags=["mobs"],
         responses={200: {"description": "OK"}, **error_responses(400, 404)},
+        operation_id="get_mob",
     )
     def get_mob(mobId: MobIdPath, limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None) -> MobDetail:
         return app().get_mob(mobId, limit=limit, cursor=cursor)

@@ -22,6 +22,7 @@ def build_router(app: AppProvider) -> Router:
         summary="Validated videos most similar to videoId (cosine), the video itself excluded",
         tags=["search"],
         responses={200: {"description": "OK"}, **error_responses(400, 404, 409)},
+        operation_id="search_similar",
     )
     def search_similar(video_id: VideoIdQuery, limit: SearchLimit = 10, mob_id: MobIdQuery = None) -> SimilarVideos:
         return app().similar_videos(video_id, limit=limit, mob_id=mob_id)
@@ -31,6 +32,7 @@ def build_router(app: AppProvider) -> Router:
         summary="Validated videos matching a text query, best first",
         tags=["search"],
         responses={200: {"description": "OK"}, **error_responses(400, 503)},
+        operation_id="search_text",
     )
     def search_text(
         q: Annotated[str, Query(min_length=1, max_length=500, description="The text to search for")],

@@ -23,6 +23,7 @@ def build_router(app: AppProvider) -> Router:
         summary="Re-run validation on the stored analysis of a video",
         tags=["validation"],
         responses={200: {"description": "OK"}, **error_responses(400, 404, 409)},
+        operation_id="revalidate",
     )
     def revalidate(body: ValidateBody) -> ValidationResult:
         return app().revalidate(body.video_id)
@@ -32,6 +33,7 @@ def build_router(app: AppProvider) -> Router:
         summary="A video's validation result: score, pass/fail, breakdown, reasons",
         tags=["validation"],
         responses={200: {"description": "OK"}, **error_responses(404, 409)},
+        operation_id="get_validation",
     )
     def get_validation(videoId: VideoIdPath) -> ValidationResult:
         return app().get_validation(videoId)

@@ -26,6 +26,7 @@ def build_router(app: AppProvider) -> Router:
         "video/mp4 file of at most the configured size; uploading it starts the analysis.",
         tags=["videos"],
         responses={201: {"description": "Created"}, **error_responses(400, 413)},
+        operation_id="submit_video",
     )
     def submit_video(body: SubmitBody) -> Submission:
         return app().submit_video(SubmitRequest.model_validate(body.model_dump()))
@@ -35,6 +36,7 @@ def build_router(app: AppProvider) -> Router:
         summary="A user's videos, newest first",
         tags=["videos"],
         responses={200: {"description": "OK"}, **error_responses(400)},
+        operation_id="list_user_videos",
     )
     def list_user_videos(
         user_id: Annotated[str, Query(alias="userId", min_length=1, max_length=128)],
@@ -49,6 +51,7 @@ def build_router(app: AppProvider) -> Router:
         summary="One video: status, analysis, validation, mob and media URLs",
         tags=["videos"],
         responses={200: {"description": "OK"}, **error_responses(404)},
+        operation_id="get_video",
     )
     def get_video(videoId: VideoIdPath) -> VideoView:
         return app().get_video(videoId)
