@@ -164,11 +164,11 @@ def test_a_cursor_stays_valid_when_newer_videos_arrive(video_store: Store) -> No
     assert [v.video_id for v in second.items] == ["v1", "v0"]
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     specs=st.lists(
         st.tuples(st.integers(0, 6), st.sampled_from(["alice", "bob"]), st.sampled_from(list(VideoStatus))),
-        max_size=18,
+        max_size=14,
     ),
     limit=st.integers(1, 8),
 )
