@@ -1,0 +1,90 @@
+"""The step table on the state machine's JSON, as the Lambdas call it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tests.unit.core_support import CAMPAIGN_BYTES, make_app, submit
+
+from milkmobs.core.steps import STEP_HANDLERS
+from milkmobs.domain import InvalidInputError, StartResult, VideoStatus
+
+
+class _NoWorkflow:
+    def start(self, video_id: str) -> StartResult:
+        return StartResult(execution_id=video_id)
+
+    def history(self, video_id: str) -> list:  # type: ignore[type-arg]
+        return []
+
+
+@pytest.fixture
+def app():  # type: ignore[no-untyped-def]
+    with make_app(workflow=_NoWorkflow()) as application:
+        yield application
+
+
+def _uploaded(app) -> str:  # type: ignore[no-untyped-def]
+    video_id = submit(app, hashtags=["gotmilk"])
+    key = app.ports.videos.get(video_id).media_key
+    app.ports.media.put(key, CAMPAIGN_BYTES)
+    app.on_object_created(key)
+    return video_id
+
+
+def test_the_whole_flow_through_json(app) -> None:  # type: ignore[no-untyped-def]
+    video_id = _uploaded(app)
+    state = {"videoId": video_id}
+    assert STEP_HANDLERS["analysis-mark-processing"](app, state) == {"videoId": video_id, "status": "processing"}
+    pegasus = STEP_HANDLERS["analysis-pegasus"](app, state)
+    marengo = STEP_HANDLERS["analysis-marengo"](app, {**state, "action": "start"})
+    assert marengo["done"] is True and marengo["job"] is None and len(marengo["embedding"]["vector"]) == 32
+    json.dumps([pegasus, marengo])  # plain JSON, as Step Functions carries it
+    merged = {"videoId": video_id, "insights": pegasus["insights"], "embedding": marengo["embedding"]}
+    assert STEP_HANDLERS["analysis-write-result"](app, merged) == {"videoId": video_id}
+    validated = STEP_HANDLERS["validate-video"](app, state)
+    assert validated["status"] == "validated" and validated["validation"]["passed"] is True
+    assert validated["event"]["videoId"] == video_id and validated["event"]["mobId"] is None
+    clustered = STEP_HANDLERS["cluster-video"](app, state)
+    assert clustered["mobId"] and clustered["event"]["mobId"] == clustered["mobId"]
+    emitted = STEP_HANDLERS["emit-analyzed"](app, {**state, "event": clustered["event"]})
+    assert emitted["event"] == clustered["event"]
+    assert app.ports.events.published[0].mob_id == clustered["mobId"]
+
+
+def test_mark_failed_reads_the_lambda_error_document(app) -> None:  # type: ignore[no-untyped-def]
+    video_id = _uploaded(app)
+    cause = json.dumps({"errorMessage": "video x: Pegasus refused", "errorType": "AnalysisError", "stackTrace": []})
+    out = STEP_HANDLERS["analysis-mark-failed"](
+        app, {"videoId": video_id, "failedStep": "AnalyzeVideo", "error": {"Error": "AnalysisError", "Cause": cause}}
+    )
+    assert out["status"] == "failed"
+    assert out["failure"]["step"] == "AnalyzeVideo" and out["failure"]["error"] == "video x: Pegasus refused"
+    assert out["failure"]["errorType"] == "AnalysisError"
+    video = app.ports.videos.get(video_id)
+    assert video.status is VideoStatus.FAILED
+
+
+def test_mark_failed_on_a_deleted_video_reports_it(app) -> None:  # type: ignore[no-untyped-def]
+    video_id = _uploaded(app)
+    app.delete_video(video_id)
+    out = STEP_HANDLERS["analysis-mark-failed"](app, {"videoId": video_id, "error": {"Error": "States.Timeout"}})
+    assert out == {"videoId": video_id, "status": None, "deleted": True}
+
+
+@pytest.mark.parametrize(
+    ("name", "state", "field"),
+    [
+        ("analysis-mark-processing", {}, "videoId"),
+        ("analysis-pegasus", {"videoId": ""}, "videoId"),
+        ("analysis-marengo", {"videoId": "v", "action": "stop"}, "action"),
+        ("analysis-marengo", {"videoId": "v", "action": "check"}, "job"),
+        ("analysis-marengo", {"videoId": "v", "action": "check", "job": {"x": 1}}, "job"),
+        ("analysis-write-result", {"videoId": "v"}, "insights"),
+    ],
+)
+def test_malformed_state_is_refused_with_the_field(app, name, state, field) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidInputError) as raised:
+        STEP_HANDLERS[name](app, state)
+    assert raised.value.field == field
