@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import socket
 import threading
@@ -20,10 +21,13 @@ from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from milkmobs.adapters.aws.clients import AwsClients, s3_config
+from milkmobs.adapters.aws.cloudwatch import CloudWatchMetrics
 from milkmobs.adapters.aws.dynamodb_mobs import DynamoDBMobStore
 from milkmobs.adapters.aws.dynamodb_videos import DynamoDBVideoStore
+from milkmobs.adapters.aws.eventbridge import EventBridgeEventBus
 from milkmobs.adapters.aws.s3_media import S3MediaStore
 from milkmobs.adapters.aws.tables import create_tables
+from milkmobs.domain import VideoAnalyzed
 from milkmobs.domain.errors import ForbiddenError, InvalidInputError, PayloadTooLargeError
 from milkmobs.ports import UploadTicket
 
@@ -103,6 +107,41 @@ def s3_media_store() -> Iterator[tuple[S3MediaStore, Callable[[UploadTicket, byt
     yield S3MediaStore(client, bucket), _post_form
 
 
+@contextmanager
+def eventbridge_bus() -> Iterator[tuple[EventBridgeEventBus, Callable[[], list[VideoAnalyzed]]]]:
+    """A custom bus with a rule on the milkmobs source delivering to an SQS queue we read back."""
+    with mock_aws():
+        session = boto3.session.Session(region_name=REGION)
+        events, sqs = session.client("events"), session.client("sqs")
+        events.create_event_bus(Name="contract-bus")
+        queue_url = sqs.create_queue(QueueName="contract-events")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="analysed", EventBusName="contract-bus", EventPattern='{"source": ["milk-mobs.analysis"]}')
+        events.put_targets(Rule="analysed", EventBusName="contract-bus", Targets=[{"Id": "q", "Arn": queue_arn}])
+        received: list[VideoAnalyzed] = []
+
+        def read_published() -> list[VideoAnalyzed]:
+            while True:
+                messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+                if not messages:
+                    return list(received)
+                for message in messages:
+                    envelope = json.loads(message["Body"])
+                    assert envelope["detail-type"] == VideoAnalyzed.detail_type
+                    received.append(VideoAnalyzed.model_validate(envelope["detail"]))
+                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+        yield EventBridgeEventBus(AwsClients(REGION).events(), "contract-bus"), read_published
+
+
+@contextmanager
+def cloudwatch_metrics() -> Iterator[CloudWatchMetrics]:
+    with mock_aws():
+        yield CloudWatchMetrics(AwsClients(REGION).cloudwatch())
+
+
 VIDEO_STORES = {"DynamoDBVideoStore": dynamodb_video_store}
 MOB_STORES = {"DynamoDBMobStore": dynamodb_mob_store}
 MEDIA_STORES = {"S3MediaStore": s3_media_store}
+EVENT_BUSES = {"EventBridgeEventBus": eventbridge_bus}
+METRICS = {"CloudWatchMetrics": cloudwatch_metrics}
