@@ -256,7 +256,11 @@ class BedrockTwelveLabsAnalyzer:
                 video_id=video.video_id,
                 model_id=self._marengo_id,
             ) from exc
-        seconds = video.media.duration_seconds if video.media else marengo.covered_seconds(segments)
+        seconds = (
+            video.media.duration_seconds
+            if video.media
+            else marengo.covered_seconds(segments) or self._media.video_seconds(video)
+        )
         usage = ModelUsage(
             model_id=self._marengo_id, model_type=ModelType.MARENGO, video_seconds=seconds, at=self._now()
         )
@@ -294,7 +298,7 @@ class BedrockTwelveLabsAnalyzer:
             model_type=ModelType.PEGASUS,
             input_tokens=count("x-amzn-bedrock-input-token-count"),
             output_tokens=count("x-amzn-bedrock-output-token-count"),
-            video_seconds=video.media.duration_seconds if video.media else 0.0,
+            video_seconds=self._media.video_seconds(video),
             at=self._now(),
         )
 

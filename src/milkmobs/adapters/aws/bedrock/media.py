@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from milkmobs.adapters.aws.bedrock.mp4 import mp4_duration_seconds
 from milkmobs.adapters.aws.bedrock.retry import client_error_code, client_error_message
 from milkmobs.domain import Video
 from milkmobs.domain.errors import AnalysisError, TransientAnalysisError
@@ -40,6 +41,8 @@ class BedrockMediaAccess:
         self._bucket = media_bucket
         self._owner_source = bucket_owner
         self._owner: str | None = bucket_owner if isinstance(bucket_owner, str) else None
+        self._sizes: dict[str, int] = {}  # object sizes seen by the last checks, for the duration probe
+        self._durations: dict[str, float] = {}
 
     def bucket_owner(self) -> str:
         """The account id owning the media bucket (resolved once, lazily, if given as a callable)."""
@@ -83,6 +86,9 @@ class BedrockMediaAccess:
                 video_id=video.video_id,
                 model_id=model_id,
             ) from exc
+        if len(self._sizes) > 256:
+            self._sizes.clear()
+        self._sizes[video.media_key] = int(head.get("ContentLength", 0))
         bucket_region = head.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region")
         if bucket_region and bucket_region != self._region:
             raise AnalysisError(
@@ -93,6 +99,27 @@ class BedrockMediaAccess:
                 model_id=model_id,
             )
         return uri
+
+    def video_seconds(self, video: Video) -> float:
+        """The billed seconds: the probed duration on the record, else the MP4 header's; 0 if unknown."""
+        if video.media is not None:
+            return video.media.duration_seconds
+        key = video.media_key
+        if key not in self._durations:
+            if len(self._durations) > 256:
+                self._durations.clear()
+            self._durations[key] = self._probe_duration(key)
+        return self._durations[key]
+
+    def _probe_duration(self, key: str) -> float:
+        def read_range(start: int, end: int) -> bytes:
+            return self._s3.get_object(Bucket=self._bucket, Key=key, Range=f"bytes={start}-{end}")["Body"].read()
+
+        try:
+            size = self._sizes.get(key) or int(self._s3.head_object(Bucket=self._bucket, Key=key)["ContentLength"])
+            return mp4_duration_seconds(read_range, size) or 0.0
+        except (ClientError, BotoCoreError):
+            return 0.0  # usage metrics only: the analysis itself does not depend on it
 
     def read_job_output(self, output_uri: str, job: EmbeddingJob, *, model_id: str) -> bytes:
         """``<output_uri>/<invocationId>/output.json`` (or the one ``*output.json`` under that folder)."""
