@@ -47,7 +47,7 @@ def draw_mobs(points: Sequence[PlotPoint], mob_names: dict[str, str], path: Path
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default(size=13)
     colours = {mob_id: _PALETTE[i % len(_PALETTE)] for i, mob_id in enumerate(mob_names)}
-    draw.text((12, 8), "milkmobs demo — embeddings (PCA, 2-D), coloured by mob", fill="black", font=font)
+    draw.text((12, 8), "milkmobs demo: embeddings (PCA, 2-D), coloured by mob", fill="black", font=font)
     if points:
         coords = pca_2d(np.array([p.vector for p in points], dtype=np.float64))
         low, high = coords.min(axis=0), coords.max(axis=0)

@@ -56,6 +56,8 @@ class RapidOcrReader:
                 params={
                     # "error": a frame without text is normal here, not worth a warning each time.
                     "Global.log_level": "error",
+                    # Captions in videos are upright: skip the 180° text classifier (a third of the time).
+                    "Global.use_cls": False,
                     # Bounding the detector's input keeps a frame at ~0.2 s on 2 cores.
                     "Det.limit_type": "max",
                     "Det.limit_side_len": self._max_side,
