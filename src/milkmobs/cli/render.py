@@ -32,7 +32,8 @@ def _score(value: float | None) -> str:
 
 def video_table(videos: Sequence[VideoView], title: str = "videos") -> Table:
     table = Table(title=title)
-    for col in ("video", "status", "score", "mob", "hashtags", "title"):
+    table.add_column("video", no_wrap=True)  # ids are what users copy into the next command
+    for col in ("status", "score", "mob", "hashtags", "title"):
         table.add_column(col)
     for v in videos:
         table.add_row(
@@ -78,7 +79,8 @@ def show_video(console: Console, video: VideoView, executions: Sequence[Executio
 
 def mob_table(mobs: Sequence[Mob]) -> Table:
     table = Table(title="mobs")
-    for col in ("mob", "name", "videos", "hashtags"):
+    table.add_column("mob", no_wrap=True)
+    for col in ("name", "videos", "hashtags"):
         table.add_column(col)
     for m in mobs:
         table.add_row(m.mob_id, m.name, str(m.video_count), " ".join(f"#{t}" for t in m.example_hashtags))
@@ -87,7 +89,9 @@ def mob_table(mobs: Sequence[Mob]) -> Table:
 
 def similar_table(result: SimilarVideos, title: str) -> Table:
     table = Table(title=title)
-    for col in ("score", "video", "mob", "hashtags", "title"):
+    table.add_column("score")
+    table.add_column("video", no_wrap=True)
+    for col in ("mob", "hashtags", "title"):
         table.add_column(col)
     for hit in result.results:
         v = hit.video

@@ -112,9 +112,9 @@ def serve(
         else {}
     )
     print(f"milkmobs serving {settings.backend.value} backend on {base_url}", file=out)
-    print(f"  API docs: {base_url}/docs   OpenAPI: {base_url}/openapi.json", file=out)
     if generated:
         print(f"  admin token (shown once): {token}", file=out)
+    print(f"  API docs: {base_url}/docs   OpenAPI: {base_url}/openapi.json", file=out)
     out.flush()
     if ready is not None:
         ready(base_url)

@@ -1,0 +1,123 @@
+"""Start ``milkmobs serve`` as a user would (a subprocess) and small real mp4 files for it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    admin_token: str | None
+    process: subprocess.Popen[str]
+    output: list[str] = field(default_factory=list)
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 30) -> int:
+        """Ctrl-C (or SIGTERM) and wait for a clean exit; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=timeout)
+
+
+def make_mp4(path: Path, *, text: str | None = None, seconds: float = 2.0, seed: int = 0) -> Path:
+    """A small H.264/AAC mp4 from ffmpeg's test sources (``text`` drawn on white, else colour bars)."""
+    import imageio_ffmpeg
+
+    video = (
+        f"color=c=white:size=320x240:rate=10:duration={seconds},drawtext=text='{text}':fontsize=36:x=30:y=100"
+        if text
+        else f"testsrc=size=320x240:rate=10:duration={seconds}"
+    )
+    cmd = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-y",
+        "-loglevel",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        video,
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency={440 + 50 * seed}:duration={seconds}",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
+    ]
+    subprocess.run([*cmd, str(path)], check=True, timeout=60)
+    return path
+
+
+@contextmanager
+def serve(
+    data_dir: Path, *, backend: str = "local", env: Mapping[str, str] | None = None, start_timeout: float = 60
+) -> Iterator[ServerProcess]:
+    """``milkmobs serve --port 0`` in a subprocess; yields once it printed its address."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MILKMOBS_")}
+    environment.update(env or {})
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "milkmobs.cli.main",
+            "serve",
+            "--backend",
+            backend,
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    url: str | None = None
+    token: str | None = None
+    deadline = time.monotonic() + start_timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if m := re.search(r"serving \w+ backend on (http://\S+)", line):
+            url = m.group(1)
+        if m := re.search(r"admin token \(shown once\): (\S+)", line):
+            token = m.group(1)
+        if "API docs:" in line and url:
+            break
+    if url is None:
+        process.kill()
+        raise RuntimeError("milkmobs serve did not start:\n" + "".join(lines) + (process.stdout.read() or ""))
+    server = ServerProcess(url=url, admin_token=token, process=process, output=lines)
+
+    def drain() -> None:  # keep reading so the server never blocks on a full pipe
+        assert process.stdout is not None
+        for rest in process.stdout:
+            lines.append(rest)
+
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        yield server
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)

@@ -1,0 +1,164 @@
+"""End to end, as a new user would: ``milkmobs serve`` in a subprocess, driven over real HTTP.
+
+Submit, upload the real mp4 through the returned form (S3's presigned-POST rules enforced), wait
+for the pipeline, then every endpoint: pagination, media, validation, history, admin auth, delete,
+and a clean Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.e2e._serve_process import ServerProcess, make_mp4, serve
+
+pytestmark = pytest.mark.slow
+MAX_UPLOAD = 400_000
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("videos")
+    return {
+        "milk1": make_mp4(folder / "milk1.mp4", text="GOT MILK", seed=1),
+        "milk2": make_mp4(folder / "milk2.mp4", text="GOT MILK", seed=2),
+        "plain": make_mp4(folder / "plain.mp4", seed=3),
+    }
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    env = {"MILKMOBS_MAX_UPLOAD_BYTES": str(MAX_UPLOAD), "MILKMOBS_WORKERS": "2"}
+    with serve(tmp_path_factory.mktemp("data"), env=env) as running:
+        yield running
+
+
+def _submit(server: ServerProcess, hashtags: list[str], size: int, user: str = "alice") -> dict[str, Any]:
+    answer = requests.post(
+        f"{server.url}/videos/submit",
+        json={"userId": user, "title": "clip", "hashtags": hashtags, "sizeBytes": size},
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def _post_form(upload: dict[str, Any], data: bytes, fields: dict[str, str] | None = None) -> requests.Response:
+    return requests.post(
+        upload["url"],
+        data=fields if fields is not None else upload["fields"],
+        files={"file": ("clip.mp4", data, "video/mp4")},
+        timeout=30,
+    )
+
+
+def _wait(server: ServerProcess, video_id: str, timeout: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        video = requests.get(f"{server.url}/videos/{video_id}", timeout=10).json()
+        if not seen or seen[-1] != video["status"]:
+            seen.append(video["status"])
+        if video["status"] in ("validated", "rejected", "failed"):
+            return video  # type: ignore[no-any-return]
+        time.sleep(0.2)
+    raise AssertionError(f"video {video_id} still {seen} after {timeout}s")
+
+
+def test_a_new_user_session(server: ServerProcess, videos: dict[str, Path]) -> None:
+    url = server.url
+    assert server.admin_token, "serve must print a generated admin token once"
+    admin = {"Authorization": f"Bearer {server.admin_token}"}
+
+    # Upload rules, as S3 enforces them on a presigned POST.
+    too_big = requests.post(f"{url}/videos/submit", json={"userId": "alice", "sizeBytes": MAX_UPLOAD + 1}, timeout=10)
+    assert too_big.status_code == 413 and too_big.json()["error"]["code"] == "payload_too_large"
+    refused = _submit(server, ["gotmilk"], 1000)
+    forged = dict(refused["upload"]["fields"], key="vid_someoneelse.mp4")
+    assert _post_form(refused["upload"], b"x" * 100, forged).status_code == 403
+    signature = next(k for k in refused["upload"]["fields"] if "signature" in k.lower())
+    tampered = dict(refused["upload"]["fields"], **{signature: "A" * len(refused["upload"]["fields"][signature])})
+    assert _post_form(refused["upload"], b"x" * 100, tampered).status_code == 403
+    huge = _post_form(refused["upload"], videos["milk1"].read_bytes() + bytes(MAX_UPLOAD))
+    assert huge.status_code == 413, huge.text
+    assert requests.get(f"{url}/videos/{refused['videoId']}", timeout=10).json()["status"] == "pending_upload"
+
+    # Three real uploads; the pipeline runs in the background.
+    submitted = {}
+    for name, tags in (("milk1", ["gotmilk", "milkmob"]), ("milk2", ["gotmilk", "milkmob"]), ("plain", ["cats"])):
+        data = videos[name].read_bytes()
+        submission = _submit(server, tags, len(data))
+        stored = _post_form(submission["upload"], data)
+        assert stored.status_code == 204, stored.text
+        submitted[name] = submission["videoId"]
+    done = {name: _wait(server, video_id) for name, video_id in submitted.items()}
+    assert done["milk1"]["status"] == done["milk2"]["status"] == "validated", done
+    assert done["plain"]["status"] == "rejected"
+    milk1 = done["milk1"]
+    assert milk1["mobId"] == done["milk2"]["mobId"] and milk1["mobName"]
+    assert milk1["validation"]["breakdown"]["ocr"] > 0 and milk1["media"]["durationSeconds"] > 1
+
+    # Media comes back byte for byte through its signed URL; a tampered signature is refused.
+    media = requests.get(milk1["videoUrl"], timeout=10)
+    assert media.status_code == 200 and media.content == videos["milk1"].read_bytes()
+    assert media.headers["Content-Type"] == "video/mp4"
+    ranged = requests.get(milk1["videoUrl"], headers={"Range": "bytes=0-99"}, timeout=10)
+    assert ranged.status_code == 206 and ranged.content == media.content[:100]
+    assert requests.get(milk1["videoUrl"].replace("signature=", "signature=x"), timeout=10).status_code == 403
+    if milk1["thumbnailUrl"]:
+        thumb = requests.get(milk1["thumbnailUrl"], timeout=10)
+        assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"
+
+    # Feed with pagination, user videos, mobs, similar, text search, validation, history.
+    first = requests.get(f"{url}/feed", params={"limit": 1}, timeout=10).json()
+    second = requests.get(f"{url}/videos/feed", params={"limit": 1, "cursor": first["nextCursor"]}, timeout=10).json()
+    assert {v["videoId"] for v in first["videos"] + second["videos"]} == {submitted["milk1"], submitted["milk2"]}
+    assert second["nextCursor"] is None
+    assert requests.get(f"{url}/feed", params={"cursor": "forged"}, timeout=10).status_code == 400
+    mine = requests.get(f"{url}/videos/user", params={"userId": "alice", "limit": 2}, timeout=10).json()
+    assert len(mine["videos"]) == 2 and mine["nextCursor"]
+    mobs = requests.get(f"{url}/mobs", timeout=10).json()["mobs"]
+    assert [m["videoCount"] for m in mobs] == [2]
+    mob = requests.get(f"{url}/mobs/{mobs[0]['mobId']}", params={"limit": 1}, timeout=10).json()
+    assert len(mob["videos"]) == 1 and mob["nextCursor"]
+    similar = requests.get(f"{url}/search/similar", params={"videoId": submitted["milk1"]}, timeout=10).json()
+    assert [r["video"]["videoId"] for r in similar["results"]] == [submitted["milk2"]]
+    found = requests.get(f"{url}/search/text", params={"q": "got milk"}, timeout=10).json()
+    assert {r["video"]["videoId"] for r in found["results"]} == {submitted["milk1"], submitted["milk2"]}
+    validation = requests.get(f"{url}/validate/{submitted['plain']}", timeout=10).json()
+    assert validation["passed"] is False and validation["reasons"]
+    rerun = requests.post(f"{url}/validate", json={"videoId": submitted["plain"]}, timeout=30)
+    assert rerun.status_code == 200 and rerun.json()["score"] == validation["score"]
+    history = requests.get(f"{url}/execution-history", params={"videoId": submitted["milk1"]}, timeout=10).json()
+    steps = [s["name"] for s in history["executions"][0]["steps"]]
+    assert history["executions"][0]["status"] == "SUCCEEDED" and "ClusterVideo" in steps
+    spec = requests.get(f"{url}/openapi.json", timeout=10).json()
+    assert "/admin/videos/{videoId}" in spec["paths"]
+    assert requests.get(f"{url}/docs", timeout=10).status_code == 200
+
+    # Admin: 401 anonymous, 403 wrong token, then list, stats, usage and delete.
+    assert requests.get(f"{url}/admin/stats", timeout=10).status_code == 401
+    wrong = requests.get(f"{url}/admin/stats", headers={"Authorization": "Bearer wrong"}, timeout=10)
+    assert wrong.status_code == 403 and wrong.json()["error"]["code"] == "forbidden"
+    assert requests.delete(f"{url}/admin/videos/{submitted['plain']}", timeout=10).status_code == 401
+    listed = requests.get(f"{url}/admin/videos", params={"status": "validated"}, headers=admin, timeout=10).json()
+    assert {v["videoId"] for v in listed["videos"]} == {submitted["milk1"], submitted["milk2"]}
+    stats = requests.get(f"{url}/admin/stats", headers=admin, timeout=10).json()
+    assert stats["totalVideos"] == 4 and stats["byStatus"]["validated"] == 2 and stats["activeMobs"] == 1
+    usage = requests.get(f"{url}/admin/usage-stats", params={"range": "1h"}, headers=admin, timeout=10).json()
+    assert usage["models"] and all(m["invocations"] >= 3 for m in usage["models"])
+    gone = requests.delete(f"{url}/admin/videos/{submitted['milk2']}", headers=admin, timeout=10)
+    assert gone.status_code == 200 and gone.json()["videoId"] == submitted["milk2"]
+    assert requests.get(f"{url}/videos/{submitted['milk2']}", timeout=10).status_code == 404
+    assert requests.get(done["milk2"]["videoUrl"], timeout=10).status_code == 404
+    assert requests.get(f"{url}/mobs", timeout=10).json()["mobs"][0]["videoCount"] == 1
+    after = requests.get(f"{url}/search/similar", params={"videoId": submitted["milk1"]}, timeout=10).json()
+    assert submitted["milk2"] not in [r["video"]["videoId"] for r in after["results"]]
+
+    # Ctrl-C: a clean exit.
+    assert server.stop() == 0
+    assert any("milkmobs stopped" in line for line in server.output)
