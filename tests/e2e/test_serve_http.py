@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import requests
-
 from tests.e2e._serve_process import ServerProcess, make_mp4, serve
 
 pytestmark = pytest.mark.slow
