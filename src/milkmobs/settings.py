@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     opensearch_username: str | None = None
     opensearch_password: str | None = None
     opensearch_auth: str = "auto"  # auto (SigV4 for *.es/aoss.amazonaws.com) | sigv4 | basic | none
+    opensearch_verify_certs: bool = True  # False only for a local cluster with a self-signed certificate
 
     # HTTP
     admin_token: str | None = None

@@ -170,6 +170,18 @@ class OpenSearchVectorIndex:
         self._ready = True
         return True
 
+    def drop_index(self) -> bool:
+        """Delete the whole index (True if it existed). For teardown and re-embedding, never the pipeline."""
+        try:
+            self._client.indices.delete(index=self._index)
+        except NotFoundError:
+            return False
+        except OpenSearchException as exc:
+            raise _translate(exc, doing=f"deleting OpenSearch index {self._index}") from exc
+        finally:
+            self._ready = False
+        return True
+
     def _check_existing(self) -> None:
         """An index made for another dimension or space would silently give wrong answers."""
         mapping: dict[str, Any] = self._client.indices.get_mapping(index=self._index)
