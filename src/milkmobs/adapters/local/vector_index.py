@@ -36,7 +36,36 @@ from milkmobs.domain import ConfigurationError, InvalidInputError, Vector, as_ve
 from milkmobs.ports import IndexedVector, VectorHit
 
 BoolArray = npt.NDArray[np.bool_]
-_QUERY_BLOCK = 64  # queries per matrix product in search_many: bounds the (block, n) score matrix
+FloatArray = npt.NDArray[np.float32]
+_QUERY_BLOCK = 128  # queries per matrix product in search_many: bounds the (block, n) score matrix
+_UNIT_TOLERANCE = 1e-6  # |1/norm - 1| below this: the vector counts as unit, dot product = cosine
+
+
+def top_k_per_row(scores: FloatArray, k: int) -> list[npt.NDArray[np.intp]]:
+    """For each row of ``scores`` (shape ``(b, n)``), the column indices of its ``k`` largest values, best first.
+
+    Exact, but cheaper than ``argpartition`` on long rows: the k-th largest of many chunk maxima is
+    a value that at least ``k`` entries reach, so it bounds the true k-th largest from below; one
+    vectorised comparison then leaves a handful of candidates per row to sort.
+    """
+    rows, n = scores.shape
+    if n <= k:
+        return list(np.argsort(-scores, axis=1, kind="stable"))
+    chunks = min(n // 16, 32 * k)
+    if chunks < 2 * k:  # short rows: a plain partition is cheap enough
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        return [t[np.argsort(-scores[r, t], kind="stable")] for r, t in enumerate(top)]
+    starts = np.linspace(0, n, chunks, endpoint=False).astype(np.intp)
+    maxima = np.maximum.reduceat(scores, starts, axis=1)
+    threshold = np.partition(maxima, chunks - k, axis=1)[:, chunks - k]
+    hit_rows, hit_cols = np.nonzero(scores >= threshold[:, np.newaxis])
+    bounds = np.searchsorted(hit_rows, np.arange(rows + 1))
+    result: list[npt.NDArray[np.intp]] = []
+    for r in range(rows):
+        cols = hit_cols[bounds[r] : bounds[r + 1]]
+        result.append(cols[np.argsort(-scores[r, cols], kind="stable")[:k]])
+    return result
+
 
 INDEX_MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -56,6 +85,8 @@ INDEX_MIGRATIONS: tuple[Migration, ...] = (
 
 class PersistedVectorIndex:
     """VectorIndex in ``directory``; reopening the folder gives back every vector and its filters."""
+
+    _all_unit: bool | None  # None: unknown since the last write
 
     def __init__(
         self,
@@ -141,21 +172,22 @@ class PersistedVectorIndex:
         status: str | None = None,
         exclude_video_id: str | None = None,
     ) -> list[VectorHit]:
-        query = self._queries(as_vector(vector, dimension=self._dimension, field="embedding").reshape(1, -1), k)
+        query = self._queries(as_vector(vector, dimension=self._dimension, field="embedding").reshape(1, -1), k)[0]
         with self._lock:
             mask = self._mask(mob_id, status, exclude_video_id)
             if mask is None:
                 return []
             n = self._used
             if mask.all():
-                scores = (self._matrix[:n] @ query[0]) * self._inv_norms[:n]
-                return self._hits(scores, np.arange(n), k)
-            candidates = np.flatnonzero(mask)
-            if candidates.size * 4 < n:  # selective filter: gather the few rows instead of scoring all
-                scores = (self._matrix[candidates] @ query[0]) * self._inv_norms[candidates]
+                candidates: npt.NDArray[np.intp] = np.arange(n)
+                scores = self._scaled(self._matrix[:n] @ query, None)
+            elif np.count_nonzero(mask) * 4 < n:  # selective filter: gather the few rows, score only them
+                candidates = np.flatnonzero(mask)
+                scores = self._scaled(self._matrix[candidates] @ query, candidates)
             else:
-                scores = ((self._matrix[:n] @ query[0]) * self._inv_norms[:n])[candidates]
-            return self._hits(scores, candidates, k)
+                candidates = np.flatnonzero(mask)
+                scores = self._scaled(self._matrix[:n] @ query, None)[candidates]
+            return self._hits(scores, candidates, top_k_per_row(scores[np.newaxis, :], k)[0])
 
     def search_many(
         self, vectors: npt.ArrayLike, *, k: int, mob_id: str | None = None, status: str | None = None
@@ -166,18 +198,14 @@ class PersistedVectorIndex:
             mask = self._mask(mob_id, status, None)
             if mask is None:
                 return [[] for _ in range(queries.shape[0])]
-            candidates = np.flatnonzero(mask)
-            rows = self._matrix[: self._used] if candidates.size == self._used else self._matrix[candidates]
-            inv_norms = self._inv_norms[candidates]
+            everything = bool(mask.all())
+            candidates = np.arange(self._used) if everything else np.flatnonzero(mask)
+            rows = self._matrix[: self._used] if everything else self._matrix[candidates]
             results: list[list[VectorHit]] = []
             for start in range(0, queries.shape[0], _QUERY_BLOCK):
-                block = (queries[start : start + _QUERY_BLOCK] @ rows.T) * inv_norms
-                if block.shape[1] > k:
-                    top = np.argpartition(-block, k - 1, axis=1)[:, :k]
-                else:
-                    top = np.broadcast_to(np.arange(block.shape[1]), block.shape)
-                for row_scores, row_top in zip(block, top, strict=True):
-                    results.append(self._hits(row_scores[row_top], candidates[row_top], k))
+                block = self._scaled(queries[start : start + _QUERY_BLOCK] @ rows.T, None if everything else candidates)
+                for row_scores, top in zip(block, top_k_per_row(block, k), strict=True):
+                    results.append(self._hits(row_scores, candidates, top))
             return results
 
     def get_vector(self, video_id: str) -> Vector | None:
@@ -239,15 +267,22 @@ class PersistedVectorIndex:
             mask[self._rows[exclude]] = False
         return mask if mask.any() else None
 
-    def _hits(self, scores: npt.NDArray[np.float32], slots: npt.NDArray[np.intp], k: int) -> list[VectorHit]:
-        if scores.size > k:
-            top = np.argpartition(-scores, k - 1)[:k]
-            scores, slots = scores[top], slots[top]
+    def _scaled(self, scores: FloatArray, slots: npt.NDArray[np.intp] | None) -> FloatArray:
+        """Dot products to cosines: times each row's inverse norm, skipped when every stored vector is unit."""
+        if self._all_unit is None:
+            live = self._inv_norms[: self._used][self._alive[: self._used]]
+            self._all_unit = bool(np.all(np.abs(live - 1.0) <= _UNIT_TOLERANCE))
+        if self._all_unit:
+            return scores
+        scaled: FloatArray = scores * (self._inv_norms[: self._used] if slots is None else self._inv_norms[slots])
+        return scaled
+
+    def _hits(self, scores: FloatArray, slots: npt.NDArray[np.intp], top: npt.NDArray[np.intp]) -> list[VectorHit]:
         hits = [
             VectorHit(video_id=self._ids[slot], score=float(np.clip(score, -1.0, 1.0)))
-            for score, slot in zip(scores.tolist(), slots.tolist(), strict=True)
+            for score, slot in zip(scores[top].tolist(), slots[top].tolist(), strict=True)
         ]
-        hits.sort(key=lambda hit: (-hit.score, hit.video_id))
+        hits.sort(key=lambda hit: (-hit.score, hit.video_id))  # equal scores: a stable order by id
         return hits
 
     # --- slot bookkeeping -----------------------------------------------------------------------------
@@ -261,6 +296,7 @@ class PersistedVectorIndex:
         self._used = 0
         self._status_codes: dict[str, int] = {}
         self._mob_codes: dict[str, int] = {}
+        self._all_unit = None
 
     def _place(self, video_id: str, slot: int, status: str, mob_id: str | None) -> None:
         old = self._rows.get(video_id)
@@ -279,6 +315,7 @@ class PersistedVectorIndex:
         if slots:
             index = np.asarray(slots, dtype=np.int64)
             self._inv_norms[index] = 1.0 / np.linalg.norm(self._matrix[index], axis=1)
+        self._all_unit = None  # recomputed by the next search
 
     # --- files ----------------------------------------------------------------------------------------
     def _open(self) -> None:

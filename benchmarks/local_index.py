@@ -1,0 +1,159 @@
+"""The local backend's persisted vector index against brute-force numpy and faiss ``IndexFlatIP``.
+
+Run: ``.venv/bin/python benchmarks/local_index.py`` (``--n``/``--dim``/``--queries`` to change the size).
+
+Data: 100,000 × 512 float32 unit vectors from a 50-cluster mixture (embeddings cluster), and
+held-out queries from the same mixture. Every method answers the same exact top-10 cosine
+queries in the same run:
+
+* ``PersistedVectorIndex`` — ``search`` one query at a time, ``search_many`` for the batch;
+* brute-force numpy — ``X @ q`` (``Q @ X.T`` in blocks) then ``argpartition`` + sort; its answers
+  are the ground truth for recall;
+* faiss ``IndexFlatIP`` on the same unit vectors (inner product = cosine).
+
+Single-query rounds are interleaved (ours, numpy, faiss, ours, …) so background load hits each
+method alike; the figure is the median round. Target: the persisted index at least as fast as
+faiss for single and batched queries, recall 1.0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from milkmobs.adapters.local.vector_index import PersistedVectorIndex
+from milkmobs.ports import IndexedVector
+
+Matrix = npt.NDArray[np.float32]
+
+
+def mixture(n: int, dim: int, clusters: int, rng: np.random.Generator) -> Matrix:
+    """Unit vectors around ``clusters`` random unit centres."""
+    centres = rng.standard_normal((clusters, dim)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    x = centres[rng.integers(clusters, size=n)] + rng.standard_normal((n, dim)).astype(np.float32) * np.float32(
+        1.5 / np.sqrt(dim)
+    )
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def numpy_top_k(x: Matrix, queries: Matrix, k: int, block: int = 128) -> npt.NDArray[np.int64]:
+    """Brute force: full score rows, argpartition, then sort the k best."""
+    out = np.empty((queries.shape[0], k), dtype=np.int64)
+    for start in range(0, queries.shape[0], block):
+        scores = queries[start : start + block] @ x.T
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1)
+        out[start : start + block] = np.take_along_axis(top, order, axis=1)
+    return out
+
+
+def recall(found: list[list[int]] | npt.NDArray[np.int64], truth: npt.NDArray[np.int64]) -> float:
+    hits = sum(len(set(map(int, row)) & set(map(int, expected))) for row, expected in zip(found, truth, strict=True))
+    return hits / truth.size
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+def build_index(folder: Path, x: Matrix, batch: int = 10_000) -> PersistedVectorIndex:
+    index = PersistedVectorIndex(folder, x.shape[1])
+    for start in range(0, x.shape[0], batch):
+        index.upsert_many(
+            [IndexedVector(f"v{i}", x[i], "validated") for i in range(start, min(x.shape[0], start + batch))]
+        )
+    return index
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--dim", type=int, default=512)
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--queries", type=int, default=1_000, help="batched queries")
+    parser.add_argument("--single", type=int, default=200, help="single queries per method")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    import faiss  # the dev extra installs faiss-cpu
+
+    rng = np.random.default_rng(args.seed)
+    data = mixture(args.n + args.queries, args.dim, 50, rng)
+    x, queries = data[: args.n], data[args.n :]
+    k = args.k
+    print(
+        f"exact top-{k} cosine over {args.n:,} x {args.dim} float32; {args.queries} batched and "
+        f"{args.single} single queries; faiss {faiss.__version__} ({faiss.omp_get_max_threads()} threads), "
+        f"numpy {np.__version__}"
+    )
+
+    with tempfile.TemporaryDirectory(prefix="milkmobs-bench-") as tmp:
+        folder = Path(tmp) / "index"
+        index, build_s = timed(lambda: build_index(folder, x))
+        index.close()
+        index, open_s = timed(lambda: PersistedVectorIndex(folder, args.dim))
+        print(f"persisted index: built in {build_s:.2f} s, reopened in {open_s:.2f} s ({index.count():,} vectors)")
+        flat = faiss.IndexFlatIP(args.dim)
+        flat.add(x)
+        slot = {f"v{i}": i for i in range(args.n)}
+
+        truth, numpy_batch_s = timed(lambda: numpy_top_k(x, queries, k))
+        ours_batch, ours_batch_s = timed(lambda: index.search_many(queries, k=k))
+        (_, faiss_ids), faiss_batch_s = timed(lambda: flat.search(queries, k))
+        ours_ids = [[slot[h.video_id] for h in hits] for hits in ours_batch]
+
+        single = queries[: args.single]
+        rounds: dict[str, list[float]] = {"ours": [], "numpy": [], "faiss": []}
+        ours_single: list[list[int]] = []
+        per_round = max(1, args.single // args.rounds)
+        for start in range(0, args.single, per_round):
+            chunk = single[start : start + per_round]
+            hits, seconds = timed(lambda chunk=chunk: [index.search(q, k=k) for q in chunk])
+            ours_single += [[slot[h.video_id] for h in row] for row in hits]
+            rounds["ours"].append(len(chunk) / seconds)
+            rounds["numpy"].append(len(chunk) / timed(lambda chunk=chunk: numpy_top_k(x, chunk, k, block=1))[1])
+            rounds["faiss"].append(
+                len(chunk) / timed(lambda chunk=chunk: [flat.search(q[np.newaxis, :], k) for q in chunk])[1]
+            )
+        index.close()
+
+    single_qps = {name: statistics.median(values) for name, values in rounds.items()}
+    batch_qps = {
+        "ours": args.queries / ours_batch_s,
+        "numpy": args.queries / numpy_batch_s,
+        "faiss": args.queries / faiss_batch_s,
+    }
+    single_truth = truth[: args.single]
+    recalls = {
+        "ours": (recall(ours_single, single_truth), recall(ours_ids, truth)),
+        "numpy": (1.0, 1.0),
+        "faiss": (recall(faiss_ids[: args.single], single_truth), recall(faiss_ids, truth)),
+    }
+    names = {"ours": "PersistedVectorIndex", "numpy": "brute-force numpy", "faiss": "faiss IndexFlatIP"}
+    print(f"{'method':<22}{'single q/s':>12}{'batched q/s':>13}{'recall@' + str(k):>11}")
+    for key, name in names.items():
+        print(f"{name:<22}{single_qps[key]:>12.1f}{batch_qps[key]:>13.1f}{min(recalls[key]):>11.4f}")
+    print(
+        f"ours / faiss:  single {single_qps['ours'] / single_qps['faiss']:.2f}x, "
+        f"batched {batch_qps['ours'] / batch_qps['faiss']:.2f}x  (target >= 1.00x)"
+    )
+    print(
+        f"ours / numpy:  single {single_qps['ours'] / single_qps['numpy']:.2f}x, "
+        f"batched {batch_qps['ours'] / batch_qps['numpy']:.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
