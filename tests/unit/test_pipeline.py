@@ -176,3 +176,26 @@ def test_revalidate_flips_status_and_mob_membership() -> None:
 def test_get_validation_of_an_unvalidated_video_is_not_found(app) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(NotFoundError, match="no validation yet"):
         app.get_validation(submit(app))
+
+
+def test_mark_failed_finishes_its_clean_up_when_repeated_after_an_outage() -> None:
+    from milkmobs.domain import BackendUnavailableError
+
+    with make_app() as app:
+        video = upload(app, hashtags=["gotmilk"])
+        index_delete = app.ports.index.delete
+
+        def down(video_id: str) -> bool:
+            raise BackendUnavailableError("index down")
+
+        app.ports.index.delete = down
+        with pytest.raises(BackendUnavailableError):
+            app.mark_failed(video.video_id, step="EmitVideoAnalyzed", error="bus down")
+        stored = app.ports.videos.get(video.video_id)
+        assert stored.status is VideoStatus.FAILED and stored.mob_id == video.mob_id
+        assert app.feed(mob_id=video.mob_id).items == []  # a failed member never shows on the mob page
+        app.ports.index.delete = index_delete
+        done = app.mark_failed(video.video_id, step="EmitVideoAnalyzed", error="bus down")
+        assert done.mob_id is None and app.ports.index.get_vector(video.video_id) is None
+        assert app.ports.mobs.get(video.mob_id).video_count == 0
+        assert app.mark_failed(video.video_id, step="x", error="y") == app.ports.videos.get(video.video_id)

@@ -175,25 +175,38 @@ def emit_analyzed(ports: CorePorts, video_id: str) -> VideoAnalyzed:
 
 
 def mark_failed(ports: CorePorts, video_id: str, *, step: str, error: str, error_type: str = "") -> Video:
-    """Record the failing step and error; status ``failed``. The video leaves the vector index and
-    its mob (so search and mob pages never show it). Repeating it on a failed video changes nothing."""
+    """Record the failing step and error; status ``failed``. The video then leaves the vector index
+    and its mob, so search and mob pages never show it.
+
+    Order: the record first (the truth users see; it keeps ``mob_id`` for now), then the index, then
+    the mob, and last ``mob_id`` is cleared. If a later step fails, repeating the call finishes the
+    clean-up; once done, repeating it changes nothing.
+    """
     for _ in range(_SAVE_ATTEMPTS):
         video = ports.videos.get(video_id)
-        if video.status is VideoStatus.FAILED:
-            return video
-        now = ports.clock.now()
-        failure = Failure(step=step, error=error or "unknown error", error_type=error_type, at=now)
-        updated = video.transitioned(VideoStatus.FAILED, at=now, failure=failure, mob_id=None, completed_at=now)
-        try:
-            ports.videos.save(updated, expected_status=video.status)
-        except ConflictError:
-            continue  # another step moved it meanwhile: re-read and fail the current state
-        # Record first (the truth users see), then the derived data.
-        ports.index.delete(video_id)
-        if video.mob_id is not None:
-            leave_mob(ports, video.mob_id)
-        return updated
+        if video.status is not VideoStatus.FAILED:
+            now = ports.clock.now()
+            failure = Failure(step=step, error=error or "unknown error", error_type=error_type, at=now)
+            failed = video.transitioned(VideoStatus.FAILED, at=now, failure=failure, completed_at=now)
+            try:
+                ports.videos.save(failed, expected_status=video.status)
+            except ConflictError:
+                continue  # another step moved it meanwhile: re-read and fail the current state
+            video = failed
+        return _leave_derived_data(ports, video)
     raise ConflictError(f"video {video_id} kept changing while being marked failed at step {step}", video_id=video_id)
+
+
+def _leave_derived_data(ports: CorePorts, video: Video) -> Video:
+    """Take a failed video out of the index and its mob (idempotent)."""
+    ports.index.delete(video.video_id)
+    if video.mob_id is None:
+        return video
+    vector = video.embedding.vector if video.embedding is not None else None
+    leave_mob(ports, video.mob_id, vector)
+    cleared = video.model_copy(update={"mob_id": None, "updated_at": ports.clock.now()})
+    ports.videos.save(cleared, expected_status=VideoStatus.FAILED)
+    return cleared
 
 
 __all__ = [

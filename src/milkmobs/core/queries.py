@@ -86,10 +86,16 @@ def feed(
     check_limit(limit)
     if mob_id is not None:
         ports.mobs.get(mob_id)
-        page = ports.videos.list_by_mob(mob_id, limit=limit, cursor=cursor)
+        page = _validated_only(ports.videos.list_by_mob(mob_id, limit=limit, cursor=cursor))
     else:
         page = ports.videos.list_by_status(VideoStatus.VALIDATED, limit=limit, cursor=cursor)
     return view_page(ports, config, page)
+
+
+def _validated_only(page: Page[Video]) -> Page[Video]:
+    """Mob pages show validated members only: a member that just failed may still carry its mob id
+    for the moment ``mark_failed`` needs to leave the mob (the page may then be one item short)."""
+    return Page(items=[v for v in page.items if v.status is VideoStatus.VALIDATED], next_cursor=page.next_cursor)
 
 
 def list_mobs(ports: CorePorts) -> list[Mob]:
@@ -99,7 +105,7 @@ def list_mobs(ports: CorePorts) -> list[Mob]:
 
 def get_mob(ports: CorePorts, config: CoreConfig, mob_id: str, *, limit: int, cursor: str | None) -> MobDetail:
     mob = ports.mobs.get(mob_id)
-    page = ports.videos.list_by_mob(mob_id, limit=check_limit(limit), cursor=cursor)
+    page = _validated_only(ports.videos.list_by_mob(mob_id, limit=check_limit(limit), cursor=cursor))
     views = [to_view(ports, config, v, {mob.mob_id: mob.name}) for v in page.items]
     return MobDetail(mob=mob, videos=views, next_cursor=page.next_cursor)
 
