@@ -250,10 +250,13 @@ class OpenSearchVectorIndex:
         if response.get("errors"):
             failed = [i["index"] for i in response.get("items", []) if i.get("index", {}).get("error")]
             first = failed[0] if failed else {}
-            raise BackendUnavailableError(
+            message = (
                 f"bulk indexing: {len(failed)} of {len(documents)} vectors failed, first {first.get('_id')}: "
                 f"{first.get('error')}"
             )
+            if any(f.get("status", 500) == 429 or f.get("status", 500) >= 500 for f in failed):
+                raise BackendUnavailableError(message + "; retry later")
+            raise InvalidInputError(message)
 
     def delete(self, video_id: str) -> bool:
         self._ensure()
