@@ -1,0 +1,89 @@
+"""``milkmobs demo`` end to end on the local backend: themes become mobs, campaign entries validate."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("av")
+pytest.importorskip("rapidocr")
+pytest.importorskip("sklearn")
+
+from sklearn.metrics import adjusted_rand_score
+
+from milkmobs.demo import CORPUS_QUERY, PLOT_FILE, demo_clips, run_demo, run_demo_pipeline
+from milkmobs.demo.runner import DemoResult
+from milkmobs.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+    data_dir = tmp_path_factory.mktemp("demo-data")
+    assert Settings().cluster_join_threshold == 0.75  # the default threshold, not one tuned for the test
+    return run_demo_pipeline(data_dir, demo_clips(data_dir, None), query_text=CORPUS_QUERY)
+
+
+def test_every_clip_went_through_the_pipeline(demo: DemoResult) -> None:
+    assert len(demo.outcomes) == 16
+    assert all(o.view is not None and o.error is None for o in demo.outcomes)
+    assert all(o.view.media is not None and o.view.thumbnail_key for o in demo.outcomes if o.view)
+
+
+def test_captioned_and_tagged_videos_validate_and_the_others_are_rejected(demo: DemoResult) -> None:
+    for o in demo.outcomes:
+        expected = "validated" if o.clip.campaign_entry else "rejected"
+        assert o.status == expected, (o.clip.path.name, o.view.validation if o.view else None)
+
+
+def test_videos_of_a_theme_share_a_mob(demo: DemoResult) -> None:
+    members = [o for o in demo.outcomes if o.view is not None and o.view.mob_id is not None]
+    assert len(members) == 12
+    themes = [o.clip.theme for o in members]
+    mobs = [o.view.mob_id for o in members if o.view]
+    assert adjusted_rand_score(themes, mobs) >= 0.8
+    same = [a.view.mob_id == b.view.mob_id for a, b in combinations(members, 2) if a.clip.theme == b.clip.theme]
+    other = [a.view.mob_id == b.view.mob_id for a, b in combinations(members, 2) if a.clip.theme != b.clip.theme]
+    assert sum(same) / len(same) >= 0.8 and sum(other) / len(other) <= 0.1
+    assert sorted(m.video_count for m in demo.mobs) == sorted([mobs.count(mob_id) for mob_id in set(mobs)])
+
+
+def test_queries_find_the_right_theme(demo: DemoResult) -> None:
+    theme_of = {o.video_id: o.clip.theme for o in demo.outcomes}
+    assert demo.similar is not None and demo.similar.results
+    assert theme_of[demo.similar.results[0].video.video_id] == theme_of[demo.similar.video_id]
+    assert demo.similar.video_id not in {r.video.video_id for r in demo.similar.results}
+    assert demo.search is not None
+    top = [theme_of[r.video.video_id] for r in demo.search.results[:3]]
+    assert top == ["sunset"] * 3
+
+
+def test_the_mobs_picture_is_written(demo: DemoResult) -> None:
+    from PIL import Image
+
+    assert demo.plot_path == demo.data_dir / PLOT_FILE
+    with Image.open(demo.plot_path) as image:
+        assert image.format == "PNG" and image.size[0] >= 500
+        pixels = np.asarray(image.convert("RGB")).reshape(-1, 3)
+        assert len(np.unique(pixels, axis=0)) > 4  # mob colours, not a blank canvas
+
+
+def test_demo_on_a_folder_of_user_videos_prints_json(
+    demo: DemoResult, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    shutil.copy(demo.data_dir / "demo-videos" / "park_1.mp4", videos / "picnic #gotmilk #milkmob.mp4")
+    (videos / "broken.mp4").write_bytes(b"not a video\n" * 100)
+    (videos / "notes.txt").write_text("ignored")
+    assert run_demo(tmp_path / "data", videos, json_output=True) == 0
+    report = json.loads(capsys.readouterr().out)
+    status = {v["file"]: v for v in report["videos"]}
+    assert set(status) == {"broken.mp4", "picnic #gotmilk #milkmob.mp4"}
+    assert status["broken.mp4"]["status"] == "failed" and "not a decodable video" in status["broken.mp4"]["error"]
+    assert status["picnic #gotmilk #milkmob.mp4"]["status"] == "validated"
+    assert report["search"]["query"] == "got milk" and Path(report["plot"]).is_file()
