@@ -14,11 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import aws_cdk as cdk  # noqa: E402
-from cdk_nag import AwsSolutionsChecks  # noqa: E402
-
-from milkmobs_infra.config import DeployConfig  # noqa: E402
-from milkmobs_infra.stack import MilkMobsStack  # noqa: E402
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+from milkmobs_infra.config import DeployConfig
+from milkmobs_infra.stack import MilkMobsStack
 
 
 def build_app(app: cdk.App | None = None) -> tuple[cdk.App, MilkMobsStack]:

@@ -81,9 +81,11 @@ def acknowledge_findings(stack: MilkMobsStack) -> None:
     # --- CDK-provided helper functions ---------------------------------------------------------
     for child in stack.node.children:
         if child.node.id.startswith("BucketNotificationsHandler"):
-            _ack(child, BASIC_EXECUTION_ROLE, "CDK's bucket-notification helper uses AWSLambdaBasicExecutionRole (logs only).")
+            _ack(child, BASIC_EXECUTION_ROLE,
+                 "CDK's bucket-notification helper uses AWSLambdaBasicExecutionRole (logs only).")
     provider = stack.video_index.provider
-    _ack(provider, BASIC_EXECUTION_ROLE, "The custom-resource Provider framework uses AWSLambdaBasicExecutionRole (logs only).")
+    _ack(provider, BASIC_EXECUTION_ROLE,
+         "The custom-resource Provider framework uses AWSLambdaBasicExecutionRole (logs only).")
     _ack(provider, f"IAM5[Resource::{_arn(stack, fns['create-opensearch-index'])}:*]",
          "The Provider framework invokes create-opensearch-index only (any version).")
 

@@ -16,6 +16,7 @@ of step becomes Step Functions states:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -124,7 +125,7 @@ class AnalysisWorkflow(Construct):
 
     def _sequence(self, steps: Sequence[Step]) -> _Chain:
         chains = [self._step(step) for step in steps]
-        for previous, following in zip(chains, chains[1:], strict=False):
+        for previous, following in itertools.pairwise(chains):
             for end in previous.ends:
                 end.next(following.start)
         return _Chain(

@@ -1,0 +1,53 @@
+"""Synthesize the stack once per session; every deploy test reads the same template."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DEPLOY_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(DEPLOY_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # deploy_support
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from deploy_support import ALARM_EMAIL, CORS_ORIGIN, Synth  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    import time
+
+    import aws_cdk as cdk
+    from app import build_app
+
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    started = time.perf_counter()
+    app = cdk.App(
+        outdir=str(outdir),
+        context={
+            "milkmobs:assetMode": "placeholder",  # a tiny stand-in layer: offline and fast
+            "milkmobs:alarmEmail": ALARM_EMAIL,
+            "milkmobs:corsOrigins": [CORS_ORIGIN],
+            "milkmobs:removalPolicy": "destroy",
+        },
+    )
+    _, stack = build_app(app)
+    error: Exception | None = None
+    try:
+        app.synth()  # runs the AwsSolutions checks: any unacknowledged finding raises
+    except Exception as exc:  # kept for the nag test, so the other tests still report
+        error = exc
+    template = json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
+    return Synth(stack, template, outdir, error, time.perf_counter() - started)
+
+
+@pytest.fixture(scope="session")
+def template(synth: Synth) -> Any:
+    from aws_cdk.assertions import Template
+
+    return Template.from_json(synth.template)

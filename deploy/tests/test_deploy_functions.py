@@ -1,0 +1,101 @@
+"""The Lambda functions: entry points, seed sizes, runtime, logs, settings, dependency layers."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pytest
+from deploy_support import Synth
+from milkmobs_infra.function_specs import FUNCTION_SPECS, SPECS_BY_NAME
+from milkmobs_infra.functions import settings_environment
+
+from milkmobs.core.workflow import ANALYSIS_WORKFLOW
+from milkmobs.settings import Settings
+
+SEED_FUNCTIONS = {  # name: (timeout seconds, memory MB where the seed gives one)
+    "create-upload": (10, None), "list-user-videos": (10, None), "get-video-detail": (10, None),
+    "get-feed": (10, None), "list-mobs": (10, None), "get-mob": (10, None), "search-similar": (30, 512),
+    "get-execution-history": (30, None), "admin-list-videos": (10, None), "admin-delete-video": (30, None),
+    "admin-get-stats": (30, None), "admin-get-usage-stats": (30, None), "start-analysis": (30, None),
+    "generate-thumbnail": (300, 1024), "analysis-mark-processing": (30, None), "analysis-pegasus": (300, None),
+    "analysis-marengo": (300, None), "analysis-write-result": (30, None), "validate-video": (30, None),
+    "cluster-video": (30, None), "cluster-embeddings": (300, 512), "create-opensearch-index": (120, None),
+}
+
+
+def _functions(synth: Synth) -> dict[str, dict[str, Any]]:
+    """Our functions by seed name (CDK's own helper functions have no FunctionName)."""
+    return {
+        p["Properties"]["FunctionName"].removeprefix("milkmobs-"): p["Properties"]
+        for p in synth.resources("AWS::Lambda::Function").values()
+        if isinstance(p["Properties"].get("FunctionName"), str)
+    }
+
+
+def test_every_seed_function_and_the_catch_task_exist(synth: Synth) -> None:
+    functions = _functions(synth)
+    assert len(SEED_FUNCTIONS) == 22
+    assert set(functions) == set(SEED_FUNCTIONS) | {"analysis-mark-failed"}
+    assert set(ANALYSIS_WORKFLOW.lambda_functions()) <= set(functions)
+
+
+@pytest.mark.parametrize("name", sorted(SEED_FUNCTIONS))
+def test_seed_timeouts_and_memory(synth: Synth, name: str) -> None:
+    props = _functions(synth)[name]
+    timeout, memory = SEED_FUNCTIONS[name]
+    assert props["Timeout"] == timeout
+    assert props["MemorySize"] == (memory or 256)
+
+
+@pytest.mark.parametrize("spec", FUNCTION_SPECS, ids=lambda s: s.name)
+def test_each_function_runs_its_own_milkmobs_entry_point(synth: Synth, spec: Any) -> None:
+    props = _functions(synth)[spec.name]
+    assert props["Handler"] == f"milkmobs.lambdas.{spec.name.replace('-', '_')}.handler"
+    module = importlib.import_module(spec.module)
+    assert callable(module.handler), f"{spec.module} has no handler"
+
+
+def test_current_python_runtime_on_arm64_with_a_log_group_each(synth: Synth) -> None:
+    log_groups = synth.resources("AWS::Logs::LogGroup")
+    for name, props in _functions(synth).items():
+        assert props["Runtime"] == "python3.14", name
+        assert props["Architectures"] == ["arm64"], name
+        group = props["LoggingConfig"]["LogGroup"]["Ref"]
+        assert log_groups[group]["Properties"]["RetentionInDays"] == 30, name
+
+
+def test_environment_is_made_of_settings_fields(synth: Synth) -> None:
+    for name, props in _functions(synth).items():
+        env = props["Environment"]["Variables"]
+        milkmobs_vars = {k for k in env if k.startswith("MILKMOBS_")}
+        fields = {k.removeprefix("MILKMOBS_").lower() for k in milkmobs_vars}
+        assert fields <= set(Settings.model_fields), name
+        assert env["MILKMOBS_BACKEND"] == "aws"
+        assert {"MILKMOBS_VIDEOS_TABLE", "MILKMOBS_MOBS_TABLE", "MILKMOBS_MEDIA_BUCKET", "MILKMOBS_EVENT_BUS_NAME",
+                "MILKMOBS_OPENSEARCH_ENDPOINT", "MILKMOBS_CLOUDFRONT_DOMAIN", "MILKMOBS_CURSOR_SECRET"} <= set(env)
+        # the cursor key is a deploy-time secret reference, never a literal in the template
+        assert "resolve:secretsmanager" in str(env["MILKMOBS_CURSOR_SECRET"])
+    functions = _functions(synth)
+    with_state_machine = {
+        name for name, props in functions.items() if "MILKMOBS_STATE_MACHINE_ARN" in props["Environment"]["Variables"]
+    }
+    assert with_state_machine == {"start-analysis", "get-execution-history"}
+
+
+def test_settings_environment_refuses_names_settings_does_not_know() -> None:
+    assert settings_environment({"videos_table": "t", "cors_origins": ["a"], "embedding_dimension": None}) == {
+        "MILKMOBS_VIDEOS_TABLE": "t", "MILKMOBS_CORS_ORIGINS": '["a"]',
+    }
+    with pytest.raises(ValueError, match="video_table"):
+        settings_environment({"video_table": "typo"})
+
+
+def test_ffmpeg_layer_only_on_generate_thumbnail(synth: Synth) -> None:
+    layers = synth.resources("AWS::Lambda::LayerVersion")
+    ffmpeg = {k for k, v in layers.items() if "ffmpeg" in v["Properties"]["Description"]}
+    assert len(ffmpeg) == 1
+    for name, props in _functions(synth).items():
+        refs = {layer["Ref"] for layer in props["Layers"]}
+        assert (ffmpeg <= refs) == SPECS_BY_NAME[name].needs_ffmpeg, name
+        assert len(refs - ffmpeg) == 1, "every function has the dependency layer"

@@ -1,0 +1,155 @@
+"""Least privilege: every policy in the template, walked statement by statement."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from deploy_support import Synth, resolve
+
+# What AWS itself requires to be "*" (or a whole service), and nothing else. Each entry:
+# (action, where it may appear, why). "identity" = an IAM role's policy.
+WILDCARD_RESOURCE_ALLOWED: dict[str, str] = {
+    # CloudWatch metric APIs have no resource-level permissions.
+    "cloudwatch:PutMetricData": "no resource ARNs; limited by the cloudwatch:namespace condition (checked below)",
+    "cloudwatch:GetMetricData": "no resource ARNs; read-only (admin-get-usage-stats)",
+    # X-Ray tracing of the state machine: these APIs take no resource.
+    "xray:PutTraceSegments": "X-Ray takes no resource",
+    "xray:PutTelemetryRecords": "X-Ray takes no resource",
+    "xray:GetSamplingRules": "X-Ray takes no resource",
+    "xray:GetSamplingTargets": "X-Ray takes no resource",
+    # Step Functions execution logging: the log-delivery APIs take no resource (AWS docs,
+    # "IAM policies for logging to CloudWatch Logs").
+    "logs:CreateLogDelivery": "vended log delivery",
+    "logs:GetLogDelivery": "vended log delivery",
+    "logs:UpdateLogDelivery": "vended log delivery",
+    "logs:DeleteLogDelivery": "vended log delivery",
+    "logs:ListLogDeliveries": "vended log delivery",
+    "logs:PutResourcePolicy": "vended log delivery",
+    "logs:DescribeResourcePolicies": "vended log delivery",
+    "logs:DescribeLogGroups": "vended log delivery",
+}
+
+AUTO_DELETE_ACTIONS = {"s3:PutBucketPolicy", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*"}
+
+
+def _statements(synth: Synth) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(resource type, logical id, statement) for every policy document in the template."""
+    for logical_id, resource in synth.template["Resources"].items():
+        kind, props = resource["Type"], resource.get("Properties", {})
+        documents: list[Any] = []
+        if kind == "AWS::IAM::Policy":
+            documents.append(props["PolicyDocument"])
+        elif kind == "AWS::IAM::Role":
+            documents += [p["PolicyDocument"] for p in props.get("Policies", [])]
+        elif kind in ("AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy"):
+            documents.append(props["PolicyDocument"])
+        elif kind == "AWS::KMS::Key":
+            documents.append(props["KeyPolicy"])
+        elif kind == "AWS::OpenSearchService::Domain" and "AccessPolicies" in props:
+            documents.append(props["AccessPolicies"])
+        elif kind == "AWS::Logs::ResourcePolicy":
+            # a JSON string built with Fn::Join around the log group ARNs
+            documents.append(json.loads(resolve(props["PolicyDocument"], {})))
+        for document in documents:
+            for statement in document["Statement"]:
+                yield kind, logical_id, statement
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_the_walk_sees_every_kind_of_policy(synth: Synth) -> None:
+    kinds = {kind for kind, _, _ in _statements(synth)}
+    assert {"AWS::IAM::Policy", "AWS::S3::BucketPolicy", "AWS::KMS::Key", "AWS::OpenSearchService::Domain",
+            "AWS::Logs::ResourcePolicy"} <= kinds
+    assert sum(1 for _ in _statements(synth)) > 60
+
+
+def test_no_wildcard_action_or_resource_outside_the_allow_list(synth: Synth) -> None:
+    problems: list[str] = []
+    for kind, logical_id, statement in _statements(synth):
+        if statement["Effect"] == "Deny":
+            continue  # denies may be broad (e.g. every s3:* without TLS)
+        actions = [str(a) for a in _list(statement.get("Action", []))]
+        resources = _list(statement.get("Resource", []))
+        if kind == "AWS::S3::BucketPolicy" and "CustomS3AutoDeleteObjects" in json.dumps(statement.get("Principal")):
+            # Only with removalPolicy=destroy: CDK's auto-delete provider empties the bucket (every
+            # version) when the stack is deleted; its actions are CDK's fixed set.
+            assert set(actions) <= AUTO_DELETE_ACTIONS, actions
+            continue
+        if kind == "AWS::KMS::Key":
+            # A key policy's "*" is the key itself; CDK's default statement lets the account's IAM
+            # policies govern the key (kms:* for the account root), as AWS's default key policy does.
+            principal = statement.get("Principal", {})
+            if actions == ["kms:*"] and "root" in json.dumps(principal):
+                continue
+            actions = [a for a in actions if a not in ("kms:Decrypt", "kms:GenerateDataKey*", "kms:Encrypt",
+                                                      "kms:ReEncrypt*", "kms:GenerateDataKey")]
+            resources = [r for r in resources if r != "*"]
+        for action in actions:
+            if "*" in action:
+                problems.append(f"{logical_id}: wildcard action {action}")
+        if "*" in resources:
+            for action in actions:
+                if action not in WILDCARD_RESOURCE_ALLOWED:
+                    problems.append(f"{logical_id}: {action} on Resource '*'")
+    assert problems == [], "\n".join(problems)
+
+
+def test_put_metric_data_is_limited_to_the_milkmobs_namespace(synth: Synth) -> None:
+    found = 0
+    for _, logical_id, statement in _statements(synth):
+        if "cloudwatch:PutMetricData" in _list(statement.get("Action", [])):
+            found += 1
+            assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "MilkMobs/Bedrock"}}, logical_id
+    assert found == 2  # analysis-pegasus and analysis-marengo
+
+
+def _role_statements(synth: Synth, function_name: str) -> list[dict[str, Any]]:
+    """The statements of the policies attached to one function's role."""
+    (function,) = [f for f in synth.resources("AWS::Lambda::Function").values()
+                   if f["Properties"].get("FunctionName") == f"milkmobs-{function_name}"]
+    role = {"Ref": function["Properties"]["Role"]["Fn::GetAtt"][0]}
+    policies = [p["Properties"] for p in synth.resources("AWS::IAM::Policy").values()
+                if role in p["Properties"]["Roles"]]
+    return [statement for policy in policies for statement in policy["PolicyDocument"]["Statement"]]
+
+
+@pytest.mark.parametrize("function_name", ["analysis-pegasus", "analysis-marengo"])
+def test_bedrock_only_on_twelvelabs_models_for_the_two_model_functions(synth: Synth, function_name: str) -> None:
+    statements = [s for s in _role_statements(synth, function_name)
+                  if any(str(a).startswith("bedrock:") for a in _list(s["Action"]))]
+    assert statements
+    for statement in statements:
+        for resource in _list(statement["Resource"]):
+            text = json.dumps(resource)
+            assert "twelvelabs." in text or ":async-invoke/" in text, text
+    actions = {a for s in statements for a in _list(s["Action"])}
+    assert actions <= {"bedrock:InvokeModel", "bedrock:StartAsyncInvoke", "bedrock:GetAsyncInvoke"}
+
+
+def test_no_other_function_may_call_bedrock(synth: Synth) -> None:
+    for _, logical_id, statement in _statements(synth):
+        if any(str(a).startswith("bedrock:") for a in _list(statement.get("Action", []))):
+            assert "AnalysisPegasus" in logical_id or "AnalysisMarengo" in logical_id, logical_id
+
+
+def test_start_execution_only_on_this_state_machine_and_only_by_start_analysis(synth: Synth) -> None:
+    (machine_id,) = synth.resources("AWS::StepFunctions::StateMachine")
+    holders = []
+    for _, logical_id, statement in _statements(synth):
+        if "states:StartExecution" in _list(statement.get("Action", [])):
+            holders.append(logical_id)
+            assert _list(statement["Resource"]) == [{"Ref": machine_id}]
+    assert len(holders) == 1 and "StartAnalysis" in holders[0]
+
+
+def test_functions_write_only_their_own_logs(synth: Synth) -> None:
+    for kind, logical_id, statement in _statements(synth):
+        if kind == "AWS::IAM::Policy" and "logs:PutLogEvents" in _list(statement.get("Action", [])):
+            for resource in _list(statement["Resource"]):
+                assert resource != "*" and "Fn::GetAtt" in json.dumps(resource), logical_id

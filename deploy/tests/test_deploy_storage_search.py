@@ -1,0 +1,141 @@
+"""Storage, delivery and search resources and their key properties."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk.assertions import Match
+from deploy_support import CORS_ORIGIN, Synth
+from milkmobs_infra.storage import VIDEO_INDEXES
+
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"  # AWS managed cache policy id
+
+
+def _media_bucket(synth: Synth) -> dict[str, Any]:
+    buckets = [b for b in synth.resources("AWS::S3::Bucket").values() if "VersioningConfiguration" in b["Properties"]]
+    assert len(buckets) == 1, "exactly one versioned (media) bucket"
+    return buckets[0]["Properties"]
+
+
+def test_media_bucket_is_private_encrypted_versioned_and_cors_enabled(synth: Synth) -> None:
+    props = _media_bucket(synth)
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"
+    }
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+    }
+    (rule,) = props["CorsConfiguration"]["CorsRules"]
+    assert "POST" in rule["AllowedMethods"] and rule["AllowedOrigins"] == [CORS_ORIGIN]
+    assert "LoggingConfiguration" in props
+
+
+def test_every_bucket_refuses_plain_http(synth: Synth) -> None:
+    policies = synth.resources("AWS::S3::BucketPolicy").values()
+    assert len(list(policies)) == 2
+    for policy in synth.resources("AWS::S3::BucketPolicy").values():
+        denies = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+        assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies)
+
+
+def test_only_new_videos_start_the_analysis(synth: Synth, template: Any) -> None:
+    (notifications,) = synth.resources("Custom::S3BucketNotifications").values()
+    (config,) = notifications["Properties"]["NotificationConfiguration"]["LambdaFunctionConfigurations"]
+    assert config["Events"] == ["s3:ObjectCreated:*"]
+    rules = {r["Name"]: r["Value"] for r in config["Filter"]["Key"]["FilterRules"]}
+    assert rules == {"prefix": "vid_", "suffix": ".mp4"}
+    target = config["LambdaFunctionArn"]["Fn::GetAtt"][0]
+    assert synth.template["Resources"][target]["Properties"]["FunctionName"] == "milkmobs-start-analysis"
+
+
+def test_videos_table_has_exactly_the_keys_and_indexes_of_the_data_model(synth: Synth) -> None:
+    tables = {
+        t["Properties"]["KeySchema"][0]["AttributeName"]: t["Properties"]
+        for t in synth.resources("AWS::DynamoDB::GlobalTable").values()
+    }
+    assert set(tables) == {"videoId", "pk"}
+    videos = tables["videoId"]
+    assert videos["KeySchema"] == [{"AttributeName": "videoId", "KeyType": "HASH"}]
+    assert videos["BillingMode"] == "PAY_PER_REQUEST"
+    indexes = {i["IndexName"]: i for i in videos["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {"byUser", "byStatus", "byMob"} == {name for name, _ in VIDEO_INDEXES}
+    for name, partition in VIDEO_INDEXES:
+        assert indexes[name]["KeySchema"] == [
+            {"AttributeName": partition, "KeyType": "HASH"},
+            {"AttributeName": "createdKey", "KeyType": "RANGE"},
+        ]
+        # docs/data-model.md: the doc map only; the embedding stays out of every index
+        assert indexes[name]["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["doc"]}
+    types = {a["AttributeName"]: a["AttributeType"] for a in videos["AttributeDefinitions"]}
+    assert types == {"videoId": "S", "userId": "S", "status": "S", "mobId": "S", "createdKey": "S"}
+
+
+def test_mobs_table_is_one_partition_of_centroids(synth: Synth) -> None:
+    (mobs,) = [t["Properties"] for t in synth.resources("AWS::DynamoDB::GlobalTable").values()
+               if t["Properties"]["KeySchema"][0]["AttributeName"] == "pk"]
+    assert mobs["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"},
+                                 {"AttributeName": "mobId", "KeyType": "RANGE"}]
+    assert "GlobalSecondaryIndexes" not in mobs
+    assert mobs["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_tables_have_point_in_time_recovery_and_the_removal_policy_prop(synth: Synth) -> None:
+    for table in synth.resources("AWS::DynamoDB::GlobalTable").values():
+        (replica,) = table["Properties"]["Replicas"]
+        assert replica["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert table["DeletionPolicy"] == "Delete"  # the session's removalPolicy=destroy
+
+
+def test_cloudfront_serves_the_bucket_through_origin_access_control(template: Any, synth: Synth) -> None:
+    template.resource_count_is("AWS::CloudFront::OriginAccessControl", 1)
+    template.resource_count_is("AWS::CloudFront::CloudFrontOriginAccessIdentity", 0)
+    (distribution,) = synth.resources("AWS::CloudFront::Distribution").values()
+    config = distribution["Properties"]["DistributionConfig"]
+    behavior = config["DefaultCacheBehavior"]
+    assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert behavior["Compress"] is True
+    assert behavior["CachePolicyId"] == CACHING_OPTIMIZED
+    (origin,) = config["Origins"]
+    assert "OriginAccessControlId" in origin and origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
+    assert "Logging" in config
+
+
+def test_opensearch_domain_is_encrypted_https_only_and_sized_by_props(template: Any) -> None:
+    template.has_resource_properties(
+        "AWS::OpenSearchService::Domain",
+        {
+            "EngineVersion": Match.string_like_regexp(r"^OpenSearch_(2\.(1[1-9]|[2-9]\d)|[3-9]\.\d+)$"),
+            "ClusterConfig": Match.object_like(
+                {"InstanceType": "t3.small.search", "InstanceCount": 1, "ZoneAwarenessEnabled": False}
+            ),
+            "EBSOptions": Match.object_like({"EBSEnabled": True, "VolumeSize": 20, "VolumeType": "gp3"}),
+            "EncryptionAtRestOptions": {"Enabled": True},
+            "NodeToNodeEncryptionOptions": {"Enabled": True},
+            "DomainEndpointOptions": Match.object_like({"EnforceHTTPS": True}),
+        },
+    )
+
+
+def test_opensearch_admits_only_the_roles_that_use_it(synth: Synth) -> None:
+    (domain,) = synth.resources("AWS::OpenSearchService::Domain").values()
+    (statement,) = domain["Properties"]["AccessPolicies"]["Statement"]
+    principals = {p["Fn::GetAtt"][0] for p in statement["Principal"]["AWS"]}
+    functions = {
+        props["Properties"]["Role"]["Fn::GetAtt"][0]: props["Properties"]["FunctionName"]
+        for props in synth.resources("AWS::Lambda::Function").values()
+        if "FunctionName" in props["Properties"]
+    }
+    assert {functions[p] for p in principals} == {
+        "milkmobs-analysis-write-result", "milkmobs-search-similar", "milkmobs-admin-delete-video",
+        "milkmobs-analysis-mark-failed", "milkmobs-create-opensearch-index",
+    }
+    assert all(a.startswith("es:ESHttp") for a in statement["Action"])
+
+
+def test_the_index_is_created_by_the_custom_resource_through_the_provider(synth: Synth) -> None:
+    (index,) = synth.resources("Custom::OpenSearchIndex").values()
+    provider_fn = index["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+    env = synth.template["Resources"][provider_fn]["Properties"]["Environment"]["Variables"]
+    user_fn = env["USER_ON_EVENT_FUNCTION_ARN"]["Fn::GetAtt"][0]
+    assert synth.template["Resources"][user_fn]["Properties"]["FunctionName"] == "milkmobs-create-opensearch-index"
