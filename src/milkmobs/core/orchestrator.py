@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from milkmobs.core.execution_tracking import ExecutionTracker, call_with_timeout, error_name
 from milkmobs.core.service import MilkMobs
 from milkmobs.core.steps import STEP_HANDLERS, StepHandler
 from milkmobs.core.workflow import (
@@ -46,7 +47,6 @@ from milkmobs.domain import (
     ExecutionStatus,
     NotFoundError,
     StartResult,
-    StepRecord,
     StepStatus,
 )
 from milkmobs.ports import ExecutionLog
@@ -54,10 +54,6 @@ from milkmobs.ports import ExecutionLog
 log = logging.getLogger(__name__)
 
 State = Any  # the state machine's JSON: a dict, or the list a Parallel outputs
-
-
-class StepTimeout(Exception):
-    """A step ran longer than its ``timeout_seconds`` (reported as ``States.Timeout``)."""
 
 
 class _StepFailed(Exception):
@@ -68,42 +64,6 @@ class _StepFailed(Exception):
         self.step = step
         self.error_name = error_name
         self.message = message
-
-
-def error_name(exc: BaseException) -> str:
-    """The name retry policies match: ``States.Timeout`` or the exception's class name."""
-    return TIMEOUT_ERROR if isinstance(exc, StepTimeout) else type(exc).__name__
-
-
-class _Execution:
-    """One execution's record, updated under a lock (the parallel branches write concurrently)."""
-
-    def __init__(self, record: ExecutionRecord, executions: ExecutionLog, clock: Callable[[], Any]) -> None:
-        self.record = record
-        self._log = executions
-        self._now = clock
-        self._lock = threading.Lock()
-
-    def begin(self, name: str) -> int:
-        with self._lock:
-            steps = [*self.record.steps, StepRecord(name=name, status=StepStatus.RUNNING, started_at=self._now())]
-            self.record = self.record.model_copy(update={"steps": steps})
-            self._log.put(self.record)
-            return len(steps) - 1
-
-    def end(self, index: int, status: StepStatus, attempts: int, error: str | None = None) -> None:
-        with self._lock:
-            steps = list(self.record.steps)
-            steps[index] = steps[index].model_copy(
-                update={"status": status, "ended_at": self._now(), "attempts": attempts, "error": error}
-            )
-            self.record = self.record.model_copy(update={"steps": steps})
-            self._log.put(self.record)
-
-    def finish(self, status: ExecutionStatus, error: str | None = None) -> None:
-        with self._lock:
-            self.record = self.record.model_copy(update={"status": status, "stopped_at": self._now(), "error": error})
-            self._log.put(self.record)
 
 
 class InProcessOrchestrator:
@@ -201,7 +161,7 @@ class InProcessOrchestrator:
 
     # --- interpreting the definition ---------------------------------------------------
     def _run(self, record: ExecutionRecord) -> None:
-        execution = _Execution(record, self._log, self._app.ports.clock.now)
+        execution = ExecutionTracker(record, self._log, self._app.ports.clock.now)
         state: State = {"videoId": record.video_id}
         try:
             self._run_steps(self._definition.steps, state, execution)
@@ -212,7 +172,7 @@ class InProcessOrchestrator:
             log.exception("workflow for video %s crashed", record.video_id)
             self._catch(_StepFailed("orchestrator", error_name(exc), str(exc)), state, execution)
 
-    def _catch(self, failure: _StepFailed, state: State, execution: _Execution) -> None:
+    def _catch(self, failure: _StepFailed, state: State, execution: ExecutionTracker) -> None:
         catch = self._definition.catch
         summary = f"{failure.step} failed with {failure.error_name}: {failure.message}"
         handled = {
@@ -226,7 +186,7 @@ class InProcessOrchestrator:
             summary += f"; then {second.step} failed too: {second.error_name}: {second.message}"
         execution.finish(ExecutionStatus.FAILED, summary)
 
-    def _run_steps(self, steps: tuple[Step, ...], state: State, execution: _Execution) -> State:
+    def _run_steps(self, steps: tuple[Step, ...], state: State, execution: ExecutionTracker) -> State:
         for step in steps:
             try:
                 state = self._run_step(step, state, execution)
@@ -236,7 +196,7 @@ class InProcessOrchestrator:
                 raise _StepFailed(step.name, error_name(exc), str(exc)) from exc
         return state
 
-    def _run_step(self, step: Step, state: State, execution: _Execution) -> State:
+    def _run_step(self, step: Step, state: State, execution: ExecutionTracker) -> State:
         if isinstance(step, Task):
             return self._run_task(step, state, execution)
         if isinstance(step, Wait):
@@ -265,7 +225,7 @@ class InProcessOrchestrator:
             return state
         raise TypeError(f"unknown workflow step {step!r}")
 
-    def _poll(self, step: PollUntilDone, state: State, execution: _Execution) -> State:
+    def _poll(self, step: PollUntilDone, state: State, execution: ExecutionTracker) -> State:
         state = self._run_task(step.start, state, execution)
         polls = 0
         while not state.get(step.done_field):
@@ -276,7 +236,7 @@ class InProcessOrchestrator:
             polls += 1
         return state
 
-    def _parallel(self, step: Parallel, state: State, execution: _Execution) -> list[State]:
+    def _parallel(self, step: Parallel, state: State, execution: ExecutionTracker) -> list[State]:
         outputs: list[State] = [None] * len(step.branches)
         failures: list[_StepFailed | None] = [None] * len(step.branches)
 
@@ -302,7 +262,7 @@ class InProcessOrchestrator:
                 raise failure
         return outputs
 
-    def _run_task(self, task: Task, state: State, execution: _Execution) -> State:
+    def _run_task(self, task: Task, state: State, execution: ExecutionTracker) -> State:
         handler = self._handlers[task.handler]
         payload = task.build_input(state)
         index = execution.begin(task.name)
@@ -332,24 +292,9 @@ class InProcessOrchestrator:
         return delay
 
     def _call(self, handler: StepHandler, payload: dict[str, Any], task: Task) -> State:
-        """Run the handler on a helper thread and give up on it after the task's timeout."""
+        """Run the handler, giving up on it after the task's timeout."""
         timeout = task.timeout_seconds * self._timeout_scale
-        box: dict[str, Any] = {}
-
-        def target() -> None:
-            try:
-                box["output"] = handler(self._app, payload)
-            except BaseException as exc:
-                box["error"] = exc
-
-        worker = threading.Thread(target=target, name=f"milkmobs-step-{task.name}", daemon=True)
-        worker.start()
-        worker.join(timeout)
-        if worker.is_alive():
-            raise StepTimeout(f"step {task.name} did not finish within {timeout:g} s")
-        if "error" in box:
-            raise box["error"]
-        return box["output"]
+        return call_with_timeout(lambda: handler(self._app, payload), timeout, task.name)
 
 
 def _resolve(path: str, state: State) -> Any:

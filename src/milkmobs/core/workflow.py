@@ -42,195 +42,49 @@ event ever says something false. Rejected videos take the Choice's default branc
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
 from types import MappingProxyType
 
+from milkmobs.core.workflow_model import (
+    ALL_ERRORS,
+    LAMBDA_SERVICE_ERRORS,
+    TIMEOUT_ERROR,
+    Catch,
+    Choice,
+    EmitEvent,
+    Jitter,
+    Merge,
+    Parallel,
+    PollUntilDone,
+    RetryPolicy,
+    Step,
+    Task,
+    Wait,
+    WorkflowDefinition,
+)
 from milkmobs.domain import EVENT_BUS_NAME, EVENT_SOURCE, VideoAnalyzed
 
-#: The Lambda service's own transient errors (Step Functions reports them under these names).
-LAMBDA_SERVICE_ERRORS: tuple[str, ...] = (
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-)
-#: Error name of a step that exceeded its ``timeout_seconds`` (same name in both runners).
-TIMEOUT_ERROR = "States.Timeout"
-#: Matches every error (used by the catch).
-ALL_ERRORS = "States.ALL"
-
-
-class Jitter(StrEnum):
-    """Step Functions ``JitterStrategy``: FULL draws each delay uniformly from [0, delay]."""
-
-    FULL = "FULL"
-    NONE = "NONE"
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """One Step Functions ``Retry`` rule.
-
-    ``errors`` are matched by exact name: the class name of the milkmobs error a handler raised
-    (Lambda reports it as ``errorType``), a Lambda service error, or ``States.Timeout``.
-    ``max_attempts`` counts *retries* after the first call, as in Step Functions' ``MaxAttempts``.
-    The n-th retry waits ``interval_seconds · backoff_rate^(n-1)``, capped by ``max_delay_seconds``.
-    """
-
-    errors: tuple[str, ...]
-    interval_seconds: float
-    max_attempts: int
-    backoff_rate: float = 2.0
-    max_delay_seconds: float | None = None
-    jitter: Jitter = Jitter.FULL
-
-    def matches(self, error_name: str) -> bool:
-        return error_name in self.errors or ALL_ERRORS in self.errors
-
-    def delay_before_retry(self, retry_number: int) -> float:
-        """The delay before retry ``retry_number`` (1-based), before jitter."""
-        delay = self.interval_seconds * self.backoff_rate ** max(0, retry_number - 1)
-        return min(delay, self.max_delay_seconds) if self.max_delay_seconds is not None else delay
-
-
-@dataclass(frozen=True)
-class Task:
-    """A step that runs one handler (a Lambda function in AWS, a function call in process)."""
-
-    name: str
-    handler: str
-    comment: str
-    timeout_seconds: int
-    retry: tuple[RetryPolicy, ...]
-    input_fields: tuple[str, ...] = ("videoId",)
-    constants: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-
-    def build_input(self, state: Mapping[str, object]) -> dict[str, object]:
-        """The handler's input: the named fields of ``state`` (those present) plus the constants."""
-        payload: dict[str, object] = {name: state[name] for name in self.input_fields if name in state}
-        payload.update(self.constants)
-        return payload
-
-
-@dataclass(frozen=True)
-class Wait:
-    """Pause (Step Functions ``Wait`` state)."""
-
-    name: str
-    seconds: int
-
-
-@dataclass(frozen=True)
-class PollUntilDone:
-    """``start``, then while ``state[done_field]`` is false: ``wait`` and ``check`` (at most ``max_polls``).
-
-    In Step Functions: start → Choice(done?) → Wait → check → back to the Choice; a Fail state
-    ``<name>TimedOut`` (error ``States.Timeout``) after ``max_polls`` checks — the execution timeout
-    also bounds it.
-    """
-
-    name: str
-    start: Task
-    wait: Wait
-    check: Task
-    max_polls: int
-    done_field: str = "done"
-
-
-@dataclass(frozen=True)
-class Parallel:
-    """Run ``branches`` concurrently; the output is the list of branch outputs, in branch order.
-    If a branch fails, the whole state fails with that branch's error."""
-
-    name: str
-    comment: str
-    branches: tuple[tuple[Step, ...], ...]
-
-
-@dataclass(frozen=True)
-class Merge:
-    """A Pass state reshaping the previous output: ``fields`` maps output field → JSONPath
-    (only ``$[i].field`` paths into the Parallel's output list)."""
-
-    name: str
-    fields: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class Choice:
-    """If ``state[field] == equals`` run ``then`` and continue; otherwise continue directly."""
-
-    name: str
-    field: str
-    equals: str
-    then: tuple[Step, ...]
-
-
-@dataclass(frozen=True)
-class EmitEvent:
-    """Publish ``state[detail_field]`` as one event (Step Functions: the EventBridge PutEvents
-    integration; in process: the ``handler`` of STEP_HANDLERS, which publishes through the EventBus)."""
-
-    name: str
-    handler: str
-    detail_field: str
-    source: str
-    detail_type: str
-    event_bus_name: str
-    timeout_seconds: int
-    retry: tuple[RetryPolicy, ...]
-
-
-@dataclass(frozen=True)
-class Catch:
-    """What happens on an error no retry absorbed: run ``task`` (input: the state + ``failedStep`` +
-    ``error``), then end the execution in the Fail state ``fail_state`` with that error."""
-
-    errors: tuple[str, ...]
-    task: Task
-    fail_state: str
-    step_field: str = "failedStep"
-    error_field: str = "error"
-
-
-Step = Task | Wait | PollUntilDone | Parallel | Merge | Choice | EmitEvent
-
-
-@dataclass(frozen=True)
-class WorkflowDefinition:
-    """The whole workflow: top-level steps in order, the execution timeout and the catch."""
-
-    name: str
-    comment: str
-    timeout_seconds: int
-    steps: tuple[Step, ...]
-    catch: Catch
-
-    def tasks(self) -> Iterator[Task]:
-        """Every Task, in order (the catch's last): e.g. to create their Lambda functions."""
-        yield from _tasks(self.steps)
-        yield self.catch.task
-
-    def lambda_functions(self) -> list[str]:
-        """The distinct handler / Lambda function names, in order of first use."""
-        return list(dict.fromkeys(task.handler for task in self.tasks()))
-
-
-def _tasks(steps: tuple[Step, ...]) -> Iterator[Task]:
-    for step in steps:
-        if isinstance(step, Task):
-            yield step
-        elif isinstance(step, PollUntilDone):
-            yield step.start
-            yield step.check
-        elif isinstance(step, Parallel):
-            for branch in step.branches:
-                yield from _tasks(branch)
-        elif isinstance(step, Choice):
-            yield from _tasks(step.then)
-
+__all__ = [
+    "ALL_ERRORS",
+    "ANALYSIS_WORKFLOW",
+    "EVENT_RETRY",
+    "LAMBDA_SERVICE_ERRORS",
+    "MODEL_RETRY",
+    "MODEL_TIMEOUT_RETRY",
+    "STORE_RETRY",
+    "TIMEOUT_ERROR",
+    "Catch",
+    "Choice",
+    "EmitEvent",
+    "Jitter",
+    "Merge",
+    "Parallel",
+    "PollUntilDone",
+    "RetryPolicy",
+    "Step",
+    "Task",
+    "Wait",
+    "WorkflowDefinition",
+]
 
 # --- the retry policies ---------------------------------------------------------------------------
 

@@ -1,0 +1,73 @@
+"""Helpers of the in-process orchestrator: step timeouts and the execution record it keeps."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from milkmobs.core.workflow_model import TIMEOUT_ERROR
+from milkmobs.domain import ExecutionRecord, ExecutionStatus, StepRecord, StepStatus
+from milkmobs.ports import ExecutionLog
+
+
+class StepTimeout(Exception):
+    """A step ran longer than its ``timeout_seconds`` (reported as ``States.Timeout``)."""
+
+
+def error_name(exc: BaseException) -> str:
+    """The name retry policies match: ``States.Timeout`` or the exception's class name."""
+    return TIMEOUT_ERROR if isinstance(exc, StepTimeout) else type(exc).__name__
+
+
+class ExecutionTracker:
+    """One execution's record, updated under a lock (the parallel branches write concurrently)."""
+
+    def __init__(self, record: ExecutionRecord, executions: ExecutionLog, clock: Callable[[], datetime]) -> None:
+        self.record = record
+        self._log = executions
+        self._now = clock
+        self._lock = threading.Lock()
+
+    def begin(self, name: str) -> int:
+        with self._lock:
+            steps = [*self.record.steps, StepRecord(name=name, status=StepStatus.RUNNING, started_at=self._now())]
+            self.record = self.record.model_copy(update={"steps": steps})
+            self._log.put(self.record)
+            return len(steps) - 1
+
+    def end(self, index: int, status: StepStatus, attempts: int, error: str | None = None) -> None:
+        with self._lock:
+            steps = list(self.record.steps)
+            steps[index] = steps[index].model_copy(
+                update={"status": status, "ended_at": self._now(), "attempts": attempts, "error": error}
+            )
+            self.record = self.record.model_copy(update={"steps": steps})
+            self._log.put(self.record)
+
+    def finish(self, status: ExecutionStatus, error: str | None = None) -> None:
+        with self._lock:
+            self.record = self.record.model_copy(update={"status": status, "stopped_at": self._now(), "error": error})
+            self._log.put(self.record)
+
+
+def call_with_timeout(function: Callable[[], Any], timeout: float, name: str) -> Any:
+    """``function()`` on a helper thread; StepTimeout if it has not returned after ``timeout`` seconds
+    (the thread is abandoned, not killed: Python cannot stop it)."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["output"] = function()
+        except BaseException as exc:
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name=f"milkmobs-step-{name}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise StepTimeout(f"step {name} did not finish within {timeout:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["output"]
