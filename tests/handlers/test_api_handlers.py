@@ -206,3 +206,23 @@ def test_openapi_is_served(app: MilkMobs, context: Any) -> None:
     answer = get_feed.handler(api_event("GET", "/openapi.json"), context)
     assert answer["statusCode"] == 200
     assert "/videos/submit" in body_of(answer)["paths"]
+
+
+def test_wrong_method_media_type_and_body_are_4xx(app: MilkMobs, context: Any) -> None:
+    wrong_method = get_feed.handler(api_event("DELETE", "/feed"), context)
+    assert wrong_method["statusCode"] == 405
+    assert wrong_method["multiValueHeaders"]["Allow"] == ["GET"]
+    submit_get = get_feed.handler(api_event("PUT", "/videos/submit"), context)
+    assert submit_get["statusCode"] == 405 and submit_get["multiValueHeaders"]["Allow"] == ["POST"]
+
+    as_text = api_event("POST", "/validate", body='{"videoId": "x"}', headers={"Content-Type": "text/plain"})
+    assert validate_video.handler(as_text, context)["statusCode"] == 415
+    multipart = api_event("POST", "/videos/submit", body="x", headers={"Content-Type": "multipart/form-data"})
+    assert create_upload.handler(multipart, context)["statusCode"] == 415
+    binary = api_event("POST", "/videos/submit", body="/+3/", headers={"Content-Type": "application/json"})
+    binary["isBase64Encoded"] = True  # bytes ff ed ff: not UTF-8
+    answer = create_upload.handler(binary, context)
+    assert answer["statusCode"] == 400 and body_of(answer)["error"]["field"] == "body"
+
+    weird_id = get_video_detail.handler(api_event("GET", "/videos/a;b"), context)
+    assert weird_id["statusCode"] == 422

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -31,13 +32,17 @@ def _cors(origins: Sequence[str]) -> CORSConfig | None:
     return CORSConfig(allow_origin=first, extra_origins=extra or None, max_age=600)
 
 
+def _security_schemes() -> dict[str, Any]:
+    return {"adminAuth": HTTPBearer(description="Admin token locally; a Cognito id token in AWS")}
+
+
 def openapi_document(api: APIGatewayRestResolver) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``api``, as a dict (what ``GET /openapi.json`` answers)."""
     text = api.get_openapi_json_schema(
         title=API_TITLE,
         version=API_VERSION,
         description=API_DESCRIPTION,
-        security_schemes={"adminAuth": HTTPBearer(description="Admin token locally; a Cognito id token in AWS")},
+        security_schemes=_security_schemes(),
     )
     document: dict[str, Any] = json.loads(text)
     return _advertise_real_errors(document)
@@ -63,6 +68,35 @@ def _advertise_real_errors(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+class _MethodTable:
+    """Which methods a path accepts, matched exactly as the resolver matches routes (static paths
+    first), from the OpenAPI document on first use: a wrong method on a known path is a 405."""
+
+    def __init__(self, api: APIGatewayRestResolver) -> None:
+        self._api = api
+        self._static: dict[str, list[str]] | None = None
+        self._dynamic: list[tuple[re.Pattern[str], list[str]]] = []
+
+    def _load(self) -> dict[str, list[str]]:
+        static: dict[str, list[str]] = {}
+        for template, item in openapi_document(self._api)["paths"].items():
+            methods = sorted(m.upper() for m in item)
+            if "{" not in template:
+                static[template] = methods
+            else:  # Powertools' own compiler, so "matches" means what the router means
+                rule = re.sub(r"\{(\w+)\}", r"<\1>", template)
+                self._dynamic.append((APIGatewayRestResolver._compile_regex(rule), methods))
+        self._static = static
+        return static
+
+    def __call__(self, path: str) -> list[str]:
+        static = self._static if self._static is not None else self._load()
+        trimmed = path.rstrip("/") or "/"
+        if trimmed in static:
+            return static[trimmed]
+        return sorted({m for pattern, methods in self._dynamic if pattern.match(path) for m in methods})
+
+
 def create_api(
     app: AppProvider,
     *,
@@ -83,7 +117,7 @@ def create_api(
     api.include_router(validation.build_router(app))
     api.include_router(executions.build_router(app))
     api.include_router(admin.build_router(app, authorizer))
-    install_error_handlers(api)
+    install_error_handlers(api, _MethodTable(api))
 
     @api.get("/openapi.json", include_in_schema=False)
     def get_openapi() -> Response[str]:
@@ -92,5 +126,11 @@ def create_api(
         )
 
     if swagger:  # the interactive page; its assets are inlined, so it works offline
-        api.enable_swagger(path="/docs", title=API_TITLE, version=API_VERSION, description=API_DESCRIPTION)
+        api.enable_swagger(
+            path="/docs",
+            title=API_TITLE,
+            version=API_VERSION,
+            description=API_DESCRIPTION,
+            security_schemes=_security_schemes(),
+        )
     return api

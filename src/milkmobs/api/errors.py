@@ -7,14 +7,20 @@ plain 500 that carries no stack trace.
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError, ResponseValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+    ResponseValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import Field
 
@@ -78,6 +84,7 @@ _DESCRIPTIONS: dict[int, str] = {
     404: "No such video, mob or route",
     409: "The video is in the wrong state for this operation",
     413: "The declared size is above the configured limit",
+    415: "The body is not application/json",
     422: "The request does not match the schema (the failing fields are listed)",
     500: "Internal error (never caused by the request; see the server log)",
     503: "A backing service is unavailable; retry later",
@@ -123,8 +130,14 @@ def _field_problems(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
-def install_error_handlers(app: APIGatewayRestResolver) -> None:
-    """Register the mapping on ``app`` (domain errors, validation errors, unknown routes, the rest)."""
+def install_error_handlers(
+    app: APIGatewayRestResolver, allowed_methods: Callable[[str], list[str]] | None = None
+) -> None:
+    """Register the mapping on ``app`` (domain errors, validation errors, unknown routes, the rest).
+
+    ``allowed_methods(path)`` lists the methods a known path accepts, so a wrong method on it is a
+    405 with ``Allow`` rather than a 404.
+    """
 
     def _domain(exc: MilkmobsError) -> Response[Any]:
         status = status_for(exc)
@@ -139,12 +152,33 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
             422, "validation_error", f"the request does not match the API schema ({where or 'body'})", fields=problems
         )
 
+    def _unsupported_type(_exc: RequestUnsupportedContentType | None) -> Response[Any]:
+        sent = app.current_event.headers.get("content-type") or "none"
+        return error_response(415, "unsupported_media_type", f"send the body as application/json (got {sent})")
+
+    def _value_error(exc: ValueError) -> Response[Any]:
+        # Powertools raises a bare ValueError for a multipart/form body it cannot parse; none of our
+        # routes take such bodies, so that is the client's media type, not our bug.
+        if isinstance(exc, UnicodeError | json.JSONDecodeError):
+            return error_response(400, "invalid_input", "the request body is not valid UTF-8 JSON", field="body")
+        sent = app.current_event.headers.get("content-type") or ""
+        if sent and not sent.lower().startswith("application/json"):
+            return _unsupported_type(None)
+        return _unexpected(exc)
+
     def _bad_response(exc: ResponseValidationError) -> Response[Any]:
         logger.error("response failed its own schema: %s", exc.errors())
         return error_response(500, "internal_error", "the server produced an invalid answer; see the server log")
 
     def _no_route(_exc: RouteNotFoundError) -> Response[Any]:
         event = app.current_event
+        methods = allowed_methods(event.path) if allowed_methods else []
+        if methods:
+            answer = error_response(
+                405, "method_not_allowed", f"{event.path} accepts {', '.join(methods)}, not {event.http_method}"
+            )
+            answer.headers["Allow"] = ", ".join(methods)
+            return answer
         return error_response(404, "not_found", f"no route for {event.http_method} {event.path}")
 
     def _service(exc: ServiceError) -> Response[Any]:
@@ -160,6 +194,8 @@ def install_error_handlers(app: APIGatewayRestResolver) -> None:
     app.exception_handler(MilkmobsError)(_domain)
     app.exception_handler(RequestValidationError)(_validation)
     app.exception_handler(ResponseValidationError)(_bad_response)
+    app.exception_handler(RequestUnsupportedContentType)(_unsupported_type)
+    app.exception_handler(ValueError)(_value_error)
     app.exception_handler(ServiceError)(_service)
     app.exception_handler(Exception)(_unexpected)
     app.not_found(_no_route)

@@ -7,15 +7,14 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from milkmobs.api.auth import AdminAuthorizer
 from milkmobs.api.errors import error_responses
 from milkmobs.api.models import DeletedVideo, VideoList
-from milkmobs.api.routes import DEFAULT_PAGE_SIZE, AppProvider, Cursor, Limit, new_router
+from milkmobs.api.routes import DEFAULT_PAGE_SIZE, AppProvider, Cursor, Limit, VideoIdPath, new_router
 from milkmobs.domain import UsageReport, VideoStats, VideoStatus
 
-VideoIdPath = Annotated[str, Path(min_length=1, max_length=128)]
 #: Advertised in the OpenAPI document so clients know to send the token / the Cognito id token.
 ADMIN_SECURITY: list[dict[str, list[str]]] = [{"adminAuth": []}]
 

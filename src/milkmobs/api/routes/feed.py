@@ -20,7 +20,7 @@ def build_router(app: AppProvider) -> Router:
         "/feed",
         summary="Validated videos, newest first (?mobId= filters to one mob)",
         tags=["feed"],
-        responses={200: {"description": "OK"}, **error_responses(400)},
+        responses={200: {"description": "OK"}, **error_responses(400, 404)},
         operation_id="get_feed",
     )
     def get_feed(limit: Limit = DEFAULT_PAGE_SIZE, cursor: Cursor = None, mob_id: MobIdQuery = None) -> VideoList:
@@ -30,7 +30,7 @@ def build_router(app: AppProvider) -> Router:
         "/videos/feed",
         summary="Same as GET /feed (the seed's path)",
         tags=["feed"],
-        responses={200: {"description": "OK"}, **error_responses(400)},
+        responses={200: {"description": "OK"}, **error_responses(400, 404)},
         operation_id="get_videos_feed",
     )
     def get_videos_feed(

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from milkmobs.api.errors import error_responses
 from milkmobs.api.models import MobList
-from milkmobs.api.routes import DEFAULT_PAGE_SIZE, AppProvider, Cursor, Limit, new_router
+from milkmobs.api.routes import DEFAULT_PAGE_SIZE, AppProvider, Cursor, Limit, MobIdPath, new_router
 from milkmobs.core.views import MobDetail
-
-MobIdPath = Annotated[str, Path(min_length=1, max_length=128)]
 
 
 def build_router(app: AppProvider) -> Router:

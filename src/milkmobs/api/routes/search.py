@@ -31,7 +31,7 @@ def build_router(app: AppProvider) -> Router:
         "/search/text",
         summary="Validated videos matching a text query, best first",
         tags=["search"],
-        responses={200: {"description": "OK"}, **error_responses(400, 503)},
+        responses={200: {"description": "OK"}, **error_responses(400, 404, 503)},
         operation_id="search_text",
     )
     def search_text(

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from milkmobs.api.errors import error_responses
 from milkmobs.api.models import ValidateBody
-from milkmobs.api.routes import AppProvider, new_router
+from milkmobs.api.routes import AppProvider, VideoIdPath, new_router
 from milkmobs.domain import ValidationResult
-
-VideoIdPath = Annotated[str, Path(min_length=1, max_length=128)]
 
 
 def build_router(app: AppProvider) -> Router:
@@ -22,7 +17,7 @@ def build_router(app: AppProvider) -> Router:
         "/validate",
         summary="Re-run validation on the stored analysis of a video",
         tags=["validation"],
-        responses={200: {"description": "OK"}, **error_responses(400, 404, 409)},
+        responses={200: {"description": "OK"}, **error_responses(400, 404, 409, 415)},
         operation_id="revalidate",
     )
     def revalidate(body: ValidateBody) -> ValidationResult:

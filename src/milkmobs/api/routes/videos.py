@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from milkmobs.api.errors import error_responses
 from milkmobs.api.models import SubmitBody, VideoList
-from milkmobs.api.routes import DEFAULT_PAGE_SIZE, AppProvider, Cursor, Limit, new_router
+from milkmobs.api.routes import DEFAULT_PAGE_SIZE, AppProvider, Cursor, Limit, VideoIdPath, new_router
 from milkmobs.core.views import Submission, SubmitRequest, VideoView
-
-VideoIdPath = Annotated[str, Path(min_length=1, max_length=128)]
 
 
 def build_router(app: AppProvider) -> Router:
@@ -25,7 +23,7 @@ def build_router(app: AppProvider) -> Router:
         description="The answer's `upload` is a form POST (fields + the file last) that accepts exactly one "
         "video/mp4 file of at most the configured size; uploading it starts the analysis.",
         tags=["videos"],
-        responses={201: {"description": "Created"}, **error_responses(400, 413)},
+        responses={201: {"description": "Created"}, **error_responses(400, 413, 415)},
         operation_id="submit_video",
     )
     def submit_video(body: SubmitBody) -> Submission:
