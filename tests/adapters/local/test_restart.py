@@ -1,0 +1,117 @@
+"""The local backend survives a restart: build the app on a data directory, process real videos,
+close it, build it again on the same directory — same videos, mobs, search results, history,
+events, and the URLs and cursors handed out before still work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import pytest
+
+pytest.importorskip("av")
+pytest.importorskip("rapidocr")
+
+from milkmobs.adapters.local.media_folder import LocalMediaStore
+from milkmobs.adapters.local.sqlite_events import SQLiteEventLog
+from milkmobs.bootstrap import build
+from milkmobs.core.service import MilkMobs
+from milkmobs.core.views import SubmitRequest
+from milkmobs.demo.corpus import THEMES, CorpusVideo, generate_corpus
+from milkmobs.domain import ConfigurationError, VideoStatus
+from milkmobs.settings import Backend, Settings
+
+
+@dataclass
+class Snapshot:
+    """Everything a user could observe of the app, minus freshly signed URLs."""
+
+    videos: dict[str, Any]
+    mobs: list[Any]
+    similar: dict[str, list[tuple[str, float]]]
+    text_search: list[str]
+    stats: Any
+    history: dict[str, list[Any]]
+    events: list[Any]
+    user_page: list[str]
+
+
+def _settings(data_dir: Path, **extra: Any) -> Settings:
+    return Settings(backend=Backend.LOCAL, data_dir=data_dir, workers=2, **extra)
+
+
+def _snapshot(app: MilkMobs, ids: list[str]) -> Snapshot:
+    validated = [v for v in ids if app.ports.videos.get(v).status is VideoStatus.VALIDATED]
+    events = app.ports.events
+    assert isinstance(events, SQLiteEventLog)
+    return Snapshot(
+        videos={v: app.ports.videos.get(v) for v in ids},
+        mobs=app.list_mobs(),
+        similar={v: [(r.video.video_id, round(r.score, 5)) for r in app.similar_videos(v).results] for v in validated},
+        text_search=[r.video.video_id for r in app.search_text("got milk sunset").results],
+        stats=app.stats(),
+        history={v: app.execution_history(v) for v in ids},
+        events=events.published(),
+        user_page=[v.video_id for v in app.list_user_videos("restart-user", limit=50).items],
+    )
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> list[CorpusVideo]:
+    return generate_corpus(tmp_path_factory.mktemp("clips"), themes=THEMES[:2], seconds=1.0)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path / "data"
+
+
+def _submit(app: MilkMobs, clip: CorpusVideo) -> str:
+    submission = app.submit_video(
+        SubmitRequest(user_id="restart-user", title=clip.title, description=clip.description, hashtags=clip.hashtags)
+    )
+    app.upload_video(submission.video_id, clip.path.read_bytes())
+    return submission.video_id
+
+
+def test_a_restart_keeps_videos_mobs_search_history_and_urls(clips: list[CorpusVideo], data_dir: Path) -> None:
+    with build(_settings(data_dir), retry_interval_scale=0) as app:
+        # both themes, captioned and tagged clips and an uncaptioned one; clips[1] comes after the restart
+        ids = [_submit(app, clips[i]) for i in (0, 3, 4, 5)]
+        before = _snapshot(app, ids)
+        first_page = app.list_user_videos("restart-user", limit=2)
+        url = app.get_video(ids[0]).video_url
+    assert before.mobs and before.similar and before.events, "the corpus should validate and cluster something"
+    assert all(v.status in {VideoStatus.VALIDATED, VideoStatus.REJECTED} for v in before.videos.values())
+
+    with build(_settings(data_dir), retry_interval_scale=0) as app:
+        assert _snapshot(app, ids) == before
+        # a cursor and a signed media URL handed out before the restart still work
+        assert first_page.next_cursor is not None
+        rest = app.list_user_videos("restart-user", limit=50, cursor=first_page.next_cursor)
+        assert [v.video_id for v in first_page.items + rest.items] == before.user_page
+        assert url is not None
+        parts = urlsplit(url)
+        media = app.ports.media
+        assert isinstance(media, LocalMediaStore)
+        assert media.open_signed(unquote(parts.path.removeprefix("/media/")), dict(parse_qsl(parts.query))) == (
+            clips[0].path.read_bytes()
+        )
+        # and the reopened index and stores keep working: one more video joins them
+        new_id = _submit(app, clips[1])
+        after = _snapshot(app, [*ids, new_id])
+        assert after.videos[new_id].status in {VideoStatus.VALIDATED, VideoStatus.REJECTED}
+        assert after.stats.total_videos == before.stats.total_videos + 1
+        assert sum(m.video_count for m in after.mobs) == after.stats.by_status.get("validated", 0)
+
+
+def test_a_data_directory_keeps_its_embedding_dimension(clips: list[CorpusVideo], data_dir: Path) -> None:
+    with build(_settings(data_dir), retry_interval_scale=0) as app:
+        dimension = app.ports.analyzer.embedding_dimension
+    with pytest.raises(ConfigurationError, match="dimension"):
+        build(_settings(data_dir, embedding_dimension=dimension // 2))
+    with build(_settings(data_dir), retry_interval_scale=0) as app:  # the failed build released everything
+        assert app.ports.index.dimension == dimension
