@@ -102,3 +102,16 @@ def test_a_closed_database_raises_backend_unavailable(tmp_path: Path) -> None:
 def test_memory_paths_are_refused() -> None:
     with pytest.raises(ConfigurationError):
         SQLiteDatabase(Path(":memory:"))
+
+
+def test_connections_of_finished_threads_are_closed(tmp_path: Path) -> None:
+    db = SQLiteDatabase(tmp_path / "db.sqlite3")
+    try:
+        for _ in range(5):  # short-lived threads, as a per-task helper would make
+            thread = threading.Thread(target=lambda: db.read().execute("SELECT 1").fetchall())
+            thread.start()
+            thread.join()
+        db.connection()  # opening one prunes the dead threads' connections
+        assert len(db._all) <= 2  # this thread's, plus at most the last helper's
+    finally:
+        db.close()

@@ -128,7 +128,7 @@ class SQLiteDatabase:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._all: dict[threading.Thread, sqlite3.Connection] = {}  # every open connection, by owner
         self._all_lock = threading.Lock()
         self._closed = False
         try:
@@ -163,14 +163,18 @@ class SQLiteDatabase:
             conn.close()
             raise ConfigurationError(f"the database {self.path} refused WAL mode (got {mode!r})")
         with self._all_lock:
-            self._all.append(conn)
+            # Threads come and go (pools, per-task helpers): close what finished threads left behind.
+            for thread in [t for t in self._all if not t.is_alive()]:
+                with contextlib.suppress(sqlite3.Error):
+                    self._all.pop(thread).close()
+            self._all[threading.current_thread()] = conn
         return conn
 
     def close(self) -> None:
         """Close every thread's connection; later use raises BackendUnavailableError."""
         with self._all_lock:
             self._closed = True
-            conns, self._all = self._all, []
+            conns, self._all = list(self._all.values()), {}
         for conn in conns:
             with contextlib.suppress(sqlite3.Error):  # another thread may be mid-way through
                 conn.close()
