@@ -36,6 +36,7 @@ USAGE_RANGES: dict[str, timedelta] = {
 def list_videos(
     ports: CorePorts, config: CoreConfig, *, status: VideoStatus | None, limit: int, cursor: str | None
 ) -> Page[VideoView]:
+    """Every video, or those in ``status``, newest first."""
     page = ports.videos.list_by_status(status, limit=check_limit(limit), cursor=cursor)
     return view_page(ports, config, page)
 

@@ -31,6 +31,7 @@ class ExecutionTracker:
         self._lock = threading.Lock()
 
     def begin(self, name: str) -> int:
+        """Record that step ``name`` started; returns its index for ``end``."""
         with self._lock:
             steps = [*self.record.steps, StepRecord(name=name, status=StepStatus.RUNNING, started_at=self._now())]
             self.record = self.record.model_copy(update={"steps": steps})
@@ -38,6 +39,7 @@ class ExecutionTracker:
             return len(steps) - 1
 
     def end(self, index: int, status: StepStatus, attempts: int, error: str | None = None) -> None:
+        """Record how step ``index`` ended, after how many attempts, with which error."""
         with self._lock:
             steps = list(self.record.steps)
             steps[index] = steps[index].model_copy(
@@ -47,6 +49,7 @@ class ExecutionTracker:
             self._log.put(self.record)
 
     def finish(self, status: ExecutionStatus, error: str | None = None) -> None:
+        """Close the execution with its final status (and error)."""
         with self._lock:
             self.record = self.record.model_copy(update={"status": status, "stopped_at": self._now(), "error": error})
             self._log.put(self.record)

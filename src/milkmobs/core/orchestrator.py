@@ -137,6 +137,7 @@ class InProcessOrchestrator:
         return StartResult(execution_id=video_id)
 
     def history(self, video_id: str) -> list[ExecutionRecord]:
+        """The video's executions with their steps, newest first."""
         return self._log.list_for_video(video_id)
 
     # --- background mode ---------------------------------------------------------------

@@ -57,21 +57,25 @@ def to_view(ports: CorePorts, config: CoreConfig, video: Video, mob_names: dict[
 
 
 def to_views(ports: CorePorts, config: CoreConfig, videos: list[Video]) -> list[VideoView]:
+    """Views of ``videos``, reading the mob names once."""
     names = _mob_names(ports, videos)
     return [to_view(ports, config, v, names) for v in videos]
 
 
 def view_page(ports: CorePorts, config: CoreConfig, page: Page[Video]) -> Page[VideoView]:
+    """The same page, as views."""
     return Page(items=to_views(ports, config, page.items), next_cursor=page.next_cursor)
 
 
 def get_video(ports: CorePorts, config: CoreConfig, video_id: str) -> VideoView:
+    """One video as users see it; NotFoundError if unknown."""
     return to_view(ports, config, ports.videos.get(video_id))
 
 
 def list_user_videos(
     ports: CorePorts, config: CoreConfig, user_id: str, *, limit: int, cursor: str | None
 ) -> Page[VideoView]:
+    """A user's videos, newest first (InvalidInputError without a user id)."""
     if not user_id or not user_id.strip():
         raise InvalidInputError("userId is required", field="userId")
     page = ports.videos.list_by_user(user_id.strip(), limit=check_limit(limit), cursor=cursor)
@@ -104,6 +108,7 @@ def list_mobs(ports: CorePorts) -> list[Mob]:
 
 
 def get_mob(ports: CorePorts, config: CoreConfig, mob_id: str, *, limit: int, cursor: str | None) -> MobDetail:
+    """A mob and a page of its validated videos."""
     mob = ports.mobs.get(mob_id)
     page = _validated_only(ports.videos.list_by_mob(mob_id, limit=check_limit(limit), cursor=cursor))
     views = [to_view(ports, config, v, {mob.mob_id: mob.name}) for v in page.items]
@@ -168,6 +173,7 @@ def search_text(ports: CorePorts, config: CoreConfig, text: str, *, limit: int, 
 
 
 def get_validation(ports: CorePorts, video_id: str) -> ValidationResult:
+    """The stored validation; NotFoundError if the video or its validation does not exist."""
     video = ports.videos.get(video_id)
     if video.validation is None:
         raise NotFoundError(f"video {video_id} has no validation yet (status {video.status.value})", video_id=video_id)

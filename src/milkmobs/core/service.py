@@ -50,6 +50,7 @@ class MilkMobs:
 
     @property
     def workflow(self) -> Workflow:
+        """The attached workflow runner (in-process orchestrator or Step Functions)."""
         if self._workflow is None:
             raise RuntimeError("no workflow attached; build the app with milkmobs.bootstrap.build()")
         return self._workflow
@@ -96,6 +97,7 @@ class MilkMobs:
 
     # --- pipeline steps (called by the orchestrator or the Step Functions Lambdas) ---
     def mark_processing(self, video_id: str) -> Video:
+        """uploaded → processing (probing the file when a media processor is configured)."""
         return pipeline.mark_processing(self.ports, video_id)
 
     def describe_video(self, video_id: str) -> Insights:
@@ -136,9 +138,11 @@ class MilkMobs:
 
     # --- reads ---------------------------------------------------------------------
     def get_video(self, video_id: str) -> VideoView:
+        """The video with its media URLs and mob name; NotFoundError if unknown."""
         return queries.get_video(self.ports, self.config, video_id)
 
     def list_user_videos(self, user_id: str, *, limit: int = 20, cursor: str | None = None) -> Page[VideoView]:
+        """The user's videos in every status, newest first."""
         return queries.list_user_videos(self.ports, self.config, user_id, limit=limit, cursor=cursor)
 
     def feed(self, *, limit: int = 20, cursor: str | None = None, mob_id: str | None = None) -> Page[VideoView]:
@@ -150,6 +154,7 @@ class MilkMobs:
         return queries.list_mobs(self.ports)
 
     def get_mob(self, mob_id: str, *, limit: int = 20, cursor: str | None = None) -> MobDetail:
+        """The mob and a page of its videos, newest first; NotFoundError if unknown."""
         return queries.get_mob(self.ports, self.config, mob_id, limit=limit, cursor=cursor)
 
     def similar_videos(self, video_id: str, *, limit: int = 10, mob_id: str | None = None) -> SimilarVideos:
@@ -191,6 +196,7 @@ class MilkMobs:
     def admin_list_videos(
         self, *, status: VideoStatus | None = None, limit: int = 20, cursor: str | None = None
     ) -> Page[VideoView]:
+        """Every video (or those in ``status``), newest first."""
         return admin.list_videos(self.ports, self.config, status=status, limit=limit, cursor=cursor)
 
     def delete_video(self, video_id: str) -> Video:
@@ -198,6 +204,7 @@ class MilkMobs:
         return admin.delete_video(self.ports, video_id)
 
     def stats(self) -> VideoStats:
+        """Totals by status, active mobs, average validation score and time to validate."""
         return admin.stats(self.ports)
 
     def usage(self, range_name: str = "24h") -> UsageReport:

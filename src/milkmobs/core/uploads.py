@@ -35,6 +35,7 @@ _VIDEO_KEY = re.compile(r"^vid_(?P<video_id>[A-Za-z0-9][A-Za-z0-9_-]{0,127})\.mp
 
 
 def media_key_for(video_id: str) -> str:
+    """The media key of a video: ``vid_<id>.mp4``."""
     return f"vid_{video_id}.mp4"
 
 

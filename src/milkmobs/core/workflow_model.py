@@ -49,6 +49,7 @@ class RetryPolicy:
     jitter: Jitter = Jitter.FULL
 
     def matches(self, error_name: str) -> bool:
+        """Whether this rule applies to an error of that name."""
         return error_name in self.errors or ALL_ERRORS in self.errors
 
     def delay_before_retry(self, retry_number: int) -> float:
