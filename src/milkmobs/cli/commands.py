@@ -14,8 +14,10 @@ from milkmobs.core.views import SubmitRequest, VideoView
 from milkmobs.domain import InvalidInputError
 from milkmobs.settings import Settings
 
-console = Console()
-errors = Console(stderr=True)
+
+def _console(stderr: bool = False) -> Console:
+    # Made per command, not at import: rich reads the terminal width (and COLUMNS) when created.
+    return Console(stderr=stderr)
 
 
 def _build(settings: Settings) -> MilkMobs:
@@ -43,7 +45,7 @@ def submit(args: argparse.Namespace, settings: Settings) -> int:
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            console=errors,
+            console=_console(stderr=True),
             disable=args.json or len(files) < 2,
             transient=True,
         ) as progress,
@@ -63,7 +65,7 @@ def submit(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         render.print_json(results)
     else:
-        console.print(render.video_table(results, title="submitted"))
+        _console().print(render.video_table(results, title="submitted"))
     return 0 if all(v.status.value != "failed" for v in results) else 1
 
 
@@ -74,7 +76,7 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         render.print_json({**video.to_json_dict(), "executions": [e.to_json_dict() for e in executions]})
     else:
-        render.show_video(console, video, executions)
+        render.show_video(_console(), video, executions)
     return 0
 
 
@@ -84,7 +86,7 @@ def mobs(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         render.print_json({"mobs": [m.to_json_dict() for m in found]})
     else:
-        console.print(render.mob_table(found))
+        _console().print(render.mob_table(found))
     return 0
 
 
@@ -94,7 +96,7 @@ def similar(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         render.print_json(result)
     else:
-        console.print(render.similar_table(result, title=f"similar to {args.video_id}"))
+        _console().print(render.similar_table(result, title=f"similar to {args.video_id}"))
     return 0
 
 
@@ -104,7 +106,7 @@ def search(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         render.print_json(result)
     else:
-        console.print(render.similar_table(result, title=f"matching “{args.text}”"))
+        _console().print(render.similar_table(result, title=f"matching “{args.text}”"))
     return 0
 
 
@@ -114,7 +116,7 @@ def cluster(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         render.print_json(report)
     else:
-        console.print(render.cluster_table(report))
+        _console().print(render.cluster_table(report))
     return 0
 
 
@@ -125,7 +127,7 @@ def stats(args: argparse.Namespace, settings: Settings) -> int:
         render.print_json({"stats": totals.to_json_dict(), "usage": usage.to_json_dict()})
     else:
         for table in render.stats_tables(totals, usage):
-            console.print(table)
+            _console().print(table)
     return 0
 
 

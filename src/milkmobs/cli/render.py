@@ -33,7 +33,9 @@ def _score(value: float | None) -> str:
 def video_table(videos: Sequence[VideoView], title: str = "videos") -> Table:
     table = Table(title=title)
     table.add_column("video", no_wrap=True)  # ids are what users copy into the next command
-    for col in ("status", "score", "mob", "hashtags", "title"):
+    table.add_column("status", no_wrap=True)
+    table.add_column("score", no_wrap=True)
+    for col in ("mob", "hashtags", "title"):
         table.add_column(col)
     for v in videos:
         table.add_row(
