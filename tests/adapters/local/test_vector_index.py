@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from milkmobs.adapters.local.vector_index import PersistedVectorIndex
+from milkmobs.adapters.local.vector_index import PersistedVectorIndex, top_k_per_row
 from milkmobs.domain import ConfigurationError, InvalidInputError
 from milkmobs.ports import IndexedVector
 
@@ -211,3 +213,28 @@ def test_threads_can_write_and_search_at_once(index: PersistedVectorIndex) -> No
     assert index.count() == len(expected)
     hits = index.search(vectors[1], k=len(expected) + 10)
     assert {h.video_id for h in hits} == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.integers(1, 4),
+    n=st.integers(1, 3000),
+    k=st.integers(1, 40),
+    decimals=st.sampled_from([None, 1]),  # rounding makes many ties
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_top_k_per_row_finds_exactly_the_k_largest(rows: int, n: int, k: int, decimals: int | None, seed: int) -> None:
+    scores = np.random.default_rng(seed).standard_normal((rows, n)).astype(np.float32)
+    if decimals is not None:
+        scores = np.round(scores, decimals)
+    for row, top in zip(scores, top_k_per_row(scores, k), strict=True):
+        assert len(set(top.tolist())) == len(top) == min(k, n)
+        assert np.array_equal(row[top], np.sort(row)[::-1][: min(k, n)])  # the k largest values, best first
+
+
+def test_a_non_finite_vector_refuses_the_whole_batch(index: PersistedVectorIndex) -> None:
+    bad = _vectors(1)[0].copy()
+    bad[3] = np.nan
+    with pytest.raises(InvalidInputError, match="v-bad"):
+        index.upsert_many([IndexedVector("v-ok", _vectors(1)[0], "validated"), IndexedVector("v-bad", bad, "x")])
+    assert index.count() == 0 and index.get_vector("v-ok") is None

@@ -121,24 +121,27 @@ class PersistedVectorIndex:
         self.upsert_many([item])
 
     def upsert_many(self, items: Sequence[IndexedVector]) -> None:
-        checked = {item.video_id: (item, self._checked(item)) for item in items}  # refuse before writing
-        if not checked:
+        latest = {item.video_id: item for item in items}  # a repeated id: the last one wins
+        if not latest:
             return
+        vectors = self._checked(list(latest.values()))  # refuse the whole batch before writing anything
         with self._lock:
             # A new or changed vector goes to a fresh slot; an unchanged one (a status or mob update) stays.
             fresh = [
-                vid
-                for vid, (_, vector) in checked.items()
-                if vid not in self._rows or not np.array_equal(self._matrix[self._rows[vid]], vector)
+                i
+                for i, vid in enumerate(latest)
+                if vid not in self._rows or not np.array_equal(self._matrix[self._rows[vid]], vectors[i])
             ]
             self._ensure_capacity(self._used + len(fresh))
-            slots = {vid: self._rows.get(vid, -1) for vid in checked}
-            for offset, vid in enumerate(fresh):
-                slots[vid] = self._used + offset
-                self._matrix[slots[vid]] = checked[vid][1]
+            first = self._used
+            slots = {vid: self._rows.get(vid, -1) for vid in latest}
+            ids = list(latest)
+            for offset, i in enumerate(fresh):
+                slots[ids[i]] = first + offset
             if fresh:
+                self._matrix[first : first + len(fresh)] = vectors[fresh]  # fresh slots are contiguous
                 self._matrix.flush()  # the vectors are on disk before any row points at them
-            rows = [(vid, slots[vid], item.status, item.mob_id) for vid, (item, _) in checked.items()]
+            rows = [(vid, slots[vid], item.status, item.mob_id) for vid, item in latest.items()]
             with self._db.write() as conn:
                 conn.executemany(
                     "INSERT INTO vectors (video_id, slot, status, mob_id) VALUES (?, ?, ?, ?)"
@@ -148,7 +151,9 @@ class PersistedVectorIndex:
                 )
             for row in rows:
                 self._place(*row)
-            self._refresh_norms([slots[vid] for vid in fresh])
+            if fresh:
+                self._inv_norms[first : first + len(fresh)] = _inverse_norms(vectors[fresh])
+                self._all_unit = None
             self._maybe_compact()
 
     def delete(self, video_id: str) -> bool:
@@ -314,7 +319,7 @@ class PersistedVectorIndex:
     def _refresh_norms(self, slots: list[int]) -> None:
         if slots:
             index = np.asarray(slots, dtype=np.int64)
-            self._inv_norms[index] = 1.0 / np.linalg.norm(self._matrix[index], axis=1)
+            self._inv_norms[index] = _inverse_norms(self._matrix[index])
         self._all_unit = None  # recomputed by the next search
 
     # --- files ----------------------------------------------------------------------------------------
@@ -350,11 +355,24 @@ class PersistedVectorIndex:
     def _file(self, generation: int) -> Path:
         return self.directory / f"vectors-{generation}.npy"
 
-    def _checked(self, item: IndexedVector) -> Vector:
-        vector = as_vector(item.vector, dimension=self._dimension, field="embedding")
-        if float(np.linalg.norm(vector)) == 0.0:
-            raise InvalidInputError(f"embedding of video {item.video_id} is a zero vector", field="embedding")
-        return vector
+    def _checked(self, items: list[IndexedVector]) -> FloatArray:
+        """The items' vectors as one ``(len(items), dimension)`` float32 matrix; InvalidInputError naming
+        the first bad one (wrong size, not finite, zero)."""
+        rows: list[Vector] = []
+        for item in items:
+            vector = item.vector
+            if not (
+                isinstance(vector, np.ndarray) and vector.dtype == np.float32 and vector.shape == (self._dimension,)
+            ):
+                vector = as_vector(vector, dimension=self._dimension, field="embedding")  # names what is wrong
+            rows.append(vector)
+        matrix: FloatArray = np.stack(rows) if rows else np.empty((0, self._dimension), dtype=np.float32)
+        finite: BoolArray = np.asarray(np.isfinite(matrix).all(axis=1), dtype=bool)
+        nonzero: BoolArray = np.asarray((matrix != 0).any(axis=1), dtype=bool)
+        for i in np.flatnonzero(~(finite & nonzero))[:1]:
+            problem = "contains NaN or infinite values" if not finite[i] else "is a zero vector"
+            raise InvalidInputError(f"embedding of video {items[i].video_id} {problem}", field="embedding")
+        return matrix
 
     def _ensure_capacity(self, needed: int) -> None:
         capacity = self._matrix.shape[0]
@@ -398,6 +416,12 @@ class PersistedVectorIndex:
         del old_matrix
         with contextlib.suppress(FileNotFoundError):
             os.unlink(old_path)
+
+
+def _inverse_norms(rows: FloatArray) -> FloatArray:
+    """1 / the L2 norm of each row (einsum: one pass, no squared temporary)."""
+    inverse: FloatArray = (1.0 / np.sqrt(np.einsum("ij,ij->i", rows, rows, dtype=np.float64))).astype(np.float32)
+    return inverse
 
 
 def _new_matrix(path: Path, capacity: int, dimension: int) -> np.memmap[tuple[int, int], np.dtype[np.float32]]:
