@@ -59,7 +59,8 @@ class LocalAnalyzer:
 
     ``resolve_path`` maps a media key to the stored file (``LocalMediaStore.path_for``).
     ``dimension`` is the embedding size (default 256). Frames are sampled evenly, at most one per
-    second except that short clips get at least ``min_frames``; OCR reads ``ocr_frames`` of them.
+    second except that short clips get at least ``min_frames``; OCR reads one of them every
+    ``ocr_every_seconds``, within the ``ocr_frames`` (min, max) bounds.
     Per-file signals are cached (LRU, keyed by path, size and mtime), and concurrent calls for the
     same file wait for one decode, so the Pegasus-like and Marengo-like branches share the work.
     """
@@ -71,7 +72,8 @@ class LocalAnalyzer:
         dimension: int | None = None,
         min_frames: int = 4,
         max_frames: int = 24,
-        ocr_frames: int = 4,
+        ocr_frames: tuple[int, int] = (3, 8),
+        ocr_every_seconds: float = 4.0,
         max_seconds: float = 180.0,
         frame_width: int = 640,
         cache_size: int = 128,
@@ -81,7 +83,8 @@ class LocalAnalyzer:
             raise ValueError(f"embedding dimension must be at least 8, got {dimension}")
         self._resolve_path = resolve_path
         self._dimension = dimension or DEFAULT_DIMENSION
-        self._min_frames, self._max_frames, self._ocr_frames = min_frames, max_frames, ocr_frames
+        self._min_frames, self._max_frames = min_frames, max_frames
+        self._ocr_frames, self._ocr_every = ocr_frames, ocr_every_seconds
         self._max_seconds, self._frame_width = max_seconds, frame_width
         self._cache_size = cache_size
         self._ocr = ocr
@@ -200,7 +203,7 @@ class LocalAnalyzer:
         if info.has_audio:
             samples = read_audio(path, sample_rate=desc.AUDIO_SAMPLE_RATE, label=label, max_seconds=self._max_seconds)
             audio = desc.audio_descriptor(samples) if samples.size else None
-        picks = sorted({round(i) for i in np.linspace(0, len(frames) - 1, min(self._ocr_frames, len(frames)))})
+        picks = ocr_frame_indices(len(frames), span, bounds=self._ocr_frames, every_seconds=self._ocr_every)
         step = span / len(frames)
         reader = self._ocr or shared_reader()
         lines = reader.read_frames(frames[picks], [round((i + 0.5) * step, 2) for i in picks])
@@ -209,6 +212,15 @@ class LocalAnalyzer:
     @staticmethod
     def _usage(model_id: str, model_type: ModelType, info: MediaInfo) -> ModelUsage:
         return ModelUsage(model_id=model_id, model_type=model_type, video_seconds=info.duration_seconds)
+
+
+def ocr_frame_indices(
+    count: int, span: float, *, bounds: tuple[int, int] = (3, 8), every_seconds: float = 4.0
+) -> list[int]:
+    """Which of ``count`` evenly sampled frames OCR reads: one per ``every_seconds``, within ``bounds``."""
+    low, high = bounds
+    wanted = min(high, max(low, math.ceil(span / every_seconds)), count)
+    return sorted({round(i) for i in np.linspace(0, count - 1, wanted)})
 
 
 def _scene_labels(visual: desc.VisualDescriptor) -> list[str]:
