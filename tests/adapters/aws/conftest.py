@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import socket
 import subprocess
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
+from tests.adapters.aws.moto_support import atomic_dynamodb
 
 from milkmobs.adapters.aws.clients import AwsClients, s3_config
 from milkmobs.adapters.aws.dynamodb_mobs import DynamoDBMobStore
@@ -60,38 +58,10 @@ def mob_store(tables: AwsClients) -> DynamoDBMobStore:
 
 
 @pytest.fixture
-def atomic_moto_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Give moto DynamoDB's per-item atomicity.
-
-    Real DynamoDB evaluates a condition and applies the write atomically; moto's backend checks
-    and writes in plain Python with no lock, so two threads can both pass the same condition.
-    Serialising moto's item operations restores the service's guarantee, so a concurrency test
-    measures the adapter's optimistic loop rather than moto's race.
-    """
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.RLock()
-
-    def serialised(method: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(method)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return method(*args, **kwargs)
-
-        return wrapper
-
-    for name in (
-        "get_item",
-        "put_item",
-        "update_item",
-        "delete_item",
-        "query",
-        "batch_get_item",
-        "batch_write_item",
-        "transact_write_items",
-        "transact_get_items",
-    ):
-        monkeypatch.setattr(DynamoDBBackend, name, serialised(getattr(DynamoDBBackend, name)))
+def atomic_moto_dynamodb() -> Iterator[None]:
+    """moto with DynamoDB's per-item atomicity (see ``moto_support.atomic_dynamodb``)."""
+    with atomic_dynamodb():
+        yield
 
 
 def free_port() -> int:

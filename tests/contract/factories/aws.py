@@ -26,10 +26,12 @@ from milkmobs.adapters.aws.dynamodb_mobs import DynamoDBMobStore
 from milkmobs.adapters.aws.dynamodb_videos import DynamoDBVideoStore
 from milkmobs.adapters.aws.eventbridge import EventBridgeEventBus
 from milkmobs.adapters.aws.s3_media import S3MediaStore
+from milkmobs.adapters.aws.stepfunctions import StepFunctionsWorkflow
 from milkmobs.adapters.aws.tables import create_tables
-from milkmobs.domain import VideoAnalyzed
+from milkmobs.domain import Video, VideoAnalyzed, VideoStatus
 from milkmobs.domain.errors import ForbiddenError, InvalidInputError, PayloadTooLargeError
 from milkmobs.ports import UploadTicket
+from tests.adapters.aws.moto_support import aws_app_on_moto
 
 REGION = "us-east-1"
 VIDEOS_TABLE = "contract-videos"
@@ -140,8 +142,42 @@ def cloudwatch_metrics() -> Iterator[CloudWatchMetrics]:
         yield CloudWatchMetrics(AwsClients(REGION).cloudwatch())
 
 
+@contextmanager
+def step_functions_workflow() -> Iterator[tuple[StepFunctionsWorkflow, Callable[[], str], Callable[[str], None]]]:
+    """The analysis state machine executed by moto, its Lambda tasks running the core in process."""
+    with aws_app_on_moto(dimension=512) as env:
+        app = env.app
+        flow = app.workflow
+        assert isinstance(flow, StepFunctionsWorkflow)
+
+        def new_video() -> str:
+            now = app.ports.clock.now()
+            video_id = app.ports.ids.new_id()
+            video = Video(
+                video_id=video_id,
+                user_id="contract",
+                title="Got milk?",
+                hashtags=["gotmilk"],
+                status=VideoStatus.UPLOADED,
+                media_key=f"vid_{video_id}.mp4",
+                created_at=now,
+                updated_at=now,
+                uploaded_at=now,
+            )
+            app.ports.media.put(video.media_key, b"GOT MILK drinking milk " + video_id.encode())
+            app.ports.videos.add(video)
+            return video_id
+
+        def settle(video_id: str) -> None:
+            if any(r.status.value == "RUNNING" for r in flow.history(video_id)):
+                env.settle(flow.execution_arn(video_id))
+
+        yield flow, new_video, settle
+
+
 VIDEO_STORES = {"DynamoDBVideoStore": dynamodb_video_store}
 MOB_STORES = {"DynamoDBMobStore": dynamodb_mob_store}
 MEDIA_STORES = {"S3MediaStore": s3_media_store}
 EVENT_BUSES = {"EventBridgeEventBus": eventbridge_bus}
 METRICS = {"CloudWatchMetrics": cloudwatch_metrics}
+WORKFLOWS = {"StepFunctionsWorkflow": step_functions_workflow}

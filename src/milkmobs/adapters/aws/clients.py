@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import threading
+
 import boto3
 from botocore.config import Config
 
@@ -44,8 +46,25 @@ def s3_config() -> Config:
     return client_config(read_timeout=S3_READ_TIMEOUT_SECONDS, signature_version="s3v4")
 
 
+_shared_lock = threading.Lock()
+_shared: list[boto3.session.Session] = []
+
+
+def shared_session() -> boto3.session.Session:
+    """One process-wide boto3 session (created on first use).
+
+    Loading a service model costs ~0.1 s per service per session; sharing one keeps Lambda cold
+    starts and test set-ups from paying it again for every client. Sessions are not thread-safe,
+    so clients are created under a lock; the clients themselves are.
+    """
+    with _shared_lock:
+        if not _shared:
+            _shared.append(boto3.session.Session())
+        return _shared[0]
+
+
 class AwsClients:
-    """Builds the typed boto3 clients of one region from one session.
+    """Builds the typed boto3 clients of one region from one session (clients are thread-safe).
 
     The endpoint comes from botocore's own configuration (``AWS_ENDPOINT_URL`` and the
     per-service ``AWS_ENDPOINT_URL_<SERVICE>`` variables), which is how tests point the
@@ -54,19 +73,24 @@ class AwsClients:
 
     def __init__(self, region: str, *, session: boto3.session.Session | None = None) -> None:
         self._region = region
-        self._session = session or boto3.session.Session()
+        self._session = session or shared_session()
 
     def dynamodb(self) -> DynamoDBClient:
-        return self._session.client("dynamodb", region_name=self._region, config=client_config())
+        with _shared_lock:
+            return self._session.client("dynamodb", region_name=self._region, config=client_config())
 
     def s3(self) -> S3Client:
-        return self._session.client("s3", region_name=self._region, config=s3_config())
+        with _shared_lock:
+            return self._session.client("s3", region_name=self._region, config=s3_config())
 
     def events(self) -> EventBridgeClient:
-        return self._session.client("events", region_name=self._region, config=client_config())
+        with _shared_lock:
+            return self._session.client("events", region_name=self._region, config=client_config())
 
     def cloudwatch(self) -> CloudWatchClient:
-        return self._session.client("cloudwatch", region_name=self._region, config=client_config())
+        with _shared_lock:
+            return self._session.client("cloudwatch", region_name=self._region, config=client_config())
 
     def stepfunctions(self) -> SFNClient:
-        return self._session.client("stepfunctions", region_name=self._region, config=client_config())
+        with _shared_lock:
+            return self._session.client("stepfunctions", region_name=self._region, config=client_config())

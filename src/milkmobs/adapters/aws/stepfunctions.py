@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -39,6 +39,11 @@ _FAILED_ATTEMPTS = {
 }
 _SUCCEEDED_ATTEMPTS = {"TaskSucceeded", "LambdaFunctionSucceeded"}
 _SCHEDULED = {"TaskScheduled", "LambdaFunctionScheduled"}
+
+
+def _utc(moment: datetime) -> datetime:
+    """botocore parses timestamps in the local zone; records are UTC."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _translate(exc: ClientError, *, doing: str, video_id: str | None = None) -> MilkmobsError:
@@ -91,14 +96,14 @@ def steps_from_history(events: Iterable[dict[str, Any]], *, execution_running: b
         by_id[int(event["id"])] = event
         kind = event["type"]
         if kind == "TaskStateEntered":
-            step = _OpenStep(name=event["stateEnteredEventDetails"]["name"], started_at=event["timestamp"])
+            step = _OpenStep(name=event["stateEnteredEventDetails"]["name"], started_at=_utc(event["timestamp"]))
             entered_by_event[int(event["id"])] = step
             open_by_name[step.name] = step
             steps.append(step)
         elif kind == "TaskStateExited":
             exited = open_by_name.pop(event["stateExitedEventDetails"]["name"], None)
             if exited is not None:
-                exited.exited, exited.ended_at = True, event["timestamp"]
+                exited.exited, exited.ended_at = True, _utc(event["timestamp"])
         elif kind in _SCHEDULED or kind in _SUCCEEDED_ATTEMPTS or kind in _FAILED_ATTEMPTS:
             step_of = owner(event)
             if step_of is None:
@@ -112,7 +117,7 @@ def steps_from_history(events: Iterable[dict[str, Any]], *, execution_running: b
                 details = event.get(_FAILED_ATTEMPTS[kind], {})
                 step_of.last_outcome_failed = True
                 step_of.error = ": ".join(p for p in (details.get("error"), details.get("cause")) if p) or kind
-                step_of.ended_at = event["timestamp"]
+                step_of.ended_at = _utc(event["timestamp"])
 
     records: list[StepRecord] = []
     for step in steps:
@@ -198,8 +203,8 @@ class StepFunctionsWorkflow:
                 execution_id=described["executionArn"],
                 video_id=video_id,
                 status=status,
-                started_at=described["startDate"],
-                stopped_at=described.get("stopDate"),
+                started_at=_utc(described["startDate"]),
+                stopped_at=_utc(described["stopDate"]) if described.get("stopDate") else None,
                 steps=steps_from_history(events, execution_running=status is ExecutionStatus.RUNNING),
                 error=error if status is not ExecutionStatus.SUCCEEDED else None,
             )
