@@ -113,6 +113,16 @@ def test_files_that_are_not_videos_raise_media_error_naming_the_video(
         assert str(root) not in caught.value.message  # no local paths leak into the record
 
 
+def test_a_rotated_phone_video_reports_its_displayed_size(clips: dict[str, Path], tmp_path: Path) -> None:
+    rotated = tmp_path / "rotated.mp4"
+    cmd = [ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-display_rotation", "90", "-i", str(clips["silent"])]
+    subprocess.run([*cmd, "-c", "copy", str(rotated)], check=True)
+    info = probe_file(rotated, label="rotated")
+    assert (info.width, info.height) == (128, 96)
+    frames = read_frames(rotated, count=2, duration=info.duration_seconds, size=(128, 96), label="rotated")
+    assert frames.shape[1:] == (96, 128, 3)
+
+
 def test_frames_and_audio_come_through_pipes(clips: dict[str, Path]) -> None:
     info = probe_file(clips["good"], label="clip")
     frames = read_frames(clips["good"], count=4, duration=info.duration_seconds, size=(80, 46), label="clip")

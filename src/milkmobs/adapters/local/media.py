@@ -89,6 +89,8 @@ def probe_file(path: Path, *, label: str) -> MediaInfo:
         raise MediaError(f"{label}: not a decodable video file ({_short(exc)}); upload an mp4 video") from exc
     if first is None or not width or not height:
         raise MediaError(f"{label}: the video stream has no decodable frame; upload the video again")
+    if int(getattr(first, "rotation", 0) or 0) % 180 == 90:
+        width, height = height, width  # phone videos: report (and decode at) the size as displayed
     start = float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
     if declared is not None and data_end - start < declared - _TRUNCATION_SLACK_SECONDS:
         raise MediaError(
