@@ -106,7 +106,7 @@ def test_missing_object_also_stops_the_embedding_job(rig: Rig) -> None:
         rig.analyzer().start_video_embedding(make_video())
 
 
-def test_bucket_in_another_region_is_named(rig: Rig) -> None:
+def test_bucket_in_another_region_is_named(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
     video = make_video()
     rig.put_video(video)
     original = rig.s3.head_object
@@ -116,7 +116,7 @@ def test_bucket_in_another_region_is_named(rig: Rig) -> None:
         response["ResponseMetadata"]["HTTPHeaders"]["x-amz-bucket-region"] = "eu-central-1"
         return response
 
-    rig.s3.head_object = head_in_other_region
+    monkeypatch.setattr(rig.s3, "head_object", head_in_other_region)  # the S3 client is shared: undo after
 
     with pytest.raises(AnalysisError) as caught:
         rig.analyzer().describe_video(video, Campaign())

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
-import boto3
 import pytest
 
 pytest.importorskip("moto")
@@ -20,7 +19,7 @@ from moto import mock_aws
 from milkmobs.adapters.aws.bedrock import BedrockAnalyzerConfig, BedrockTwelveLabsAnalyzer, RetryPolicy
 from milkmobs.domain import Video
 from milkmobs.ports import Analyzer
-from tests.adapters.bedrock.bedrock_rig import BUCKET, OWNER, REGION
+from tests.adapters.bedrock.bedrock_rig import BUCKET, OWNER, REGION, shared_s3_client, shared_session
 from tests.adapters.bedrock.scripted_bedrock import ScriptedBedrock
 
 AnalyzerHarness = tuple[Analyzer, Callable[[Video, bytes], None]]
@@ -34,9 +33,9 @@ def _bedrock(marengo_model_id: str) -> Callable[[], AbstractContextManager[Analy
     @contextmanager
     def factory() -> Iterator[AnalyzerHarness]:
         with mock_aws():
-            s3 = boto3.client("s3", region_name=REGION)
+            s3 = shared_s3_client()
             s3.create_bucket(Bucket=BUCKET)
-            runtime = boto3.client("bedrock-runtime", region_name=REGION)
+            runtime = shared_session().client("bedrock-runtime")
             ScriptedBedrock(runtime, s3)
             analyzer = BedrockTwelveLabsAnalyzer(
                 runtime,

@@ -73,6 +73,13 @@ def _vector(segment: dict[str, Any], dimension: int) -> Vector:
         raise MarengoOutputError(exc.message) from exc
 
 
+def _unit(vector: Vector, what: str) -> Vector:
+    try:
+        return l2_normalize(vector)
+    except InvalidInputError as exc:
+        raise MarengoOutputError(f"{what} is a zero vector") from exc
+
+
 def video_vector(segments: list[dict[str, Any]], *, option: str, dimension: int) -> Vector:
     """The unit-length video vector: the asset-scope vector of ``option`` if present, else the
     mean of its clip vectors (each clip normalised first, so long clips do not dominate)."""
@@ -82,17 +89,14 @@ def video_vector(segments: list[dict[str, Any]], *, option: str, dimension: int)
         raise MarengoOutputError(f"the output has no {option!r} embedding (found options {found})")
     assets = [s for s in chosen if s.get("embeddingScope") == "asset"]
     if assets:
-        return l2_normalize(_vector(assets[0], dimension))
-    clips = np.stack([l2_normalize(_vector(s, dimension)) for s in chosen])
-    try:
-        return l2_normalize(clips.mean(axis=0).astype(np.float32))
-    except InvalidInputError as exc:
-        raise MarengoOutputError("the clip vectors cancel out to zero") from exc
+        return _unit(_vector(assets[0], dimension), "the asset vector")
+    clips = np.stack([_unit(_vector(s, dimension), "a clip vector") for s in chosen])
+    return _unit(clips.mean(axis=0).astype(np.float32), "the mean of the clip vectors")
 
 
 def text_vector(segments: list[dict[str, Any]], *, dimension: int) -> Vector:
     """The unit-length vector of a text query (the first, and only, embedding)."""
-    return l2_normalize(_vector(segments[0], dimension))
+    return _unit(_vector(segments[0], dimension), "the text vector")
 
 
 def covered_seconds(segments: list[dict[str, Any]]) -> float:
