@@ -188,3 +188,24 @@ def test_paging_returns_every_item_exactly_once_in_order(
             assert got == expected
         expected = newest_first([v for v in videos if v.user_id == "bob"])
         assert collect_pages(lambda c: store.list_by_user("bob", limit=limit, cursor=c), limit=limit) == expected
+
+
+def test_lists_follow_saves_that_change_status_or_mob(video_store: Store) -> None:
+    for i in range(3):
+        video_store.add(make_video(f"v{i}", created_at=T0 + timedelta(seconds=i), status=VideoStatus.PROCESSING))
+    v1 = video_store.get("v1")
+    joined = v1.transitioned(VideoStatus.VALIDATED, at=T0, mob_id="m1")
+    video_store.save(joined, expected_status=VideoStatus.PROCESSING)
+    assert [v.video_id for v in video_store.list_by_mob("m1", limit=10).items] == ["v1"]
+    assert [v.video_id for v in video_store.list_by_status(VideoStatus.VALIDATED, limit=10).items] == ["v1"]
+    assert [v.video_id for v in video_store.list_by_status(VideoStatus.PROCESSING, limit=10).items] == ["v2", "v0"]
+    moved = joined.model_copy(update={"mob_id": "m2"})
+    video_store.save(moved, expected_status=VideoStatus.VALIDATED)
+    assert video_store.list_by_mob("m1", limit=10).items == []
+    assert [v.video_id for v in video_store.list_by_mob("m2", limit=10).items] == ["v1"]
+    left = moved.transitioned(VideoStatus.REJECTED, at=T0, mob_id=None)
+    video_store.save(left, expected_status=VideoStatus.VALIDATED)
+    assert video_store.list_by_mob("m2", limit=10).items == []
+    assert video_store.list_by_status(VideoStatus.VALIDATED, limit=10).items == []
+    assert [v.video_id for v in video_store.list_by_status(VideoStatus.REJECTED, limit=10).items] == ["v1"]
+    assert [v.video_id for v in video_store.list_by_status(None, limit=10).items] == ["v2", "v1", "v0"]
