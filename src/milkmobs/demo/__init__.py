@@ -106,6 +106,9 @@ def run_demo(data_dir: Path | None, videos_dir: Path | None, json_output: bool) 
     except MilkmobsError as exc:
         console.print(f"[red]demo failed:[/] {exc.message}")
         return 1
+    except ImportError as exc:  # Pillow (or another part of the media extra) is missing
+        console.print(f"[red]demo failed:[/] {exc}; install the media extra: pip install 'milkmobs[media]'")
+        return 1
     if json_output:
         print_json(result)
     else:

@@ -149,7 +149,8 @@ def generate_corpus(
 ) -> list[CorpusVideo]:
     """Write ``len(themes) × len(CLIP_PLAN)`` mp4 clips into ``out_dir`` and describe them.
 
-    Deterministic: the same arguments give the same frames and the same metadata.
+    Deterministic: the same arguments give the same frames and the same metadata. The list comes
+    with the themes interleaved, in the order the demo submits the clips.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs: list[tuple[CorpusVideo, str, str | None]] = []
@@ -173,4 +174,7 @@ def generate_corpus(
             jobs.append((clip, source, theme.audio_source.format(d=seconds + 0.5) if with_audio else None))
     with tempfile.TemporaryDirectory(prefix="milkmobs-corpus-") as tmp, ThreadPoolExecutor(workers) as pool:
         list(pool.map(lambda job: _encode(job[0], job[1], job[2], seconds, Path(tmp)), jobs))
-    return [clip for clip, _, _ in jobs]
+    # Themes interleaved (sunset_1, night_1, …, sunset_2, …): mobs must form from the content,
+    # not from the order of arrival.
+    per_theme = len(CLIP_PLAN)
+    return [jobs[t * per_theme + i][0] for i in range(per_theme) for t in range(len(themes))]
