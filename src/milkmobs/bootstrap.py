@@ -10,9 +10,13 @@ The one place that knows which adapter is which. Nothing is built at import time
 Overrides replace single adapters by their ``AdapterSet`` field name (``videos``, ``mobs``,
 ``media``, ``analyzer``, ``index``, ``events``, ``metrics``, ``workflow``, ``executions``,
 ``media_processor``) plus ``clock`` and ``ids``. An override may also be a function taking the
-adapters built so far, for adapters that depend on others::
+adapters built so far (earlier overrides applied, in the order given), for adapters that depend on
+others::
 
     build(analyzer=lambda adapters: FakeAnalyzer(adapters.media, transient_failure_rate=0.3))
+
+The factory's own analyzer and media processor read the factory's media store: when you replace
+``media``, replace them too (with functions, as above) so they read from yours.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 
 from milkmobs.adapters.bundle import AdapterSet
 from milkmobs.core.config import CoreConfig
-from milkmobs.core.orchestrator import InProcessOrchestrator
+from milkmobs.core.orchestrator import InProcessOrchestrator, resume_interrupted
 from milkmobs.core.ports_bundle import CorePorts
 from milkmobs.core.service import MilkMobs
 from milkmobs.domain import ConfigurationError, ModelType
@@ -104,7 +108,8 @@ def build(
     """Build the application for ``settings`` (default: ``Settings()`` from the environment).
 
     ``background=True`` runs the in-process workflow on a thread pool of ``settings.workers``
-    (``milkmobs serve``); otherwise each upload is analysed before ``upload_video`` returns.
+    (``milkmobs serve``) and first resumes the executions a previous process left unfinished;
+    otherwise each upload is analysed before ``upload_video`` returns.
     ``retry_interval_scale`` and ``wait_scale`` shrink the workflow's retry delays and waits (tests
     pass 0). Close the app (``app.close()`` or ``with build() as app``) to stop workers and release
     files and clients.
@@ -162,4 +167,6 @@ def build(
     )
     app.attach_workflow(orchestrator)
     app.add_closer(orchestrator.shutdown)  # closers run in reverse: workers stop before adapters close
+    if background:
+        resume_interrupted(app, orchestrator)  # what a previous `milkmobs serve` left half-done
     return app

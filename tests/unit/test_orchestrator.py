@@ -235,3 +235,100 @@ def test_background_mode_runs_on_a_pool_and_shuts_down_cleanly() -> None:
 def test_an_unknown_handler_is_refused_up_front() -> None:
     with make_app() as app, pytest.raises(ValueError, match="no step handler"):
         InProcessOrchestrator(app, InMemoryExecutionLog(), handlers={})
+
+
+def _interrupted(app: Any, log: InMemoryExecutionLog, status: VideoStatus, execution: ExecutionStatus | None) -> str:
+    """A video as a crashed process leaves it: uploaded or processing, its execution RUNNING (or none)."""
+    from tests.unit.core_support import CAMPAIGN_BYTES
+
+    from milkmobs.domain import ExecutionRecord
+
+    video_id = submit(app, hashtags=["gotmilk"])
+    ports = app.ports
+    video = ports.videos.get(video_id)
+    ports.media.put(video.media_key, CAMPAIGN_BYTES)
+    now = ports.clock.now()
+    video = video.transitioned(VideoStatus.UPLOADED, at=now)
+    ports.videos.save(video, expected_status=VideoStatus.PENDING_UPLOAD)
+    if status is VideoStatus.PROCESSING:
+        ports.videos.save(video.transitioned(status, at=now), expected_status=VideoStatus.UPLOADED)
+    if execution is not None:
+        log.put(ExecutionRecord(execution_id=video_id, video_id=video_id, status=execution, started_at=now))
+    return video_id
+
+
+def test_resume_interrupted_finishes_what_a_previous_process_left() -> None:
+    from milkmobs.core.orchestrator import resume_interrupted
+
+    log = InMemoryExecutionLog()
+    with make_app(executions=log) as app:
+        uploaded = _interrupted(app, log, VideoStatus.UPLOADED, ExecutionStatus.RUNNING)
+        processing = _interrupted(app, log, VideoStatus.PROCESSING, ExecutionStatus.RUNNING)
+        never_started = _interrupted(app, log, VideoStatus.UPLOADED, None)
+        settled_elsewhere = _interrupted(app, log, VideoStatus.PROCESSING, ExecutionStatus.FAILED)
+        resumed = resume_interrupted(app, app.workflow)
+        assert sorted(resumed) == sorted([uploaded, processing, never_started])
+        for video_id in resumed:
+            assert app.ports.videos.get(video_id).status is VideoStatus.VALIDATED
+            [record] = app.execution_history(video_id)
+            assert record.status is ExecutionStatus.SUCCEEDED
+        assert app.ports.videos.get(settled_elsewhere).status is VideoStatus.PROCESSING  # not ours to rerun
+        assert resume_interrupted(app, app.workflow) == []
+        assert not app.workflow.resume(uploaded)  # finished: nothing to resume
+
+
+def test_cancelled_queue_is_resumed_by_the_next_process() -> None:
+    from milkmobs.core.orchestrator import resume_interrupted
+
+    log = InMemoryExecutionLog()
+    gate, running = threading.Event(), threading.Event()
+
+    def held(app: Any, state: dict[str, Any]) -> dict[str, Any]:
+        running.set()
+        gate.wait(5)
+        return STEP_HANDLERS["analysis-mark-processing"](app, state)
+
+    with make_app(executions=log) as app:
+        first = InProcessOrchestrator(
+            app,
+            log,
+            background=True,
+            workers=1,
+            retry_interval_scale=0,
+            handlers={**STEP_HANDLERS, "analysis-mark-processing": held},
+        )
+        app.attach_workflow(first)
+        ids = [submit(app) for _ in range(3)]
+        for video_id in ids:
+            app.upload_video(video_id, b"GOT MILK drinking milk" + video_id.encode())
+        assert running.wait(5)  # the first execution is on the single worker, the others queued
+        first.shutdown(cancel_pending=True, wait=False)  # the queued two are cancelled now
+        gate.set()
+        first.shutdown()
+        assert first.wait_idle(1)
+        statuses = [app.ports.videos.get(i).status for i in ids]
+        assert statuses[0] is VideoStatus.VALIDATED and statuses[1:] == [VideoStatus.UPLOADED] * 2
+        second = _orchestrate(app)
+        assert sorted(resume_interrupted(app, second)) == sorted(ids[1:])
+        assert {app.ports.videos.get(i).status for i in ids} == {VideoStatus.VALIDATED}
+
+
+def test_build_in_background_resumes_interrupted_executions() -> None:
+    log = InMemoryExecutionLog()
+    with make_app(executions=log) as app:
+        video_id = _interrupted(app, log, VideoStatus.UPLOADED, ExecutionStatus.RUNNING)
+        stores = {"videos": app.ports.videos, "media": app.ports.media, "mobs": app.ports.mobs}
+    from milkmobs.adapters.memory import FakeMediaProcessor
+
+    restarted = make_app(
+        background=True,
+        executions=log,
+        **stores,
+        analyzer=lambda a: FakeAnalyzer(a.media, dimension=a.index.dimension),
+        media_processor=lambda a: FakeMediaProcessor(a.media),
+    )
+    try:
+        assert restarted.workflow.wait_idle(10)
+        assert restarted.ports.videos.get(video_id).status is VideoStatus.VALIDATED
+    finally:
+        restarted.close()

@@ -1,12 +1,14 @@
 """``InProcessOrchestrator``: the ``Workflow`` port for the memory and local backends.
 
-It interprets ``core.workflow.ANALYSIS_WORKFLOW`` with Step Functions' semantics — the parallel
-branches on threads, per-step retry policies with backoff and jitter, step timeouts, the catch that
-marks the video failed — and records every execution and step in an ``ExecutionLog``. The steps
-are the functions of ``core.steps.STEP_HANDLERS``, the same ones the AWS Lambdas run.
+It starts executions named by the video id (idempotently), keeps them in an ``ExecutionLog`` and
+has ``core.interpreter.WorkflowInterpreter`` run ``core.workflow.ANALYSIS_WORKFLOW`` with Step
+Functions' semantics — the parallel branches on threads, per-step retry policies with backoff and
+jitter, step timeouts, the catch that marks the video failed. The steps are the functions of
+``core.steps.STEP_HANDLERS``, the same ones the AWS Lambdas run.
 
 Two modes: synchronous (``start`` returns when the execution has finished: tests, notebooks) and
-background (a bounded thread pool: ``milkmobs serve``), with ``wait_idle`` and ``shutdown``.
+background (a bounded thread pool: ``milkmobs serve``), with ``wait_idle``, ``shutdown`` and
+``resume`` for executions a previous process left unfinished.
 
 Differences from Step Functions, on purpose: the catch receives the precise failing step (inside a
 parallel branch too), and a step that times out is abandoned, not killed (Python threads cannot
@@ -15,63 +17,32 @@ be), so its late writes are refused by the status guards once the video is ``fai
 
 from __future__ import annotations
 
-import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-from milkmobs.core.execution_tracking import ExecutionTracker, call_with_timeout, error_name
+from milkmobs.core.interpreter import WorkflowInterpreter
 from milkmobs.core.service import MilkMobs
 from milkmobs.core.steps import STEP_HANDLERS, StepHandler
-from milkmobs.core.workflow import (
-    ANALYSIS_WORKFLOW,
-    TIMEOUT_ERROR,
-    Choice,
-    EmitEvent,
-    Jitter,
-    Merge,
-    Parallel,
-    PollUntilDone,
-    RetryPolicy,
-    Step,
-    Task,
-    Wait,
-    WorkflowDefinition,
-)
+from milkmobs.core.workflow import ANALYSIS_WORKFLOW, WorkflowDefinition
 from milkmobs.domain import (
+    MAX_PAGE_SIZE,
     BackendUnavailableError,
     ExecutionRecord,
     ExecutionStatus,
     NotFoundError,
     StartResult,
-    StepStatus,
+    VideoStatus,
 )
 from milkmobs.ports import ExecutionLog
-
-log = logging.getLogger(__name__)
-
-State = Any  # the state machine's JSON: a dict, or the list a Parallel outputs
-
-
-class _StepFailed(Exception):
-    """A step failed for good (no retry left): carries what the catch needs."""
-
-    def __init__(self, step: str, error_name: str, message: str) -> None:
-        super().__init__(f"{step}: {error_name}: {message}")
-        self.step = step
-        self.error_name = error_name
-        self.message = message
 
 
 class InProcessOrchestrator:
     """Runs the analysis workflow in this process (see the module docstring).
 
-    ``retry_interval_scale`` multiplies every retry delay and ``wait_scale`` every Wait state
-    (0 in tests: no sleeping); ``timeout_scale`` multiplies step timeouts. ``seed`` makes the
-    retry jitter reproducible.
+    The scales, ``seed`` and ``sleep`` are those of ``WorkflowInterpreter`` (0 scales in tests: no
+    sleeping between retries, no waiting).
     """
 
     def __init__(
@@ -89,19 +60,18 @@ class InProcessOrchestrator:
         seed: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        missing = sorted({t.handler for t in definition.tasks()} - set(handlers))
-        if missing:
-            raise ValueError(f"no step handler for {missing}")
+        self._interpreter = WorkflowInterpreter(
+            app,
+            definition,
+            handlers,
+            retry_interval_scale=retry_interval_scale,
+            wait_scale=wait_scale,
+            timeout_scale=timeout_scale,
+            seed=seed,
+            sleep=sleep,
+        )
         self._app = app
         self._log = executions
-        self._definition = definition
-        self._handlers = dict(handlers)
-        self._retry_scale = retry_interval_scale
-        self._wait_scale = wait_scale
-        self._timeout_scale = timeout_scale
-        self._sleep = sleep
-        self._random = random.Random(seed)
-        self._random_lock = threading.Lock()
         self._start_lock = threading.Lock()
         self._pool = (
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="milkmobs-workflow") if background else None
@@ -109,32 +79,69 @@ class InProcessOrchestrator:
         self._pending = 0
         self._idle = threading.Condition()
         self._closed = False
+        self._active: set[str] = set()  # executions running (or queued) in this process
 
     # --- the Workflow port -------------------------------------------------------------
     def start(self, video_id: str) -> StartResult:
         """Start the execution named ``video_id``; a second start reports ``already_started``."""
-        if self._closed:
-            raise BackendUnavailableError("the workflow orchestrator is shut down; no new executions start")
         with self._start_lock:
+            self._refuse_when_closed()
             try:
                 self._log.get(video_id)
                 return StartResult(execution_id=video_id, already_started=True)
             except NotFoundError:
                 pass
-            record = ExecutionRecord(
-                execution_id=video_id,
-                video_id=video_id,
-                status=ExecutionStatus.RUNNING,
-                started_at=self._app.ports.clock.now(),
-            )
-            self._log.put(record)
+            record = self._new_record(video_id)
+        self._dispatch(record)
+        return StartResult(execution_id=video_id)
+
+    def resume(self, video_id: str) -> bool:
+        """Run again an execution that a previous process left RUNNING (a crash or a cancelled
+        queue), or start one that never began. The steps are idempotent, so it restarts from the top,
+        appending its steps to the same record. False when there is nothing to resume, or when this
+        process is running it right now."""
+        with self._start_lock:
+            self._refuse_when_closed()
+            try:
+                record = self._log.get(video_id)
+            except NotFoundError:
+                record = self._new_record(video_id)
+            else:
+                if record.status is not ExecutionStatus.RUNNING or video_id in self._active:
+                    return False
+                self._active.add(video_id)
+        self._dispatch(record)
+        return True
+
+    def _refuse_when_closed(self) -> None:
+        if self._closed:
+            raise BackendUnavailableError("the workflow orchestrator is shut down; no new executions start")
+
+    def _new_record(self, video_id: str) -> ExecutionRecord:
+        """A RUNNING record, stored (under the start lock)."""
+        record = ExecutionRecord(
+            execution_id=video_id,
+            video_id=video_id,
+            status=ExecutionStatus.RUNNING,
+            started_at=self._app.ports.clock.now(),
+        )
+        self._log.put(record)
+        self._active.add(video_id)
+        return record
+
+    def _dispatch(self, record: ExecutionRecord) -> None:
         if self._pool is None:
             self._run(record)
-        else:
-            with self._idle:
-                self._pending += 1
-            self._pool.submit(self._run_in_background, record)
-        return StartResult(execution_id=video_id)
+            return
+        with self._idle:
+            self._pending += 1
+        future = self._pool.submit(self._run, record)
+        future.add_done_callback(self._one_less)  # also called for a future cancelled by shutdown
+
+    def _one_less(self, _future: object) -> None:
+        with self._idle:
+            self._pending -= 1
+            self._idle.notify_all()
 
     def history(self, video_id: str) -> list[ExecutionRecord]:
         """The video's executions with their steps, newest first."""
@@ -146,161 +153,34 @@ class InProcessOrchestrator:
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
 
-    def shutdown(self) -> None:
-        """Refuse new executions and let the queued and running ones finish (idempotent)."""
-        self._closed = True
+    def shutdown(self, *, cancel_pending: bool = False, wait: bool = True) -> None:
+        """Refuse new executions and let the running ones finish — and, unless ``cancel_pending``,
+        the queued ones too (cancelled ones stay RUNNING for ``resume`` after a restart). With
+        ``wait=False`` it returns at once. Idempotent."""
+        with self._start_lock:
+            self._closed = True
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=wait, cancel_futures=cancel_pending)
 
-    def _run_in_background(self, record: ExecutionRecord) -> None:
-        try:
-            self._run(record)
-        finally:
-            with self._idle:
-                self._pending -= 1
-                self._idle.notify_all()
-
-    # --- interpreting the definition ---------------------------------------------------
     def _run(self, record: ExecutionRecord) -> None:
-        execution = ExecutionTracker(record, self._log, self._app.ports.clock.now)
-        state: State = {"videoId": record.video_id}
         try:
-            self._run_steps(self._definition.steps, state, execution)
-            execution.finish(ExecutionStatus.SUCCEEDED)
-        except _StepFailed as failure:
-            self._catch(failure, state, execution)
-        except Exception as exc:  # a bug in the interpreter itself: never leave RUNNING behind
-            log.exception("workflow for video %s crashed", record.video_id)
-            self._catch(_StepFailed("orchestrator", error_name(exc), str(exc)), state, execution)
-
-    def _catch(self, failure: _StepFailed, state: State, execution: ExecutionTracker) -> None:
-        catch = self._definition.catch
-        summary = f"{failure.step} failed with {failure.error_name}: {failure.message}"
-        handled = {
-            **state,
-            catch.step_field: failure.step,
-            catch.error_field: {"Error": failure.error_name, "Cause": failure.message},
-        }
-        try:
-            self._run_task(catch.task, handled, execution)
-        except _StepFailed as second:
-            summary += f"; then {second.step} failed too: {second.error_name}: {second.message}"
-        execution.finish(ExecutionStatus.FAILED, summary)
-
-    def _run_steps(self, steps: tuple[Step, ...], state: State, execution: ExecutionTracker) -> State:
-        for step in steps:
-            try:
-                state = self._run_step(step, state, execution)
-            except _StepFailed:
-                raise
-            except Exception as exc:  # a Merge or Choice on a malformed state
-                raise _StepFailed(step.name, error_name(exc), str(exc)) from exc
-        return state
-
-    def _run_step(self, step: Step, state: State, execution: ExecutionTracker) -> State:
-        if isinstance(step, Task):
-            return self._run_task(step, state, execution)
-        if isinstance(step, Wait):
-            self._sleep(step.seconds * self._wait_scale)
-            return state
-        if isinstance(step, PollUntilDone):
-            return self._poll(step, state, execution)
-        if isinstance(step, Parallel):
-            return self._parallel(step, state, execution)
-        if isinstance(step, Merge):
-            return {field: _resolve(path, state) for field, path in step.fields.items()}
-        if isinstance(step, Choice):
-            if isinstance(state, Mapping) and state.get(step.field) == step.equals:
-                return self._run_steps(step.then, state, execution)
-            return state
-        if isinstance(step, EmitEvent):
-            task = Task(
-                name=step.name,
-                handler=step.handler,
-                comment="publish the event",
-                timeout_seconds=step.timeout_seconds,
-                retry=step.retry,
-                input_fields=("videoId", step.detail_field),
-            )
-            self._run_task(task, state, execution)
-            return state
-        raise TypeError(f"unknown workflow step {step!r}")
-
-    def _poll(self, step: PollUntilDone, state: State, execution: ExecutionTracker) -> State:
-        state = self._run_task(step.start, state, execution)
-        polls = 0
-        while not state.get(step.done_field):
-            if polls >= step.max_polls:
-                raise _StepFailed(step.name, TIMEOUT_ERROR, f"not done after {polls} checks")
-            self._run_step(step.wait, state, execution)
-            state = self._run_task(step.check, state, execution)
-            polls += 1
-        return state
-
-    def _parallel(self, step: Parallel, state: State, execution: ExecutionTracker) -> list[State]:
-        outputs: list[State] = [None] * len(step.branches)
-        failures: list[_StepFailed | None] = [None] * len(step.branches)
-
-        def branch(index: int) -> None:
-            try:
-                outputs[index] = self._run_steps(step.branches[index], dict(state), execution)
-            except _StepFailed as failure:
-                failures[index] = failure
-            except Exception as exc:
-                failures[index] = _StepFailed(step.name, error_name(exc), str(exc))
-
-        threads = [
-            threading.Thread(target=branch, args=(i,), name=f"milkmobs-{step.name}-{i}", daemon=True)
-            for i in range(1, len(step.branches))
-        ]
-        for thread in threads:
-            thread.start()
-        branch(0)
-        for thread in threads:
-            thread.join()
-        for failure in failures:
-            if failure is not None:
-                raise failure
-        return outputs
-
-    def _run_task(self, task: Task, state: State, execution: ExecutionTracker) -> State:
-        handler = self._handlers[task.handler]
-        payload = task.build_input(state)
-        index = execution.begin(task.name)
-        retries_used = [0] * len(task.retry)
-        attempts = 0
-        while True:
-            attempts += 1
-            try:
-                output = self._call(handler, payload, task)
-            except Exception as exc:
-                name, message = error_name(exc), str(exc)
-                policy_index = next((i for i, p in enumerate(task.retry) if p.matches(name)), None)
-                if policy_index is not None and retries_used[policy_index] < task.retry[policy_index].max_attempts:
-                    retries_used[policy_index] += 1
-                    self._sleep(self._delay(task.retry[policy_index], retries_used[policy_index]))
-                    continue
-                execution.end(index, StepStatus.FAILED, attempts, f"{name}: {message}")
-                raise _StepFailed(task.name, name, message) from exc
-            execution.end(index, StepStatus.SUCCEEDED, attempts)
-            return output
-
-    def _delay(self, policy: RetryPolicy, retry_number: int) -> float:
-        delay = policy.delay_before_retry(retry_number) * self._retry_scale
-        if policy.jitter is Jitter.FULL and delay > 0:
-            with self._random_lock:
-                delay = self._random.uniform(0.0, delay)
-        return delay
-
-    def _call(self, handler: StepHandler, payload: dict[str, Any], task: Task) -> State:
-        """Run the handler, giving up on it after the task's timeout."""
-        timeout = task.timeout_seconds * self._timeout_scale
-        return call_with_timeout(lambda: handler(self._app, payload), timeout, task.name)
+            self._interpreter.run(record, self._log)
+        finally:
+            with self._start_lock:
+                self._active.discard(record.execution_id)
 
 
-def _resolve(path: str, state: State) -> Any:
-    """Evaluate the ``$[i].field`` paths a Merge uses (KeyError/IndexError surface as a failure)."""
-    if not path.startswith("$[") or "]." not in path:
-        raise ValueError(f"unsupported path {path!r}: only $[i].field")
-    index_text, field = path[2:].split("].", 1)
-    return state[int(index_text)][field]
+def resume_interrupted(app: MilkMobs, orchestrator: InProcessOrchestrator) -> list[str]:
+    """Resume every execution a previous process left unfinished: videos still ``uploaded`` or
+    ``processing`` whose execution is RUNNING (or missing). Call it once at start-up, before new
+    uploads arrive (``bootstrap.build(background=True)`` does). Returns the video ids resumed."""
+    waiting: list[str] = []
+    for status in (VideoStatus.UPLOADED, VideoStatus.PROCESSING):
+        cursor: str | None = None
+        while True:  # collect first: resuming changes statuses under the cursor
+            page = app.ports.videos.list_by_status(status, limit=MAX_PAGE_SIZE, cursor=cursor)
+            waiting.extend(video.video_id for video in page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    return [video_id for video_id in waiting if orchestrator.resume(video_id)]
