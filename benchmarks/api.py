@@ -64,7 +64,7 @@ def seed(data_dir: Path, count: int) -> float:
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def load(url_for: Any, total: int, clients: int) -> tuple[list[float], float, int]:
