@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 
 from milkmobs.core.config import CoreConfig
-from milkmobs.core.mobs import leave_mob
+from milkmobs.core.mobs import cluster_video, leave_mob
 from milkmobs.core.ports_bundle import CorePorts
 from milkmobs.core.validation import score_video
 from milkmobs.domain import (
@@ -155,6 +155,23 @@ def validate_video(ports: CorePorts, config: CoreConfig, video_id: str) -> tuple
     return updated, result
 
 
+def revalidate(ports: CorePorts, config: CoreConfig, video_id: str) -> ValidationResult:
+    """Re-run validation on the stored insights (POST /validate). A video that now passes joins a
+    mob; one that no longer passes leaves its mob (and so the mob pages and the feed)."""
+    before = ports.videos.get(video_id)
+    video, result = validate_video(ports, config, video_id)
+    if video.status is VideoStatus.VALIDATED:
+        cluster_video(ports, config, video_id)
+    elif before.mob_id is not None:
+        cleared = video.model_copy(update={"mob_id": None, "updated_at": ports.clock.now()})
+        ports.videos.save(cleared, expected_status=video.status)
+        vector = video.embedding.vector if video.embedding is not None else None
+        if vector is not None:
+            ports.index.upsert(IndexedVector(video_id, vector, video.status.value, None))
+        leave_mob(ports, before.mob_id, vector)
+    return result
+
+
 def analyzed_event(video: Video) -> VideoAnalyzed:
     """The ``VideoAnalyzed`` event of a validated or rejected video (ConflictError otherwise)."""
     require_status(video, VideoStatus.VALIDATED, VideoStatus.REJECTED, step="the VideoAnalyzed event")
@@ -218,6 +235,7 @@ __all__ = [
     "mark_failed",
     "mark_processing",
     "record_usage",
+    "revalidate",
     "start_embedding_job",
     "validate_video",
     "write_results",

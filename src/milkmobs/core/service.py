@@ -32,7 +32,7 @@ from milkmobs.domain import (
     VideoStats,
     VideoStatus,
 )
-from milkmobs.ports import EmbeddingJob, IndexedVector, Workflow
+from milkmobs.ports import EmbeddingJob, Workflow
 
 
 class MilkMobs:
@@ -168,20 +168,7 @@ class MilkMobs:
     def revalidate(self, video_id: str) -> ValidationResult:
         """POST /validate: re-run validation on stored insights. A video that now passes joins a mob; one
         that no longer passes leaves its mob and drops out of the feed."""
-        before = self.ports.videos.get(video_id)
-        video, result = pipeline.validate_video(self.ports, self.config, video_id)
-        if video.status is VideoStatus.VALIDATED:
-            mobs.cluster_video(self.ports, self.config, video_id)
-        elif before.mob_id is not None:
-            vector = video.embedding.vector if video.embedding is not None else None
-            self.ports.videos.save(
-                video.model_copy(update={"mob_id": None, "updated_at": self.ports.clock.now()}),
-                expected_status=video.status,
-            )
-            if video.embedding is not None:
-                self.ports.index.upsert(IndexedVector(video_id, video.embedding.vector, video.status.value, None))
-            mobs.leave_mob(self.ports, before.mob_id, vector)
-        return result
+        return pipeline.revalidate(self.ports, self.config, video_id)
 
     def get_validation(self, video_id: str) -> ValidationResult:
         """The stored validation; NotFoundError if the video or its validation does not exist."""
