@@ -81,7 +81,9 @@ class AwsOnMoto:
 
 
 @contextmanager
-def aws_app_on_moto(*, dimension: int = 512, **setting_overrides: Any) -> Iterator[AwsOnMoto]:
+def aws_app_on_moto(
+    *, dimension: int = 512, transient_failure_rate: float = 0.0, **setting_overrides: Any
+) -> Iterator[AwsOnMoto]:
     """Tables, bucket, bus, step functions and state machine in moto; the app built by bootstrap.
 
     Every adapter is the AWS one except the analyzer (the memory FakeAnalyzer reading from S3),
@@ -124,7 +126,9 @@ def aws_app_on_moto(*, dimension: int = 512, **setting_overrides: Any) -> Iterat
         )
         app = build(
             settings,
-            analyzer=lambda adapters: FakeAnalyzer(adapters.media, dimension=dimension),
+            analyzer=lambda adapters: FakeAnalyzer(
+                adapters.media, dimension=dimension, transient_failure_rate=transient_failure_rate
+            ),
             index=InMemoryVectorIndex(dimension),
             media_processor=lambda adapters: FakeMediaProcessor(adapters.media),
         )
