@@ -2,8 +2,7 @@
 
 Documents are ``{_id: videoId, videoId, status, mobId, embedding}``; ``embedding`` is a
 ``knn_vector`` of the configured dimension indexed with HNSW on the faiss or lucene engine
-(nmslib is deprecated upstream). OpenSearch's ``_score`` is not a cosine: it is a per-space
-transform of a distance, undone by :func:`cosine_from_score` so thresholds mean what they say.
+(nmslib is deprecated upstream). Scores come back as true cosines (see ``scores``).
 """
 
 from __future__ import annotations
@@ -13,67 +12,18 @@ from typing import Any
 
 import numpy as np
 from opensearchpy import OpenSearch
-from opensearchpy.exceptions import (
-    AuthenticationException,
-    AuthorizationException,
-    ConnectionError,
-    NotFoundError,
-    OpenSearchException,
-    RequestError,
-    TransportError,
-)
+from opensearchpy.exceptions import NotFoundError, OpenSearchException, RequestError
 
+from milkmobs.adapters.aws.opensearch.errors import translate
+from milkmobs.adapters.aws.opensearch.scores import SUPPORTED_SPACES, cosine_from_score
 from milkmobs.domain import Vector, as_vector
-from milkmobs.domain.errors import BackendUnavailableError, ConfigurationError, InvalidInputError, MilkmobsError
+from milkmobs.domain.errors import BackendUnavailableError, ConfigurationError, InvalidInputError
 from milkmobs.ports import IndexedVector, VectorHit
 
-#: Spaces each supported engine offers for HNSW (OpenSearch "Methods and engines"; faiss
-#: ``cosinesimil`` needs OpenSearch 2.19 or later).
-SUPPORTED_SPACES = {
-    "faiss": frozenset({"innerproduct", "l2", "cosinesimil"}),
-    "lucene": frozenset({"innerproduct", "l2", "cosinesimil"}),
-}
 VECTOR_FIELD = "embedding"
 INDEX_SUFFIX = "video-embeddings"
 #: Vectors further than this from unit length are normalised before indexing.
 _UNIT_TOLERANCE = 1e-5
-
-
-def cosine_from_score(score: float, *, engine: str, space: str) -> float:
-    """The cosine similarity behind an OpenSearch k-NN ``_score`` (unit vectors for l2/innerproduct).
-
-    From the OpenSearch "Spaces" table: ``cosinesimil`` scores ``(2 - d) / 2`` with
-    ``d = 1 - cos``; ``innerproduct`` scores ``dot + 1`` when ``dot > 0`` and ``1 / (1 - dot)``
-    otherwise (faiss and lucene alike); ``l2`` scores ``1 / (1 + d)`` with ``d`` the squared
-    distance, ``= 2 - 2 cos`` for unit vectors.
-    """
-    if engine not in SUPPORTED_SPACES or space not in SUPPORTED_SPACES[engine]:
-        raise ConfigurationError(f"no score conversion for engine {engine!r} and space {space!r}")
-    if space == "cosinesimil":
-        cosine = 2.0 * score - 1.0
-    elif space == "innerproduct":
-        cosine = score - 1.0 if score > 1.0 else 1.0 - 1.0 / score
-    else:
-        squared_distance = 1.0 / score - 1.0
-        cosine = 1.0 - squared_distance / 2.0
-    return float(min(1.0, max(-1.0, cosine)))
-
-
-def _translate(exc: OpenSearchException, *, doing: str) -> MilkmobsError:
-    """One place mapping opensearch-py errors onto the milkmobs tree."""
-    if isinstance(exc, AuthenticationException | AuthorizationException):
-        return ConfigurationError(
-            f"{doing}: OpenSearch refused the credentials ({exc.status_code}); check the role's access policy "
-            "(SigV4) or MILKMOBS_OPENSEARCH_USERNAME/PASSWORD"
-        )
-    if isinstance(exc, ConnectionError):
-        return BackendUnavailableError(f"{doing}: OpenSearch is unreachable ({exc.error}); retry later")
-    if isinstance(exc, TransportError):
-        status = exc.status_code if isinstance(exc.status_code, int) else 0
-        if status == 429 or status >= 500:
-            return BackendUnavailableError(f"{doing}: OpenSearch answered {status} ({exc.error}); retry later")
-        return InvalidInputError(f"{doing}: OpenSearch rejected the request ({status} {exc.error}: {exc.info})")
-    return BackendUnavailableError(f"{doing}: {exc}")
 
 
 class OpenSearchVectorIndex:
@@ -161,12 +111,12 @@ class OpenSearchVectorIndex:
             self._client.indices.create(index=self._index, body=self.index_body())
         except RequestError as exc:
             if exc.error != "resource_already_exists_exception":  # lost a race with another creator
-                raise _translate(exc, doing=doing) from exc
+                raise translate(exc, doing=doing) from exc
             self._check_existing()
             self._ready = True
             return False
         except OpenSearchException as exc:
-            raise _translate(exc, doing=doing) from exc
+            raise translate(exc, doing=doing) from exc
         self._ready = True
         return True
 
@@ -177,7 +127,7 @@ class OpenSearchVectorIndex:
         except NotFoundError:
             return False
         except OpenSearchException as exc:
-            raise _translate(exc, doing=f"deleting OpenSearch index {self._index}") from exc
+            raise translate(exc, doing=f"deleting OpenSearch index {self._index}") from exc
         finally:
             self._ready = False
         return True
@@ -231,7 +181,7 @@ class OpenSearchVectorIndex:
         try:
             self._client.index(index=self._index, id=item.video_id, body=document, refresh=self._refresh)
         except OpenSearchException as exc:
-            raise _translate(exc, doing=f"indexing the vector of video {item.video_id}") from exc
+            raise translate(exc, doing=f"indexing the vector of video {item.video_id}") from exc
 
     def upsert_many(self, items: Sequence[IndexedVector]) -> None:
         """One ``_bulk`` request; every vector is checked before anything is sent."""
@@ -246,7 +196,7 @@ class OpenSearchVectorIndex:
         try:
             response = self._client.bulk(body=lines, refresh=self._refresh)
         except OpenSearchException as exc:
-            raise _translate(exc, doing=f"bulk indexing {len(documents)} vectors") from exc
+            raise translate(exc, doing=f"bulk indexing {len(documents)} vectors") from exc
         if response.get("errors"):
             failed = [i["index"] for i in response.get("items", []) if i.get("index", {}).get("error")]
             first = failed[0] if failed else {}
@@ -265,7 +215,7 @@ class OpenSearchVectorIndex:
         except NotFoundError:
             return False
         except OpenSearchException as exc:
-            raise _translate(exc, doing=f"deleting the vector of video {video_id}") from exc
+            raise translate(exc, doing=f"deleting the vector of video {video_id}") from exc
         return bool(response.get("result") == "deleted")
 
     def search_body(
@@ -310,7 +260,7 @@ class OpenSearchVectorIndex:
         try:
             response = self._client.search(index=self._index, body=body)
         except OpenSearchException as exc:
-            raise _translate(exc, doing="searching similar videos") from exc
+            raise translate(exc, doing="searching similar videos") from exc
         hits = [
             VectorHit(
                 video_id=str(hit["_id"]),
@@ -329,7 +279,7 @@ class OpenSearchVectorIndex:
         except NotFoundError:
             return None
         except OpenSearchException as exc:
-            raise _translate(exc, doing=f"reading the vector of video {video_id}") from exc
+            raise translate(exc, doing=f"reading the vector of video {video_id}") from exc
         if not response.get("found"):
             return None
         return np.asarray(response["_source"][VECTOR_FIELD], dtype=np.float32)
@@ -339,4 +289,4 @@ class OpenSearchVectorIndex:
         try:
             return int(self._client.count(index=self._index)["count"])
         except OpenSearchException as exc:
-            raise _translate(exc, doing=f"counting vectors in {self._index}") from exc
+            raise translate(exc, doing=f"counting vectors in {self._index}") from exc
