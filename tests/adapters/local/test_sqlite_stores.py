@@ -164,7 +164,7 @@ def test_list_queries_walk_an_index_without_sorting(db: SQLiteDatabase, method: 
         f"EXPLAIN QUERY PLAN SELECT video_id FROM videos WHERE {argument} AND (created_us, video_id) < (1, 'x')"
         " ORDER BY created_us DESC, video_id DESC LIMIT 5"
     )
-    plan = " ".join(str(row[-1]) for row in db.read().execute(query).fetchall())
+    plan = " ".join(str(row[-1]) for row in db.connection().execute(query).fetchall())
     assert index in plan, (method, plan)
     assert "TEMP B-TREE" not in plan  # no sort step: pages come straight off the index
 

@@ -182,7 +182,11 @@ class SQLiteDatabase:
     # --- transactions ----------------------------------------------------------------
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on any exception."""
+        """A ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on any exception.
+
+        SQLite errors inside become BackendUnavailableError (callers catch IntegrityError themselves
+        inside the block when a constraint means something, e.g. a duplicate id).
+        """
         conn = self.connection()
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -190,22 +194,37 @@ class SQLiteDatabase:
             raise BackendUnavailableError(f"the database {self.path} is busy: {exc}; retry later") from exc
         try:
             yield conn
+        except sqlite3.Error as exc:
+            self._rollback(conn)
+            raise BackendUnavailableError(f"the database {self.path} failed a write: {exc}") from exc
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._rollback(conn)
             raise
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
+            self._rollback(conn)
             raise BackendUnavailableError(f"could not commit to {self.path}: {exc}") from exc
 
-    def read(self) -> sqlite3.Connection:
-        """The connection for single-statement reads (autocommit: each statement sees a snapshot)."""
-        return self.connection()
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection for reads (autocommit: each statement sees one snapshot);
+        SQLite errors inside become BackendUnavailableError."""
+        conn = self.connection()
+        try:
+            yield conn
+        except sqlite3.Error as exc:
+            raise BackendUnavailableError(f"the database {self.path} failed a read: {exc}") from exc
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        with contextlib.suppress(sqlite3.Error):  # nothing to undo if the transaction already ended
+            conn.execute("ROLLBACK")
 
     # --- schema --------------------------------------------------------------------------
     def schema_version(self) -> int:
-        return int(self.read().execute("PRAGMA user_version").fetchone()[0])
+        with self.read() as conn:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
     def _migrate(self, migrations: tuple[Migration, ...]) -> None:
         latest = migrations[-1].version if migrations else 0

@@ -56,15 +56,12 @@ class SQLiteEventLog:
 
     def read(self, *, after_seq: int = 0, limit: int = 1000) -> list[LoggedEvent]:
         """Events with ``seq > after_seq``, oldest first."""
-        rows = (
-            self._db.read()
-            .execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT seq, event_bus, source, detail_type, detail, published_us FROM events"
                 " WHERE seq > ? ORDER BY seq LIMIT ?",
                 (after_seq, limit),
-            )
-            .fetchall()
-        )
+            ).fetchall()
         return [
             LoggedEvent(
                 seq=int(seq),

@@ -22,18 +22,16 @@ class SQLiteExecutionLog:
             )
 
     def get(self, execution_id: str) -> ExecutionRecord:
-        row = self._db.read().execute("SELECT body FROM executions WHERE execution_id = ?", (execution_id,)).fetchone()
+        with self._db.read() as conn:
+            row = conn.execute("SELECT body FROM executions WHERE execution_id = ?", (execution_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"execution {execution_id} not found")
         return ExecutionRecord.model_validate_json(row[0])
 
     def list_for_video(self, video_id: str) -> list[ExecutionRecord]:
-        rows = (
-            self._db.read()
-            .execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT body FROM executions WHERE video_id = ? ORDER BY started_us DESC, execution_id DESC",
                 (video_id,),
-            )
-            .fetchall()
-        )
+            ).fetchall()
         return [ExecutionRecord.model_validate_json(row[0]) for row in rows]

@@ -41,16 +41,13 @@ class SQLiteMetrics:
             )
 
     def usage_between(self, start: datetime, end: datetime) -> list[UsageTotals]:
-        rows = (
-            self._db.read()
-            .execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 "SELECT model_id, model_type, SUM(invocations), SUM(input_tokens), SUM(output_tokens),"
                 " SUM(video_seconds) FROM model_usage WHERE at_us >= ? AND at_us < ?"
                 " GROUP BY model_id, model_type ORDER BY model_id, model_type",
                 (to_micros(start), to_micros(end)),
-            )
-            .fetchall()
-        )
+            ).fetchall()
         return [
             UsageTotals(
                 model_id=model_id,

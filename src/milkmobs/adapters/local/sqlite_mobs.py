@@ -34,10 +34,12 @@ class SQLiteMobStore:
                 raise ConflictError(f"mob {mob.mob_id} already exists") from exc
 
     def get(self, mob_id: str) -> Mob:
-        return _load(self._db.read(), mob_id)
+        with self._db.read() as conn:
+            return _load(conn, mob_id)
 
     def list_all(self) -> list[Mob]:
-        rows = self._db.read().execute(f"SELECT {_COLUMNS} FROM mobs ORDER BY video_count DESC, mob_id").fetchall()
+        with self._db.read() as conn:
+            rows = conn.execute(f"SELECT {_COLUMNS} FROM mobs ORDER BY video_count DESC, mob_id").fetchall()
         return [_mob_from_row(row) for row in rows]
 
     def save(self, mob: Mob, *, expected_version: int) -> Mob:

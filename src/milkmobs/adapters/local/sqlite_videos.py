@@ -143,17 +143,18 @@ class SQLiteVideoStore:
 
     # --- reads -----------------------------------------------------------------------
     def get(self, video_id: str) -> Video:
-        return self._load(self._db.read(), video_id)
+        with self._db.read() as conn:
+            return self._load(conn, video_id)
 
     def get_many(self, video_ids: Sequence[str]) -> list[Video]:
         ids = list(video_ids)
         found: dict[str, Video] = {}
-        conn = self._db.read()
-        for start in range(0, len(ids), _IN_CHUNK):
-            chunk = ids[start : start + _IN_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = conn.execute(f"SELECT {_COLUMNS} FROM videos WHERE video_id IN ({marks})", chunk).fetchall()
-            found.update((row[0], _video_from_row(row)) for row in rows)
+        with self._db.read() as conn:
+            for start in range(0, len(ids), _IN_CHUNK):
+                chunk = ids[start : start + _IN_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(f"SELECT {_COLUMNS} FROM videos WHERE video_id IN ({marks})", chunk).fetchall()
+                found.update((row[0], _video_from_row(row)) for row in rows)
         return [found[video_id] for video_id in ids if video_id in found]
 
     def list_by_user(self, user_id: str, *, limit: int, cursor: str | None = None) -> Page[Video]:
@@ -169,7 +170,8 @@ class SQLiteVideoStore:
         return self._page("mob_id = ?", (mob_id,), f"mob\x00{mob_id}", limit, cursor)
 
     def stats(self) -> VideoStats:
-        rows = self._db.read().execute("SELECT name, value FROM video_counters").fetchall()
+        with self._db.read() as conn:
+            rows = conn.execute("SELECT name, value FROM video_counters").fetchall()
         counters = {str(name): float(value) for name, value in rows}
         counts = {s.value: round(counters.get(f"status:{s.value}", 0.0)) for s in VideoStatus}
         by_status = {status: count for status, count in counts.items() if count > 0}
@@ -189,14 +191,11 @@ class SQLiteVideoStore:
             created_us, last_id = self._cursors.decode(scope, cursor)
             where += " AND (created_us, video_id) < (?, ?)"
             params += [created_us, last_id]
-        rows = (
-            self._db.read()
-            .execute(
+        with self._db.read() as conn:
+            rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM videos WHERE {where} ORDER BY created_us DESC, video_id DESC LIMIT ?",
                 [*params, limit + 1],
-            )
-            .fetchall()
-        )
+            ).fetchall()
         items = [_video_from_row(row) for row in rows[:limit]]
         next_cursor = None
         if len(rows) > limit:

@@ -341,7 +341,8 @@ class PersistedVectorIndex:
         self._matrix = np.load(path, mmap_mode="r+")
         if self._matrix.ndim != 2 or self._matrix.shape[1] != self._dimension or self._matrix.dtype != np.float32:
             raise ConfigurationError(f"{path} is not a float32 matrix of dimension {self._dimension}")
-        rows = self._db.read().execute("SELECT video_id, slot, status, mob_id FROM vectors ORDER BY slot").fetchall()
+        with self._db.read() as conn:
+            rows = conn.execute("SELECT video_id, slot, status, mob_id FROM vectors ORDER BY slot").fetchall()
         if rows and rows[-1][1] >= self._matrix.shape[0]:
             raise ConfigurationError(f"{path} is shorter than the index says; restore it or delete {self.directory}")
         self._reset_slots(self._matrix.shape[0])
