@@ -226,3 +226,24 @@ def test_wrong_method_media_type_and_body_are_4xx(app: MilkMobs, context: Any) -
 
     weird_id = get_video_detail.handler(api_event("GET", "/videos/a;b"), context)
     assert weird_id["statusCode"] == 422
+
+
+def test_cors_only_for_configured_origins(app: MilkMobs, context: Any) -> None:
+    from milkmobs.api.app import create_api
+    from milkmobs.api.auth import BearerTokenAuthorizer
+
+    api = create_api(lambda: app, authorizer=BearerTokenAuthorizer(None), cors_origins=["http://localhost:3000"])
+    preflight = api.resolve(
+        api_event(
+            "OPTIONS", "/feed", headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"}
+        ),
+        context,
+    )
+    assert preflight["statusCode"] == 204
+    assert preflight["multiValueHeaders"]["Access-Control-Allow-Origin"] == ["http://localhost:3000"]
+    allowed = api.resolve(api_event("GET", "/feed", headers={"Origin": "http://localhost:3000"}), context)
+    assert allowed["multiValueHeaders"]["Access-Control-Allow-Origin"] == ["http://localhost:3000"]
+    other = api.resolve(api_event("GET", "/feed", headers={"Origin": "http://evil.example"}), context)
+    assert "Access-Control-Allow-Origin" not in other["multiValueHeaders"]
+    default = get_feed.handler(api_event("GET", "/feed", headers={"Origin": "http://localhost:3000"}), context)
+    assert "Access-Control-Allow-Origin" not in default["multiValueHeaders"]  # none configured: none sent
