@@ -19,7 +19,13 @@ from milkmobs.adapters.local.media_folder import (
     load_or_create_secret,
 )
 from milkmobs.adapters.memory import FixedClock
-from milkmobs.domain import ForbiddenError, InvalidInputError, NotFoundError, PayloadTooLargeError
+from milkmobs.domain import (
+    BackendUnavailableError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+)
 from milkmobs.ports import ServedMediaStore
 
 BASE = "http://127.0.0.1:8000"
@@ -150,3 +156,10 @@ def test_another_data_directory_cannot_sign_for_this_one(tmp_path: Path, clock: 
     ticket = theirs.create_upload("vid_z.mp4", content_type="video/mp4", max_bytes=10, expires_in=60)
     with pytest.raises(ForbiddenError):
         mine.accept_upload(ticket.fields, b"x")
+
+
+def test_a_failed_write_is_backend_unavailable_and_leaves_no_temporary(store: LocalMediaStore) -> None:
+    store.path_for("vid_blocked.mp4").mkdir(parents=True)  # something in the way that os.replace cannot replace
+    with pytest.raises(BackendUnavailableError, match=r"vid_blocked\.mp4"):
+        store.put("vid_blocked.mp4", b"data")
+    assert list((store.root / ".tmp").iterdir()) == []

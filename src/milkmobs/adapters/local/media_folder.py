@@ -22,7 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from milkmobs.domain import ConfigurationError, ForbiddenError, InvalidInputError, NotFoundError, PayloadTooLargeError
+from milkmobs.domain import (
+    BackendUnavailableError,
+    ConfigurationError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+)
 from milkmobs.ports import Clock, UploadTicket
 
 #: Upload form field names (the S3 spelling for the ones S3 has).
@@ -89,17 +96,22 @@ class LocalMediaStore:
     # --- bytes ---------------------------------------------------------------------------
     def put(self, key: str, data: bytes, *, content_type: str = "video/mp4") -> None:
         target = self.path_for(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
+        except OSError as exc:
+            raise BackendUnavailableError(f"cannot write media {key} under {self.root}: {exc}") from exc
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp_name, target)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_name)
+            if isinstance(exc, OSError):  # disk full, permissions: nothing was stored
+                raise BackendUnavailableError(f"cannot write media {key} under {self.root}: {exc}") from exc
             raise
 
     def get(self, key: str) -> bytes:
@@ -107,6 +119,8 @@ class LocalMediaStore:
             return self.path_for(key).read_bytes()
         except (FileNotFoundError, IsADirectoryError) as exc:
             raise NotFoundError(f"media {key} not found") from exc
+        except OSError as exc:
+            raise BackendUnavailableError(f"cannot read media {key} under {self.root}: {exc}") from exc
 
     def exists(self, key: str) -> bool:
         return self.path_for(key).is_file()
