@@ -238,3 +238,19 @@ def test_a_non_finite_vector_refuses_the_whole_batch(index: PersistedVectorIndex
     with pytest.raises(InvalidInputError, match="v-bad"):
         index.upsert_many([IndexedVector("v-ok", _vectors(1)[0], "validated"), IndexedVector("v-bad", bad, "x")])
     assert index.count() == 0 and index.get_vector("v-ok") is None
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate"])
+def test_a_damaged_vector_file_is_a_clear_configuration_error(folder: Path, damage: str) -> None:
+    index = PersistedVectorIndex(folder, DIM)
+    index.upsert_many(_items(_vectors(5)))
+    index.close()
+    [vectors_file] = folder.glob("vectors-*.npy")
+    if damage == "delete":
+        vectors_file.unlink()
+    else:
+        vectors_file.write_bytes(vectors_file.read_bytes()[:50])
+    with pytest.raises(ConfigurationError, match="re-process"):
+        PersistedVectorIndex(folder, DIM)
+    with pytest.raises(ConfigurationError, match="re-process"):  # not "in use": the failed open let go
+        PersistedVectorIndex(folder, DIM)  # and it still refuses, rather than serving zero vectors

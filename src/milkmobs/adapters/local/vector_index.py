@@ -24,7 +24,7 @@ import contextlib
 import fcntl
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from milkmobs.adapters.local.sqlite_db import Migration, SQLiteDatabase
-from milkmobs.domain import ConfigurationError, InvalidInputError, Vector, as_vector
+from milkmobs.domain import BackendUnavailableError, ConfigurationError, InvalidInputError, Vector, as_vector
 from milkmobs.ports import IndexedVector, VectorHit
 
 BoolArray = npt.NDArray[np.bool_]
@@ -107,8 +107,13 @@ class PersistedVectorIndex:
         self._lock_file = _acquire_folder_lock(self.directory / "index.lock")
         try:
             self._db = SQLiteDatabase(self.directory / "index.sqlite3", migrations=INDEX_MIGRATIONS)
+        except BaseException:
+            self._lock_file.close()
+            raise
+        try:
             self._open()
         except BaseException:
+            self._db.close()
             self._lock_file.close()
             raise
 
@@ -125,7 +130,7 @@ class PersistedVectorIndex:
         if not latest:
             return
         vectors = self._checked(list(latest.values()))  # refuse the whole batch before writing anything
-        with self._lock:
+        with self._lock, self._io("write vectors"):
             # A new or changed vector goes to a fresh slot; an unchanged one (a status or mob update) stays.
             fresh = [
                 i
@@ -157,7 +162,7 @@ class PersistedVectorIndex:
             self._maybe_compact()
 
     def delete(self, video_id: str) -> bool:
-        with self._lock:
+        with self._lock, self._io("delete a vector"):
             slot = self._rows.get(video_id)
             if slot is None:
                 return False
@@ -225,7 +230,7 @@ class PersistedVectorIndex:
     # --- maintenance -----------------------------------------------------------------------------
     def compact(self) -> None:
         """Rewrite the live vectors densely into the next generation's file (drops tombstones)."""
-        with self._lock:
+        with self._lock, self._io("compact"):
             live = sorted(self._rows.items(), key=lambda pair: pair[1])
             self._rewrite(max(self._initial_capacity, 2 * len(live)), [slot for _, slot in live], compacting=True)
 
@@ -240,6 +245,15 @@ class PersistedVectorIndex:
             self._matrix.flush()
             self._db.close()
             self._lock_file.close()
+
+    @contextlib.contextmanager
+    def _io(self, what: str) -> Iterator[None]:
+        """File-system failures (disk full, a vanished file) as BackendUnavailableError naming the index.
+        Nothing half-done is visible: slots only change when the SQLite transaction commits."""
+        try:
+            yield
+        except OSError as exc:
+            raise BackendUnavailableError(f"the vector index in {self.directory} could not {what}: {exc}") from exc
 
     # --- search helpers ----------------------------------------------------------------------------
     def _queries(self, queries: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
@@ -336,15 +350,19 @@ class PersistedVectorIndex:
             )
         self._generation = int(meta["generation"])
         path = self._file(self._generation)
-        if not path.exists():
-            _new_matrix(path, self._initial_capacity, self._dimension).flush()
-        self._matrix = np.load(path, mmap_mode="r+")
-        if self._matrix.ndim != 2 or self._matrix.shape[1] != self._dimension or self._matrix.dtype != np.float32:
-            raise ConfigurationError(f"{path} is not a float32 matrix of dimension {self._dimension}")
         with self._db.read() as conn:
             rows = conn.execute("SELECT video_id, slot, status, mob_id FROM vectors ORDER BY slot").fetchall()
+        damaged = f"restore it from a backup, or delete {self.directory} and re-process the videos"
+        try:
+            if not path.exists() and not rows:  # a fresh index (or one emptied before its first vector)
+                _new_matrix(path, self._initial_capacity, self._dimension).flush()
+            self._matrix = np.load(path, mmap_mode="r+")
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"the vector file {path} cannot be opened ({exc}); {damaged}") from exc
+        if self._matrix.ndim != 2 or self._matrix.shape[1] != self._dimension or self._matrix.dtype != np.float32:
+            raise ConfigurationError(f"{path} is not a float32 matrix of dimension {self._dimension}; {damaged}")
         if rows and rows[-1][1] >= self._matrix.shape[0]:
-            raise ConfigurationError(f"{path} is shorter than the index says; restore it or delete {self.directory}")
+            raise ConfigurationError(f"{path} is shorter than the index says; {damaged}")
         self._reset_slots(self._matrix.shape[0])
         for row in rows:
             self._place(*row)
