@@ -8,13 +8,19 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from milkmobs.domain import Vector, as_vector
+from milkmobs.domain import Vector
 from milkmobs.domain.errors import InvalidInputError
 from milkmobs.ports import IndexedVector, VectorHit
 
+_NO_MOB = 0  # code of mob_id None
+
 
 class InMemoryVectorIndex:
-    """Thread-safe VectorIndex. Vectors are kept as given; scores are true cosines."""
+    """Thread-safe VectorIndex. Vectors are kept as given; scores are true cosines.
+
+    Status and mob filters compare small integer codes, so a filtered search stays one
+    vectorised pass over the rows.
+    """
 
     def __init__(self, dimension: int, *, initial_capacity: int = 1024) -> None:
         if dimension < 1:
@@ -23,8 +29,10 @@ class InMemoryVectorIndex:
         capacity = max(1, initial_capacity)
         self._matrix = np.zeros((capacity, dimension), dtype=np.float32)
         self._inv_norms = np.zeros(capacity, dtype=np.float32)
-        self._statuses = np.empty(capacity, dtype=object)
-        self._mobs = np.empty(capacity, dtype=object)
+        self._statuses = np.zeros(capacity, dtype=np.int32)
+        self._mobs = np.zeros(capacity, dtype=np.int32)
+        self._status_codes: dict[str, int] = {}
+        self._mob_codes: dict[str | None, int] = {None: _NO_MOB}
         self._ids: list[str] = []
         self._rows: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -33,40 +41,63 @@ class InMemoryVectorIndex:
     def dimension(self) -> int:
         return self._dimension
 
-    def _checked(self, item: IndexedVector) -> tuple[IndexedVector, Vector, float]:
-        vector = as_vector(item.vector, dimension=self._dimension, field="embedding")
-        norm = float(np.linalg.norm(vector))
-        if norm == 0.0:
-            raise InvalidInputError(f"embedding of video {item.video_id} is a zero vector", field="embedding")
-        return item, vector, 1.0 / norm
+    def _checked(self, items: Sequence[IndexedVector]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """The vectors as one float32 matrix and their inverse norms; InvalidInputError for any bad one."""
+        for item in items:
+            shape = np.shape(item.vector)
+            if shape != (self._dimension,):
+                raise InvalidInputError(
+                    f"embedding of video {item.video_id} has shape {shape}, expected ({self._dimension},)",
+                    field="embedding",
+                )
+        matrix = np.asarray([item.vector for item in items], dtype=np.float32).reshape(len(items), self._dimension)
+        finite = np.isfinite(matrix).all(axis=1)
+        norms = np.linalg.norm(matrix, axis=1)
+        bad = np.flatnonzero(~finite | (norms == 0))
+        if bad.size:
+            video_id = items[int(bad[0])].video_id
+            raise InvalidInputError(
+                f"embedding of video {video_id} is zero or not finite; nothing was written", field="embedding"
+            )
+        return matrix, (1.0 / norms).astype(np.float32)
 
     def upsert(self, item: IndexedVector) -> None:
         self.upsert_many([item])
 
     def upsert_many(self, items: Sequence[IndexedVector]) -> None:
-        checked = [self._checked(item) for item in items]  # all or nothing: validate before writing
+        if not items:
+            return
+        matrix, inv_norms = self._checked(items)  # all or nothing: validate before writing
         with self._lock:
-            for item, vector, inv_norm in checked:
+            fresh = len({item.video_id for item in items if item.video_id not in self._rows})
+            self._grow(len(self._ids) + fresh)  # at most one reallocation per batch
+            rows = np.empty(len(items), dtype=np.int64)
+            for position, item in enumerate(items):
                 row = self._rows.get(item.video_id)
                 if row is None:
                     row = len(self._ids)
-                    self._grow(row + 1)
                     self._ids.append(item.video_id)
                     self._rows[item.video_id] = row
-                self._matrix[row] = vector
-                self._inv_norms[row] = inv_norm
-                self._statuses[row] = item.status
-                self._mobs[row] = item.mob_id
+                rows[position] = row
+                self._statuses[row] = self._status_codes.setdefault(item.status, len(self._status_codes) + 1)
+                self._mobs[row] = self._mob_codes.setdefault(item.mob_id, len(self._mob_codes))
+            # Duplicate ids in one batch: the last one wins, as with repeated upserts.
+            self._matrix[rows] = matrix
+            self._inv_norms[rows] = inv_norms
 
     def _grow(self, needed: int) -> None:
         capacity = self._matrix.shape[0]
         if needed <= capacity:
             return
-        new_capacity = max(needed, capacity * 2)
-        self._matrix = np.resize(self._matrix, (new_capacity, self._dimension))
-        self._inv_norms = np.resize(self._inv_norms, new_capacity)
-        self._statuses = np.resize(self._statuses, new_capacity)
-        self._mobs = np.resize(self._mobs, new_capacity)
+        # 1.5x keeps the peak (old + new matrix) near 2.5x the live data instead of 3x when doubling.
+        new_capacity = max(needed, capacity + capacity // 2)
+        used = len(self._ids)
+        matrix = np.empty((new_capacity, self._dimension), dtype=np.float32)
+        matrix[:used] = self._matrix[:used]
+        self._matrix = matrix
+        self._inv_norms = np.concatenate([self._inv_norms[:used], np.zeros(new_capacity - used, dtype=np.float32)])
+        self._statuses = np.concatenate([self._statuses[:used], np.zeros(new_capacity - used, dtype=np.int32)])
+        self._mobs = np.concatenate([self._mobs[:used], np.zeros(new_capacity - used, dtype=np.int32)])
 
     def delete(self, video_id: str) -> bool:
         with self._lock:
@@ -83,8 +114,6 @@ class InMemoryVectorIndex:
                 self._ids[row] = moved
                 self._rows[moved] = row
             self._ids.pop()
-            self._statuses[last] = None
-            self._mobs[last] = None
             return True
 
     def search(
@@ -98,31 +127,46 @@ class InMemoryVectorIndex:
     ) -> list[VectorHit]:
         if k < 1:
             raise InvalidInputError(f"k must be at least 1, got {k}", field="k")
-        query = as_vector(vector, dimension=self._dimension, field="embedding")
+        if np.shape(vector) != (self._dimension,):
+            raise InvalidInputError(
+                f"query vector has shape {np.shape(vector)}, expected ({self._dimension},)", field="embedding"
+            )
+        query = np.asarray(vector, dtype=np.float32)
         norm = float(np.linalg.norm(query))
-        if norm == 0.0:
-            raise InvalidInputError("cannot search with a zero vector", field="embedding")
+        if norm == 0.0 or not np.isfinite(norm):
+            raise InvalidInputError("cannot search with a zero or non-finite vector", field="embedding")
         with self._lock:
             n = len(self._ids)
-            if n == 0:
-                return []
-            scores = (self._matrix[:n] @ (query / norm)) * self._inv_norms[:n]
-            mask: npt.NDArray[np.bool_] = np.ones(n, dtype=bool)
+            mask: npt.NDArray[np.bool_] | None = None
             if status is not None:
-                mask &= self._statuses[:n] == status
+                if status not in self._status_codes:
+                    return []
+                mask = self._statuses[:n] == self._status_codes[status]
             if mob_id is not None:
-                mask &= self._mobs[:n] == mob_id
+                if mob_id not in self._mob_codes:
+                    return []
+                in_mob = self._mobs[:n] == self._mob_codes[mob_id]
+                mask = in_mob if mask is None else mask & in_mob
+            unit_query = query / np.float32(norm)
+            candidates = np.arange(n) if mask is None else np.flatnonzero(mask)
+            if candidates.size * 4 >= n:
+                # Most rows match: score them all in place (no copy of the matrix), then keep the matches.
+                scores = ((self._matrix[:n] @ unit_query) * self._inv_norms[:n])[candidates]
+            else:
+                # A few rows match: copy and score only those.
+                scores = (self._matrix[candidates] @ unit_query) * self._inv_norms[candidates]
             if exclude_video_id is not None and exclude_video_id in self._rows:
-                mask[self._rows[exclude_video_id]] = False
-            candidates = np.flatnonzero(mask)
+                keep = candidates != self._rows[exclude_video_id]
+                candidates, scores = candidates[keep], scores[keep]
+            if candidates.size == 0:
+                return []
             if candidates.size > k:
                 # Partition first (O(n)), then sort only the best k.
-                top = np.argpartition(-scores[candidates], k - 1)[:k]
-                candidates = candidates[top]
-            ids = [self._ids[i] for i in candidates]
+                top = np.argpartition(-scores, k - 1)[:k]
+                candidates, scores = candidates[top], scores[top]
             hits = [
-                VectorHit(video_id=vid, score=float(np.clip(scores[i], -1.0, 1.0)))
-                for vid, i in zip(ids, candidates, strict=True)
+                VectorHit(video_id=self._ids[int(row)], score=float(np.clip(score, -1.0, 1.0)))
+                for row, score in zip(candidates, scores, strict=True)
             ]
         hits.sort(key=lambda h: (-h.score, h.video_id))
         return hits
