@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from tests.adapters.bedrock.bedrock_rig import BUCKET, VIDEO_ID, Rig, fixture_bytes, invoke_response, make_video
 
 from milkmobs.adapters.aws.bedrock.retry import RetryPolicy, call_with_retries
@@ -143,3 +143,27 @@ def test_backoff_is_capped_and_jittered() -> None:
     top = RetryPolicy(base_delay=1, max_delay=30, jitter=lambda: 1.0)
     assert [top.delay(n) for n in range(7)] == [1, 2, 4, 8, 16, 30, 30]
     assert RetryPolicy(base_delay=1, max_delay=30, jitter=lambda: 0.0).delay(5) == 0.0
+
+
+def test_the_media_check_can_be_turned_off(rig: Rig) -> None:
+    """Without the HEAD, a missing object reaches Bedrock, whose ValidationException is still explained."""
+    rig.stubber.add_client_error(
+        "invoke_model",
+        service_error_code="ValidationException",
+        service_message="The provided S3 URI is not valid",
+        http_status_code=400,
+    )
+    with pytest.raises(AnalysisError) as caught:
+        rig.analyzer(check_media=False).describe_video(make_video(), Campaign())
+    assert "The provided S3 URI is not valid" in caught.value.message
+    assert f"s3://{BUCKET}/vid_{VIDEO_ID}.mp4 exists" in caught.value.message
+
+
+def test_an_unreadable_object_names_the_permission(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    def denied(**_: object) -> None:
+        raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
+
+    monkeypatch.setattr(rig.s3, "head_object", denied)
+    with pytest.raises(AnalysisError, match="s3:GetObject") as caught:
+        rig.analyzer().start_video_embedding(make_video())
+    assert type(caught.value) is AnalysisError

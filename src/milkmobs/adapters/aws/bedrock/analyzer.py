@@ -53,7 +53,7 @@ class BedrockAnalyzerConfig:
     temperature: float = 0.0  # a classifier: the same video should get the same answer
     poll_interval_seconds: float = 5.0
     embedding_timeout_seconds: float = 3600.0
-    check_media: bool = True
+    check_media: bool = True  # HEAD the video before a billed call (clear errors for missing/foreign objects)
 
 
 class BedrockTwelveLabsAnalyzer:
@@ -123,7 +123,7 @@ class BedrockTwelveLabsAnalyzer:
 
     def describe_video(self, video: Video, campaign: Campaign) -> ModelOutput[Insights]:
         """Pegasus insights; one retry with a larger token budget if the answer is cut off or off-schema."""
-        uri = self._media.checked_uri(video, model_id=self._pegasus_id)
+        uri = self._video_uri(video, self._pegasus_id)
         prompt = pegasus.build_prompt(campaign)
         budget = self._config.max_output_tokens
         usage: list[ModelUsage] = []
@@ -190,7 +190,7 @@ class BedrockTwelveLabsAnalyzer:
     # -- AsyncVideoEmbedder ---------------------------------------------------------------
     def start_video_embedding(self, video: Video) -> EmbeddingJob:
         """StartAsyncInvoke; a repeated start for the same video returns the same job."""
-        uri = self._media.checked_uri(video, model_id=self._marengo_id)
+        uri = self._video_uri(video, self._marengo_id)
         model_input = marengo.video_request(
             self._spec, media_uri=uri, bucket_owner=self._media.bucket_owner(), option=self._option
         )
@@ -267,6 +267,11 @@ class BedrockTwelveLabsAnalyzer:
         return ModelOutput(Embedding.create(vector, model_id=self._marengo_id, dimension=self._dimension), (usage,))
 
     # -- helpers --------------------------------------------------------------------------
+    def _video_uri(self, video: Video, model_id: str) -> str:
+        if self._config.check_media:
+            return self._media.checked_uri(video, model_id=model_id)
+        return self._media.uri(video)
+
     def _invoke(
         self, invoke_id: str, body: dict[str, Any], *, video_id: str | None, model_id: str, media_uri: str | None = None
     ) -> InvokeModelResponseTypeDef:

@@ -71,7 +71,8 @@ class BedrockMediaAccess:
             if code in _DENIED:
                 raise AnalysisError(
                     f"video {video.video_id}: {uri} cannot be read ({code}); grant s3:GetObject on the media "
-                    "bucket to this role and to Bedrock",
+                    "bucket to this role and to Bedrock (without s3:ListBucket, S3 also answers 403 for an "
+                    "object that does not exist)",
                     video_id=video.video_id,
                     model_id=model_id,
                 ) from exc
