@@ -4,6 +4,7 @@ events, and the URLs and cursors handed out before still work."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +16,10 @@ import pytest
 pytest.importorskip("av")
 pytest.importorskip("rapidocr")
 
+from milkmobs.adapters.local.factory import build_adapters
 from milkmobs.adapters.local.media_folder import LocalMediaStore
 from milkmobs.adapters.local.sqlite_events import SQLiteEventLog
+from milkmobs.adapters.memory import FixedClock, SequentialIdGenerator
 from milkmobs.bootstrap import build
 from milkmobs.core.service import MilkMobs
 from milkmobs.core.views import SubmitRequest
@@ -115,3 +118,24 @@ def test_a_data_directory_keeps_its_embedding_dimension(clips: list[CorpusVideo]
         build(_settings(data_dir, embedding_dimension=dimension // 2))
     with build(_settings(data_dir), retry_interval_scale=0) as app:  # the failed build released everything
         assert app.ports.index.dimension == dimension
+
+
+def test_the_factory_lays_out_the_data_directory(tmp_path: Path) -> None:
+    data_dir = tmp_path / "fresh" / "data"
+    adapters = build_adapters(_settings(data_dir), clock=FixedClock(), ids=SequentialIdGenerator())
+    try:
+        assert (data_dir / "milkmobs.sqlite3").is_file() and (data_dir / "media").is_dir()
+        assert (data_dir / "index").is_dir() and (data_dir / "secret.key").stat().st_mode & 0o077 == 0
+        assert adapters.workflow is None and adapters.executions is not None
+        assert adapters.index.dimension == adapters.analyzer.embedding_dimension
+    finally:
+        for close in adapters.closers:
+            close()
+
+
+def test_without_the_media_extra_the_factory_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "milkmobs.adapters.local.analyzer", None)  # import now fails
+    with pytest.raises(ConfigurationError, match=r"milkmobs\[media\]"):
+        build_adapters(_settings(tmp_path / "data"), clock=FixedClock(), ids=SequentialIdGenerator())
