@@ -6,7 +6,8 @@ What it returns is derived only from the video's metadata and its stored bytes:
   per hashtag — or per title word when there are no hashtags — summed and normalised) and a
   small pseudo-random component seeded by the SHA-256 of the bytes (weight ``bytes_weight``).
   Videos sharing their hashtags therefore land close together (cosine ≈ 0.9 by default)
-  and cluster into the same mob; unrelated videos are nearly orthogonal.
+  and cluster into the same mob; unrelated videos are nearly orthogonal. Videos with neither
+  hashtags nor title words share one "untagged" theme.
 - **insights**: campaign keywords and tags found in the title, description, hashtags and
   the bytes (read as Latin-1 text: a test "video" may literally contain ``GOT MILK``, which
   the fake treats as on-screen text). Bytes containing ``no-audio`` mean no audio track.
