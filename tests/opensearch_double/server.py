@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -28,6 +28,7 @@ class RecordedRequest:
     path: str
     params: dict[str, str]
     body: Any  # parsed JSON, a list of NDJSON lines for _bulk, or None
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
 
 
 class _State:
@@ -177,7 +178,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         state = self.server.state
         with state.lock:
-            state.requests.append(RecordedRequest(self.command, url.path, dict(parse_qsl(url.query)), body))
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            state.requests.append(RecordedRequest(self.command, url.path, dict(parse_qsl(url.query)), body, headers))
             try:
                 status, answer = _route(state, self.command, url.path, body)
             except ApiError as exc:

@@ -156,3 +156,17 @@ def test_factory_builds_the_analyzer_without_calling_aws(monkeypatch: pytest.Mon
     assert analyzer._runtime.meta.region_name == "eu-west-1"  # type: ignore[attr-defined]
     with pytest.raises(ConfigurationError):
         build_analyzer(Settings(embedding_dimension=1024))
+
+
+def test_sigv4_requests_reach_the_wire_signed(double: OpenSearchTestDouble, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    settings = Settings(opensearch_endpoint=double.url, opensearch_auth="sigv4", aws_region="eu-west-1")
+    build_vector_index(settings, dimension=4).count()
+    assert double.requests
+    for request in double.requests:
+        authorization = request.headers["authorization"]
+        assert authorization.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+        assert "/eu-west-1/es/aws4_request" in authorization
+        assert "x-amz-date" in request.headers
