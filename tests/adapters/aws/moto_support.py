@@ -82,7 +82,7 @@ class AwsOnMoto:
 
 @contextmanager
 def aws_app_on_moto(
-    *, dimension: int = 512, transient_failure_rate: float = 0.0, **setting_overrides: Any
+    *, dimension: int = 64, transient_failure_rate: float = 0.0, **setting_overrides: Any
 ) -> Iterator[AwsOnMoto]:
     """Tables, bucket, bus, step functions and state machine in moto; the app built by bootstrap.
 
@@ -121,7 +121,9 @@ def aws_app_on_moto(
             aws_region=REGION,
             state_machine_arn=machine["stateMachineArn"],
             opensearch_endpoint="https://opensearch.invalid:443",  # never contacted: the index is overridden
-            embedding_dimension=dimension,
+            # the Bedrock analyzer built first checks this against Marengo (512); the fake replaces it.
+            # Small vectors keep moto's JSONPath fast (a 512-float state costs it ~1 s per Pass).
+            embedding_dimension=None,
             **setting_overrides,
         )
         app = build(

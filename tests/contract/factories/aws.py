@@ -145,7 +145,7 @@ def cloudwatch_metrics() -> Iterator[CloudWatchMetrics]:
 @contextmanager
 def step_functions_workflow() -> Iterator[tuple[StepFunctionsWorkflow, Callable[[], str], Callable[[str], None]]]:
     """The analysis state machine executed by moto, its Lambda tasks running the core in process."""
-    with aws_app_on_moto(dimension=512) as env:
+    with aws_app_on_moto() as env:
         app = env.app
         flow = app.workflow
         assert isinstance(flow, StepFunctionsWorkflow)
