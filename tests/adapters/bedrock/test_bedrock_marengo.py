@@ -265,3 +265,20 @@ def test_dimension_comes_from_the_model(rig: Rig) -> None:
     assert rig.analyzer().embedding_dimension == 512
     assert rig.analyzer(marengo_model_id=f"us.{M27}").embedding_dimension == 1024
     assert rig.analyzer(marengo_model_id=f"us.{M27}").embedding_model_id == M27
+
+
+def test_a_conflict_that_cannot_be_resolved_reports_the_conflict(rig: Rig) -> None:
+    video = make_video()
+    rig.put_video(video)
+    rig.stubber.add_client_error(
+        "start_async_invoke",
+        service_error_code="ConflictException",
+        service_message="token reused",
+        http_status_code=400,
+    )
+    rig.stubber.add_client_error(
+        "list_async_invokes", service_error_code="AccessDeniedException", service_message="no", http_status_code=403
+    )
+
+    with pytest.raises(AnalysisError, match="ConflictException — token reused"):
+        rig.analyzer().start_video_embedding(video)

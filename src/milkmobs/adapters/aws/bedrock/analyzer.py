@@ -311,7 +311,10 @@ class BedrockTwelveLabsAnalyzer:
         """The invocation started with ``token`` among the most recent ones (a few pages at most)."""
         kwargs: dict[str, Any] = {"sortBy": "SubmissionTime", "sortOrder": "Descending", "maxResults": 100}
         for _ in range(5):
-            page = self._runtime.list_async_invokes(**kwargs)
+            try:
+                page = self._runtime.list_async_invokes(**kwargs)
+            except ClientError:
+                return None  # e.g. no bedrock:ListAsyncInvokes: the caller reports the original conflict
             for summary in page.get("asyncInvokeSummaries", []):
                 if summary.get("clientRequestToken") == token:
                     return summary["invocationArn"]
