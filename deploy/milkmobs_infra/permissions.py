@@ -29,9 +29,10 @@ def pegasus_statements(model_id: str, *, region: str, account: str) -> list[iam.
 
 def marengo_statements(model_id: str, *, region: str, account: str) -> list[iam.PolicyStatement]:
     return [
+        # StartAsyncInvoke has no IAM action of its own: it is authorized as bedrock:InvokeModel
+        # (Bedrock API reference); InvokeModel also serves Marengo text embeddings.
         iam.PolicyStatement(
-            actions=["bedrock:InvokeModel", "bedrock:StartAsyncInvoke"],
-            resources=model_arns(model_id, region=region, account=account),
+            actions=["bedrock:InvokeModel"], resources=model_arns(model_id, region=region, account=account)
         ),
         # GetAsyncInvoke names the job, not the model: only this account's jobs in this Region.
         iam.PolicyStatement(

@@ -1,0 +1,121 @@
+"""The state machine is the core's workflow description, translated state by state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deploy_support import Synth, all_states, state_machine_definition
+
+from milkmobs.core.workflow import ANALYSIS_WORKFLOW, Choice, EmitEvent, Parallel, PollUntilDone, Task
+
+CATCH = ANALYSIS_WORKFLOW.catch
+
+
+def _definition(synth: Synth) -> dict[str, Any]:
+    return state_machine_definition(synth)
+
+
+def _tasks_by_name() -> dict[str, Task]:
+    return {task.name: task for task in ANALYSIS_WORKFLOW.tasks()}
+
+
+def test_ten_minute_timeout_logging_and_tracing(synth: Synth) -> None:
+    (machine,) = synth.resources("AWS::StepFunctions::StateMachine").values()
+    props = machine["Properties"]
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert _definition(synth)["TimeoutSeconds"] == ANALYSIS_WORKFLOW.timeout_seconds == 600
+
+
+def test_top_level_order_follows_the_core(synth: Synth) -> None:
+    definition = _definition(synth)
+    states = definition["States"]
+    order, name = [], definition["StartAt"]
+    while name in states and states[name]["Type"] not in ("Succeed", "Fail"):
+        order.append(name)
+        state = states[name]
+        name = state.get("Next") or state.get("Default")
+    expected = [step.name for step in ANALYSIS_WORKFLOW.steps]
+    # a Choice continues at its join state (<name>Done), which adds one name to the walk
+    assert [n for n in order if not n.endswith("Done")] == expected
+    assert states[name]["Type"] == "Succeed"
+
+
+def test_parallel_runs_pegasus_and_the_marengo_poll_loop(synth: Synth) -> None:
+    states = _definition(synth)["States"]
+    (parallel,) = [s for s in ANALYSIS_WORKFLOW.steps if isinstance(s, Parallel)]
+    branches = states[parallel.name]["Branches"]
+    assert states[parallel.name]["Type"] == "Parallel" and len(branches) == 2
+    assert branches[0]["StartAt"] == "PegasusAnalysis"
+    (poll,) = [s for b in parallel.branches for s in b if isinstance(s, PollUntilDone)]
+    marengo = branches[1]["States"]
+    assert branches[1]["StartAt"] == poll.start.name
+    assert marengo[poll.start.name]["Parameters"] == {"videoId.$": "$.videoId", "action": "start"}
+    assert marengo[poll.wait.name] == {"Type": "Wait", "Seconds": poll.wait.seconds, "Next": poll.check.name}
+    assert marengo[poll.check.name]["Parameters"]["action"] == "check"
+    is_done = marengo[f"{poll.name}IsDone"]
+    assert is_done["Default"] == poll.wait.name
+    assert is_done["Choices"][1]["NumericGreaterThanEquals"] == poll.max_polls
+    assert marengo[f"{poll.name}TimedOut"]["Error"] == "States.Timeout"
+
+
+def test_every_task_has_the_core_retry_policy_and_timeout(synth: Synth) -> None:
+    states = all_states(_definition(synth))
+    tasks = _tasks_by_name()
+    for name, task in tasks.items():
+        state = states[name]
+        assert state["Type"] == "Task" and state["TimeoutSeconds"] == task.timeout_seconds, name
+        assert len(state["Retry"]) == len(task.retry), name
+        for rule, policy in zip(state["Retry"], task.retry, strict=True):
+            assert rule["ErrorEquals"] == list(policy.errors), name
+            assert rule["IntervalSeconds"] == policy.interval_seconds
+            assert rule["MaxAttempts"] == policy.max_attempts
+            assert rule["BackoffRate"] == policy.backoff_rate
+            assert rule.get("MaxDelaySeconds") == policy.max_delay_seconds
+            assert rule["JitterStrategy"] == policy.jitter.value
+        # the handler is the Lambda function named after it
+        assert state["Resource"].split(":function:")[1].startswith("Functions"), name
+
+
+def test_every_failing_top_level_state_is_caught_into_mark_failed(synth: Synth) -> None:
+    definition = _definition(synth)
+    states = definition["States"]
+    catchable = [s.name for s in ANALYSIS_WORKFLOW.steps if isinstance(s, Task | Parallel | EmitEvent)]
+    catchable += [t.name for s in ANALYSIS_WORKFLOW.steps if isinstance(s, Choice) for t in s.then]
+    for name in catchable:
+        (catch,) = states[name]["Catch"]
+        assert catch["ErrorEquals"] == list(CATCH.errors) and catch["ResultPath"] == f"$.{CATCH.error_field}"
+        record = states[catch["Next"]]
+        assert record == {
+            "Type": "Pass", "Comment": record["Comment"], "Result": name,
+            "ResultPath": f"$.{CATCH.step_field}", "Next": CATCH.task.name,
+        }
+    mark_failed = states[CATCH.task.name]
+    assert mark_failed["Parameters"] == {f"{f}.$": f"$.{f}" for f in CATCH.task.input_fields}
+    assert mark_failed["ResultPath"] is None  # keep the error for the Fail state
+    fail = states[mark_failed["Next"]]
+    assert fail == {"Type": "Fail", "Comment": fail["Comment"], "ErrorPath": "$.error.Error",
+                    "CausePath": "$.error.Cause"}
+    assert mark_failed["Next"] == CATCH.fail_state
+
+
+def test_only_validated_videos_are_clustered(synth: Synth) -> None:
+    states = _definition(synth)["States"]
+    (choice,) = [s for s in ANALYSIS_WORKFLOW.steps if isinstance(s, Choice)]
+    state = states[choice.name]
+    (rule,) = state["Choices"]
+    assert rule == {"Variable": f"$.{choice.field}", "StringEquals": choice.equals, "Next": choice.then[0].name}
+    assert state["Default"] == f"{choice.name}Done" == states[choice.then[-1].name]["Next"]
+
+
+def test_video_analyzed_goes_straight_to_eventbridge(synth: Synth) -> None:
+    states = _definition(synth)["States"]
+    (emit,) = [s for s in ANALYSIS_WORKFLOW.steps if isinstance(s, EmitEvent)]
+    state = states[emit.name]
+    assert state["Resource"] == "arn:aws:states:::events:putEvents"
+    (entry,) = state["Parameters"]["Entries"]
+    assert entry["Detail.$"] == f"$.{emit.detail_field}"
+    assert entry["DetailType"] == "VideoAnalyzed" and entry["Source"] == "milk-mobs.analysis"
+    (bus,) = [r for r in synth.resources("AWS::Events::EventBus").values()]
+    assert bus["Properties"]["Name"] == emit.event_bus_name == "milk-mobs-bus"
+    assert [r["ErrorEquals"] for r in state["Retry"]] == [list(p.errors) for p in emit.retry]
