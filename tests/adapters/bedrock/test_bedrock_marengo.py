@@ -254,6 +254,7 @@ def test_empty_text_is_refused_without_a_call(rig: Rig) -> None:
         ({"embedding_option": "visual-text"}, "not one of"),
         ({"marengo_model_id": "amazon.titan-embed-text-v2:0"}, "unsupported embedding model"),
         ({"pegasus_model_id": "anthropic.claude-v2"}, "unsupported insights model"),
+        ({"max_output_tokens": 8192}, "outside Pegasus"),
     ],
 )
 def test_inconsistent_configuration_is_refused(rig: Rig, overrides: dict[str, object], message: str) -> None:

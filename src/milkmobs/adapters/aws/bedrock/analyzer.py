@@ -90,6 +90,11 @@ class BedrockTwelveLabsAnalyzer:
                 f"embedding option {option!r} is not one of {sorted(self._spec.embedding_options)} "
                 f"for Marengo {self._spec.version.value}"
             )
+        if not 1 <= config.max_output_tokens <= pegasus.MAX_OUTPUT_TOKENS_LIMIT:
+            raise ConfigurationError(
+                f"max output tokens {config.max_output_tokens} is outside Pegasus's 1..{pegasus.MAX_OUTPUT_TOKENS_LIMIT} "
+                "(fix MILKMOBS_ANALYSIS_MAX_OUTPUT_TOKENS)"
+            )
         self._runtime = runtime
         self._config = config
         self._dimension = dimension
