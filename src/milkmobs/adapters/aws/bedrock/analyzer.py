@@ -92,8 +92,8 @@ class BedrockTwelveLabsAnalyzer:
             )
         if not 1 <= config.max_output_tokens <= pegasus.MAX_OUTPUT_TOKENS_LIMIT:
             raise ConfigurationError(
-                f"max output tokens {config.max_output_tokens} is outside Pegasus's 1..{pegasus.MAX_OUTPUT_TOKENS_LIMIT} "
-                "(fix MILKMOBS_ANALYSIS_MAX_OUTPUT_TOKENS)"
+                f"max output tokens {config.max_output_tokens} is outside Pegasus's "
+                f"1..{pegasus.MAX_OUTPUT_TOKENS_LIMIT} (fix MILKMOBS_ANALYSIS_MAX_OUTPUT_TOKENS)"
             )
         self._runtime = runtime
         self._config = config
