@@ -133,7 +133,7 @@ class LocalAnalyzer:
         """The query's hashed tokens in the text part of the video space.
 
         Only on-screen text and hashtags of videos can match: a query scores
-        at most about 0.43 against a video (the text block's share), so scores rank videos but stay small.
+        at most about 0.38 against a video (the text block's share), so scores rank videos but stay small.
         """
         vector = desc.text_descriptor([text])
         if not np.any(vector):
