@@ -5,19 +5,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from milkmobs.adapters.aws.bedrock import marengo, pegasus
+from milkmobs.adapters.aws.bedrock.config import BedrockAnalyzerConfig
 from milkmobs.adapters.aws.bedrock.media import BedrockMediaAccess
 from milkmobs.adapters.aws.bedrock.models import (
     base_model_id,
-    check_pegasus_model,
     inference_profile_id,
-    marengo_spec,
     marengo_text_model_id,
 )
 from milkmobs.adapters.aws.bedrock.retry import RetryPolicy, call_with_retries, client_error_code
@@ -25,7 +23,6 @@ from milkmobs.domain import Embedding, Insights, ModelType, ModelUsage, Video
 from milkmobs.domain.campaign import Campaign
 from milkmobs.domain.errors import (
     AnalysisError,
-    ConfigurationError,
     InvalidInputError,
     TransientAnalysisError,
 )
@@ -35,25 +32,6 @@ if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
     from mypy_boto3_bedrock_runtime.type_defs import InvokeModelResponseTypeDef
     from mypy_boto3_s3 import S3Client
-
-
-@dataclass(frozen=True)
-class BedrockAnalyzerConfig:
-    """Plain settings of the analyzer (the composition root fills them from ``Settings``)."""
-
-    region: str
-    media_bucket: str
-    pegasus_model_id: str = "twelvelabs.pegasus-1-2-v1:0"
-    marengo_model_id: str = "twelvelabs.marengo-embed-3-0-v1:0"
-    embedding_dimension: int | None = None  # None: the model's own (512 for 3.0, 1024 for 2.7)
-    embedding_option: str | None = None  # None: "visual" (3.0) / "visual-text" (2.7)
-    output_bucket: str | None = None  # None: the media bucket
-    output_prefix: str = "embeddings/"
-    max_output_tokens: int = 2048
-    temperature: float = 0.0  # a classifier: the same video should get the same answer
-    poll_interval_seconds: float = 5.0
-    embedding_timeout_seconds: float = 3600.0
-    check_media: bool = True  # HEAD the video before a billed call (clear errors for missing/foreign objects)
 
 
 class BedrockTwelveLabsAnalyzer:
@@ -76,25 +54,7 @@ class BedrockTwelveLabsAnalyzer:
         monotonic: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        check_pegasus_model(config.pegasus_model_id)
-        self._spec = marengo_spec(config.marengo_model_id)
-        dimension = config.embedding_dimension or self._spec.native_dimension
-        if dimension != self._spec.native_dimension:
-            raise ConfigurationError(
-                f"embedding dimension {dimension} does not match {config.marengo_model_id}, which returns "
-                f"{self._spec.native_dimension}-d vectors (fix MILKMOBS_EMBEDDING_DIMENSION)"
-            )
-        option = config.embedding_option or self._spec.default_option
-        if option not in self._spec.embedding_options:
-            raise ConfigurationError(
-                f"embedding option {option!r} is not one of {sorted(self._spec.embedding_options)} "
-                f"for Marengo {self._spec.version.value}"
-            )
-        if not 1 <= config.max_output_tokens <= pegasus.MAX_OUTPUT_TOKENS_LIMIT:
-            raise ConfigurationError(
-                f"max output tokens {config.max_output_tokens} is outside Pegasus's "
-                f"1..{pegasus.MAX_OUTPUT_TOKENS_LIMIT} (fix MILKMOBS_ANALYSIS_MAX_OUTPUT_TOKENS)"
-            )
+        self._spec, dimension, option = config.resolved()
         self._runtime = runtime
         self._config = config
         self._dimension = dimension
