@@ -45,6 +45,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/mobs", "list-mobs"),
     Route("GET", "/mobs/{mobId}", "get-mob"),
     Route("GET", "/search/similar", "search-similar", required_query=("videoId",)),
+    Route("GET", "/search/text", "search-similar", required_query=("q",)),
     Route("POST", "/validate", "validate-video", body_model="ValidateRequest"),
     Route("GET", "/validate/{videoId}", "validate-video"),
     Route("GET", "/execution-history", "get-execution-history", required_query=("videoId",)),

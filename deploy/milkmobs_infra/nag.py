@@ -39,6 +39,7 @@ def acknowledge_findings(stack: MilkMobsStack) -> None:
     videos_arn = _arn(stack, stack.tables.videos)
     bucket_arn = _arn(stack, stack.storage.bucket)
     domain_arn = _arn(stack, stack.search.domain)
+    index_prefix = stack.index_prefix
 
     # --- IAM5: scoped wildcards, each the narrowest the service allows ------------------------
     for role in roles.values():
@@ -48,11 +49,11 @@ def acknowledge_findings(stack: MilkMobsStack) -> None:
                              ("thumbnails/*", "thumbnails/<id>.jpg"), ("embeddings/*", "Marengo job output")):
             _ack(role, f"IAM5[Resource::{bucket_arn}/{pattern}]",
                  f"Object access limited to one key pattern of the media bucket ({why}); ids are not known ahead.")
-        _ack(role, f"IAM5[Resource::{domain_arn}/*]",
-             "OpenSearch HTTP calls on the milkmobs indexes of this one domain (index names carry a prefix).")
-        _ack(role, f"IAM5[Resource::{domain_arn}/*/*]",
-             "OpenSearch document paths under the milkmobs indexes of this one domain.")
-    for name in ("analysis-pegasus", "analysis-marengo"):
+        _ack(role, f"IAM5[Resource::{domain_arn}/{index_prefix}*]",
+             "OpenSearch calls on this deployment's indexes (<prefix>video-embeddings) of this one domain.")
+        _ack(role, f"IAM5[Resource::{domain_arn}/{index_prefix}*/*]",
+             "OpenSearch document and search paths under this deployment's indexes of this one domain.")
+    for name in ("analysis-pegasus", "analysis-marengo", "search-similar"):
         _ack(roles[name], "IAM5[Resource::*]",
              "cloudwatch:PutMetricData has no resource-level permissions; a cloudwatch:namespace condition "
              "limits it to MilkMobs/Bedrock.")
@@ -60,7 +61,7 @@ def acknowledge_findings(stack: MilkMobsStack) -> None:
          "cloudwatch:GetMetricData has no resource-level permissions (read-only usage statistics).")
     for model in (stack.config.pegasus_model_id, stack.config.marengo_model_id):
         base = model.split(".", 1)[1] if model.split(".", 1)[0] in ("us", "eu", "apac", "global") else model
-        for name in ("analysis-pegasus", "analysis-marengo"):
+        for name in ("analysis-pegasus", "analysis-marengo", "search-similar"):
             _ack(roles[name], f"IAM5[Resource::arn:aws:bedrock:*::foundation-model/{base}]",
                  "A cross-Region inference profile routes to this one model in any Region of its geography.")
     _ack(roles["analysis-marengo"], "IAM5[Resource::arn:aws:bedrock:<AWS::Region>:<AWS::AccountId>:async-invoke/*]",

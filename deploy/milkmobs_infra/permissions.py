@@ -41,6 +41,12 @@ def marengo_statements(model_id: str, *, region: str, account: str) -> list[iam.
     ]
 
 
+def text_embedding_statement(model_id: str, *, region: str, account: str) -> iam.PolicyStatement:
+    """Marengo text embeddings (GET /search/text): InvokeModel on the Marengo model only."""
+    return iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=model_arns(model_id, region=region,
+                                                                                      account=account))
+
+
 def put_metrics_statement() -> iam.PolicyStatement:
     # PutMetricData has no resource-level permissions (AWS requires "*"); the namespace
     # condition is what limits it to milkmobs' own metrics.

@@ -108,6 +108,10 @@ class VectorSearch(Construct):
         self._cfn_domain.access_policies = self.resource_policy()
 
     @property
+    def domain_name(self) -> str:
+        return self._domain_name
+
+    @property
     def endpoint(self) -> str:
         """``https://search-...``: what ``MILKMOBS_OPENSEARCH_ENDPOINT`` is set to."""
         return "https://" + self.domain.domain_endpoint

@@ -12,7 +12,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from milkmobs.core.workflow import ANALYSIS_WORKFLOW
-from milkmobs.settings import Backend
+from milkmobs.settings import Backend, Settings
 from milkmobs_infra import permissions
 from milkmobs_infra.api import MilkMobsApi
 from milkmobs_infra.config import DeployConfig
@@ -62,6 +62,9 @@ class MilkMobsStack(cdk.Stack):
             removal_policy=config.removal_policy,
         )
         bedrock_region = config.bedrock_region or self.region
+        index_prefix = str(config.settings_overrides.get(
+            "opensearch_index_prefix", Settings.model_fields["opensearch_index_prefix"].default
+        ))
         settings_values: dict[str, Any] = {
             "backend": Backend.AWS.value,
             "aws_region": self.region,
@@ -102,7 +105,7 @@ class MilkMobsStack(cdk.Stack):
         )
         state_machine = workflow.state_machine
         self._grant(functions, tables, storage.bucket, search, state_machine_arn=state_machine.state_machine_arn,
-                    bedrock_region=bedrock_region)
+                    bedrock_region=bedrock_region, index_prefix=index_prefix)
         for name in ("start-analysis", "get-execution-history"):
             fns[name].add_environment("MILKMOBS_STATE_MACHINE_ARN", state_machine.state_machine_arn)
         state_machine.grant_start_execution(fns["start-analysis"])
@@ -122,7 +125,7 @@ class MilkMobsStack(cdk.Stack):
             self, "VideoIndex",
             handler=fns["create-opensearch-index"],
             properties={
-                "IndexPrefix": settings_values.get("opensearch_index_prefix", "milkmobs-"),
+                "IndexPrefix": index_prefix,
                 "EmbeddingModel": config.marengo_model_id,
                 "Dimension": str(config.embedding_dimension or "model"),
             },
@@ -156,6 +159,7 @@ class MilkMobsStack(cdk.Stack):
         self.functions, self.workflow, self.api, self.monitoring = functions, workflow, api, monitoring
         self.events = bus_and_schedule
         self.cursor_secret = cursor_secret
+        self.index_prefix = index_prefix
         self._outputs()
         acknowledge_findings(self)
 
@@ -168,6 +172,7 @@ class MilkMobsStack(cdk.Stack):
         *,
         state_machine_arn: str,
         bedrock_region: str,
+        index_prefix: str,
     ) -> None:
         """Least privilege, function by function (the seed's connection list, plus what our core needs)."""
         f = functions.functions
@@ -199,7 +204,7 @@ class MilkMobsStack(cdk.Stack):
             "analysis-mark-processing": [(("s3:GetObject",), videos_keys), (("s3:ListBucket",), "")],
             "generate-thumbnail": [(("s3:GetObject",), videos_keys), (("s3:PutObject", "s3:GetObject"), thumbs)],
             # Bedrock reads the video, and writes Marengo's job output, with the caller's permissions
-            "analysis-pegasus": [(("s3:GetObject",), videos_keys)],
+            "analysis-pegasus": [(("s3:GetObject",), videos_keys), (("s3:ListBucket",), "")],
             "analysis-marengo": [(("s3:GetObject",), videos_keys),
                                  (("s3:PutObject", "s3:GetObject"), embeddings), (("s3:ListBucket",), "")],
             # every version and delete marker of the video and its thumbnail
@@ -222,19 +227,29 @@ class MilkMobsStack(cdk.Stack):
             self.config.marengo_model_id, region=bedrock_region, account=self.account
         ):
             f["analysis-marengo"].add_to_role_policy(statement)
-        for name in ("analysis-pegasus", "analysis-marengo"):
+        # GET /search/text embeds the query with Marengo (InvokeModel only; no async jobs, no S3).
+        f["search-similar"].add_to_role_policy(
+            permissions.text_embedding_statement(self.config.marengo_model_id, region=bedrock_region,
+                                                 account=self.account)
+        )
+        for name in ("analysis-pegasus", "analysis-marengo", "search-similar"):
             f[name].add_to_role_policy(permissions.put_metrics_statement())
         f["admin-get-usage-stats"].add_to_role_policy(permissions.read_metrics_statement())
-        # OpenSearch: the resource policy admits these roles; their own policies pick the verbs.
-        index_pattern = "*"
-        for name, grant in (
-            ("analysis-write-result", search.domain.grant_index_read_write),
-            ("admin-delete-video", search.domain.grant_index_read_write),
-            ("analysis-mark-failed", search.domain.grant_index_read_write),
-            ("create-opensearch-index", search.domain.grant_index_read_write),
-            ("search-similar", search.domain.grant_index_read),
-        ):
-            grant(index_pattern, f[name])
+        # OpenSearch: the resource policy admits these roles; their own policies pick the verbs and
+        # the paths — only this deployment's indexes (<prefix>video-embeddings), plus _bulk for writers.
+        index_pattern = f"{index_prefix}*"
+        domain = search.domain
+        bulk = cdk.Stack.of(self).format_arn(
+            service="es", resource="domain", resource_name=f"{search.domain_name}/_bulk"
+        )
+        writers = ("analysis-write-result", "validate-video", "cluster-video", "cluster-embeddings",
+                   "analysis-mark-failed", "admin-delete-video", "create-opensearch-index")
+        for name in writers:
+            domain.grant_index_read_write(index_pattern, f[name])
+            f[name].add_to_role_policy(iam.PolicyStatement(actions=["es:ESHttpPost", "es:ESHttpPut"],
+                                                           resources=[bulk]))
+        domain.grant_index_read(index_pattern, f["search-similar"])
+        for name in (*writers, "search-similar"):
             role = f[name].role
             assert role is not None
             search.allow(role)

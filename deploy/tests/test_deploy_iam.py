@@ -106,7 +106,7 @@ def test_put_metric_data_is_limited_to_the_milkmobs_namespace(synth: Synth) -> N
         if "cloudwatch:PutMetricData" in _list(statement.get("Action", [])):
             found += 1
             assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "MilkMobs/Bedrock"}}, logical_id
-    assert found == 2  # analysis-pegasus and analysis-marengo
+    assert found == 3  # analysis-pegasus, analysis-marengo and search-similar (text-search usage)
 
 
 def _role_statements(synth: Synth, function_name: str) -> list[dict[str, Any]]:
@@ -119,7 +119,7 @@ def _role_statements(synth: Synth, function_name: str) -> list[dict[str, Any]]:
     return [statement for policy in policies for statement in policy["PolicyDocument"]["Statement"]]
 
 
-@pytest.mark.parametrize("function_name", ["analysis-pegasus", "analysis-marengo"])
+@pytest.mark.parametrize("function_name", ["analysis-pegasus", "analysis-marengo", "search-similar"])
 def test_bedrock_only_on_twelvelabs_models_for_the_two_model_functions(synth: Synth, function_name: str) -> None:
     statements = [s for s in _role_statements(synth, function_name)
                   if any(str(a).startswith("bedrock:") for a in _list(s["Action"]))]
@@ -136,7 +136,14 @@ def test_bedrock_only_on_twelvelabs_models_for_the_two_model_functions(synth: Sy
 def test_no_other_function_may_call_bedrock(synth: Synth) -> None:
     for _, logical_id, statement in _statements(synth):
         if any(str(a).startswith("bedrock:") for a in _list(statement.get("Action", []))):
-            assert "AnalysisPegasus" in logical_id or "AnalysisMarengo" in logical_id, logical_id
+            assert any(n in logical_id for n in ("AnalysisPegasus", "AnalysisMarengo", "SearchSimilar")), logical_id
+
+
+def test_search_similar_may_only_embed_text_with_marengo(synth: Synth) -> None:
+    bedrock = [s for s in _role_statements(synth, "search-similar")
+               if any(str(a).startswith("bedrock:") for a in _list(s["Action"]))]
+    assert [_list(s["Action"]) for s in bedrock] == [["bedrock:InvokeModel"]]
+    assert all("marengo" in json.dumps(r) for s in bedrock for r in _list(s["Resource"]))
 
 
 def test_start_execution_only_on_this_state_machine_and_only_by_start_analysis(synth: Synth) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk.assertions import Match
@@ -127,10 +128,25 @@ def test_opensearch_admits_only_the_roles_that_use_it(synth: Synth) -> None:
         if "FunctionName" in props["Properties"]
     }
     assert {functions[p] for p in principals} == {
-        "milkmobs-analysis-write-result", "milkmobs-search-similar", "milkmobs-admin-delete-video",
+        "milkmobs-analysis-write-result", "milkmobs-validate-video", "milkmobs-cluster-video",
+        "milkmobs-cluster-embeddings", "milkmobs-search-similar", "milkmobs-admin-delete-video",
         "milkmobs-analysis-mark-failed", "milkmobs-create-opensearch-index",
     }
     assert all(a.startswith("es:ESHttp") for a in statement["Action"])
+
+
+def test_functions_reach_only_this_deployments_indexes(synth: Synth) -> None:
+    (domain_id,) = synth.resources("AWS::OpenSearchService::Domain")
+    for policy in synth.resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if not any(a.startswith("es:") for a in actions):
+                continue
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for resource in resources:
+                text = json.dumps(resource)
+                assert "/milkmobs-*" in text or text.endswith('/_bulk"]]}'), text
+                assert domain_id in text or "milkmobs-videos/_bulk" in text, text
 
 
 def test_the_index_is_created_by_the_custom_resource_through_the_provider(synth: Synth) -> None:
