@@ -154,8 +154,7 @@ class PersistedVectorIndex:
                     " mob_id = excluded.mob_id",
                     rows,
                 )
-            for row in rows:
-                self._place(*row)
+            self._place(rows)
             if fresh:
                 self._inv_norms[first : first + len(fresh)] = _inverse_norms(vectors[fresh])
                 self._all_unit = None
@@ -317,23 +316,32 @@ class PersistedVectorIndex:
         self._mob_codes: dict[str, int] = {}
         self._all_unit = None
 
-    def _place(self, video_id: str, slot: int, status: str, mob_id: str | None) -> None:
-        old = self._rows.get(video_id)
-        if old is not None and old != slot:
-            self._alive[old] = False  # the replaced vector's slot becomes a tombstone
-        self._rows[video_id] = slot
-        if slot >= self._used:
-            self._ids.extend([""] * (slot + 1 - self._used))
-            self._used = slot + 1
-        self._ids[slot] = video_id
-        self._alive[slot] = True
-        self._status_of[slot] = self._status_codes.setdefault(status, len(self._status_codes))
-        self._mob_of[slot] = -1 if mob_id is None else self._mob_codes.setdefault(mob_id, len(self._mob_codes))
+    def _place(self, rows: Sequence[tuple[str, int, str, str | None]]) -> None:
+        """Record ``(video_id, slot, status, mob_id)`` rows in memory (after SQLite committed them)."""
+        if not rows:
+            return
+        moved = [old for vid, slot, _, _ in rows if (old := self._rows.get(vid)) is not None and old != slot]
+        self._alive[moved] = False  # a replaced vector's slot becomes a tombstone
+        slots = np.fromiter((row[1] for row in rows), dtype=np.intp, count=len(rows))
+        top = int(slots.max()) + 1
+        if top > self._used:
+            self._ids.extend([""] * (top - self._used))
+            self._used = top
+        for vid, slot, _, _ in rows:
+            self._ids[slot] = vid
+            self._rows[vid] = slot
+        self._alive[slots] = True
+        statuses, mobs = self._status_codes, self._mob_codes
+        self._status_of[slots] = [statuses.setdefault(status, len(statuses)) for _, _, status, _ in rows]
+        self._mob_of[slots] = [-1 if mob is None else mobs.setdefault(mob, len(mobs)) for _, _, _, mob in rows]
 
-    def _refresh_norms(self, slots: list[int]) -> None:
-        if slots:
-            index = np.asarray(slots, dtype=np.int64)
-            self._inv_norms[index] = _inverse_norms(self._matrix[index])
+    def _refresh_norms(self) -> None:
+        """Inverse norms of every live slot, from one pass over the used rows (a view, not a gather)."""
+        used = self._used
+        if used:
+            with np.errstate(divide="ignore"):  # rows never written are zero; they are not alive
+                inverse = _inverse_norms(self._matrix[:used])
+            self._inv_norms[:used] = np.where(self._alive[:used], inverse, 0.0)
         self._all_unit = None  # recomputed by the next search
 
     # --- files ----------------------------------------------------------------------------------------
@@ -364,9 +372,8 @@ class PersistedVectorIndex:
         if rows and rows[-1][1] >= self._matrix.shape[0]:
             raise ConfigurationError(f"{path} is shorter than the index says; {damaged}")
         self._reset_slots(self._matrix.shape[0])
-        for row in rows:
-            self._place(*row)
-        self._refresh_norms(list(self._rows.values()))
+        self._place(rows)
+        self._refresh_norms()
         for stale in self.directory.glob("vectors-*.npy"):
             if stale != path:  # left by an interrupted rewrite
                 stale.unlink(missing_ok=True)
@@ -426,9 +433,10 @@ class PersistedVectorIndex:
         self._matrix, self._generation = matrix, generation
         used = self._used
         self._reset_slots(capacity)
-        for (vid, new, _), (_, status, mob_id) in zip(placed, meta, strict=True):
-            self._place(vid, new, status, mob_id)
-        self._refresh_norms(list(self._rows.values()))
+        self._place(
+            [(vid, new, status, mob_id) for (vid, new, _), (_, status, mob_id) in zip(placed, meta, strict=True)]
+        )
+        self._refresh_norms()
         if not compacting:  # growth keeps tombstones where they were
             self._used = max(self._used, used)
             self._ids.extend([""] * (self._used - len(self._ids)))
