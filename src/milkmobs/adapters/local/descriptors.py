@@ -189,7 +189,7 @@ def text_tokens(texts: Iterable[str]) -> list[tuple[str, float]]:
         out.extend((f"w:{w}", 1.0) for w in words)
         out.extend((f"w:{a}{b}", 0.7) for a, b in itertools.pairwise(words))
         for w in words:
-            out.extend((f"g:{w[i : i + 4]}", 0.3) for i in range(len(w) - 3))
+            out.extend((f"g:{w[i : i + 4]}", 0.5) for i in range(len(w) - 3))
     return out
 
 
