@@ -87,3 +87,23 @@ def test_demo_on_a_folder_of_user_videos_prints_json(
     assert status["broken.mp4"]["status"] == "failed" and "not a decodable video" in status["broken.mp4"]["error"]
     assert status["picnic #gotmilk #milkmob.mp4"]["status"] == "validated"
     assert report["search"]["query"] == "got milk" and Path(report["plot"]).is_file()
+
+
+def test_the_report_names_videos_mobs_queries_and_the_picture(demo: DemoResult) -> None:
+    from rich.console import Console
+
+    from milkmobs.demo.report import print_report
+
+    console = Console(record=True, width=160)
+    print_report(demo, console)
+    text = console.export_text()
+    for expected in ("sunset_1.mp4", "validated", "rejected", "Mobs", "Similar to", "Text search", PLOT_FILE):
+        assert expected in text
+    for mob in demo.mobs:
+        assert mob.name in text
+
+
+def test_a_folder_without_videos_is_a_clear_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "videos").mkdir()
+    assert run_demo(tmp_path / "data", tmp_path / "videos", json_output=False) == 1
+    assert "no .mp4 files" in capsys.readouterr().out
