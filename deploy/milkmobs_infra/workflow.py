@@ -8,7 +8,7 @@ of step becomes Step Functions states:
   replaces it), ``Parameters`` from its input fields and constants, its own timeout and Retry.
 - ``PollUntilDone``: start → keep ``{result, polls}`` → Choice(done?) → Wait → check → count → …,
   ending in ``<name>TimedOut`` (``States.Timeout``) after ``max_polls`` checks.
-- ``Merge``: a Pass state with the given JSONPaths. ``Choice``: a Choice state and its branch.
+- ``Merge``: Pass states picking the given ``$[i].field`` paths. ``Choice``: a Choice and its branch.
 - ``EmitEvent``: the direct EventBridge ``PutEvents`` integration (no Lambda in between).
 - The ``Catch``: every top-level state that can fail catches into ``Record<step>Failure`` (adds the
   step name), then the catch task, then the Fail state with the original error.
@@ -17,6 +17,7 @@ of step becomes Step Functions states:
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -142,10 +143,7 @@ class AnalysisWorkflow(Construct):
         if isinstance(step, Parallel):
             return self._parallel(step)
         if isinstance(step, Merge):
-            merge = sfn.Pass(
-                self, step.name, parameters={key: sfn.JsonPath.string_at(path) for key, path in step.fields.items()}
-            )
-            return _Chain(merge, [merge], [])
+            return self._merge(step)
         if isinstance(step, Choice):
             return self._choice(step)
         if isinstance(step, EmitEvent):
@@ -184,6 +182,30 @@ class AnalysisWorkflow(Construct):
             # Errors inside a branch fail the Parallel, whose catch handles them.
             parallel.branch(sfn.Chain.start(chain.start))
         return _Chain(parallel, [parallel], [(step.name, parallel)])
+
+    def _merge(self, step: Merge) -> _Chain:
+        """Two Pass states: name each branch output (``$[i]``), then pick the fields from them.
+
+        Equivalent to one Pass with ``$[i].field`` paths, which Step Functions accepts; moto's
+        interpreter, though, answers such a path with a one-element list, and the tests run there.
+        """
+        picks: dict[str, tuple[int, str]] = {}
+        for name, path in step.fields.items():
+            match = re.fullmatch(r"\$\[(\d+)\]\.([A-Za-z_][\w.]*)", path)
+            if match is None:
+                raise ValueError(f"{step.name}: only $[i].field paths can be merged, got {name}: {path}")
+            picks[name] = (int(match.group(1)), match.group(2))
+        branches = sorted({index for index, _ in picks.values()})
+        split = sfn.Pass(
+            self, step.name, comment="Name the parallel branches' outputs.",
+            parameters={f"branch{i}": sfn.JsonPath.object_at(f"$[{i}]") for i in branches},
+        )
+        pick = sfn.Pass(
+            self, f"{step.name}Fields", comment="Pick the fields the next steps read.",
+            parameters={name: sfn.JsonPath.string_at(f"$.branch{i}.{field}") for name, (i, field) in picks.items()},
+        )
+        split.next(pick)
+        return _Chain(split, [pick], [])
 
     def _choice(self, step: Choice) -> _Chain:
         then = self._sequence(step.then)

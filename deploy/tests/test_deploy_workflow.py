@@ -6,7 +6,7 @@ from typing import Any
 
 from deploy_support import Synth, all_states, state_machine_definition
 
-from milkmobs.core.workflow import ANALYSIS_WORKFLOW, Choice, EmitEvent, Parallel, PollUntilDone, Task
+from milkmobs.core.workflow import ANALYSIS_WORKFLOW, Choice, EmitEvent, Merge, Parallel, PollUntilDone, Task
 
 CATCH = ANALYSIS_WORKFLOW.catch
 
@@ -36,8 +36,8 @@ def test_top_level_order_follows_the_core(synth: Synth) -> None:
         state = states[name]
         name = state.get("Next") or state.get("Default")
     expected = [step.name for step in ANALYSIS_WORKFLOW.steps]
-    # a Choice continues at its join state (<name>Done), which adds one name to the walk
-    assert [n for n in order if not n.endswith("Done")] == expected
+    # a Choice continues at its join state (<name>Done), a Merge picks in <name>Fields
+    assert [n for n in order if not n.endswith(("Done", "Fields"))] == expected
     assert states[name]["Type"] == "Succeed"
 
 
@@ -119,3 +119,15 @@ def test_video_analyzed_goes_straight_to_eventbridge(synth: Synth) -> None:
     (bus,) = [r for r in synth.resources("AWS::Events::EventBus").values()]
     assert bus["Properties"]["Name"] == emit.event_bus_name == "milk-mobs-bus"
     assert [r["ErrorEquals"] for r in state["Retry"]] == [list(p.errors) for p in emit.retry]
+
+
+def test_merge_picks_the_branch_fields_the_core_names(synth: Synth) -> None:
+    states = _definition(synth)["States"]
+    (merge,) = [s for s in ANALYSIS_WORKFLOW.steps if isinstance(s, Merge)]
+    split, pick = states[merge.name], states[f"{merge.name}Fields"]
+    assert split["Parameters"] == {"branch0.$": "$[0]", "branch1.$": "$[1]"}
+    assert split["Next"] == f"{merge.name}Fields"
+    expected = {
+        f"{name}.$": path.replace("$[", "$.branch").replace("].", ".", 1) for name, path in merge.fields.items()
+    }
+    assert pick["Parameters"] == expected
