@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from milkmobs.adapters.local.vector_index import PersistedVectorIndex, top_k_per_row
+from milkmobs.adapters.local.vector_index import PersistedVectorIndex
+from milkmobs.adapters.local.vector_slots import top_k_per_row
 from milkmobs.domain import ConfigurationError, InvalidInputError
 from milkmobs.ports import IndexedVector
 

@@ -32,39 +32,11 @@ import numpy as np
 import numpy.typing as npt
 
 from milkmobs.adapters.local.sqlite_db import Migration, SQLiteDatabase
+from milkmobs.adapters.local.vector_slots import BoolArray, FloatArray, SlotTable, top_k_per_row
 from milkmobs.domain import BackendUnavailableError, ConfigurationError, InvalidInputError, Vector, as_vector
 from milkmobs.ports import IndexedVector, VectorHit
 
-BoolArray = npt.NDArray[np.bool_]
-FloatArray = npt.NDArray[np.float32]
 _QUERY_BLOCK = 128  # queries per matrix product in search_many: bounds the (block, n) score matrix
-_UNIT_TOLERANCE = 1e-6  # |1/norm - 1| below this: the vector counts as unit, dot product = cosine
-
-
-def top_k_per_row(scores: FloatArray, k: int) -> list[npt.NDArray[np.intp]]:
-    """For each row of ``scores`` (shape ``(b, n)``), the column indices of its ``k`` largest values, best first.
-
-    Exact, but cheaper than ``argpartition`` on long rows: the k-th largest of many chunk maxima is
-    a value that at least ``k`` entries reach, so it bounds the true k-th largest from below; one
-    vectorised comparison then leaves a handful of candidates per row to sort.
-    """
-    rows, n = scores.shape
-    if n <= k:
-        return list(np.argsort(-scores, axis=1, kind="stable"))
-    chunks = min(n // 16, 32 * k)
-    if chunks < 2 * k:  # short rows: a plain partition is cheap enough
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        return [t[np.argsort(-scores[r, t], kind="stable")] for r, t in enumerate(top)]
-    starts = np.linspace(0, n, chunks, endpoint=False).astype(np.intp)
-    maxima = np.maximum.reduceat(scores, starts, axis=1)
-    threshold = np.partition(maxima, chunks - k, axis=1)[:, chunks - k]
-    hit_rows, hit_cols = np.nonzero(scores >= threshold[:, np.newaxis])
-    bounds = np.searchsorted(hit_rows, np.arange(rows + 1))
-    result: list[npt.NDArray[np.intp]] = []
-    for r in range(rows):
-        cols = hit_cols[bounds[r] : bounds[r + 1]]
-        result.append(cols[np.argsort(-scores[r, cols], kind="stable")[:k]])
-    return result
 
 
 INDEX_MIGRATIONS: tuple[Migration, ...] = (
@@ -85,8 +57,6 @@ INDEX_MIGRATIONS: tuple[Migration, ...] = (
 
 class PersistedVectorIndex:
     """VectorIndex in ``directory``; reopening the folder gives back every vector and its filters."""
-
-    _all_unit: bool | None  # None: unknown since the last write
 
     def __init__(
         self,
@@ -135,11 +105,11 @@ class PersistedVectorIndex:
             fresh = [
                 i
                 for i, vid in enumerate(latest)
-                if vid not in self._rows or not np.array_equal(self._matrix[self._rows[vid]], vectors[i])
+                if vid not in self._slots.rows or not np.array_equal(self._matrix[self._slots.rows[vid]], vectors[i])
             ]
-            self._ensure_capacity(self._used + len(fresh))
-            first = self._used
-            slots = {vid: self._rows.get(vid, -1) for vid in latest}
+            self._ensure_capacity(self._slots.used + len(fresh))
+            first = self._slots.used
+            slots = {vid: self._slots.rows.get(vid, -1) for vid in latest}
             ids = list(latest)
             for offset, i in enumerate(fresh):
                 slots[ids[i]] = first + offset
@@ -154,21 +124,18 @@ class PersistedVectorIndex:
                     " mob_id = excluded.mob_id",
                     rows,
                 )
-            self._place(rows)
+            self._slots.place(rows)
             if fresh:
-                self._inv_norms[first : first + len(fresh)] = _inverse_norms(vectors[fresh])
-                self._all_unit = None
+                self._slots.set_norms(first, vectors[fresh])
             self._maybe_compact()
 
     def delete(self, video_id: str) -> bool:
         with self._lock, self._io("delete a vector"):
-            slot = self._rows.get(video_id)
-            if slot is None:
+            if video_id not in self._slots.rows:
                 return False
             with self._db.write() as conn:
                 conn.execute("DELETE FROM vectors WHERE video_id = ?", (video_id,))
-            del self._rows[video_id]
-            self._alive[slot] = False
+            self._slots.remove(video_id)
             self._maybe_compact()
             return True
 
@@ -183,20 +150,21 @@ class PersistedVectorIndex:
     ) -> list[VectorHit]:
         query = self._queries(as_vector(vector, dimension=self._dimension, field="embedding").reshape(1, -1), k)[0]
         with self._lock:
-            mask = self._mask(mob_id, status, exclude_video_id)
+            table = self._slots
+            mask = table.mask(mob_id, status, exclude_video_id)
             if mask is None:
                 return []
-            n = self._used
+            n = table.used
             if mask.all():
                 candidates: npt.NDArray[np.intp] = np.arange(n)
-                scores = self._scaled(self._matrix[:n] @ query, None)
+                scores = table.scaled(self._matrix[:n] @ query, None)
             elif np.count_nonzero(mask) * 4 < n:  # selective filter: gather the few rows, score only them
                 candidates = np.flatnonzero(mask)
-                scores = self._scaled(self._matrix[candidates] @ query, candidates)
+                scores = table.scaled(self._matrix[candidates] @ query, candidates)
             else:
                 candidates = np.flatnonzero(mask)
-                scores = self._scaled(self._matrix[:n] @ query, None)[candidates]
-            return self._hits(scores, candidates, top_k_per_row(scores[np.newaxis, :], k)[0])
+                scores = table.scaled(self._matrix[:n] @ query, None)[candidates]
+            return table.hits(scores, candidates, top_k_per_row(scores[np.newaxis, :], k)[0])
 
     def search_many(
         self, vectors: npt.ArrayLike, *, k: int, mob_id: str | None = None, status: str | None = None
@@ -204,39 +172,40 @@ class PersistedVectorIndex:
         """``search`` for each row of ``vectors`` (shape ``(q, dimension)``), as blocked matrix products."""
         queries = self._queries(np.asarray(vectors, dtype=np.float32), k)
         with self._lock:
-            mask = self._mask(mob_id, status, None)
+            table = self._slots
+            mask = table.mask(mob_id, status, None)
             if mask is None:
                 return [[] for _ in range(queries.shape[0])]
             everything = bool(mask.all())
-            candidates = np.arange(self._used) if everything else np.flatnonzero(mask)
-            rows = self._matrix[: self._used] if everything else self._matrix[candidates]
+            candidates = np.arange(table.used) if everything else np.flatnonzero(mask)
+            rows = self._matrix[: table.used] if everything else self._matrix[candidates]
             results: list[list[VectorHit]] = []
             for start in range(0, queries.shape[0], _QUERY_BLOCK):
-                block = self._scaled(queries[start : start + _QUERY_BLOCK] @ rows.T, None if everything else candidates)
+                block = table.scaled(queries[start : start + _QUERY_BLOCK] @ rows.T, None if everything else candidates)
                 for row_scores, top in zip(block, top_k_per_row(block, k), strict=True):
-                    results.append(self._hits(row_scores, candidates, top))
+                    results.append(table.hits(row_scores, candidates, top))
             return results
 
     def get_vector(self, video_id: str) -> Vector | None:
         with self._lock:
-            slot = self._rows.get(video_id)
+            slot = self._slots.rows.get(video_id)
             return None if slot is None else np.array(self._matrix[slot], dtype=np.float32)
 
     def count(self) -> int:
         with self._lock:
-            return len(self._rows)
+            return len(self._slots.rows)
 
     # --- maintenance -----------------------------------------------------------------------------
     def compact(self) -> None:
         """Rewrite the live vectors densely into the next generation's file (drops tombstones)."""
         with self._lock, self._io("compact"):
-            live = sorted(self._rows.items(), key=lambda pair: pair[1])
-            self._rewrite(max(self._initial_capacity, 2 * len(live)), [slot for _, slot in live], compacting=True)
+            live = sorted(self._slots.rows.values())
+            self._rewrite(max(self._initial_capacity, 2 * len(live)), live, compacting=True)
 
     def tombstones(self) -> int:
         """Slots holding a deleted or replaced vector (reclaimed by :meth:`compact`)."""
         with self._lock:
-            return self._used - len(self._rows)
+            return self._slots.tombstones
 
     def close(self) -> None:
         """Flush, close the database and release the folder."""
@@ -269,81 +238,6 @@ class PersistedVectorIndex:
         unit: npt.NDArray[np.float32] = (queries / norms).astype(np.float32)
         return unit
 
-    def _mask(self, mob_id: str | None, status: str | None, exclude: str | None) -> BoolArray | None:
-        """Which used slots may be returned; None when nothing can match."""
-        n = self._used
-        mask = self._alive[:n].copy()
-        if status is not None:
-            if status not in self._status_codes:
-                return None
-            mask &= self._status_of[:n] == self._status_codes[status]
-        if mob_id is not None:
-            if mob_id not in self._mob_codes:
-                return None
-            mask &= self._mob_of[:n] == self._mob_codes[mob_id]
-        if exclude is not None and exclude in self._rows:
-            mask[self._rows[exclude]] = False
-        return mask if mask.any() else None
-
-    def _scaled(self, scores: FloatArray, slots: npt.NDArray[np.intp] | None) -> FloatArray:
-        """Dot products to cosines: times each row's inverse norm, skipped when every stored vector is unit."""
-        if self._all_unit is None:
-            live = self._inv_norms[: self._used][self._alive[: self._used]]
-            self._all_unit = bool(np.all(np.abs(live - 1.0) <= _UNIT_TOLERANCE))
-        if self._all_unit:
-            return scores
-        scaled: FloatArray = scores * (self._inv_norms[: self._used] if slots is None else self._inv_norms[slots])
-        return scaled
-
-    def _hits(self, scores: FloatArray, slots: npt.NDArray[np.intp], top: npt.NDArray[np.intp]) -> list[VectorHit]:
-        hits = [
-            VectorHit(video_id=self._ids[slot], score=float(np.clip(score, -1.0, 1.0)))
-            for score, slot in zip(scores[top].tolist(), slots[top].tolist(), strict=True)
-        ]
-        hits.sort(key=lambda hit: (-hit.score, hit.video_id))  # equal scores: a stable order by id
-        return hits
-
-    # --- slot bookkeeping -----------------------------------------------------------------------------
-    def _reset_slots(self, capacity: int) -> None:
-        self._alive: BoolArray = np.zeros(capacity, dtype=bool)
-        self._inv_norms = np.zeros(capacity, dtype=np.float32)
-        self._status_of = np.full(capacity, -1, dtype=np.int32)
-        self._mob_of = np.full(capacity, -1, dtype=np.int32)
-        self._ids: list[str] = []  # slot -> video id ("" for never-used slots)
-        self._rows: dict[str, int] = {}
-        self._used = 0
-        self._status_codes: dict[str, int] = {}
-        self._mob_codes: dict[str, int] = {}
-        self._all_unit = None
-
-    def _place(self, rows: Sequence[tuple[str, int, str, str | None]]) -> None:
-        """Record ``(video_id, slot, status, mob_id)`` rows in memory (after SQLite committed them)."""
-        if not rows:
-            return
-        moved = [old for vid, slot, _, _ in rows if (old := self._rows.get(vid)) is not None and old != slot]
-        self._alive[moved] = False  # a replaced vector's slot becomes a tombstone
-        slots = np.fromiter((row[1] for row in rows), dtype=np.intp, count=len(rows))
-        top = int(slots.max()) + 1
-        if top > self._used:
-            self._ids.extend([""] * (top - self._used))
-            self._used = top
-        for vid, slot, _, _ in rows:
-            self._ids[slot] = vid
-            self._rows[vid] = slot
-        self._alive[slots] = True
-        statuses, mobs = self._status_codes, self._mob_codes
-        self._status_of[slots] = [statuses.setdefault(status, len(statuses)) for _, _, status, _ in rows]
-        self._mob_of[slots] = [-1 if mob is None else mobs.setdefault(mob, len(mobs)) for _, _, _, mob in rows]
-
-    def _refresh_norms(self) -> None:
-        """Inverse norms of every live slot, from one pass over the used rows (a view, not a gather)."""
-        used = self._used
-        if used:
-            with np.errstate(divide="ignore"):  # rows never written are zero; they are not alive
-                inverse = _inverse_norms(self._matrix[:used])
-            self._inv_norms[:used] = np.where(self._alive[:used], inverse, 0.0)
-        self._all_unit = None  # recomputed by the next search
-
     # --- files ----------------------------------------------------------------------------------------
     def _open(self) -> None:
         with self._db.write() as conn:
@@ -371,9 +265,9 @@ class PersistedVectorIndex:
             raise ConfigurationError(f"{path} is not a float32 matrix of dimension {self._dimension}; {damaged}")
         if rows and rows[-1][1] >= self._matrix.shape[0]:
             raise ConfigurationError(f"{path} is shorter than the index says; {damaged}")
-        self._reset_slots(self._matrix.shape[0])
-        self._place(rows)
-        self._refresh_norms()
+        self._slots = SlotTable(self._matrix.shape[0])
+        self._slots.place(rows)
+        self._slots.refresh_norms(self._matrix)
         for stale in self.directory.glob("vectors-*.npy"):
             if stale != path:  # left by an interrupted rewrite
                 stale.unlink(missing_ok=True)
@@ -405,11 +299,11 @@ class PersistedVectorIndex:
         if needed > capacity:
             while capacity < needed:
                 capacity *= 2
-            self._rewrite(capacity, list(range(self._used)), compacting=False)
+            self._rewrite(capacity, list(range(self._slots.used)), compacting=False)
 
     def _maybe_compact(self) -> None:
-        dead = self._used - len(self._rows)
-        if dead >= self._compact_min and dead * 4 >= self._used:
+        dead = self._slots.tombstones
+        if dead >= self._compact_min and dead * 4 >= self._slots.used:
             self.compact()
 
     def _rewrite(self, capacity: int, old_slots: list[int], *, compacting: bool) -> None:
@@ -418,37 +312,28 @@ class PersistedVectorIndex:
         generation = self._generation + 1
         path = self._file(generation)
         matrix = _new_matrix(path, capacity, self._dimension)
-        if old_slots:
-            matrix[: len(old_slots)] = self._matrix[np.asarray(old_slots, dtype=np.int64)]
+        if compacting:
+            matrix[: len(old_slots)] = self._matrix[np.asarray(old_slots, dtype=np.intp)]
+        else:  # growth: the same rows in the same places, copied as one block
+            matrix[: len(old_slots)] = self._matrix[: len(old_slots)]
         matrix.flush()
-        placed = [(self._ids[slot], new, slot) for new, slot in enumerate(old_slots) if self._alive[slot]]
+        old = self._slots
+        live = [(new, slot) for new, slot in enumerate(old_slots) if old.alive[slot]]
+        placed = list(zip((new for new, _ in live), old.describe([slot for _, slot in live]), strict=True))
         with self._db.write() as conn:
             if compacting:  # ascending old slots, so a new slot number is never still taken
-                conn.executemany("UPDATE vectors SET slot = ? WHERE video_id = ?", [(n, v) for v, n, _ in placed])
+                conn.executemany("UPDATE vectors SET slot = ? WHERE video_id = ?", [(n, row[0]) for n, row in placed])
             conn.execute("UPDATE meta SET value = ? WHERE name = 'generation'", (str(generation),))
         old_path, old_matrix = self._file(self._generation), self._matrix
-        statuses = {code: name for name, code in self._status_codes.items()}
-        mobs = {code: name for name, code in self._mob_codes.items()}
-        meta = [(vid, statuses[int(self._status_of[s])], mobs.get(int(self._mob_of[s]))) for vid, _, s in placed]
         self._matrix, self._generation = matrix, generation
-        used = self._used
-        self._reset_slots(capacity)
-        self._place(
-            [(vid, new, status, mob_id) for (vid, new, _), (_, status, mob_id) in zip(placed, meta, strict=True)]
-        )
-        self._refresh_norms()
-        if not compacting:  # growth keeps tombstones where they were
-            self._used = max(self._used, used)
-            self._ids.extend([""] * (self._used - len(self._ids)))
+        self._slots = SlotTable(capacity)
+        self._slots.place([(vid, new if compacting else slot, status, mob) for new, (vid, slot, status, mob) in placed])
+        if not compacting:  # growth keeps every slot number, tombstones included
+            self._slots.extend_to(old.used)
+        self._slots.refresh_norms(self._matrix)
         del old_matrix
         with contextlib.suppress(FileNotFoundError):
             os.unlink(old_path)
-
-
-def _inverse_norms(rows: FloatArray) -> FloatArray:
-    """1 / the L2 norm of each row (einsum: one pass, no squared temporary)."""
-    inverse: FloatArray = (1.0 / np.sqrt(np.einsum("ij,ij->i", rows, rows, dtype=np.float64))).astype(np.float32)
-    return inverse
 
 
 def _new_matrix(path: Path, capacity: int, dimension: int) -> np.memmap[tuple[int, int], np.dtype[np.float32]]:
