@@ -225,7 +225,9 @@ def ocr_frame_indices(
 
 def _scene_labels(visual: desc.VisualDescriptor) -> list[str]:
     """Plain words for what was measured: dominant colour, brightness, amount of motion."""
-    light = "dark" if visual.brightness < 0.3 else "bright" if visual.brightness > 0.7 else "mid-tone"
-    motion = "still" if visual.motion_level < 0.01 else "busy" if visual.motion_level > 0.08 else "moving"
-    colour = f"{visual.dominant_hue} tones" if visual.dominant_hue != "grey" else "grey tones"
-    return [colour, light, motion]
+    # Noun phrases, because mob descriptions read "… in <scene>".
+    light = "dim light" if visual.brightness < 0.3 else "bright light" if visual.brightness > 0.7 else "soft light"
+    motion = (
+        "still shots" if visual.motion_level < 0.01 else "busy motion" if visual.motion_level > 0.08 else "slow motion"
+    )
+    return [f"{visual.dominant_hue} tones", light, motion]
