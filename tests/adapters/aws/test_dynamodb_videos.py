@@ -79,6 +79,13 @@ def test_item_format_binary_embedding_index_keys_and_no_string_sets(
     assert not _set_types(item)
     stored = video_store.get("v001")
     assert stored.embedding is not None and np.array_equal(stored.embedding.vector, embedding.vector)
+    # lists return the same record, embedding included (the batch re-clustering reads it from byStatus)
+    for page in (
+        video_store.list_by_status(VideoStatus.PENDING_UPLOAD, limit=5),
+        video_store.list_by_user("u1", limit=5),
+        video_store.list_by_mob("m1", limit=5),
+    ):
+        assert page.items == [stored]
     # no mob: no mobId attribute, so the sparse byMob index never sees the video
     video_store.add(_video(2))
     item = tables.dynamodb().get_item(TableName="videos", Key={"videoId": {"S": "v002"}})["Item"]

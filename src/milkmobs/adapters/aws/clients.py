@@ -8,9 +8,8 @@ with exponential backoff and jitter, and the short timeouts turn a dead endpoint
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 import threading
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config

@@ -31,6 +31,8 @@ Item = dict[str, "AttributeValueTypeDef"]
 INDEX_BY_USER = "byUser"
 INDEX_BY_STATUS = "byStatus"
 INDEX_BY_MOB = "byMob"
+#: Non-key attributes every index carries, so a list returns the same Video as ``get``.
+INDEX_PROJECTED_ATTRIBUTES = ("doc", "embedding", "embeddingModelId")
 _BATCH_GET_MAX = 100
 _WRITE_ATTEMPTS = 6  # optimistic retries when a concurrent writer changed the record or a counter
 

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from milkmobs.adapters.aws.dynamodb_videos import INDEX_BY_MOB, INDEX_BY_STATUS, INDEX_BY_USER
+from milkmobs.adapters.aws.dynamodb_videos import (
+    INDEX_BY_MOB,
+    INDEX_BY_STATUS,
+    INDEX_BY_USER,
+    INDEX_PROJECTED_ATTRIBUTES,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -23,8 +28,8 @@ def _video_index(name: str, partition: str) -> GlobalSecondaryIndexTypeDef:
             {"AttributeName": partition, "KeyType": "HASH"},
             {"AttributeName": "createdKey", "KeyType": "RANGE"},
         ],
-        # the embedding stays out of the indexes: list pages never need it
-        "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["doc"]},
+        # lists return whole videos (the batch re-clustering reads every validated embedding from byStatus)
+        "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(INDEX_PROJECTED_ATTRIBUTES)},
     }
 
 
