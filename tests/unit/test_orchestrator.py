@@ -253,7 +253,12 @@ def _interrupted(app: Any, log: InMemoryExecutionLog, status: VideoStatus, execu
     if status is VideoStatus.PROCESSING:
         ports.videos.save(video.transitioned(status, at=now), expected_status=VideoStatus.UPLOADED)
     if execution is not None:
-        log.put(ExecutionRecord(execution_id=video_id, video_id=video_id, status=execution, started_at=now))
+        from milkmobs.domain import StepRecord
+
+        running = StepRecord(name="MarkProcessing", status=StepStatus.RUNNING, started_at=now)
+        log.put(
+            ExecutionRecord(execution_id=video_id, video_id=video_id, status=execution, started_at=now, steps=[running])
+        )
     return video_id
 
 
@@ -272,6 +277,9 @@ def test_resume_interrupted_finishes_what_a_previous_process_left() -> None:
             assert app.ports.videos.get(video_id).status is VideoStatus.VALIDATED
             [record] = app.execution_history(video_id)
             assert record.status is ExecutionStatus.SUCCEEDED
+            assert all(s.status is not StepStatus.RUNNING for s in record.steps)
+            if video_id != never_started:
+                assert record.steps[0].error == "interrupted: resumed" and record.steps[1].name == "MarkProcessing"
         assert app.ports.videos.get(settled_elsewhere).status is VideoStatus.PROCESSING  # not ours to rerun
         assert resume_interrupted(app, app.workflow) == []
         assert not app.workflow.resume(uploaded)  # finished: nothing to resume

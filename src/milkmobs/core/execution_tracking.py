@@ -48,6 +48,21 @@ class ExecutionTracker:
             self.record = self.record.model_copy(update={"steps": steps})
             self._log.put(self.record)
 
+    def close_interrupted_steps(self) -> None:
+        """Steps a previous process left RUNNING (this record is being resumed) end FAILED."""
+        with self._lock:
+            if not any(s.status is StepStatus.RUNNING for s in self.record.steps):
+                return
+            now = self._now()
+            steps = [
+                s.model_copy(update={"status": StepStatus.FAILED, "ended_at": now, "error": "interrupted: resumed"})
+                if s.status is StepStatus.RUNNING
+                else s
+                for s in self.record.steps
+            ]
+            self.record = self.record.model_copy(update={"steps": steps})
+            self._log.put(self.record)
+
     def finish(self, status: ExecutionStatus, error: str | None = None) -> None:
         """Close the execution with its final status (and error)."""
         with self._lock:

@@ -82,6 +82,7 @@ class WorkflowInterpreter:
     def run(self, record: ExecutionRecord, executions: ExecutionLog) -> None:
         """Run one execution to its end (SUCCEEDED, or FAILED after the catch), recording every step."""
         execution = ExecutionTracker(record, executions, self._app.ports.clock.now)
+        execution.close_interrupted_steps()
         state: State = {"videoId": record.video_id}
         try:
             self._run_steps(self._definition.steps, state, execution)
