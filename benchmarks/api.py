@@ -152,31 +152,30 @@ def http_benchmark(data_dir: Path, total: int, clients: int) -> None:
         assert server.stop() == 0
 
 
-def _median_seconds(code: str, runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        samples.append(float(out.stdout.strip().splitlines()[-1]))
-    return statistics.median(samples)
+def _seconds(code: str) -> float:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def import_benchmark(runs: int) -> None:
+    """Each entry module against boto3, measured alternately (pairs) so machine load hits both alike."""
     modules = sorted(p.stem for p in (ROOT / "src" / "milkmobs" / "lambdas").glob("*.py") if not p.stem.startswith("_"))
     timer = "import time; t = time.perf_counter(); import {m}; print(time.perf_counter() - t)"
-    boto3 = _median_seconds(timer.format(m="boto3"), runs)
     first_call = (
-        "import os, time, json; os.environ['MILKMOBS_BACKEND'] = 'memory'; t = time.perf_counter(); "
-        "import milkmobs.lambdas.{m} as h; import milkmobs.lambdas._runtime as r; r.app(); "
+        "import os, time; os.environ['MILKMOBS_BACKEND'] = 'memory'; t = time.perf_counter(); "
+        "import milkmobs.lambdas.{m}; import milkmobs.lambdas._runtime as r; r.app(); "
         "print(time.perf_counter() - t)"
     )
-    print(f"\nLambda entry modules: import time vs `import boto3` ({boto3 * 1000:.0f} ms), median of {runs}")
-    print(f"{'module':<28}{'import ms':>10}{'ratio':>8}{'import+build ms':>17}{'ratio':>8}")
+    print(f"\nLambda entry modules: import time vs `import boto3` in a fresh interpreter, median of {runs} pairs")
+    print(f"{'module':<28}{'boto3 ms':>9}{'import ms':>10}{'ratio':>8}{'import+build ms':>17}{'ratio':>8}")
     for module in modules:
-        imported = _median_seconds(timer.format(m=f"milkmobs.lambdas.{module}"), runs)
-        built = _median_seconds(first_call.format(m=module), max(1, runs // 2))
-        print(
-            f"{module:<28}{imported * 1000:>10.0f}{imported / boto3:>7.2f}x{built * 1000:>17.0f}{built / boto3:>7.2f}x"
-        )
+        boto3, imported, built = [], [], []
+        for _ in range(runs):
+            boto3.append(_seconds(timer.format(m="boto3")))
+            imported.append(_seconds(timer.format(m=f"milkmobs.lambdas.{module}")))
+            built.append(_seconds(first_call.format(m=module)))
+        b, i, f = (statistics.median(x) for x in (boto3, imported, built))
+        print(f"{module:<28}{b * 1000:>9.0f}{i * 1000:>10.0f}{i / b:>7.2f}x{f * 1000:>17.0f}{f / b:>7.2f}x")
 
 
 def main() -> int:
