@@ -135,7 +135,15 @@ class InProcessOrchestrator:
             return
         with self._idle:
             self._pending += 1
-        future = self._pool.submit(self._run, record)
+        try:
+            future = self._pool.submit(self._run, record)
+        except RuntimeError as exc:  # shut down between the check and here: resumable later
+            self._one_less(None)
+            raise BackendUnavailableError(
+                f"the workflow orchestrator shut down before video {record.video_id} could start; "
+                "it resumes at the next start-up",
+                video_id=record.video_id,
+            ) from exc
         future.add_done_callback(self._one_less)  # also called for a future cancelled by shutdown
 
     def _one_less(self, _future: object) -> None:
