@@ -59,3 +59,12 @@ def test_options_work_before_and_after_the_command() -> None:
     early = build_parser().parse_args(["--json", "--backend", "memory", "status", "v1"])
     assert (late.json, late.backend) == (early.json, early.backend) == (True, "memory")
     assert build_parser().parse_args(["mobs"]).backend is None  # falls back to $MILKMOBS_BACKEND, then local
+
+
+def test_demo_is_handed_to_the_demo_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import milkmobs.demo
+
+    calls: list[tuple[object, ...]] = []
+    monkeypatch.setattr(milkmobs.demo, "run_demo", lambda *args: calls.append(args) or 3)
+    assert main(["demo", "--data-dir", str(tmp_path), "--videos-dir", str(tmp_path / "v"), "--json"]) == 3
+    assert calls == [(tmp_path, tmp_path / "v", True)]
