@@ -41,8 +41,8 @@ from moto import mock_aws  # noqa: E402
 
 from milkmobs.adapters.aws import dynamodb_stats as stats  # noqa: E402
 from milkmobs.adapters.aws.clients import shared_session  # noqa: E402
+from milkmobs.adapters.aws.dynamodb_codec import video_item  # noqa: E402
 from milkmobs.adapters.aws.dynamodb_mobs import DynamoDBMobStore  # noqa: E402
-from milkmobs.adapters.aws.dynamodb_videos import DynamoDBVideoStore  # noqa: E402
 from milkmobs.adapters.aws.tables import create_tables  # noqa: E402
 from milkmobs.adapters.memory.analyzer import FakeAnalyzer  # noqa: E402
 from milkmobs.adapters.memory.media_processor import FakeMediaProcessor  # noqa: E402
@@ -208,7 +208,7 @@ def seed(n: int) -> None:
         shard = shard_totals.setdefault(stats.shard_id(video.video_id), {})
         for name, value in stats.contribution(video).items():
             shard[name] = shard.get(name, Decimal(0)) + value
-        requests.append({"PutRequest": {"Item": DynamoDBVideoStore._to_item(video, rev=1)}})
+        requests.append({"PutRequest": {"Item": video_item(video, rev=1)}})
     for first in range(0, len(requests), 25):  # BatchWriteItem takes 25 items a call
         pending: list[dict[str, Any]] = requests[first : first + 25]
         while pending:

@@ -1,13 +1,16 @@
-"""Converting between domain JSON and DynamoDB attribute values (low-level client format)."""
+"""Converting between domain records and DynamoDB attribute values (low-level client format)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import Binary, TypeDeserializer, TypeSerializer
+
+from milkmobs.domain import Embedding, Video
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
@@ -60,3 +63,31 @@ def sort_timestamp(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def video_item(video: Video, rev: int) -> dict[str, AttributeValueTypeDef]:
+    """The videos-table item of ``video`` at revision ``rev`` (layout: docs/data-model.md)."""
+    item: dict[str, AttributeValueTypeDef] = {
+        "videoId": {"S": video.video_id},
+        "status": {"S": video.status.value},
+        "createdKey": {"S": f"{sort_timestamp(video.created_at)}#{video.video_id}"},
+        "rev": number(rev),
+        "doc": to_attribute(video.model_dump(mode="json", by_alias=True, exclude_none=True)),
+    }
+    if video.user_id:  # index keys may not be empty strings; the doc keeps the value anyway
+        item["userId"] = {"S": video.user_id}
+    if video.mob_id:
+        item["mobId"] = {"S": video.mob_id}
+    if video.embedding is not None:
+        item["embedding"] = {"B": video.embedding.to_bytes()}
+        item["embeddingModelId"] = {"S": video.embedding.model_id}
+    return item
+
+
+def video_from_item(item: Mapping[str, Any]) -> Video:
+    """The Video stored in a table or index item."""
+    video = Video.model_validate(from_attribute(item["doc"]))
+    if "embedding" in item:
+        embedding = Embedding.from_bytes(bytes(item["embedding"]["B"]), model_id=item["embeddingModelId"]["S"])
+        video = video.model_copy(update={"embedding": embedding})
+    return video

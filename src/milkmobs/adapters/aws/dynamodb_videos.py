@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from milkmobs.adapters.aws import dynamodb_stats as stats
 from milkmobs.adapters.aws.cursors import CursorCodec
-from milkmobs.adapters.aws.dynamodb_codec import from_attribute, number, sort_timestamp, to_attribute
+from milkmobs.adapters.aws.dynamodb_codec import number, video_from_item, video_item
 from milkmobs.adapters.aws.errors import common_translation, error_code, transport_error
-from milkmobs.domain import Embedding, Page, Video, VideoStats, VideoStatus
+from milkmobs.domain import Page, Video, VideoStats, VideoStatus
 from milkmobs.domain.errors import (
     BackendUnavailableError,
     ConfigurationError,
@@ -61,32 +61,6 @@ class DynamoDBVideoStore:
 
     # ----------------------------------------------------------------- items
 
-    @staticmethod
-    def _to_item(video: Video, rev: int) -> Item:
-        item: Item = {
-            "videoId": {"S": video.video_id},
-            "status": {"S": video.status.value},
-            "createdKey": {"S": f"{sort_timestamp(video.created_at)}#{video.video_id}"},
-            "rev": number(rev),
-            "doc": to_attribute(video.model_dump(mode="json", by_alias=True, exclude_none=True)),
-        }
-        if video.user_id:  # index keys may not be empty strings; the doc keeps the value anyway
-            item["userId"] = {"S": video.user_id}
-        if video.mob_id:
-            item["mobId"] = {"S": video.mob_id}
-        if video.embedding is not None:
-            item["embedding"] = {"B": video.embedding.to_bytes()}
-            item["embeddingModelId"] = {"S": video.embedding.model_id}
-        return item
-
-    @staticmethod
-    def _from_item(item: Mapping[str, Any]) -> Video:
-        video = Video.model_validate(from_attribute(item["doc"]))
-        if "embedding" in item:
-            embedding = Embedding.from_bytes(bytes(item["embedding"]["B"]), model_id=item["embeddingModelId"]["S"])
-            video = video.model_copy(update={"embedding": embedding})
-        return video
-
     def _read(self, video_id: str) -> tuple[Video, int] | None:
         if stats.is_reserved_id(video_id) or not video_id:
             return None
@@ -101,7 +75,7 @@ class DynamoDBVideoStore:
         item = response.get("Item")
         if item is None:
             return None
-        return self._from_item(item), int(item["rev"]["N"])
+        return video_from_item(item), int(item["rev"]["N"])
 
     # ---------------------------------------------------------------- writes
 
@@ -146,7 +120,7 @@ class DynamoDBVideoStore:
         put: TransactWriteItemTypeDef = {
             "Put": {
                 "TableName": self._table,
-                "Item": self._to_item(video, rev=1),
+                "Item": video_item(video, rev=1),
                 "ConditionExpression": "attribute_not_exists(videoId)",
             }
         }
@@ -178,7 +152,7 @@ class DynamoDBVideoStore:
             put: TransactWriteItemTypeDef = {
                 "Put": {
                     "TableName": self._table,
-                    "Item": self._to_item(video, rev=rev + 1),
+                    "Item": video_item(video, rev=rev + 1),
                     # status guards the lifecycle; rev guards the counters against a concurrent writer
                     "ConditionExpression": "#s = :expected AND #r = :rev",
                     "ExpressionAttributeNames": {"#s": "status", "#r": "rev"},
@@ -235,7 +209,7 @@ class DynamoDBVideoStore:
         for start in range(0, len(wanted), _BATCH_GET_MAX):
             keys: list[Item] = [{"videoId": {"S": v}} for v in wanted[start : start + _BATCH_GET_MAX]]
             for item in self._batch_get(keys, doing="reading a batch of videos"):
-                video = self._from_item(item)
+                video = video_from_item(item)
                 found[video.video_id] = video
         return [found[v] for v in video_ids if v in found]
 
@@ -291,7 +265,7 @@ class DynamoDBVideoStore:
         # we read limit + 1 items, so a next cursor is only handed out when more exist
         page = items[:limit]
         next_cursor = self._cursors.encode(query, page[-1]["createdKey"]["S"]) if len(items) > limit else None
-        return Page(items=[self._from_item(item) for item in page], next_cursor=next_cursor)
+        return Page(items=[video_from_item(item) for item in page], next_cursor=next_cursor)
 
     def _query(self, index: str, attribute: str, value: str, boundary: str | None, want: int) -> list[dict[str, Any]]:
         """Up to ``want`` items of one index partition, newest first, strictly before ``boundary``."""
