@@ -40,6 +40,9 @@ CODE_EXCLUDES: tuple[str, ...] = ("*.egg-info", "**/__pycache__", "**/*.pyc")
 
 Runner = Callable[..., Any]
 
+#: Lambda's limit on a function's unzipped code plus all its layers (250 MB).
+LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
+
 
 def lambda_requirements(pyproject: Path = REPO_DIR / "pyproject.toml") -> list[str]:
     """The package's runtime dependencies plus its ``lambda`` extra, as pip requirement strings."""
@@ -116,3 +119,23 @@ def _prune(site: Path) -> None:
                 shutil.rmtree(path, ignore_errors=True)
             elif path.is_file():
                 path.unlink()
+
+
+def directory_bytes(path: Path, excludes: Sequence[str] = ()) -> int:
+    """Total size of the files under ``path`` (skipping ``excludes`` glob patterns)."""
+    skipped = {p for pattern in excludes for p in path.glob(pattern)}
+    total = 0
+    for file in path.rglob("*"):
+        if file.is_file() and not any(parent in skipped for parent in (file, *file.parents)):
+            total += file.stat().st_size
+    return total
+
+
+def check_unzipped_size(function: str, parts: Sequence[int]) -> None:
+    """ValueError naming the function when its code and layers exceed what Lambda accepts."""
+    total = sum(parts)
+    if total > LAMBDA_UNZIPPED_LIMIT_BYTES:
+        raise ValueError(
+            f"{function}: code and layers are {total / 2**20:.1f} MiB unzipped, above Lambda's "
+            f"{LAMBDA_UNZIPPED_LIMIT_BYTES / 2**20:.0f} MiB limit; trim the dependencies or use a container image"
+        )

@@ -84,6 +84,14 @@ class LambdaFunctions(Construct):
         )
         self.functions: dict[str, lambda_.Function] = {}
         self.roles: dict[str, iam.Role] = {}
+        # Fail the synth, not the deployment, when a function would exceed Lambda's size limit.
+        code_bytes = assets.directory_bytes(assets.SRC_DIR, assets.CODE_EXCLUDES)
+        deps_bytes, ffmpeg_bytes = assets.directory_bytes(deps_dir), assets.directory_bytes(ffmpeg_dir)
+        self.unzipped_bytes: dict[str, int] = {}
+        for spec in FUNCTION_SPECS:
+            parts = [code_bytes, deps_bytes] + ([ffmpeg_bytes] if spec.needs_ffmpeg else [])
+            assets.check_unzipped_size(spec.name, parts)
+            self.unzipped_bytes[spec.name] = sum(parts)
         for spec in FUNCTION_SPECS:
             self._add(spec, code, environment, name_prefix, log_retention_days, removal_policy)
 
