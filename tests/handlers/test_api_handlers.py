@@ -116,6 +116,12 @@ def test_admin_routes_need_the_token(app: MilkMobs, context: Any) -> None:
         api_event("GET", "/admin/stats", headers={"Authorization": "Basic eDp5"}), context
     )
     assert not_bearer["statusCode"] == 401
+    bad_query = admin_list_videos.handler(api_event("GET", "/admin/videos", query={"limit": "-1"}), context)
+    assert bad_query["statusCode"] == 401  # credentials are checked before the query is judged
+    bad_query = admin_list_videos.handler(
+        api_event("GET", "/admin/videos", query={"limit": "-1"}, headers=admin_headers()), context
+    )
+    assert bad_query["statusCode"] == 422
     ok = admin_get_stats.handler(api_event("GET", "/admin/stats", headers=admin_headers()), context)
     assert ok["statusCode"] == 200 and body_of(ok)["totalVideos"] == 0
 

@@ -117,7 +117,12 @@ def create_api(
     api.include_router(validation.build_router(app))
     api.include_router(executions.build_router(app))
     api.include_router(admin.build_router(app, authorizer))
-    install_error_handlers(api, _MethodTable(api))
+
+    def authorize_admin_paths(event: Any) -> None:
+        if event.path.startswith("/admin/"):
+            authorizer.authorize(event.raw_event)
+
+    install_error_handlers(api, _MethodTable(api), authorize_first=authorize_admin_paths)
 
     @api.get("/openapi.json", include_in_schema=False)
     def get_openapi() -> Response[str]:

@@ -131,12 +131,16 @@ def _field_problems(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def install_error_handlers(
-    app: APIGatewayRestResolver, allowed_methods: Callable[[str], list[str]] | None = None
+    app: APIGatewayRestResolver,
+    allowed_methods: Callable[[str], list[str]] | None = None,
+    authorize_first: Callable[[Any], None] | None = None,
 ) -> None:
     """Register the mapping on ``app`` (domain errors, validation errors, unknown routes, the rest).
 
     ``allowed_methods(path)`` lists the methods a known path accepts, so a wrong method on it is a
-    405 with ``Allow`` rather than a 404.
+    405 with ``Allow`` rather than a 404. ``authorize_first(event)`` runs before a validation error
+    is reported (Powertools validates before route middlewares), so an anonymous caller of an
+    admin route learns 401, not what its query got wrong.
     """
 
     def _domain(exc: MilkmobsError) -> Response[Any]:
@@ -146,6 +150,11 @@ def install_error_handlers(
         return error_response(int(status), exc.code, exc.message, field=exc.field)
 
     def _validation(exc: RequestValidationError) -> Response[Any]:
+        if authorize_first is not None:
+            try:
+                authorize_first(app.current_event)
+            except MilkmobsError as denied:
+                return _domain(denied)
         problems = _field_problems(exc)
         where = ", ".join(".".join(str(p) for p in prob["loc"]) for prob in problems[:5])
         return error_response(
