@@ -104,3 +104,18 @@ def test_twenty_videos_run_from_submit_through_step_functions_to_the_feed() -> N
         assert [s.name for s in record.steps][:2] == ["MarkProcessing", "PegasusAnalysis"] or {
             "MarkProcessing", "PegasusAnalysis", "StartEmbedding", "WriteResults", "ValidateVideo",
         } <= {s.name for s in record.steps}  # fmt: skip
+
+        # the admin delete removes the record, every media version and the thumbnail, and the mob count drops
+        gone = validated[0]
+        mob_before = next(m for m in app.list_mobs() if m.mob_id == gone.mob_id).video_count
+        s3 = session.client("s3", region_name=REGION)
+        bucket = env.settings.media_bucket
+        s3.put_object(Bucket=bucket, Key=gone.media_key, Body=b"a second version")
+        app.delete_video(gone.video_id)
+        listing = s3.list_object_versions(Bucket=bucket, Prefix=gone.media_key)
+        assert not listing.get("Versions") and not listing.get("DeleteMarkers")
+        if gone.thumbnail_key:
+            assert not s3.list_object_versions(Bucket=bucket, Prefix=gone.thumbnail_key).get("Versions")
+        mob_after = {m.mob_id: m.video_count for m in app.ports.mobs.list_all()}.get(gone.mob_id or "", 0)
+        assert mob_after == mob_before - 1
+        assert app.stats().total_videos == VIDEOS - 1
