@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,9 @@ pytest.importorskip("rapidocr")
 from milkmobs.adapters.local.factory import build_adapters
 from milkmobs.adapters.local.media_folder import LocalMediaStore
 from milkmobs.adapters.local.sqlite_events import SQLiteEventLog
-from milkmobs.adapters.memory import FixedClock, SequentialIdGenerator
+from milkmobs.adapters.memory import FakeAnalyzer, FakeMediaProcessor, FixedClock, SequentialIdGenerator
 from milkmobs.bootstrap import build
+from milkmobs.core.orchestrator import InProcessOrchestrator
 from milkmobs.core.service import MilkMobs
 from milkmobs.core.views import SubmitRequest
 from milkmobs.demo.corpus import THEMES, CorpusVideo, generate_corpus
@@ -46,7 +48,7 @@ def _settings(data_dir: Path, **extra: Any) -> Settings:
     return Settings(backend=Backend.LOCAL, data_dir=data_dir, workers=2, **extra)
 
 
-def _snapshot(app: MilkMobs, ids: list[str]) -> Snapshot:
+def _snapshot(app: MilkMobs, ids: list[str], *, user_id: str = "restart-user") -> Snapshot:
     validated = [v for v in ids if app.ports.videos.get(v).status is VideoStatus.VALIDATED]
     events = app.ports.events
     assert isinstance(events, SQLiteEventLog)
@@ -58,7 +60,7 @@ def _snapshot(app: MilkMobs, ids: list[str]) -> Snapshot:
         stats=app.stats(),
         history={v: app.execution_history(v) for v in ids},
         events=events.published(),
-        user_page=[v.video_id for v in app.list_user_videos("restart-user", limit=50).items],
+        user_page=[v.video_id for v in app.list_user_videos(user_id, limit=50).items],
     )
 
 
@@ -139,3 +141,45 @@ def test_without_the_media_extra_the_factory_says_what_to_install(
     monkeypatch.setitem(sys.modules, "milkmobs.adapters.local.analyzer", None)  # import now fails
     with pytest.raises(ConfigurationError, match=r"milkmobs\[media\]"):
         build_adapters(_settings(tmp_path / "data"), clock=FixedClock(), ids=SequentialIdGenerator())
+
+
+def test_concurrent_uploads_through_background_workers_stay_consistent_across_a_restart(tmp_path: Path) -> None:
+    """API threads submitting while pipeline workers write: every video finishes, counts add up."""
+    data_dir = tmp_path / "data"
+    fakes: dict[str, Any] = {
+        "analyzer": lambda adapters: FakeAnalyzer(adapters.media, dimension=32),
+        "media_processor": lambda adapters: FakeMediaProcessor(adapters.media),
+    }
+    settings = _settings(data_dir, embedding_dimension=32)
+    with build(settings, background=True, retry_interval_scale=0, wait_scale=0, **fakes) as app:
+
+        def submit(worker: int) -> list[str]:
+            ids = []
+            for i in range(6):
+                entry = i % 3 != 0  # two in three take part in the campaign, the rest should be rejected
+                sub = app.submit_video(
+                    SubmitRequest(
+                        user_id=f"user-{worker}",
+                        title="Got milk?" if entry else "My cat",
+                        hashtags=["gotmilk", "milkmob"] if entry else ["cats"],
+                    )
+                )
+                content = b"GOT MILK drinking milk " if entry else b"a cat asleep on a sofa "
+                app.upload_video(sub.video_id, content + f"{worker}-{i}".encode() * 50)
+                ids.append(sub.video_id)
+            return ids
+
+        with ThreadPoolExecutor(4) as pool:
+            ids = [video_id for batch in pool.map(submit, range(4)) for video_id in batch]
+        flow = app.workflow
+        assert isinstance(flow, InProcessOrchestrator) and flow.wait_idle(timeout=60)
+        before = _snapshot(app, ids, user_id="user-0")
+    stats = before.stats
+    assert stats.total_videos == 24 and stats.by_status.get("failed", 0) == 0
+    assert stats.by_status.get("validated", 0) > 0 and stats.by_status.get("rejected", 0) > 0
+    assert sum(stats.by_status.values()) == 24
+    assert sum(m.video_count for m in before.mobs) == stats.by_status.get("validated", 0)
+    assert all(len(history) == 1 for history in before.history.values())  # one execution per video
+    assert len(before.events) == 24  # one VideoAnalyzed per finished video, none lost
+    with build(settings, background=True, retry_interval_scale=0, wait_scale=0, **fakes) as app:
+        assert _snapshot(app, ids, user_id="user-0") == before
