@@ -62,10 +62,10 @@ def read_metrics_statement() -> iam.PolicyStatement:
     return iam.PolicyStatement(actions=["cloudwatch:GetMetricData"], resources=["*"])
 
 
-def execution_read_statements(state_machine_arn: str, executions_arn_prefix: str) -> list[iam.PolicyStatement]:
-    """List the state machine's executions and read one's history (GET /execution-history)."""
+def execution_read_statements(executions_arn_prefix: str) -> list[iam.PolicyStatement]:
+    """Read one execution and its history (GET /execution-history): executions are named by the
+    video id, so the adapter never needs to list them."""
     return [
-        iam.PolicyStatement(actions=["states:ListExecutions"], resources=[state_machine_arn]),
         iam.PolicyStatement(
             actions=["states:DescribeExecution", "states:GetExecutionHistory"],
             resources=[executions_arn_prefix + ":*"],

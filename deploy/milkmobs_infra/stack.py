@@ -110,7 +110,6 @@ class MilkMobsStack(cdk.Stack):
             fns[name].add_environment("MILKMOBS_STATE_MACHINE_ARN", state_machine.state_machine_arn)
         state_machine.grant_start_execution(fns["start-analysis"])
         for statement in permissions.execution_read_statements(
-            state_machine.state_machine_arn,
             f"arn:{self.partition}:states:{self.region}:{self.account}:execution:{p}-{ANALYSIS_WORKFLOW.name}",
         ):
             fns["get-execution-history"].add_to_role_policy(statement)
@@ -184,7 +183,9 @@ class MilkMobsStack(cdk.Stack):
                         "validate-video", "cluster-video", "analysis-mark-failed", "cluster-embeddings"]
         read_mobs = ["get-feed", "list-mobs", "get-mob", "admin-get-stats", "search-similar", "get-video-detail",
                      "list-user-videos", "admin-list-videos"]
-        write_mobs = ["admin-delete-video", "cluster-video", "cluster-embeddings", "analysis-mark-failed"]
+        # validate-video too: POST /validate moves a video that now passes into a mob (or out of one)
+        write_mobs = ["admin-delete-video", "cluster-video", "cluster-embeddings", "analysis-mark-failed",
+                      "validate-video"]
         for name in read_videos:
             videos.grant_read_data(f[name])
         for name in write_videos:
