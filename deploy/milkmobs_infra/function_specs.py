@@ -1,8 +1,9 @@
 """The Lambda functions: the seed's 22 plus the workflow catch's ``analysis-mark-failed``.
 
-Timeouts and memory are the seed's where it gives them. Where it gives no memory we use 256 MB,
-not Lambda's 128 MB default: the seed's functions were Node.js; ours import pydantic and numpy,
-and Lambda allocates CPU in proportion to memory, so 128 MB would double cold starts.
+Timeouts and memory are the seed's where it gives them (analysis-mark-processing excepted, see
+below). Where it gives no memory we use 256 MB, not Lambda's 128 MB default: the seed's functions
+were Node.js; ours import pydantic and numpy, and Lambda allocates CPU in proportion to memory,
+so 128 MB would double cold starts.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class FunctionSpec:
     group: FunctionGroup
     timeout_seconds: int
     memory_mb: int = 256
-    needs_ffmpeg: bool = False
+    needs_ffmpeg: bool = False  # reads the video file itself: ffmpeg layer, room in /tmp
 
     @property
     def module(self) -> str:
@@ -58,7 +59,9 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("start-analysis", FunctionGroup.PROCESSING, 30),
     FunctionSpec("generate-thumbnail", FunctionGroup.PROCESSING, 300, memory_mb=1024, needs_ffmpeg=True),
     # the analysis pipeline (Step Functions tasks)
-    FunctionSpec("analysis-mark-processing", FunctionGroup.ANALYSIS, 30),
+    # Our core probes the uploaded file here (duration, resolution, audio) with ffmpeg, reading the
+    # whole object: it gets generate-thumbnail's memory and ffmpeg (the seed's step only flagged).
+    FunctionSpec("analysis-mark-processing", FunctionGroup.ANALYSIS, 30, memory_mb=1024, needs_ffmpeg=True),
     FunctionSpec("analysis-pegasus", FunctionGroup.ANALYSIS, 300),
     FunctionSpec("analysis-marengo", FunctionGroup.ANALYSIS, 300),
     FunctionSpec("analysis-write-result", FunctionGroup.ANALYSIS, 30),

@@ -21,6 +21,8 @@ from milkmobs_infra.function_specs import FUNCTION_SPECS, FunctionGroup, Functio
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 RUNTIME_VERSION = "3.14"  # the wheels pip fetches must match the runtime
 ARCHITECTURE = lambda_.Architecture.ARM_64
+# Functions that read a video copy it to /tmp first: room for the largest upload (500 MB by default).
+MEDIA_EPHEMERAL_STORAGE_MIB = 1024
 
 
 def settings_environment(values: Mapping[str, Any]) -> dict[str, str]:
@@ -137,6 +139,7 @@ class LambdaFunctions(Construct):
             memory_size=spec.memory_mb,
             role=role,
             log_group=log_group,
+            ephemeral_storage_size=cdk.Size.mebibytes(MEDIA_EPHEMERAL_STORAGE_MIB) if spec.needs_ffmpeg else None,
             environment={**environment, "POWERTOOLS_SERVICE_NAME": spec.name},
         )
         self.functions[spec.name] = function

@@ -13,12 +13,14 @@ from milkmobs_infra.functions import settings_environment
 from milkmobs.core.workflow import ANALYSIS_WORKFLOW
 from milkmobs.settings import Settings
 
-SEED_FUNCTIONS = {  # name: (timeout seconds, memory MB where the seed gives one)
+# name: (timeout seconds, memory MB where the seed gives one — and for analysis-mark-processing,
+# which probes the file with ffmpeg in our core)
+SEED_FUNCTIONS = {
     "create-upload": (10, None), "list-user-videos": (10, None), "get-video-detail": (10, None),
     "get-feed": (10, None), "list-mobs": (10, None), "get-mob": (10, None), "search-similar": (30, 512),
     "get-execution-history": (30, None), "admin-list-videos": (10, None), "admin-delete-video": (30, None),
     "admin-get-stats": (30, None), "admin-get-usage-stats": (30, None), "start-analysis": (30, None),
-    "generate-thumbnail": (300, 1024), "analysis-mark-processing": (30, None), "analysis-pegasus": (300, None),
+    "generate-thumbnail": (300, 1024), "analysis-mark-processing": (30, 1024), "analysis-pegasus": (300, None),
     "analysis-marengo": (300, None), "analysis-write-result": (30, None), "validate-video": (30, None),
     "cluster-video": (30, None), "cluster-embeddings": (300, 512), "create-opensearch-index": (120, None),
 }
@@ -91,7 +93,7 @@ def test_settings_environment_refuses_names_settings_does_not_know() -> None:
         settings_environment({"video_table": "typo"})
 
 
-def test_ffmpeg_layer_only_on_generate_thumbnail(synth: Synth) -> None:
+def test_ffmpeg_and_room_in_tmp_for_the_functions_that_read_the_video(synth: Synth) -> None:
     layers = synth.resources("AWS::Lambda::LayerVersion")
     ffmpeg = {k for k, v in layers.items() if "ffmpeg" in v["Properties"]["Description"]}
     assert len(ffmpeg) == 1
@@ -99,3 +101,6 @@ def test_ffmpeg_layer_only_on_generate_thumbnail(synth: Synth) -> None:
         refs = {layer["Ref"] for layer in props["Layers"]}
         assert (ffmpeg <= refs) == SPECS_BY_NAME[name].needs_ffmpeg, name
         assert len(refs - ffmpeg) == 1, "every function has the dependency layer"
+        reads_video = name in ("generate-thumbnail", "analysis-mark-processing")
+        assert SPECS_BY_NAME[name].needs_ffmpeg == reads_video, name
+        assert props.get("EphemeralStorage") == ({"Size": 1024} if reads_video else None), name
