@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from milkmobs.adapters.local.vector_index import PersistedVectorIndex
 from milkmobs.adapters.local.vector_slots import top_k_per_row
@@ -255,3 +257,70 @@ def test_a_damaged_vector_file_is_a_clear_configuration_error(folder: Path, dama
         PersistedVectorIndex(folder, DIM)
     with pytest.raises(ConfigurationError, match="re-process"):  # not "in use": the failed open let go
         PersistedVectorIndex(folder, DIM)  # and it still refuses, rather than serving zero vectors
+
+
+class IndexAgainstAModel(RuleBasedStateMachine):
+    """Random upserts, deletes, compactions and reopenings: the persisted index always answers like a
+    plain dict of vectors searched by brute force."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tmp = tempfile.TemporaryDirectory(prefix="milkmobs-index-model-")
+        self.folder = Path(self.tmp.name) / "index"
+        self.index = self._open()
+        self.model: dict[str, tuple[Matrix, str, str | None]] = {}
+
+    def _open(self) -> PersistedVectorIndex:
+        return PersistedVectorIndex(self.folder, 4, initial_capacity=2, compact_min_tombstones=3)
+
+    @rule(
+        video=st.sampled_from([f"v{i}" for i in range(8)]),
+        seed=st.integers(0, 5),  # few seeds: the same vector comes back, an in-place metadata update
+        status=st.sampled_from(["validated", "rejected"]),
+        mob=st.sampled_from([None, "m1", "m2"]),
+    )
+    def upsert(self, video: str, seed: int, status: str, mob: str | None) -> None:
+        vector = np.random.default_rng(seed).standard_normal(4).astype(np.float32)
+        self.index.upsert(IndexedVector(video, vector, status, mob))
+        self.model[video] = (vector, status, mob)
+
+    @rule(video=st.sampled_from([f"v{i}" for i in range(8)]))
+    def delete(self, video: str) -> None:
+        assert self.index.delete(video) == (self.model.pop(video, None) is not None)
+
+    @rule()
+    def compact(self) -> None:
+        self.index.compact()
+
+    @rule()
+    def reopen(self) -> None:
+        self.index.close()
+        self.index = self._open()
+
+    @invariant()
+    def answers_like_the_model(self) -> None:
+        assert self.index.count() == len(self.model)
+        for video, (vector, _, _) in self.model.items():
+            assert np.array_equal(self.index.get_vector(video), vector)  # type: ignore[arg-type]
+        query = np.array([1.0, -0.5, 0.25, 2.0], dtype=np.float32)
+        for status, mob in [(None, None), ("validated", None), (None, "m1"), ("rejected", "m2")]:
+            scored = [
+                (float(v @ query / (np.linalg.norm(v) * np.linalg.norm(query))), vid)
+                for vid, (v, s, m) in self.model.items()
+                if (status is None or s == status) and (mob is None or m == mob)
+            ]
+            expected = sorted(scored, reverse=True)[:3]
+            hits = self.index.search(query, k=3, status=status, mob_id=mob)
+            # exactly the best scores; among equal vectors (same seed) float rounding may order either way
+            assert [h.score for h in hits] == pytest.approx([score for score, _ in expected], abs=1e-5)
+            truth = dict((vid, score) for score, vid in scored)
+            assert all(h.score == pytest.approx(truth[h.video_id], abs=1e-5) for h in hits)
+            assert len({h.video_id for h in hits}) == len(hits)
+
+    def teardown(self) -> None:
+        self.index.close()
+        self.tmp.cleanup()
+
+
+TestIndexAgainstAModel = IndexAgainstAModel.TestCase
+TestIndexAgainstAModel.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)
