@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -10,14 +11,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.contract.support import T0, make_video
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from tests.contract.support import T0, collect_pages, make_video
 
 from milkmobs.adapters.local.sqlite_db import SQLiteDatabase
 from milkmobs.adapters.local.sqlite_events import SQLiteEventLog
 from milkmobs.adapters.local.sqlite_metrics import SQLiteMetrics
 from milkmobs.adapters.local.sqlite_mobs import SQLiteMobStore
 from milkmobs.adapters.local.sqlite_videos import SQLiteVideoStore
-from milkmobs.adapters.memory import FixedClock
+from milkmobs.adapters.memory import FixedClock, InMemoryVideoStore
 from milkmobs.domain import (
     ConflictError,
     InvalidInputError,
@@ -219,3 +223,66 @@ def test_concurrent_writers_from_many_threads_lose_nothing(db: SQLiteDatabase) -
     assert store.stats().total_videos == 100
     assert len(bus.published()) == 100
     assert len(store.list_by_user("u3", limit=100).items) == 20
+
+
+class VideoStoreAgainstMemory(RuleBasedStateMachine):
+    """Random adds, transitions and deletes: the SQLite store answers every list and ``stats()`` like
+    the in-memory store does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tmp = tempfile.TemporaryDirectory(prefix="milkmobs-store-model-")
+        self.db = SQLiteDatabase(Path(self.tmp.name) / "milkmobs.sqlite3")
+        self.sqlite = SQLiteVideoStore(self.db, cursor_secret=b"s")
+        self.memory = InMemoryVideoStore()
+        self.step = 0
+
+    @rule(user=st.sampled_from(["u1", "u2"]), same_time=st.booleans(), mob=st.sampled_from([None, "m1"]))
+    def add(self, user: str, same_time: bool, mob: str | None) -> None:
+        self.step += 1
+        created = T0 if same_time else T0 + timedelta(seconds=self.step)  # ties on created_at are ordered by id
+        video = make_video(f"v{self.step:03d}", user_id=user, created_at=created, mob_id=mob)
+        self.sqlite.add(video)
+        self.memory.add(video)
+
+    @rule(pick=st.integers(0, 10**6), score=st.floats(0, 1), seconds=st.floats(0.5, 100))
+    def validate(self, pick: int, score: float, seconds: float) -> None:
+        ids = [v.video_id for v in self.memory.list_by_status(None, limit=100).items]
+        if ids:
+            current = self.memory.get(ids[pick % len(ids)])
+            new = _validated(current, score, seconds)
+            self.sqlite.save(new, expected_status=current.status)
+            self.memory.save(new, expected_status=current.status)
+
+    @rule(pick=st.integers(0, 10**6))
+    def delete(self, pick: int) -> None:
+        ids = [v.video_id for v in self.memory.list_by_status(None, limit=100).items]
+        if ids:
+            assert self.sqlite.delete(ids[pick % len(ids)]) == self.memory.delete(ids[pick % len(ids)])
+
+    @invariant()
+    def same_answers(self) -> None:
+        def pages(store: SQLiteVideoStore | InMemoryVideoStore, query: str) -> list[str]:
+            fetch = {
+                "u1": lambda c: store.list_by_user("u1", limit=3, cursor=c),
+                "validated": lambda c: store.list_by_status(VideoStatus.VALIDATED, limit=3, cursor=c),
+                "all": lambda c: store.list_by_status(None, limit=3, cursor=c),
+                "m1": lambda c: store.list_by_mob("m1", limit=3, cursor=c),
+            }[query]
+            return collect_pages(fetch, limit=3)
+
+        for query in ("u1", "validated", "all", "m1"):
+            assert pages(self.sqlite, query) == pages(self.memory, query)
+        mine, theirs = self.sqlite.stats(), self.memory.stats()
+        assert (mine.total_videos, mine.by_status) == (theirs.total_videos, theirs.by_status)
+        for name in ("average_validation_score", "average_seconds_to_validate"):
+            expected = getattr(theirs, name)
+            assert getattr(mine, name) == (None if expected is None else pytest.approx(expected))
+
+    def teardown(self) -> None:
+        self.db.close()
+        self.tmp.cleanup()
+
+
+TestVideoStoreAgainstMemory = VideoStoreAgainstMemory.TestCase
+TestVideoStoreAgainstMemory.settings = settings(max_examples=30, stateful_step_count=25, deadline=None)
