@@ -12,6 +12,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from milkmobs.core.workflow import ANALYSIS_WORKFLOW
+from milkmobs.domain.events import EVENT_BUS_NAME
 from milkmobs.settings import Backend, Settings
 from milkmobs_infra import permissions
 from milkmobs_infra.api import MilkMobsApi
@@ -73,13 +74,13 @@ class MilkMobsStack(cdk.Stack):
             "media_bucket": storage.bucket.bucket_name,
             "media_bucket_owner": self.account,
             "cloudfront_domain": delivery.domain_name,
-            "event_bus_name": "milk-mobs-bus",
+            "event_bus_name": EVENT_BUS_NAME,
             "opensearch_endpoint": search.endpoint,
             "pegasus_model_id": config.pegasus_model_id,
             "marengo_model_id": config.marengo_model_id,
             "bedrock_region": bedrock_region,
             "embedding_dimension": config.embedding_dimension,
-            # A dynamic reference: CloudFormation resolves it at deploy time, it is never in the template.
+            # A dynamic reference: the template holds a pointer to the secret, CloudFormation resolves it.
             "cursor_secret": cursor_secret.secret_value.unsafe_unwrap(),
             "cors_origins": list(config.cors_origins),
             **config.settings_overrides,
@@ -104,8 +105,8 @@ class MilkMobsStack(cdk.Stack):
             removal_policy=config.removal_policy,
         )
         state_machine = workflow.state_machine
-        self._grant(functions, tables, storage.bucket, search, state_machine_arn=state_machine.state_machine_arn,
-                    bedrock_region=bedrock_region, index_prefix=index_prefix)
+        self._grant(functions, tables, storage.bucket, search, bedrock_region=bedrock_region,
+                    index_prefix=index_prefix)
         for name in ("start-analysis", "get-execution-history"):
             fns[name].add_environment("MILKMOBS_STATE_MACHINE_ARN", state_machine.state_machine_arn)
         state_machine.grant_start_execution(fns["start-analysis"])
@@ -169,7 +170,6 @@ class MilkMobsStack(cdk.Stack):
         bucket: s3.IBucket,
         search: VectorSearch,
         *,
-        state_machine_arn: str,
         bedrock_region: str,
         index_prefix: str,
     ) -> None:
