@@ -16,7 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from milkmobs.adapters.local.vector_index import PersistedVectorIndex
 from milkmobs.adapters.local.vector_slots import top_k_per_row
-from milkmobs.domain import ConfigurationError, InvalidInputError
+from milkmobs.domain import BackendUnavailableError, ConfigurationError, InvalidInputError
 from milkmobs.ports import IndexedVector
 
 DIM = 16
@@ -324,3 +324,14 @@ class IndexAgainstAModel(RuleBasedStateMachine):
 
 TestIndexAgainstAModel = IndexAgainstAModel.TestCase
 TestIndexAgainstAModel.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)
+
+
+def test_a_closed_index_refuses_work_and_closes_once(folder: Path) -> None:
+    index = PersistedVectorIndex(folder, DIM)
+    index.upsert_many(_items(_vectors(3)))
+    index.close()
+    index.close()
+    with pytest.raises(BackendUnavailableError, match="closed"):
+        index.search(_vectors(1)[0], k=1)
+    with pytest.raises(BackendUnavailableError, match="closed"):
+        index.upsert(IndexedVector("late", _vectors(1)[0], "validated"))

@@ -74,6 +74,7 @@ class PersistedVectorIndex:
         self._initial_capacity = max(1, initial_capacity)
         self._compact_min = max(1, compact_min_tombstones)
         self._lock = threading.RLock()
+        self._closed = False
         self._lock_file = _acquire_folder_lock(self.directory / "index.lock")
         try:
             self._db = SQLiteDatabase(self.directory / "index.sqlite3", migrations=INDEX_MIGRATIONS)
@@ -100,7 +101,7 @@ class PersistedVectorIndex:
         if not latest:
             return
         vectors = self._checked(list(latest.values()))  # refuse the whole batch before writing anything
-        with self._lock, self._io("write vectors"):
+        with self._using(), self._io("write vectors"):
             # A new or changed vector goes to a fresh slot; an unchanged one (a status or mob update) stays.
             fresh = [
                 i
@@ -130,7 +131,7 @@ class PersistedVectorIndex:
             self._maybe_compact()
 
     def delete(self, video_id: str) -> bool:
-        with self._lock, self._io("delete a vector"):
+        with self._using(), self._io("delete a vector"):
             if video_id not in self._slots.rows:
                 return False
             with self._db.write() as conn:
@@ -149,7 +150,7 @@ class PersistedVectorIndex:
         exclude_video_id: str | None = None,
     ) -> list[VectorHit]:
         query = self._queries(as_vector(vector, dimension=self._dimension, field="embedding").reshape(1, -1), k)[0]
-        with self._lock:
+        with self._using():
             table = self._slots
             mask = table.mask(mob_id, status, exclude_video_id)
             if mask is None:
@@ -171,7 +172,7 @@ class PersistedVectorIndex:
     ) -> list[list[VectorHit]]:
         """``search`` for each row of ``vectors`` (shape ``(q, dimension)``), as blocked matrix products."""
         queries = self._queries(np.asarray(vectors, dtype=np.float32), k)
-        with self._lock:
+        with self._using():
             table = self._slots
             mask = table.mask(mob_id, status, None)
             if mask is None:
@@ -187,32 +188,43 @@ class PersistedVectorIndex:
             return results
 
     def get_vector(self, video_id: str) -> Vector | None:
-        with self._lock:
+        with self._using():
             slot = self._slots.rows.get(video_id)
             return None if slot is None else np.array(self._matrix[slot], dtype=np.float32)
 
     def count(self) -> int:
-        with self._lock:
+        with self._using():
             return len(self._slots.rows)
 
     # --- maintenance -----------------------------------------------------------------------------
     def compact(self) -> None:
         """Rewrite the live vectors densely into the next generation's file (drops tombstones)."""
-        with self._lock, self._io("compact"):
+        with self._using(), self._io("compact"):
             live = sorted(self._slots.rows.values())
             self._rewrite(max(self._initial_capacity, 2 * len(live)), live, compacting=True)
 
     def tombstones(self) -> int:
         """Slots holding a deleted or replaced vector (reclaimed by :meth:`compact`)."""
-        with self._lock:
+        with self._using():
             return self._slots.tombstones
 
     def close(self) -> None:
-        """Flush, close the database and release the folder."""
+        """Flush, close the database and release the folder (a second close does nothing)."""
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             self._matrix.flush()
             self._db.close()
             self._lock_file.close()
+
+    @contextlib.contextmanager
+    def _using(self) -> Iterator[None]:
+        """The index's lock, once it is known to be open."""
+        with self._lock:
+            if self._closed:
+                raise BackendUnavailableError(f"the vector index in {self.directory} is closed")
+            yield
 
     @contextlib.contextmanager
     def _io(self, what: str) -> Iterator[None]:
