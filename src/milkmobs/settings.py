@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     # campaign and clustering
     campaign: Campaign = Field(default_factory=Campaign)
     cluster_join_threshold: float = Field(default=0.75, ge=-1.0, le=1.0)
-    batch_cluster_k: int | None = Field(default=None, ge=1)
+    batch_cluster_k: int | None = Field(default=None, ge=1, description="None: as many as the current mobs")
     batch_cluster_max_iter: int = Field(default=50, ge=1)
     random_seed: int = 0
 

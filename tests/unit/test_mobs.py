@@ -153,3 +153,14 @@ def test_a_video_whose_mob_was_removed_is_placed_again() -> None:
         again = app.cluster_video(video_id)
         assert again is not None and again.mob_id != mob.mob_id  # type: ignore[union-attr]
         assert app.ports.videos.get(video_id).mob_id == again.mob_id
+
+
+def test_recluster_without_k_refines_as_many_mobs_as_incremental_clustering_found() -> None:
+    # 4 themes × 3 videos: sqrt(n/2) would merge themes; the active mob count keeps them apart.
+    with make_app(settings={"cluster_join_threshold": 0.7}) as app:
+        for i in range(12):
+            app.cluster_video(put_validated(app, _axis(i % 4, 0.03, seed=i)))
+        before = sorted(m.mob_id for m in all_mobs(app))
+        assert len(before) == 4
+        report = app.recluster()
+        assert report.mobs == 4 and sorted(report.kept_mob_ids) == before

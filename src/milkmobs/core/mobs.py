@@ -188,7 +188,10 @@ def recluster(ports: CorePorts, config: CoreConfig) -> ClusteringReport:
         return ClusteringReport(videos=0, mobs=0, removed_mob_ids=sorted(old_mobs))
 
     matrix = np.stack([v.embedding.vector for v in videos if v.embedding is not None]).astype(np.float32)
-    k = min(config.batch_cluster_k or default_k(len(videos)), len(videos))
+    # Without a configured k, refine the mobs incremental clustering found (its threshold already
+    # says how far apart mobs are); sqrt(n/2) only when there are none yet.
+    active = sum(1 for members in old_members.values() if members)
+    k = min(config.batch_cluster_k or active or default_k(len(videos)), len(videos))
     result = spherical_kmeans(matrix, k, max_iter=config.batch_cluster_max_iter, seed=config.random_seed)
     clusters = [np.flatnonzero(result.labels == label) for label in range(result.centroids.shape[0])]
     clusters_kept = [(label, rows) for label, rows in enumerate(clusters) if rows.size > 0]
