@@ -31,6 +31,7 @@ from milkmobs.domain.errors import AnalysisError, TransientAnalysisError  # noqa
 from milkmobs.ports import ModelOutput  # noqa: E402
 
 REGION = "us-east-1"
+CLOUDFRONT_DOMAIN = "d111111abcdef8.cloudfront.net"
 DIMENSION = 64  # small vectors keep moto's JSONPath quick
 MOTO_CONFIG: dict[str, Any] = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
@@ -61,6 +62,12 @@ class Deployed:
     queue_url: str
     bucket: str
     invoked: list[str]
+
+
+def _media_bucket_id(template: dict[str, Any]) -> str:
+    (bucket,) = [lid for lid, r in template.items()
+                 if r["Type"] == "AWS::S3::Bucket" and "VersioningConfiguration" in r["Properties"]]
+    return bucket
 
 
 def _create_table(dynamodb: Any, name: str, table: dict[str, Any]) -> None:
@@ -163,11 +170,24 @@ def deployed(synth: Synth, monkeypatch_module: pytest.MonkeyPatch) -> Iterator[D
             definition=resolve(machine["Properties"]["DefinitionString"], refs),
             roleArn=role,
         )["stateMachineArn"]
-        settings = Settings(
-            backend=Backend.AWS, aws_region=REGION, videos_table="milkmobs-videos", mobs_table="milkmobs-mobs",
-            media_bucket=bucket, state_machine_arn=machine_arn, event_bus_name="milk-mobs-bus",
-            opensearch_endpoint="https://opensearch.invalid", media_bucket_owner="123456789012",
-        )
+        # The functions' settings are the template's own environment (start-analysis has them all),
+        # its references resolved to the moto resources: the deployed wiring, not a hand-made copy.
+        resource_ids = {r["Type"]: lid for lid, r in template.items()}
+        refs.update({
+            **{lid: f"milkmobs-{name}" for lid, name in names.items()},
+            _media_bucket_id(template): bucket,
+            resource_ids["AWS::StepFunctions::StateMachine"]: machine_arn,
+            resource_ids["AWS::SecretsManager::Secret"]: "arn:aws:secretsmanager:us-east-1:123456789012:secret:c",
+            f"{resource_ids['AWS::CloudFront::Distribution']}.DomainName": CLOUDFRONT_DOMAIN,
+            f"{resource_ids['AWS::OpenSearchService::Domain']}.DomainEndpoint": "search-v.us-east-1.es.amazonaws.com",
+        })
+        (start,) = [f for f in functions.values() if f["FunctionName"].endswith("-start-analysis")]
+        environment = {k: str(resolve(v, refs)) for k, v in start["Environment"]["Variables"].items()}
+        for key, value in environment.items():
+            monkeypatch_module.setenv(key, value)
+        settings = Settings()
+        assert settings.backend is Backend.AWS and settings.state_machine_arn == machine_arn
+        assert (settings.videos_table, settings.media_bucket) == ("milkmobs-videos", bucket)
         app = build(
             settings,
             analyzer=lambda adapters: RefusingAnalyzer(adapters.media, dimension=DIMENSION),
@@ -270,3 +290,23 @@ def test_a_throttled_model_call_is_retried_by_the_state_machine(deployed: Deploy
     assert execution["status"] == "SUCCEEDED", execution
     assert deployed.invoked.count("milkmobs-analysis-pegasus") - before == 2  # the throttled call, then the retry
     assert deployed.app.ports.videos.get(video_id).status is VideoStatus.VALIDATED
+
+
+def test_the_api_functions_run_with_the_deployed_settings(deployed: Deployed) -> None:
+    """GET /videos/{videoId} through the get-video-detail entry point: CloudFront URLs, as deployed."""
+    from milkmobs.lambdas import get_video_detail
+
+    video_id, _ = _upload_and_analyse(deployed, title="milk", hashtags=["gotmilk"], body=b"GOT MILK milk " * 8)
+    event = {
+        "resource": "/videos/{videoId}", "path": f"/videos/{video_id}", "httpMethod": "GET",
+        "headers": {"Accept": "application/json"}, "multiValueHeaders": {}, "queryStringParameters": None,
+        "multiValueQueryStringParameters": None, "pathParameters": {"videoId": video_id},
+        "requestContext": {"resourcePath": "/videos/{videoId}", "httpMethod": "GET", "path": f"/prod/videos/{video_id}",
+                           "stage": "prod", "requestId": "r1"},
+        "body": None, "isBase64Encoded": False,
+    }
+    response = get_video_detail.handler(event, None)
+    assert response["statusCode"] == 200, response
+    body = json.loads(response["body"])
+    assert body["videoId"] == video_id and body["status"] == "validated"
+    assert body["videoUrl"].startswith(f"https://{CLOUDFRONT_DOMAIN}/vid_")
