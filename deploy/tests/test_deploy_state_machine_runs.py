@@ -310,3 +310,25 @@ def test_the_api_functions_run_with_the_deployed_settings(deployed: Deployed) ->
     body = json.loads(response["body"])
     assert body["videoId"] == video_id and body["status"] == "validated"
     assert body["videoUrl"].startswith(f"https://{CLOUDFRONT_DOMAIN}/vid_")
+
+
+@pytest.mark.parametrize(("groups", "status"), [("admins", 200), ("editors", 403), (None, 401)])
+def test_admin_entry_points_trust_the_cognito_group(deployed: Deployed, groups: str | None, status: int) -> None:
+    """What the Cognito authorizer hands the admin functions: claims with the user's groups."""
+    from milkmobs_infra.api import ADMIN_GROUP as DEPLOYED_GROUP
+
+    from milkmobs.api.auth import ADMIN_GROUP
+    from milkmobs.lambdas import admin_get_stats
+
+    assert DEPLOYED_GROUP == ADMIN_GROUP
+    claims = {"sub": "u-1", "cognito:username": "admin"} | ({"cognito:groups": groups} if groups else {})
+    event = {
+        "resource": "/admin/stats", "path": "/admin/stats", "httpMethod": "GET", "headers": {},
+        "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
+        "pathParameters": None, "body": None, "isBase64Encoded": False,
+        "requestContext": {"resourcePath": "/admin/stats", "httpMethod": "GET", "path": "/prod/admin/stats",
+                           "stage": "prod", "requestId": "r2",
+                           **({"authorizer": {"claims": claims}} if groups else {})},
+    }
+    response = admin_get_stats.handler(event, None)
+    assert response["statusCode"] == status, response
