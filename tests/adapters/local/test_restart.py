@@ -4,6 +4,7 @@ events, and the URLs and cursors handed out before still work."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import numpy as np
 import pytest
 
 pytest.importorskip("av")
@@ -183,3 +185,29 @@ def test_concurrent_uploads_through_background_workers_stay_consistent_across_a_
     assert len(before.events) == 24  # one VideoAnalyzed per finished video, none lost
     with build(settings, background=True, retry_interval_scale=0, wait_scale=0, **fakes) as app:
         assert _snapshot(app, ids, user_id="user-0") == before
+
+
+def test_a_deleted_index_folder_is_rebuilt_from_the_stored_embeddings(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    fakes: dict[str, Any] = {
+        "analyzer": lambda adapters: FakeAnalyzer(adapters.media, dimension=32),
+        "media_processor": lambda adapters: FakeMediaProcessor(adapters.media),
+    }
+    settings = _settings(data_dir, embedding_dimension=32)
+    with build(settings, retry_interval_scale=0, **fakes) as app:
+        ids = []
+        for i in range(6):
+            entry = i % 3 != 0
+            sub = app.submit_video(
+                SubmitRequest(user_id="restart-user", hashtags=["gotmilk", "milkmob"] if entry else ["cats"])
+            )
+            content = b"GOT MILK drinking milk " if entry else b"a cat asleep on a sofa "
+            app.upload_video(sub.video_id, content + str(i).encode() * 40)
+            ids.append(sub.video_id)
+        before = _snapshot(app, ids)
+        vectors = {v: app.ports.index.get_vector(v) for v in ids}
+    shutil.rmtree(data_dir / "index")
+    with build(settings, retry_interval_scale=0, **fakes) as app:
+        assert app.ports.index.count() == len(ids)
+        assert all(np.array_equal(app.ports.index.get_vector(v), vectors[v]) for v in ids)  # type: ignore[arg-type]
+        assert _snapshot(app, ids) == before  # same similar-video answers, filters included

@@ -4,7 +4,8 @@ Layout of ``settings.data_dir`` (created on first use)::
 
     milkmobs.sqlite3   videos, mobs, executions, the event log, model usage (WAL mode)
     media/             uploaded videos (vid_<uuid>.mp4) and thumbnails/
-    index/             the persisted vector index (vectors-<n>.npy + index.sqlite3)
+    index/             the persisted vector index (vectors-<n>.npy + index.sqlite3); rebuilt from the
+                       embeddings stored with the videos when it is empty or deleted
     secret.key         signs upload policies, media URLs and list cursors (mode 0600)
 """
 
@@ -24,8 +25,8 @@ from milkmobs.adapters.local.sqlite_metrics import SQLiteMetrics
 from milkmobs.adapters.local.sqlite_mobs import SQLiteMobStore
 from milkmobs.adapters.local.sqlite_videos import SQLiteVideoStore
 from milkmobs.adapters.local.vector_index import PersistedVectorIndex
-from milkmobs.domain import ConfigurationError
-from milkmobs.ports import Analyzer, Clock, IdGenerator, MediaProcessor
+from milkmobs.domain import MAX_PAGE_SIZE, ConfigurationError, InvalidInputError, VideoStatus
+from milkmobs.ports import Analyzer, Clock, IdGenerator, IndexedVector, MediaProcessor
 from milkmobs.settings import Settings
 
 DATABASE_FILE = "milkmobs.sqlite3"
@@ -49,13 +50,21 @@ def build_adapters(settings: Settings, *, clock: Clock, ids: IdGenerator) -> Ada
     media = LocalMediaStore(data_dir / MEDIA_DIR, secret=secret, public_base_url=settings.public_base_url, clock=clock)
     analyzer, processor = _media_adapters(media.path_for, settings)
     db = SQLiteDatabase(data_dir / DATABASE_FILE)
+    videos = SQLiteVideoStore(db, cursor_secret=hmac.new(secret, b"cursors", hashlib.sha256).digest())
     try:
         index = PersistedVectorIndex(data_dir / INDEX_DIR, analyzer.embedding_dimension)
     except BaseException:
         db.close()
         raise
+    try:
+        if index.count() == 0:
+            rebuild_index(videos, index)
+    except BaseException:
+        index.close()
+        db.close()
+        raise
     return AdapterSet(
-        videos=SQLiteVideoStore(db, cursor_secret=hmac.new(secret, b"cursors", hashlib.sha256).digest()),
+        videos=videos,
         mobs=SQLiteMobStore(db),
         media=media,
         analyzer=analyzer,
@@ -67,6 +76,31 @@ def build_adapters(settings: Settings, *, clock: Clock, ids: IdGenerator) -> Ada
         media_processor=processor,
         closers=[index.close, db.close],
     )
+
+
+def rebuild_index(videos: SQLiteVideoStore, index: PersistedVectorIndex, *, batch: int = MAX_PAGE_SIZE) -> int:
+    """Put every stored embedding back into ``index`` (each video that is not ``failed``, with its status
+    and mob, as the pipeline keeps them); returns how many. Lets a deleted ``index/`` folder be rebuilt."""
+    restored = 0
+    cursor: str | None = None
+    while True:
+        page = videos.list_by_status(None, limit=batch, cursor=cursor)
+        items = [
+            IndexedVector(v.video_id, v.embedding.vector, v.status.value, v.mob_id)
+            for v in page.items
+            if v.embedding is not None and v.status is not VideoStatus.FAILED
+        ]
+        try:
+            index.upsert_many(items)
+        except InvalidInputError as exc:
+            raise ConfigurationError(
+                f"stored embeddings do not fit the vector index ({exc.message}); the analyzer's dimension "
+                f"changed since they were made: use another data directory"
+            ) from exc
+        restored += len(items)
+        if page.next_cursor is None:
+            return restored
+        cursor = page.next_cursor
 
 
 def _media_adapters(resolve_path: Callable[[str], Path], settings: Settings) -> tuple[Analyzer, MediaProcessor]:

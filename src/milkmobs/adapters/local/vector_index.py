@@ -266,7 +266,7 @@ class PersistedVectorIndex:
         path = self._file(self._generation)
         with self._db.read() as conn:
             rows = conn.execute("SELECT video_id, slot, status, mob_id FROM vectors ORDER BY slot").fetchall()
-        damaged = f"restore it from a backup, or delete {self.directory} and re-process the videos"
+        damaged = f"delete {self.directory}: the local backend rebuilds it from the stored embeddings"
         try:
             if not path.exists() and not rows:  # a fresh index (or one emptied before its first vector)
                 _new_matrix(path, self._initial_capacity, self._dimension).flush()
