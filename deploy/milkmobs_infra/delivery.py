@@ -7,6 +7,8 @@ and all regions, and the bucket policy names the distribution rather than a lega
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
@@ -16,8 +18,32 @@ from constructs import Construct
 class MediaDistribution(Construct):
     """CloudFront in front of the media bucket: HTTPS only, compressed, CachingOptimized."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, bucket: s3.IBucket, log_bucket: s3.IBucket) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bucket: s3.IBucket,
+        log_bucket: s3.IBucket,
+        cors_origins: Sequence[str],
+    ) -> None:
         super().__init__(scope, construct_id)
+        # Players on the configured origins may fetch media cross-origin; "*" uses AWS's managed policy.
+        cors: cloudfront.IResponseHeadersPolicy = (
+            cloudfront.ResponseHeadersPolicy.CORS_ALLOW_ALL_ORIGINS_WITH_PREFLIGHT
+            if "*" in cors_origins
+            else cloudfront.ResponseHeadersPolicy(
+                self, "MediaCors",
+                comment="milkmobs media: CORS for the configured origins",
+                cors_behavior=cloudfront.ResponseHeadersCorsBehavior(
+                    access_control_allow_origins=list(cors_origins),
+                    access_control_allow_methods=["GET", "HEAD", "OPTIONS"],
+                    access_control_allow_headers=["*"],
+                    access_control_allow_credentials=False,
+                    origin_override=True,
+                ),
+            )
+        )
         self.distribution = cloudfront.Distribution(
             self,
             "VideoDistribution",
@@ -30,7 +56,7 @@ class MediaDistribution(Construct):
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
                 compress=True,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
-                response_headers_policy=cloudfront.ResponseHeadersPolicy.CORS_ALLOW_ALL_ORIGINS_WITH_PREFLIGHT,
+                response_headers_policy=cors,
             ),
             minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,

@@ -44,7 +44,9 @@ class MilkMobsStack(cdk.Stack):
             log_retention_days=config.log_retention_days,
         )
         tables = DataTables(self, "Tables", removal_policy=config.removal_policy)
-        delivery = MediaDistribution(self, "Delivery", bucket=storage.bucket, log_bucket=storage.log_bucket)
+        delivery = MediaDistribution(
+            self, "Delivery", bucket=storage.bucket, log_bucket=storage.log_bucket, cors_origins=config.cors_origins
+        )
         search = VectorSearch(
             self, "Search",
             domain_name=f"{p}-videos",

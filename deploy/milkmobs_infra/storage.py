@@ -81,12 +81,15 @@ class DataTables(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, removal_policy: cdk.RemovalPolicy) -> None:
         super().__init__(scope, construct_id)
         pitr = dynamodb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True)
+        # Data that is to be retained is also protected from an accidental DeleteTable.
+        protect = removal_policy == cdk.RemovalPolicy.RETAIN
         self.videos = dynamodb.TableV2(
             self,
             "VideosTable",
             partition_key=dynamodb.Attribute(name="videoId", type=dynamodb.AttributeType.STRING),
             billing=dynamodb.Billing.on_demand(),
             point_in_time_recovery_specification=pitr,
+            deletion_protection=protect,
             removal_policy=removal_policy,
             global_secondary_indexes=[
                 dynamodb.GlobalSecondaryIndexPropsV2(
@@ -106,5 +109,6 @@ class DataTables(Construct):
             sort_key=dynamodb.Attribute(name="mobId", type=dynamodb.AttributeType.STRING),
             billing=dynamodb.Billing.on_demand(),
             point_in_time_recovery_specification=pitr,
+            deletion_protection=protect,
             removal_policy=removal_policy,
         )

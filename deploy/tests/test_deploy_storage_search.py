@@ -155,3 +155,22 @@ def test_the_index_is_created_by_the_custom_resource_through_the_provider(synth:
     env = synth.template["Resources"][provider_fn]["Properties"]["Environment"]["Variables"]
     user_fn = env["USER_ON_EVENT_FUNCTION_ARN"]["Fn::GetAtt"][0]
     assert synth.template["Resources"][user_fn]["Properties"]["FunctionName"] == "milkmobs-create-opensearch-index"
+
+
+def test_media_cors_on_cloudfront_follows_the_configured_origins(synth: Synth) -> None:
+    (policy,) = synth.resources("AWS::CloudFront::ResponseHeadersPolicy").values()
+    cors = policy["Properties"]["ResponseHeadersPolicyConfig"]["CorsConfig"]
+    assert cors["AccessControlAllowOrigins"] == {"Items": [CORS_ORIGIN]}
+    assert cors["AccessControlAllowMethods"] == {"Items": ["GET", "HEAD", "OPTIONS"]}
+
+
+def test_retained_tables_are_protected_from_deletion() -> None:
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+    from milkmobs_infra.storage import DataTables
+
+    stack = cdk.Stack(cdk.App())
+    DataTables(stack, "Tables", removal_policy=cdk.RemovalPolicy.RETAIN)
+    for table in Template.from_stack(stack).find_resources("AWS::DynamoDB::GlobalTable").values():
+        assert table["DeletionPolicy"] == "Retain"
+        assert table["Properties"]["Replicas"][0]["DeletionProtectionEnabled"] is True
