@@ -186,6 +186,7 @@ def main() -> int:
     parser.add_argument("--import-runs", type=int, default=5)
     parser.add_argument("--data-dir", type=Path, default=None, help="reuse a seeded directory")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--skip-imports", action="store_true")
     args = parser.parse_args()
     if not args.skip_http:
         with tempfile.TemporaryDirectory() as tmp:
@@ -194,7 +195,8 @@ def main() -> int:
                 print(f"seeding {args.videos} videos into {data_dir} ...", flush=True)
                 print(f"seeded in {seed(data_dir, args.videos):.0f} s")
             http_benchmark(data_dir, args.requests, args.clients)
-    import_benchmark(args.import_runs)
+    if not args.skip_imports:
+        import_benchmark(args.import_runs)
     return 0
 
 
