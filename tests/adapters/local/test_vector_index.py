@@ -335,3 +335,33 @@ def test_a_closed_index_refuses_work_and_closes_once(folder: Path) -> None:
         index.search(_vectors(1)[0], k=1)
     with pytest.raises(BackendUnavailableError, match="closed"):
         index.upsert(IndexedVector("late", _vectors(1)[0], "validated"))
+
+
+def test_a_second_process_can_search_a_snapshot_while_the_owner_writes(folder: Path) -> None:
+    vectors = _vectors(40)
+    owner = PersistedVectorIndex(folder, DIM, initial_capacity=4, compact_min_tombstones=1000)
+    try:
+        owner.upsert_many(_items(vectors[:20]))
+        reader = PersistedVectorIndex(folder, DIM, read_only_if_busy=True)
+        try:
+            assert reader.read_only and not owner.read_only
+            query = vectors[5]
+            expected = owner.search(query, k=8, status="validated")
+            assert reader.search(query, k=8, status="validated") == expected
+            with pytest.raises(BackendUnavailableError, match="another milkmobs process"):
+                reader.upsert(IndexedVector("v99", vectors[0], "validated"))
+            # the owner grows, replaces and compacts; the reader keeps answering from its snapshot
+            owner.upsert_many(_items(vectors))
+            owner.delete("v5")
+            owner.compact()
+            assert reader.search(query, k=8, status="validated") == expected
+        finally:
+            reader.close()
+        later = PersistedVectorIndex(folder, DIM, read_only_if_busy=True)  # a new snapshot sees the changes
+        try:
+            assert later.count() == 39 and later.get_vector("v5") is None
+            assert later.search(query, k=8) == owner.search(query, k=8)
+        finally:
+            later.close()
+    finally:
+        owner.close()

@@ -65,6 +65,7 @@ class PersistedVectorIndex:
         *,
         initial_capacity: int = 1024,
         compact_min_tombstones: int = 1024,
+        read_only_if_busy: bool = False,
     ) -> None:
         if dimension < 1:
             raise InvalidInputError(f"dimension must be positive, got {dimension}", field="dimension")
@@ -75,23 +76,31 @@ class PersistedVectorIndex:
         self._compact_min = max(1, compact_min_tombstones)
         self._lock = threading.RLock()
         self._closed = False
-        self._lock_file = _acquire_folder_lock(self.directory / "index.lock")
+        self._lock_file = _acquire_folder_lock(self.directory / "index.lock", may_share=read_only_if_busy)
         try:
             self._db = SQLiteDatabase(self.directory / "index.sqlite3", migrations=INDEX_MIGRATIONS)
         except BaseException:
-            self._lock_file.close()
+            self._release_folder()
             raise
         try:
-            self._open()
+            if self.read_only:
+                self._open_snapshot()
+            else:
+                self._open()
         except BaseException:
             self._db.close()
-            self._lock_file.close()
+            self._release_folder()
             raise
 
     # --- VectorIndex -------------------------------------------------------------------------
     @property
     def dimension(self) -> int:
         return self._dimension
+
+    @property
+    def read_only(self) -> bool:
+        """True when another process owns the folder: this one searches the snapshot it opened."""
+        return self._lock_file is None
 
     def upsert(self, item: IndexedVector) -> None:
         self.upsert_many([item])
@@ -101,7 +110,7 @@ class PersistedVectorIndex:
         if not latest:
             return
         vectors = self._checked(list(latest.values()))  # refuse the whole batch before writing anything
-        with self._using(), self._io("write vectors"):
+        with self._using(write=True), self._io("write vectors"):
             # A new or changed vector goes to a fresh slot; an unchanged one (a status or mob update) stays.
             fresh = [
                 i
@@ -133,6 +142,9 @@ class PersistedVectorIndex:
     def delete(self, video_id: str) -> bool:
         with self._using(), self._io("delete a vector"):
             if video_id not in self._slots.rows:
+                return False  # nothing to do, even for a read-only index (a failed video's clean-up)
+        with self._using(write=True), self._io("delete a vector"):
+            if video_id not in self._slots.rows:  # deleted by another thread meanwhile
                 return False
             with self._db.write() as conn:
                 conn.execute("DELETE FROM vectors WHERE video_id = ?", (video_id,))
@@ -199,7 +211,7 @@ class PersistedVectorIndex:
     # --- maintenance -----------------------------------------------------------------------------
     def compact(self) -> None:
         """Rewrite the live vectors densely into the next generation's file (drops tombstones)."""
-        with self._using(), self._io("compact"):
+        with self._using(write=True), self._io("compact"):
             live = sorted(self._slots.rows.values())
             self._rewrite(max(self._initial_capacity, 2 * len(live)), live, compacting=True)
 
@@ -214,17 +226,27 @@ class PersistedVectorIndex:
             if self._closed:
                 return
             self._closed = True
-            self._matrix.flush()
+            if not self.read_only:
+                self._matrix.flush()
             self._db.close()
-            self._lock_file.close()
+            self._release_folder()
 
     @contextlib.contextmanager
-    def _using(self) -> Iterator[None]:
-        """The index's lock, once it is known to be open."""
+    def _using(self, *, write: bool = False) -> Iterator[None]:
+        """The index's lock, once it is known to be open (and writable, for ``write``)."""
         with self._lock:
             if self._closed:
                 raise BackendUnavailableError(f"the vector index in {self.directory} is closed")
+            if write and self.read_only:
+                raise BackendUnavailableError(
+                    f"the vector index in {self.directory} belongs to another milkmobs process (milkmobs serve?); "
+                    "this one can only search it: stop the other process, or submit through it"
+                )
             yield
+
+    def _release_folder(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()
 
     @contextlib.contextmanager
     def _io(self, what: str) -> Iterator[None]:
@@ -283,6 +305,38 @@ class PersistedVectorIndex:
         for stale in self.directory.glob("vectors-*.npy"):
             if stale != path:  # left by an interrupted rewrite
                 stale.unlink(missing_ok=True)
+
+    def _open_snapshot(self, attempts: int = 5) -> None:
+        """Read-only open while another process writes: meta and rows from one read transaction, then
+        that generation's file. A compaction in between removes the file; then read again."""
+        for _ in range(attempts):
+            with self._db.read() as conn:
+                conn.execute("BEGIN")  # one snapshot for both reads (WAL)
+                try:
+                    meta = dict(conn.execute("SELECT name, value FROM meta").fetchall())
+                    rows = conn.execute("SELECT video_id, slot, status, mob_id FROM vectors ORDER BY slot").fetchall()
+                finally:
+                    conn.execute("COMMIT")
+            if meta and int(meta["dimension"]) != self._dimension:
+                raise ConfigurationError(
+                    f"the vector index in {self.directory} holds {meta['dimension']}-dimensional vectors, but "
+                    f"{self._dimension} were asked for"
+                )
+            if not meta:  # the owner has not written anything yet
+                self._matrix = np.zeros((1, self._dimension), dtype=np.float32)
+            else:
+                path = self._file(int(meta["generation"]))
+                try:
+                    self._matrix = np.load(path, mmap_mode="r")
+                except FileNotFoundError:
+                    continue  # compacted meanwhile
+                except (OSError, ValueError) as exc:
+                    raise ConfigurationError(f"the vector file {path} cannot be opened ({exc})") from exc
+            self._slots = SlotTable(self._matrix.shape[0])
+            self._slots.place(rows)
+            self._slots.refresh_norms(self._matrix)
+            return
+        raise BackendUnavailableError(f"the vector index in {self.directory} kept changing while being opened")
 
     def _file(self, generation: int) -> Path:
         return self.directory / f"vectors-{generation}.npy"
@@ -353,12 +407,15 @@ def _new_matrix(path: Path, capacity: int, dimension: int) -> np.memmap[tuple[in
     return np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(capacity, dimension))
 
 
-def _acquire_folder_lock(path: Path) -> IO[bytes]:
+def _acquire_folder_lock(path: Path, *, may_share: bool) -> IO[bytes] | None:
+    """The folder's exclusive lock; None (read-only) when another process holds it and ``may_share``."""
     handle = open(path, "ab")  # noqa: SIM115 - held open for the index's lifetime, closed in close()
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as exc:
         handle.close()
+        if may_share:
+            return None
         raise ConfigurationError(
             f"the vector index in {path.parent} is in use by another milkmobs process (or another open "
             "index object); stop it or use another data directory"
