@@ -1,28 +1,33 @@
 #!/usr/bin/env python3
-"""The CDK app: ``cd deploy && ../.venv/bin/python app.py`` (or ``make synth``, or ``npx cdk deploy``).
+"""The CDK app: ``cd deploy && ../.venv/bin/python app.py`` (or ``make synth``, or ``npx aws-cdk@2 deploy``).
 
 Account and Region come from the environment (``CDK_DEFAULT_ACCOUNT``/``CDK_DEFAULT_REGION``, as the
 CDK CLI sets them, or ``AWS_REGION``); without them the stack synthesizes environment-agnostic, so
-no credentials are needed to synth. Deployment choices are CDK context keys ``milkmobs:*`` (cdk.json).
+no credentials are needed to synth. Deployment choices are CDK context keys ``milkmobs:*``: the CLI
+passes ``cdk.json`` and ``-c key=value``; run directly, this script reads the same two itself.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+DEPLOY_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(DEPLOY_DIR))
 
-import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks
-from milkmobs_infra.config import DeployConfig
-from milkmobs_infra.stack import MilkMobsStack
+import aws_cdk as cdk  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+from milkmobs_infra.config import DeployConfig  # noqa: E402
+from milkmobs_infra.stack import MilkMobsStack  # noqa: E402
 
 
 def build_app(app: cdk.App | None = None) -> tuple[cdk.App, MilkMobsStack]:
     """The app with its one stack, the AwsSolutions checks attached (a finding fails the synth)."""
-    app = app or cdk.App(outdir=str(Path(__file__).resolve().parent / "cdk.out"))
+    app = app or cdk.App(outdir=str(DEPLOY_DIR / "cdk.out"))
     config = DeployConfig.from_context(app.node)
     account = os.environ.get("CDK_DEFAULT_ACCOUNT")
     region = os.environ.get("CDK_DEFAULT_REGION") or os.environ.get("AWS_REGION")
@@ -34,5 +39,20 @@ def build_app(app: cdk.App | None = None) -> tuple[cdk.App, MilkMobsStack]:
     return app, stack
 
 
+def direct_context(argv: list[str]) -> dict[str, Any]:
+    """Without the CLI: ``cdk.json``'s context, then ``-c key=value`` arguments (values JSON or text)."""
+    context: dict[str, Any] = dict(json.loads((DEPLOY_DIR / "cdk.json").read_text()).get("context", {}))
+    for flag, pair in itertools.pairwise(argv):
+        if flag in ("-c", "--context") and "=" in pair:
+            key, value = pair.split("=", 1)
+            try:
+                context[key] = json.loads(value)
+            except json.JSONDecodeError:
+                context[key] = value
+    return context
+
+
 if __name__ == "__main__":
-    build_app()[0].synth()
+    under_cli = "CDK_CONTEXT_JSON" in os.environ or "CDK_OUTDIR" in os.environ
+    main_app = None if under_cli else cdk.App(outdir=str(DEPLOY_DIR / "cdk.out"), context=direct_context(sys.argv))
+    build_app(main_app)[0].synth()

@@ -32,6 +32,12 @@ def _arn(stack: cdk.Stack, construct: IConstruct) -> str:
     return f"<{stack.resolve(stack.get_logical_id(element))}.Arn>"
 
 
+def _shown(value: str, pseudo: str) -> str:
+    """How cdk-nag prints a region or account: ``<AWS::Region>`` while environment-agnostic,
+    the value itself when the stack has a concrete environment (as under ``cdk deploy``)."""
+    return f"<{pseudo}>" if cdk.Token.is_unresolved(value) else value
+
+
 def acknowledge_findings(stack: MilkMobsStack) -> None:
     """Acknowledge every accepted finding of ``stack`` (called once it is fully built)."""
     fns = stack.functions.functions
@@ -40,6 +46,8 @@ def acknowledge_findings(stack: MilkMobsStack) -> None:
     bucket_arn = _arn(stack, stack.storage.bucket)
     domain_arn = _arn(stack, stack.search.domain)
     index_prefix = stack.index_prefix
+    region, account = _shown(stack.region, "AWS::Region"), _shown(stack.account, "AWS::AccountId")
+    bedrock_region = stack.config.bedrock_region or region
 
     # --- IAM5: scoped wildcards, each the narrowest the service allows ------------------------
     for role in roles.values():
@@ -64,11 +72,11 @@ def acknowledge_findings(stack: MilkMobsStack) -> None:
         for name in ("analysis-pegasus", "analysis-marengo", "search-similar"):
             _ack(roles[name], f"IAM5[Resource::arn:aws:bedrock:*::foundation-model/{base}]",
                  "A cross-Region inference profile routes to this one model in any Region of its geography.")
-    _ack(roles["analysis-marengo"], "IAM5[Resource::arn:aws:bedrock:<AWS::Region>:<AWS::AccountId>:async-invoke/*]",
+    _ack(roles["analysis-marengo"], f"IAM5[Resource::arn:aws:bedrock:{bedrock_region}:{account}:async-invoke/*]",
          "GetAsyncInvoke names a job, not a model: this account's Bedrock jobs in this Region only.")
     sm_name = stack.workflow.state_machine_name
     _ack(roles["get-execution-history"],
-         f"IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{sm_name}:*]",
+         f"IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:execution:{sm_name}:*]",
          "Reading executions of this one state machine (named by video id, not known ahead).")
     _ack(roles["start-analysis"], f"IAM5[Resource::{_arn(stack, fns['generate-thumbnail'])}:*]",
          "CDK's grant_invoke covers the function's versions and aliases: still one function.")

@@ -36,12 +36,15 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
             "milkmobs:removalPolicy": "destroy",
         },
     )
-    _, stack = build_app(app)
     error: Exception | None = None
-    try:
-        app.synth()  # runs the AwsSolutions checks: any unacknowledged finding raises
-    except Exception as exc:  # kept for the nag test, so the other tests still report
-        error = exc
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION", "AWS_REGION"):
+            patch.delenv(name, raising=False)  # environment-agnostic, whatever the shell has
+        _, stack = build_app(app)
+        try:
+            app.synth()  # runs the AwsSolutions checks: any unacknowledged finding raises
+        except Exception as exc:  # kept for the nag test, so the other tests still report
+            error = exc
     template = json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
     return Synth(stack, template, outdir, error, time.perf_counter() - started)
 
