@@ -53,6 +53,7 @@ def direct_context(argv: list[str]) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    under_cli = "CDK_CONTEXT_JSON" in os.environ or "CDK_OUTDIR" in os.environ
-    main_app = None if under_cli else cdk.App(outdir=str(DEPLOY_DIR / "cdk.out"), context=direct_context(sys.argv))
+    # Under the CDK CLI the App takes its output folder and context from the CLI's environment.
+    under_cli = "CDK_OUTDIR" in os.environ
+    main_app = cdk.App() if under_cli else cdk.App(outdir=str(DEPLOY_DIR / "cdk.out"), context=direct_context(sys.argv))
     build_app(main_app)[0].synth()

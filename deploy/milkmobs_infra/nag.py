@@ -111,8 +111,8 @@ def acknowledge_findings(stack: MilkMobsStack) -> None:
     _ack(distribution, "CFR1", "A campaign is not limited to some countries; add geo restrictions per campaign.")
     _ack(distribution, "CFR2", "No WAF by default (cost); videos are public campaign content.")
     _ack(distribution, "CFR4",
-         "The default *.cloudfront.net certificate allows TLSv1; give the distribution a custom domain and "
-         "certificate to enforce TLSv1.2_2021 (already set as the minimum protocol).")
+         "The default *.cloudfront.net certificate's policy is fixed at TLSv1; give the distribution a custom "
+         "domain and certificate (with minimum protocol TLSv1.2_2021) to close it.")
     domain = stack.search.domain
     _ack(domain, "OS1", "Public endpoint with an IAM resource policy naming the functions' roles and SigV4 on "
                         "every call; a VPC would put every Lambda behind NAT or VPC endpoints for no gain here.")
