@@ -21,12 +21,16 @@ class ServerProcess:
     admin_token: str | None
     process: subprocess.Popen[str]
     output: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 30) -> int:
-        """Ctrl-C (or SIGTERM) and wait for a clean exit; returns the exit code."""
+        """Ctrl-C (or SIGTERM) and wait for a clean exit (and all its output); returns the exit code."""
         if self.process.poll() is None:
             self.process.send_signal(sig)
-        return self.process.wait(timeout=timeout)
+        code = self.process.wait(timeout=timeout)
+        if self.reader is not None:
+            self.reader.join(timeout=5)
+        return code
 
 
 def make_mp4(path: Path, *, text: str | None = None, seconds: float = 2.0, seed: int = 0) -> Path:
@@ -114,7 +118,8 @@ def serve(
         for rest in process.stdout:
             lines.append(rest)
 
-    threading.Thread(target=drain, daemon=True).start()
+    server.reader = threading.Thread(target=drain, daemon=True)
+    server.reader.start()
     try:
         yield server
     finally:

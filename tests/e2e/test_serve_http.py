@@ -161,3 +161,20 @@ def test_a_new_user_session(server: ServerProcess, videos: dict[str, Path]) -> N
     # Ctrl-C: a clean exit.
     assert server.stop() == 0
     assert any("milkmobs stopped" in line for line in server.output)
+
+
+def test_configured_token_is_not_printed_and_sigterm_stops_cleanly(tmp_path: Path) -> None:
+    import signal
+
+    env = {"MILKMOBS_ADMIN_TOKEN": "configured-secret"}
+    with serve(tmp_path / "data", backend="memory", env=env) as running:
+        assert running.admin_token is None
+        assert (
+            requests.get(
+                f"{running.url}/admin/stats", headers={"Authorization": "Bearer configured-secret"}, timeout=10
+            ).status_code
+            == 200
+        )
+        assert running.stop(signal.SIGTERM) == 0
+    assert not any("configured-secret" in line for line in running.output)
+    assert any("milkmobs stopped" in line for line in running.output)
