@@ -11,8 +11,9 @@ queries in the same run:
   are the ground truth for recall;
 * faiss ``IndexFlatIP`` on the same unit vectors (inner product = cosine).
 
-Rounds are interleaved (ours, numpy, faiss, ours, …; ``--rounds`` batches of single queries and
-of batched queries) so background load hits each method alike; each figure is the median round.
+The queries are split into ``--rounds`` parts; every method answers each part, in an order that
+rotates from part to part, so background load (and faiss's OpenMP threads, which spin a moment
+after each call) hits each method alike. Each figure is the median part.
 Target: the persisted index at least as fast as faiss for single and batched queries, recall 1.0.
 """
 
@@ -109,50 +110,58 @@ def main() -> None:
         flat.add(x)
         slot = {f"v{i}": i for i in range(args.n)}
 
-        # Batched: the queries in `rounds` equal batches, the three methods interleaved per batch.
-        batch_rounds: dict[str, list[float]] = {"ours": [], "numpy": [], "faiss": []}
-        truth_parts, ours_ids, faiss_parts = [], [], []
-        per_batch = max(1, args.queries // args.rounds)
-        for start in range(0, args.queries, per_batch):
-            batch = queries[start : start + per_batch]
-            found, seconds = timed(lambda batch=batch: index.search_many(batch, k=k))
-            ours_ids += [[slot[h.video_id] for h in hits] for hits in found]
-            batch_rounds["ours"].append(len(batch) / seconds)
-            expected, seconds = timed(lambda batch=batch: numpy_top_k(x, batch, k))
-            truth_parts.append(expected)
-            batch_rounds["numpy"].append(len(batch) / seconds)
-            (_, ids), seconds = timed(lambda batch=batch: flat.search(batch, k))
-            faiss_parts.append(ids)
-            batch_rounds["faiss"].append(len(batch) / seconds)
-        truth, faiss_ids = np.concatenate(truth_parts), np.concatenate(faiss_parts)
+        # Batched, then single: the queries in `rounds` parts; in each part every method answers the same
+        # queries, in an order that rotates from part to part (faiss's OpenMP threads keep spinning a
+        # moment after a call, which would otherwise always slow down the method measured next).
+        batch_qps_rounds: dict[str, list[float]] = {"ours": [], "numpy": [], "faiss": []}
+        single_qps_rounds: dict[str, list[float]] = {"ours": [], "numpy": [], "faiss": []}
+        answers: dict[tuple[str, str], list[Any]] = {}
 
-        single = queries[: args.single]
-        rounds: dict[str, list[float]] = {"ours": [], "numpy": [], "faiss": []}
-        ours_single: list[list[int]] = []
-        per_round = max(1, args.single // args.rounds)
-        for start in range(0, args.single, per_round):
-            chunk = single[start : start + per_round]
-            hits, seconds = timed(lambda chunk=chunk: [index.search(q, k=k) for q in chunk])
-            ours_single += [[slot[h.video_id] for h in row] for row in hits]
-            rounds["ours"].append(len(chunk) / seconds)
-            rounds["numpy"].append(len(chunk) / timed(lambda chunk=chunk: numpy_top_k(x, chunk, k, block=1))[1])
-            rounds["faiss"].append(
-                len(chunk) / timed(lambda chunk=chunk: [flat.search(q[np.newaxis, :], k) for q in chunk])[1]
-            )
+        def ours_batch(part: Matrix) -> list[list[int]]:
+            return [[slot[h.video_id] for h in hits] for hits in index.search_many(part, k=k)]
+
+        def ours_single(part: Matrix) -> list[list[int]]:
+            return [[slot[h.video_id] for h in index.search(q, k=k)] for q in part]
+
+        methods: dict[str, dict[str, Callable[[Matrix], Any]]] = {
+            "batched": {
+                "ours": ours_batch,
+                "numpy": lambda part: list(numpy_top_k(x, part, k)),
+                "faiss": lambda part: list(flat.search(part, k)[1]),
+            },
+            "single": {
+                "ours": ours_single,
+                "numpy": lambda part: list(numpy_top_k(x, part, k, block=1)),
+                "faiss": lambda part: [flat.search(q[np.newaxis, :], k)[1][0] for q in part],
+            },
+        }
+        order = ["ours", "numpy", "faiss"]
+        for mode, total, qps in (
+            ("batched", args.queries, batch_qps_rounds),
+            ("single", args.single, single_qps_rounds),
+        ):
+            per_part = max(1, total // args.rounds)
+            for part_no, start in enumerate(range(0, total, per_part)):
+                part = queries[start : start + per_part]
+                for name in order[part_no % 3 :] + order[: part_no % 3]:
+                    method = methods[mode][name]
+                    found, seconds = timed(lambda method=method, part=part: method(part))
+                    answers.setdefault((mode, name), []).extend(found)
+                    qps[name].append(len(part) / seconds)
         index.close()
 
-    single_qps = {name: statistics.median(values) for name, values in rounds.items()}
-    batch_qps = {name: statistics.median(values) for name, values in batch_rounds.items()}
-    single_truth = truth[: args.single]
+    single_qps = {name: statistics.median(values) for name, values in single_qps_rounds.items()}
+    batch_qps = {name: statistics.median(values) for name, values in batch_qps_rounds.items()}
+    truth = np.asarray(answers[("batched", "numpy")])
+    single_truth = np.asarray(answers[("single", "numpy")])
     recalls = {
-        "ours": (recall(ours_single, single_truth), recall(ours_ids, truth)),
-        "numpy": (1.0, 1.0),
-        "faiss": (recall(faiss_ids[: args.single], single_truth), recall(faiss_ids, truth)),
+        name: min(recall(answers[("single", name)], single_truth), recall(answers[("batched", name)], truth))
+        for name in order
     }
     names = {"ours": "PersistedVectorIndex", "numpy": "brute-force numpy", "faiss": "faiss IndexFlatIP"}
     print(f"{'method':<22}{'single q/s':>12}{'batched q/s':>13}{'recall@' + str(k):>11}")
     for key, name in names.items():
-        print(f"{name:<22}{single_qps[key]:>12.1f}{batch_qps[key]:>13.1f}{min(recalls[key]):>11.4f}")
+        print(f"{name:<22}{single_qps[key]:>12.1f}{batch_qps[key]:>13.1f}{recalls[key]:>11.4f}")
     print(
         f"ours / faiss:  single {single_qps['ours'] / single_qps['faiss']:.2f}x, "
         f"batched {batch_qps['ours'] / batch_qps['faiss']:.2f}x  (target >= 1.00x)"
