@@ -161,3 +161,29 @@ def test_functions_write_only_their_own_logs(synth: Synth) -> None:
         if kind == "AWS::IAM::Policy" and "logs:PutLogEvents" in _list(statement.get("Action", [])):
             for resource in _list(statement["Resource"]):
                 assert resource != "*" and "Fn::GetAtt" in json.dumps(resource), logical_id
+
+
+DYNAMODB_WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+READ_ONLY_FUNCTIONS = ("list-user-videos", "get-video-detail", "get-feed", "list-mobs", "get-mob", "search-similar",
+                       "get-execution-history", "admin-list-videos", "admin-get-stats", "admin-get-usage-stats")
+
+
+@pytest.mark.parametrize("function_name", READ_ONLY_FUNCTIONS)
+def test_read_functions_cannot_write_data_or_touch_the_bucket(synth: Synth, function_name: str) -> None:
+    actions = {str(a) for s in _role_statements(synth, function_name) for a in _list(s["Action"])}
+    assert not actions & DYNAMODB_WRITES, function_name
+    assert not [a for a in actions if a.startswith("s3:")], function_name  # CloudFront serves the media
+    assert not [a for a in actions if a.startswith("states:")] or function_name == "get-execution-history"
+
+
+def test_only_the_upload_signer_and_the_media_steps_may_write_objects(synth: Synth) -> None:
+    writers = set()
+    for policy in synth.resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if "s3:PutObject" in _list(statement["Action"]):
+                writers.add(policy["Properties"]["Roles"][0]["Ref"])
+    names = {f["Properties"]["Role"]["Fn::GetAtt"][0]: f["Properties"]["FunctionName"]
+             for f in synth.resources("AWS::Lambda::Function").values() if "FunctionName" in f["Properties"]}
+    assert {names.get(w, w) for w in writers} == {
+        "milkmobs-create-upload", "milkmobs-generate-thumbnail", "milkmobs-analysis-marengo",
+    }
