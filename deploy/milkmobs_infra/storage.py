@@ -12,10 +12,14 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from milkmobs.adapters.aws.dynamodb_videos import INDEX_PROJECTED_ATTRIBUTES
+
 # docs/data-model.md: every list is a Query on one of these, newest first by createdKey.
 VIDEO_INDEXES: tuple[tuple[str, str], ...] = (("byUser", "userId"), ("byStatus", "status"), ("byMob", "mobId"))
 VIDEO_SORT_KEY = "createdKey"
-VIDEO_INDEX_PROJECTED = ("doc",)  # the embedding is deliberately not projected
+# The adapter decides what its list queries read (the record and its embedding: batch re-clustering
+# pages validated videos through byStatus); the table must project exactly that.
+VIDEO_INDEX_PROJECTED: tuple[str, ...] = INDEX_PROJECTED_ATTRIBUTES
 
 
 class MediaStorage(Construct):

@@ -66,8 +66,11 @@ def test_videos_table_has_exactly_the_keys_and_indexes_of_the_data_model(synth: 
             {"AttributeName": partition, "KeyType": "HASH"},
             {"AttributeName": "createdKey", "KeyType": "RANGE"},
         ]
-        # docs/data-model.md: the doc map only; the embedding stays out of every index
-        assert indexes[name]["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["doc"]}
+        # docs/data-model.md: the record and its embedding, exactly what the DynamoDB adapter reads
+        assert indexes[name]["Projection"] == {
+            "ProjectionType": "INCLUDE",
+            "NonKeyAttributes": ["doc", "embedding", "embeddingModelId"],
+        }
     types = {a["AttributeName"]: a["AttributeType"] for a in videos["AttributeDefinitions"]}
     assert types == {"videoId": "S", "userId": "S", "status": "S", "mobId": "S", "createdKey": "S"}
 
