@@ -118,6 +118,9 @@ class MilkMobsStack(cdk.Stack):
             fns["get-execution-history"].add_to_role_policy(statement)
         # start-analysis asks generate-thumbnail for a thumbnail asynchronously (seed: Async Invocation).
         fns["generate-thumbnail"].grant_invoke(fns["start-analysis"])
+        fns["start-analysis"].add_environment(
+            "MILKMOBS_THUMBNAIL_FUNCTION_NAME", fns["generate-thumbnail"].function_name
+        )
         storage.bucket.add_event_notification(
             s3.EventType.OBJECT_CREATED,
             s3n.LambdaDestination(fns["start-analysis"]),

@@ -83,6 +83,9 @@ def test_environment_is_made_of_settings_fields(synth: Synth) -> None:
         name for name, props in functions.items() if "MILKMOBS_STATE_MACHINE_ARN" in props["Environment"]["Variables"]
     }
     assert with_state_machine == {"start-analysis", "get-execution-history"}
+    # start-analysis asks generate-thumbnail for each thumbnail asynchronously (the seed's flow)
+    thumbnail_target = functions["start-analysis"]["Environment"]["Variables"]["MILKMOBS_THUMBNAIL_FUNCTION_NAME"]
+    assert "Ref" in thumbnail_target and "GenerateThumbnail" in str(thumbnail_target).replace("-", "")
 
 
 def test_settings_environment_refuses_names_settings_does_not_know() -> None:

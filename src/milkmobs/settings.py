@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     cloudfront_domain: str | None = None
     event_bus_name: str = "milk-mobs-bus"
     state_machine_arn: str | None = None
+    thumbnail_function_name: str | None = Field(
+        default=None, description="AWS: the generate-thumbnail function start-analysis invokes asynchronously"
+    )
     cursor_secret: str = Field(default="milkmobs-dev-cursor-secret", min_length=8)
     opensearch_endpoint: str | None = None
     opensearch_index_prefix: str = "milkmobs-"

@@ -219,3 +219,35 @@ def test_cognito_claims_authorizer_refuses(claims: dict[str, str] | None, error:
 @pytest.mark.parametrize("groups", ["admins", "editors,admins", "[editors admins]", ["admins"]])
 def test_cognito_claims_authorizer_admits_admins(groups: Any) -> None:
     CognitoGroupAuthorizer().authorize({"requestContext": {"authorizer": {"claims": {"cognito:groups": groups}}}})
+
+
+def test_start_analysis_requests_each_thumbnail_asynchronously(
+    app: MilkMobs, context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import boto3
+    from botocore.stub import Stubber
+
+    video_id, key = _stored_video(app)
+    lambda_client = boto3.client("lambda", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stubber = Stubber(lambda_client)
+    stubber.add_response(
+        "invoke",
+        {"StatusCode": 202},
+        {
+            "FunctionName": "milkmobs-generate-thumbnail",
+            "InvocationType": "Event",
+            "Payload": json.dumps({"videoId": video_id}).encode(),
+        },
+    )
+    stubber.add_client_error("invoke", "TooManyRequestsException", http_status_code=429)
+    monkeypatch.setattr(boto3, "client", lambda *args, **kwargs: lambda_client)
+    configured = Settings(backend="memory", thumbnail_function_name="milkmobs-generate-thumbnail")
+    _runtime.install(app, settings_override=configured)
+    with stubber:
+        assert start_analysis.handler(s3_event(key), context)["started"] == [video_id]
+        other_id, other_key = _stored_video(app)
+        # a refused thumbnail request is logged; the upload still counts as started
+        assert start_analysis.handler(s3_event(other_key), context)["started"] == [other_id]
+        stubber.assert_no_pending_responses()

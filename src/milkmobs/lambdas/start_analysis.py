@@ -2,7 +2,10 @@
 
 Takes a batch of S3 records; keys that are not ``vid_*.mp4`` are ignored (the thumbnails share the
 bucket); keys arrive URL-encoded and are decoded. Idempotent: a repeated notification starts nothing
-new (the core names the execution after the video).
+new (the core names the execution after the video). When ``MILKMOBS_THUMBNAIL_FUNCTION_NAME`` is set
+(the deployed stack sets it), each started video's thumbnail is requested from generate-thumbnail
+with an asynchronous invocation, as the seed's flow does; a thumbnail is cosmetic, so a failed
+request is logged and never fails the upload.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from milkmobs.domain.errors import ConflictError, InvalidInputError, NotFoundError
-from milkmobs.lambdas._runtime import app
+from milkmobs.lambdas._runtime import app, settings
 
 logger = logging.getLogger("milkmobs.lambdas.start_analysis")
 
@@ -53,5 +56,27 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             ignored.append(key)
         else:
             started.append(video.video_id)
+    _request_thumbnails(started)
     logger.info("start-analysis: %d started, %d ignored, %d refused", len(started), len(ignored), len(rejected))
     return {"started": started, "ignored": ignored, "refused": rejected}
+
+
+def _request_thumbnails(video_ids: list[str]) -> None:
+    function_name = settings().thumbnail_function_name
+    if not function_name or not video_ids:
+        return
+    import json
+
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = boto3.client("lambda", region_name=settings().aws_region)
+    for video_id in video_ids:
+        try:
+            client.invoke(
+                FunctionName=function_name,
+                InvocationType="Event",
+                Payload=json.dumps({"videoId": video_id}).encode(),
+            )
+        except (BotoCoreError, ClientError) as exc:
+            logger.warning("start-analysis: thumbnail request for %s failed: %s", video_id, exc)
