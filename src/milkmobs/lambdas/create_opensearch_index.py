@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from milkmobs.domain import InvalidInputError
 from milkmobs.lambdas._runtime import app
 
 logger = logging.getLogger("milkmobs.lambdas.create_opensearch_index")
@@ -25,6 +24,8 @@ def _physical_id(index: object) -> str:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from milkmobs.domain import InvalidInputError  # lazily: the errors pull in the whole domain (cold start)
+
     request_type = event.get("RequestType")
     if request_type not in _REQUEST_TYPES:
         raise InvalidInputError(f"not a CloudFormation custom-resource event (RequestType={request_type!r})")

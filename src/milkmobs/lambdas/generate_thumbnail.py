@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from milkmobs.domain import InvalidInputError
 from milkmobs.lambdas._runtime import app
 
 logger = logging.getLogger("milkmobs.lambdas.generate_thumbnail")
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from milkmobs.domain import InvalidInputError  # lazily: the errors pull in the whole domain (cold start)
+
     video_id = event.get("videoId")
     if not isinstance(video_id, str) or not video_id:
         raise InvalidInputError("generate-thumbnail needs {'videoId': '<id>'}", field="videoId")

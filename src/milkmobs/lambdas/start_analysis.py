@@ -15,7 +15,6 @@ import re
 from typing import Any
 from urllib.parse import unquote_plus
 
-from milkmobs.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from milkmobs.lambdas._runtime import app, settings
 
 logger = logging.getLogger("milkmobs.lambdas.start_analysis")
@@ -37,6 +36,12 @@ def _objects(event: dict[str, Any]) -> list[tuple[str, int | None]]:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from milkmobs.domain.errors import (  # lazily: the errors pull in the whole domain (cold start)
+        ConflictError,
+        InvalidInputError,
+        NotFoundError,
+    )
+
     started: list[str] = []
     ignored: list[str] = []
     rejected: list[dict[str, str]] = []
