@@ -55,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=int, default=8, help="request threads")
 
     demo = sub.add_parser("demo", parents=common, help="analyse a bundled set of videos end to end")
-    demo.add_argument("--videos-dir", type=Path, default=None, help="use these .mp4 files instead")
+    demo.add_argument(
+        "--videos", "--videos-dir", dest="videos_dir", type=Path, default=None, help="use these .mp4 files instead"
+    )
 
     submit = sub.add_parser("submit", parents=common, help="submit and analyse .mp4 files")
     submit.add_argument("files", nargs="+", type=Path, metavar="FILE")
