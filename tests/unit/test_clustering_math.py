@@ -109,6 +109,6 @@ def test_describe_mob_prefers_distinctive_tags() -> None:
         common={"gotmilk"},
     )
     assert name == "#gym #protein"
-    assert description == "3 videos: mostly drinking milk, in gym, tagged #gym, #protein"
+    assert description == "Mostly drinking milk, in gym, tagged #gym, #protein"
     assert examples == ["gotmilk", "gym", "protein"]
     assert describe_mob([[]], [[]], [[]])[0] == "New mob"

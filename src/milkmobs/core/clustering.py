@@ -291,6 +291,7 @@ def describe_mob(
         name = top_scene.title()
     else:
         name = "New mob"
+    # No member count in the text: it lives in videoCount, and would go stale as members join.
     parts = []
     if top_action:
         parts.append(f"mostly {top_action}")
@@ -298,8 +299,7 @@ def describe_mob(
         parts.append(f"in {top_scene}")
     if distinctive:
         parts.append("tagged " + ", ".join(f"#{t}" for t in distinctive[:3]))
-    size = len(hashtags)
-    description = f"{size} video{'s' if size != 1 else ''}" + (": " + ", ".join(parts) if parts else "")
+    description = (", ".join(parts) if parts else "videos with no shared tags yet").capitalize()
     return name, description, ranked[:5]
 
 
