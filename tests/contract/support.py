@@ -135,3 +135,34 @@ def collect_pages(fetch: Callable[[str | None], Page[Video]], *, limit: int, max
             return ids
         cursor = page.next_cursor
     raise AssertionError(f"paging did not end after {max_pages} pages")
+
+
+def add_uploaded_video(app: Any) -> str:
+    """Store a campaign video's file and an ``uploaded`` record, as start-analysis leaves them; the
+    Workflow suite then starts the workflow on it. ``app`` is a ``MilkMobs``."""
+    now = app.ports.clock.now()
+    video_id: str = app.ports.ids.new_id()
+    video = Video(
+        video_id=video_id,
+        user_id="contract",
+        title="Got milk?",
+        hashtags=["gotmilk"],
+        status=VideoStatus.UPLOADED,
+        media_key=f"vid_{video_id}.mp4",
+        created_at=now,
+        updated_at=now,
+        uploaded_at=now,
+    )
+    app.ports.media.put(video.media_key, b"GOT MILK drinking milk " + video_id.encode())
+    app.ports.videos.add(video)
+    return video_id
+
+
+def orchestrator_settler(flow: Any) -> Callable[[str], None]:
+    """``settle(video_id)`` for an in-process orchestrator: wait until its workers are idle."""
+
+    def settle(video_id: str) -> None:
+        if not flow.wait_idle(timeout=30):
+            raise TimeoutError(f"workflow for {video_id} still running after 30 s")
+
+    return settle

@@ -28,10 +28,11 @@ from milkmobs.adapters.aws.eventbridge import EventBridgeEventBus
 from milkmobs.adapters.aws.s3_media import S3MediaStore
 from milkmobs.adapters.aws.stepfunctions import StepFunctionsWorkflow
 from milkmobs.adapters.aws.tables import create_tables
-from milkmobs.domain import Video, VideoAnalyzed, VideoStatus
+from milkmobs.domain import VideoAnalyzed
 from milkmobs.domain.errors import ForbiddenError, InvalidInputError, PayloadTooLargeError
 from milkmobs.ports import UploadTicket
 from tests.adapters.aws.moto_support import aws_app_on_moto
+from tests.contract.support import add_uploaded_video
 
 REGION = "us-east-1"
 VIDEOS_TABLE = "contract-videos"
@@ -150,29 +151,11 @@ def step_functions_workflow() -> Iterator[tuple[StepFunctionsWorkflow, Callable[
         flow = app.workflow
         assert isinstance(flow, StepFunctionsWorkflow)
 
-        def new_video() -> str:
-            now = app.ports.clock.now()
-            video_id = app.ports.ids.new_id()
-            video = Video(
-                video_id=video_id,
-                user_id="contract",
-                title="Got milk?",
-                hashtags=["gotmilk"],
-                status=VideoStatus.UPLOADED,
-                media_key=f"vid_{video_id}.mp4",
-                created_at=now,
-                updated_at=now,
-                uploaded_at=now,
-            )
-            app.ports.media.put(video.media_key, b"GOT MILK drinking milk " + video_id.encode())
-            app.ports.videos.add(video)
-            return video_id
-
         def settle(video_id: str) -> None:
             if any(r.status.value == "RUNNING" for r in flow.history(video_id)):
                 env.settle(flow.execution_arn(video_id))
 
-        yield flow, new_video, settle
+        yield flow, (lambda: add_uploaded_video(app)), settle
 
 
 VIDEO_STORES = {"DynamoDBVideoStore": dynamodb_video_store}

@@ -22,9 +22,10 @@ from milkmobs.adapters.local.vector_index import PersistedVectorIndex
 from milkmobs.adapters.memory import FakeAnalyzer, FakeMediaProcessor, SystemClock
 from milkmobs.bootstrap import build
 from milkmobs.core.orchestrator import InProcessOrchestrator
-from milkmobs.domain import Video, VideoAnalyzed, VideoStatus
+from milkmobs.domain import VideoAnalyzed
 from milkmobs.ports import EventBus, MediaStore, UploadTicket, Workflow
 from milkmobs.settings import Backend, Settings
+from tests.contract.support import add_uploaded_video, orchestrator_settler
 
 BASE_URL = "http://127.0.0.1:8000"
 
@@ -121,29 +122,7 @@ def _orchestrator(*, background: bool) -> Callable[[], AbstractContextManager[Wo
                 flow = app.workflow
                 assert isinstance(flow, InProcessOrchestrator)
 
-                def new_video() -> str:
-                    now = app.ports.clock.now()
-                    video_id = app.ports.ids.new_id()
-                    video = Video(
-                        video_id=video_id,
-                        user_id="contract",
-                        title="Got milk?",
-                        hashtags=["gotmilk"],
-                        status=VideoStatus.UPLOADED,
-                        media_key=f"vid_{video_id}.mp4",
-                        created_at=now,
-                        updated_at=now,
-                        uploaded_at=now,
-                    )
-                    app.ports.media.put(video.media_key, b"GOT MILK drinking milk " + video_id.encode())
-                    app.ports.videos.add(video)
-                    return video_id
-
-                def settle(video_id: str) -> None:
-                    if not flow.wait_idle(timeout=30):
-                        raise TimeoutError(f"workflow for {video_id} still running after 30 s")
-
-                yield flow, new_video, settle
+                yield flow, (lambda: add_uploaded_video(app)), orchestrator_settler(flow)
 
     return factory
 
