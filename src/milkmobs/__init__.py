@@ -12,62 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-_DOMAIN_NAMES = frozenset(
-    {
-        "ALLOWED_TRANSITIONS",
-        "DEFAULT_PAGE_SIZE",
-        "EVENT_BUS_NAME",
-        "EVENT_SOURCE",
-        "MAX_PAGE_SIZE",
-        "TERMINAL_STATUSES",
-        "AnalysisError",
-        "BackendUnavailableError",
-        "Campaign",
-        "ConfigurationError",
-        "ConflictError",
-        "DomainEvent",
-        "Embedding",
-        "ExecutionRecord",
-        "ExecutionStatus",
-        "Failure",
-        "ForbiddenError",
-        "Highlight",
-        "Insights",
-        "InvalidInputError",
-        "MediaError",
-        "MediaInfo",
-        "MilkmobsError",
-        "Mob",
-        "ModelType",
-        "ModelUsage",
-        "NotFoundError",
-        "Page",
-        "PayloadTooLargeError",
-        "ScoreBreakdown",
-        "ScoreWeights",
-        "StartResult",
-        "StepRecord",
-        "StepStatus",
-        "TransientAnalysisError",
-        "UnauthorizedError",
-        "UsageReport",
-        "UsageTotals",
-        "ValidationResult",
-        "Vector",
-        "Video",
-        "VideoAnalyzed",
-        "VideoStats",
-        "VideoStatus",
-        "as_vector",
-        "check_transition",
-        "l2_normalize",
-        "normalize_hashtag",
-        "normalize_hashtags",
-    }
-)
 _SETTINGS_NAMES = frozenset({"Backend", "Settings"})
-
-__all__ = sorted([*_DOMAIN_NAMES, *_SETTINGS_NAMES, "__version__"])
 
 if TYPE_CHECKING:
     from milkmobs.domain import *  # noqa: F403
@@ -75,11 +20,18 @@ if TYPE_CHECKING:
     from milkmobs.settings import Settings as Settings
 
 
+def _domain_names() -> frozenset[str]:
+    return frozenset(importlib.import_module("milkmobs.domain").__all__)
+
+
 def __getattr__(name: str) -> Any:
-    if name in _DOMAIN_NAMES:
-        value = getattr(importlib.import_module("milkmobs.domain"), name)
+    # ``from milkmobs import *`` asks for __all__ here too: it is the domain's list plus Settings.
+    if name == "__all__":
+        value: Any = sorted([*_domain_names(), *_SETTINGS_NAMES, "__version__"])
     elif name in _SETTINGS_NAMES:
         value = getattr(importlib.import_module("milkmobs.settings"), name)
+    elif name in _domain_names():
+        value = getattr(importlib.import_module("milkmobs.domain"), name)
     else:
         raise AttributeError(f"module 'milkmobs' has no attribute {name!r}")
     globals()[name] = value
@@ -87,4 +39,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return sorted({*globals(), *_domain_names(), *_SETTINGS_NAMES})
