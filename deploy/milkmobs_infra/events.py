@@ -26,3 +26,40 @@ class EventsAndSchedule(Construct):
             schedule=events.Schedule.rate(cdk.Duration.hours(1)),
             targets=[targets.LambdaFunction(batch_clustering, retry_attempts=2)],
         )
+
+
+class UncaughtExecutionEnds(Construct):
+    """Executions that end TIMED_OUT or ABORTED never reach the state machine's Catch, so their video
+    would stay ``processing``. This rule hands them to the catch's own function: the execution is
+    named by the video id, so the event carries everything analysis-mark-failed needs."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, state_machine_arn: str, mark_failed: lambda_.IFunction
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.rule = events.Rule(
+            self,
+            "Rule",
+            description="Record timed-out or aborted analysis executions on their video (analysis-mark-failed)",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={"status": ["TIMED_OUT", "ABORTED"], "stateMachineArn": [state_machine_arn]},
+            ),
+            targets=[
+                targets.LambdaFunction(
+                    mark_failed,
+                    retry_attempts=2,
+                    event=events.RuleTargetInput.from_object(
+                        {
+                            "videoId": events.EventField.from_path("$.detail.name"),
+                            "failedStep": "AnalysisWorkflow",
+                            "error": {
+                                "Error": events.EventField.from_path("$.detail.status"),
+                                "Cause": "the analysis execution ended before finishing; upload the video again",
+                            },
+                        }
+                    ),
+                )
+            ],
+        )

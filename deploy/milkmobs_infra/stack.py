@@ -18,7 +18,7 @@ from milkmobs_infra import permissions
 from milkmobs_infra.api import MilkMobsApi
 from milkmobs_infra.config import DeployConfig
 from milkmobs_infra.delivery import MediaDistribution
-from milkmobs_infra.events import EventsAndSchedule
+from milkmobs_infra.events import EventsAndSchedule, UncaughtExecutionEnds
 from milkmobs_infra.function_specs import FunctionGroup
 from milkmobs_infra.functions import LambdaFunctions, settings_environment
 from milkmobs_infra.monitoring import Monitoring
@@ -107,6 +107,11 @@ class MilkMobsStack(cdk.Stack):
             removal_policy=config.removal_policy,
         )
         state_machine = workflow.state_machine
+        UncaughtExecutionEnds(
+            self, "UncaughtExecutionEnds",
+            state_machine_arn=state_machine.state_machine_arn,
+            mark_failed=fns["analysis-mark-failed"],
+        )
         self._grant(functions, tables, storage.bucket, search, bedrock_region=bedrock_region,
                     index_prefix=index_prefix)
         for name in ("start-analysis", "get-execution-history"):

@@ -122,11 +122,25 @@ def test_stage_throttling_logging_cors_and_binary_types(synth: Synth, template: 
 
 def test_bus_and_hourly_clustering_schedule(synth: Synth, template: Any) -> None:
     template.has_resource_properties("AWS::Events::EventBus", {"Name": "milk-mobs-bus"})
-    (rule,) = synth.resources("AWS::Events::Rule").values()
+    (rule,) = [r for r in synth.resources("AWS::Events::Rule").values() if "ScheduleExpression" in r["Properties"]]
     assert rule["Properties"]["ScheduleExpression"] == "rate(1 hour)"
     (target,) = rule["Properties"]["Targets"]
     function = synth.template["Resources"][target["Arn"]["Fn::GetAtt"][0]]
     assert function["Properties"]["FunctionName"] == "milkmobs-cluster-embeddings"
+
+
+def test_timed_out_or_aborted_executions_are_recorded_on_their_video(synth: Synth) -> None:
+    (rule,) = [r for r in synth.resources("AWS::Events::Rule").values() if "EventPattern" in r["Properties"]]
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail"]["status"] == ["TIMED_OUT", "ABORTED"]
+    (machine_id,) = synth.resources("AWS::StepFunctions::StateMachine")
+    assert pattern["detail"]["stateMachineArn"] == [{"Ref": machine_id}]
+    (target,) = rule["Properties"]["Targets"]
+    function = synth.template["Resources"][target["Arn"]["Fn::GetAtt"][0]]
+    assert function["Properties"]["FunctionName"] == "milkmobs-analysis-mark-failed"
+    # the execution is named by the video id: its name is the catch's videoId
+    assert '"videoId":<detail-name>' in json.dumps(target["InputTransformer"]).replace(" ", "").replace("\\", "")
 
 
 def test_dashboard_has_the_seed_widgets(synth: Synth) -> None:

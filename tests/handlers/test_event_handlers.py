@@ -251,3 +251,22 @@ def test_start_analysis_requests_each_thumbnail_asynchronously(
         # a refused thumbnail request is logged; the upload still counts as started
         assert start_analysis.handler(s3_event(other_key), context)["started"] == [other_id]
         stubber.assert_no_pending_responses()
+
+
+def test_mark_failed_takes_the_timed_out_execution_event_the_stack_routes_to_it(app: MilkMobs, context: Any) -> None:
+    video_id, _ = _stored_video(app)
+    video = app.ports.videos.get(video_id)
+    app.ports.videos.save(
+        video.transitioned(VideoStatus.UPLOADED, at=app.ports.clock.now()), expected_status=video.status
+    )
+    analysis_mark_processing.handler({"videoId": video_id}, context)
+    # what deploy's UncaughtExecutionEnds rule sends (the execution is named by the video id)
+    event = {
+        "videoId": video_id,
+        "failedStep": "AnalysisWorkflow",
+        "error": {"Error": "TIMED_OUT", "Cause": "the analysis execution ended before finishing; upload it again"},
+    }
+    answer = analysis_mark_failed.handler(event, context)
+    assert answer["status"] == "failed"
+    failure = app.get_video(video_id).failure
+    assert failure is not None and failure.step == "AnalysisWorkflow" and "ended before finishing" in failure.error
