@@ -209,8 +209,8 @@ def incremental(sizes: list[int], dim: int, mobs: int, repeats: int, seed: int) 
         per_call, store_calls = incremental_assignment_cost(size, dim=dim, mobs=mobs, repeats=repeats, seed=seed)
         baseline = baseline or per_call
         print(
-            f"  {size:>9,} stored videos: {per_call * 1e6:8.1f} us per video (median), {store_calls:.1f} store calls per video,"
-            f" {per_call / baseline:.2f}x the first size"
+            f"  {size:>9,} stored videos: {per_call * 1e6:8.1f} us per video (median),"
+            f" {store_calls:.1f} store calls per video, {per_call / baseline:.2f}x the first size"
         )
 
 
