@@ -124,6 +124,7 @@ def incremental_assignment_cost(stored: int, *, dim: int, mobs: int, repeats: in
     from milkmobs.ports import IndexedVector
 
     rng = np.random.default_rng(seed)
+    noise = np.float32(0.4 / np.sqrt(dim))  # members sit at cosine ~0.93 from their mob: every video joins one
     centres = rng.standard_normal((mobs, dim)).astype(np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     videos, mob_store, index = InMemoryVideoStore(), InMemoryMobStore(), InMemoryVectorIndex(dim)
@@ -143,7 +144,7 @@ def incremental_assignment_cost(stored: int, *, dim: int, mobs: int, repeats: in
     for start in range(0, stored, batch_size):
         count = min(batch_size, stored - start)
         labels = rng.integers(mobs, size=count)
-        vectors = centres[labels] + rng.standard_normal((count, dim)).astype(np.float32) * 0.05
+        vectors = centres[labels] + rng.standard_normal((count, dim)).astype(np.float32) * noise
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         items = []
         for i in range(count):
@@ -170,7 +171,7 @@ def incremental_assignment_cost(stored: int, *, dim: int, mobs: int, repeats: in
     fresh = []
     for i in range(repeats):
         vid = f"new{i:06d}"
-        vector = centres[i % mobs] + rng.standard_normal(dim).astype(np.float32) * 0.05
+        vector = centres[i % mobs] + rng.standard_normal(dim).astype(np.float32) * noise
         created = t0 + timedelta(days=400, seconds=i)
         videos.add(
             Video(
@@ -196,6 +197,9 @@ def incremental_assignment_cost(stored: int, *, dim: int, mobs: int, repeats: in
         app.cluster_video(vid)
         timings.append(time.perf_counter() - start_time)
     calls = sum(proxy.calls for proxy in counted.values())
+    founded = len(mob_store.list_all()) - mobs
+    if founded:
+        print(f"  note: {founded} of {repeats} videos founded a new mob instead of joining one")
     app.close()
     gc.unfreeze()
     # the median: a shared machine's hiccups land in the tail, not in the typical assignment
