@@ -102,3 +102,13 @@ def test_configured_models_are_queried_even_without_listed_metrics(aws: AwsClien
     metrics = CloudWatchMetrics(client, known_models=[(PEGASUS, ModelType.PEGASUS)])
     assert metrics.usage_between(NOW - timedelta(days=30), NOW) == []  # no data: no rows
     assert set(queried) == {PEGASUS} and len(queried) == 4  # four metrics of the configured model
+
+
+def test_a_point_recorded_earlier_in_the_end_s_own_second_is_inside_the_range(aws: AwsClients) -> None:
+    # CloudWatch drops EndTime's fraction of a second; [start, end) must still hold at our precision.
+    metrics = CloudWatchMetrics(aws.cloudwatch())
+    at = NOW + timedelta(milliseconds=300)
+    metrics.record_usage([ModelUsage(model_id=PEGASUS, model_type=ModelType.PEGASUS, at=at, video_seconds=3.0)])
+    (row,) = metrics.usage_between(NOW - timedelta(hours=1), NOW + timedelta(milliseconds=700))
+    assert row.invocations == 1 and row.video_seconds == pytest.approx(3.0)
+    assert metrics.usage_between(NOW - timedelta(hours=1), NOW) == []  # still exclusive of the end

@@ -19,7 +19,7 @@ import json
 import math
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -134,6 +134,10 @@ class CloudWatchMetrics:
         models = self._models()
         if not models or end <= start:
             return []
+        # CloudWatch keeps whole seconds and drops the EndTime's fraction: a point recorded earlier in
+        # the end's own second would fall out of [start, end). Ask up to the next whole second.
+        if end.microsecond:
+            end = end.replace(microsecond=0) + timedelta(seconds=1)
         # one period covering the whole range (a multiple of 60 s, as GetMetricData requires)
         period = max(60, math.ceil((end - start).total_seconds() / 60) * 60)
         queries: list[MetricDataQueryTypeDef] = []
