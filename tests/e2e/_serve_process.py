@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests import media_support
+
 
 @dataclass
 class ServerProcess:
@@ -35,36 +37,9 @@ class ServerProcess:
 
 def make_mp4(path: Path, *, text: str | None = None, seconds: float = 2.0, seed: int = 0) -> Path:
     """A small H.264/AAC mp4 from ffmpeg's test sources (``text`` drawn on white, else colour bars)."""
-    import imageio_ffmpeg
-
-    video = (
-        f"color=c=white:size=320x240:rate=10:duration={seconds},drawtext=text='{text}':fontsize=36:x=30:y=100"
-        if text
-        else f"testsrc=size=320x240:rate=10:duration={seconds}"
+    return media_support.make_mp4(
+        path, seconds=seconds, size="320x240", tone=440 + 50 * seed, faststart=False, text=text, pattern="testsrc"
     )
-    cmd = [
-        imageio_ffmpeg.get_ffmpeg_exe(),
-        "-y",
-        "-loglevel",
-        "error",
-        "-f",
-        "lavfi",
-        "-i",
-        video,
-        "-f",
-        "lavfi",
-        "-i",
-        f"sine=frequency={440 + 50 * seed}:duration={seconds}",
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        "-shortest",
-    ]
-    subprocess.run([*cmd, str(path)], check=True, timeout=60)
-    return path
 
 
 @contextmanager

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import logging
 import socket
-import subprocess
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 from tests.adapters.aws.moto_support import atomic_dynamodb
+from tests.media_support import make_mp4
 
 from milkmobs.adapters.aws.clients import AwsClients, s3_config
 from milkmobs.adapters.aws.dynamodb_mobs import DynamoDBMobStore
@@ -96,29 +95,7 @@ def server_s3(moto_server: str) -> tuple[object, str]:
 @pytest.fixture(scope="session")
 def tiny_mp4(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A real 1-second H.264 mp4 made with the bundled ffmpeg (lavfi test source)."""
-    imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
-    path: Path = tmp_path_factory.mktemp("media") / "tiny.mp4"
-    subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(),
-            "-y",
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=160x120:rate=10:duration=1",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-movflags",
-            "+faststart",
-            str(path),
-        ],
-        check=True,
-        timeout=60,
-    )
+    pytest.importorskip("imageio_ffmpeg")
+    path = make_mp4(tmp_path_factory.mktemp("media") / "tiny.mp4", seconds=1, size="160x120", audio=False,
+                    pattern="testsrc")  # fmt: skip
     return path.read_bytes()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from tests.media_support import make_mp4
 
 pytest.importorskip("av")
 pytest.importorskip("imageio_ffmpeg")
@@ -18,35 +19,12 @@ from milkmobs.domain import MediaError, Video
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def make_clip(
-    path: Path, *, seconds: float = 2.0, size: str = "160x90", audio: bool = True, faststart: bool = True
-) -> Path:
-    """A small H.264 (+AAC) mp4 from lavfi test sources."""
-    cmd = [
-        ffmpeg_exe(),
-        "-nostdin",
-        "-y",
-        "-loglevel",
-        "error",
-        "-f",
-        "lavfi",
-        "-i",
-        f"testsrc2=s={size}:r=10:d={seconds}",
-    ]
-    if audio:
-        cmd += ["-f", "lavfi", "-i", f"sine=f=440:d={seconds}", "-c:a", "aac", "-shortest"]
-    cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
-    cmd += ["-movflags", "+faststart"] if faststart else []
-    subprocess.run([*cmd, str(path)], check=True)
-    return path
-
-
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("media")
-    good = make_clip(root / "vid_good.mp4")
-    make_clip(root / "vid_silent.mp4", size="96x128", audio=False, seconds=3.0)
-    plain = make_clip(root / "vid_plain.mp4", faststart=False)
+    good = make_mp4(root / "vid_good.mp4")
+    make_mp4(root / "vid_silent.mp4", size="96x128", audio=False, seconds=3.0)
+    plain = make_mp4(root / "vid_plain.mp4", faststart=False)
     bad = {
         "vid_truncated.mp4": good.read_bytes()[: good.stat().st_size // 2],  # moov first: data missing
         "vid_truncated_moov.mp4": plain.read_bytes()[: plain.stat().st_size // 2],  # moov lost
