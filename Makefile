@@ -15,7 +15,7 @@ $(BIN)/milkmobs: pyproject.toml
 setup: $(BIN)/milkmobs
 
 test: setup
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --durations=15
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks deploy
