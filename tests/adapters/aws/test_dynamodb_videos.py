@@ -12,7 +12,6 @@ import pytest
 from tests.adapters.aws.conftest import CURSOR_SECRET
 
 from milkmobs.adapters.aws.clients import AwsClients
-from milkmobs.adapters.aws.cursors import CursorCodec
 from milkmobs.adapters.aws.dynamodb_videos import DynamoDBVideoStore
 from milkmobs.domain import (
     ConflictError,
@@ -24,6 +23,7 @@ from milkmobs.domain import (
     Video,
     VideoStatus,
 )
+from milkmobs.domain.paging import CursorCodec
 
 T0 = datetime(2026, 11, 26, tzinfo=UTC)
 

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from milkmobs.adapters.aws import dynamodb_stats as stats
-from milkmobs.adapters.aws.cursors import CursorCodec
 from milkmobs.adapters.aws.dynamodb_codec import number, video_from_item, video_item
 from milkmobs.adapters.aws.errors import common_translation, error_code, transport_error
 from milkmobs.domain import Page, Video, VideoStats, VideoStatus
@@ -21,6 +20,7 @@ from milkmobs.domain.errors import (
     MilkmobsError,
     NotFoundError,
 )
+from milkmobs.domain.paging import CursorCodec
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

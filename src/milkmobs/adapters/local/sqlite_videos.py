@@ -10,10 +10,6 @@ one row per status, plus sums and counts for the average validation score and ti
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -29,47 +25,24 @@ from milkmobs.domain import (
     VideoStats,
     VideoStatus,
 )
+from milkmobs.domain.paging import CursorCodec
 
 _COLUMNS = "video_id, body, embedding, embedding_model, created_us"
 _IN_CHUNK = 500  # stay far below SQLite's bound-parameter limit
 
 
-class CursorCodec:
-    """Opaque, tamper-evident cursors: ``base64(position).base64(hmac(scope, position))``."""
-
-    def __init__(self, secret: bytes) -> None:
-        self._key = hashlib.sha256(b"milkmobs-cursor\x00" + secret).digest()
-
-    def encode(self, scope: str, created_us: int, video_id: str) -> str:
-        payload = json.dumps([created_us, video_id], separators=(",", ":")).encode()
-        return f"{_b64(payload)}.{_b64(self._sign(scope, payload))}"
-
-    def decode(self, scope: str, cursor: str) -> tuple[int, str]:
-        """The position inside ``cursor``; InvalidInputError(field="cursor") unless it was made for ``scope``."""
-        try:
-            body, _, sig = cursor.partition(".")
-            payload = _unb64(body)
-            if not hmac.compare_digest(_unb64(sig), self._sign(scope, payload)):
-                raise ValueError("signature mismatch")
-            created_us, video_id = json.loads(payload)
-            if not isinstance(created_us, int) or not isinstance(video_id, str):
-                raise ValueError("malformed position")
-        except (ValueError, TypeError, binascii.Error, UnicodeError) as exc:
-            raise InvalidInputError(
-                "the cursor is invalid for this list; start again without a cursor", field="cursor"
-            ) from exc
-        return created_us, video_id
-
-    def _sign(self, scope: str, payload: bytes) -> bytes:
-        return hmac.new(self._key, scope.encode() + b"\x00" + payload, hashlib.sha256).digest()[:18]
+def _to_position(created_us: int, video_id: str) -> str:
+    return json.dumps([created_us, video_id], separators=(",", ":"))
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def _from_position(position: str) -> tuple[int, str]:
+    try:
+        created_us, video_id = json.loads(position)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInputError("the cursor is malformed; start again without a cursor", field="cursor") from exc
+    if not isinstance(created_us, int) or not isinstance(video_id, str):
+        raise InvalidInputError("the cursor is malformed; start again without a cursor", field="cursor")
+    return created_us, video_id
 
 
 def _stat_deltas(video: Video, sign: int) -> dict[str, float]:
@@ -188,7 +161,7 @@ class SQLiteVideoStore:
             raise InvalidInputError(f"limit must be at least 1, got {limit}", field="limit")
         params: list[object] = list(args)
         if cursor:
-            created_us, last_id = self._cursors.decode(scope, cursor)
+            created_us, last_id = _from_position(self._cursors.decode(scope, cursor))
             where += " AND (created_us, video_id) < (?, ?)"
             params += [created_us, last_id]
         with self._db.read() as conn:
@@ -200,7 +173,7 @@ class SQLiteVideoStore:
         next_cursor = None
         if len(rows) > limit:
             last = rows[limit - 1]
-            next_cursor = self._cursors.encode(scope, int(last[4]), str(last[0]))
+            next_cursor = self._cursors.encode(scope, _to_position(int(last[4]), str(last[0])))
         return Page(items=items, next_cursor=next_cursor)
 
     @staticmethod

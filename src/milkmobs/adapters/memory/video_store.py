@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import bisect
+import json
 import threading
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 
-from milkmobs.adapters.memory._cursor import CursorCodec, SortKey
 from milkmobs.domain import NotFoundError, Page, Video, VideoStats, VideoStatus
 from milkmobs.domain.errors import ConflictError, InvalidInputError
+from milkmobs.domain.paging import CursorCodec
+
+SortKey = tuple[datetime, str]
+
+
+def _to_position(key: SortKey) -> str:
+    return json.dumps([key[0].isoformat(), key[1]])
+
+
+def _from_position(position: str) -> SortKey:
+    try:
+        created_at, video_id = json.loads(position)
+        return datetime.fromisoformat(created_at), str(video_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInputError("the cursor is malformed; start again without a cursor", field="cursor") from exc
 
 
 def _sort_key(video: Video) -> SortKey:
@@ -161,8 +177,8 @@ class InMemoryVideoStore:
             end = len(keys)
             if cursor is not None:
                 # Resume strictly after the last key returned, even if that item is gone now.
-                end = bisect.bisect_left(keys, self._cursors.decode(cursor, query))
+                end = bisect.bisect_left(keys, _from_position(self._cursors.decode(query, cursor)))
             start = max(0, end - limit)
             items = [_copy(self._videos[key[1]]) for key in reversed(keys[start:end])]
-            next_cursor = self._cursors.encode(query, _sort_key(items[-1])) if start > 0 else None
+            next_cursor = self._cursors.encode(query, _to_position(_sort_key(items[-1]))) if start > 0 else None
             return Page(items=items, next_cursor=next_cursor)
