@@ -20,6 +20,7 @@ DEPLOY_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(DEPLOY_DIR))
 
 import aws_cdk as cdk  # noqa: E402
+from aws_cdk import cx_api  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 from milkmobs_infra.config import DeployConfig  # noqa: E402
 from milkmobs_infra.stack import MilkMobsStack  # noqa: E402
@@ -39,6 +40,16 @@ def build_app(app: cdk.App | None = None) -> tuple[cdk.App, MilkMobsStack]:
     return app, stack
 
 
+def template_report(assembly: cx_api.CloudAssembly) -> list[str]:
+    """One line per synthesized stack: where its CloudFormation template is, and how to deploy it."""
+    lines = []
+    for stack in assembly.stacks:
+        where = os.path.relpath(stack.template_full_path)
+        lines.append(f"{stack.stack_name}: CloudFormation template written to {where}")
+    lines.append(f"deploy it with: cd {os.path.relpath(DEPLOY_DIR)} && npx aws-cdk@2 deploy (see docs/deploy.md)")
+    return lines
+
+
 def direct_context(argv: list[str]) -> dict[str, Any]:
     """Without the CLI: ``cdk.json``'s context, then ``-c key=value`` arguments (values JSON or text)."""
     context: dict[str, Any] = dict(json.loads((DEPLOY_DIR / "cdk.json").read_text()).get("context", {}))
@@ -56,4 +67,6 @@ if __name__ == "__main__":
     # Under the CDK CLI the App takes its output folder and context from the CLI's environment.
     under_cli = "CDK_OUTDIR" in os.environ
     main_app = cdk.App() if under_cli else cdk.App(outdir=str(DEPLOY_DIR / "cdk.out"), context=direct_context(sys.argv))
-    build_app(main_app)[0].synth()
+    assembly = build_app(main_app)[0].synth()
+    if not under_cli:  # `make synth`: say where the template went (the CDK CLI reports its own)
+        print("\n".join(template_report(assembly)))

@@ -32,6 +32,7 @@ from milkmobs.core.orchestrator import InProcessOrchestrator, resume_interrupted
 from milkmobs.core.ports_bundle import CorePorts
 from milkmobs.core.service import MilkMobs
 from milkmobs.domain import ConfigurationError, ModelType
+from milkmobs.extras import require_backend_extra
 from milkmobs.ports import Clock, ExecutionLog, IdGenerator
 from milkmobs.settings import Backend, Settings
 
@@ -64,6 +65,7 @@ def core_config(settings: Settings) -> CoreConfig:
 def build_adapter_set(settings: Settings, *, clock: Clock, ids: IdGenerator) -> AdapterSet:
     """The adapters of ``settings.backend``, its factory module imported only now (the AWS one
     needs boto3, the local one ffmpeg bindings)."""
+    require_backend_extra(settings.backend)  # one line naming the extra, not a ModuleNotFoundError at first upload
     module_name = _FACTORIES[Backend(settings.backend)]
     try:
         module = importlib.import_module(module_name)

@@ -106,4 +106,4 @@ def test_the_report_names_videos_mobs_queries_and_the_picture(demo: DemoResult) 
 def test_a_folder_without_videos_is_a_clear_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "videos").mkdir()
     assert run_demo(tmp_path / "data", tmp_path / "videos", json_output=False) == 1
-    assert "no .mp4 files" in capsys.readouterr().out
+    assert "no .mp4 files" in capsys.readouterr().err

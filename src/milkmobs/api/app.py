@@ -11,12 +11,13 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
+from milkmobs import __version__
 from milkmobs.api.auth import AdminAuthorizer
 from milkmobs.api.errors import install_error_handlers
 from milkmobs.api.routes import AppProvider, admin, executions, feed, mobs, search, validation, videos
 
 API_TITLE = "milkmobs API"
-API_VERSION = "1.0.0"
+API_VERSION = __version__  # the package's version (the Lambda code asset has no dist-info to ask)
 API_DESCRIPTION = (
     "Submit short campaign videos, follow their analysis, browse the feed and the mobs (communities of "
     "similar videos), search similar videos, and administer. JSON in camelCase; errors are "

@@ -132,8 +132,11 @@ def stats(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
+    from milkmobs.extras import require_backend_extra
     from milkmobs.server.serve import ServeOptions
     from milkmobs.server.serve import serve as run_server
+
+    require_backend_extra(settings.backend)  # before the port is bound, not at the first upload
 
     return run_server(settings, ServeOptions(host=args.host, port=args.port, threads=args.threads))
 

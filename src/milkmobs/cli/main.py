@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from milkmobs import __version__
 from milkmobs.domain import InvalidInputError, MilkmobsError, NotFoundError
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[_common(True)],
         description="Campaign videos → feed and mobs. See `milkmobs <command> -h`.",
     )
+    parser.add_argument("--version", action="version", version=f"milkmobs {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
     common = [_common(False)]
 

@@ -20,6 +20,7 @@ from milkmobs.demo.plot import PlotPoint, draw_mobs
 from milkmobs.demo.report import print_json, print_report
 from milkmobs.demo.runner import Clip, ClipOutcome, DemoResult, query, run_clips
 from milkmobs.domain import MilkmobsError, VideoStatus
+from milkmobs.extras import require_extra
 from milkmobs.settings import Backend, Settings
 
 __all__ = ["Clip", "DemoResult", "demo_clips", "run_demo", "run_demo_pipeline"]
@@ -95,6 +96,7 @@ def run_demo(data_dir: Path | None, videos_dir: Path | None, json_output: bool) 
     console = Console(stderr=json_output)
     target = (data_dir or Settings().data_dir).expanduser()
     try:
+        require_extra("media", needed_by="the demo")  # ffmpeg makes the clips, the local backend reads them
         started = time.perf_counter()
         with console.status("making the demo videos with ffmpeg…") if videos_dir is None else _nothing():
             clips = demo_clips(target, videos_dir)
@@ -104,10 +106,7 @@ def run_demo(data_dir: Path | None, videos_dir: Path | None, json_output: bool) 
         )
         result.timings = {"videos": generated, **result.timings}
     except MilkmobsError as exc:
-        console.print(f"[red]demo failed:[/] {exc.message}")
-        return 1
-    except ImportError as exc:  # Pillow (or another part of the media extra) is missing
-        console.print(f"[red]demo failed:[/] {exc}; install the media extra: pip install 'milkmobs[media]'")
+        print(f"milkmobs demo: {exc.message}", file=sys.stderr)  # one line, never wrapped: scripts read it
         return 1
     if json_output:
         print_json(result)
