@@ -21,6 +21,7 @@ from milkmobs.domain.errors import (
     NotFoundError,
 )
 from milkmobs.domain.paging import CursorCodec
+from milkmobs.domain.stats import StatsCounters, stats_change
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -79,7 +80,7 @@ class DynamoDBVideoStore:
 
     # ---------------------------------------------------------------- writes
 
-    def _write(self, operation: TransactWriteItemTypeDef, video_id: str, delta: stats.Contribution, doing: str) -> None:
+    def _write(self, operation: TransactWriteItemTypeDef, video_id: str, delta: StatsCounters, doing: str) -> None:
         """Apply one conditional Put/Delete, in a transaction with the counter update when ``delta``."""
         try:
             if not delta:
@@ -127,7 +128,7 @@ class DynamoDBVideoStore:
         doing = f"adding video {video.video_id}"
         for attempt in range(_WRITE_ATTEMPTS):
             try:
-                self._write(put, video.video_id, stats.difference(video, None), doing)
+                self._write(put, video.video_id, stats_change(video, None), doing)
                 return
             except ConflictError as exc:
                 raise ConflictError(f"video {video.video_id} already exists", video_id=video.video_id) from exc
@@ -160,7 +161,7 @@ class DynamoDBVideoStore:
                 }
             }
             try:
-                self._write(put, video.video_id, stats.difference(video, old), doing)
+                self._write(put, video.video_id, stats_change(video, old), doing)
                 return
             except (ConflictError, BackendUnavailableError):
                 if attempt == _WRITE_ATTEMPTS - 1:
@@ -185,7 +186,7 @@ class DynamoDBVideoStore:
                 }
             }
             try:
-                self._write(remove, video_id, stats.difference(None, old), doing)
+                self._write(remove, video_id, stats_change(None, old), doing)
                 return old
             except (ConflictError, BackendUnavailableError):
                 if attempt == _WRITE_ATTEMPTS - 1:

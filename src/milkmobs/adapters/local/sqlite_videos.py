@@ -26,6 +26,7 @@ from milkmobs.domain import (
     VideoStatus,
 )
 from milkmobs.domain.paging import CursorCodec
+from milkmobs.domain.stats import StatsCounters, stats_change, stats_from_counters
 
 _COLUMNS = "video_id, body, embedding, embedding_model, created_us"
 _IN_CHUNK = 500  # stay far below SQLite's bound-parameter limit
@@ -43,18 +44,6 @@ def _from_position(position: str) -> tuple[int, str]:
     if not isinstance(created_us, int) or not isinstance(video_id, str):
         raise InvalidInputError("the cursor is malformed; start again without a cursor", field="cursor")
     return created_us, video_id
-
-
-def _stat_deltas(video: Video, sign: int) -> dict[str, float]:
-    """What one video contributes to the stats counters (negated with ``sign=-1`` when it leaves)."""
-    deltas = {f"status:{video.status.value}": float(sign)}
-    if video.validation is not None:
-        deltas["validation_score_sum"] = sign * video.validation.score
-        deltas["validation_score_count"] = float(sign)
-    if video.status is VideoStatus.VALIDATED and video.completed_at is not None:
-        deltas["seconds_to_validate_sum"] = sign * (video.completed_at - video.created_at).total_seconds()
-        deltas["seconds_to_validate_count"] = float(sign)
-    return deltas
 
 
 class SQLiteVideoStore:
@@ -82,7 +71,7 @@ class SQLiteVideoStore:
                 )
             except sqlite3.IntegrityError as exc:
                 raise ConflictError(f"video {video.video_id} already exists", video_id=video.video_id) from exc
-            _bump(conn, _stat_deltas(video, +1))
+            _bump(conn, stats_change(video, None))
 
     def save(self, video: Video, *, expected_status: VideoStatus) -> None:
         with self._db.write() as conn:
@@ -104,14 +93,13 @@ class SQLiteVideoStore:
                     video.video_id,
                 ),
             )
-            _bump(conn, _stat_deltas(stored, -1))
-            _bump(conn, _stat_deltas(video, +1))
+            _bump(conn, stats_change(video, stored))
 
     def delete(self, video_id: str) -> Video:
         with self._db.write() as conn:
             stored = self._load(conn, video_id)
             conn.execute("DELETE FROM videos WHERE video_id = ?", (video_id,))
-            _bump(conn, _stat_deltas(stored, -1))
+            _bump(conn, stats_change(None, stored))
         return stored
 
     # --- reads -----------------------------------------------------------------------
@@ -145,15 +133,7 @@ class SQLiteVideoStore:
     def stats(self) -> VideoStats:
         with self._db.read() as conn:
             rows = conn.execute("SELECT name, value FROM video_counters").fetchall()
-        counters = {str(name): float(value) for name, value in rows}
-        counts = {s.value: round(counters.get(f"status:{s.value}", 0.0)) for s in VideoStatus}
-        by_status = {status: count for status, count in counts.items() if count > 0}
-        return VideoStats(
-            total_videos=sum(by_status.values()),
-            by_status=by_status,
-            average_validation_score=_mean(counters, "validation_score"),
-            average_seconds_to_validate=_mean(counters, "seconds_to_validate"),
-        )
+        return stats_from_counters({str(name): float(value) for name, value in rows})
 
     # --- helpers -----------------------------------------------------------------------
     def _page(self, where: str, args: tuple[str, ...], scope: str, limit: int, cursor: str | None) -> Page[Video]:
@@ -198,16 +178,9 @@ def _video_from_row(row: tuple[object, ...]) -> Video:
     return video
 
 
-def _bump(conn: sqlite3.Connection, deltas: dict[str, float]) -> None:
+def _bump(conn: sqlite3.Connection, deltas: StatsCounters) -> None:
     conn.executemany(
         "INSERT INTO video_counters (name, value) VALUES (?, ?)"
         " ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
-        list(deltas.items()),
+        [(name, float(value)) for name, value in deltas.items()],
     )
-
-
-def _mean(counters: dict[str, float], name: str) -> float | None:
-    count = counters.get(f"{name}_count", 0.0)
-    if count < 0.5:  # float counters: treat anything below one as none
-        return None
-    return counters.get(f"{name}_sum", 0.0) / count

@@ -5,13 +5,14 @@ from __future__ import annotations
 import bisect
 import json
 import threading
-from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 
 from milkmobs.domain import NotFoundError, Page, Video, VideoStats, VideoStatus
 from milkmobs.domain.errors import ConflictError, InvalidInputError
 from milkmobs.domain.paging import CursorCodec
+from milkmobs.domain.stats import StatsCounters, stats_change, stats_from_counters
 
 SortKey = tuple[datetime, str]
 
@@ -36,30 +37,15 @@ class _StatsCounters:
     """Running totals kept up to date on every write, so ``stats()`` never scans."""
 
     def __init__(self) -> None:
-        self.by_status: Counter[str] = Counter()
-        self.score_sum = 0.0
-        self.score_count = 0
-        self.seconds_sum = 0.0
-        self.seconds_count = 0
+        self.counters: StatsCounters = {}
 
-    def apply(self, video: Video, sign: int) -> None:
-        """Add (``sign=1``) or remove (``sign=-1``) one video's contribution."""
-        self.by_status[video.status.value] += sign
-        if video.validation is not None:
-            self.score_sum += sign * video.validation.score
-            self.score_count += sign
-        if video.status is VideoStatus.VALIDATED and video.completed_at is not None:
-            self.seconds_sum += sign * (video.completed_at - video.created_at).total_seconds()
-            self.seconds_count += sign
+    def apply(self, new: Video | None, old: Video | None) -> None:
+        """Apply one write: ``new`` replaces ``old`` (either may be None)."""
+        for name, delta in stats_change(new, old).items():
+            self.counters[name] = self.counters.get(name, Decimal(0)) + delta
 
     def snapshot(self) -> VideoStats:
-        by_status = {status: count for status, count in self.by_status.items() if count > 0}
-        return VideoStats(
-            total_videos=sum(by_status.values()),
-            by_status=by_status,
-            average_validation_score=self.score_sum / self.score_count if self.score_count else None,
-            average_seconds_to_validate=self.seconds_sum / self.seconds_count if self.seconds_count else None,
-        )
+        return stats_from_counters(self.counters)
 
 
 def _queries(video: Video) -> tuple[str, ...]:
@@ -102,7 +88,7 @@ class InMemoryVideoStore:
             stored = _copy(video)
             self._videos[video.video_id] = stored
             self._index(stored, add=True)
-            self._stats.apply(stored, 1)
+            self._stats.apply(stored, None)
 
     def get(self, video_id: str) -> Video:
         with self._lock:
@@ -129,8 +115,7 @@ class InMemoryVideoStore:
             if _queries(stored) != _queries(current) or _sort_key(stored) != _sort_key(current):
                 self._index(current, add=False)
                 self._index(stored, add=True)
-            self._stats.apply(current, -1)
-            self._stats.apply(stored, 1)
+            self._stats.apply(stored, current)
             self._videos[video.video_id] = stored
 
     def delete(self, video_id: str) -> Video:
@@ -139,7 +124,7 @@ class InMemoryVideoStore:
             if video is None:
                 raise NotFoundError(f"video {video_id} not found", video_id=video_id)
             self._index(video, add=False)
-            self._stats.apply(video, -1)
+            self._stats.apply(None, video)
             return video
 
     def list_by_user(self, user_id: str, *, limit: int, cursor: str | None = None) -> Page[Video]:
