@@ -1,12 +1,24 @@
-"""All configuration in one pydantic-settings model (environment prefix ``MILKMOBS_``)."""
+"""All configuration in one pydantic-settings model.
+
+Sources, first wins: arguments to ``Settings(...)``, ``MILKMOBS_*`` environment variables, a ``.env``
+file, a ``milkmobs.toml`` file (both read from the current directory; ``MILKMOBS_ENV_FILE`` and
+``MILKMOBS_CONFIG_FILE`` name others), then the defaults. docs/configuration.md lists every setting.
+"""
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from milkmobs.domain.campaign import Campaign
 
@@ -21,13 +33,41 @@ def default_data_dir() -> Path:
     return Path.home() / ".milkmobs"
 
 
+ENV_FILE = ".env"
+CONFIG_FILE = "milkmobs.toml"
+#: Environment variables that name the two files (read when settings are built, not at import).
+ENV_FILE_VARIABLE = "MILKMOBS_ENV_FILE"
+CONFIG_FILE_VARIABLE = "MILKMOBS_CONFIG_FILE"
+
+
 class Settings(BaseSettings):
     """Validated once in the composition root; adapters receive plain constructor arguments.
 
     Nested values (``campaign``, ``cors_origins``) are read from JSON in the environment.
     """
 
-    model_config = SettingsConfigDict(env_prefix="MILKMOBS_", env_nested_delimiter="__", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="MILKMOBS_", env_nested_delimiter="__", extra="ignore", env_file_encoding="utf-8"
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then ``.env``, then ``milkmobs.toml`` (keys are field names)."""
+        env_file = Path(os.environ.get(ENV_FILE_VARIABLE) or ENV_FILE)
+        toml_file = Path(os.environ.get(CONFIG_FILE_VARIABLE) or CONFIG_FILE)
+        return (
+            init_settings,
+            env_settings,
+            DotEnvSettingsSource(settings_cls, env_file=env_file),
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
 
     backend: Backend = Backend.MEMORY
     data_dir: Path = Field(default_factory=default_data_dir)

@@ -28,7 +28,10 @@ def _common(defaults: bool) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(add_help=False)
     unset = None if defaults else argparse.SUPPRESS
     parser.add_argument(
-        "--backend", choices=BACKENDS, default=unset, help="where data lives (default: $MILKMOBS_BACKEND, else local)"
+        "--backend",
+        choices=BACKENDS,
+        default=unset,
+        help="where data lives (default: MILKMOBS_BACKEND, .env or milkmobs.toml, else local)",
     )
     parser.add_argument("--data-dir", type=Path, default=unset, help="data directory of the local backend")
     parser.add_argument(
@@ -87,11 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    """Settings from the environment, overridden by ``--backend`` / ``--data-dir``."""
+    """Settings from the environment, ``.env`` and ``milkmobs.toml``, overridden by ``--backend`` / ``--data-dir``."""
     from milkmobs.settings import Backend, Settings
 
     settings = Settings()
-    backend = args.backend or os.environ.get("MILKMOBS_BACKEND") or "local"
+    # The library's default backend is memory; the command's is local, unless a source chose one.
+    backend = args.backend or (settings.backend if "backend" in settings.model_fields_set else Backend.LOCAL)
     updates: dict[str, object] = {"backend": Backend(backend)}
     if args.data_dir is not None:
         updates["data_dir"] = args.data_dir.expanduser()
