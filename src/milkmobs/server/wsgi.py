@@ -4,6 +4,7 @@
   expiry, exact key, content type, size range) exactly as S3 checks a presigned POST; nothing is
   stored on error; on success the object-created path runs (the pipeline starts in the background).
 - ``GET /media/<key>``: signed read URLs (videos, thumbnails), with single byte ranges for players.
+- the web pages (``static.py``): ``/`` consumer app, ``/admin/`` dashboard, ``/config.json``.
 - everything else: translated to an API Gateway REST event and answered by the route table.
 """
 
@@ -24,6 +25,7 @@ from milkmobs.domain import InvalidInputError, MilkmobsError, NotFoundError, Pay
 from milkmobs.ports import ServedMediaStore
 from milkmobs.server.events import from_response, to_event
 from milkmobs.server.multipart import parse_form
+from milkmobs.server.static import web_pages
 
 logger = logging.getLogger("milkmobs.server")
 
@@ -86,6 +88,8 @@ class LocalHttpApp:
                 return self._upload(environ, start_response)
             if path.startswith("/media/") and method in ("GET", "HEAD"):
                 return self._media(environ, start_response, unquote(path[len("/media/") :]), method)
+            if (page := web_pages.answer(environ, start_response, method, path)) is not None:
+                return page
             return self._api(environ, start_response, method, path)
         except MilkmobsError as exc:
             return _json_error(start_response, int(status_for(exc)), exc.code, exc.message)

@@ -1,0 +1,111 @@
+"""What every page of the web apps must hold, checked in a real Chromium.
+
+``PageWatch`` records console errors, uncaught exceptions and failed requests from the moment a page
+opens; ``check_page`` then asks axe-core for serious/critical violations (light and dark), checks
+that nothing scrolls sideways at 390 × 844, and writes screenshots under the test's temp dir.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@dataclass
+class PageWatch:
+    """Problems seen on one page since it was opened."""
+
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    scripts: dict[str, int] = field(default_factory=dict)  # URL → uncompressed bytes
+
+    def attach(self, page: Any) -> None:
+        page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.page_errors.append(str(e)))
+        page.on("requestfailed", self._request_failed)
+        page.on("response", self._response)
+
+    def _request_failed(self, request: Any) -> None:
+        failure = request.failure or ""
+        # Cancelled by the page itself (a player that has read enough, a fetch for a page left): not a failure.
+        if "ERR_ABORTED" not in failure:
+            self.failed_requests.append(f"{request.method} {request.url}: {failure}")
+
+    def _response(self, response: Any) -> None:
+        if response.status >= 400:
+            self.failed_requests.append(f"{response.request.method} {response.url}: HTTP {response.status}")
+        elif response.request.resource_type == "script" and response.status == 200:
+            self.scripts[response.url] = len(response.body())
+
+    def assert_clean(self) -> None:
+        problems = [
+            *(f"console error: {e}" for e in self.console_errors),
+            *(f"page error: {e}" for e in self.page_errors),
+            *(f"failed request: {e}" for e in self.failed_requests),
+        ]
+        assert not problems, "\n".join(problems)
+
+
+def serious_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    found: list[dict[str, Any]] = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+            .filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                        targets: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))"""
+    )
+    return [f"{v['impact']} {v['id']}: {v['help']} at {v['targets']}" for v in found]
+
+
+def horizontal_overflow(page: Any) -> int:
+    """How many CSS pixels the page scrolls sideways (0 when it fits)."""
+    return int(
+        page.evaluate(
+            "() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
+            " - document.documentElement.clientWidth"
+        )
+    )
+
+
+def check_page(page: Any, watch: PageWatch, name: str, shots: Path) -> None:
+    """Every page: no console error, no failed request, no serious axe violation (light and dark),
+    nothing scrolling sideways on a phone, screenshots written."""
+    page.wait_for_load_state("load")
+    shots.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        problems += [f"{scheme}: {v}" for v in serious_violations(page)]
+    page.emulate_media(color_scheme="light")
+    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+    desktop = page.viewport_size
+    page.set_viewport_size(PHONE)
+    page.wait_for_function("() => document.documentElement.clientWidth <= 390")
+    overflow = horizontal_overflow(page)
+    page.screenshot(path=str(shots / f"{name}-phone.png"), full_page=True)
+    if desktop:
+        page.set_viewport_size(desktop)
+    assert not problems, f"{name}: axe-core found\n" + "\n".join(problems)
+    assert overflow <= 0, f"{name}: at 390 × 844 the page scrolls {overflow}px sideways"
+    watch.assert_clean()

@@ -1,0 +1,205 @@
+"""The consumer app in a real Chromium against a real ``milkmobs serve`` (local backend, real mp4 files).
+
+The module's server starts with a few videos uploaded over HTTP (two campaign videos that form a mob,
+one without the campaign's marks, one broken file); the upload test then goes through the page itself.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from tests.e2e._serve_process import ServerProcess, make_mp4, serve
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser-consumer")]
+USER = "bea"
+JS_BUDGET_BYTES = 120 * 1024
+
+
+def _upload(url: str, data: bytes, *, title: str, hashtags: list[str], user: str = USER) -> str:
+    submitted = requests.post(
+        f"{url}/videos/submit",
+        json={"userId": user, "title": title, "hashtags": hashtags, "sizeBytes": len(data)},
+        timeout=10,
+    )
+    assert submitted.status_code == 201, submitted.text
+    ticket = submitted.json()["upload"]
+    stored = requests.post(
+        ticket["url"], data=ticket["fields"], files={"file": ("v.mp4", data, "video/mp4")}, timeout=30
+    )
+    assert stored.status_code == 204, stored.text
+    return str(submitted.json()["videoId"])
+
+
+def _final(url: str, video_id: str, timeout: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        video: dict[str, Any] = requests.get(f"{url}/videos/{video_id}", timeout=10).json()
+        if video["status"] in ("validated", "rejected", "failed"):
+            return video
+        time.sleep(0.2)
+    raise AssertionError(f"video {video_id} did not reach a final status in {timeout}s")
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("clips")
+    return {
+        "milk1": make_mp4(folder / "milk1.mp4", text="GOT MILK", seed=1, seconds=4),
+        "milk2": make_mp4(folder / "milk2.mp4", text="GOT MILK", seed=2, seconds=4),
+        "milk3": make_mp4(folder / "milk3.mp4", text="GOT MILK", seed=3, seconds=3),
+        "plain": make_mp4(folder / "plain.mp4", seed=4),
+    }
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, clips: dict[str, Path]) -> Any:
+    """A running server and the videos it holds: {'server', 'milk1', 'milk2', 'plain', 'broken'} → records."""
+    with serve(tmp_path_factory.mktemp("data"), env={"MILKMOBS_WORKERS": "2"}) as running:
+        url = running.url
+        # The first campaign video is analysed before the next arrives, so the second joins its mob.
+        first = _final(
+            url, _upload(url, clips["milk1"].read_bytes(), title="Milk on a skateboard", hashtags=["gotmilk"])
+        )
+        ids = {
+            "milk2": _upload(
+                url, clips["milk2"].read_bytes(), title="Milk at the beach", hashtags=["gotmilk", "beach"]
+            ),
+            "plain": _upload(url, clips["plain"].read_bytes(), title="Colour bars", hashtags=["cats"]),
+            "broken": _upload(url, b"\x00not a video at all" * 500, title="Broken file", hashtags=["gotmilk"]),
+        }
+        records = {"server": running, "milk1": first, **{name: _final(url, vid) for name, vid in ids.items()}}
+        assert records["milk1"]["status"] == records["milk2"]["status"] == "validated", records
+        assert records["plain"]["status"] == "rejected" and records["broken"]["status"] == "failed", records
+        yield records
+
+
+def test_feed_shows_validated_videos_with_thumbnail_title_user_and_mob(site: Any, open_tab: Any) -> None:
+    server: ServerProcess = site["server"]
+    tab = open_tab(server.url)
+    page = tab.goto("/")
+    cards = page.locator(".card")
+    cards.first.wait_for()
+    assert cards.count() == 2  # validated only: the rejected and failed ones are not in the feed
+    newest = cards.nth(0)
+    assert newest.locator(".title").inner_text() == "Milk at the beach"  # newest first
+    thumbnail = page.get_by_role("img", name="Milk at the beach")
+    thumbnail.wait_for()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.card img')].every(i => i.complete && i.naturalWidth > 0)"
+    )
+    assert newest.get_by_text(f"by {USER}").count() == 1
+    mob = requests.get(f"{server.url}/mobs/{site['milk2']['mobId']}", timeout=10).json()["mob"]
+    mob_link = newest.locator("a[href^='#/mobs/']")
+    assert mob_link.get_attribute("href") == f"#/mobs/{mob['mobId']}" and mob_link.inner_text() == mob["name"]
+    for label in ("Feed", "Mobs", "Upload", "My videos"):
+        assert page.get_by_role("navigation").get_by_role("link", name=label, exact=True).count() == 1
+    assert page.get_by_label("Search videos").count() == 1
+
+    scripts = sum(tab.watch.scripts.values())
+    print(f"\nfirst consumer page: {len(tab.watch.scripts)} JS files, {scripts / 1024:.1f} KB uncompressed")
+    assert scripts <= JS_BUDGET_BYTES, tab.watch.scripts
+    tab.check("feed")
+
+
+def test_upload_through_the_page_to_its_final_status(site: Any, open_tab: Any, clips: dict[str, Path]) -> None:
+    server: ServerProcess = site["server"]
+    tab = open_tab(server.url)
+    page = tab.goto("/")
+    page.get_by_role("link", name="Upload", exact=True).click()
+    page.get_by_label("Your name").fill("carla")
+    page.get_by_label("Title").fill("Milk in the park")
+    page.get_by_label("Hashtags").fill("#GotMilk park")
+    page.get_by_label("Video file").set_input_files(str(clips["milk3"]))
+    page.get_by_role("button", name="Upload").click()
+
+    progress = page.get_by_role("progressbar")
+    progress.wait_for()
+    page.wait_for_function("() => document.querySelector('[role=progressbar]').value === 100")
+    status = page.get_by_text(re.compile("Final status"))
+    status.wait_for(timeout=120_000)
+    assert "validated" in status.inner_text()
+    steps = page.locator(".steps li")
+    assert steps.count() >= 4, steps.all_inner_texts()
+    assert all("SUCCEEDED" in text or "SKIPPED" in text for text in steps.all_inner_texts())
+    assert page.get_by_text("Campaign score").count() == 1
+    assert page.get_by_text(re.compile(r"On-screen text")).count() == 1
+    tab.check("upload-done")
+
+    page.get_by_role("link", name=re.compile("Open “Milk in the park”")).click()
+    page.get_by_role("heading", name="Milk in the park").wait_for()
+
+
+def test_upload_form_says_what_is_missing(site: Any, open_tab: Any) -> None:
+    tab = open_tab(site["server"].url)
+    page = tab.goto("/#/upload")
+    page.get_by_role("button", name="Upload").click()
+    assert "Enter your name" in page.get_by_role("alert").inner_text()
+    page.get_by_label("Your name").fill("dan")
+    page.get_by_role("button", name="Upload").click()
+    assert "Choose a video file" in page.get_by_role("alert").inner_text()
+    tab.check("upload-form")
+
+
+def test_video_page_plays_seeks_and_shows_analysis_and_similar_videos(site: Any, open_tab: Any) -> None:
+    video = site["milk1"]
+    tab = open_tab(site["server"].url)
+    media_statuses: list[int] = []
+    tab.page.on("response", lambda r: media_statuses.append(r.status) if "/media/vid_" in r.url else None)
+    page = tab.goto(f"/#/videos/{video['videoId']}")
+    page.get_by_role("heading", name="Milk on a skateboard").wait_for()
+    player = page.locator("video")
+    assert player.get_attribute("src").split("?")[0] == video["videoUrl"].split("?")[0]  # signed anew each read
+    page.evaluate("async () => { const v = document.querySelector('video'); v.muted = true; await v.play(); }")
+    page.wait_for_function("() => document.querySelector('video').currentTime > 0.3")
+    page.evaluate(
+        """() => new Promise(done => { const v = document.querySelector('video'); v.pause();
+            v.addEventListener('seeked', done, {once: true}); v.currentTime = 3.2; })"""
+    )
+    assert page.evaluate("() => document.querySelector('video').currentTime") >= 3.0
+    assert 206 in media_statuses, media_statuses  # the player read byte ranges
+
+    assert page.get_by_text("Campaign score").count() == 1
+    assert page.locator(f"a[href='#/mobs/{video['mobId']}']").count() >= 1
+    similar = page.get_by_role("region", name="Similar videos")
+    similar.get_by_role("link", name="Milk at the beach").first.wait_for()
+    assert similar.get_by_role("link", name="Milk on a skateboard").count() == 0  # never itself
+    tab.check("video")
+
+
+def test_mobs_list_and_a_mob_page(site: Any, open_tab: Any) -> None:
+    mob_name = requests.get(f"{site['server'].url}/mobs/{site['milk1']['mobId']}", timeout=10).json()["mob"]["name"]
+    tab = open_tab(site["server"].url)
+    page = tab.goto("/#/mobs")
+    link = page.get_by_role("link", name=mob_name)
+    link.wait_for()
+    assert page.get_by_text(re.compile(r"\b[23] videos\b")).count() >= 1
+    tab.check("mobs")
+    link.click()
+    page.get_by_role("heading", name=mob_name).wait_for()
+    page.get_by_role("link", name="Milk on a skateboard").first.wait_for()
+    assert page.get_by_role("link", name="Milk at the beach").count() >= 1
+    assert page.get_by_role("link", name="Colour bars").count() == 0
+    tab.check("mob")
+
+
+def test_my_videos_lists_every_status_and_why(site: Any, open_tab: Any) -> None:
+    tab = open_tab(site["server"].url)
+    page = tab.goto("/#/mine")
+    page.get_by_label("Your name").fill(USER)
+    page.get_by_role("button", name="Show my videos").click()
+    page.get_by_role("link", name="Broken file").wait_for()
+    cards = {
+        title: page.locator(".card", has=page.get_by_role("link", name=title))
+        for title in ("Milk on a skateboard", "Colour bars", "Broken file")
+    }
+    assert "validated" in cards["Milk on a skateboard"].inner_text()
+    rejected = cards["Colour bars"].inner_text()
+    assert "rejected" in rejected and "Rejected: score" in rejected
+    failed = cards["Broken file"].inner_text()
+    assert "failed" in failed and "Failed at step" in failed, failed
+    tab.check("my-videos")
