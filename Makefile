@@ -15,7 +15,7 @@ $(BIN)/milkmobs: pyproject.toml
 setup: $(BIN)/milkmobs
 
 test: setup
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --durations=15
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n auto --dist loadgroup --durations=15
 
 # Node dev tools for the web pages (type checks); pinned in package.json + package-lock.json.
 node_modules/.package-lock.json: package.json package-lock.json
