@@ -16,30 +16,14 @@ without-audio weights when audio is unavailable; the video passes at score ≥ t
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from milkmobs.domain import Campaign, Insights, ScoreBreakdown, ValidationResult, normalize_hashtag
+from milkmobs.domain.campaign import first_mention, fold_text
 
-_NOT_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
 #: Scores are rounded so float noise (0.1 + 0.2 …) never decides pass or fail.
 _DIGITS = 6
-
-
-def fold_text(text: str) -> str:
-    """Lower-case ``text`` and drop everything but letters and digits ("#Got Milk?" → "gotmilk")."""
-    return _NOT_ALNUM.sub("", text.lower())
-
-
-def _first_contained(needles: Iterable[str], haystacks: Sequence[str]) -> str | None:
-    """The first needle found (folded) inside any of the folded haystacks."""
-    folded = [fold_text(h) for h in haystacks]
-    for needle in needles:
-        key = fold_text(needle)
-        if key and any(key in text for text in folded):
-            return needle
-    return None
 
 
 def _yes(flag: bool) -> str:
@@ -71,8 +55,8 @@ def score_video(
         audio = float(insights.product_mentioned)
         reasons.append(f"audio {audio:.2f}: {campaign.product} mentioned: {_yes(insights.product_mentioned)}")
 
-    keyword = _first_contained(campaign.keywords, insights.on_screen_text)
-    tag_in_text = _first_contained(campaign.tags, [*insights.detected_text, *insights.on_screen_text])
+    keyword = first_mention(campaign.keywords, insights.on_screen_text)
+    tag_in_text = first_mention(campaign.tags, [*insights.detected_text, *insights.on_screen_text])
     ocr = 0.5 * float(keyword is not None) + 0.5 * float(tag_in_text is not None)
     reasons.append(
         f"ocr {ocr:.2f}: "

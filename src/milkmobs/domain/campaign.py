@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
+
 from pydantic import Field, model_validator
 
 from milkmobs.domain.base import DomainModel
@@ -36,3 +39,23 @@ class Campaign(DomainModel):
         default_factory=lambda: ScoreWeights(visual=0.5, audio=0.0, ocr=0.3, hashtags=0.2)
     )
     pass_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
+
+
+# --- matching campaign words in text: one rule for the validation score and every analyzer ------
+_NOT_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def fold_text(text: str) -> str:
+    """Lower-case and keep letters and digits only ("#Got Milk?" → "gotmilk"): OCR and creators
+    drop or add spaces and punctuation ("#milkmob challenge" / "#milkmobchallenge")."""
+    return _NOT_ALNUM.sub("", text.lower())
+
+
+def first_mention(needles: Iterable[str], texts: Sequence[str]) -> str | None:
+    """The first needle whose folded form occurs inside one of the folded ``texts``, else None."""
+    folded = [fold_text(t) for t in texts]
+    for needle in needles:
+        key = fold_text(needle)
+        if key and any(key in text for text in folded):
+            return needle
+    return None

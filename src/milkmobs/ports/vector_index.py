@@ -6,7 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from milkmobs.domain import Vector
+import numpy as np
+import numpy.typing as npt
+
+from milkmobs.domain import InvalidInputError, Vector, as_vector
 
 
 @dataclass(frozen=True)
@@ -56,3 +59,59 @@ class VectorIndex(Protocol):
     def get_vector(self, video_id: str) -> Vector | None: ...
 
     def count(self) -> int: ...
+
+
+# --- the port's input rules: every adapter checks vectors and queries with these, and only these ---
+FloatMatrix = npt.NDArray[np.float32]
+
+
+def checked_vectors(items: Sequence[IndexedVector], dimension: int) -> FloatMatrix:
+    """The items' vectors as one ``(len(items), dimension)`` float32 matrix, before anything is written;
+    InvalidInputError naming the first bad video (wrong size, NaN or infinite, zero)."""
+    rows: list[Vector] = []
+    for item in items:
+        vector = item.vector
+        if not (isinstance(vector, np.ndarray) and vector.dtype == np.float32 and vector.shape == (dimension,)):
+            try:
+                vector = as_vector(vector, dimension=dimension, field="embedding")
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"embedding of video {item.video_id}: {exc}", field="embedding") from exc
+        rows.append(vector)
+    matrix: FloatMatrix = np.stack(rows) if rows else np.empty((0, dimension), dtype=np.float32)
+    finite: npt.NDArray[np.bool_] = np.asarray(np.isfinite(matrix).all(axis=1), dtype=bool)
+    nonzero: npt.NDArray[np.bool_] = np.asarray((matrix != 0).any(axis=1), dtype=bool)
+    for i in np.flatnonzero(~(finite & nonzero))[:1]:
+        problem = "contains NaN or infinite values" if not finite[i] else "is a zero vector"
+        raise InvalidInputError(
+            f"embedding of video {items[int(i)].video_id} {problem}; nothing was written", field="embedding"
+        )
+    return matrix
+
+
+def unit_queries(queries: npt.ArrayLike, *, k: int, dimension: int) -> FloatMatrix:
+    """Query rows ``(q, dimension)`` scaled to unit length; InvalidInputError on a bad ``k``, shape or vector."""
+    if k < 1:
+        raise InvalidInputError(f"k must be at least 1, got {k}", field="k")
+    try:
+        matrix = np.asarray(queries, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError("the query is not a numeric vector", field="embedding") from exc
+    if matrix.ndim != 2 or matrix.shape[1] != dimension:
+        raise InvalidInputError(
+            f"query vectors have shape {matrix.shape}, expected (q, {dimension})", field="embedding"
+        )
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    if not np.all(np.isfinite(matrix)) or np.any(norms == 0):
+        raise InvalidInputError("cannot search with a zero or non-finite vector", field="embedding")
+    unit: FloatMatrix = (matrix / norms).astype(np.float32)
+    return unit
+
+
+def unit_query(vector: npt.ArrayLike, *, k: int, dimension: int) -> Vector:
+    """One query vector scaled to unit length, checked as :func:`unit_queries` checks each row."""
+    if np.ndim(vector) != 1:
+        raise InvalidInputError(
+            f"the query vector has shape {np.shape(vector)}, expected ({dimension},)", field="embedding"
+        )
+    query: Vector = unit_queries(np.reshape(vector, (1, -1)), k=k, dimension=dimension)[0]
+    return query

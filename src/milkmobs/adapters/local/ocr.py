@@ -9,7 +9,6 @@ guarded by a lock, because the pipeline workers share it.
 from __future__ import annotations
 
 import queue
-import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,14 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from milkmobs.domain import Highlight, Insights, MediaError, Video
-from milkmobs.domain.campaign import Campaign
-
-_NOT_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
-
-
-def fold_text(text: str) -> str:
-    """Lower-case and keep letters and digits only: OCR drops or adds spaces ("#milkmob challenge")."""
-    return _NOT_ALNUM.sub("", text.lower())
+from milkmobs.domain.campaign import Campaign, first_mention, fold_text
 
 
 @dataclass(frozen=True)
@@ -124,16 +116,6 @@ def shared_reader() -> RapidOcrReader:
 
 
 # --- campaign rules on the text read ------------------------------------------------------
-def _found(needles: Sequence[str], texts: Sequence[str]) -> str | None:
-    """The first needle whose folded form occurs in one of the folded texts."""
-    folded = [fold_text(t) for t in texts]
-    for needle in needles:
-        key = fold_text(needle)
-        if key and any(key in text for text in folded):
-            return needle
-    return None
-
-
 def _action_words(action: str) -> list[str]:
     """The phrase "drinking milk" → ["drinking milk", "drink"] (the phrase, and its verb without "-ing")."""
     words = action.split()
@@ -160,11 +142,11 @@ def insights_from_signals(
     shown_text = distinct_texts(on_screen)
     creator_text = [video.title, video.description, *(f"#{t}" for t in video.hashtags)]
     product_terms = [campaign.product, *campaign.keywords]
-    keyword_on_screen = _found(product_terms, shown_text)
-    tag_on_screen = _found(campaign.tags, shown_text)
-    tag_carried = _found(campaign.tags, [f"#{t}" for t in video.hashtags])
-    mentioned = _found(product_terms, creator_text) if has_audio else None
-    action = _found(_action_words(campaign.action), [*shown_text, *creator_text])
+    keyword_on_screen = first_mention(product_terms, shown_text)
+    tag_on_screen = first_mention(campaign.tags, shown_text)
+    tag_carried = first_mention(campaign.tags, [f"#{t}" for t in video.hashtags])
+    mentioned = first_mention(product_terms, creator_text) if has_audio else None
+    action = first_mention(_action_words(campaign.action), [*shown_text, *creator_text])
 
     product_mentioned = (mentioned is not None) if has_audio else None
     evidence = [keyword_on_screen is not None, action is not None, tag_on_screen is not None or tag_carried is not None]
@@ -184,7 +166,7 @@ def insights_from_signals(
     highlights = [
         Highlight(start_seconds=line.at_seconds, end_seconds=line.at_seconds, description=f"on screen: {line.text}")
         for line in on_screen
-        if _found([*product_terms, *campaign.tags], [line.text])
+        if first_mention([*product_terms, *campaign.tags], [line.text])
     ][:5]
     return Insights(
         participation_score=round(sum(evidence) / len(evidence), 3),

@@ -32,9 +32,10 @@ import numpy as np
 import numpy.typing as npt
 
 from milkmobs.adapters.local.sqlite_db import Migration, SQLiteDatabase
-from milkmobs.adapters.local.vector_slots import BoolArray, FloatArray, SlotTable, top_k_per_row
-from milkmobs.domain import BackendUnavailableError, ConfigurationError, InvalidInputError, Vector, as_vector
+from milkmobs.adapters.local.vector_slots import SlotTable, top_k_per_row
+from milkmobs.domain import BackendUnavailableError, ConfigurationError, InvalidInputError, Vector
 from milkmobs.ports import IndexedVector, VectorHit
+from milkmobs.ports.vector_index import checked_vectors, unit_queries, unit_query
 
 _QUERY_BLOCK = 128  # queries per matrix product in search_many: bounds the (block, n) score matrix
 
@@ -109,7 +110,9 @@ class PersistedVectorIndex:
         latest = {item.video_id: item for item in items}  # a repeated id: the last one wins
         if not latest:
             return
-        vectors = self._checked(list(latest.values()))  # refuse the whole batch before writing anything
+        vectors = checked_vectors(
+            list(latest.values()), self._dimension
+        )  # refuse the whole batch before writing anything
         with self._using(write=True), self._io("write vectors"):
             # A new or changed vector goes to a fresh slot; an unchanged one (a status or mob update) stays.
             fresh = [
@@ -161,7 +164,7 @@ class PersistedVectorIndex:
         status: str | None = None,
         exclude_video_id: str | None = None,
     ) -> list[VectorHit]:
-        query = self._queries(as_vector(vector, dimension=self._dimension, field="embedding").reshape(1, -1), k)[0]
+        query = unit_query(vector, k=k, dimension=self._dimension)
         with self._using():
             table = self._slots
             mask = table.mask(mob_id, status, exclude_video_id)
@@ -183,7 +186,7 @@ class PersistedVectorIndex:
         self, vectors: npt.ArrayLike, *, k: int, mob_id: str | None = None, status: str | None = None
     ) -> list[list[VectorHit]]:
         """``search`` for each row of ``vectors`` (shape ``(q, dimension)``), as blocked matrix products."""
-        queries = self._queries(np.asarray(vectors, dtype=np.float32), k)
+        queries = unit_queries(vectors, k=k, dimension=self._dimension)
         with self._using():
             table = self._slots
             mask = table.mask(mob_id, status, None)
@@ -258,20 +261,6 @@ class PersistedVectorIndex:
             raise BackendUnavailableError(f"the vector index in {self.directory} could not {what}: {exc}") from exc
 
     # --- search helpers ----------------------------------------------------------------------------
-    def _queries(self, queries: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
-        """Unit-length float32 rows; InvalidInputError on a bad ``k``, shape or vector."""
-        if k < 1:
-            raise InvalidInputError(f"k must be at least 1, got {k}", field="k")
-        if queries.ndim != 2 or queries.shape[1] != self._dimension:
-            raise InvalidInputError(
-                f"queries have shape {queries.shape}, expected (q, {self._dimension})", field="embedding"
-            )
-        norms = np.linalg.norm(queries, axis=1, keepdims=True)
-        if not np.all(np.isfinite(queries)) or np.any(norms == 0):
-            raise InvalidInputError("cannot search with a zero or non-finite vector", field="embedding")
-        unit: npt.NDArray[np.float32] = (queries / norms).astype(np.float32)
-        return unit
-
     # --- files ----------------------------------------------------------------------------------------
     def _open(self) -> None:
         with self._db.write() as conn:
@@ -340,25 +329,6 @@ class PersistedVectorIndex:
 
     def _file(self, generation: int) -> Path:
         return self.directory / f"vectors-{generation}.npy"
-
-    def _checked(self, items: list[IndexedVector]) -> FloatArray:
-        """The items' vectors as one ``(len(items), dimension)`` float32 matrix; InvalidInputError naming
-        the first bad one (wrong size, not finite, zero)."""
-        rows: list[Vector] = []
-        for item in items:
-            vector = item.vector
-            if not (
-                isinstance(vector, np.ndarray) and vector.dtype == np.float32 and vector.shape == (self._dimension,)
-            ):
-                vector = as_vector(vector, dimension=self._dimension, field="embedding")  # names what is wrong
-            rows.append(vector)
-        matrix: FloatArray = np.stack(rows) if rows else np.empty((0, self._dimension), dtype=np.float32)
-        finite: BoolArray = np.asarray(np.isfinite(matrix).all(axis=1), dtype=bool)
-        nonzero: BoolArray = np.asarray((matrix != 0).any(axis=1), dtype=bool)
-        for i in np.flatnonzero(~(finite & nonzero))[:1]:
-            problem = "contains NaN or infinite values" if not finite[i] else "is a zero vector"
-            raise InvalidInputError(f"embedding of video {items[i].video_id} {problem}", field="embedding")
-        return matrix
 
     def _ensure_capacity(self, needed: int) -> None:
         capacity = self._matrix.shape[0]

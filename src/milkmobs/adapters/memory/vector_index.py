@@ -11,6 +11,7 @@ import numpy.typing as npt
 from milkmobs.domain import Vector
 from milkmobs.domain.errors import InvalidInputError
 from milkmobs.ports import IndexedVector, VectorHit
+from milkmobs.ports.vector_index import checked_vectors, unit_query
 
 _NO_MOB = 0  # code of mob_id None
 
@@ -43,23 +44,8 @@ class InMemoryVectorIndex:
 
     def _checked(self, items: Sequence[IndexedVector]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
         """The vectors as one float32 matrix and their inverse norms; InvalidInputError for any bad one."""
-        for item in items:
-            shape = np.shape(item.vector)
-            if shape != (self._dimension,):
-                raise InvalidInputError(
-                    f"embedding of video {item.video_id} has shape {shape}, expected ({self._dimension},)",
-                    field="embedding",
-                )
-        matrix = np.asarray([item.vector for item in items], dtype=np.float32).reshape(len(items), self._dimension)
-        finite = np.isfinite(matrix).all(axis=1)
-        norms = np.linalg.norm(matrix, axis=1)
-        bad = np.flatnonzero(~finite | (norms == 0))
-        if bad.size:
-            video_id = items[int(bad[0])].video_id
-            raise InvalidInputError(
-                f"embedding of video {video_id} is zero or not finite; nothing was written", field="embedding"
-            )
-        return matrix, (1.0 / norms).astype(np.float32)
+        matrix = checked_vectors(items, self._dimension)
+        return matrix, (1.0 / np.linalg.norm(matrix, axis=1)).astype(np.float32)
 
     def upsert(self, item: IndexedVector) -> None:
         self.upsert_many([item])
@@ -125,16 +111,7 @@ class InMemoryVectorIndex:
         status: str | None = None,
         exclude_video_id: str | None = None,
     ) -> list[VectorHit]:
-        if k < 1:
-            raise InvalidInputError(f"k must be at least 1, got {k}", field="k")
-        if np.shape(vector) != (self._dimension,):
-            raise InvalidInputError(
-                f"query vector has shape {np.shape(vector)}, expected ({self._dimension},)", field="embedding"
-            )
-        query = np.asarray(vector, dtype=np.float32)
-        norm = float(np.linalg.norm(query))
-        if norm == 0.0 or not np.isfinite(norm):
-            raise InvalidInputError("cannot search with a zero or non-finite vector", field="embedding")
+        query = unit_query(vector, k=k, dimension=self._dimension)
         with self._lock:
             n = len(self._ids)
             mask: npt.NDArray[np.bool_] | None = None
@@ -147,14 +124,13 @@ class InMemoryVectorIndex:
                     return []
                 in_mob = self._mobs[:n] == self._mob_codes[mob_id]
                 mask = in_mob if mask is None else mask & in_mob
-            unit_query = query / np.float32(norm)
             candidates = np.arange(n) if mask is None else np.flatnonzero(mask)
             if candidates.size * 4 >= n:
                 # Most rows match: score them all in place (no copy of the matrix), then keep the matches.
-                scores = ((self._matrix[:n] @ unit_query) * self._inv_norms[:n])[candidates]
+                scores = ((self._matrix[:n] @ query) * self._inv_norms[:n])[candidates]
             else:
                 # A few rows match: copy and score only those.
-                scores = (self._matrix[candidates] @ unit_query) * self._inv_norms[candidates]
+                scores = (self._matrix[candidates] @ query) * self._inv_norms[candidates]
             if exclude_video_id is not None and exclude_video_id in self._rows:
                 keep = candidates != self._rows[exclude_video_id]
                 candidates, scores = candidates[keep], scores[keep]

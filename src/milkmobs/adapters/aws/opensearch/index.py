@@ -16,9 +16,10 @@ from opensearchpy.exceptions import NotFoundError, OpenSearchException, RequestE
 
 from milkmobs.adapters.aws.opensearch.errors import translate
 from milkmobs.adapters.aws.opensearch.scores import SUPPORTED_SPACES, cosine_from_score
-from milkmobs.domain import Vector, as_vector
+from milkmobs.domain import Vector
 from milkmobs.domain.errors import BackendUnavailableError, ConfigurationError, InvalidInputError
 from milkmobs.ports import IndexedVector, VectorHit
+from milkmobs.ports.vector_index import checked_vectors, unit_query
 
 VECTOR_FIELD = "embedding"
 INDEX_SUFFIX = "video-embeddings"
@@ -162,10 +163,8 @@ class OpenSearchVectorIndex:
 
     # -- VectorIndex ----------------------------------------------------------------------
     def _document(self, item: IndexedVector) -> dict[str, Any]:
-        vector = as_vector(item.vector, dimension=self._dimension, field="embedding")
+        vector = checked_vectors([item], self._dimension)[0]
         norm = float(np.linalg.norm(vector))
-        if norm == 0.0:
-            raise InvalidInputError(f"embedding of video {item.video_id} is a zero vector", field="embedding")
         if abs(norm - 1.0) > _UNIT_TOLERANCE:  # l2/innerproduct scores are cosines only for unit vectors
             vector = (vector / norm).astype(np.float32)
         return {
@@ -228,13 +227,8 @@ class OpenSearchVectorIndex:
         exclude_video_id: str | None = None,
     ) -> dict[str, Any]:
         """The ``_search`` request: a ``knn`` query with an efficient filter (faiss ≥ 2.9, lucene ≥ 2.4)."""
-        if k < 1:
-            raise InvalidInputError(f"k must be at least 1, got {k}", field="k")
-        query = as_vector(vector, dimension=self._dimension, field="embedding")
-        norm = float(np.linalg.norm(query))
-        if norm == 0.0:
-            raise InvalidInputError("cannot search with a zero vector", field="embedding")
-        knn: dict[str, Any] = {"vector": [float(x) for x in query / norm], "k": k}
+        query = unit_query(vector, k=k, dimension=self._dimension)
+        knn: dict[str, Any] = {"vector": [float(x) for x in query], "k": k}
         must = [{"term": {name: value}} for name, value in (("mobId", mob_id), ("status", status)) if value]
         must_not = [{"term": {"videoId": exclude_video_id}}] if exclude_video_id else []
         if must or must_not:
