@@ -74,7 +74,7 @@ class Settings(BaseSettings):
 
     # uploads
     max_upload_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
-    upload_url_expires_seconds: int = Field(default=900, gt=0, le=7 * 24 * 3600)
+    upload_url_expires_seconds: int = Field(default=300, gt=0, le=7 * 24 * 3600)  # forms are short-lived
     read_url_expires_seconds: int = Field(default=3600, gt=0)
     public_base_url: str = "http://127.0.0.1:8000"  # local server: where upload/read URLs point
 

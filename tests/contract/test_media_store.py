@@ -9,15 +9,24 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from milkmobs.domain import ForbiddenError, InvalidInputError, MilkmobsError, NotFoundError, PayloadTooLargeError
+from milkmobs.domain import (
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    MilkmobsError,
+    NotFoundError,
+    PayloadTooLargeError,
+)
 from milkmobs.ports import ServedMediaStore
 
 KEY = "vid_0123456789abcdef0123456789abcdef.mp4"
@@ -138,6 +147,23 @@ def test_an_upload_through_the_ticket_stores_the_file(media: Any) -> None:
     assert store.size(KEY) == len(DATA)
 
 
+def test_put_once_never_replaces_and_answers_a_retry_of_the_same_bytes(media: Any) -> None:
+    store, _ = media
+    stored = store.put_once(KEY, DATA)
+    assert stored.created and stored.key == KEY and stored.size_bytes == len(DATA)
+    assert stored.sha256 == hashlib.sha256(DATA).hexdigest() == store.sha256_of(KEY, version=stored.version)
+    again = store.put_once(KEY, DATA)
+    assert not again.created and again.sha256 == stored.sha256
+    with pytest.raises(ConflictError):
+        store.put_once(KEY, DATA + b"swapped")
+    assert store.get(KEY) == DATA
+    with pytest.raises(InvalidInputError):
+        store.put_once("vid_empty.mp4", b"")
+    assert not store.exists("vid_empty.mp4")
+    with pytest.raises(NotFoundError):
+        store.sha256_of("vid_empty.mp4")
+
+
 # -- served stores only ---------------------------------------------------------------------
 
 
@@ -177,6 +203,31 @@ def test_served_upload_refuses_edited_or_missing_fields(media: Any) -> None:
     other = store.create_upload("vid_other.mp4", content_type="video/mp4", max_bytes=10**6, expires_in=300)
     _refused(store, {**other.fields, "key": KEY}, DATA, MilkmobsError)
     assert store.accept_upload(fields, DATA) == KEY  # the untouched form still works
+
+
+def test_served_upload_checks_the_form_before_reading_the_file(media: Any) -> None:
+    store = _served(media)
+    fields = dict(store.create_upload(KEY, content_type="video/mp4", max_bytes=100, expires_in=300).fields)
+    read: list[bytes] = []
+
+    def chunks() -> Iterator[bytes]:
+        for chunk in (b"a" * 40, b"b" * 40, b"c" * 40):  # 120 bytes: past the form's 100
+            read.append(chunk)
+            yield chunk
+
+    with pytest.raises(ForbiddenError):
+        store.check_upload_form({**fields, "key": "vid_other.mp4"})
+    policy = store.check_upload_form(fields)
+    assert (policy.key, policy.content_type, policy.max_bytes) == (KEY, "video/mp4", 100)
+    with pytest.raises(PayloadTooLargeError):
+        store.store_upload(policy, chunks())
+    assert len(read) == 3 and not store.exists(KEY)  # refused while streaming: nothing stored
+    stored = store.store_upload(policy, iter([b"x" * 50, b"y" * 50]))
+    assert stored.created and store.get(KEY) == b"x" * 50 + b"y" * 50
+    assert not store.store_upload(policy, iter([b"x" * 50 + b"y" * 50])).created  # same bytes: a retry
+    with pytest.raises(ConflictError):
+        store.store_upload(policy, iter([b"z" * 100]))  # the accepted upload is pinned
+    assert store.get(KEY) == b"x" * 50 + b"y" * 50
 
 
 def _params(url: str) -> dict[str, str]:

@@ -163,3 +163,63 @@ def test_events_round_trip_binary_and_repeated_values() -> None:
         {"statusCode": 201, "body": "AAE=", "isBase64Encoded": True, "multiValueHeaders": {"Set-Cookie": ["a", "b"]}}
     )
     assert (status, body) == (201, b"\x00\x01") and headers == [("Set-Cookie", "a"), ("Set-Cookie", "b")]
+
+
+def _post_form(wsgi: LocalHttpApp, fields: dict[str, str], data: bytes) -> tuple[int, dict[str, Any]]:
+    content_type, body = _form(fields, data)
+    status, _, payload = _call(wsgi, "POST", "/uploads", body=body, headers={"Content-Type": content_type})
+    return status, (json.loads(payload) if payload else {})
+
+
+def test_an_accepted_upload_is_pinned_a_retry_is_answered_and_other_bytes_are_refused(
+    app: MilkMobs, wsgi: LocalHttpApp
+) -> None:
+    data = b"GOT MILK drinking milk" + os.urandom(2000)
+    sub = app.submit_video(SubmitRequest(user_id="u", hashtags=["gotmilk"]))
+    assert _post_form(wsgi, sub.upload.fields, data)[0] == 204
+    accepted = app.ports.videos.get(sub.video_id)
+    assert accepted.status.value == "validated"
+    status, answer = _post_form(wsgi, sub.upload.fields, b"something never analysed")
+    assert status == 409 and answer["error"]["code"] == "conflict" and sub.video.media_key in answer["error"]["message"]
+    assert _post_form(wsgi, sub.upload.fields, data)[0] == 204  # the lost answer of the first post, asked again
+    assert app.ports.media.get(accepted.media_key) == data and app.ports.media.version_count(accepted.media_key) == 1
+    assert app.ports.videos.get(sub.video_id) == accepted and len(app.execution_history(sub.video_id)) == 1
+
+
+def test_the_form_of_a_deleted_video_stores_nothing(app: MilkMobs, wsgi: LocalHttpApp) -> None:
+    sub = app.submit_video(SubmitRequest(user_id="u"))
+    app.delete_video(sub.video_id)
+    status, answer = _post_form(wsgi, sub.upload.fields, b"GOT MILK")
+    assert status == 404 and answer["error"]["code"] == "not_found"
+    assert not app.ports.media.exists(sub.video.media_key)
+
+
+class _CountingInput(io.BytesIO):
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.read_bytes = 0
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        chunk = super().read(size)
+        self.read_bytes += len(chunk)
+        return chunk
+
+
+def test_the_form_is_checked_before_the_file_is_read(app: MilkMobs) -> None:
+    big = 4 * 1024 * 1024
+    api = create_api(lambda: app, authorizer=BearerTokenAuthorizer("t"))
+    server = LocalHttpApp(api.resolve, lambda: app, max_upload_bytes=big)
+    sub = app.submit_video(SubmitRequest(user_id="u"))
+    content_type, body = _form({**sub.upload.fields, "signature": "forged"}, b"x" * (big - 10))
+    stream = _CountingInput(body)
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/uploads",
+        "CONTENT_TYPE": content_type,
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": stream,
+    }
+    seen: list[str] = []
+    payload = b"".join(server(environ, lambda status, headers: seen.append(status)))
+    assert seen[0].startswith("403") and json.loads(payload)["error"]["code"] == "forbidden"
+    assert stream.read_bytes <= 128 * 1024, f"read {stream.read_bytes} of {len(body)} bytes before refusing"

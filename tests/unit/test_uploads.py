@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
@@ -133,12 +134,36 @@ def test_upload_video_refuses_bad_data_before_storing(app) -> None:  # type: ign
     assert not app.ports.media.exists(app.ports.videos.get(video_id).media_key)
 
 
-def test_upload_video_twice_is_a_conflict(app) -> None:  # type: ignore[no-untyped-def]
+def test_an_accepted_upload_is_pinned_and_a_retry_of_the_same_bytes_is_answered(app) -> None:  # type: ignore[no-untyped-def]
     video = upload(app)
-    with pytest.raises(ConflictError):
-        app.upload_video(video.video_id, CAMPAIGN_BYTES)
+    pinned = app.ports.videos.get(video.video_id)
+    assert pinned.content_sha256 == hashlib.sha256(CAMPAIGN_BYTES).hexdigest()
+    before = snapshot(app)
+    assert app.upload_video(video.video_id, CAMPAIGN_BYTES) == pinned  # the lost answer, asked again
+    with pytest.raises(ConflictError) as other:
+        app.upload_video(video.video_id, CAMPAIGN_BYTES + b" swapped")
+    assert other.value.video_id == video.video_id and "already accepted" in other.value.message
+    assert snapshot(app) == before and app.ports.media.get(video.media_key) == CAMPAIGN_BYTES
     with pytest.raises(NotFoundError):
         app.upload_video("0" * 32, CAMPAIGN_BYTES)
+
+
+def test_the_form_of_an_accepted_upload_refuses_other_bytes_and_stores_nothing(app) -> None:  # type: ignore[no-untyped-def]
+    submission = app.submit_video(SubmitRequest(user_id="u1"))
+    fields = submission.upload.fields
+    key = app.ports.media.accept_upload(fields, CAMPAIGN_BYTES)
+    app.on_object_created(key, len(CAMPAIGN_BYTES))
+    assert app.ports.videos.get(submission.video_id).status is VideoStatus.VALIDATED
+    with pytest.raises(ConflictError):
+        app.ports.media.accept_upload(fields, b"never analysed")
+    assert app.ports.media.accept_upload(fields, CAMPAIGN_BYTES) == key  # a retry: answered, not rewritten
+    assert app.ports.media.get(key) == CAMPAIGN_BYTES and app.ports.media.version_count(key) == 1
+
+
+def test_upload_forms_are_short_lived_by_default() -> None:
+    with make_app() as application:
+        ticket = application.submit_video(SubmitRequest(user_id="u1")).upload
+        assert (ticket.expires_at - application.ports.clock.now()).total_seconds() <= 300
 
 
 def test_uploaded_but_unstarted_video_gets_its_workflow_on_a_repeated_event(app) -> None:  # type: ignore[no-untyped-def]

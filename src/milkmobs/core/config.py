@@ -11,7 +11,7 @@ from milkmobs.domain import Campaign, ModelType
 class CoreConfig:
     campaign: Campaign = field(default_factory=Campaign)
     max_upload_bytes: int = 500 * 1024 * 1024
-    upload_url_expires_seconds: int = 900
+    upload_url_expires_seconds: int = 300
     read_url_expires_seconds: int = 3600
     cluster_join_threshold: float = 0.75
     batch_cluster_k: int | None = None

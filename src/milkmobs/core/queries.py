@@ -48,7 +48,9 @@ def to_view(ports: CorePorts, config: CoreConfig, video: Video, mob_names: dict[
     data = {name: getattr(video, name) for name in Video.model_fields}
     return VideoView.model_construct(
         **data,
-        video_url=ports.media.read_url(video.media_key, expires_in=expires) if has_file else None,
+        video_url=ports.media.read_url(video.media_key, expires_in=expires, version=video.media_version)
+        if has_file
+        else None,
         thumbnail_url=ports.media.thumbnail_url(video.thumbnail_key, expires_in=expires)
         if video.thumbnail_key
         else None,

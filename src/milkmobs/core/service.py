@@ -86,10 +86,15 @@ class MilkMobs:
         video, ticket = uploads.submit_video(self.ports, self.config, request)
         return Submission(video_id=video.video_id, video=queries.to_view(self.ports, self.config, video), upload=ticket)
 
-    def on_object_created(self, key: str, size_bytes: int | None = None) -> Video | None:
+    def on_object_created(
+        self, key: str, size_bytes: int | None = None, *, version: str | None = None, sha256: str | None = None
+    ) -> Video | None:
         """S3/media 'object created': ignore keys that are not ``vid_*.mp4`` (None); else move the video to
-        ``uploaded`` and start the workflow. Idempotent: a repeated event changes nothing."""
-        return uploads.on_object_created(self.ports, self.config, self.workflow, key, size_bytes)
+        ``uploaded``, pinned to this ``version`` and content, and start the workflow. Idempotent: a repeated
+        event changes nothing; a later version of an accepted upload is removed."""
+        return uploads.on_object_created(
+            self.ports, self.config, self.workflow, key, size_bytes, version=version, sha256=sha256
+        )
 
     def upload_video(self, video_id: str, data: bytes) -> Video:
         """Convenience for notebooks and the local server: store the bytes, then ``on_object_created``."""

@@ -1,10 +1,15 @@
 """Submitting a video and reacting to its upload.
 
 Every check runs before anything is written, so refused input leaves the stores unchanged.
+
+An accepted upload is pinned: the record keeps its hash (and its version where the media store keeps
+versions), the stores never replace it, and on a versioned store (S3, whose presigned POST form stays
+valid until it expires) a later version is removed when its object-created event arrives.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 
@@ -22,7 +27,7 @@ from milkmobs.domain import (
     VideoStatus,
     normalize_hashtags,
 )
-from milkmobs.ports import UploadTicket, Workflow
+from milkmobs.ports import UploadTicket, VersionedMediaStore, Workflow
 
 log = logging.getLogger(__name__)
 
@@ -112,13 +117,22 @@ def _upload_limit(video: Video, config: CoreConfig) -> int:
 
 
 def on_object_created(
-    ports: CorePorts, config: CoreConfig, workflow: Workflow, key: str, size_bytes: int | None = None
+    ports: CorePorts,
+    config: CoreConfig,
+    workflow: Workflow,
+    key: str,
+    size_bytes: int | None = None,
+    *,
+    version: str | None = None,
+    sha256: str | None = None,
 ) -> Video | None:
-    """An object was stored at ``key``. Not ``vid_*.mp4``: ignored (None). Otherwise the video goes
-    ``pending_upload → uploaded`` and its workflow starts (execution named by the video id).
+    """An object was stored at ``key`` (``version``: its version id on a versioned store). Not
+    ``vid_*.mp4``: ignored (None). Otherwise the video goes ``pending_upload → uploaded``, pinned to this
+    version and content hash, and its workflow starts (execution named by the video id).
 
     Idempotent: on a video already past ``pending_upload`` nothing changes, and starting its workflow
-    again (in case a crash came between the two) is a no-op of the idempotent start. An empty or
+    again (in case a crash came between the two) is a no-op of the idempotent start. A version other
+    than the pinned one is a later upload through a still-valid form: it is removed. An empty or
     oversized object fails the video with a readable reason instead.
     """
     video_id = video_id_from_key(key)
@@ -127,10 +141,10 @@ def on_object_created(
     video = ports.videos.get(video_id)
     if video.media_key != key:
         raise InvalidInputError(f"object {key} does not belong to video {video_id}", field="key")
-    if video.status is VideoStatus.UPLOADED:
-        workflow.start(video_id)
-        return video
     if video.status is not VideoStatus.PENDING_UPLOAD:
+        _remove_unpinned_version(ports, video, version)
+        if video.status is VideoStatus.UPLOADED:
+            workflow.start(video_id)
         return video
     size = size_bytes if size_bytes is not None else ports.media.size(key)
     limit = _upload_limit(video, config)
@@ -141,17 +155,38 @@ def on_object_created(
     if size > limit:
         reason = f"the uploaded file is {_mb(size)} ({size} bytes), above the allowed {_mb(limit)} ({limit} bytes)"
         return mark_failed(ports, video_id, step="upload", error=reason, error_type=PayloadTooLargeError.__name__)
+    digest = sha256 if sha256 is not None else ports.media.sha256_of(key, version=version)
     now = ports.clock.now()
-    uploaded = video.transitioned(VideoStatus.UPLOADED, at=now, uploaded_at=now)
+    uploaded = video.transitioned(
+        VideoStatus.UPLOADED, at=now, uploaded_at=now, media_version=version, content_sha256=digest
+    )
     try:
         ports.videos.save(uploaded, expected_status=VideoStatus.PENDING_UPLOAD)
     except ConflictError:
-        return ports.videos.get(video_id)  # a concurrent duplicate event won the race: it starts the workflow
+        # A concurrent event won the race and pinned its version: it starts the workflow.
+        winner = ports.videos.get(video_id)
+        _remove_unpinned_version(ports, winner, version)
+        return winner
     # The thumbnail is cosmetic and made before the workflow starts, so the two never write the
     # record at the same time.
     uploaded = make_thumbnail(ports, uploaded) or uploaded
     workflow.start(video_id)
     return uploaded
+
+
+def _remove_unpinned_version(ports: CorePorts, video: Video, version: str | None) -> None:
+    """Remove ``version`` of the video's media if it is not the accepted (pinned) one."""
+    if version is None or video.media_version is None or version == video.media_version:
+        return
+    if isinstance(ports.media, VersionedMediaStore):
+        ports.media.delete_version(video.media_key, version)
+        log.warning(
+            "video %s: removed version %s of %s, posted after the upload was accepted (pinned: %s)",
+            video.video_id,
+            version,
+            video.media_key,
+            video.media_version,
+        )
 
 
 def make_thumbnail(ports: CorePorts, video: Video) -> Video | None:
@@ -185,11 +220,15 @@ def set_thumbnail(ports: CorePorts, video_id: str, jpeg: bytes) -> Video:
 
 def upload_video(ports: CorePorts, config: CoreConfig, workflow: Workflow, video_id: str, data: bytes) -> Video:
     """Store the bytes of a ``pending_upload`` video, then handle the upload as the media event would.
-    Empty or oversized data is refused before anything is stored."""
+    Empty or oversized data is refused before anything is stored. Retrying with the bytes already
+    accepted answers the video unchanged; other bytes are a ConflictError (an upload is pinned)."""
     video = ports.videos.get(video_id)
     if video.status is not VideoStatus.PENDING_UPLOAD:
+        if video.content_sha256 is not None and video.content_sha256 == hashlib.sha256(data).hexdigest():
+            return video  # a retry of the accepted upload (its answer was lost): nothing to do
         raise ConflictError(
-            f"video {video_id} is {video.status.value}; only a pending_upload video takes an upload",
+            f"video {video_id} is {video.status.value} and its upload is already accepted; "
+            "submit a new video for other content",
             video_id=video_id,
         )
     if not data:
@@ -197,8 +236,10 @@ def upload_video(ports: CorePorts, config: CoreConfig, workflow: Workflow, video
     limit = _upload_limit(video, config)
     if len(data) > limit:
         raise PayloadTooLargeError(f"the file is {_mb(len(data))}; this upload allows {_mb(limit)}", field="file")
-    ports.media.put(video.media_key, data, content_type=VIDEO_CONTENT_TYPE)
-    result = on_object_created(ports, config, workflow, video.media_key, len(data))
+    stored = ports.media.put_once(video.media_key, data, content_type=VIDEO_CONTENT_TYPE)
+    result = on_object_created(
+        ports, config, workflow, video.media_key, stored.size_bytes, version=stored.version, sha256=stored.sha256
+    )
     if result is None:  # cannot happen for our own keys; keep the type honest
         raise NotFoundError(f"video {video_id} vanished during its upload", video_id=video_id)
     return ports.videos.get(video_id)

@@ -73,6 +73,9 @@ class Video(DomainModel):
     media_key: str
     content_type: str = "video/mp4"
     declared_size_bytes: int | None = None
+    #: The accepted upload, pinned: its version where the media store keeps versions (S3), and its hash.
+    media_version: str | None = None
+    content_sha256: str | None = None
     created_at: datetime
     updated_at: datetime
     uploaded_at: datetime | None = None

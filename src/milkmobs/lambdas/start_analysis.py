@@ -1,7 +1,9 @@
 """start-analysis: S3 "object created" notifications → the video is ``uploaded`` and its workflow starts.
 
 Takes a batch of S3 records; keys that are not ``vid_*.mp4`` are ignored (the thumbnails share the
-bucket); keys arrive URL-encoded and are decoded. Idempotent: a repeated notification starts nothing
+bucket); keys arrive URL-encoded and are decoded. Each record's ``versionId`` goes with it: the first
+accepted version is pinned on the video, and a later version (the form posted again) is removed.
+Idempotent: a repeated notification starts nothing
 new (the core names the execution after the video). When ``MILKMOBS_THUMBNAIL_FUNCTION_NAME`` is set
 (the deployed stack sets it), each started video's thumbnail is requested from generate-thumbnail
 with an asynchronous invocation, as the seed's flow does; a thumbnail is cosmetic, so a failed
@@ -22,8 +24,8 @@ logger = logging.getLogger("milkmobs.lambdas.start_analysis")
 VIDEO_KEY = re.compile(r"^vid_[A-Za-z0-9_-]+\.mp4$")
 
 
-def _objects(event: dict[str, Any]) -> list[tuple[str, int | None]]:
-    found: list[tuple[str, int | None]] = []
+def _objects(event: dict[str, Any]) -> list[tuple[str, int | None, str | None]]:
+    found: list[tuple[str, int | None, str | None]] = []
     for record in event.get("Records") or []:
         s3 = record.get("s3") if isinstance(record, dict) else None
         if not isinstance(s3, dict) or not str(record.get("eventName", "ObjectCreated")).startswith("ObjectCreated"):
@@ -31,7 +33,8 @@ def _objects(event: dict[str, Any]) -> list[tuple[str, int | None]]:
         obj = s3.get("object") or {}
         key = unquote_plus(str(obj.get("key", "")))
         size = obj.get("size")
-        found.append((key, int(size) if isinstance(size, int | float) else None))
+        version = obj.get("versionId")
+        found.append((key, int(size) if isinstance(size, int | float) else None, str(version) if version else None))
     return found
 
 
@@ -45,12 +48,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     started: list[str] = []
     ignored: list[str] = []
     rejected: list[dict[str, str]] = []
-    for key, size in _objects(event):
+    for key, size, version in _objects(event):
         if not VIDEO_KEY.match(key):
             ignored.append(key)
             continue
         try:
-            video = app().on_object_created(key, size)
+            video = app().on_object_created(key, size, version=version)
         except (NotFoundError, ConflictError, InvalidInputError) as exc:
             # Permanent for this object (no record, wrong state, too large): retrying the batch cannot
             # help, so log it and go on. Transient errors propagate and S3's async retry runs again.

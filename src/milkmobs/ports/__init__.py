@@ -3,7 +3,14 @@
 from milkmobs.ports.analyzer import Analyzer, AsyncVideoEmbedder, EmbeddingJob, ModelOutput
 from milkmobs.ports.clock import Clock, IdGenerator
 from milkmobs.ports.events import EventBus
-from milkmobs.ports.media import MediaStore, ServedMediaStore, UploadTicket
+from milkmobs.ports.media import (
+    MediaStore,
+    ServedMediaStore,
+    StoredUpload,
+    UploadPolicy,
+    UploadTicket,
+    VersionedMediaStore,
+)
 from milkmobs.ports.media_processing import MediaProcessor
 from milkmobs.ports.metrics import Metrics
 from milkmobs.ports.stores import MobStore, VideoStore
@@ -25,9 +32,12 @@ __all__ = [
     "MobStore",
     "ModelOutput",
     "ServedMediaStore",
+    "StoredUpload",
+    "UploadPolicy",
     "UploadTicket",
     "VectorHit",
     "VectorIndex",
+    "VersionedMediaStore",
     "VideoStore",
     "Workflow",
 ]

@@ -1,8 +1,7 @@
 """The local server's WSGI application: the shared route table, plus the two routes S3 plays in AWS.
 
-- ``POST /uploads``: the presigned-form target. The media store checks the signed policy (signature,
-  expiry, exact key, content type, size range) exactly as S3 checks a presigned POST; nothing is
-  stored on error; on success the object-created path runs (the pipeline starts in the background).
+- ``POST /uploads``: the presigned-form target, answered by ``server.uploads`` (policy checked
+  before the file is read, file streamed to disk, nothing stored on error).
 - ``GET /media/<key>``: signed read URLs (videos, thumbnails), with single byte ranges for players.
 - the web pages (``static.py``): ``/`` consumer app, ``/admin/`` dashboard, ``/config.json``.
 - everything else: translated to an API Gateway REST event and answered by the route table.
@@ -24,15 +23,14 @@ from milkmobs.core.service import MilkMobs
 from milkmobs.domain import InvalidInputError, MilkmobsError, NotFoundError, PayloadTooLargeError
 from milkmobs.ports import ServedMediaStore
 from milkmobs.server.events import from_response, to_event
-from milkmobs.server.multipart import parse_form
 from milkmobs.server.static import web_pages
+from milkmobs.server.uploads import FORM_OVERHEAD_BYTES, UploadEndpoint
 
 logger = logging.getLogger("milkmobs.server")
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 Resolve = Callable[[dict[str, Any], Any], dict[str, Any]]
-#: Room for the form fields around the file, on top of the configured maximum video size.
-FORM_OVERHEAD_BYTES = 64 * 1024
+__all__ = ["FORM_OVERHEAD_BYTES", "LocalHttpApp"]
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -63,7 +61,7 @@ class LocalHttpApp:
         self._resolve = resolve
         self._cors_origins = frozenset(cors_origins)
         self._app = app
-        self._max_body = max_upload_bytes + FORM_OVERHEAD_BYTES
+        self._upload = UploadEndpoint(app, max_upload_bytes=max_upload_bytes)
         self._resolve_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -147,30 +145,6 @@ class LocalHttpApp:
         if not isinstance(store, ServedMediaStore):
             raise NotFoundError("this backend's media store serves its own uploads and reads (S3): not served here")
         return store
-
-    def _upload(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
-        store = self._served_store()
-        body = self._read_body(environ, limit=self._max_body)
-        parts = parse_form(str(environ.get("CONTENT_TYPE", "")), body)
-        files = [p for p in parts if p.name == "file"]
-        if len(files) != 1:
-            raise InvalidInputError("the upload form needs exactly one 'file' part (sent last)", field="file")
-        # As S3: fields after the file are ignored; field names are case-sensitive.
-        fields: dict[str, str] = {}
-        for part in parts:
-            if part is files[0]:
-                break
-            fields[part.name] = part.data.decode("utf-8", "replace")
-        key = store.accept_upload(fields, files[0].data)
-        video = self._app().on_object_created(key, len(files[0].data))
-        logger.info(
-            "upload of %s stored (%d bytes)%s",
-            key,
-            len(files[0].data),
-            f"; analysis of {video.video_id} started" if video else "",
-        )
-        start_response("204 No Content", [("Location", f"/media/{key}")])
-        return []
 
     def _media(self, environ: dict[str, Any], start_response: StartResponse, key: str, method: str) -> list[bytes]:
         store = self._served_store()

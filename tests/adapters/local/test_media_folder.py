@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -23,6 +24,7 @@ from milkmobs.domain import (
     BackendUnavailableError,
     ForbiddenError,
     InvalidInputError,
+    MilkmobsError,
     NotFoundError,
     PayloadTooLargeError,
 )
@@ -163,3 +165,34 @@ def test_a_failed_write_is_backend_unavailable_and_leaves_no_temporary(store: Lo
     with pytest.raises(BackendUnavailableError, match=r"vid_blocked\.mp4"):
         store.put("vid_blocked.mp4", b"data")
     assert list((store.root / ".tmp").iterdir()) == []
+
+
+def test_abandoned_temp_files_are_removed_at_start_up_but_not_live_ones(tmp_path: Path, clock: FixedClock) -> None:
+    import fcntl
+
+    root = tmp_path / "media"
+    first = LocalMediaStore(root, secret=b"s" * 32, public_base_url=BASE, clock=clock)
+    crashed = root / ".tmp" / "upload-crashed.part"
+    crashed.write_bytes(b"half a video")  # what a killed server leaves behind
+    live = root / ".tmp" / "upload-live.part"
+    live.write_bytes(b"being written")
+    with live.open("rb") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # another process is writing it right now
+        LocalMediaStore(root, secret=b"s" * 32, public_base_url=BASE, clock=clock)
+        assert not crashed.exists() and live.exists()
+    assert first.root == root.resolve()
+
+
+def test_a_failed_upload_leaves_no_temp_file(store: LocalMediaStore) -> None:
+    ticket = store.create_upload("vid_t.mp4", content_type="video/mp4", max_bytes=10, expires_in=60)
+    policy = store.check_upload_form(ticket.fields)
+
+    def broken() -> Iterator[bytes]:
+        yield b"12345"
+        raise OSError("the client went away")
+
+    with pytest.raises(MilkmobsError):
+        store.store_upload(policy, broken())
+    with pytest.raises(PayloadTooLargeError):
+        store.store_upload(policy, iter([b"x" * 6, b"x" * 6]))
+    assert list((store.root / ".tmp").iterdir()) == [] and not store.exists("vid_t.mp4")

@@ -1,7 +1,15 @@
-"""S3 ``MediaStore``: presigned POST uploads, presigned GET or CloudFront reads, versioned deletes."""
+"""S3 ``MediaStore``: presigned POST uploads, presigned GET or CloudFront reads, versioned deletes.
+
+S3 refuses overwrites only for PutObject and CompleteMultipartUpload (``If-None-Match: *``); a
+presigned POST form cannot carry that condition and stays valid until it expires. So the bucket keeps
+versions: the core pins the version its object-created handler accepted, reads that version, and
+removes any later one (``delete_version``). ``put_once`` (the library's own uploads) is a conditional
+PutObject.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -10,8 +18,8 @@ from urllib.parse import quote
 from botocore.exceptions import BotoCoreError, ClientError
 
 from milkmobs.adapters.aws.errors import common_translation, error_code, transport_error
-from milkmobs.domain.errors import ConfigurationError, InvalidInputError, MilkmobsError, NotFoundError
-from milkmobs.ports import UploadTicket
+from milkmobs.domain.errors import ConfigurationError, ConflictError, InvalidInputError, MilkmobsError, NotFoundError
+from milkmobs.ports import StoredUpload, UploadTicket
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -19,6 +27,8 @@ if TYPE_CHECKING:
 THUMBNAIL_PREFIX = "thumbnails/"
 _DELETE_BATCH = 1000  # DeleteObjects accepts at most 1,000 keys per call
 _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound", "NoSuchVersion"})
+_EXISTS_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict"})
+_HASH_CHUNK = 1024 * 1024
 
 
 def _translate(exc: ClientError, *, bucket: str, key: str | None, doing: str) -> MilkmobsError:
@@ -91,6 +101,60 @@ class S3MediaStore:
     def put(self, key: str, data: bytes, *, content_type: str = "video/mp4") -> None:
         self._call(f"storing {key}", key, self._client.put_object, Key=key, Body=data, ContentType=content_type)
 
+    def put_once(self, key: str, data: bytes, *, content_type: str = "video/mp4") -> StoredUpload:
+        """A conditional PutObject (``If-None-Match: *``): never replaces what is stored at ``key``."""
+        if not data:
+            raise InvalidInputError(f"upload of {key} is empty", field="file")
+        sha256 = hashlib.sha256(data).hexdigest()
+        try:
+            response = self._client.put_object(
+                Bucket=self._bucket, Key=key, Body=data, ContentType=content_type, IfNoneMatch="*", **self._owner
+            )
+        except ClientError as exc:
+            if error_code(exc) not in _EXISTS_CODES:
+                raise _translate(exc, bucket=self._bucket, key=key, doing=f"storing {key}") from exc
+            if self.sha256_of(key) != sha256:
+                raise ConflictError(
+                    f"{key} already holds an accepted upload with other content; an accepted upload is never "
+                    "replaced: submit a new video for new content"
+                ) from exc
+            return StoredUpload(
+                key=key, size_bytes=len(data), sha256=sha256, version=self.current_version(key), created=False
+            )
+        except BotoCoreError as exc:
+            raise transport_error(exc, doing=f"storing {key} (s3://{self._bucket}/{key})") from exc
+        version = response.get("VersionId")
+        return StoredUpload(key=key, size_bytes=len(data), sha256=sha256, version=str(version) if version else None)
+
+    def sha256_of(self, key: str, *, version: str | None = None) -> str:
+        """Hex SHA-256 of the object (that version), streamed in 1 MiB chunks: memory stays flat."""
+        request: dict[str, Any] = {"Key": key, **({"VersionId": version} if version else {})}
+        response = self._call(f"reading {key}", key, self._client.get_object, **request)
+        digest = hashlib.sha256()
+        body = response["Body"]
+        try:
+            for chunk in body.iter_chunks(_HASH_CHUNK):
+                digest.update(chunk)
+        except BotoCoreError as exc:
+            raise transport_error(exc, doing=f"reading {key} (s3://{self._bucket}/{key})") from exc
+        finally:
+            body.close()
+        return digest.hexdigest()
+
+    def current_version(self, key: str) -> str | None:
+        """The version id a plain GET of ``key`` returns now (None on an unversioned bucket)."""
+        version = self._call(f"checking {key}", key, self._client.head_object, Key=key).get("VersionId")
+        return str(version) if version and version != "null" else None
+
+    def delete_version(self, key: str, version: str) -> None:
+        """Remove exactly one version (a later upload through a still-valid form); idempotent."""
+        try:
+            self._call(
+                f"removing version {version} of {key}", key, self._client.delete_object, Key=key, VersionId=version
+            )
+        except NotFoundError:
+            return
+
     def get(self, key: str) -> bytes:
         """The object's bytes; NotFoundError if absent."""
         response = self._call(f"reading {key}", key, self._client.get_object, Key=key)
@@ -111,14 +175,15 @@ class S3MediaStore:
     def uri(self, key: str) -> str:
         return f"s3://{self._bucket}/{key}"
 
-    def read_url(self, key: str, *, expires_in: int = 3600) -> str:
-        """A CloudFront URL when a distribution is configured, else a presigned GET."""
+    def read_url(self, key: str, *, expires_in: int = 3600, version: str | None = None) -> str:
+        """A presigned GET of ``version`` (the pinned upload) when given, else of the latest. A CloudFront
+        URL when a distribution is configured: its origin access grants s3:GetObject on the latest only,
+        which is the pinned version because the object-created handler removes any later one."""
         if self._cloudfront:
             return f"https://{self._cloudfront}/{quote(key)}"
+        params: dict[str, Any] = {"Bucket": self._bucket, "Key": key, **({"VersionId": version} if version else {})}
         try:
-            url: str = self._client.generate_presigned_url(
-                "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_in
-            )
+            url: str = self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
         except BotoCoreError as exc:
             raise transport_error(exc, doing=f"signing a read URL for {key}") from exc
         return url

@@ -1,7 +1,10 @@
 """``LocalMediaStore``: video files and thumbnails in a folder, served by ``milkmobs serve``.
 
-- Every write goes to a temporary file in the same folder tree and is moved into place with
-  ``os.replace``, so a reader never sees half a file and a crash leaves no partial video.
+- Every write goes to a temporary file under ``.tmp/`` (locked with ``flock`` while it is written) and
+  is moved into place, so a reader never sees half a file. A temp file left by a crash is removed when
+  a store opens the folder (only if no live writer holds its lock).
+- Video uploads are linked into place with ``os.link``, which fails if the key exists: an accepted
+  upload is never replaced (identical bytes posted again are answered without rewriting).
 - Uploads and reads are authorised by HMAC signatures over what they allow (key, content type,
   size bound, expiry), like S3 presigned POSTs and GETs; the server calls :meth:`accept_upload` and
   :meth:`open_signed`, which check them.
@@ -11,13 +14,14 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import hmac
 import os
 import re
 import secrets
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -25,12 +29,13 @@ from urllib.parse import quote, urlencode
 from milkmobs.domain import (
     BackendUnavailableError,
     ConfigurationError,
+    ConflictError,
     ForbiddenError,
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
 )
-from milkmobs.ports import Clock, UploadTicket
+from milkmobs.ports import Clock, StoredUpload, UploadPolicy, UploadTicket
 
 #: Upload form field names (the S3 spelling for the ones S3 has).
 FIELD_KEY = "key"
@@ -42,6 +47,38 @@ FIELD_SIGNATURE = "x-milkmobs-signature"
 THUMBNAIL_PREFIX = "thumbnails/"
 _SEGMENT = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")  # no leading dot: '.tmp' and '..' stay ours
 _TMP_DIR = ".tmp"
+_HASH_CHUNK = 1024 * 1024
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def remove_abandoned_temp_files(folder: Path) -> int:
+    """Delete the temp files no live writer holds (each writer keeps an exclusive ``flock`` on its
+    file while writing); returns how many were removed."""
+    removed = 0
+    for path in folder.glob("*"):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue  # gone meanwhile, or a directory we never make
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue  # being written right now
+        try:
+            path.unlink(missing_ok=True)
+            removed += 1
+        finally:
+            os.close(fd)
+    return removed
 
 
 def load_or_create_secret(path: Path) -> bytes:
@@ -80,6 +117,7 @@ class LocalMediaStore:
         self.root = Path(root).resolve()
         self._tmp = self.root / _TMP_DIR
         self._tmp.mkdir(parents=True, exist_ok=True)
+        remove_abandoned_temp_files(self._tmp)
         self._upload_key = hmac.new(secret, b"milkmobs-upload", hashlib.sha256).digest()
         self._read_key = hmac.new(secret, b"milkmobs-read", hashlib.sha256).digest()
         self._base = public_base_url.rstrip("/")
@@ -94,25 +132,73 @@ class LocalMediaStore:
         return self.path_for(key).as_uri()
 
     # --- bytes ---------------------------------------------------------------------------
-    def put(self, key: str, data: bytes, *, content_type: str = "video/mp4") -> None:
-        target = self.path_for(key)
+    @contextlib.contextmanager
+    def _temp_file(self, key: str, prefix: str) -> Iterator[tuple[int, str]]:
+        """A locked temp file under ``.tmp/``: (fd, path); always removed on the way out (once moved
+        or linked into place, the removal only drops the temp name)."""
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
+            fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix=prefix, suffix=".part")
         except OSError as exc:
             raise BackendUnavailableError(f"cannot write media {key} under {self.root}: {exc}") from exc
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, target)
-        except BaseException as exc:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield fd, tmp_name
+        finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_name)
-            if isinstance(exc, OSError):  # disk full, permissions: nothing was stored
+            os.close(fd)
+
+    def put(self, key: str, data: bytes, *, content_type: str = "video/mp4") -> None:
+        target = self.path_for(key)
+        with self._temp_file(key, "put-") as (fd, tmp_name):
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _write_all(fd, data)
+                os.fsync(fd)
+                os.replace(tmp_name, target)
+            except OSError as exc:  # disk full, permissions: nothing was stored
                 raise BackendUnavailableError(f"cannot write media {key} under {self.root}: {exc}") from exc
-            raise
+
+    def put_once(self, key: str, data: bytes, *, content_type: str = "video/mp4") -> StoredUpload:
+        return self._store_once(key, [data], max_bytes=None)
+
+    def _store_once(self, key: str, chunks: Iterable[bytes], *, max_bytes: int | None) -> StoredUpload:
+        target = self.path_for(key)
+        digest = hashlib.sha256()
+        size = 0
+        with self._temp_file(key, "upload-") as (fd, tmp_name):
+            try:
+                for chunk in chunks:
+                    size += len(chunk)
+                    if max_bytes is not None and size > max_bytes:
+                        raise PayloadTooLargeError(
+                            f"upload of {key} is more than {max_bytes} bytes, the limit of its form", field="file"
+                        )
+                    digest.update(chunk)
+                    _write_all(fd, chunk)
+                if size == 0:
+                    raise InvalidInputError(f"upload of {key} is empty", field="file")
+                os.fsync(fd)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                sha256 = digest.hexdigest()
+                try:
+                    os.link(tmp_name, target)  # fails if the key exists: never replaces an accepted upload
+                except FileExistsError:
+                    if file_sha256(target) != sha256:
+                        raise ConflictError(
+                            f"{key} already holds an accepted upload with other content; an accepted upload "
+                            "is never replaced: submit a new video for new content"
+                        ) from None
+                    return StoredUpload(key=key, size_bytes=size, sha256=sha256, created=False)
+            except OSError as exc:
+                raise BackendUnavailableError(f"cannot write media {key} under {self.root}: {exc}") from exc
+        return StoredUpload(key=key, size_bytes=size, sha256=sha256, created=True)
+
+    def sha256_of(self, key: str, *, version: str | None = None) -> str:
+        try:
+            return file_sha256(self.path_for(key))
+        except (FileNotFoundError, IsADirectoryError) as exc:
+            raise NotFoundError(f"media {key} not found") from exc
 
     def get(self, key: str) -> bytes:
         try:
@@ -160,7 +246,7 @@ class LocalMediaStore:
             expires_at=datetime.fromtimestamp(expires, UTC),
         )
 
-    def accept_upload(self, fields: Mapping[str, str], data: bytes) -> str:
+    def check_upload_form(self, fields: Mapping[str, str]) -> UploadPolicy:
         missing = [
             name
             for name in (FIELD_KEY, FIELD_CONTENT_TYPE, FIELD_MAX_BYTES, FIELD_EXPIRES, FIELD_SIGNATURE)
@@ -178,17 +264,17 @@ class LocalMediaStore:
             raise ForbiddenError(f"upload of {key}: the policy signature does not match; request a new upload URL")
         if self._now_ts() > expires:
             raise ForbiddenError(f"upload of {key}: the upload URL expired; request a new one")
-        if not data:
-            raise InvalidInputError(f"upload of {key} is empty", field="file")
-        if len(data) > max_bytes:
-            raise PayloadTooLargeError(
-                f"upload of {key} is {len(data)} bytes, above the limit of {max_bytes}", field="file"
-            )
-        self.put(key, data, content_type=content_type)
-        return key
+        return UploadPolicy(key=_check_key(key), content_type=content_type, max_bytes=max_bytes)
+
+    def store_upload(self, policy: UploadPolicy, chunks: Iterable[bytes]) -> StoredUpload:
+        return self._store_once(policy.key, chunks, max_bytes=policy.max_bytes)
+
+    def accept_upload(self, fields: Mapping[str, str], data: bytes) -> str:
+        return self.store_upload(self.check_upload_form(fields), [data]).key
 
     # --- signed reads ----------------------------------------------------------------------------
-    def read_url(self, key: str, *, expires_in: int = 3600) -> str:
+    def read_url(self, key: str, *, expires_in: int = 3600, version: str | None = None) -> str:
+        # One version per key (uploads are never replaced), so ``version`` names no other bytes.
         _check_key(key)
         expires = self._now_ts() + int(expires_in)
         query = urlencode({"expires": expires, "signature": self._read_signature(key, expires)})
@@ -221,3 +307,9 @@ class LocalMediaStore:
     def _read_signature(self, key: str, expires: int) -> str:
         message = "\x00".join(("read", key, str(expires))).encode()
         return hmac.new(self._read_key, message, hashlib.sha256).hexdigest()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

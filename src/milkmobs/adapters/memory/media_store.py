@@ -15,13 +15,13 @@ import hmac
 import json
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from urllib.parse import quote, urlencode
 
 from milkmobs.domain import NotFoundError
-from milkmobs.domain.errors import ForbiddenError, InvalidInputError, PayloadTooLargeError
-from milkmobs.ports import Clock, UploadTicket
+from milkmobs.domain.errors import ConflictError, ForbiddenError, InvalidInputError, PayloadTooLargeError
+from milkmobs.ports import Clock, StoredUpload, UploadPolicy, UploadTicket
 
 THUMBNAIL_PREFIX = "thumbnails/"
 
@@ -50,6 +50,25 @@ class InMemoryMediaStore:
     def put(self, key: str, data: bytes, *, content_type: str = "video/mp4") -> None:
         with self._lock:
             self._objects.setdefault(key, []).append((bytes(data), content_type))
+
+    def put_once(self, key: str, data: bytes, *, content_type: str = "video/mp4") -> StoredUpload:
+        if not data:
+            raise InvalidInputError(f"upload of {key} is empty", field="file")
+        sha256 = hashlib.sha256(data).hexdigest()
+        with self._lock:
+            versions = self._objects.get(key)
+            if versions:
+                if hashlib.sha256(versions[-1][0]).hexdigest() != sha256:
+                    raise ConflictError(
+                        f"{key} already holds an accepted upload with other content; an accepted upload is "
+                        "never replaced: submit a new video for new content"
+                    )
+                return StoredUpload(key=key, size_bytes=len(data), sha256=sha256, created=False)
+            self._objects[key] = [(bytes(data), content_type)]
+        return StoredUpload(key=key, size_bytes=len(data), sha256=sha256, created=True)
+
+    def sha256_of(self, key: str, *, version: str | None = None) -> str:
+        return hashlib.sha256(self.get(key)).hexdigest()
 
     def get(self, key: str) -> bytes:
         with self._lock:
@@ -96,7 +115,8 @@ class InMemoryMediaStore:
     def _sign(self, message: str) -> str:
         return _b64(hmac.new(self._secret, message.encode("utf-8"), hashlib.sha256).digest())
 
-    def read_url(self, key: str, *, expires_in: int = 3600) -> str:
+    def read_url(self, key: str, *, expires_in: int = 3600, version: str | None = None) -> str:
+        # Uploads are never replaced (put_once), so the latest bytes of a video key are the accepted ones.
         expires = int((self._clock.now() + timedelta(seconds=expires_in)).timestamp())
         query = urlencode({"expires": str(expires), "signature": self._sign(f"GET\n{key}\n{expires}")})
         return f"{self._base_url}/media/{quote(key)}?{query}"
@@ -129,15 +149,15 @@ class InMemoryMediaStore:
         fields = {"key": key, "Content-Type": content_type, "policy": encoded, "signature": self._sign(encoded)}
         return UploadTicket(url=f"{self._base_url}/uploads", fields=fields, method="POST", expires_at=expires_at)
 
-    def accept_upload(self, fields: Mapping[str, str], data: bytes) -> str:
-        """Check the signed policy in ``fields`` against the form and ``data``; store atomically."""
+    def check_upload_form(self, fields: Mapping[str, str]) -> UploadPolicy:
+        """Check the signed policy in ``fields`` before any file byte is read."""
         encoded, signature = fields.get("policy", ""), fields.get("signature", "")
         if not encoded or not hmac.compare_digest(signature, self._sign(encoded)):
             raise ForbiddenError("upload refused: the upload policy signature is not valid; request a new upload")
         try:
             policy = json.loads(_unb64(encoded))
             key, content_type = str(policy["key"]), str(policy["contentType"])
-            low, high = (int(x) for x in policy["contentLengthRange"])
+            _low, high = (int(x) for x in policy["contentLengthRange"])
             expires = int(policy["expires"])
         except (binascii.Error, ValueError, KeyError, TypeError) as exc:
             raise ForbiddenError("upload refused: the upload policy is malformed") from exc
@@ -147,9 +167,19 @@ class InMemoryMediaStore:
             raise ForbiddenError(f"upload refused: this upload only accepts key {key}")
         if fields.get("Content-Type") != content_type:
             raise InvalidInputError(f"upload refused: content type must be {content_type}", field="contentType")
-        if len(data) > high:
-            raise PayloadTooLargeError(f"upload refused: {len(data)} bytes is over the {high}-byte limit", field="file")
-        if len(data) < low:
-            raise InvalidInputError("upload refused: the file is empty", field="file")
-        self.put(key, data, content_type=content_type)
-        return key
+        return UploadPolicy(key=key, content_type=content_type, max_bytes=high)
+
+    def store_upload(self, policy: UploadPolicy, chunks: Iterable[bytes]) -> StoredUpload:
+        """Collect ``chunks`` (this store keeps bytes in memory anyway), refusing past ``max_bytes``."""
+        data = bytearray()
+        for chunk in chunks:
+            data += chunk
+            if len(data) > policy.max_bytes:
+                raise PayloadTooLargeError(
+                    f"upload refused: more than {policy.max_bytes} bytes, the limit of its form", field="file"
+                )
+        return self.put_once(policy.key, bytes(data), content_type=policy.content_type)
+
+    def accept_upload(self, fields: Mapping[str, str], data: bytes) -> str:
+        """Check the signed policy in ``fields``, then store ``data`` (never replacing an accepted upload)."""
+        return self.store_upload(self.check_upload_form(fields), [data]).key

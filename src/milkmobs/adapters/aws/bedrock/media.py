@@ -87,6 +87,15 @@ class BedrockMediaAccess:
                 video_id=video.video_id,
                 model_id=model_id,
             ) from exc
+        current = head.get("VersionId")
+        if video.media_version and current and current != video.media_version:
+            # Bedrock reads the latest version only; a later upload is still being removed by start-analysis.
+            raise TransientAnalysisError(
+                f"video {video.video_id}: {uri} holds version {current}, not the accepted upload "
+                f"{video.media_version}; the later version is being removed, retrying",
+                video_id=video.video_id,
+                model_id=model_id,
+            )
         if len(self._sizes) > 256:
             self._sizes.clear()
         self._sizes[video.media_key] = int(head.get("ContentLength", 0))
