@@ -53,6 +53,7 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", "/admin/videos/{videoId}", "admin-delete-video", admin=True),
     Route("GET", "/admin/stats", "admin-get-stats", admin=True),
     Route("GET", "/admin/usage-stats", "admin-get-usage-stats", admin=True),
+    Route("GET", "/admin/mobs/map", "admin-get-mob-map", admin=True),
 )
 
 # POST /validate takes {"videoId": "..."}; the gateway rejects anything else before a Lambda runs.

@@ -55,6 +55,8 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("admin-delete-video", FunctionGroup.ADMIN, 30),
     FunctionSpec("admin-get-stats", FunctionGroup.ADMIN, 30),
     FunctionSpec("admin-get-usage-stats", FunctionGroup.ADMIN, 30),
+    # Not in the seed: the mobs map (PCA of up to a few thousand embeddings; numpy wants the memory).
+    FunctionSpec("admin-get-mob-map", FunctionGroup.ADMIN, 30, memory_mb=1024),
     # processing
     FunctionSpec("start-analysis", FunctionGroup.PROCESSING, 30),
     FunctionSpec("generate-thumbnail", FunctionGroup.PROCESSING, 300, memory_mb=1024, needs_ffmpeg=True),

@@ -187,7 +187,7 @@ class MilkMobsStack(cdk.Stack):
         f = functions.functions
         videos, mobs = tables.videos, tables.mobs
         read_videos = ["list-user-videos", "get-video-detail", "get-feed", "get-mob", "search-similar",
-                       "admin-list-videos", "admin-get-stats", "get-execution-history"]
+                       "admin-list-videos", "admin-get-stats", "get-execution-history", "admin-get-mob-map"]
         write_videos = ["create-upload", "admin-delete-video", "start-analysis", "generate-thumbnail",
                         "analysis-mark-processing", "analysis-pegasus", "analysis-marengo", "analysis-write-result",
                         "validate-video", "cluster-video", "analysis-mark-failed", "cluster-embeddings"]

@@ -9,6 +9,7 @@ from typing import Any
 from aws_cdk.assertions import Match
 from deploy_support import ALARM_EMAIL, CORS_ORIGIN, Synth
 from milkmobs_infra.api import ROUTES
+from milkmobs_infra.function_specs import FUNCTION_SPECS
 
 from milkmobs.api.auth import ADMIN_GROUP
 
@@ -166,7 +167,7 @@ def test_the_four_alarms_notify_the_topic(synth: Synth, template: Any) -> None:
     (composite,) = synth.resources("AWS::CloudWatch::CompositeAlarm").values()
     assert composite["Properties"]["AlarmName"] == "LambdaHighErrorRate"
     per_function = [a for a in every_alarm if "100 * errors / invocations" in json.dumps(a.get("Metrics", ""))]
-    assert len(per_function) == 23 and all(a["Threshold"] == 10 for a in per_function)
+    assert len(per_function) == len(FUNCTION_SPECS) and all(a["Threshold"] == 10 for a in per_function)
     (topic_id,) = synth.resources("AWS::SNS::Topic")
     template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": ALARM_EMAIL})
     for alarm in [sfn, alarms["AnalysisPegasusErrors"], alarms["AnalysisMarengoErrors"], composite["Properties"]]:

@@ -102,3 +102,46 @@ def test_usage_without_a_time_counts_as_now(metrics: Any) -> None:
 def test_nothing_recorded_reads_as_empty(metrics: Any) -> None:
     now = datetime.now(UTC)
     assert metrics.usage_between(now - timedelta(days=30), now) == []
+
+
+def test_buckets_split_the_totals_over_time(metrics: Any) -> None:
+    base = _base()
+    step = timedelta(minutes=15)
+
+    def pegasus(minutes: int, seconds: float) -> ModelUsage:
+        return ModelUsage(
+            model_id=PEGASUS, model_type=ModelType.PEGASUS, input_tokens=10, video_seconds=seconds,
+            at=base + timedelta(minutes=minutes),
+        )  # fmt: skip
+
+    # 15 is the second bucket's first instant; 61 is past the range
+    metrics.record_usage([pegasus(1, 1.0), pegasus(14, 2.0), pegasus(15, 4.0), pegasus(50, 8.0), pegasus(61, 16.0)])
+    metrics.record_usage(
+        [ModelUsage(model_id=MARENGO, model_type=ModelType.MARENGO, video_seconds=5.0, at=base + timedelta(minutes=31))]
+    )
+    rows = _by_model(metrics.usage_between(base, base + timedelta(hours=1), step=step))
+    starts = [base + i * step for i in range(4)]
+    peg, mar = rows[PEGASUS], rows[MARENGO]
+    assert [b.start for b in peg.buckets] == starts == [b.start for b in mar.buckets]
+    assert [b.invocations for b in peg.buckets] == [2, 1, 0, 1]
+    assert [b.input_tokens for b in peg.buckets] == [20, 10, 0, 10]
+    assert [b.video_seconds for b in peg.buckets] == pytest.approx([3.0, 4.0, 0.0, 8.0])
+    assert [b.invocations for b in mar.buckets] == [0, 0, 1, 0]
+    assert peg.invocations == sum(b.invocations for b in peg.buckets) == 4
+    assert peg.video_seconds == pytest.approx(15.0)
+    assert all(b.estimated_cost_usd == 0.0 for b in peg.buckets)
+    assert all(row.buckets == [] for row in metrics.usage_between(base, base + timedelta(hours=1)))
+
+
+def test_the_last_bucket_is_cut_at_the_end_of_the_range(metrics: Any) -> None:
+    base = _base()
+    metrics.record_usage(
+        [
+            ModelUsage(model_id=PEGASUS, model_type=ModelType.PEGASUS, video_seconds=s, at=base + timedelta(minutes=m))
+            for m, s in [(10, 1.0), (49, 2.0), (50, 4.0)]
+        ]
+    )
+    (row,) = metrics.usage_between(base, base + timedelta(minutes=50), step=timedelta(minutes=30))
+    assert [b.start for b in row.buckets] == [base, base + timedelta(minutes=30)]
+    assert [b.video_seconds for b in row.buckets] == pytest.approx([1.0, 2.0])
+    assert row.invocations == 2

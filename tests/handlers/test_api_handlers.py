@@ -9,6 +9,7 @@ from tests.handlers.conftest import MILK_BYTES, admin_headers, api_event, body_o
 from milkmobs.core.service import MilkMobs
 from milkmobs.lambdas import (
     admin_delete_video,
+    admin_get_mob_map,
     admin_get_stats,
     admin_get_usage_stats,
     admin_list_videos,
@@ -160,6 +161,40 @@ def test_admin_lists_deletes_and_reports(app: MilkMobs, context: Any) -> None:
     )
     assert usage["range"] == "7d" and {m["modelType"] for m in usage["models"]} == {"pegasus", "marengo"}
     assert all(m["invocations"] >= 2 for m in usage["models"])
+
+
+def test_admin_usage_buckets_stats_and_the_mobs_map(app: MilkMobs, context: Any) -> None:
+    first, second = _submit(context, hashtags=["gotmilk", "skate"]), _submit(context, hashtags=["gotmilk", "skate"])
+    _upload(app, context, first)
+    _upload(app, context, second)
+
+    usage = body_of(
+        admin_get_usage_stats.handler(
+            api_event("GET", "/admin/usage-stats", query={"range": "1h"}, headers=admin_headers()), context
+        )
+    )
+    assert usage["bucketSeconds"] == 300
+    for model in usage["models"]:
+        assert len(model["buckets"]) == 12
+        assert set(model["buckets"][0]) >= {"start", "invocations", "videoSeconds", "estimatedCostUsd"}
+        assert sum(b["invocations"] for b in model["buckets"]) == model["invocations"] == 2
+
+    stats = body_of(admin_get_stats.handler(api_event("GET", "/admin/stats", headers=admin_headers()), context))
+    assert stats["videosLastHour"] == 2 and stats["videosLastHourCapped"] is False
+
+    def map_of(query: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        headers = admin_headers() if headers is None else headers
+        return admin_get_mob_map.handler(api_event("GET", "/admin/mobs/map", query=query, headers=headers), context)
+
+    answer = map_of()
+    assert answer["statusCode"] == 200, answer["body"]
+    drawn = body_of(answer)
+    assert drawn["sampled"] == drawn["validatedTotal"] == 2 and len(drawn["explainedVariance"]) == 2
+    assert {p["videoId"] for p in drawn["points"]} == {first["videoId"], second["videoId"]}
+    assert all(set(p) == {"videoId", "mobId", "title", "x", "y"} and p["mobId"] for p in drawn["points"])
+    assert [p["videoId"] for p in body_of(map_of({"limit": "1"}))["points"]] == [second["videoId"]]
+    assert map_of({"limit": "0"})["statusCode"] == 422
+    assert map_of(headers={})["statusCode"] == 401
 
 
 def test_bad_input_is_a_4xx_in_the_error_shape_without_echo(app: MilkMobs, context: Any) -> None:

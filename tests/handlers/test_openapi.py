@@ -26,6 +26,7 @@ ENDPOINTS = {
     ("delete", "/admin/videos/{videoId}"),
     ("get", "/admin/stats"),
     ("get", "/admin/usage-stats"),
+    ("get", "/admin/mobs/map"),
 }
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from tests.unit.core_support import OFF_TOPIC_BYTES, make_app, snapshot, submit, upload
 
+from milkmobs.core import admin
 from milkmobs.domain import BackendUnavailableError, InvalidInputError, ModelType, NotFoundError, VideoStatus
 
 
@@ -69,6 +70,18 @@ def test_stats(app) -> None:  # type: ignore[no-untyped-def]
     assert stats.total_videos == 4 and stats.active_mobs == 2
     assert stats.by_status == {"validated": 2, "rejected": 1, "pending_upload": 1}
     assert stats.average_validation_score is not None and stats.average_seconds_to_validate is not None
+    assert (stats.videos_last_hour, stats.videos_last_hour_capped) == (4, False)
+    app.ports.clock.advance(timedelta(minutes=61))
+    submit(app)
+    assert app.stats().videos_last_hour == 1  # the four are more than an hour old now
+
+
+def test_the_last_hour_count_stops_at_its_bound(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(admin, "RECENT_COUNT_BOUND", 3)
+    for _ in range(5):
+        submit(app)
+    stats = app.stats()
+    assert (stats.videos_last_hour, stats.videos_last_hour_capped) == (3, True)
 
 
 def test_usage_prices_video_seconds_per_model_type(app) -> None:  # type: ignore[no-untyped-def]
@@ -84,6 +97,24 @@ def test_usage_prices_video_seconds_per_model_type(app) -> None:  # type: ignore
     app.ports.clock.advance(timedelta(hours=2))
     assert app.usage("1h").models == [] and len(app.usage("24h").models) == 2
     assert {r: app.usage(r).range for r in ("7d", "30d")} == {"7d": "7d", "30d": "30d"}
+
+
+def test_usage_buckets_are_priced_and_add_up_to_each_model(app) -> None:  # type: ignore[no-untyped-def]
+    upload(app)
+    app.ports.clock.advance(timedelta(hours=3))
+    upload(app)
+    report = app.usage("24h")
+    assert report.bucket_seconds == 3600
+    for row in report.models:
+        assert len(row.buckets) == 24 and row.buckets[0].start == report.start
+        assert [b.start - report.start for b in row.buckets] == [timedelta(hours=i) for i in range(24)]
+        used = [i for i, b in enumerate(row.buckets) if b.invocations]
+        assert used == [20, 23]  # 3 h apart, the last one in the newest bucket
+        assert sum(b.invocations for b in row.buckets) == row.invocations == 2
+        assert sum(b.estimated_cost_usd for b in row.buckets) == pytest.approx(row.estimated_cost_usd)
+        price = 0.5 if row.model_type is ModelType.PEGASUS else 0.25
+        assert all(b.estimated_cost_usd == pytest.approx(b.video_seconds * price) for b in row.buckets)
+    assert {r: app.usage(r).bucket_seconds for r in ("1h", "7d", "30d")} == {"1h": 300, "7d": 21600, "30d": 86400}
 
 
 @pytest.mark.parametrize("bad", ["2h", "", "1H", "week"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from milkmobs.core.config import CoreConfig
 from milkmobs.core.mobs import leave_mob
@@ -12,6 +12,7 @@ from milkmobs.core.ports_bundle import CorePorts
 from milkmobs.core.queries import check_limit, view_page
 from milkmobs.core.views import VideoView
 from milkmobs.domain import (
+    MAX_PAGE_SIZE,
     BackendUnavailableError,
     InvalidInputError,
     MilkmobsError,
@@ -30,6 +31,13 @@ USAGE_RANGES: dict[str, timedelta] = {
     "24h": timedelta(hours=24),
     "7d": timedelta(days=7),
     "30d": timedelta(days=30),
+}
+#: Bucket width per range: 12 to 30 points per chart, each a whole number of minutes (CloudWatch periods).
+USAGE_STEPS: dict[str, timedelta] = {
+    "1h": timedelta(minutes=5),
+    "24h": timedelta(hours=1),
+    "7d": timedelta(hours=6),
+    "30d": timedelta(days=1),
 }
 
 
@@ -82,25 +90,64 @@ def delete_video(ports: CorePorts, video_id: str) -> Video:
     return video
 
 
+#: The last hour's videos are counted by reading the newest pages: a bounded read, never a scan.
+RECENT_COUNT_BOUND = 1000
+
+
 def stats(ports: CorePorts) -> VideoStats:
-    """Store counters plus the number of mobs with members."""
+    """Store counters, the number of mobs with members, and the videos submitted in the last hour."""
     counters = ports.videos.stats()
     active = sum(1 for mob in ports.mobs.list_all() if mob.video_count > 0)
-    return counters.model_copy(update={"active_mobs": active})
+    recent, capped = _submitted_since(ports, ports.clock.now() - timedelta(hours=1))
+    return counters.model_copy(
+        update={"active_mobs": active, "videos_last_hour": recent, "videos_last_hour_capped": capped}
+    )
+
+
+def _submitted_since(ports: CorePorts, since: datetime) -> tuple[int, bool]:
+    """How many videos were created at or after ``since`` (up to ``RECENT_COUNT_BOUND``), and whether
+    the bound was reached."""
+    count, cursor = 0, None
+    while True:
+        page = ports.videos.list_by_status(None, limit=MAX_PAGE_SIZE, cursor=cursor)
+        for video in page.items:  # newest first: the first older one ends the count
+            if video.created_at < since:
+                return count, False
+            if count == RECENT_COUNT_BOUND:
+                return count, True
+            count += 1
+        cursor = page.next_cursor
+        if cursor is None:
+            return count, False
 
 
 def usage(ports: CorePorts, config: CoreConfig, range_name: str) -> UsageReport:
     """Per-model invocations, tokens, video seconds and cost (video seconds × price per second of
-    the model's type) over the last ``1h``, ``24h``, ``7d`` or ``30d``."""
+    the model's type) over the last ``1h``, ``24h``, ``7d`` or ``30d``, also split into time buckets
+    (``USAGE_STEPS``) for a chart."""
     span = USAGE_RANGES.get(range_name)
     if span is None:
         raise InvalidInputError(f"range must be one of {', '.join(USAGE_RANGES)}, got {range_name!r}", field="range")
+    step = USAGE_STEPS[range_name]
     end = ports.clock.now()
     start = end - span
     models: list[UsageTotals] = []
-    for totals in ports.metrics.usage_between(start, end):
+    for totals in ports.metrics.usage_between(start, end, step=step):
         price = config.prices_per_second.get(totals.model_type, 0.0)
-        models.append(totals.model_copy(update={"estimated_cost_usd": round(totals.video_seconds * price, 6)}))
+        buckets = [
+            bucket.model_copy(update={"estimated_cost_usd": round(bucket.video_seconds * price, 6)})
+            for bucket in totals.buckets
+        ]
+        models.append(
+            totals.model_copy(update={"estimated_cost_usd": round(totals.video_seconds * price, 6), "buckets": buckets})
+        )
     models.sort(key=lambda t: (t.model_type.value, t.model_id))
     total = round(sum(t.estimated_cost_usd for t in models), 6)
-    return UsageReport(range=range_name, start=start, end=end, models=models, total_estimated_cost_usd=total)
+    return UsageReport(
+        range=range_name,
+        start=start,
+        end=end,
+        bucket_seconds=int(step.total_seconds()),
+        models=models,
+        total_estimated_cost_usd=total,
+    )

@@ -11,6 +11,7 @@ from types import TracebackType
 
 from milkmobs.core import admin, mobs, pipeline, queries, uploads
 from milkmobs.core.config import CoreConfig
+from milkmobs.core.mob_map import DEFAULT_MAP_POINTS, MobMap, mob_map
 from milkmobs.core.ports_bundle import CorePorts
 from milkmobs.core.views import (
     ClusteringReport,
@@ -202,6 +203,10 @@ class MilkMobs:
     def usage(self, range_name: str = "24h") -> UsageReport:
         """``1h``, ``24h``, ``7d`` or ``30d``; InvalidInputError otherwise."""
         return admin.usage(self.ports, self.config, range_name)
+
+    def mob_map(self, *, limit: int = DEFAULT_MAP_POINTS) -> MobMap:
+        """The newest validated videos' embeddings projected to 2-D (PCA), each with its mob."""
+        return mob_map(self.ports, limit=limit)
 
     def recluster(self) -> ClusteringReport:
         """Batch re-clustering of every validated embedding; mob ids kept where members stay."""

@@ -23,7 +23,13 @@ from milkmobs.domain.insights import Highlight, Insights
 from milkmobs.domain.mob import Mob
 from milkmobs.domain.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from milkmobs.domain.stats import VideoStats
-from milkmobs.domain.usage import ModelType, ModelUsage, UsageReport, UsageTotals
+from milkmobs.domain.usage import (
+    ModelType,
+    ModelUsage,
+    UsageBucket,
+    UsageReport,
+    UsageTotals,
+)
 from milkmobs.domain.validation import ScoreBreakdown, ValidationResult
 from milkmobs.domain.video import (
     ALLOWED_TRANSITIONS,
@@ -72,6 +78,7 @@ __all__ = [
     "StepStatus",
     "TransientAnalysisError",
     "UnauthorizedError",
+    "UsageBucket",
     "UsageReport",
     "UsageTotals",
     "ValidationResult",

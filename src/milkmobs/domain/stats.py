@@ -19,6 +19,10 @@ class VideoStats(DomainModel):
     active_mobs: int = 0
     average_validation_score: float | None = None
     average_seconds_to_validate: float | None = None
+    videos_last_hour: int = Field(default=0, description="Videos submitted during the last hour")
+    videos_last_hour_capped: bool = Field(
+        default=False, description="True when the count stopped at its bound: there were at least that many"
+    )
 
 
 #: Named running totals a store keeps so ``stats()`` never scans: ``status:<status>`` counts, plus

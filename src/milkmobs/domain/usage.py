@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import Field
@@ -27,8 +28,23 @@ class ModelUsage(DomainModel):
     at: datetime | None = None
 
 
+class UsageBucket(DomainModel):
+    """Usage of one model in one time bucket ``[start, start + step)``."""
+
+    start: datetime
+    invocations: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    video_seconds: float = 0.0
+    estimated_cost_usd: float = 0.0
+
+
 class UsageTotals(DomainModel):
-    """Usage of one model over a time range, with the estimated cost."""
+    """Usage of one model over a time range, with the estimated cost.
+
+    ``buckets`` (when asked for with a step) split the same totals over time: every bucket of the
+    range is present, zeros included, and they add up to the row.
+    """
 
     model_id: str
     model_type: ModelType
@@ -37,11 +53,37 @@ class UsageTotals(DomainModel):
     output_tokens: int = 0
     video_seconds: float = 0.0
     estimated_cost_usd: float = 0.0
+    buckets: list[UsageBucket] = Field(default_factory=list)
+
+    def count(
+        self, bucket: int | None, *, invocations: int, input_tokens: int, output_tokens: int, video_seconds: float
+    ) -> None:
+        """Add usage to the row and, when ``bucket`` is given, to that bucket too."""
+        targets: list[UsageTotals | UsageBucket] = [self] if bucket is None else [self, self.buckets[bucket]]
+        for target in targets:
+            target.invocations += invocations
+            target.input_tokens += input_tokens
+            target.output_tokens += output_tokens
+            target.video_seconds += video_seconds
+
+
+def bucket_starts(start: datetime, end: datetime, step: timedelta) -> list[datetime]:
+    """The starts of the buckets ``[start + i·step, start + (i+1)·step)`` covering ``[start, end)``."""
+    if step <= timedelta(0):
+        raise ValueError(f"a usage bucket step must be positive, got {step}")
+    count = max(0, math.ceil((end - start) / step))
+    return [start + i * step for i in range(count)]
+
+
+def new_usage_row(model_id: str, model_type: ModelType, starts: list[datetime]) -> UsageTotals:
+    """A zero row for one model, with a zero bucket at each of ``starts``."""
+    return UsageTotals(model_id=model_id, model_type=model_type, buckets=[UsageBucket(start=at) for at in starts])
 
 
 class UsageReport(DomainModel):
     range: str
     start: datetime
     end: datetime
+    bucket_seconds: int = Field(default=0, ge=0, description="Width of each model's buckets (0: no buckets)")
     models: list[UsageTotals] = Field(default_factory=list)
     total_estimated_cost_usd: float = 0.0

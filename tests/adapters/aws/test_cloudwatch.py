@@ -6,11 +6,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
+from botocore.stub import ANY, Stubber
 
 from milkmobs.adapters.aws.clients import AwsClients
 from milkmobs.adapters.aws.cloudwatch import NAMESPACE, CloudWatchMetrics
-from milkmobs.domain import ModelType, ModelUsage
+from milkmobs.domain import InvalidInputError, ModelType, ModelUsage
 
 PEGASUS = "twelvelabs.pegasus-1-2-v1:0"
 MARENGO = "twelvelabs.marengo-embed-3-0-v1:0"
@@ -112,3 +114,38 @@ def test_a_point_recorded_earlier_in_the_end_s_own_second_is_inside_the_range(aw
     (row,) = metrics.usage_between(NOW - timedelta(hours=1), NOW + timedelta(milliseconds=700))
     assert row.invocations == 1 and row.video_seconds == pytest.approx(3.0)
     assert metrics.usage_between(NOW - timedelta(hours=1), NOW) == []  # still exclusive of the end
+
+
+def test_buckets_ask_one_period_per_step_and_place_rounded_timestamps_in_the_nearest_bucket() -> None:
+    # Past 15 days CloudWatch rounds StartTime down to 5 minutes: its periods start a little before ours.
+    client = boto3.client("cloudwatch", region_name="us-east-1")
+    start = NOW - timedelta(days=30) + timedelta(minutes=2)
+    end, step = NOW + timedelta(minutes=2), timedelta(days=1)
+    early = start - timedelta(minutes=2)
+    answer = {
+        "MetricDataResults": [
+            {"Id": "m0_bedrockinvocations", "Timestamps": [early, early + 3 * step], "Values": [2.0, 5.0]},
+            {"Id": "m0_bedrockvideoseconds", "Timestamps": [early + 29 * step], "Values": [7.5]},
+        ]
+    }
+    with Stubber(client) as stubber:
+        stubber.add_response("list_metrics", {"Metrics": []})
+        stubber.add_response("get_metric_data", answer, {"MetricDataQueries": ANY, "StartTime": start,
+                                                         "EndTime": end, "ScanBy": "TimestampAscending"})  # fmt: skip
+        sent: list[dict[str, Any]] = []
+        client.meta.events.register(
+            "provide-client-params.cloudwatch.GetMetricData", lambda params, **_: sent.append(params)
+        )
+        metrics = CloudWatchMetrics(client, known_models=[(PEGASUS, ModelType.PEGASUS)])
+        (row,) = metrics.usage_between(start, end, step=step)
+    assert {q["MetricStat"]["Period"] for q in sent[0]["MetricDataQueries"]} == {86_400}
+    assert len(row.buckets) == 30 and row.buckets[0].start == start
+    assert [(i, b.invocations) for i, b in enumerate(row.buckets) if b.invocations] == [(0, 2), (3, 5)]
+    assert row.buckets[29].video_seconds == pytest.approx(7.5) and row.invocations == 7
+
+
+@pytest.mark.parametrize("step", [timedelta(seconds=30), timedelta(seconds=90)])
+def test_a_step_that_is_not_whole_minutes_is_refused(aws: AwsClients, step: timedelta) -> None:
+    metrics = CloudWatchMetrics(aws.cloudwatch(), known_models=[(PEGASUS, ModelType.PEGASUS)])
+    with pytest.raises(InvalidInputError, match="whole minutes"):
+        metrics.usage_between(NOW - timedelta(hours=1), NOW, step=step)

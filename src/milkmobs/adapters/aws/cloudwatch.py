@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from milkmobs.adapters.aws.errors import common_translation, transport_error
-from milkmobs.domain import ModelType, ModelUsage, UsageTotals
+from milkmobs.domain import InvalidInputError, ModelType, ModelUsage, UsageBucket, UsageTotals
 from milkmobs.domain.errors import MilkmobsError
+from milkmobs.domain.usage import bucket_starts, new_usage_row
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -129,17 +130,23 @@ class CloudWatchMetrics:
 
     # ------------------------------------------------------------------- read
 
-    def usage_between(self, start: datetime, end: datetime) -> list[UsageTotals]:
-        """Sum of each metric per model over ``[start, end)``, with one period spanning the range."""
+    def usage_between(self, start: datetime, end: datetime, *, step: timedelta | None = None) -> list[UsageTotals]:
+        """Sum of each metric per model over ``[start, end)``: one period spanning the range, or with
+        ``step`` (whole minutes, as GetMetricData periods are) one period per bucket."""
         models = self._models()
         if not models or end <= start:
             return []
+        starts = bucket_starts(start, end, step) if step is not None else []
         # CloudWatch keeps whole seconds and drops the EndTime's fraction: a point recorded earlier in
         # the end's own second would fall out of [start, end). Ask up to the next whole second.
         if end.microsecond:
             end = end.replace(microsecond=0) + timedelta(seconds=1)
-        # one period covering the whole range (a multiple of 60 s, as GetMetricData requires)
-        period = max(60, math.ceil((end - start).total_seconds() / 60) * 60)
+        if step is None:  # one period covering the whole range (a multiple of 60 s, as GetMetricData requires)
+            period = max(60, math.ceil((end - start).total_seconds() / 60) * 60)
+        elif step.total_seconds() % 60 or step < timedelta(minutes=1):
+            raise InvalidInputError(f"a CloudWatch usage step must be whole minutes, got {step}", field="step")
+        else:
+            period = int(step.total_seconds())
         queries: list[MetricDataQueryTypeDef] = []
         for index, (model_id, model_type) in enumerate(models):
             for name in _UNITS:
@@ -161,22 +168,29 @@ class CloudWatchMetrics:
                         "ReturnData": True,
                     }
                 )
-        sums = self._fetch(queries, start, end)
+        points = self._fetch(queries, start, end)
         totals: list[UsageTotals] = []
         for index, (model_id, model_type) in enumerate(models):
-            found = {name: sums.get(f"m{index}_{name.lower()}") for name in _UNITS}
-            if all(value is None for value in found.values()):
+            found = {name: points.get(f"m{index}_{name.lower()}") for name in _UNITS}
+            if all(series is None for series in found.values()):
                 continue  # no data point in range: the model was not used
-            row = UsageTotals(model_id=model_id, model_type=model_type)
-            for name, value in found.items():
-                total = value or 0.0
-                setattr(row, _FIELDS[name], total if name == VIDEO_SECONDS else round(total))
+            row = new_usage_row(model_id, model_type, starts)
+            for name, series in found.items():
+                for at, value in series or []:
+                    _add(row, name, value)
+                    if step is not None:
+                        # CloudWatch may round StartTime down (to the minute, or 5 minutes past 15 days):
+                        # a period's timestamp belongs to the bucket it is nearest to.
+                        nearest = round((at - start) / step)
+                        _add(row.buckets[min(len(starts) - 1, max(0, nearest))], name, value)
             totals.append(row)
         return sorted(totals, key=lambda row: (row.model_id, row.model_type.value))
 
-    def _fetch(self, queries: list[MetricDataQueryTypeDef], start: datetime, end: datetime) -> dict[str, float]:
-        """``{query id: sum of its values}``; ids without any data point are absent."""
-        sums: dict[str, float] = {}
+    def _fetch(
+        self, queries: list[MetricDataQueryTypeDef], start: datetime, end: datetime
+    ) -> dict[str, list[tuple[datetime, float]]]:
+        """``{query id: [(period start, sum)]}``; ids without any data point are absent."""
+        points: dict[str, list[tuple[datetime, float]]] = {}
         for first in range(0, len(queries), _QUERY_BATCH):
             request: dict[str, Any] = {
                 "MetricDataQueries": queries[first : first + _QUERY_BATCH],
@@ -192,14 +206,15 @@ class CloudWatchMetrics:
                 except BotoCoreError as exc:
                     raise transport_error(exc, doing="reading Bedrock usage") from exc
                 for result in response.get("MetricDataResults", []):
-                    values = result.get("Values", [])
-                    if values:
-                        sums[result["Id"]] = sums.get(result["Id"], 0.0) + float(sum(values))
+                    pairs = zip(result.get("Timestamps", []), result.get("Values", []), strict=False)
+                    series = [(at, float(value)) for at, value in pairs]
+                    if series:
+                        points.setdefault(result["Id"], []).extend(series)
                 token = response.get("NextToken")
                 if not token:
                     break
                 request["NextToken"] = token
-        return sums
+        return points
 
     def _models(self) -> list[tuple[str, ModelType]]:
         """The (ModelId, ModelType) pairs that have metrics, plus the configured ones."""
@@ -217,6 +232,13 @@ class CloudWatchMetrics:
         except BotoCoreError as exc:
             raise transport_error(exc, doing="listing Bedrock usage metrics") from exc
         return list(found)
+
+
+def _add(target: UsageTotals | UsageBucket, metric: str, value: float) -> None:
+    """Add one period's sum of ``metric`` to a row or a bucket (counts stay whole numbers)."""
+    field = _FIELDS[metric]
+    current = getattr(target, field)
+    setattr(target, field, current + value if metric == VIDEO_SECONDS else current + round(value))
 
 
 def _stdout_line(line: str) -> None:

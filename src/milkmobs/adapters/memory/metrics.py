@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from milkmobs.domain import ModelUsage, UsageTotals
+from milkmobs.domain.usage import bucket_starts, new_usage_row
 from milkmobs.ports import Clock
 
 
@@ -24,7 +25,8 @@ class InMemoryMetrics:
         with self._lock:
             self._records.extend(stamped)
 
-    def usage_between(self, start: datetime, end: datetime) -> list[UsageTotals]:
+    def usage_between(self, start: datetime, end: datetime, *, step: timedelta | None = None) -> list[UsageTotals]:
+        starts = bucket_starts(start, end, step) if step is not None else []
         totals: dict[tuple[str, str], UsageTotals] = {}
         with self._lock:
             records = list(self._records)
@@ -34,9 +36,12 @@ class InMemoryMetrics:
             key = (usage.model_id, usage.model_type.value)
             row = totals.get(key)
             if row is None:
-                row = totals[key] = UsageTotals(model_id=usage.model_id, model_type=usage.model_type)
-            row.invocations += usage.invocations
-            row.input_tokens += usage.input_tokens
-            row.output_tokens += usage.output_tokens
-            row.video_seconds += usage.video_seconds
+                row = totals[key] = new_usage_row(usage.model_id, usage.model_type, starts)
+            row.count(
+                (usage.at - start) // step if step is not None else None,
+                invocations=usage.invocations,
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                video_seconds=usage.video_seconds,
+            )
         return [totals[key] for key in sorted(totals)]

@@ -1,4 +1,4 @@
-"""Admin: every video, delete, totals, model usage. Every route goes through the injected authorizer."""
+"""Admin: every video, delete, totals, model usage, the mobs map. Every route goes through the injected authorizer."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from milkmobs.api.auth import AdminAuthorizer
 from milkmobs.api.errors import error_responses
 from milkmobs.api.models import DeletedVideo, VideoList
 from milkmobs.api.routes import DEFAULT_PAGE_SIZE, AppProvider, Cursor, Limit, VideoIdPath, new_router
+from milkmobs.core.mob_map import DEFAULT_MAP_POINTS, MAX_MAP_POINTS, MobMap
 from milkmobs.domain import UsageReport, VideoStats, VideoStatus
 
 #: Advertised in the OpenAPI document so clients know to send the token / the Cognito id token.
@@ -76,5 +77,17 @@ def build_router(app: AppProvider, authorizer: AdminAuthorizer) -> Router:
         range_name: Annotated[Literal["1h", "24h", "7d", "30d"], Query(alias="range")] = "24h",
     ) -> UsageReport:
         return app().usage(range_name)
+
+    @router.get(
+        "/admin/mobs/map",
+        summary="The newest validated videos projected to 2-D (PCA of their embeddings), each with its mob",
+        responses={200: {"description": "OK"}, **error_responses(401, 403)},
+        **guarded,
+        operation_id="admin_get_mob_map",
+    )
+    def admin_get_mob_map(
+        limit: Annotated[int, Query(ge=1, le=MAX_MAP_POINTS, description="Videos in the sample")] = DEFAULT_MAP_POINTS,
+    ) -> MobMap:
+        return app().mob_map(limit=limit)
 
     return router
