@@ -68,3 +68,29 @@ def test_demo_is_handed_to_the_demo_module(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(milkmobs.demo, "run_demo", lambda *args: calls.append(args) or 3)
     assert main(["demo", "--data-dir", str(tmp_path), "--videos-dir", str(tmp_path / "v"), "--json"]) == 3
     assert calls == [(tmp_path, tmp_path / "v", True)]
+
+
+def test_a_short_id_must_name_one_video() -> None:
+    from itertools import count
+
+    from milkmobs.bootstrap import build
+    from milkmobs.cli import lookup
+    from milkmobs.core.views import SubmitRequest
+    from milkmobs.domain import InvalidInputError, NotFoundError
+
+    numbers = count()
+
+    class Ids:
+        def new_id(self) -> str:
+            return f"abcd{next(numbers):04d}" + "0" * 24
+
+    with build(ids=Ids()) as app:
+        first, second = (app.submit_video(SubmitRequest(user_id="u", title=t)).video_id for t in ("one", "two"))
+        assert lookup.video_id(app, first) == first  # a whole id is taken as it is
+        assert lookup.video_id(app, "abcd0001") == second
+        with pytest.raises(InvalidInputError, match=r"abcd starts 2 video ids .*type more of it"):
+            lookup.video_id(app, "abcd")
+        with pytest.raises(NotFoundError, match="video abcd9 not found"):
+            lookup.video_id(app, "abcd9")
+        with pytest.raises(NotFoundError, match="video abc not found"):
+            lookup.video_id(app, "abc")  # too short to search for

@@ -8,10 +8,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from milkmobs.cli import render
+from milkmobs.api.models import DeletedVideo, VideoList
+from milkmobs.cli import lookup, render
 from milkmobs.core.service import MilkMobs
 from milkmobs.core.views import SubmitRequest, VideoView
-from milkmobs.domain import InvalidInputError
+from milkmobs.domain import InvalidInputError, Page, VideoStatus
 from milkmobs.settings import Settings
 
 
@@ -26,17 +27,26 @@ def _build(settings: Settings) -> MilkMobs:
     return build_application(settings, background=False)
 
 
-def _check_files(files: list[Path]) -> None:
-    for path in files:
-        if not path.is_file():
-            raise InvalidInputError(f"{path}: no such file")
-        if path.suffix.lower() != ".mp4":
+def _videos_in(paths: list[Path]) -> list[Path]:
+    """The files given, a folder standing for every ``.mp4`` directly in it (by name)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".mp4")
+            if not found:
+                raise InvalidInputError(f"{path}: no .mp4 files in this folder")
+            files.extend(found)
+        elif not path.is_file():
+            raise InvalidInputError(f"{path}: no such file or folder")
+        elif path.suffix.lower() != ".mp4":
             raise InvalidInputError(f"{path}: only .mp4 files can be submitted")
+        else:
+            files.append(path)
+    return files
 
 
 def submit(args: argparse.Namespace, settings: Settings) -> int:
-    files: list[Path] = list(args.files)
-    _check_files(files)
+    files = _videos_in(list(args.files))
     results: list[VideoView] = []
     with (
         _build(settings) as app,
@@ -71,8 +81,8 @@ def submit(args: argparse.Namespace, settings: Settings) -> int:
 
 def status(args: argparse.Namespace, settings: Settings) -> int:
     with _build(settings) as app:
-        video = app.get_video(args.video_id)
-        executions = app.execution_history(args.video_id)
+        video = app.get_video(lookup.video_id(app, args.video_id))
+        executions = app.execution_history(video.video_id)
     if args.json:
         render.print_json({**video.to_json_dict(), "executions": [e.to_json_dict() for e in executions]})
     else:
@@ -85,18 +95,69 @@ def mobs(args: argparse.Namespace, settings: Settings) -> int:
         found = app.list_mobs()
     if args.json:
         render.print_json({"mobs": [m.to_json_dict() for m in found]})
+    elif not found:
+        _console().print("no mobs yet: mobs form as validated videos arrive")
     else:
         _console().print(render.mob_table(found))
     return 0
 
 
+def _print_page(args: argparse.Namespace, page: Page[VideoView], title: str, empty: str) -> None:
+    if args.json:
+        render.print_json(VideoList(videos=page.items, next_cursor=page.next_cursor))
+        return
+    console = _console()
+    if not page.items:
+        console.print(empty)
+        return
+    console.print(render.video_table(page.items, title=title))
+    if page.next_cursor is not None:
+        console.print(f"more: add --cursor {page.next_cursor}", soft_wrap=True)
+
+
+def videos(args: argparse.Namespace, settings: Settings) -> int:
+    status = VideoStatus(args.status) if args.status else None
+    with _build(settings) as app:
+        if args.user and status is not None:
+            page = lookup.filtered_page(app, args.user, status, limit=args.limit, cursor=args.cursor)
+        elif args.user:
+            page = app.list_user_videos(args.user, limit=args.limit, cursor=args.cursor)
+        else:
+            page = app.admin_list_videos(status=status, limit=args.limit, cursor=args.cursor)
+    which = " ".join(x for x in (args.status, f"of {args.user}" if args.user else "") if x)
+    _print_page(args, page, title=f"videos {which}".strip(), empty=f"no videos {which}".strip())
+    return 0
+
+
+def feed(args: argparse.Namespace, settings: Settings) -> int:
+    with _build(settings) as app:
+        mob = lookup.mob_id(app, args.mob) if args.mob else None
+        page = app.feed(limit=args.limit, cursor=args.cursor, mob_id=mob)
+    where = f" of mob {render.short_id(mob)}" if mob else ""
+    _print_page(args, page, title=f"feed{where}", empty=f"no validated videos{where} yet")
+    return 0
+
+
+def delete(args: argparse.Namespace, settings: Settings) -> int:
+    with _build(settings) as app:
+        video = app.delete_video(lookup.video_id(app, args.video_id))
+    if args.json:
+        render.print_json(DeletedVideo(video_id=video.video_id, video=video))
+    else:
+        _console().print(f"deleted {video.video_id} ({video.title or 'untitled'})", soft_wrap=True)
+    return 0
+
+
 def similar(args: argparse.Namespace, settings: Settings) -> int:
     with _build(settings) as app:
-        result = app.similar_videos(args.video_id, limit=args.limit)
+        video_id = lookup.video_id(app, args.video_id)
+        result = app.similar_videos(video_id, limit=args.limit)
     if args.json:
         render.print_json(result)
+    elif not result.results:
+        _console().print(f"no other validated video is similar to {video_id} yet", soft_wrap=True)
     else:
-        _console().print(render.similar_table(result, title=f"similar to {args.video_id}"))
+        _console().print(render.similar_table(result, title=f"similar to {render.short_id(video_id)}"))
     return 0
 
 
@@ -105,6 +166,8 @@ def search(args: argparse.Namespace, settings: Settings) -> int:
         result = app.search_text(args.text, limit=args.limit)
     if args.json:
         render.print_json(result)
+    elif not result.results:
+        _console().print(f"no validated video matches “{args.text}”", soft_wrap=True)
     else:
         _console().print(render.similar_table(result, title=f"matching “{args.text}”"))
     return 0
@@ -154,6 +217,9 @@ COMMANDS = {
     "demo": demo,
     "submit": submit,
     "status": status,
+    "videos": videos,
+    "feed": feed,
+    "delete": delete,
     "mobs": mobs,
     "similar": similar,
     "search": search,

@@ -1,4 +1,4 @@
-"""The ``milkmobs`` command: serve, demo, submit, status, mobs, similar, search, cluster, stats.
+"""The ``milkmobs`` command: serve, demo, submit, status, videos, feed, delete, mobs, similar, search, cluster, stats.
 
 Bad input ends with a one-line reason on stderr and a non-zero exit (2 for what the caller got
 wrong, 1 for everything else); ``--json`` prints one JSON document for scripts.
@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from milkmobs import __version__
-from milkmobs.domain import InvalidInputError, MilkmobsError, NotFoundError
+from milkmobs.domain import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, InvalidInputError, MilkmobsError, NotFoundError
+from milkmobs.domain.video import VideoStatus
 
 if TYPE_CHECKING:
     from milkmobs.settings import Settings
@@ -43,6 +44,11 @@ def _common(defaults: bool) -> argparse.ArgumentParser:
     return parser
 
 
+def _paging(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--limit", type=int, default=DEFAULT_PAGE_SIZE, help=f"videos per page (1-{MAX_PAGE_SIZE})")
+    parser.add_argument("--cursor", default=None, help="the page after the one that printed this cursor")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for the docs and the tests)."""
     parser = argparse.ArgumentParser(
@@ -64,14 +70,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--videos", "--videos-dir", dest="videos_dir", type=Path, default=None, help="use these .mp4 files instead"
     )
 
-    submit = sub.add_parser("submit", parents=common, help="submit and analyse .mp4 files")
-    submit.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    submit = sub.add_parser("submit", parents=common, help="submit and analyse .mp4 files (a folder: all of its)")
+    submit.add_argument("files", nargs="+", type=Path, metavar="FILE_OR_DIR")
     submit.add_argument("--hashtags", nargs="*", default=[], metavar="TAG")
     submit.add_argument("--user", default=os.environ.get("USER") or "cli-user", help="the submitting user id")
     submit.add_argument("--title", default=None, help="title (default: the file name)")
 
     status = sub.add_parser("status", parents=common, help="a video's status, scores and pipeline steps")
     status.add_argument("video_id", metavar="VIDEO_ID")
+
+    videos = sub.add_parser("videos", parents=common, help="list videos, newest first (by user, by status)")
+    videos.add_argument("--user", default=None, help="only this user's videos")
+    videos.add_argument("--status", choices=[s.value for s in VideoStatus], default=None, help="only in this status")
+    _paging(videos)
+
+    feed = sub.add_parser("feed", parents=common, help="the feed: validated videos, newest first")
+    feed.add_argument("--mob", default=None, metavar="MOB_ID", help="only this mob's videos")
+    _paging(feed)
+
+    delete = sub.add_parser("delete", parents=common, help="delete a video (record, media, vector, mob count)")
+    delete.add_argument("video_id", metavar="VIDEO_ID")
 
     sub.add_parser("mobs", parents=common, help="list the mobs")
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from milkmobs.core.views import ClusteringReport, SimilarVideos, VideoView
 from milkmobs.domain import ExecutionRecord, Mob, UsageReport, VideoStats
@@ -30,21 +31,44 @@ def _score(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
+#: Characters of an id shown in tables; commands accept any unique prefix this long or longer.
+SHORT_ID = 8
+
+
+def short_id(value: str | None) -> str:
+    return "–" if not value else value[:SHORT_ID]
+
+
+def _tags(tags: Sequence[str]) -> str:
+    return " ".join(f"#{t}" for t in tags)
+
+
+def _one_line(table: Table, name: str, *, shrinks: bool = False, **options: Any) -> None:
+    """A column whose cells stay on one line. ``shrinks``: it gives up width first when the terminal is
+    narrow (its cells then end in …); the others keep theirs (ids, statuses, scores)."""
+    table.add_column(name, no_wrap=not shrinks, **options)
+
+
+def _cell(value: str) -> Text:
+    return Text(value, no_wrap=True, overflow="ellipsis")
+
+
 def video_table(videos: Sequence[VideoView], title: str = "videos") -> Table:
-    table = Table(title=title)
-    table.add_column("video", no_wrap=True)  # ids are what users copy into the next command
-    table.add_column("status", no_wrap=True)
-    table.add_column("score", no_wrap=True)
-    for col in ("mob", "hashtags", "title"):
-        table.add_column(col)
+    table = Table(title=title, title_justify="left")
+    _one_line(table, "title", shrinks=True, max_width=48)
+    _one_line(table, "id")  # what users copy into the next command
+    _one_line(table, "status")
+    _one_line(table, "score", justify="right")
+    _one_line(table, "mob", shrinks=True, max_width=24)
+    _one_line(table, "hashtags", shrinks=True, max_width=24)
     for v in videos:
         table.add_row(
-            v.video_id,
+            _cell(v.title or "–"),
+            short_id(v.video_id),
             v.status.value,
             _score(v.validation.score if v.validation else None),
-            v.mob_name or v.mob_id or "–",
-            " ".join(f"#{t}" for t in v.hashtags),
-            v.title,
+            _cell(v.mob_name or short_id(v.mob_id)),
+            _cell(_tags(v.hashtags)),
         )
     return table
 
@@ -80,30 +104,28 @@ def show_video(console: Console, video: VideoView, executions: Sequence[Executio
 
 
 def mob_table(mobs: Sequence[Mob]) -> Table:
-    table = Table(title="mobs")
-    table.add_column("mob", no_wrap=True)
-    for col in ("name", "videos", "hashtags"):
-        table.add_column(col)
+    table = Table(title="mobs", title_justify="left")
+    _one_line(table, "name", shrinks=True, max_width=48)
+    _one_line(table, "id")
+    _one_line(table, "videos", justify="right")
+    _one_line(table, "hashtags", shrinks=True, max_width=24)
     for m in mobs:
-        table.add_row(m.mob_id, m.name, str(m.video_count), " ".join(f"#{t}" for t in m.example_hashtags))
+        table.add_row(_cell(m.name), short_id(m.mob_id), str(m.video_count), _cell(_tags(m.example_hashtags)))
     return table
 
 
 def similar_table(result: SimilarVideos, title: str) -> Table:
-    table = Table(title=title)
-    table.add_column("score")
-    table.add_column("video", no_wrap=True)
-    for col in ("mob", "hashtags", "title"):
-        table.add_column(col)
+    table = Table(title=title, title_justify="left")
+    _one_line(table, "title", shrinks=True, max_width=48)
+    _one_line(table, "id")
+    _one_line(table, "score", justify="right")
+    _one_line(table, "mob", shrinks=True, max_width=24)
+    _one_line(table, "hashtags", shrinks=True, max_width=24)
     for hit in result.results:
         v = hit.video
-        table.add_row(
-            f"{hit.score:.3f}",
-            v.video_id,
-            v.mob_name or v.mob_id or "–",
-            " ".join(f"#{t}" for t in v.hashtags),
-            v.title,
-        )
+        mob = v.mob_name or short_id(v.mob_id)
+        name, tags = _cell(v.title or "–"), _cell(_tags(v.hashtags))
+        table.add_row(name, short_id(v.video_id), f"{hit.score:.3f}", _cell(mob), tags)
     return table
 
 
