@@ -52,9 +52,9 @@ def test_the_consumer_app_is_at_the_root(wsgi: LocalHttpApp) -> None:
     assert headers["Cache-Control"] == "no-cache" and headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_every_module_the_pages_import_is_served_as_javascript(wsgi: LocalHttpApp) -> None:
-    """Follows the import graph from the consumer entry point: a missing file or a wrong type fails."""
-    pending, seen = ["/consumer/main.js"], set()
+def _module_graph(wsgi: LocalHttpApp, entry: str) -> set[str]:
+    """Every module reachable from ``entry`` by static imports, each checked as served JavaScript."""
+    pending, seen = [entry], set()
     while pending:
         path = pending.pop()
         if path in seen:
@@ -73,7 +73,17 @@ def test_every_module_the_pages_import_is_served_as_javascript(wsgi: LocalHttpAp
                 elif part not in (".", ""):
                     resolved.append(part)
             pending.append("/" + "/".join(resolved))
-    assert "/shared/api.js" in seen and "/vendor/htm-3.1.1-preact-standalone.module.js" in seen
+    return seen
+
+
+def test_every_module_the_consumer_imports_is_served_and_preloaded(wsgi: LocalHttpApp) -> None:
+    """A missing file or a wrong type fails; index.html preloads exactly the modules main.js pulls in
+    (else the browser discovers them level by level)."""
+    graph = _module_graph(wsgi, "/consumer/main.js")
+    assert "/shared/api.js" in graph and "/vendor/htm-3.1.1-preact-standalone.module.js" in graph
+    _, _, page = _get(wsgi, "/")
+    preloaded = {"/" + href.decode() for href in re.findall(rb'rel="modulepreload" href="([^"]+)"', page)}
+    assert preloaded == graph - {"/consumer/main.js"}
 
 
 def test_versioned_vendor_files_are_cached_and_the_rest_revalidated(wsgi: LocalHttpApp) -> None:

@@ -38,6 +38,10 @@ def config_for(api_url: str) -> dict[str, Any]:
     return {"apiUrl": api_url}
 
 
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
 def _own_url(environ: dict[str, Any]) -> str:
     scheme = str(environ.get("wsgi.url_scheme", "http"))
     host = str(environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', '127.0.0.1')}:{environ.get('SERVER_PORT')}")
@@ -49,6 +53,7 @@ class WebPages:
 
     def __init__(self, root: Path = WEB_ROOT) -> None:
         self._root = root
+        self._cache: dict[Path, tuple[int, bytes, str]] = {}  # file → (mtime, body, ETag): read once
 
     def answer(
         self, environ: dict[str, Any], start_response: StartResponse, method: str, path: str
@@ -60,12 +65,22 @@ class WebPages:
             return []
         if path == "/config.json":
             body = json.dumps(config_for(_own_url(environ))).encode("utf-8")
-            return self._send(environ, start_response, method, body, "application/json", REVALIDATE)
+            return self._send(environ, start_response, method, body, "application/json", REVALIDATE, _etag(body))
         file = self._file_for(path)
         if file is None:
             return None
         cache = IMMUTABLE if file.parent.name == "vendor" else REVALIDATE
-        return self._send(environ, start_response, method, file.read_bytes(), CONTENT_TYPES[file.suffix], cache)
+        body, etag = self._read(file)
+        return self._send(environ, start_response, method, body, CONTENT_TYPES[file.suffix], cache, etag)
+
+    def _read(self, file: Path) -> tuple[bytes, str]:
+        mtime = file.stat().st_mtime_ns
+        cached = self._cache.get(file)
+        if cached is None or cached[0] != mtime:  # an edited file is read again (pages under development)
+            body = file.read_bytes()
+            cached = (mtime, body, _etag(body))
+            self._cache[file] = cached
+        return cached[1], cached[2]
 
     def _file_for(self, path: str) -> Path | None:
         relative = PAGES.get(path, path.lstrip("/"))
@@ -79,9 +94,14 @@ class WebPages:
 
     @staticmethod
     def _send(
-        environ: dict[str, Any], start_response: StartResponse, method: str, body: bytes, content_type: str, cache: str
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        method: str,
+        body: bytes,
+        content_type: str,
+        cache: str,
+        etag: str,
     ) -> list[bytes]:
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         headers = [("ETag", etag), ("Cache-Control", cache), ("X-Content-Type-Options", "nosniff")]
         if etag in str(environ.get("HTTP_IF_NONE_MATCH", "")):
             start_response("304 Not Modified", headers)

@@ -61,11 +61,12 @@ export class ApiError extends Error {
 /** @type {Promise<Config> | null} */
 let configLoad = null;
 
-/** config.json from the site's root (this module lives in /shared/), read once per page load. */
+/** config.json from the site's root (this module lives in /shared/), read once per page load
+ * (the page preloads it; the server marks it no-cache, so a changed API address is seen at once). */
 export function loadConfig() {
   if (configLoad === null) {
     const url = new URL('../config.json', import.meta.url);
-    configLoad = fetch(url, { cache: 'no-cache' }).then(async (answer) => {
+    configLoad = fetch(url).then(async (answer) => {
       if (!answer.ok) throw new ApiError(answer.status, 'config_unavailable', `Could not read ${url}: HTTP ${answer.status}.`);
       const config = /** @type {Config} */ (await answer.json());
       if (typeof config.apiUrl !== 'string') throw new ApiError(0, 'config_invalid', `${url} has no apiUrl.`);
