@@ -31,7 +31,7 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    env = {"MILKMOBS_MAX_UPLOAD_BYTES": str(MAX_UPLOAD), "MILKMOBS_WORKERS": "2"}
+    env = {"MILKMOBS_MAX_UPLOAD_BYTES": str(MAX_UPLOAD), "MILKMOBS_WORKERS": "2", "MILKMOBS_HTTP_WORKERS": "2"}
     with serve(tmp_path_factory.mktemp("data"), env=env) as running:
         yield running
 

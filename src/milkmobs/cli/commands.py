@@ -200,8 +200,11 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     from milkmobs.server.serve import serve as run_server
 
     require_backend_extra(settings.backend)  # before the port is bound, not at the first upload
-
-    return run_server(settings, ServeOptions(host=args.host, port=args.port, threads=args.threads))
+    if args.workers is not None and args.workers < 1:
+        raise InvalidInputError(f"--workers must be at least 1, got {args.workers}", field="workers")
+    return run_server(
+        settings, ServeOptions(host=args.host, port=args.port, threads=args.threads, workers=args.workers)
+    )
 
 
 def demo(args: argparse.Namespace, settings: Settings) -> int:

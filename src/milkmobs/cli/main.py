@@ -63,7 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=common, help="run the HTTP API and uploads locally")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
-    serve.add_argument("--threads", type=int, default=8, help="request threads")
+    serve.add_argument("--threads", type=int, default=8, help="request threads per worker process")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="HTTP worker processes (default: $MILKMOBS_HTTP_WORKERS, else one per core, at least 2)",
+    )
 
     demo = sub.add_parser("demo", parents=common, help="analyse a bundled set of videos end to end")
     demo.add_argument(

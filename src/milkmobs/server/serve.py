@@ -1,32 +1,47 @@
-"""``milkmobs serve``: the route table, the upload/media routes and the background pipeline on one port.
+"""``milkmobs serve``: the route table, the upload/media routes and the pipeline on one port.
 
-The server socket is bound first so the application can be built with the real address (upload and
-media URLs point back here, also with ``--port 0``). Requests are served by waitress threads; the
-pipeline runs in the in-process orchestrator's background workers. SIGINT/SIGTERM stop accepting,
-let in-flight requests finish, then close the application (workers drain, stores flush).
+The process model (see docs/local-backend.md):
+
+- **local backend**: a supervisor binds the port, prepares the data directory once, then forks
+  ``workers`` HTTP worker processes that all accept on that socket, and one pipeline process that
+  runs the analyses the workers hand it (``server/handoff.py``, ``server/pipeline_process.py``).
+  Powertools keeps the current request on the router class, so one process answers one API request
+  at a time: processes, not threads, are how the server scales. A child that dies is replaced.
+- **memory backend**: its stores live in one process's memory, so one process serves and runs the
+  pipeline in background threads.
+- **aws backend**: the HTTP workers only (Step Functions runs the pipeline).
+
+SIGINT/SIGTERM: the workers stop accepting, finish their requests and close; the pipeline process
+lets running executions finish and leaves queued ones queued (they resume at the next start).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
+import os
 import secrets
 import signal
+import socket
 import sys
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, TextIO
 
-from milkmobs.api.app import create_api
-from milkmobs.api.auth import BearerTokenAuthorizer
 from milkmobs.core.service import MilkMobs
 from milkmobs.domain import ConfigurationError
-from milkmobs.server.wsgi import LocalHttpApp
 from milkmobs.settings import Backend, Settings
 
 logger = logging.getLogger("milkmobs.server")
+
+#: How long children get to finish after SIGTERM before they are killed.
+SHUTDOWN_GRACE_SECONDS = 60.0
+#: More child deaths than this within a minute: something is broken, stop instead of looping.
+MAX_RESTARTS_PER_MINUTE = 5
 
 
 @dataclass(frozen=True)
@@ -35,6 +50,13 @@ class ServeOptions:
     port: int = 8080
     threads: int = 8
     swagger: bool = True
+    workers: int | None = None  # HTTP worker processes; None: settings.http_workers, else default_workers()
+    access_log: bool = True
+
+
+def default_workers() -> int:
+    """One HTTP worker process per core, at least two (one may be busy with a slow request)."""
+    return max(2, os.cpu_count() or 1)
 
 
 def build_application(settings: Settings, *, background: bool = True) -> MilkMobs:
@@ -55,18 +77,39 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-class _Holder:
-    """The application, set once the socket is bound (requests before that get 503)."""
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return sock
 
-    def __init__(self) -> None:
-        self.app: MilkMobs | None = None
 
-    def __call__(self) -> MilkMobs:
-        if self.app is None:
-            from milkmobs.domain import BackendUnavailableError
+def limit_math_threads() -> None:
+    """One BLAS thread per process: the server's parallelism is its processes, and BLAS threads
+    fighting over two cores made a 4,000-row search 50-100x slower under load."""
+    try:
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - a dependency; without it searches are only slower
+        return
+    threadpool_limits(limits=1, user_api="blas")
 
-            raise BackendUnavailableError("the server is starting; retry in a moment")
-        return self.app
+
+@dataclass
+class _Plan:
+    settings: Settings
+    options: ServeOptions
+    token: str
+    sock: socket.socket
+    out: TextIO
+    workers: int
+    wake: tuple[int, int] | None = None  # the pipeline process's wake-up pipe (read end, write end)
+    children: dict[int, str] = field(default_factory=dict)  # pid -> role
 
 
 def serve(
@@ -77,59 +120,271 @@ def serve(
     ready: Callable[[str], None] | None = None,
 ) -> int:
     """Serve until SIGINT/SIGTERM; returns the exit code."""
-    from waitress.server import create_server  # type: ignore[import-untyped]
-
     token = settings.admin_token
     generated = token is None
     if generated:
         token = secrets.token_urlsafe(24)
-    holder = _Holder()
-    api = create_api(
-        holder, authorizer=BearerTokenAuthorizer(token), cors_origins=settings.cors_origins, swagger=options.swagger
-    )
-    wsgi = LocalHttpApp(
-        api.resolve, holder, max_upload_bytes=settings.max_upload_bytes, cors_origins=settings.cors_origins
-    )
+    assert token is not None
+    workers = options.workers or settings.http_workers or default_workers()
+    sock = _listen(options.host, options.port)
+    try:
+        base_url = f"http://{_url_host(options.host)}:{sock.getsockname()[1]}"
+        settings = settings.model_copy(update={"public_base_url": base_url, "admin_token": token})
+        limit_math_threads()
+
+        def banner(model: str) -> None:
+            print(f"milkmobs serving {settings.backend.value} backend on {base_url}", file=out)
+            print(f"  {model}", file=out)
+            if generated:
+                print(f"  admin token (shown once): {token}", file=out)
+            print(f"  API docs: {base_url}/docs   OpenAPI: {base_url}/openapi.json", file=out)
+            out.flush()
+            if ready is not None:
+                ready(base_url)
+
+        plan = _Plan(settings=settings, options=options, token=token, sock=sock, out=out, workers=workers)
+        if settings.backend == Backend.MEMORY:
+            return _serve_in_this_process(plan, banner)
+        return _supervise(plan, banner)
+    finally:
+        sock.close()
+        print("milkmobs stopped", file=out)
+        out.flush()
+
+
+# --- one process (memory backend) ------------------------------------------------------------------
+
+
+def _serve_in_this_process(plan: _Plan, banner: Callable[[str], None]) -> int:
+    app = build_application(plan.settings, background=True)
+    return _run_http(plan, app, None, lambda: banner("one process (the memory backend lives in its memory)"))
+
+
+def _run_http(
+    plan: _Plan, app: MilkMobs, data_version: Callable[[], Hashable] | None, started: Callable[[], object]
+) -> int:
+    """Serve HTTP on the plan's socket with ``app`` until SIGINT/SIGTERM, then close ``app``."""
+    from waitress.server import create_server  # type: ignore[import-untyped]
+
+    from milkmobs.server.wsgi import build_wsgi_app
+
+    options = plan.options
+    wsgi: Any = build_wsgi_app(app, plan.settings, token=plan.token, swagger=options.swagger, data_version=data_version)
+    if plan.options.access_log:
+        from milkmobs.server.access_log import AccessLog
+
+        wsgi = AccessLog(wsgi, plan.out, secrets=[plan.token])
     server: Any = create_server(
         wsgi,
-        host=options.host,
-        port=options.port,
-        threads=options.threads,
+        sockets=[plan.sock],
+        threads=plan.options.threads,
         ident="milkmobs",
-        max_request_body_size=settings.max_upload_bytes + 1024 * 1024,
+        max_request_body_size=plan.settings.max_upload_bytes + 1024 * 1024,
         clear_untrusted_proxy_headers=True,
     )
-    base_url = f"http://{_url_host(options.host)}:{server.effective_port}"
-    app = build_application(settings.model_copy(update={"public_base_url": base_url, "admin_token": token}))
-    holder.app = app
+    stopping = [False]
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")  # waitress' loop ends on this and stops its threads
+        if not stopping[0]:  # the first signal ends waitress' loop; the finally below drains
+            stopping[0] = True
+            raise KeyboardInterrupt(f"signal {signum}")
 
     previous = (
         {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         if threading.current_thread() is threading.main_thread()
         else {}
     )
-    print(f"milkmobs serving {settings.backend.value} backend on {base_url}", file=out)
-    if generated:
-        print(f"  admin token (shown once): {token}", file=out)
-    print(f"  API docs: {base_url}/docs   OpenAPI: {base_url}/openapi.json", file=out)
-    out.flush()
-    if ready is not None:
-        ready(base_url)
     try:
+        started()
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
         try:
-            server.task_dispatcher.shutdown(cancel_pending=True, timeout=10)
+            server.task_dispatcher.shutdown(cancel_pending=False, timeout=10)
             server.close()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             app.close()  # orchestrator workers finish the step they are in; stores close cleanly
-            print("milkmobs stopped", file=out)
-            out.flush()
     return 0
+
+
+# --- several processes (local and aws backends) ---------------------------------------------------------
+
+
+class _Stop(Exception):
+    """Raised in the supervisor by SIGINT/SIGTERM."""
+
+
+def _supervise(plan: _Plan, banner: Callable[[str], None]) -> int:
+    local = plan.settings.backend == Backend.LOCAL
+    if local:  # migrations, index rebuild and configuration errors once, before any child exists
+        build_application(plan.settings, background=False).close()
+        read_end, write_end = os.pipe()
+        os.set_blocking(read_end, False)
+        os.set_blocking(write_end, False)
+        plan.wake = (read_end, write_end)
+    if threading.active_count() > 1:
+        logger.warning("milkmobs serve forks with %d threads running", threading.active_count())
+    ready_read, ready_write = os.pipe()
+
+    def _signal(signum: int, _frame: FrameType | None) -> None:
+        raise _Stop(signum)
+
+    previous = {sig: signal.signal(sig, _signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            if local:
+                _spawn(plan, "pipeline", ready_write)
+            for _ in range(plan.workers):
+                _spawn(plan, "http", ready_write)
+            _await_ready(plan, ready_read, expected=plan.workers)
+            pipeline = next((pid for pid, role in plan.children.items() if role == "pipeline"), None)
+            http = sorted(pid for pid, role in plan.children.items() if role == "http")
+            model = f"{plan.workers} HTTP worker processes {http}"
+            banner(model + (f", pipeline process {pipeline}" if pipeline else ""))
+            _watch(plan, ready_write)
+        except _Stop:
+            pass
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the drain short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _stop_children(plan)
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for fd in (ready_read, ready_write, *(plan.wake or ())):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _spawn(plan: _Plan, role: str, ready_fd: int) -> None:
+    plan.out.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        plan.children[pid] = role
+        return
+    code = 1
+    try:  # the child: never returns into the supervisor's code
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_DFL)
+        limit_math_threads()
+        code = _child_main(plan, role, ready_fd)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            plan.out.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def _child_main(plan: _Plan, role: str, ready_fd: int) -> int:
+    if role == "pipeline":
+        from milkmobs.server.pipeline_process import run_pipeline_process
+
+        plan.sock.close()
+        assert plan.wake is not None
+        return run_pipeline_process(plan.settings, plan.wake[0])
+    app, data_version = _worker_application(plan)
+    return _run_http(plan, app, data_version, lambda: os.write(ready_fd, b"r"))
+
+
+def _worker_application(plan: _Plan) -> tuple[MilkMobs, Callable[[], Hashable] | None]:
+    """An HTTP worker's application: the same composition root; on the local backend its workflow
+    hands analyses to the pipeline process instead of running them, and the data version (the
+    database's and the vector index's) lets it keep hot pages."""
+    if plan.wake is None:
+        return build_application(plan.settings, background=False), None
+    from pathlib import Path
+
+    from milkmobs.adapters.local.factory import DATABASE_FILE
+    from milkmobs.adapters.local.sqlite_db import SQLiteDatabase
+    from milkmobs.adapters.local.sqlite_jobs import SQLiteJobQueue
+    from milkmobs.adapters.local.vector_index import PersistedVectorIndex
+    from milkmobs.adapters.memory.clock import SystemClock
+    from milkmobs.bootstrap import build
+    from milkmobs.server.handoff import HandOffWorkflow, pipe_waker
+
+    clock = SystemClock()
+    db = SQLiteDatabase(Path(plan.settings.data_dir).expanduser() / DATABASE_FILE)
+    jobs = SQLiteJobQueue(db)
+    wake = pipe_waker(plan.wake[1])
+    try:
+        app = build(
+            plan.settings,
+            clock=clock,
+            workflow=lambda adapters: HandOffWorkflow(adapters.executions, jobs, clock, wake),
+        )
+    except BaseException:
+        db.close()
+        raise
+    app.add_closer(db.close)
+    index = app.ports.index
+    if not isinstance(index, PersistedVectorIndex):  # an override replaced it: no version to watch
+        return app, None
+    return app, lambda: (db.data_version(), index.version())
+
+
+def _await_ready(plan: _Plan, ready_fd: int, *, expected: int, timeout: float = 300) -> None:
+    """Wait until every HTTP worker has its application built and its server listening."""
+    deadline = time.monotonic() + timeout
+    count = 0
+    while count < expected:
+        if time.monotonic() > deadline:
+            raise ConfigurationError(f"the HTTP workers did not start within {timeout:.0f} s")
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid:
+            role = plan.children.pop(pid, "?")
+            raise ConfigurationError(
+                f"the {role} process {pid} exited while starting ({os.waitstatus_to_exitcode(status)}); "
+                "see the messages above"
+            )
+        import select
+
+        readable, _, _ = select.select([ready_fd], [], [], 0.1)
+        if readable:
+            count += len(os.read(ready_fd, expected - count))
+
+
+def _watch(plan: _Plan, ready_fd: int) -> None:
+    """Replace children that die, until a signal (``_Stop``) or too many deaths."""
+    deaths: list[float] = []
+    while True:
+        pid, status = os.wait()
+        role = plan.children.pop(pid, None)
+        if role is None:
+            continue
+        now = time.monotonic()
+        deaths = [t for t in deaths if now - t < 60] + [now]
+        code = os.waitstatus_to_exitcode(status)
+        if len(deaths) > MAX_RESTARTS_PER_MINUTE:
+            print(f"milkmobs: the {role} process {pid} exited ({code}); too many exits, stopping", file=plan.out)
+            return
+        print(f"milkmobs: the {role} process {pid} exited ({code}); starting another", file=plan.out)
+        _spawn(plan, role, ready_fd)
+
+
+def _stop_children(plan: _Plan, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+    """SIGTERM every child, wait for them (``grace`` seconds at most), then SIGKILL what is left."""
+    for pid in plan.children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while plan.children and time.monotonic() < deadline:
+        pid, _ = os.waitpid(-1, os.WNOHANG)
+        if pid:
+            plan.children.pop(pid, None)
+        else:
+            time.sleep(0.05)
+    for pid, role in list(plan.children.items()):
+        print(f"milkmobs: the {role} process {pid} did not stop in {grace:.0f} s; killed", file=plan.out)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        plan.children.pop(pid, None)

@@ -4,7 +4,10 @@
   before the file is read, file streamed to disk, nothing stored on error).
 - ``GET /media/<key>``: signed read URLs (videos, thumbnails), with single byte ranges for players.
 - the web pages (``static.py``): ``/`` consumer app, ``/admin/`` dashboard, ``/config.json``.
-- everything else: translated to an API Gateway REST event and answered by the route table.
+- ``GET /healthz``: this process answers (and reads its data).
+- everything else: translated to an API Gateway REST event and answered by the route table; public
+  GETs go through the page cache first (``server/page_cache.py``), which only keeps the route
+  table's own answers.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ import logging
 import mimetypes
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
 from milkmobs.api.errors import status_for
@@ -23,8 +26,12 @@ from milkmobs.core.service import MilkMobs
 from milkmobs.domain import InvalidInputError, MilkmobsError, NotFoundError, PayloadTooLargeError
 from milkmobs.ports import ServedMediaStore
 from milkmobs.server.events import from_response, to_event
+from milkmobs.server.page_cache import PageCache
 from milkmobs.server.static import web_pages
 from milkmobs.server.uploads import FORM_OVERHEAD_BYTES, UploadEndpoint
+
+if TYPE_CHECKING:
+    from milkmobs.settings import Settings
 
 logger = logging.getLogger("milkmobs.server")
 
@@ -46,6 +53,10 @@ def _json_error(start_response: StartResponse, status: int, code: str, message: 
     return [body]
 
 
+def _dotted(version: Hashable) -> str:
+    return ".".join(map(str, version)) if isinstance(version, tuple) else str(version)
+
+
 class LocalHttpApp:
     """WSGI app for ``milkmobs serve``. ``resolve`` is the route table's ``resolve`` (serialised here:
     Powertools keeps the current request on class attributes, so parallel calls would mix requests)."""
@@ -57,8 +68,10 @@ class LocalHttpApp:
         *,
         max_upload_bytes: int,
         cors_origins: Sequence[str] = (),
+        page_cache: PageCache | None = None,
     ) -> None:
         self._resolve = resolve
+        self._cache = page_cache
         self._cors_origins = frozenset(cors_origins)
         self._app = app
         self._upload = UploadEndpoint(app, max_upload_bytes=max_upload_bytes)
@@ -82,6 +95,8 @@ class LocalHttpApp:
                 )
                 return []
         try:
+            if path == "/healthz" and method in ("GET", "HEAD"):
+                return self._health(start_response)
             if path == "/uploads" and method == "POST":
                 return self._upload(environ, start_response)
             if path.startswith("/media/") and method in ("GET", "HEAD"):
@@ -109,6 +124,14 @@ class LocalHttpApp:
     # -- the route table -------------------------------------------------------------------
 
     def _api(self, environ: dict[str, Any], start_response: StartResponse, method: str, path: str) -> list[bytes]:
+        if self._cache is not None and method == "GET":
+            return self._cache.answer(environ, start_response, path, lambda: self._resolved(environ, method, path))
+        status, out_headers, payload = self._resolved(environ, method, path)
+        start_response(_status_line(status), out_headers)
+        return [payload]
+
+    def _resolved(self, environ: dict[str, Any], method: str, path: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        """The route table's answer: status, headers, body."""
         headers = [(k[5:].replace("_", "-"), str(v)) for k, v in environ.items() if k.startswith("HTTP_")]
         headers += [
             (k.replace("_", "-"), str(environ[k])) for k in ("CONTENT_TYPE", "CONTENT_LENGTH") if environ.get(k)
@@ -124,9 +147,21 @@ class LocalHttpApp:
         )
         with self._resolve_lock:
             answer = self._resolve(event, None)
-        status, out_headers, payload = from_response(answer)
-        start_response(_status_line(status), out_headers)
-        return [payload]
+        return from_response(answer)
+
+    def _health(self, start_response: StartResponse) -> list[bytes]:
+        import json
+        import os
+
+        self._app()  # 503 while the application is not built
+        # Reading the data version proves this process can read its data (an error answers 503).
+        version = _dotted(self._cache.data_version()) if self._cache is not None else None
+        body = json.dumps({"status": "ok", "pid": os.getpid(), "dataVersion": version}).encode()
+        start_response(
+            "200 OK",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Cache-Control", "no-store")],
+        )
+        return [body]
 
     @staticmethod
     def _read_body(environ: dict[str, Any], *, limit: int) -> bytes:
@@ -167,3 +202,31 @@ class LocalHttpApp:
         headers.append(("Content-Length", str(len(body))))
         start_response(_status_line(status), headers)
         return [] if method == "HEAD" else [body]
+
+
+def build_wsgi_app(
+    app: MilkMobs,
+    settings: Settings,
+    *,
+    token: str,
+    swagger: bool = True,
+    data_version: Callable[[], Hashable] | None = None,
+) -> LocalHttpApp:
+    """``milkmobs serve``'s WSGI application over ``app``: the shared route table (with a bearer-token
+    admin), S3's two routes, and the page cache when ``data_version`` says when the data changed."""
+    from milkmobs.api.app import create_api
+    from milkmobs.api.auth import BearerTokenAuthorizer
+
+    api = create_api(
+        lambda: app, authorizer=BearerTokenAuthorizer(token), cors_origins=settings.cors_origins, swagger=swagger
+    )
+    cache = None
+    if data_version is not None:
+        cache = PageCache(data_version, max_age_seconds=min(30, settings.read_url_expires_seconds // 4))
+    return LocalHttpApp(
+        api.resolve,
+        lambda: app,
+        max_upload_bytes=settings.max_upload_bytes,
+        cors_origins=settings.cors_origins,
+        page_cache=cache,
+    )

@@ -175,14 +175,45 @@ def test_dimension_is_checked_on_write_search_and_reopen(folder: Path) -> None:
         PersistedVectorIndex(folder, DIM * 2)
 
 
-def test_a_folder_is_owned_by_one_open_index(folder: Path) -> None:
-    first = PersistedVectorIndex(folder, DIM)
+def test_instances_writing_at_once_lose_nothing(folder: Path) -> None:
+    """Two instances (as two processes) writing at the same time, through growth, replacement and
+    compaction: every committed vector is in its slot for both, and a reopened index agrees."""
+    vectors = _vectors(300)
+    a = PersistedVectorIndex(folder, DIM, initial_capacity=4, compact_min_tombstones=16)
+    b = PersistedVectorIndex(folder, DIM, initial_capacity=4, compact_min_tombstones=16)
+    errors: list[BaseException] = []
+
+    def write(index: PersistedVectorIndex, part: int) -> None:
+        try:
+            for i in range(part, 300, 2):
+                index.upsert(IndexedVector(f"v{i}", vectors[i], "validated"))
+                if i % 5 == 0:
+                    index.upsert(IndexedVector(f"v{i}", vectors[(i + 1) % 300], "validated"))  # replaced
+                if i % 7 == 0:
+                    index.delete(f"v{i}")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(index, part)) for part, index in enumerate((a, b))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    expected = {f"v{i}": vectors[(i + 1) % 300 if i % 5 == 0 else i] for i in range(300) if i % 7 != 0}
     try:
-        with pytest.raises(ConfigurationError, match="in use"):
-            PersistedVectorIndex(folder, DIM)
+        for index in (a, b):
+            assert index.count() == len(expected)
+            for vid, vector in expected.items():
+                assert np.array_equal(index.get_vector(vid), vector), vid  # type: ignore[arg-type]
     finally:
-        first.close()
-    PersistedVectorIndex(folder, DIM).close()  # free again after close
+        a.close()
+        b.close()
+    reopened = PersistedVectorIndex(folder, DIM)
+    try:
+        assert reopened.count() == len(expected)
+    finally:
+        reopened.close()
 
 
 def test_threads_can_write_and_search_at_once(index: PersistedVectorIndex) -> None:
@@ -337,31 +368,33 @@ def test_a_closed_index_refuses_work_and_closes_once(folder: Path) -> None:
         index.upsert(IndexedVector("late", _vectors(1)[0], "validated"))
 
 
-def test_a_second_process_can_search_a_snapshot_while_the_owner_writes(folder: Path) -> None:
+def test_instances_sharing_a_folder_see_each_others_writes(folder: Path) -> None:
+    """Two instances on one folder (as two processes of milkmobs serve): each write, growth and
+    compaction by one is seen by the other's next read, and either may write."""
     vectors = _vectors(40)
-    owner = PersistedVectorIndex(folder, DIM, initial_capacity=4, compact_min_tombstones=1000)
+    first = PersistedVectorIndex(folder, DIM, initial_capacity=4, compact_min_tombstones=1000)
+    second = PersistedVectorIndex(folder, DIM, initial_capacity=4, compact_min_tombstones=1000)
     try:
-        owner.upsert_many(_items(vectors[:20]))
-        reader = PersistedVectorIndex(folder, DIM, read_only_if_busy=True)
-        try:
-            assert reader.read_only and not owner.read_only
-            query = vectors[5]
-            expected = owner.search(query, k=8, status="validated")
-            assert reader.search(query, k=8, status="validated") == expected
-            with pytest.raises(BackendUnavailableError, match="another milkmobs process"):
-                reader.upsert(IndexedVector("v99", vectors[0], "validated"))
-            # the owner grows, replaces and compacts; the reader keeps answering from its snapshot
-            owner.upsert_many(_items(vectors))
-            owner.delete("v5")
-            owner.compact()
-            assert reader.search(query, k=8, status="validated") == expected
-        finally:
-            reader.close()
-        later = PersistedVectorIndex(folder, DIM, read_only_if_busy=True)  # a new snapshot sees the changes
-        try:
-            assert later.count() == 39 and later.get_vector("v5") is None
-            assert later.search(query, k=8) == owner.search(query, k=8)
-        finally:
-            later.close()
+        first.upsert_many(_items(vectors[:20]))
+        query = vectors[5]
+        assert second.count() == 20
+        assert second.search(query, k=8, status="validated") == first.search(query, k=8, status="validated")
+        version = second.version()
+        second.upsert_many(_items(vectors))  # grows the file from the other instance
+        assert first.version() > version
+        first.delete("v5")
+        first.compact()
+        assert second.get_vector("v5") is None and second.count() == 39
+        assert second.search(query, k=8) == first.search(query, k=8)
+        second.upsert(IndexedVector("v7", vectors[0], "rejected", None))  # a replaced vector: a new slot
+        best = first.search(vectors[0], k=3, status="rejected")
+        assert "v7" in [hit.video_id for hit in best] and best[0].score == pytest.approx(1.0)
+        assert np.array_equal(first.get_vector("v7"), vectors[0])  # type: ignore[arg-type]
     finally:
-        owner.close()
+        second.close()
+        first.close()
+    reopened = PersistedVectorIndex(folder, DIM)
+    try:
+        assert reopened.count() == 39 and reopened.get_vector("v5") is None
+    finally:
+        reopened.close()

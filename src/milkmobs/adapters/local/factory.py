@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,8 +28,6 @@ from milkmobs.adapters.local.vector_index import PersistedVectorIndex
 from milkmobs.domain import MAX_PAGE_SIZE, ConfigurationError, InvalidInputError, VideoStatus
 from milkmobs.ports import Analyzer, Clock, IdGenerator, IndexedVector, MediaProcessor
 from milkmobs.settings import Settings
-
-logger = logging.getLogger(__name__)
 
 DATABASE_FILE = "milkmobs.sqlite3"
 MEDIA_DIR = "media"
@@ -55,17 +52,13 @@ def build_adapters(settings: Settings, *, clock: Clock, ids: IdGenerator) -> Ada
     db = SQLiteDatabase(data_dir / DATABASE_FILE)
     videos = SQLiteVideoStore(db, cursor_secret=hmac.new(secret, b"cursors", hashlib.sha256).digest())
     try:
-        # Another process (milkmobs serve) may own the index: then CLI reads still work on a snapshot.
-        index = PersistedVectorIndex(data_dir / INDEX_DIR, analyzer.embedding_dimension, read_only_if_busy=True)
+        # Several processes may share the folder (milkmobs serve's workers, a CLI command meanwhile).
+        index = PersistedVectorIndex(data_dir / INDEX_DIR, analyzer.embedding_dimension)
     except BaseException:
         db.close()
         raise
-    if index.read_only:
-        logger.warning(
-            "another milkmobs process owns %s; this one can read and search but not analyse videos", data_dir
-        )
     try:
-        if index.count() == 0 and not index.read_only:
+        if index.count() == 0:
             rebuild_index(videos, index)
     except BaseException:
         index.close()

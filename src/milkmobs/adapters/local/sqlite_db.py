@@ -96,6 +96,25 @@ MAIN_MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX model_usage_by_time ON model_usage (at_us)",
         ),
     ),
+    Migration(
+        2,
+        (
+            # One counter bumped by triggers on every change to what the read routes show (videos,
+            # mobs, executions): servers in several processes compare it to know a cached answer is
+            # still current, and no write path can forget to bump it.
+            "CREATE TABLE data_version (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL)",
+            "INSERT INTO data_version (id, n) VALUES (1, 0)",
+            *(
+                f"CREATE TRIGGER {table}_{op.lower()}_bumps_version AFTER {op} ON {table}"
+                " BEGIN UPDATE data_version SET n = n + 1 WHERE id = 1; END"
+                for table in ("videos", "mobs", "executions")
+                for op in ("INSERT", "UPDATE", "DELETE")
+            ),
+            # Analyses handed to the pipeline process: a row lives from the upload until its execution
+            # ended, so a queued analysis survives the death of any process.
+            "CREATE TABLE pipeline_jobs (video_id TEXT PRIMARY KEY, queued_us INTEGER NOT NULL)",
+        ),
+    ),
 )
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -220,6 +239,12 @@ class SQLiteDatabase:
     def _rollback(conn: sqlite3.Connection) -> None:
         with contextlib.suppress(sqlite3.Error):  # nothing to undo if the transaction already ended
             conn.execute("ROLLBACK")
+
+    def data_version(self) -> int:
+        """A number that changes whenever a video, mob or execution changes, whichever process wrote."""
+        with self.read() as conn:
+            row = conn.execute("SELECT n FROM data_version WHERE id = 1").fetchone()
+        return int(row[0]) if row is not None else 0
 
     # --- schema --------------------------------------------------------------------------
     def schema_version(self) -> int:

@@ -15,7 +15,14 @@ generations are leftovers of an interrupted rewrite and are removed on open.
 
 Searches are one BLAS matrix-vector (or matrix-matrix, for :meth:`search_many`) product over the
 used slots, scaled by the stored inverse norms, so scores are true cosines whatever the input norms.
-One process owns the folder at a time (an exclusive ``flock``); threads share it through a lock.
+
+Several processes may open the folder at once (``milkmobs serve`` runs several): each maps the
+matrix and mirrors the rows in memory. A write holds the folder's exclusive ``flock`` for its
+duration, first catching up with what other processes committed, and bumps ``version`` in ``meta``
+in its transaction; every read compares that number with the one it last loaded and reloads the
+rows (and remaps the file when the generation moved) when it changed. Slots are never handed out
+twice (``used`` in ``meta``) until a compaction writes a new file, so the rows a reader maps never
+change under it. Threads of one process share an instance through a lock.
 """
 
 from __future__ import annotations
@@ -23,10 +30,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -66,7 +74,6 @@ class PersistedVectorIndex:
         *,
         initial_capacity: int = 1024,
         compact_min_tombstones: int = 1024,
-        read_only_if_busy: bool = False,
     ) -> None:
         if dimension < 1:
             raise InvalidInputError(f"dimension must be positive, got {dimension}", field="dimension")
@@ -77,20 +84,23 @@ class PersistedVectorIndex:
         self._compact_min = max(1, compact_min_tombstones)
         self._lock = threading.RLock()
         self._closed = False
-        self._lock_file = _acquire_folder_lock(self.directory / "index.lock", may_share=read_only_if_busy)
+        self._write_depth = 0  # nested writes (a write that compacts) take the folder lock once
+        self._version = -1  # the committed version the in-memory rows mirror
+        self._generation = -1
+        self._matrix: Any = None  # the generation's file as an np.memmap, mapped by _sync
+        self._slots = SlotTable(0)
+        self._lock_file: IO[bytes] = open(self.directory / "index.lock", "ab")  # noqa: SIM115 - closed in close()
         try:
             self._db = SQLiteDatabase(self.directory / "index.sqlite3", migrations=INDEX_MIGRATIONS)
         except BaseException:
-            self._release_folder()
+            self._lock_file.close()
             raise
         try:
-            if self.read_only:
-                self._open_snapshot()
-            else:
+            with self._folder_locked():
                 self._open()
         except BaseException:
             self._db.close()
-            self._release_folder()
+            self._lock_file.close()
             raise
 
     # --- VectorIndex -------------------------------------------------------------------------
@@ -98,10 +108,12 @@ class PersistedVectorIndex:
     def dimension(self) -> int:
         return self._dimension
 
-    @property
-    def read_only(self) -> bool:
-        """True when another process owns the folder: this one searches the snapshot it opened."""
-        return self._lock_file is None
+    def version(self) -> int:
+        """The committed version of the index: changes with every write, whichever process made it."""
+        if self._closed:  # no lock: a page-cache check must not wait behind a search
+            raise BackendUnavailableError(f"the vector index in {self.directory} is closed")
+        with self._db.read() as conn:
+            return _meta_int(conn.execute("SELECT value FROM meta WHERE name = 'version'").fetchone())
 
     def upsert(self, item: IndexedVector) -> None:
         self.upsert_many([item])
@@ -137,6 +149,8 @@ class PersistedVectorIndex:
                     " mob_id = excluded.mob_id",
                     rows,
                 )
+                self._bump(conn, used=first + len(fresh))
+            self._version += 1
             self._slots.place(rows)
             if fresh:
                 self._slots.set_norms(first, vectors[fresh])
@@ -151,6 +165,8 @@ class PersistedVectorIndex:
                 return False
             with self._db.write() as conn:
                 conn.execute("DELETE FROM vectors WHERE video_id = ?", (video_id,))
+                self._bump(conn, used=self._slots.used)
+            self._version += 1
             self._slots.remove(video_id)
             self._maybe_compact()
             return True
@@ -224,32 +240,58 @@ class PersistedVectorIndex:
             return self._slots.tombstones
 
     def close(self) -> None:
-        """Flush, close the database and release the folder (a second close does nothing)."""
+        """Flush, close the database and the lock file (a second close does nothing)."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            if not self.read_only:
-                self._matrix.flush()
+            if self._matrix is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    self._matrix.flush()
             self._db.close()
-            self._release_folder()
+            self._lock_file.close()
 
     @contextlib.contextmanager
     def _using(self, *, write: bool = False) -> Iterator[None]:
-        """The index's lock, once it is known to be open (and writable, for ``write``)."""
+        """The index's lock, once it is known to be open, with the rows other processes committed
+        loaded; ``write``: also the folder's lock, held until the block ends."""
         with self._lock:
             if self._closed:
                 raise BackendUnavailableError(f"the vector index in {self.directory} is closed")
-            if write and self.read_only:
-                raise BackendUnavailableError(
-                    f"the vector index in {self.directory} belongs to another milkmobs process (milkmobs serve?); "
-                    "this one can only search it: stop the other process, or submit through it"
-                )
-            yield
+            if not write:
+                if self._write_depth == 0:
+                    self._sync()
+                yield
+                return
+            with self._folder_locked():
+                if self._write_depth == 1:
+                    self._sync()
+                yield
 
-    def _release_folder(self) -> None:
-        if self._lock_file is not None:
-            self._lock_file.close()
+    @contextlib.contextmanager
+    def _folder_locked(self) -> Iterator[None]:
+        """The folder's exclusive ``flock`` (re-entrant within this instance): one writer at a time
+        across processes."""
+        if self._write_depth == 0:
+            try:
+                fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX)
+            except OSError as exc:
+                raise BackendUnavailableError(f"cannot lock the vector index in {self.directory}: {exc}") from exc
+        self._write_depth += 1
+        try:
+            yield
+        finally:
+            self._write_depth -= 1
+            if self._write_depth == 0:
+                fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
+
+    @staticmethod
+    def _bump(conn: sqlite3.Connection, *, used: int) -> None:
+        """In a write transaction: one more version, and how many slots have been handed out."""
+        conn.execute("UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE name = 'version'")
+        conn.execute(
+            "UPDATE meta SET value = CAST(MAX(CAST(value AS INTEGER), ?) AS TEXT) WHERE name = 'used'", (used,)
+        )
 
     @contextlib.contextmanager
     def _io(self, what: str) -> Iterator[None]:
@@ -263,41 +305,41 @@ class PersistedVectorIndex:
     # --- search helpers ----------------------------------------------------------------------------
     # --- files ----------------------------------------------------------------------------------------
     def _open(self) -> None:
+        """Under the folder lock: create or check ``meta``, create a fresh file, drop leftovers, load."""
         with self._db.write() as conn:
             meta = dict(conn.execute("SELECT name, value FROM meta").fetchall())
             if not meta:
                 meta = {"dimension": str(self._dimension), "generation": "0"}
                 conn.executemany("INSERT INTO meta (name, value) VALUES (?, ?)", list(meta.items()))
+            if "version" not in meta:  # folders written before several processes could share them
+                top = conn.execute("SELECT COALESCE(MAX(slot) + 1, 0) FROM vectors").fetchone()[0]
+                conn.executemany("INSERT INTO meta (name, value) VALUES (?, ?)", [("version", "0"), ("used", str(top))])
+            has_rows = conn.execute("SELECT 1 FROM vectors LIMIT 1").fetchone() is not None
         if int(meta["dimension"]) != self._dimension:
             raise ConfigurationError(
                 f"the vector index in {self.directory} holds {meta['dimension']}-dimensional vectors, but "
                 f"{self._dimension} were asked for; use another data directory or delete {self.directory}"
             )
-        self._generation = int(meta["generation"])
-        path = self._file(self._generation)
-        with self._db.read() as conn:
-            rows = conn.execute("SELECT video_id, slot, status, mob_id FROM vectors ORDER BY slot").fetchall()
-        damaged = f"delete {self.directory}: the local backend rebuilds it from the stored embeddings"
-        try:
-            if not path.exists() and not rows:  # a fresh index (or one emptied before its first vector)
+        path = self._file(int(meta["generation"]))
+        if not path.exists() and not has_rows:  # a fresh index (or one emptied before its first vector)
+            try:
                 _new_matrix(path, self._initial_capacity, self._dimension).flush()
-            self._matrix = np.load(path, mmap_mode="r+")
-        except (OSError, ValueError) as exc:
-            raise ConfigurationError(f"the vector file {path} cannot be opened ({exc}); {damaged}") from exc
-        if self._matrix.ndim != 2 or self._matrix.shape[1] != self._dimension or self._matrix.dtype != np.float32:
-            raise ConfigurationError(f"{path} is not a float32 matrix of dimension {self._dimension}; {damaged}")
-        if rows and rows[-1][1] >= self._matrix.shape[0]:
-            raise ConfigurationError(f"{path} is shorter than the index says; {damaged}")
-        self._slots = SlotTable(self._matrix.shape[0])
-        self._slots.place(rows)
-        self._slots.refresh_norms(self._matrix)
+            except OSError as exc:
+                raise ConfigurationError(f"the vector file {path} cannot be created ({exc})") from exc
         for stale in self.directory.glob("vectors-*.npy"):
-            if stale != path:  # left by an interrupted rewrite
+            if stale != path:  # left by an interrupted rewrite (no other writer runs: we hold the lock)
                 stale.unlink(missing_ok=True)
+        self._sync()
 
-    def _open_snapshot(self, attempts: int = 5) -> None:
-        """Read-only open while another process writes: meta and rows from one read transaction, then
-        that generation's file. A compaction in between removes the file; then read again."""
+    def _sync(self, attempts: int = 5) -> None:
+        """Load the committed rows if another process (or instance) changed them since the last load:
+        meta and rows from one read transaction, then that generation's file (remapped only when the
+        generation moved). A compaction in between removes the file; then read again."""
+        with self._db.read() as conn:
+            if _meta_int(conn.execute("SELECT value FROM meta WHERE name = 'version'").fetchone()) == self._version:
+                return
+        damaged = f"delete {self.directory}: the local backend rebuilds it from the stored embeddings"
+        missing: Path | None = None
         for _ in range(attempts):
             with self._db.read() as conn:
                 conn.execute("BEGIN")  # one snapshot for both reads (WAL)
@@ -306,26 +348,33 @@ class PersistedVectorIndex:
                     rows = conn.execute("SELECT video_id, slot, status, mob_id FROM vectors ORDER BY slot").fetchall()
                 finally:
                     conn.execute("COMMIT")
-            if meta and int(meta["dimension"]) != self._dimension:
-                raise ConfigurationError(
-                    f"the vector index in {self.directory} holds {meta['dimension']}-dimensional vectors, but "
-                    f"{self._dimension} were asked for"
-                )
-            if not meta:  # the owner has not written anything yet
-                self._matrix = np.zeros((1, self._dimension), dtype=np.float32)
-            else:
-                path = self._file(int(meta["generation"]))
+            generation = int(meta["generation"])
+            matrix = self._matrix if generation == self._generation else None
+            if matrix is None:
+                path = self._file(generation)
                 try:
-                    self._matrix = np.load(path, mmap_mode="r")
+                    matrix = np.load(path, mmap_mode="r+")
                 except FileNotFoundError:
-                    continue  # compacted meanwhile
+                    missing = path  # compacted meanwhile (read again), or lost
+                    continue
                 except (OSError, ValueError) as exc:
-                    raise ConfigurationError(f"the vector file {path} cannot be opened ({exc})") from exc
-            self._slots = SlotTable(self._matrix.shape[0])
-            self._slots.place(rows)
-            self._slots.refresh_norms(self._matrix)
+                    raise ConfigurationError(f"the vector file {path} cannot be opened ({exc}); {damaged}") from exc
+                if matrix.ndim != 2 or matrix.shape[1] != self._dimension or matrix.dtype != np.float32:
+                    raise ConfigurationError(
+                        f"{path} is not a float32 matrix of dimension {self._dimension}; {damaged}"
+                    )
+            if rows and rows[-1][1] >= matrix.shape[0]:
+                raise ConfigurationError(f"{self._file(generation)} is shorter than the index says; {damaged}")
+            slots = SlotTable(matrix.shape[0])
+            slots.place(rows)
+            slots.extend_to(min(int(meta.get("used", "0")), matrix.shape[0]))
+            slots.refresh_norms(matrix)
+            self._matrix, self._generation, self._slots = matrix, generation, slots
+            self._version = int(meta.get("version", "0"))
             return
-        raise BackendUnavailableError(f"the vector index in {self.directory} kept changing while being opened")
+        if missing is not None and not missing.exists() and self._file(self._generation) != missing:
+            raise ConfigurationError(f"the vector file {missing} is missing; {damaged}")
+        raise BackendUnavailableError(f"the vector index in {self.directory} kept changing while being read")
 
     def _file(self, generation: int) -> Path:
         return self.directory / f"vectors-{generation}.npy"
@@ -356,10 +405,14 @@ class PersistedVectorIndex:
         old = self._slots
         live = [(new, slot) for new, slot in enumerate(old_slots) if old.alive[slot]]
         placed = list(zip((new for new, _ in live), old.describe([slot for _, slot in live]), strict=True))
+        used = len(old_slots) if compacting else old.used
         with self._db.write() as conn:
             if compacting:  # ascending old slots, so a new slot number is never still taken
                 conn.executemany("UPDATE vectors SET slot = ? WHERE video_id = ?", [(n, row[0]) for n, row in placed])
+                conn.execute("UPDATE meta SET value = ? WHERE name = 'used'", (str(used),))
             conn.execute("UPDATE meta SET value = ? WHERE name = 'generation'", (str(generation),))
+            self._bump(conn, used=used)
+        self._version += 1
         old_path, old_matrix = self._file(self._generation), self._matrix
         self._matrix, self._generation = matrix, generation
         self._slots = SlotTable(capacity)
@@ -377,17 +430,5 @@ def _new_matrix(path: Path, capacity: int, dimension: int) -> np.memmap[tuple[in
     return np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(capacity, dimension))
 
 
-def _acquire_folder_lock(path: Path, *, may_share: bool) -> IO[bytes] | None:
-    """The folder's exclusive lock; None (read-only) when another process holds it and ``may_share``."""
-    handle = open(path, "ab")  # noqa: SIM115 - held open for the index's lifetime, closed in close()
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError as exc:
-        handle.close()
-        if may_share:
-            return None
-        raise ConfigurationError(
-            f"the vector index in {path.parent} is in use by another milkmobs process (or another open "
-            "index object); stop it or use another data directory"
-        ) from exc
-    return handle
+def _meta_int(row: tuple[str] | None) -> int:
+    return int(row[0]) if row is not None else 0

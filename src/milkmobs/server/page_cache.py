@@ -1,0 +1,133 @@
+"""Hot pages of the public read routes, answered before the resolver, and conditional GETs.
+
+An entry is the route table's own answer (status 200 only), kept with the data version it was made
+at: a number that every write changes, whichever process made it (``data_version``). A request is
+answered from the entry while the version is unchanged and the entry is younger than ``max_age``
+(the answers hold signed media URLs that expire; an entry never outlives a small part of their
+life). Each entry carries an ``ETag``; a client sending it back in ``If-None-Match`` gets ``304``.
+
+Only the answers of public GET routes whose content is the stored data are kept; admin routes,
+execution history and every error are always computed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+Answer = tuple[int, list[tuple[str, str]], bytes]
+
+CACHED_ROUTES = re.compile(
+    r"^/(?:feed|videos/feed|mobs|mobs/[^/]+|videos/(?!submit$)[^/]+|search/similar|validate/[^/]+|openapi\.json)$"
+)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    version: Hashable
+    made_at: float
+    headers: list[tuple[str, str]]
+    body: bytes
+    etag: str
+
+
+class PageCache:
+    """A bounded LRU of answers, each valid for one data version (see the module docstring)."""
+
+    def __init__(
+        self,
+        data_version: Callable[[], Hashable],
+        *,
+        max_age_seconds: float = 30.0,
+        max_entries: int = 1024,
+        max_bytes: int = 64 * 1024 * 1024,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.data_version = data_version
+        self._max_age = max_age_seconds
+        self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._clock = clock
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self._computing: dict[Hashable, threading.Lock] = {}  # one computation per key at a time
+
+    def answer(
+        self, environ: dict[str, Any], start_response: StartResponse, path: str, compute: Callable[[], Answer]
+    ) -> list[bytes]:
+        """Answer a GET: from the entry when it is current, else from ``compute`` (kept if 200)."""
+        if not CACHED_ROUTES.match(path):
+            return _send(start_response, *compute())
+        key = (path, environ.get("QUERY_STRING", ""), environ.get("HTTP_ORIGIN", ""))
+        version = self.data_version()  # read before computing: an entry is never labelled newer than it is
+        entry = self._current(key, version)
+        if entry is None:
+            with self._lock:
+                gate = self._computing.setdefault(key, threading.Lock())
+            with gate:  # concurrent misses of one page wait for the first instead of all computing it
+                entry = self._current(key, version)
+                if entry is None:
+                    try:
+                        status, headers, body = compute()
+                    finally:
+                        with self._lock:
+                            self._computing.pop(key, None)
+                    if status != 200:
+                        return _send(start_response, status, headers, body)
+                    entry = self._store(key, version, headers, body)
+        if entry.etag in _etags(environ.get("HTTP_IF_NONE_MATCH", "")):
+            start_response("304 Not Modified", [("ETag", entry.etag), ("Cache-Control", "no-cache")])
+            return []
+        start_response("200 OK", entry.headers)
+        return [entry.body]
+
+    def _current(self, key: Hashable, version: Hashable) -> _Entry | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry.version != version or self._clock() - entry.made_at > self._max_age:
+                self._drop(key)
+                return None
+            self._entries.move_to_end(key)
+            return entry
+
+    def _store(self, key: Hashable, version: Hashable, headers: list[tuple[str, str]], body: bytes) -> _Entry:
+        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        kept = [(k, v) for k, v in headers if k.lower() not in ("etag", "cache-control", "content-length")]
+        kept += [("ETag", etag), ("Cache-Control", "no-cache"), ("Content-Length", str(len(body)))]
+        entry = _Entry(version=version, made_at=self._clock(), headers=kept, body=body, etag=etag)
+        if len(body) > self._max_bytes // 8:  # one huge page must not empty the cache
+            return entry
+        with self._lock:
+            if key in self._entries:
+                self._drop(key)
+            self._entries[key] = entry
+            self._bytes += len(body)
+            while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
+                self._drop(next(iter(self._entries)))
+        return entry
+
+    def _drop(self, key: Hashable) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= len(entry.body)
+
+
+def _etags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+
+
+def _send(start_response: StartResponse, status: int, headers: list[tuple[str, str]], body: bytes) -> list[bytes]:
+    from http import HTTPStatus
+
+    start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+    return [body]
