@@ -125,7 +125,7 @@ class Settings(BaseSettings):
     # HTTP
     admin_token: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
-    workers: int = Field(default=2, ge=1)  # pipeline threads of the in-process orchestrator
+    workers: int = Field(default=2, ge=1)
     http_workers: int | None = Field(
-        default=None, ge=1, description="milkmobs serve's HTTP worker processes; None: one per core, at least 2"
+        default=None, ge=1, description="HTTP worker processes of `serve` (None: one per core, at least 2)"
     )
