@@ -7,6 +7,9 @@ and a clean Ctrl-C.
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -163,9 +166,24 @@ def test_a_new_user_session(server: ServerProcess, videos: dict[str, Path]) -> N
     after = requests.get(f"{url}/search/similar", params={"videoId": submitted["milk1"]}, timeout=10).json()
     assert submitted["milk2"] not in [r["video"]["videoId"] for r in after["results"]]
 
+    # Served by several processes; each answers /healthz; reads are conditional (ETag → 304).
+    assert len(server.http_pids) == 2 and server.pipeline_pid
+    health = requests.get(f"{url}/healthz", timeout=10).json()
+    assert health["status"] == "ok" and health["pid"] in server.http_pids
+    page = requests.get(f"{url}/mobs", timeout=10)
+    unchanged = requests.get(f"{url}/mobs", headers={"If-None-Match": page.headers["ETag"]}, timeout=10)
+    assert unchanged.status_code == 304 and not unchanged.content
+
     # Ctrl-C: a clean exit.
     assert server.stop() == 0
     assert any("milkmobs stopped" in line for line in server.output)
+    # One access-log line per request (method, path, status, ms, bytes); the admin token only in the
+    # banner that shows it once, never in a log line.
+    log = [line for line in server.output if '" ' in line and line.startswith("127.0.0.1 ")]
+    assert any(re.search(r'"GET /admin/stats" 200 \d+\.\dms \d+B$', line.strip()) for line in log)
+    assert any(re.search(r'"POST /uploads" 204 \d+\.\dms 0B$', line.strip()) for line in log)
+    assert sum(server.admin_token in line for line in server.output) == 1
+    assert any(re.search(r"/media/\S+signature=\*\*\*", line) for line in log)  # signed URLs redacted
 
 
 def test_configured_token_is_not_printed_and_sigterm_stops_cleanly(tmp_path: Path) -> None:
@@ -183,3 +201,21 @@ def test_configured_token_is_not_printed_and_sigterm_stops_cleanly(tmp_path: Pat
         assert running.stop(signal.SIGTERM) == 0
     assert not any("configured-secret" in line for line in running.output)
     assert any("milkmobs stopped" in line for line in running.output)
+
+
+def test_a_killed_process_is_replaced_and_a_queued_analysis_survives(tmp_path: Path, videos: dict[str, Path]) -> None:
+    """SIGKILL the pipeline process right after an upload was accepted, and an HTTP worker: the
+    supervisor starts new ones, the analysis still completes, requests are still answered."""
+    with serve(tmp_path / "data", args=["--workers", "2"]) as running:
+        assert len(running.http_pids) == 2 and running.pipeline_pid
+        data = videos["milk1"].read_bytes()
+        submission = _submit(running, ["gotmilk", "milkmob"], len(data))
+        assert _post_form(submission["upload"], data).status_code == 204
+        os.kill(running.pipeline_pid, signal.SIGKILL)
+        os.kill(running.http_pids[0], signal.SIGKILL)
+        assert _wait(running, submission["videoId"])["status"] == "validated"
+        assert all(requests.get(f"{running.url}/feed", timeout=10).status_code == 200 for _ in range(20))
+        restarted = [line for line in running.output if "starting another" in line]
+        assert any(f"pipeline process {running.pipeline_pid} exited" in line for line in restarted)
+        assert any(f"http process {running.http_pids[0]} exited" in line for line in restarted)
+        assert running.stop(signal.SIGTERM) == 0

@@ -60,11 +60,16 @@ class PageCache:
         self._lock = threading.Lock()
         self._computing: dict[Hashable, threading.Lock] = {}  # one computation per key at a time
 
+    @staticmethod
+    def handles(path: str) -> bool:
+        """Whether answers of ``path`` may be kept (a public read route of the API)."""
+        return CACHED_ROUTES.match(path) is not None
+
     def answer(
         self, environ: dict[str, Any], start_response: StartResponse, path: str, compute: Callable[[], Answer]
     ) -> list[bytes]:
         """Answer a GET: from the entry when it is current, else from ``compute`` (kept if 200)."""
-        if not CACHED_ROUTES.match(path):
+        if not self.handles(path):
             return _send(start_response, *compute())
         key = (path, environ.get("QUERY_STRING", ""), environ.get("HTTP_ORIGIN", ""))
         version = self.data_version()  # read before computing: an entry is never labelled newer than it is

@@ -101,6 +101,8 @@ class LocalHttpApp:
                 return self._upload(environ, start_response)
             if path.startswith("/media/") and method in ("GET", "HEAD"):
                 return self._media(environ, start_response, unquote(path[len("/media/") :]), method)
+            if self._cache is not None and method == "GET" and self._cache.handles(path):
+                return self._api(environ, start_response, method, path)  # an API route: no file lookup
             if (page := web_pages.answer(environ, start_response, method, path)) is not None:
                 return page
             return self._api(environ, start_response, method, path)
