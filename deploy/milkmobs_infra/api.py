@@ -8,7 +8,6 @@ stack's pool) plus membership of the ``admins`` group, which the admin functions
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
@@ -22,39 +21,10 @@ from pydantic import BaseModel
 from milkmobs.api.auth import ADMIN_GROUP
 from milkmobs.core.views import SubmitRequest
 from milkmobs_infra._util import retention
+from milkmobs_infra.function_specs import FUNCTION_SPECS, Route
 
-
-@dataclass(frozen=True)
-class Route:
-    """One method on one path, served by one function (a seed function name)."""
-
-    method: str
-    path: str
-    function: str
-    admin: bool = False
-    required_query: tuple[str, ...] = ()
-    body_model: str | None = None  # a key of the construct's request models
-
-
-ROUTES: tuple[Route, ...] = (
-    Route("POST", "/videos/submit", "create-upload", body_model="SubmitRequest"),
-    Route("GET", "/videos/user", "list-user-videos", required_query=("userId",)),
-    Route("GET", "/videos/feed", "get-feed"),
-    Route("GET", "/videos/{videoId}", "get-video-detail"),
-    Route("GET", "/feed", "get-feed"),
-    Route("GET", "/mobs", "list-mobs"),
-    Route("GET", "/mobs/{mobId}", "get-mob"),
-    Route("GET", "/search/similar", "search-similar", required_query=("videoId",)),
-    Route("GET", "/search/text", "search-similar", required_query=("q",)),
-    Route("POST", "/validate", "validate-video", body_model="ValidateRequest"),
-    Route("GET", "/validate/{videoId}", "validate-video"),
-    Route("GET", "/execution-history", "get-execution-history", required_query=("videoId",)),
-    Route("GET", "/admin/videos", "admin-list-videos", admin=True),
-    Route("DELETE", "/admin/videos/{videoId}", "admin-delete-video", admin=True),
-    Route("GET", "/admin/stats", "admin-get-stats", admin=True),
-    Route("GET", "/admin/usage-stats", "admin-get-usage-stats", admin=True),
-    Route("GET", "/admin/mobs/map", "admin-get-mob-map", admin=True),
-)
+# Every route, from the functions' declarations.
+ROUTES: tuple[Route, ...] = tuple(route for spec in FUNCTION_SPECS for route in spec.api_routes)
 
 # POST /validate takes {"videoId": "..."}; the gateway rejects anything else before a Lambda runs.
 VALIDATE_REQUEST_SCHEMA: dict[str, Any] = {

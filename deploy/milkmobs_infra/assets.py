@@ -1,30 +1,39 @@
 """Lambda code without Docker: the package source as the function code, its dependencies as layers.
 
-``pip install --platform manylinux…_aarch64 --only-binary=:all: --target …`` fetches the wheels
-Lambda's arm64 Python runtime needs, whatever machine synthesizes. The result is cached under
-``deploy/.build/`` by a hash of (requirements, Python version, platforms), so only the first synth
-(or a dependency change) pays for the download. In ``placeholder`` mode a tiny directory stands in
-for each layer, so tests synthesize in seconds without a network.
+Each layer is installed from a lock file with hashes (``deploy/lambda-requirements/*.txt``,
+compiled by ``pip-compile --generate-hashes`` from the ``.in`` next to it), so what Lambda runs
+and what the tests run are the same versions, byte for byte where the wheels are pure Python.
+``pip install --require-hashes --platform manylinux…_aarch64 --only-binary=:all: --target …``
+fetches the wheels Lambda's arm64 Python runtime needs, whatever machine synthesizes; with
+``platforms=()`` the same lock installs for the running interpreter (the tests' replica).
+Results are cached under ``deploy/.build/`` by a hash of (lock, Python version, platforms), so
+only the first synth (or a lock change) pays for the download. In ``placeholder`` mode a tiny
+directory stands in for each layer, so the CDK tests synthesize in seconds without a network.
+
+Layers hold sources only (``--no-compile``): bytecode must be made by the runtime's own
+Python (3.14), which no build machine here has; Lambda compiles on import.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import shutil
 import subprocess
 import sys
-import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from milkmobs_infra.config import AssetMode
+from milkmobs_infra.function_specs import FunctionSpec
 
 DEPLOY_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = DEPLOY_DIR.parent
 SRC_DIR = REPO_DIR / "src"
 BUILD_DIR = DEPLOY_DIR / ".build"
+LOCK_DIR = DEPLOY_DIR / "lambda-requirements"
 
 # Lambda's arm64 runtimes (Amazon Linux 2023, glibc 2.34) load any of these wheel tags.
 LAMBDA_PLATFORMS: tuple[str, ...] = (
@@ -33,8 +42,16 @@ LAMBDA_PLATFORMS: tuple[str, ...] = (
     "manylinux_2_17_aarch64",
     "manylinux2014_aarch64",
 )
-# ffmpeg for generate-thumbnail: imageio-ffmpeg ships a static ffmpeg binary in its wheel.
-FFMPEG_REQUIREMENTS: tuple[str, ...] = ("imageio-ffmpeg>=0.5",)
+# The layers, each from its lock: every function gets ``dependencies``; ``media`` (a static
+# ffmpeg binary) only the functions whose spec declares ``media``.
+LAYER_LOCKS: dict[str, Path] = {
+    "dependencies": LOCK_DIR / "dependencies.txt",
+    "media": LOCK_DIR / "media.txt",
+}
+LAYER_DESCRIPTIONS: dict[str, str] = {
+    "dependencies": "milkmobs runtime dependencies (pydantic, numpy, powertools, boto3, opensearch-py)",
+    "media": "static ffmpeg (imageio-ffmpeg) for the functions that probe videos or cut thumbnails",
+}
 # What the function code asset leaves out of ``src/``.
 CODE_EXCLUDES: tuple[str, ...] = ("*.egg-info", "**/__pycache__", "**/*.pyc")
 
@@ -44,35 +61,47 @@ Runner = Callable[..., Any]
 LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
 
 
-def lambda_requirements(pyproject: Path = REPO_DIR / "pyproject.toml") -> list[str]:
-    """The package's runtime dependencies plus its ``lambda`` extra, as pip requirement strings."""
-    project = tomllib.loads(pyproject.read_text())["project"]
-    requirements = list(project["dependencies"]) + list(project.get("optional-dependencies", {}).get("lambda", []))
-    return sorted(dict.fromkeys(requirements))  # stable order, no duplicates: a stable cache key
+def layers_of(spec: FunctionSpec) -> list[str]:
+    """The layers ``spec``'s function is given, in order."""
+    return ["dependencies", *(["media"] if spec.media else [])]
 
 
-def pip_command(requirements: Sequence[str], *, target: Path, python_version: str) -> list[str]:
-    """The pip invocation that installs Lambda-compatible wheels (never sdists) into ``target``."""
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"]
-    for platform in LAMBDA_PLATFORMS:
-        command += ["--platform", platform]
-    command += [
-        "--implementation", "cp",
-        "--python-version", python_version,
-        "--only-binary=:all:",
-        "--upgrade",
-        "--target", str(target),
-        *requirements,
-    ]
+def locked_names(lock: Path) -> list[str]:
+    """The distribution names pinned in a lock file (``name==version``), normalized."""
+    names = []
+    for line in lock.read_text().splitlines():
+        if "==" in line and not line.lstrip().startswith("#"):
+            names.append(line.split("==", 1)[0].strip().lower().replace("_", "-"))
+    return names
+
+
+def pip_command(
+    lock: Path, *, target: Path, python_version: str | None, platforms: Sequence[str] = LAMBDA_PLATFORMS
+) -> list[str]:
+    """pip installing exactly the locked, hash-checked wheels (never sdists) into ``target``.
+
+    With ``platforms`` the wheels are Lambda's (``python_version`` required); without, they are
+    the running interpreter's.
+    """
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+               "--require-hashes", "--no-deps", "--only-binary=:all:"]
+    if platforms:
+        if python_version is None:
+            raise ValueError("a cross-platform install needs the target's Python version")
+        for platform in platforms:
+            command += ["--platform", platform]
+        command += ["--implementation", "cp", "--python-version", python_version]
+    command += ["--upgrade", "--target", str(target), "-r", str(lock)]
     return command
 
 
 def build_layer_dir(
     name: str,
-    requirements: Sequence[str],
+    lock: Path,
     *,
-    python_version: str,
+    python_version: str | None,
     mode: AssetMode,
+    platforms: Sequence[str] = LAMBDA_PLATFORMS,
     build_dir: Path = BUILD_DIR,
     runner: Runner = subprocess.run,
 ) -> Path:
@@ -82,22 +111,35 @@ def build_layer_dir(
     deployment must never go out with a silently missing dependency.
     """
     key = hashlib.sha256(
-        json.dumps([list(requirements), python_version, list(LAMBDA_PLATFORMS), mode.value]).encode()
+        json.dumps([lock.read_text(), python_version, list(platforms), mode.value]).encode()
     ).hexdigest()[:16]
     layer_dir = build_dir / f"{name}-{mode.value}-{key}"
     if (layer_dir / ".complete").exists():
         return layer_dir
-    staging = build_dir / f"{layer_dir.name}.staging"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with (build_dir / f"{layer_dir.name}.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # parallel test workers build each layer once
+        if not (layer_dir / ".complete").exists():
+            _build(name, lock, layer_dir, python_version=python_version, mode=mode, platforms=platforms,
+                   runner=runner)
+    return layer_dir
+
+
+def _build(
+    name: str, lock: Path, layer_dir: Path, *, python_version: str | None, mode: AssetMode,
+    platforms: Sequence[str], runner: Runner,
+) -> None:
+    staging = layer_dir.with_name(f"{layer_dir.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "python").mkdir(parents=True)
     if mode is AssetMode.PLACEHOLDER:
         (staging / "python" / f"{name.replace('-', '_')}_placeholder.txt").write_text(
             "Placeholder layer for tests; synthesize with milkmobs:assetMode=build to deploy.\n"
-            + "\n".join(requirements)
+            + "\n".join(locked_names(lock))
             + "\n"
         )
     else:
-        command = pip_command(requirements, target=staging / "python", python_version=python_version)
+        command = pip_command(lock, target=staging / "python", python_version=python_version, platforms=platforms)
         result = runner(command, capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(
@@ -105,10 +147,9 @@ def build_layer_dir(
                 f"command: {' '.join(command)}\n{result.stderr or result.stdout}"
             )
         _prune(staging / "python")
-    (staging / ".complete").write_text(json.dumps(list(requirements)))
+    (staging / ".complete").write_text(json.dumps(locked_names(lock)))
     shutil.rmtree(layer_dir, ignore_errors=True)
     staging.rename(layer_dir)
-    return layer_dir
 
 
 def _prune(site: Path) -> None:

@@ -16,13 +16,58 @@ from milkmobs.settings import Settings
 from milkmobs_infra import assets
 from milkmobs_infra._util import retention
 from milkmobs_infra.config import AssetMode
-from milkmobs_infra.function_specs import FUNCTION_SPECS, FunctionGroup, FunctionSpec
+from milkmobs_infra.function_specs import (
+    FUNCTION_SPECS,
+    Data,
+    Executions,
+    FunctionGroup,
+    FunctionSpec,
+    Search,
+    Trigger,
+)
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 RUNTIME_VERSION = "3.14"  # the wheels pip fetches must match the runtime
 ARCHITECTURE = lambda_.Architecture.ARM_64
 # Functions that read a video copy it to /tmp first: room for the largest upload (500 MB by default).
 MEDIA_EPHEMERAL_STORAGE_MIB = 1024
+
+# What every function reads: the core's configuration (built whole in every container).
+CORE_SETTINGS = frozenset({
+    "backend", "aws_region", "campaign", "max_upload_bytes", "upload_url_expires_seconds",
+    "read_url_expires_seconds", "cluster_join_threshold", "batch_cluster_k", "batch_cluster_max_iter",
+    "random_seed", "pegasus_price_per_second", "marengo_price_per_second", "embedding_dimension",
+    "marengo_model_id", "media_processing",
+})
+MEDIA_SETTINGS = frozenset({"media_bucket", "media_bucket_owner", "cloudfront_domain"})
+MODEL_SETTINGS = frozenset(f for f in Settings.model_fields if f.startswith(("pegasus_", "marengo_", "analysis_"))) | {
+    "bedrock_region"}
+SEARCH_SETTINGS = frozenset(f for f in Settings.model_fields if f.startswith("opensearch_"))
+# The setting that names a function another one invokes.
+INVOKED_BY_SETTING = {"generate-thumbnail": "thumbnail_function_name"}
+
+
+def settings_read_by(spec: FunctionSpec) -> frozenset[str]:
+    """The ``Settings`` fields ``spec``'s function reads: the core's, plus those of what it may touch."""
+    fields = set(CORE_SETTINGS)
+    if spec.videos is not Data.NONE:
+        fields |= {"videos_table", "cursor_secret_id"} | MEDIA_SETTINGS  # views carry media URLs
+    if spec.mobs is not Data.NONE:
+        fields |= {"mobs_table"} | MEDIA_SETTINGS
+    if spec.objects:
+        fields |= MEDIA_SETTINGS
+    if spec.models:
+        fields |= MODEL_SETTINGS | MEDIA_SETTINGS  # Bedrock reads the video from the bucket
+    if spec.search is not Search.NONE:
+        fields |= SEARCH_SETTINGS
+    if spec.events:
+        fields.add("event_bus_name")
+    if spec.executions is not Executions.NONE:
+        fields.add("state_machine_arn")
+    if Trigger.API in spec.triggers:
+        fields.add("cors_origins")
+    fields |= {INVOKED_BY_SETTING[name] for name in spec.invokes}
+    return frozenset(fields)
 
 
 def settings_environment(values: Mapping[str, Any]) -> dict[str, str]:
@@ -42,11 +87,20 @@ def settings_environment(values: Mapping[str, Any]) -> dict[str, str]:
     return env
 
 
-class LambdaFunctions(Construct):
-    """Every function of ``FUNCTION_SPECS``, sharing one code asset and one dependency layer.
+def environment_for(spec: FunctionSpec, values: Mapping[str, Any]) -> dict[str, str]:
+    """Only the settings ``spec`` reads, from the stack's ``values`` (a Settings field each)."""
+    wanted = settings_read_by(spec)
+    chosen = {name: value for name, value in values.items() if name in wanted}
+    chosen["media_processing"] = spec.media
+    return settings_environment(chosen)
 
-    Each function gets its own role that can only write its own log group; the stack adds the
-    table, bucket, model and domain permissions each one needs.
+
+class LambdaFunctions(Construct):
+    """Every function of ``FUNCTION_SPECS``: one code asset, the dependency layer, and the media
+    layer for the functions that declare ``media``.
+
+    Each function gets its own role that can only write its own log group (``permissions.grant``
+    adds what its spec declares) and only the settings it reads.
     """
 
     def __init__(
@@ -55,47 +109,41 @@ class LambdaFunctions(Construct):
         construct_id: str,
         *,
         name_prefix: str,
-        environment: Mapping[str, str],
+        settings_values: Mapping[str, Any],
         asset_mode: AssetMode,
         log_retention_days: int,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         code = lambda_.Code.from_asset(str(assets.SRC_DIR), exclude=list(assets.CODE_EXCLUDES))
-        deps_dir = assets.build_layer_dir(
-            "dependencies", assets.lambda_requirements(), python_version=RUNTIME_VERSION, mode=asset_mode
-        )
-        ffmpeg_dir = assets.build_layer_dir(
-            "ffmpeg", assets.FFMPEG_REQUIREMENTS, python_version=RUNTIME_VERSION, mode=asset_mode
-        )
-        self.dependencies_layer = lambda_.LayerVersion(
-            self,
-            "DependenciesLayer",
-            code=lambda_.Code.from_asset(str(deps_dir)),
-            compatible_runtimes=[RUNTIME],
-            compatible_architectures=[ARCHITECTURE],
-            description="milkmobs runtime dependencies (pydantic, numpy, powertools, boto3, opensearch-py)",
-        )
-        self.ffmpeg_layer = lambda_.LayerVersion(
-            self,
-            "FFmpegLayer",
-            code=lambda_.Code.from_asset(str(ffmpeg_dir)),
-            compatible_runtimes=[RUNTIME],
-            compatible_architectures=[ARCHITECTURE],
-            description="static ffmpeg (imageio-ffmpeg) for generate-thumbnail",
-        )
+        layer_dirs = {
+            name: assets.build_layer_dir(name, lock, python_version=RUNTIME_VERSION, mode=asset_mode)
+            for name, lock in assets.LAYER_LOCKS.items()
+        }
+        self.layers: dict[str, lambda_.LayerVersion] = {
+            name: lambda_.LayerVersion(
+                self,
+                f"{name.capitalize()}Layer",
+                code=lambda_.Code.from_asset(str(path)),
+                compatible_runtimes=[RUNTIME],
+                compatible_architectures=[ARCHITECTURE],
+                description=assets.LAYER_DESCRIPTIONS[name],
+            )
+            for name, path in layer_dirs.items()
+        }
         self.functions: dict[str, lambda_.Function] = {}
         self.roles: dict[str, iam.Role] = {}
         # Fail the synth, not the deployment, when a function would exceed Lambda's size limit.
         code_bytes = assets.directory_bytes(assets.SRC_DIR, assets.CODE_EXCLUDES)
-        deps_bytes, ffmpeg_bytes = assets.directory_bytes(deps_dir), assets.directory_bytes(ffmpeg_dir)
+        layer_bytes = {name: assets.directory_bytes(path) for name, path in layer_dirs.items()}
         self.unzipped_bytes: dict[str, int] = {}
         for spec in FUNCTION_SPECS:
-            parts = [code_bytes, deps_bytes] + ([ffmpeg_bytes] if spec.needs_ffmpeg else [])
+            parts = [code_bytes, *(layer_bytes[name] for name in assets.layers_of(spec))]
             assets.check_unzipped_size(spec.name, parts)
             self.unzipped_bytes[spec.name] = sum(parts)
         for spec in FUNCTION_SPECS:
-            self._add(spec, code, environment, name_prefix, log_retention_days, removal_policy)
+            self._add(spec, code, environment_for(spec, settings_values), name_prefix, log_retention_days,
+                      removal_policy)
 
     def _add(
         self,
@@ -114,7 +162,7 @@ class LambdaFunctions(Construct):
             scope,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"milkmobs {spec.name}: least privilege, granted by the stack",
+            description=f"milkmobs {spec.name}: least privilege, from its declaration",
         )
         # Only its own log group: no AWSLambdaBasicExecutionRole (logs:* on every group).
         role.add_to_policy(
@@ -122,9 +170,6 @@ class LambdaFunctions(Construct):
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn]
             )
         )
-        layers: list[lambda_.ILayerVersion] = [self.dependencies_layer]
-        if spec.needs_ffmpeg:
-            layers.append(self.ffmpeg_layer)
         function = lambda_.Function(
             scope,
             "Function",
@@ -134,12 +179,12 @@ class LambdaFunctions(Construct):
             architecture=ARCHITECTURE,
             handler=spec.handler,
             code=code,
-            layers=layers,
+            layers=[self.layers[name] for name in assets.layers_of(spec)],
             timeout=cdk.Duration.seconds(spec.timeout_seconds),
             memory_size=spec.memory_mb,
             role=role,
             log_group=log_group,
-            ephemeral_storage_size=cdk.Size.mebibytes(MEDIA_EPHEMERAL_STORAGE_MIB) if spec.needs_ffmpeg else None,
+            ephemeral_storage_size=cdk.Size.mebibytes(MEDIA_EPHEMERAL_STORAGE_MIB) if spec.media else None,
             environment={**environment, "POWERTOOLS_SERVICE_NAME": spec.name},
         )
         self.functions[spec.name] = function

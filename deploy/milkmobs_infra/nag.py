@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import aws_cdk as cdk
 from constructs import IConstruct
 
+from milkmobs_infra.function_specs import FUNCTION_SPECS, Executions, Metrics, Model, Search, Trigger, the_one
+
 if TYPE_CHECKING:
     from milkmobs_infra.stack import MilkMobsStack
 
@@ -44,7 +46,6 @@ def acknowledge_findings(stack: MilkMobsStack) -> None:
     roles = stack.functions.roles  # findings on a function's permissions sit on its role
     videos_arn = _arn(stack, stack.tables.videos)
     bucket_arn = _arn(stack, stack.storage.bucket)
-    domain_arn = _arn(stack, stack.search.domain)
     index_prefix = stack.index_prefix
     region, account = _shown(stack.region, "AWS::Region"), _shown(stack.account, "AWS::AccountId")
     bedrock_region = stack.config.bedrock_region or region
@@ -57,29 +58,37 @@ def acknowledge_findings(stack: MilkMobsStack) -> None:
                              ("thumbnails/*", "thumbnails/<id>.jpg"), ("embeddings/*", "Marengo job output")):
             _ack(role, f"IAM5[Resource::{bucket_arn}/{pattern}]",
                  f"Object access limited to one key pattern of the media bucket ({why}); ids are not known ahead.")
-        _ack(role, f"IAM5[Resource::{domain_arn}/{index_prefix}*]",
-             "OpenSearch calls on this deployment's indexes (<prefix>video-embeddings) of this one domain.")
-        _ack(role, f"IAM5[Resource::{domain_arn}/{index_prefix}*/*]",
-             "OpenSearch document and search paths under this deployment's indexes of this one domain.")
-    for name in ("analysis-pegasus", "analysis-marengo", "search-similar"):
-        _ack(roles[name], "IAM5[Resource::*]",
-             "cloudwatch:PutMetricData has no resource-level permissions; a cloudwatch:namespace condition "
-             "limits it to MilkMobs/Bedrock.")
-    _ack(roles["admin-get-usage-stats"], "IAM5[Resource::*]",
-         "cloudwatch:GetMetricData has no resource-level permissions (read-only usage statistics).")
-    for model in (stack.config.pegasus_model_id, stack.config.marengo_model_id):
-        base = model.split(".", 1)[1] if model.split(".", 1)[0] in ("us", "eu", "apac", "global") else model
-        for name in ("analysis-pegasus", "analysis-marengo", "search-similar"):
-            _ack(roles[name], f"IAM5[Resource::arn:aws:bedrock:*::foundation-model/{base}]",
+    domain_path = f"arn:<AWS::Partition>:es:{region}:{account}:domain/{stack.search.domain_name}"
+    for spec in FUNCTION_SPECS:
+        role = roles[spec.name]
+        if spec.search is not Search.NONE:
+            for path in ("", "/_mapping", "/_doc/*", "/_count", "/_search"):
+                _ack(role, f"IAM5[Resource::{domain_path}/{index_prefix}*{path}]",
+                     "OpenSearch paths of this deployment's indexes (<prefix>video-embeddings) of this one domain.")
+        if spec.metrics is Metrics.PUT:
+            _ack(role, "IAM5[Resource::*]",
+                 "cloudwatch:PutMetricData has no resource-level permissions; a cloudwatch:namespace condition "
+                 "limits it to MilkMobs/Bedrock.")
+        if spec.metrics is Metrics.READ:
+            _ack(role, "IAM5[Resource::*]",
+                 "cloudwatch:GetMetricData and ListMetrics have no resource-level permissions (read-only usage "
+                 "statistics).")
+        for model in spec.models:
+            model_id = stack.config.pegasus_model_id if model is Model.PEGASUS else stack.config.marengo_model_id
+            base = model_id.split(".", 1)[1] if model_id.split(".", 1)[0] in ("us", "eu", "apac", "global") \
+                else model_id
+            _ack(role, f"IAM5[Resource::arn:aws:bedrock:*::foundation-model/{base}]",
                  "A cross-Region inference profile routes to this one model in any Region of its geography.")
-    _ack(roles["analysis-marengo"], f"IAM5[Resource::arn:aws:bedrock:{bedrock_region}:{account}:async-invoke/*]",
-         "GetAsyncInvoke names a job, not a model: this account's Bedrock jobs in this Region only.")
-    sm_name = stack.workflow.state_machine_name
-    _ack(roles["get-execution-history"],
-         f"IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:execution:{sm_name}:*]",
-         "Reading executions of this one state machine (named by video id, not known ahead).")
-    _ack(roles["start-analysis"], f"IAM5[Resource::{_arn(stack, fns['generate-thumbnail'])}:*]",
-         "CDK's grant_invoke covers the function's versions and aliases: still one function.")
+            if model is Model.MARENGO:
+                _ack(role, f"IAM5[Resource::arn:aws:bedrock:{bedrock_region}:{account}:async-invoke/*]",
+                     "Get/ListAsyncInvokes name jobs, not a model: this account's Bedrock jobs in this Region only.")
+        if spec.executions is Executions.READ:
+            sm_name = stack.workflow.state_machine_name
+            _ack(role, f"IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:execution:{sm_name}:*]",
+                 "Reading executions of this one state machine (named by video id, not known ahead).")
+        for target in spec.invokes:
+            _ack(role, f"IAM5[Resource::{_arn(stack, fns[target])}:*]",
+                 "CDK's grant_invoke covers the function's versions and aliases: still one function.")
     _ack(stack.workflow.state_machine, "IAM5[Resource::*]",
          "X-Ray PutTraceSegments/GetSampling* and the CloudWatch Logs delivery actions that Step Functions "
          "logging needs have no resource-level permissions.")
@@ -95,7 +104,7 @@ def acknowledge_findings(stack: MilkMobsStack) -> None:
     provider = stack.video_index.provider
     _ack(provider, BASIC_EXECUTION_ROLE,
          "The custom-resource Provider framework uses AWSLambdaBasicExecutionRole (logs only).")
-    _ack(provider, f"IAM5[Resource::{_arn(stack, fns['create-opensearch-index'])}:*]",
+    _ack(provider, f"IAM5[Resource::{_arn(stack, fns[the_one(Trigger.CUSTOM_RESOURCE).name])}:*]",
          "The Provider framework invokes create-opensearch-index only (any version).")
 
     # --- service-level choices -------------------------------------------------------------------

@@ -1,12 +1,69 @@
-"""IAM statements the L2 ``grant_*`` methods do not express: Bedrock models, metrics, workflow reads."""
+"""IAM from the declarations: each ``FunctionSpec``'s access becomes its role's statements.
+
+Nothing here names a function: what a function may do is read from its spec only, so the
+policy cannot drift from the declaration (and a test checks the declaration against the AWS
+calls each handler really makes).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_stepfunctions as sfn
 
 from milkmobs.adapters.aws.bedrock.models import GEO_PREFIXES, base_model_id
+from milkmobs_infra.function_specs import Data, Executions, FunctionSpec, Metrics, Model, Search
 
 METRICS_NAMESPACE = "MilkMobs/Bedrock"
+
+# OpenSearch HTTP verbs and index paths (relative to the index pattern) per access level.
+# ``None`` as a path: the domain's own ``_bulk``.
+SEARCH_GRANTS: dict[Search, tuple[tuple[tuple[str, ...], tuple[str | None, ...]], ...]] = {
+    # the adapter checks the index mapping once (HEAD, GET _mapping), then searches and reads vectors
+    Search.READ: ((("es:ESHttpHead", "es:ESHttpGet"), ("", "/_mapping", "/_doc/*", "/_count")),
+                  (("es:ESHttpPost",), ("/_search", "/_count"))),
+    Search.WRITE: ((("es:ESHttpPut", "es:ESHttpPost"), ("/_doc/*",)),
+                   (("es:ESHttpPost", "es:ESHttpPut"), (None,))),
+    Search.DELETE: ((("es:ESHttpDelete",), ("/_doc/*",)),),
+    Search.ADMIN: ((("es:ESHttpPut",), ("",)),),
+}
+
+
+# What each level includes: writers read, deleters also write; the custom resource reads and creates.
+_INCLUDED = {
+    Search.NONE: (), Search.READ: (Search.READ,), Search.WRITE: (Search.READ, Search.WRITE),
+    Search.DELETE: (Search.READ, Search.WRITE, Search.DELETE), Search.ADMIN: (Search.READ, Search.ADMIN),
+}
+
+
+def search_grants(level: Search) -> list[tuple[tuple[str, ...], tuple[str | None, ...]]]:
+    """(actions, paths) for ``level`` and the levels it includes."""
+    return [grant for included in _INCLUDED[level] for grant in SEARCH_GRANTS[included]]
+
+
+@dataclass(frozen=True)
+class Granted:
+    """The stack's resources a declaration can name."""
+
+    videos: dynamodb.ITable
+    mobs: dynamodb.ITable
+    bucket: s3.IBucket
+    cursor_secret: secretsmanager.ISecret
+    state_machine: sfn.IStateMachine
+    executions_arn_prefix: str
+    functions: Mapping[str, lambda_.IFunction]
+    domain_arn: str  # arn:…:es:…:domain/<name>
+    index_pattern: str  # <prefix>*
+    pegasus_model_id: str
+    marengo_model_id: str
+    bedrock_region: str
 
 
 def model_arns(model_id: str, *, region: str, account: str) -> list[str]:
@@ -22,29 +79,25 @@ def model_arns(model_id: str, *, region: str, account: str) -> list[str]:
     ]
 
 
-def pegasus_statements(model_id: str, *, region: str, account: str) -> list[iam.PolicyStatement]:
-    return [iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=model_arns(model_id, region=region,
-                                                                                      account=account))]
-
-
-def marengo_statements(model_id: str, *, region: str, account: str) -> list[iam.PolicyStatement]:
+def model_statements(model: Model, granted: Granted, *, account: str) -> list[iam.PolicyStatement]:
+    region = granted.bedrock_region
+    if model is Model.PEGASUS:
+        arns = model_arns(granted.pegasus_model_id, region=region, account=account)
+        return [iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=arns)]
+    arns = model_arns(granted.marengo_model_id, region=region, account=account)
+    if model is Model.MARENGO_TEXT:
+        return [iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=arns)]
     return [
         # StartAsyncInvoke has no IAM action of its own: it is authorized as bedrock:InvokeModel
-        # (Bedrock API reference); InvokeModel also serves Marengo text embeddings.
+        # (Bedrock API reference).
+        iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=arns),
+        # Get/ListAsyncInvokes name jobs, not the model: only this account's jobs in this Region
+        # (ListAsyncInvokes finds the job a conflicting start already made).
         iam.PolicyStatement(
-            actions=["bedrock:InvokeModel"], resources=model_arns(model_id, region=region, account=account)
-        ),
-        # GetAsyncInvoke names the job, not the model: only this account's jobs in this Region.
-        iam.PolicyStatement(
-            actions=["bedrock:GetAsyncInvoke"], resources=[f"arn:aws:bedrock:{region}:{account}:async-invoke/*"]
+            actions=["bedrock:GetAsyncInvoke", "bedrock:ListAsyncInvokes"],
+            resources=[f"arn:aws:bedrock:{region}:{account}:async-invoke/*"],
         ),
     ]
-
-
-def text_embedding_statement(model_id: str, *, region: str, account: str) -> iam.PolicyStatement:
-    """Marengo text embeddings (GET /search/text): InvokeModel on the Marengo model only."""
-    return iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=model_arns(model_id, region=region,
-                                                                                      account=account))
 
 
 def put_metrics_statement() -> iam.PolicyStatement:
@@ -58,16 +111,52 @@ def put_metrics_statement() -> iam.PolicyStatement:
 
 
 def read_metrics_statement() -> iam.PolicyStatement:
-    # GetMetricData has no resource-level permissions either (AWS requires "*"); read-only.
-    return iam.PolicyStatement(actions=["cloudwatch:GetMetricData"], resources=["*"])
+    # GetMetricData and ListMetrics have no resource-level permissions either (AWS requires "*").
+    return iam.PolicyStatement(actions=["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"], resources=["*"])
 
 
-def execution_read_statements(executions_arn_prefix: str) -> list[iam.PolicyStatement]:
-    """Read one execution and its history (GET /execution-history): executions are named by the
-    video id, so the adapter never needs to list them."""
-    return [
-        iam.PolicyStatement(
+def search_statements(level: Search, granted: Granted) -> list[iam.PolicyStatement]:
+    """Identity statements for ``level``; the domain's resource policy repeats them per role."""
+    return [iam.PolicyStatement(actions=list(actions), resources=search_paths(paths, granted))
+            for actions, paths in search_grants(level)]
+
+
+def search_paths(paths: tuple[str | None, ...], granted: Granted) -> list[str]:
+    return [f"{granted.domain_arn}/_bulk" if path is None else f"{granted.domain_arn}/{granted.index_pattern}{path}"
+            for path in paths]
+
+
+def grant(spec: FunctionSpec, function: lambda_.Function, granted: Granted) -> None:
+    """Give ``function`` exactly what ``spec`` declares (its own log group is granted elsewhere)."""
+    stack = cdk.Stack.of(function)
+    for table, access in ((granted.videos, spec.videos), (granted.mobs, spec.mobs)):
+        if access is Data.WRITE:
+            table.grant_read_write_data(function)
+        elif access is Data.READ:
+            table.grant_read_data(function)
+    if spec.videos is not Data.NONE:
+        # the video store signs its pagination cursors with this key, read once per container
+        granted.cursor_secret.grant_read(function)
+    # Media, with exact actions on exact key patterns (the L2 grants add wildcard actions).
+    for objects in spec.objects:
+        resource = granted.bucket.arn_for_objects(objects.keys) if objects.keys else granted.bucket.bucket_arn
+        function.add_to_role_policy(iam.PolicyStatement(actions=list(objects.actions), resources=[resource]))
+    for model in spec.models:
+        for statement in model_statements(model, granted, account=stack.account):
+            function.add_to_role_policy(statement)
+    if spec.metrics is Metrics.PUT:
+        function.add_to_role_policy(put_metrics_statement())
+    elif spec.metrics is Metrics.READ:
+        function.add_to_role_policy(read_metrics_statement())
+    for statement in search_statements(spec.search, granted):
+        function.add_to_role_policy(statement)
+    if spec.executions is Executions.START:
+        granted.state_machine.grant_start_execution(function)
+    elif spec.executions is Executions.READ:
+        # executions are named by the video id, so the adapter never needs to list them
+        function.add_to_role_policy(iam.PolicyStatement(
             actions=["states:DescribeExecution", "states:GetExecutionHistory"],
-            resources=[executions_arn_prefix + ":*"],
-        ),
-    ]
+            resources=[granted.executions_arn_prefix + ":*"],
+        ))
+    for target in spec.invokes:
+        granted.functions[target].grant_invoke(function)

@@ -7,6 +7,7 @@ place: the library's OpenSearch adapter.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import aws_cdk as cdk
@@ -43,7 +44,7 @@ class VectorSearch(Construct):
         if not 3 <= len(domain_name) <= 28:
             raise ValueError(f"OpenSearch domain names have 3 to 28 characters, got {domain_name!r}")
         self._domain_name = domain_name
-        self._principals: list[iam.IRole] = []
+        self._grants: list[tuple[iam.IRole, list[str], list[str]]] = []
         log_groups = {
             kind: logs.LogGroup(
                 self, f"{kind}Logs",
@@ -102,9 +103,10 @@ class VectorSearch(Construct):
         assert isinstance(cfn_domain, opensearch.CfnDomain)
         self._cfn_domain = cfn_domain
 
-    def allow(self, *roles: iam.IRole) -> None:
-        """Let these roles through the domain's resource policy (their own policy still limits the paths)."""
-        self._principals.extend(roles)
+    def allow(self, role: iam.IRole, grants: Sequence[tuple[Sequence[str], Sequence[str]]]) -> None:
+        """Let ``role`` through the domain's resource policy for these (actions, resource ARNs) only:
+        the same verbs and index paths as its own policy, so a reader can only search."""
+        self._grants.extend((role, list(actions), list(resources)) for actions, resources in grants)
         self._cfn_domain.access_policies = self.resource_policy()
 
     @property
@@ -117,19 +119,12 @@ class VectorSearch(Construct):
         return "https://" + self.domain.domain_endpoint
 
     def resource_policy(self) -> dict[str, Any]:
-        """The domain's access policy document (only the allowed roles, only HTTP verbs)."""
+        """The domain's access policy document: per allowed role, only its verbs on its paths."""
         return {
             "Version": "2012-10-17",
             "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"AWS": [role.role_arn for role in self._principals]},
-                    "Action": ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"],
-                    # Built from the name: the domain's own ARN attribute would make it depend on itself.
-                    "Resource": cdk.Stack.of(self).format_arn(
-                        service="es", resource="domain", resource_name=f"{self._domain_name}/*"
-                    ),
-                }
+                {"Effect": "Allow", "Principal": {"AWS": role.role_arn}, "Action": actions, "Resource": resources}
+                for role, actions, resources in self._grants
             ],
         }
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -19,8 +18,18 @@ from milkmobs_infra.api import MilkMobsApi
 from milkmobs_infra.config import DeployConfig
 from milkmobs_infra.delivery import MediaDistribution
 from milkmobs_infra.events import EventsAndSchedule, UncaughtExecutionEnds
-from milkmobs_infra.function_specs import FunctionGroup
-from milkmobs_infra.functions import LambdaFunctions, settings_environment
+from milkmobs_infra.function_specs import (
+    FUNCTION_SPECS,
+    Executions,
+    FunctionGroup,
+    Model,
+    Search,
+    Trigger,
+    the_one,
+    using_model,
+    with_trigger,
+)
+from milkmobs_infra.functions import INVOKED_BY_SETTING, LambdaFunctions
 from milkmobs_infra.monitoring import Monitoring
 from milkmobs_infra.nag import acknowledge_findings
 from milkmobs_infra.search import VectorSearch, VideoIndex
@@ -28,8 +37,6 @@ from milkmobs_infra.storage import DataTables, MediaStorage
 from milkmobs_infra.workflow import AnalysisWorkflow
 
 VIDEO_KEY_PREFIX, VIDEO_KEY_SUFFIX = "vid_", ".mp4"  # docs/data-model.md: videos are vid_<id>.mp4
-THUMBNAIL_KEYS = "thumbnails/*"
-EMBEDDING_KEYS = "embeddings/*"
 
 
 class MilkMobsStack(cdk.Stack):
@@ -68,6 +75,7 @@ class MilkMobsStack(cdk.Stack):
         index_prefix = str(config.settings_overrides.get(
             "opensearch_index_prefix", Settings.model_fields["opensearch_index_prefix"].default
         ))
+        # Every setting the stack knows; each function's environment keeps only those it reads.
         settings_values: dict[str, Any] = {
             "backend": Backend.AWS.value,
             "aws_region": self.region,
@@ -82,21 +90,23 @@ class MilkMobsStack(cdk.Stack):
             "marengo_model_id": config.marengo_model_id,
             "bedrock_region": bedrock_region,
             "embedding_dimension": config.embedding_dimension,
-            # A dynamic reference: the template holds a pointer to the secret, CloudFormation resolves it.
-            "cursor_secret": cursor_secret.secret_value.unsafe_unwrap(),
+            # The secret's ARN: the functions read the key at cold start, it never sits in the environment.
+            "cursor_secret_id": cursor_secret.secret_arn,
             "cors_origins": list(config.cors_origins),
             **config.settings_overrides,
         }
         functions = LambdaFunctions(
             self, "Functions",
             name_prefix=p,
-            environment=settings_environment(settings_values),
+            settings_values=settings_values,
             asset_mode=config.asset_mode,
             log_retention_days=config.log_retention_days,
             removal_policy=config.removal_policy,
         )
         fns = functions.functions
-        bus_and_schedule = EventsAndSchedule(self, "Events", batch_clustering=fns["cluster-embeddings"])
+        bus_and_schedule = EventsAndSchedule(
+            self, "Events", batch_clustering=fns[the_one(Trigger.SCHEDULE).name]
+        )
         workflow = AnalysisWorkflow(
             self, "Workflow",
             definition=ANALYSIS_WORKFLOW,
@@ -110,30 +120,45 @@ class MilkMobsStack(cdk.Stack):
         UncaughtExecutionEnds(
             self, "UncaughtExecutionEnds",
             state_machine_arn=state_machine.state_machine_arn,
-            mark_failed=fns["analysis-mark-failed"],
+            mark_failed=fns[the_one(Trigger.EXECUTION_END).name],
         )
-        self._grant(functions, tables, storage.bucket, search, bedrock_region=bedrock_region,
-                    index_prefix=index_prefix)
-        for name in ("start-analysis", "get-execution-history"):
-            fns[name].add_environment("MILKMOBS_STATE_MACHINE_ARN", state_machine.state_machine_arn)
-        state_machine.grant_start_execution(fns["start-analysis"])
-        for statement in permissions.execution_read_statements(
-            f"arn:{self.partition}:states:{self.region}:{self.account}:execution:{p}-{ANALYSIS_WORKFLOW.name}",
-        ):
-            fns["get-execution-history"].add_to_role_policy(statement)
-        # start-analysis asks generate-thumbnail for a thumbnail asynchronously (seed: Async Invocation).
-        fns["generate-thumbnail"].grant_invoke(fns["start-analysis"])
-        fns["start-analysis"].add_environment(
-            "MILKMOBS_THUMBNAIL_FUNCTION_NAME", fns["generate-thumbnail"].function_name
+        granted = permissions.Granted(
+            videos=tables.videos, mobs=tables.mobs, bucket=storage.bucket, cursor_secret=cursor_secret,
+            state_machine=state_machine,
+            executions_arn_prefix=self.format_arn(
+                service="states", resource="execution", resource_name=f"{p}-{ANALYSIS_WORKFLOW.name}",
+                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+            ),
+            functions=fns,
+            # Built from the name: the domain's own ARN attribute would make it depend on its policy.
+            domain_arn=self.format_arn(service="es", resource="domain", resource_name=search.domain_name),
+            index_pattern=f"{index_prefix}*",
+            pegasus_model_id=config.pegasus_model_id, marengo_model_id=config.marengo_model_id,
+            bedrock_region=bedrock_region,
         )
-        storage.bucket.add_event_notification(
-            s3.EventType.OBJECT_CREATED,
-            s3n.LambdaDestination(fns["start-analysis"]),
-            s3.NotificationKeyFilter(prefix=VIDEO_KEY_PREFIX, suffix=VIDEO_KEY_SUFFIX),
-        )
+        for spec in FUNCTION_SPECS:
+            function = fns[spec.name]
+            permissions.grant(spec, function, granted)
+            if spec.search is not Search.NONE:
+                search.allow(functions.roles[spec.name], [
+                    (actions, permissions.search_paths(paths, granted))
+                    for actions, paths in permissions.search_grants(spec.search)
+                ])
+            # Names made after the functions: added to the environment of those that read them.
+            if spec.executions is not Executions.NONE:
+                function.add_environment("MILKMOBS_STATE_MACHINE_ARN", state_machine.state_machine_arn)
+            for target in spec.invokes:
+                setting = INVOKED_BY_SETTING[target]
+                function.add_environment("MILKMOBS_" + setting.upper(), fns[target].function_name)
+        for spec in with_trigger(Trigger.UPLOAD):
+            storage.bucket.add_event_notification(
+                s3.EventType.OBJECT_CREATED,
+                s3n.LambdaDestination(fns[spec.name]),
+                s3.NotificationKeyFilter(prefix=VIDEO_KEY_PREFIX, suffix=VIDEO_KEY_SUFFIX),
+            )
         self.video_index = VideoIndex(
             self, "VideoIndex",
-            handler=fns["create-opensearch-index"],
+            handler=fns[the_one(Trigger.CUSTOM_RESOURCE).name],
             properties={
                 "IndexPrefix": index_prefix,
                 "EmbeddingModel": config.marengo_model_id,
@@ -157,8 +182,8 @@ class MilkMobsStack(cdk.Stack):
             alarm_name_prefix="" if p == "milkmobs" else f"{p}-",
             analysis_functions=functions.group(FunctionGroup.ANALYSIS),
             all_functions=list(fns.values()),
-            pegasus=fns["analysis-pegasus"],
-            marengo=fns["analysis-marengo"],
+            pegasus=fns[using_model(Model.PEGASUS).name],
+            marengo=fns[using_model(Model.MARENGO).name],
             state_machine=state_machine,
             tables=[tables.videos, tables.mobs],
             bucket=storage.bucket,
@@ -173,98 +198,6 @@ class MilkMobsStack(cdk.Stack):
         self._outputs()
         acknowledge_findings(self)
 
-    def _grant(
-        self,
-        functions: LambdaFunctions,
-        tables: DataTables,
-        bucket: s3.IBucket,
-        search: VectorSearch,
-        *,
-        bedrock_region: str,
-        index_prefix: str,
-    ) -> None:
-        """Least privilege, function by function (the seed's connection list, plus what our core needs)."""
-        f = functions.functions
-        videos, mobs = tables.videos, tables.mobs
-        read_videos = ["list-user-videos", "get-video-detail", "get-feed", "get-mob", "search-similar",
-                       "admin-list-videos", "admin-get-stats", "get-execution-history", "admin-get-mob-map"]
-        write_videos = ["create-upload", "admin-delete-video", "start-analysis", "generate-thumbnail",
-                        "analysis-mark-processing", "analysis-pegasus", "analysis-marengo", "analysis-write-result",
-                        "validate-video", "cluster-video", "analysis-mark-failed", "cluster-embeddings"]
-        read_mobs = ["get-feed", "list-mobs", "get-mob", "admin-get-stats", "search-similar", "get-video-detail",
-                     "list-user-videos", "admin-list-videos"]
-        # validate-video too: POST /validate moves a video that now passes into a mob (or out of one)
-        write_mobs = ["admin-delete-video", "cluster-video", "cluster-embeddings", "analysis-mark-failed",
-                      "validate-video"]
-        for name in read_videos:
-            videos.grant_read_data(f[name])
-        for name in write_videos:
-            videos.grant_read_write_data(f[name])
-        for name in read_mobs:
-            mobs.grant_read_data(f[name])
-        for name in write_mobs:
-            mobs.grant_read_write_data(f[name])
-        # Media, with exact actions on exact key patterns (the L2 grants add wildcard actions).
-        # CloudFront serves every read URL, so the API read functions need no S3 access at all.
-        videos_keys, thumbs, embeddings = f"{VIDEO_KEY_PREFIX}*{VIDEO_KEY_SUFFIX}", THUMBNAIL_KEYS, EMBEDDING_KEYS
-        media: dict[str, list[tuple[tuple[str, ...], str]]] = {
-            # presigned POSTs are signed by this role, so it may put videos, nothing else
-            "create-upload": [(("s3:PutObject",), videos_keys)],
-            # head_object needs ListBucket to tell "missing" (404) from "forbidden" (403)
-            "start-analysis": [(("s3:GetObject",), videos_keys), (("s3:ListBucket",), "")],
-            "analysis-mark-processing": [(("s3:GetObject",), videos_keys), (("s3:ListBucket",), "")],
-            "generate-thumbnail": [(("s3:GetObject",), videos_keys), (("s3:PutObject", "s3:GetObject"), thumbs)],
-            # Bedrock reads the video, and writes Marengo's job output, with the caller's permissions
-            "analysis-pegasus": [(("s3:GetObject",), videos_keys), (("s3:ListBucket",), "")],
-            "analysis-marengo": [(("s3:GetObject",), videos_keys),
-                                 (("s3:PutObject", "s3:GetObject"), embeddings), (("s3:ListBucket",), "")],
-            # every version and delete marker of the video and its thumbnail
-            "admin-delete-video": [
-                (("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject"), videos_keys),
-                (("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject"), thumbs),
-                (("s3:ListBucket", "s3:ListBucketVersions"), ""),
-            ],
-        }
-        for name, rules in media.items():
-            for actions, pattern in rules:
-                resource = bucket.arn_for_objects(pattern) if pattern else bucket.bucket_arn
-                f[name].add_to_role_policy(iam.PolicyStatement(actions=list(actions), resources=[resource]))
-        # Bedrock: each model only for its own function.
-        for statement in permissions.pegasus_statements(
-            self.config.pegasus_model_id, region=bedrock_region, account=self.account
-        ):
-            f["analysis-pegasus"].add_to_role_policy(statement)
-        for statement in permissions.marengo_statements(
-            self.config.marengo_model_id, region=bedrock_region, account=self.account
-        ):
-            f["analysis-marengo"].add_to_role_policy(statement)
-        # GET /search/text embeds the query with Marengo (InvokeModel only; no async jobs, no S3).
-        f["search-similar"].add_to_role_policy(
-            permissions.text_embedding_statement(self.config.marengo_model_id, region=bedrock_region,
-                                                 account=self.account)
-        )
-        for name in ("analysis-pegasus", "analysis-marengo", "search-similar"):
-            f[name].add_to_role_policy(permissions.put_metrics_statement())
-        f["admin-get-usage-stats"].add_to_role_policy(permissions.read_metrics_statement())
-        # OpenSearch: the resource policy admits these roles; their own policies pick the verbs and
-        # the paths — only this deployment's indexes (<prefix>video-embeddings), plus _bulk for writers.
-        index_pattern = f"{index_prefix}*"
-        domain = search.domain
-        bulk = cdk.Stack.of(self).format_arn(
-            service="es", resource="domain", resource_name=f"{search.domain_name}/_bulk"
-        )
-        writers = ("analysis-write-result", "validate-video", "cluster-video", "cluster-embeddings",
-                   "analysis-mark-failed", "admin-delete-video", "create-opensearch-index")
-        for name in writers:
-            domain.grant_index_read_write(index_pattern, f[name])
-            f[name].add_to_role_policy(iam.PolicyStatement(actions=["es:ESHttpPost", "es:ESHttpPut"],
-                                                           resources=[bulk]))
-        domain.grant_index_read(index_pattern, f["search-similar"])
-        for name in (*writers, "search-similar"):
-            role = f[name].role
-            assert role is not None
-            search.allow(role)
-
     def _outputs(self) -> None:
         fns = self.functions.functions
         cdk.CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the milkmobs API")
@@ -276,5 +209,5 @@ class MilkMobsStack(cdk.Stack):
         cdk.CfnOutput(self, "OpenSearchEndpoint", value=self.search.endpoint)
         cdk.CfnOutput(self, "AdminUserPoolId", value=self.api.user_pool.user_pool_id)
         cdk.CfnOutput(self, "AdminUserPoolClientId", value=self.api.client.user_pool_client_id)
-        cdk.CfnOutput(self, "StartAnalysisFunction", value=fns["start-analysis"].function_name)
+        cdk.CfnOutput(self, "StartAnalysisFunction", value=fns[the_one(Trigger.UPLOAD).name].function_name)
 

@@ -32,46 +32,66 @@ class FakePip:
         return subprocess.CompletedProcess(command, self.returncode, "", "ERROR: no matching distribution")
 
 
-def test_requirements_are_the_package_dependencies_and_its_lambda_extra() -> None:
+def _lock(tmp_path: Path, *lines: str) -> Path:
+    lock = tmp_path / "lock.txt"
+    lock.write_text("".join(f"{line} \\\n    --hash=sha256:{'0' * 64}\n" for line in lines))
+    return lock
+
+
+def test_every_layer_is_installed_from_its_lock_with_hashes() -> None:
+    for name, lock in assets.LAYER_LOCKS.items():
+        text = lock.read_text()
+        pinned = assets.locked_names(lock)
+        assert pinned, name
+        assert text.count("==") == len(pinned) and text.count("--hash=sha256:") >= len(pinned), name
+        source = lock.with_suffix(".in").read_text()
+        wanted = [line.split(">")[0].split("<")[0].split("[")[0].split("=")[0].strip().lower()
+                  for line in source.splitlines() if line.strip() and not line.startswith("#")]
+        assert set(wanted) <= set(pinned), f"{lock.name} is stale: pip-compile --generate-hashes {lock.stem}.in"
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    requirements = assets.lambda_requirements()
-    assert set(requirements) == set(project["dependencies"]) | set(project["optional-dependencies"]["lambda"])
-    assert requirements == sorted(requirements)
+    runtime = {r.split(">")[0].split("<")[0].split("[")[0].strip().lower()
+               for r in project["optional-dependencies"]["lambda"]}
+    assert runtime <= set(assets.locked_names(assets.LAYER_LOCKS["dependencies"]))
 
 
-def test_pip_fetches_only_arm64_wheels_for_the_lambda_runtime(tmp_path: Path) -> None:
-    command = assets.pip_command(["numpy>=1.26"], target=tmp_path, python_version=RUNTIME_VERSION)
+def test_pip_fetches_only_locked_arm64_wheels_for_the_lambda_runtime(tmp_path: Path) -> None:
+    lock = _lock(tmp_path, "numpy==2.4.6")
+    command = assets.pip_command(lock, target=tmp_path, python_version=RUNTIME_VERSION)
     assert command[command.index("--python-version") + 1] == RUNTIME.name.removeprefix("python") == "3.14"
     platforms = [command[i + 1] for i, arg in enumerate(command) if arg == "--platform"]
     assert platforms and all(p.endswith("_aarch64") for p in platforms)
-    assert "--only-binary=:all:" in command and command[-1] == "numpy>=1.26"
+    assert {"--only-binary=:all:", "--require-hashes", "--no-deps", "--no-compile"} <= set(command)
+    assert command[-2:] == ["-r", str(lock)]
+    host = assets.pip_command(lock, target=tmp_path, python_version=None, platforms=())
+    assert "--platform" not in host and "--require-hashes" in host
 
 
 def test_the_layer_is_built_once_then_served_from_the_cache(tmp_path: Path) -> None:
     pip = FakePip()
-    first = assets.build_layer_dir("deps", ["pydantic>=2"], python_version="3.14", mode=AssetMode.BUILD,
-                                   build_dir=tmp_path, runner=pip)
-    again = assets.build_layer_dir("deps", ["pydantic>=2"], python_version="3.14", mode=AssetMode.BUILD,
-                                   build_dir=tmp_path, runner=pip)
+    lock = _lock(tmp_path, "pydantic==2.14.4")
+    first = assets.build_layer_dir("deps", lock, python_version="3.14", mode=AssetMode.BUILD,
+                                   build_dir=tmp_path / "b", runner=pip)
+    again = assets.build_layer_dir("deps", lock, python_version="3.14", mode=AssetMode.BUILD,
+                                   build_dir=tmp_path / "b", runner=pip)
     assert first == again and len(pip.calls) == 1
     assert (first / "python" / "pydantic" / "__init__.py").exists()
     assert not (first / "python" / "pydantic" / "__pycache__").exists()  # pruned
-    other = assets.build_layer_dir("deps", ["pydantic>=2", "numpy"], python_version="3.14", mode=AssetMode.BUILD,
-                                   build_dir=tmp_path, runner=pip)
-    assert other != first and len(pip.calls) == 2  # a dependency change rebuilds
+    other = assets.build_layer_dir("deps", _lock(tmp_path, "pydantic==2.14.4", "numpy==2.4.6"),
+                                   python_version="3.14", mode=AssetMode.BUILD, build_dir=tmp_path / "b", runner=pip)
+    assert other != first and len(pip.calls) == 2  # a lock change rebuilds
 
 
 def test_a_failed_install_stops_the_synth_with_the_command(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match=r"(?s)'deps' failed \(pip exit 1\).*--platform.*no matching distribution"):
-        assets.build_layer_dir("deps", ["nope"], python_version="3.14", mode=AssetMode.BUILD,
-                               build_dir=tmp_path, runner=FakePip(returncode=1))
+        assets.build_layer_dir("deps", _lock(tmp_path, "nope==1"), python_version="3.14", mode=AssetMode.BUILD,
+                               build_dir=tmp_path / "b", runner=FakePip(returncode=1))
     assert not any(p.name.endswith(".complete") for p in tmp_path.rglob("*"))
 
 
 def test_placeholder_mode_never_calls_pip(tmp_path: Path) -> None:
     pip = FakePip()
-    layer = assets.build_layer_dir("deps", ["pydantic"], python_version="3.14", mode=AssetMode.PLACEHOLDER,
-                                   build_dir=tmp_path, runner=pip)
+    layer = assets.build_layer_dir("deps", _lock(tmp_path, "pydantic==2"), python_version="3.14",
+                                   mode=AssetMode.PLACEHOLDER, build_dir=tmp_path / "b", runner=pip)
     assert pip.calls == [] and list((layer / "python").iterdir())
 
 

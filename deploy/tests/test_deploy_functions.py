@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
 
 import pytest
 from deploy_support import Synth
-from milkmobs_infra.function_specs import FUNCTION_SPECS, SPECS_BY_NAME
-from milkmobs_infra.functions import settings_environment
+from milkmobs_infra.function_specs import FUNCTION_SPECS, SPECS_BY_NAME, Search, Trigger, with_trigger
+from milkmobs_infra.functions import settings_environment, settings_read_by
 
 from milkmobs.core.workflow import ANALYSIS_WORKFLOW
 from milkmobs.settings import Settings
@@ -67,22 +68,31 @@ def test_current_python_runtime_on_arm64_with_a_log_group_each(synth: Synth) -> 
         assert log_groups[group]["Properties"]["RetentionInDays"] == 30, name
 
 
-def test_environment_is_made_of_settings_fields(synth: Synth) -> None:
+def test_each_function_gets_only_the_settings_it_reads(synth: Synth) -> None:
     for name, props in _functions(synth).items():
         env = props["Environment"]["Variables"]
-        milkmobs_vars = {k for k in env if k.startswith("MILKMOBS_")}
-        fields = {k.removeprefix("MILKMOBS_").lower() for k in milkmobs_vars}
+        fields = {k.removeprefix("MILKMOBS_").lower() for k in env if k.startswith("MILKMOBS_")}
         assert fields <= set(Settings.model_fields), name
+        assert fields <= settings_read_by(SPECS_BY_NAME[name]), name
         assert env["MILKMOBS_BACKEND"] == "aws"
-        assert {"MILKMOBS_VIDEOS_TABLE", "MILKMOBS_MOBS_TABLE", "MILKMOBS_MEDIA_BUCKET", "MILKMOBS_EVENT_BUS_NAME",
-                "MILKMOBS_OPENSEARCH_ENDPOINT", "MILKMOBS_CLOUDFRONT_DOMAIN", "MILKMOBS_CURSOR_SECRET"} <= set(env)
-        # the cursor key is a deploy-time secret reference, never a literal in the template
-        assert "resolve:secretsmanager" in str(env["MILKMOBS_CURSOR_SECRET"])
+        # the cursor key is never in the environment: the functions read it from Secrets Manager
+        assert "MILKMOBS_CURSOR_SECRET" not in env, name
     functions = _functions(synth)
-    with_state_machine = {
-        name for name, props in functions.items() if "MILKMOBS_STATE_MACHINE_ARN" in props["Environment"]["Variables"]
+    by_field = {
+        field: {name for name, props in functions.items()
+                if f"MILKMOBS_{field.upper()}" in props["Environment"]["Variables"]}
+        for field in ("videos_table", "mobs_table", "opensearch_endpoint", "pegasus_model_id", "state_machine_arn",
+                      "cursor_secret_id", "media_bucket")
     }
-    assert with_state_machine == {"start-analysis", "get-execution-history"}
+    assert by_field["state_machine_arn"] == {"start-analysis", "get-execution-history"}
+    assert by_field["opensearch_endpoint"] == {s.name for s in FUNCTION_SPECS if s.search is not Search.NONE}
+    assert by_field["pegasus_model_id"] == {"analysis-pegasus", "analysis-marengo", "search-similar"}
+    assert "list-mobs" not in by_field["videos_table"] and "list-mobs" in by_field["mobs_table"]
+    assert by_field["cursor_secret_id"] == by_field["videos_table"]
+    assert "create-opensearch-index" not in by_field["media_bucket"]
+    media = {name for name, props in functions.items()
+             if props["Environment"]["Variables"]["MILKMOBS_MEDIA_PROCESSING"] == "true"}
+    assert media == {"generate-thumbnail", "analysis-mark-processing"}
     # start-analysis asks generate-thumbnail for each thumbnail asynchronously (the seed's flow)
     thumbnail_target = functions["start-analysis"]["Environment"]["Variables"]["MILKMOBS_THUMBNAIL_FUNCTION_NAME"]
     assert "Ref" in thumbnail_target and "GenerateThumbnail" in str(thumbnail_target).replace("-", "")
@@ -96,14 +106,40 @@ def test_settings_environment_refuses_names_settings_does_not_know() -> None:
         settings_environment({"video_table": "typo"})
 
 
-def test_ffmpeg_and_room_in_tmp_for_the_functions_that_read_the_video(synth: Synth) -> None:
+def test_ffmpeg_and_room_in_tmp_only_for_the_functions_that_read_the_video(synth: Synth) -> None:
     layers = synth.resources("AWS::Lambda::LayerVersion")
     ffmpeg = {k for k, v in layers.items() if "ffmpeg" in v["Properties"]["Description"]}
     assert len(ffmpeg) == 1
     for name, props in _functions(synth).items():
         refs = {layer["Ref"] for layer in props["Layers"]}
-        assert (ffmpeg <= refs) == SPECS_BY_NAME[name].needs_ffmpeg, name
+        assert (ffmpeg <= refs) == SPECS_BY_NAME[name].media, name
         assert len(refs - ffmpeg) == 1, "every function has the dependency layer"
         reads_video = name in ("generate-thumbnail", "analysis-mark-processing")
-        assert SPECS_BY_NAME[name].needs_ffmpeg == reads_video, name
+        assert SPECS_BY_NAME[name].media == reads_video, name
         assert props.get("EphemeralStorage") == ({"Size": 1024} if reads_video else None), name
+
+
+def test_every_lambda_module_is_declared_once() -> None:
+    """A module in milkmobs.lambdas without a FunctionSpec would never be deployed (nor granted)."""
+    import milkmobs.lambdas
+
+    modules = {p.stem for p in Path(milkmobs.lambdas.__file__).parent.glob("*.py") if not p.stem.startswith("_")}
+    declared = [spec.module.rpartition(".")[2] for spec in FUNCTION_SPECS]
+    assert len(declared) == len(set(declared))
+    missing = sorted(modules - set(declared))
+    assert not missing, f"add a FunctionSpec line to deploy/milkmobs_infra/function_specs.py for: {missing}"
+    assert set(declared) <= modules
+
+
+def test_the_stack_names_no_function() -> None:
+    """Which function gets what comes from its declaration, never from its name spelled in the stack."""
+    stack_source = (Path(__file__).resolve().parents[1] / "milkmobs_infra" / "stack.py").read_text()
+    named = [spec.name for spec in FUNCTION_SPECS if f'"{spec.name}"' in stack_source]
+    assert named == []
+
+
+def test_workflow_tasks_and_triggers_match_the_declarations() -> None:
+    workflow_functions = {s.name for s in with_trigger(Trigger.WORKFLOW)}
+    assert set(ANALYSIS_WORKFLOW.lambda_functions()) == workflow_functions
+    for spec in FUNCTION_SPECS:
+        assert bool(spec.routes) == (Trigger.API in spec.triggers), spec.name

@@ -15,6 +15,7 @@ WILDCARD_RESOURCE_ALLOWED: dict[str, str] = {
     # CloudWatch metric APIs have no resource-level permissions.
     "cloudwatch:PutMetricData": "no resource ARNs; limited by the cloudwatch:namespace condition (checked below)",
     "cloudwatch:GetMetricData": "no resource ARNs; read-only (admin-get-usage-stats)",
+    "cloudwatch:ListMetrics": "no resource ARNs; read-only (admin-get-usage-stats finds the models' metrics)",
     # X-Ray tracing of the state machine: these APIs take no resource.
     "xray:PutTraceSegments": "X-Ray takes no resource",
     "xray:PutTelemetryRecords": "X-Ray takes no resource",
@@ -129,8 +130,8 @@ def test_bedrock_only_on_twelvelabs_models_for_the_two_model_functions(synth: Sy
             text = json.dumps(resource)
             assert "twelvelabs." in text or ":async-invoke/" in text, text
     actions = {a for s in statements for a in _list(s["Action"])}
-    # StartAsyncInvoke is authorized as bedrock:InvokeModel; GetAsyncInvoke is its own action
-    assert actions <= {"bedrock:InvokeModel", "bedrock:GetAsyncInvoke"}
+    # StartAsyncInvoke is authorized as bedrock:InvokeModel; Get/ListAsyncInvokes are their own actions
+    assert actions <= {"bedrock:InvokeModel", "bedrock:GetAsyncInvoke", "bedrock:ListAsyncInvokes"}
 
 
 def test_no_other_function_may_call_bedrock(synth: Synth) -> None:

@@ -135,7 +135,7 @@ def deployed(synth: Synth, monkeypatch_module: pytest.MonkeyPatch) -> Iterator[D
         next(routing)
         session = boto3.session.Session(region_name=REGION)
         clients = {name: session.client(name) for name in
-                   ("dynamodb", "s3", "events", "sqs", "stepfunctions", "lambda", "iam")}
+                   ("dynamodb", "s3", "events", "sqs", "stepfunctions", "lambda", "iam", "secretsmanager")}
         # tables exactly as the template defines them
         names = {}
         for lid, table in template.items():
@@ -177,7 +177,8 @@ def deployed(synth: Synth, monkeypatch_module: pytest.MonkeyPatch) -> Iterator[D
             **{lid: f"milkmobs-{name}" for lid, name in names.items()},
             _media_bucket_id(template): bucket,
             resource_ids["AWS::StepFunctions::StateMachine"]: machine_arn,
-            resource_ids["AWS::SecretsManager::Secret"]: "arn:aws:secretsmanager:us-east-1:123456789012:secret:c",
+            resource_ids["AWS::SecretsManager::Secret"]: clients["secretsmanager"].create_secret(
+                Name="cursor", SecretString="a-cursor-key-of-the-deployment")["ARN"],
             f"{resource_ids['AWS::CloudFront::Distribution']}.DomainName": CLOUDFRONT_DOMAIN,
             f"{resource_ids['AWS::OpenSearchService::Domain']}.DomainEndpoint": "search-v.us-east-1.es.amazonaws.com",
         })

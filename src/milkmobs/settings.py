@@ -110,6 +110,12 @@ class Settings(BaseSettings):
         default=None, description="AWS: the generate-thumbnail function start-analysis invokes asynchronously"
     )
     cursor_secret: str = Field(default="milkmobs-dev-cursor-secret", min_length=8)
+    cursor_secret_id: str | None = Field(
+        default=None, description="AWS: Secrets Manager id of the cursor key, read once (wins over cursor_secret)"
+    )
+    media_processing: bool = Field(
+        default=True, description="AWS: probe videos and cut thumbnails with ffmpeg (only where the media layer is)"
+    )
     opensearch_endpoint: str | None = None
     opensearch_index_prefix: str = "milkmobs-"
     opensearch_engine: str = "faiss"

@@ -6,9 +6,11 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
-from milkmobs.adapters.aws.clients import AwsClients
+from milkmobs.adapters.aws.clients import AwsClients, client_config, shared_session
 from milkmobs.adapters.aws.cloudwatch import CloudWatchMetrics
 from milkmobs.adapters.aws.dynamodb_mobs import DynamoDBMobStore
 from milkmobs.adapters.aws.dynamodb_videos import DynamoDBVideoStore
@@ -16,8 +18,8 @@ from milkmobs.adapters.aws.eventbridge import EventBridgeEventBus
 from milkmobs.adapters.aws.s3_media import S3MediaStore
 from milkmobs.adapters.aws.stepfunctions import StepFunctionsWorkflow
 from milkmobs.adapters.bundle import AdapterSet
-from milkmobs.domain import ModelType
-from milkmobs.ports import Clock, IdGenerator, MediaProcessor, MediaStore
+from milkmobs.domain import ConfigurationError, ModelType
+from milkmobs.ports import Analyzer, Clock, IdGenerator, MediaProcessor, MediaStore, VectorIndex
 from milkmobs.settings import Settings
 
 
@@ -50,14 +52,60 @@ class LocalCopies:
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
-def _media_processor(media: MediaStore) -> tuple[MediaProcessor | None, LocalCopies | None]:
-    """ffmpeg probing and thumbnails when the ``media`` extra is installed, else none (probing skipped)."""
-    try:
-        from milkmobs.adapters.local.media import FfmpegMediaProcessor
-    except ImportError:
+def _media_processor(settings: Settings, media: MediaStore) -> tuple[MediaProcessor | None, LocalCopies | None]:
+    """ffmpeg probing and thumbnails where ``media_processing`` is on (the functions given the media
+    layer), else none: the other functions never load ffmpeg or copy a video to /tmp."""
+    if not settings.media_processing:
         return None, None
+    from milkmobs.adapters.aws.factory_media import FfmpegProbeProcessor
+
     copies = LocalCopies(media)
-    return FfmpegMediaProcessor(copies.path_for), copies
+    return FfmpegProbeProcessor(copies.path_for), copies
+
+
+class _Deferred:
+    """Stands in for an adapter and builds it on first use.
+
+    A function that never searches never builds the OpenSearch client (nor needs its settings or
+    grants); ``known`` answers what the composition root reads at build time (dimensions).
+    """
+
+    def __init__(self, what: str, build: Callable[[], object], **known: object) -> None:
+        self._what = what
+        self._build = build
+        self._known = known
+        self._target: object | None = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._known:
+            return self._known[name]
+        if self._target is None:
+            with self._lock:
+                if self._target is None:
+                    self._target = self._build()
+        return getattr(self._target, name)
+
+    def __repr__(self) -> str:
+        return f"<{self._what}, built on first use>"
+
+
+_secret_cache: dict[str, str] = {}
+
+
+def cursor_secret(settings: Settings) -> str:
+    """The cursor key: from Secrets Manager when ``cursor_secret_id`` is set (read once per process)."""
+    secret_id = settings.cursor_secret_id
+    if secret_id is None:
+        return settings.cursor_secret
+    if secret_id not in _secret_cache:
+        client: Any = shared_session().client("secretsmanager", region_name=settings.aws_region,
+                                              config=client_config())
+        value = client.get_secret_value(SecretId=secret_id).get("SecretString")
+        if not value or len(value) < 8:
+            raise ConfigurationError(f"the cursor secret {secret_id} is empty or shorter than 8 characters")
+        _secret_cache[secret_id] = value
+    return _secret_cache[secret_id]
 
 
 def build_adapters(settings: Settings, *, clock: Clock, ids: IdGenerator) -> AdapterSet:
@@ -69,7 +117,7 @@ def build_adapters(settings: Settings, *, clock: Clock, ids: IdGenerator) -> Ada
     unused: AWS resources mint no milkmobs ids.
     """
     # Bedrock and OpenSearch live with their own engineer's module; imported only when AWS is chosen
-    from milkmobs.adapters.aws.factory_models import build_analyzer, build_vector_index
+    from milkmobs.adapters.aws.factory_models import build_analyzer, build_vector_index, embedding_dimension
 
     clients = AwsClients(settings.aws_region)
     media = S3MediaStore(
@@ -79,18 +127,23 @@ def build_adapters(settings: Settings, *, clock: Clock, ids: IdGenerator) -> Ada
         expected_bucket_owner=settings.media_bucket_owner,
         now=clock.now,
     )
-    processor, copies = _media_processor(media)
+    processor, copies = _media_processor(settings, media)
+    dimension = embedding_dimension(settings)
     workflow = (
         StepFunctionsWorkflow(clients.stepfunctions(), settings.state_machine_arn)
         if settings.state_machine_arn
         else None
     )
     return AdapterSet(
-        videos=DynamoDBVideoStore(clients.dynamodb(), settings.videos_table, cursor_secret=settings.cursor_secret),
+        videos=DynamoDBVideoStore(
+            clients.dynamodb(), settings.videos_table, cursor_secret=cursor_secret(settings)
+        ),
         mobs=DynamoDBMobStore(clients.dynamodb(), settings.mobs_table),
         media=media,
-        analyzer=build_analyzer(settings),
-        index=build_vector_index(settings),
+        analyzer=cast(Analyzer, _Deferred("Bedrock analyzer", lambda: build_analyzer(settings),
+                                          embedding_dimension=dimension)),
+        index=cast(VectorIndex, _Deferred("OpenSearch index", lambda: build_vector_index(settings),
+                                          dimension=dimension)),
         events=EventBridgeEventBus(clients.events(), settings.event_bus_name),
         metrics=CloudWatchMetrics(
             clients.cloudwatch(),
