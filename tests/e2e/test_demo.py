@@ -101,6 +101,7 @@ def test_the_report_names_videos_mobs_queries_and_the_picture(demo: DemoResult) 
         assert expected in text
     for mob in demo.mobs:
         assert mob.name in text
+    assert text.rstrip().endswith("http://127.0.0.1:8080/")  # ends with the page to open after `milkmobs serve`
 
 
 def test_a_folder_without_videos_is_a_clear_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

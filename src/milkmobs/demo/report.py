@@ -11,6 +11,7 @@ from rich.table import Table
 from milkmobs.core.views import SimilarVideos
 from milkmobs.demo.runner import DemoResult
 from milkmobs.domain import ScoreBreakdown
+from milkmobs.server.serve import ServeOptions
 
 _STATUS_STYLE = {"validated": "green", "rejected": "yellow", "failed": "red"}
 
@@ -58,6 +59,7 @@ def print_report(result: DemoResult, console: Console) -> None:
     timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     console.print(f"Data directory: [bold]{result.data_dir}[/]  ({timing})")
     console.print(f"Browse it with: milkmobs serve --data-dir {result.data_dir}")
+    console.print(f"then open in a browser: [bold]http://127.0.0.1:{ServeOptions().port}/[/]")
 
 
 def _breakdown(b: ScoreBreakdown) -> str:

@@ -137,6 +137,7 @@ def serve(
             print(f"  {model}", file=out)
             if generated:
                 print(f"  admin token (shown once): {token}", file=out)
+            print(f"  open {base_url}/ (feed, mobs, upload)   admin dashboard: {base_url}/admin/", file=out)
             print(f"  API docs: {base_url}/docs   OpenAPI: {base_url}/openapi.json", file=out)
             out.flush()
             if ready is not None:

@@ -112,7 +112,7 @@ export function ValidationBreakdown({ validation }) {
   const verdict = reasons.find((reason) => reason.startsWith('score ')) || '';
   return html`
     <p>
-      <strong>Campaign score ${percent(validation.score)}</strong>:
+      <strong>Campaign score ${percent(validation.score)}:</strong>${' '}
       ${validation.passed ? 'takes part in the campaign.' : 'does not take part in the campaign.'}
       ${verdict && html` <span class="muted">(${verdict})</span>`}
     </p>
