@@ -64,7 +64,7 @@ function Executions({ videoId }) {
     ${executions.map(
       (execution, index) => html`<div class="execution" key=${execution.executionId}>
         <p>
-          ${index === 0 ? 'Latest run' : 'Earlier run'} <${StatusBadge} status=${execution.status} />
+          ${index === 0 ? 'Latest run' : 'Earlier run'} <${StatusBadge} status=${execution.status} />${' '}
           <span class="muted">started ${when(execution.startedAt)}${execution.stoppedAt ? `, took ${span(time(execution.stoppedAt) - time(execution.startedAt))}` : ''}</span>
         </p>
         <${Timeline} execution=${execution} />
@@ -119,8 +119,8 @@ export function AdminVideoPage({ videoId }) {
   return html`<h1>${video.title || 'Untitled video'}</h1>
     <p>
       <${StatusBadge} status=${video.status || 'pending_upload'} /> · by ${video.userId} · submitted ${when(video.createdAt)}
-      ${video.mobId ? html` · mob ${video.mobName || video.mobId}` : null}
-      · <span class="muted">${video.videoId}</span>
+      ${video.mobId ? ` · mob ${video.mobName || video.mobId}` : ''}
+      ${' · '}<span class="muted">${video.videoId}</span>
     </p>
     <${WhyNot} video=${video} />
     <div class="two-columns">
