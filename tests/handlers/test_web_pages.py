@@ -6,7 +6,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
@@ -84,6 +84,17 @@ def test_every_module_the_consumer_imports_is_served_and_preloaded(wsgi: LocalHt
     _, _, page = _get(wsgi, "/")
     preloaded = {"/" + href.decode() for href in re.findall(rb'rel="modulepreload" href="([^"]+)"', page)}
     assert preloaded == graph - {"/consumer/main.js"}
+
+
+def test_every_module_the_admin_dashboard_imports_is_served_and_preloaded(wsgi: LocalHttpApp) -> None:
+    graph = _module_graph(wsgi, "/admin/main.js")
+    assert "/vendor/uPlot-1.6.32.esm.js" in graph and "/admin/auth.js" in graph
+    status, headers, page = _get(wsgi, "/admin/")
+    assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+    assert b'<script type="module" src="main.js">' in page
+    hrefs = re.findall(rb'rel="modulepreload" href="([^"]+)"', page)
+    preloaded = {str(PurePosixPath("/admin") / href.decode()).replace("/admin/../", "/") for href in hrefs}
+    assert preloaded == graph - {"/admin/main.js"}
 
 
 def test_versioned_vendor_files_are_cached_and_the_rest_revalidated(wsgi: LocalHttpApp) -> None:
