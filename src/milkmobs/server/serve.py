@@ -234,6 +234,7 @@ def _supervise(plan: _Plan, banner: Callable[[str], None]) -> int:
         raise _Stop(signum)
 
     previous = {sig: signal.signal(sig, _signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    code = 0
     try:
         try:
             if local:
@@ -245,13 +246,14 @@ def _supervise(plan: _Plan, banner: Callable[[str], None]) -> int:
             http = sorted(pid for pid, role in plan.children.items() if role == "http")
             model = f"{plan.workers} HTTP worker processes {http}"
             banner(model + (f", pipeline process {pipeline}" if pipeline else ""))
-            _watch(plan, ready_write)
+            code = _watch(plan, ready_write)
         except _Stop:
             pass
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the drain short
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        _stop_children(plan)
-        return 0
+        finally:  # also when a child failed to start: never leave the others running
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the drain short
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            _stop_children(plan)
+        return code
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -352,8 +354,8 @@ def _await_ready(plan: _Plan, ready_fd: int, *, expected: int, timeout: float = 
             count += len(os.read(ready_fd, expected - count))
 
 
-def _watch(plan: _Plan, ready_fd: int) -> None:
-    """Replace children that die, until a signal (``_Stop``) or too many deaths."""
+def _watch(plan: _Plan, ready_fd: int) -> int:
+    """Replace children that die, until a signal (``_Stop``) or too many deaths (then 1)."""
     deaths: list[float] = []
     while True:
         pid, status = os.wait()
@@ -365,7 +367,7 @@ def _watch(plan: _Plan, ready_fd: int) -> None:
         code = os.waitstatus_to_exitcode(status)
         if len(deaths) > MAX_RESTARTS_PER_MINUTE:
             print(f"milkmobs: the {role} process {pid} exited ({code}); too many exits, stopping", file=plan.out)
-            return
+            return 1
         print(f"milkmobs: the {role} process {pid} exited ({code}); starting another", file=plan.out)
         _spawn(plan, role, ready_fd)
 
