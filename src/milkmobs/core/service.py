@@ -33,6 +33,7 @@ from milkmobs.domain import (
     VideoStats,
     VideoStatus,
 )
+from milkmobs.domain.display import ResultList
 from milkmobs.ports import EmbeddingJob, Workflow
 
 
@@ -155,9 +156,9 @@ class MilkMobs:
         """Validated videos, newest first, with mob names."""
         return queries.feed(self.ports, self.config, limit=limit, cursor=cursor, mob_id=mob_id)
 
-    def list_mobs(self) -> list[Mob]:
+    def list_mobs(self) -> ResultList[Mob]:
         """Mobs with members, largest first."""
-        return queries.list_mobs(self.ports)
+        return ResultList(queries.list_mobs(self.ports))
 
     def get_mob(self, mob_id: str, *, limit: int = 20, cursor: str | None = None) -> MobDetail:
         """The mob and a page of its videos, newest first; NotFoundError if unknown."""
@@ -180,10 +181,10 @@ class MilkMobs:
         """The stored validation; NotFoundError if the video or its validation does not exist."""
         return queries.get_validation(self.ports, video_id)
 
-    def execution_history(self, video_id: str) -> list[ExecutionRecord]:
+    def execution_history(self, video_id: str) -> ResultList[ExecutionRecord]:
         """Workflow executions of the video, newest first (NotFoundError for an unknown video)."""
         self.ports.videos.get(video_id)
-        return self.workflow.history(video_id)
+        return ResultList(self.workflow.history(video_id))
 
     # --- admin -----------------------------------------------------------------------
     def admin_list_videos(

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
 from pydantic import Field
 
 from milkmobs.domain import Mob, ValidationResult, Video
 from milkmobs.domain.base import DomainModel
+from milkmobs.domain.display import dataframe
+
+if TYPE_CHECKING:
+    import pandas
 from milkmobs.ports import UploadTicket
 
 
 class VideoView(Video):
     """A video as users see it: with its media URLs and its mob's name."""
+
+    repr_fields: ClassVar[tuple[str, ...]] = ("video_id", "title", "status", "validation", "mob_name")
 
     video_url: str | None = None
     thumbnail_url: str | None = None
@@ -44,11 +52,19 @@ class SimilarVideos(DomainModel):
     query: str | None = None
     results: list[SimilarResult] = Field(default_factory=list)
 
+    def to_dataframe(self) -> pandas.DataFrame:
+        """One row per hit: ``score`` and the video's fields (``video.title``, …); needs pandas."""
+        return dataframe(self.results)
+
 
 class MobDetail(DomainModel):
     mob: Mob
     videos: list[VideoView] = Field(default_factory=list)
     next_cursor: str | None = None
+
+    def to_dataframe(self) -> pandas.DataFrame:
+        """One row per video of this page of the mob; needs pandas."""
+        return dataframe(self.videos)
 
 
 class ClusteringReport(DomainModel):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 from pydantic.alias_generators import to_camel
 
+from milkmobs.domain.display import Displayable
 
-class DomainModel(BaseModel):
-    """Every domain model serialises to camelCase JSON and accepts either spelling."""
+
+class DomainModel(Displayable):
+    """Every domain model serialises to camelCase JSON and accepts either spelling, and shows briefly
+    in a REPL and as HTML in a notebook (``milkmobs.domain.display``)."""
 
     model_config = ConfigDict(
         alias_generator=to_camel,

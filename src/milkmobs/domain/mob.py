@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import ConfigDict, Field, field_serializer, field_validator
@@ -16,6 +16,7 @@ class Mob(DomainModel):
     """``centroid`` is a unit vector; ``version`` guards concurrent centroid updates."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
+    repr_fields: ClassVar[tuple[str, ...]] = ("mob_id", "name", "video_count", "example_hashtags")
 
     mob_id: str
     name: str

@@ -9,9 +9,13 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
+from milkmobs.domain.display import ResultList, dataframe, html_rows, short
 from milkmobs.domain.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    import pandas
 
 T = TypeVar("T")
 
@@ -25,6 +29,21 @@ class Page(Generic[T]):
 
     items: list[T] = field(default_factory=list)
     next_cursor: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Page(items={short(self.items)!r}, next_cursor={short(self.next_cursor)!r})"
+
+    def to_dataframe(self) -> pandas.DataFrame:
+        """One row per item, nested fields flattened (``validation.score``); needs pandas."""
+        return dataframe(self.items)
+
+    def to_json_dict(self) -> dict[str, object]:
+        """``{"items": [...], "nextCursor": ...}``, each item in its camelCase JSON form."""
+        return {"items": ResultList(self.items).to_json_dict()["items"], "nextCursor": self.next_cursor}
+
+    def _repr_html_(self) -> str:
+        more = "<p><small>more: pass <code>cursor=page.next_cursor</code></small></p>" if self.next_cursor else ""
+        return html_rows(self.items) + more
 
 
 #: Longer cursors are refused before any decoding: a cursor is a few dozen bytes.

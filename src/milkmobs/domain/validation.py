@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -19,6 +20,8 @@ class ScoreBreakdown(DomainModel):
 
 
 class ValidationResult(DomainModel):
+    repr_fields: ClassVar[tuple[str, ...]] = ("score", "passed", "breakdown")
+
     video_id: str
     score: float = Field(ge=0.0, le=1.0)
     passed: bool

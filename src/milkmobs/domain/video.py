@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -63,6 +64,8 @@ class MediaInfo(DomainModel):
 
 class Video(DomainModel):
     """One submitted video. ``embedding`` is kept out of the API JSON."""
+
+    repr_fields: ClassVar[tuple[str, ...]] = ("video_id", "title", "status", "validation", "mob_id")
 
     video_id: str
     user_id: str
