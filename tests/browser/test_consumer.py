@@ -212,3 +212,14 @@ def test_my_videos_lists_every_status_and_why(site: Any, open_tab: Any) -> None:
     failed = cards["Broken file"].inner_text()
     assert "failed" in failed and "Failed at step" in failed, failed
     tab.check("my-videos")
+
+
+def test_search_box_finds_videos_by_their_on_screen_text(site: Any, open_tab: Any) -> None:
+    tab = open_tab(site["server"].url)
+    page = tab.goto("/")
+    page.get_by_label("Search videos").fill("got milk")
+    page.get_by_label("Search videos").press("Enter")
+    page.get_by_role("heading", name=re.compile("Search")).wait_for()
+    page.locator(".card .title", has_text="Milk on a skateboard").wait_for()
+    assert "#/search?q=got%20milk" in page.url
+    tab.check("search")

@@ -48,9 +48,13 @@ function App() {
   const [first, second] = route.parts;
   const main = useRef(/** @type {HTMLElement | null} */ (null));
   const key = route.parts.join('/') + '?' + route.query.toString();
+  const firstRender = useRef(true);
   useEffect(() => {
-    // A new page: start reading at its top, as after a real navigation.
+    // A new page: start reading at its top, and (after the first) tell assistive technology by
+    // moving focus to the main region, as a real navigation would.
     window.scrollTo(0, 0);
+    if (firstRender.current) firstRender.current = false;
+    else if (main.current) main.current.focus({ preventScroll: true });
   }, [key]);
   let page;
   let section = '';
@@ -76,7 +80,7 @@ function App() {
   } else {
     page = html`<h1>Page not found</h1><p>Nothing lives at “${location.hash}”. <a href="#/">Back to the feed</a>.</p>`;
   }
-  return html`<${Header} section=${section} /><main ref=${main}>${page}</main>`;
+  return html`<${Header} section=${section} /><main ref=${main} tabindex="-1">${page}</main>`;
 }
 
 const root = document.getElementById('app');
