@@ -127,7 +127,7 @@ export function UploadPage() {
     <${ErrorNotice} error=${error} />
     ${progress
       ? html`<p>
-          <span id="up-progress-label">Upload progress</span>
+          <span id="up-progress-label" class="progress-label">Upload progress</span>
           <progress id="up-progress" role="progressbar" aria-labelledby="up-progress-label" max="100" value=${share}
             aria-valuemin="0" aria-valuemax="100" aria-valuenow=${share}>${share}%</progress>
           <span class="muted"> ${share}% · ${(progress.sent / 1024).toFixed(0)} of ${(progress.total / 1024).toFixed(0)} KB</span>

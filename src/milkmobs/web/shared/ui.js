@@ -149,8 +149,18 @@ export function WhyNot({ video }) {
     return html`<p class="notice error">Failed at step “${words(video.failure.step)}”: ${video.failure.error}</p>`;
   }
   if (video.status === 'rejected' && video.validation) {
-    const reasons = video.validation.reasons || [];
-    return html`<p class="notice error">Rejected: ${reasons.find((r) => r.startsWith('score ')) || `score ${percent(video.validation.score)}`}</p>`;
+    const validation = video.validation;
+    const reasons = validation.reasons || [];
+    const short = PARTS.filter(([part]) => {
+      const value = validation.breakdown[part];
+      return value !== null && value !== undefined && value < 1 && reasonFor(reasons, part);
+    });
+    return html`<div class="notice error">
+      <p>Rejected: ${reasons.find((r) => r.startsWith('score ')) || `score ${percent(validation.score)}`}</p>
+      ${short.length
+        ? html`<ul>${short.map(([part, label]) => html`<li>${label}: ${reasonFor(reasons, part)}</li>`)}</ul>`
+        : null}
+    </div>`;
   }
   return null;
 }
