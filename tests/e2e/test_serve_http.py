@@ -170,6 +170,10 @@ def test_a_new_user_session(server: ServerProcess, videos: dict[str, Path]) -> N
     assert len(server.http_pids) == 2 and server.pipeline_pid
     health = requests.get(f"{url}/healthz", timeout=10).json()
     assert health["status"] == "ok" and health["pid"] in server.http_pids
+    # Keep-alive connections are spread over the workers (one connection each, like 16 browsers).
+    sessions = [requests.Session() for _ in range(16)]
+    answered = {session.get(f"{url}/healthz", timeout=10).json()["pid"] for session in sessions}
+    assert answered == set(server.http_pids)
     page = requests.get(f"{url}/mobs", timeout=10)
     unchanged = requests.get(f"{url}/mobs", headers={"If-None-Match": page.headers["ETag"]}, timeout=10)
     assert unchanged.status_code == 304 and not unchanged.content

@@ -77,17 +77,29 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _listen(host: str, port: int, *, reuse_port: bool = False, listen: bool = True) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (``listen``: and listening). ``reuse_port``: in the port's
+    SO_REUSEPORT group, where the kernel spreads new connections evenly over the listening members."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
-        sock.listen(1024)
+        if listen:
+            sock.listen(1024)
     except OSError as exc:
         sock.close()
         raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     return sock
+
+
+def _balances_connections() -> bool:
+    """Whether SO_REUSEPORT spreads connections over the listening sockets (Linux). Elsewhere the
+    workers share one listening socket, and whichever is awake first accepts — which can leave one
+    worker with every keep-alive connection."""
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 
 
 def limit_math_threads() -> None:
@@ -108,6 +120,7 @@ class _Plan:
     sock: socket.socket
     out: TextIO
     workers: int
+    own_socket: bool = False  # each HTTP worker listens on its own socket (SO_REUSEPORT) instead of ``sock``
     wake: tuple[int, int] | None = None  # the pipeline process's wake-up pipe (read end, write end)
     children: dict[int, str] = field(default_factory=dict)  # pid -> role
 
@@ -126,7 +139,9 @@ def serve(
         token = secrets.token_urlsafe(24)
     assert token is not None
     workers = options.workers or settings.http_workers or default_workers()
-    sock = _listen(options.host, options.port)
+    # Several processes, each listening in the port's SO_REUSEPORT group: this one only holds the port.
+    per_worker = settings.backend != Backend.MEMORY and _balances_connections()
+    sock = _listen(options.host, options.port, reuse_port=per_worker, listen=not per_worker)
     try:
         base_url = f"http://{_url_host(options.host)}:{sock.getsockname()[1]}"
         settings = settings.model_copy(update={"public_base_url": base_url, "admin_token": token})
@@ -143,7 +158,9 @@ def serve(
             if ready is not None:
                 ready(base_url)
 
-        plan = _Plan(settings=settings, options=options, token=token, sock=sock, out=out, workers=workers)
+        plan = _Plan(
+            settings=settings, options=options, token=token, sock=sock, out=out, workers=workers, own_socket=per_worker
+        )
         if settings.backend == Backend.MEMORY:
             return _serve_in_this_process(plan, banner)
         return _supervise(plan, banner)
@@ -293,6 +310,10 @@ def _child_main(plan: _Plan, role: str, ready_fd: int) -> int:
         plan.sock.close()
         assert plan.wake is not None
         return run_pipeline_process(plan.settings, plan.wake[0])
+    if plan.own_socket:  # join the port's SO_REUSEPORT group: the kernel balances connections
+        host, port = plan.sock.getsockname()[:2]
+        plan.sock.close()
+        plan.sock = _listen(host, port, reuse_port=True)
     app, data_version = _worker_application(plan)
     return _run_http(plan, app, data_version, lambda: os.write(ready_fd, b"r"))
 
