@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from milkmobs import __version__
 from milkmobs.api.auth import AdminAuthorizer
 from milkmobs.api.errors import install_error_handlers
+from milkmobs.api.json_body import parse_json_body
 from milkmobs.api.routes import AppProvider, admin, executions, feed, mobs, search, validation, videos
 
 API_TITLE = "milkmobs API"
@@ -110,6 +111,7 @@ def create_api(
         enable_validation=True,
         cors=_cors(cors_origins),
         response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
+        json_body_deserializer=parse_json_body,
     )
     api.include_router(videos.build_router(app))
     api.include_router(feed.build_router(app))

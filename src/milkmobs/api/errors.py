@@ -84,7 +84,7 @@ _DESCRIPTIONS: dict[int, str] = {
     404: "No such video, mob or route",
     409: "The video is in the wrong state for this operation",
     413: "The declared size is above the configured limit",
-    415: "The body is not application/json",
+    415: "The body is sent as another type than application/json",
     422: "The request does not match the schema (the failing fields are listed)",
     500: "Internal error (never caused by the request; see the server log)",
     503: "A backing service is unavailable; retry later",
@@ -155,11 +155,18 @@ def install_error_handlers(
                 authorize_first(app.current_event)
             except MilkmobsError as denied:
                 return _domain(denied)
+        if _sent_non_json():
+            return _unsupported_type(None)  # e.g. a form-encoded body: every body of this API is JSON
         problems = _field_problems(exc)
         where = ", ".join(".".join(str(p) for p in prob["loc"]) for prob in problems[:5])
         return error_response(
             422, "validation_error", f"the request does not match the API schema ({where or 'body'})", fields=problems
         )
+
+    def _sent_non_json() -> bool:
+        event = app.current_event
+        sent = (event.headers.get("content-type") or "").strip().lower()
+        return bool(event.body) and bool(sent) and not sent.startswith("application/json")
 
     def _unsupported_type(_exc: RequestUnsupportedContentType | None) -> Response[Any]:
         sent = app.current_event.headers.get("content-type") or "none"

@@ -11,6 +11,7 @@ from pydantic import Field
 from milkmobs.core.views import VideoView
 from milkmobs.domain import ExecutionRecord, Mob, Video
 from milkmobs.domain.base import DomainModel
+from milkmobs.domain.text import SafeText
 
 #: Identifiers are uuid-like hex strings; the bound keeps junk out of the stores' keys.
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"
@@ -20,9 +21,9 @@ class SubmitBody(DomainModel):
     """POST /videos/submit. The core checks the values (size limit, content type, hashtags)."""
 
     user_id: str = Field(min_length=1, max_length=128, pattern=ID_PATTERN)
-    title: str | None = Field(default=None, max_length=500)
-    description: str | None = Field(default=None, max_length=5000)
-    hashtags: list[str] | None = Field(default=None, max_length=30)
+    title: SafeText | None = Field(default=None, max_length=500)
+    description: SafeText | None = Field(default=None, max_length=5000)
+    hashtags: list[SafeText] | None = Field(default=None, max_length=30)
     content_type: str | None = Field(default="video/mp4", max_length=100)
     size_bytes: int | None = Field(default=None, ge=1)
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from milkmobs import __version__
 from milkmobs.domain import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, InvalidInputError, MilkmobsError, NotFoundError
+from milkmobs.domain.text import visible_controls
 from milkmobs.domain.video import VideoStatus
 
 if TYPE_CHECKING:
@@ -134,10 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return commands.run(args, settings_from(args))
     except (InvalidInputError, NotFoundError) as exc:
-        print(f"milkmobs: {exc.message}", file=sys.stderr)
+        print(f"milkmobs: {visible_controls(exc.message)}", file=sys.stderr)
         return 2
     except MilkmobsError as exc:
-        print(f"milkmobs: {exc.message}", file=sys.stderr)
+        print(f"milkmobs: {visible_controls(exc.message)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("milkmobs: interrupted", file=sys.stderr)

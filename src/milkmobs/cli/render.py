@@ -1,4 +1,9 @@
-"""Readable terminal output (rich tables) and the ``--json`` form for scripts."""
+"""Readable terminal output (rich tables) and the ``--json`` form for scripts.
+
+Stored text reaches the operator's terminal only through :func:`terminal_text`: control and bidi
+characters are shown as visible ``\\u001b``-style escapes (a title can never clear the screen or
+reorder a line) and rich markup in it is shown, not interpreted. JSON output escapes them itself.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,31 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from milkmobs.core.views import ClusteringReport, SimilarVideos, VideoView
 from milkmobs.domain import ExecutionRecord, Mob, UsageReport, VideoStats
 from milkmobs.domain.base import DomainModel
+from milkmobs.domain.text import visible_controls
+
+
+def terminal_text(text: str) -> str:
+    """``text`` safe to print: control/bidi characters as visible escapes, rich markup escaped."""
+    return escape(visible_controls(text))
+
+
+class SafeTable(Table):
+    """A rich table whose title and string cells always go through :func:`terminal_text`."""
+
+    def __init__(self, *args: Any, title: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, title=terminal_text(title) if title is not None else None, **kwargs)
+
+    def add_row(self, *renderables: RenderableType | None, **kwargs: Any) -> None:
+        cells = [terminal_text(cell) if isinstance(cell, str) else cell for cell in renderables]
+        super().add_row(*cells, **kwargs)
 
 
 def print_json(value: DomainModel | Sequence[DomainModel] | dict[str, Any]) -> None:
@@ -50,11 +73,12 @@ def _one_line(table: Table, name: str, *, shrinks: bool = False, **options: Any)
 
 
 def _cell(value: str) -> Text:
-    return Text(value, no_wrap=True, overflow="ellipsis")
+    # Text is never read as markup; its controls are made visible like every other cell's.
+    return Text(visible_controls(value), no_wrap=True, overflow="ellipsis")
 
 
 def video_table(videos: Sequence[VideoView], title: str = "videos") -> Table:
-    table = Table(title=title, title_justify="left")
+    table = SafeTable(title=title, title_justify="left")
     _one_line(table, "title", shrinks=True, max_width=48)
     _one_line(table, "id")  # what users copy into the next command
     _one_line(table, "status")
@@ -74,7 +98,7 @@ def video_table(videos: Sequence[VideoView], title: str = "videos") -> Table:
 
 
 def show_video(console: Console, video: VideoView, executions: Sequence[ExecutionRecord]) -> None:
-    table = Table(title=f"video {video.video_id}", show_header=False)
+    table = SafeTable(title=f"video {video.video_id}", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
     table.add_row("status", video.status.value)
@@ -95,7 +119,7 @@ def show_video(console: Console, video: VideoView, executions: Sequence[Executio
         table.add_row("failed at", f"{video.failure.step}: {video.failure.error}")
     console.print(table)
     for execution in executions[:1]:
-        steps = Table(title=f"execution {execution.execution_id} · {execution.status.value}")
+        steps = SafeTable(title=f"execution {execution.execution_id} · {execution.status.value}")
         for col in ("step", "status", "attempts", "error"):
             steps.add_column(col)
         for step in execution.steps:
@@ -104,7 +128,7 @@ def show_video(console: Console, video: VideoView, executions: Sequence[Executio
 
 
 def mob_table(mobs: Sequence[Mob]) -> Table:
-    table = Table(title="mobs", title_justify="left")
+    table = SafeTable(title="mobs", title_justify="left")
     _one_line(table, "name", shrinks=True, max_width=48)
     _one_line(table, "id")
     _one_line(table, "videos", justify="right")
@@ -115,7 +139,7 @@ def mob_table(mobs: Sequence[Mob]) -> Table:
 
 
 def similar_table(result: SimilarVideos, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
+    table = SafeTable(title=title, title_justify="left")
     _one_line(table, "title", shrinks=True, max_width=48)
     _one_line(table, "id")
     _one_line(table, "score", justify="right")
@@ -130,7 +154,7 @@ def similar_table(result: SimilarVideos, title: str) -> Table:
 
 
 def stats_tables(stats: VideoStats, usage: UsageReport) -> list[Table]:
-    totals = Table(title="videos", show_header=False)
+    totals = SafeTable(title="videos", show_header=False)
     totals.add_column("", style="bold")
     totals.add_column("")
     totals.add_row("total", str(stats.total_videos))
@@ -140,7 +164,7 @@ def stats_tables(stats: VideoStats, usage: UsageReport) -> list[Table]:
     totals.add_row("average score", _score(stats.average_validation_score))
     avg = stats.average_seconds_to_validate
     totals.add_row("average time to validate", "–" if avg is None else f"{avg:.1f} s")
-    models = Table(title=f"model usage, last {usage.range}")
+    models = SafeTable(title=f"model usage, last {usage.range}")
     for col in ("model", "invocations", "video seconds", "tokens in/out", "est. cost (USD)"):
         models.add_column(col)
     for m in usage.models:
@@ -155,7 +179,7 @@ def stats_tables(stats: VideoStats, usage: UsageReport) -> list[Table]:
 
 
 def cluster_table(report: ClusteringReport) -> Table:
-    table = Table(title="re-clustering", show_header=False)
+    table = SafeTable(title="re-clustering", show_header=False)
     table.add_column("", style="bold")
     table.add_column("")
     table.add_row("videos", str(report.videos))

@@ -27,6 +27,7 @@ from milkmobs.domain import (
     VideoStatus,
     normalize_hashtags,
 )
+from milkmobs.domain.text import checked_text
 from milkmobs.ports import UploadTicket, VersionedMediaStore, Workflow
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def _mb(size: int) -> str:
 
 def checked_request(request: SubmitRequest, config: CoreConfig) -> tuple[str, str, str, list[str], int | None]:
     """(user id, title, description, hashtags, declared size) or InvalidInputError naming the field."""
-    user_id = (request.user_id or "").strip()
+    user_id = checked_text((request.user_id or "").strip(), field="userId")
     if not user_id:
         raise InvalidInputError("userId is required", field="userId")
     if len(user_id) > MAX_USER_ID_LENGTH:
@@ -74,10 +75,10 @@ def checked_request(request: SubmitRequest, config: CoreConfig) -> tuple[str, st
             raise PayloadTooLargeError(
                 f"the video is {_mb(size)}; the limit is {_mb(config.max_upload_bytes)}", field="sizeBytes"
             )
-    title = (request.title or "").strip()
+    title = checked_text((request.title or "").strip(), field="title")
     if len(title) > MAX_TITLE_LENGTH:
         raise InvalidInputError(f"title is longer than {MAX_TITLE_LENGTH} characters", field="title")
-    description = (request.description or "").strip()
+    description = checked_text((request.description or "").strip(), field="description")
     if len(description) > MAX_DESCRIPTION_LENGTH:
         raise InvalidInputError(f"description is longer than {MAX_DESCRIPTION_LENGTH} characters", field="description")
     return user_id, title, description, normalize_hashtags(request.hashtags), size

@@ -12,6 +12,7 @@ from milkmobs.domain.base import DomainModel
 from milkmobs.domain.embedding import Embedding
 from milkmobs.domain.errors import ConflictError
 from milkmobs.domain.insights import Insights
+from milkmobs.domain.text import SafeText
 from milkmobs.domain.validation import ValidationResult
 
 
@@ -68,10 +69,10 @@ class Video(DomainModel):
     repr_fields: ClassVar[tuple[str, ...]] = ("video_id", "title", "status", "validation", "mob_id")
 
     video_id: str
-    user_id: str
-    title: str = ""
-    description: str = ""
-    hashtags: list[str] = Field(default_factory=list)
+    user_id: SafeText
+    title: SafeText = ""
+    description: SafeText = ""
+    hashtags: list[SafeText] = Field(default_factory=list)
     status: VideoStatus = VideoStatus.PENDING_UPLOAD
     media_key: str
     content_type: str = "video/mp4"
