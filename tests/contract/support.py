@@ -94,7 +94,7 @@ def full_video(video_id: str, *, created_at: datetime | None = None, score: floa
         mob_id="mob-1",
         hashtags=["gotmilk", "skate", "ünïcødé"],
         title="Título — 🥛",
-        description="a long\nmulti-line description",
+        description="a long description: “quotes”, ünïcode, 🥛 and <html> survive",
         declared_size_bytes=123_456,
         uploaded_at=created + timedelta(seconds=1),
         processing_started_at=created + timedelta(seconds=2),

@@ -18,7 +18,7 @@ from milkmobs.settings import Settings
 
 def _console(stderr: bool = False) -> Console:
     # Made per command, not at import: rich reads the terminal width (and COLUMNS) when created.
-    return Console(stderr=stderr)
+    return render.SafeConsole(stderr=stderr)
 
 
 def _build(settings: Settings) -> MilkMobs:

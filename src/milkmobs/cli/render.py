@@ -28,6 +28,13 @@ def terminal_text(text: str) -> str:
     return escape(visible_controls(text))
 
 
+class SafeConsole(Console):
+    """A rich console that prints strings through :func:`terminal_text` (tables escape their own cells)."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        super().print(*(terminal_text(item) if isinstance(item, str) else item for item in objects), **kwargs)
+
+
 class SafeTable(Table):
     """A rich table whose title and string cells always go through :func:`terminal_text`."""
 

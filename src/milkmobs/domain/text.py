@@ -11,12 +11,15 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 from milkmobs.domain.errors import InvalidInputError
 
 #: C0 and DEL, C1, the Arabic letter mark, LRM/RLM, the bidi embeddings/overrides/isolates, the BOM.
-UNSAFE_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_UNSAFE_CLASS = r"\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff"
+UNSAFE_CHARACTERS = re.compile(f"[{_UNSAFE_CLASS}]")
+#: The same rule as a JSON-schema pattern, so the OpenAPI document says what is accepted.
+SAFE_TEXT_PATTERN = f"^[^{_UNSAFE_CLASS}]*$"
 
 
 def describe_character(char: str) -> str:
@@ -56,4 +59,4 @@ def _safe(text: str) -> str:
 
 
 #: A string with no control or bidi characters (pydantic refuses others with the code point named).
-SafeText = Annotated[str, AfterValidator(_safe)]
+SafeText = Annotated[str, AfterValidator(_safe), Field(json_schema_extra={"pattern": SAFE_TEXT_PATTERN})]

@@ -34,6 +34,7 @@ from typing import Any, TextIO
 
 from milkmobs.core.service import MilkMobs
 from milkmobs.domain import ConfigurationError
+from milkmobs.server.http_errors import answer_errors_as_json
 from milkmobs.settings import Backend, Settings
 
 logger = logging.getLogger("milkmobs.server")
@@ -200,6 +201,7 @@ def _run_http(
         max_request_body_size=plan.settings.max_upload_bytes + 1024 * 1024,
         clear_untrusted_proxy_headers=True,
     )
+    answer_errors_as_json(server)
     stopping = [False]
 
     def _stop(signum: int, _frame: FrameType | None) -> None:

@@ -45,11 +45,14 @@ def _status_line(status: int) -> str:
     return f"{status} {HTTPStatus(status).phrase}"
 
 
-def _json_error(start_response: StartResponse, status: int, code: str, message: str) -> list[bytes]:
+def _json_error(
+    start_response: StartResponse, status: int, code: str, message: str, headers: Sequence[tuple[str, str]] = ()
+) -> list[bytes]:
     import json
 
     body = json.dumps({"error": {"code": code, "message": message}}).encode("utf-8")
-    start_response(_status_line(status), [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    length = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    start_response(_status_line(status), [*length, *headers])
     return [body]
 
 
@@ -197,8 +200,10 @@ class LocalHttpApp:
             start = int(start_s) if start_s else max(size - int(end_s), 0)
             end = min(int(end_s), size - 1) if start_s and end_s else size - 1
             if start >= size or start > end:
-                start_response("416 Range Not Satisfiable", [("Content-Range", f"bytes */{size}")])
-                return []
+                message = f"{key} is {size} bytes; the requested range starts past its end"
+                return _json_error(
+                    start_response, 416, "range_not_satisfiable", message, [("Content-Range", f"bytes */{size}")]
+                )
             status, body = 206, data[start : end + 1]
             headers.append(("Content-Range", f"bytes {start}-{end}/{size}"))
         headers.append(("Content-Length", str(len(body))))
