@@ -78,6 +78,8 @@ class MilkMobsApi(Construct):
         *,
         functions: Mapping[str, lambda_.IFunction],
         cors_origins: Sequence[str],
+        admin_page_url: str,
+        cognito_domain_prefix: str,
         stage_name: str,
         throttle_rate: float,
         throttle_burst: int,
@@ -114,7 +116,7 @@ class MilkMobsApi(Construct):
                 ),
             ),
         )
-        self.user_pool = self._user_pool(removal_policy)
+        self.user_pool = self._user_pool(removal_policy, admin_page_url, cognito_domain_prefix)
         self.authorizer = apigw.CognitoUserPoolsAuthorizer(
             self, "AdminAuthorizer", cognito_user_pools=[self.user_pool], authorizer_name="milkmobs-admins"
         )
@@ -155,7 +157,9 @@ class MilkMobsApi(Construct):
             route.method, apigw.LambdaIntegration(function, proxy=True, allow_test_invoke=False), **options
         )
 
-    def _user_pool(self, removal_policy: cdk.RemovalPolicy) -> cognito.UserPool:
+    def _user_pool(
+        self, removal_policy: cdk.RemovalPolicy, admin_page_url: str, domain_prefix: str
+    ) -> cognito.UserPool:
         pool = cognito.UserPool(
             self,
             "AdminUserPool",
@@ -176,11 +180,24 @@ class MilkMobsApi(Construct):
             self, "AdminsGroup", user_pool_id=pool.user_pool_id, group_name=ADMIN_GROUP,
             description="May call the /admin routes",
         )
+        # The dashboard signs in through the hosted UI with the authorization code flow: a public client
+        # (a browser keeps no secret) that sends a PKCE challenge, checked at the code exchange; the
+        # hosted UI sends the browser back to the dashboard only.
         self.client = pool.add_client(
             "AdminDashboardClient",
             auth_flows=cognito.AuthFlow(user_srp=True),
             generate_secret=False,
             prevent_user_existence_errors=True,
+            supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(authorization_code_grant=True),
+                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL],
+                callback_urls=[admin_page_url],
+                logout_urls=[admin_page_url],
+            ),
+        )
+        self.domain = pool.add_domain(
+            "HostedUiDomain", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=domain_prefix)
         )
         return pool
 

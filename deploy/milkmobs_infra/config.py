@@ -28,7 +28,8 @@ class DeployConfig:
 
     name_prefix: str = "milkmobs"
     removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN
-    # CORS for the API and for browser uploads; the seed allows every origin.
+    # Other origins whose pages may upload to the bucket and play its media (the seed allows every
+    # origin). The API itself admits the published pages' origin only.
     cors_origins: tuple[str, ...] = ("*",)
     api_throttle_rate: float = 50.0
     api_throttle_burst: int = 100
@@ -46,6 +47,9 @@ class DeployConfig:
     embedding_dimension: int | None = None  # None: the model's own (512 for Marengo 3.0)
     alarm_email: str | None = None  # an SNS topic is created only when someone is to be told
     asset_mode: AssetMode = AssetMode.BUILD
+    # The admin hosted UI's domain prefix (<prefix>.auth.<region>.amazoncognito.com, unique per Region);
+    # None: "<namePrefix>-admin-<account id>".
+    admin_domain_prefix: str | None = None
     settings_overrides: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -102,6 +106,7 @@ _CONTEXT_KEYS: dict[str, Any] = {
     "alarmEmail": str,
     "assetMode": AssetMode,
     "settings": _dict,
+    "adminDomainPrefix": str,
 }
 _SNAKE = {
     "namePrefix": "name_prefix",
@@ -122,4 +127,5 @@ _SNAKE = {
     "alarmEmail": "alarm_email",
     "assetMode": "asset_mode",
     "settings": "settings_overrides",
+    "adminDomainPrefix": "admin_domain_prefix",
 }

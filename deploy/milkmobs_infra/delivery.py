@@ -1,4 +1,9 @@
-"""Delivery: the CloudFront distribution that serves videos and thumbnails from the private bucket.
+"""Delivery: the CloudFront distribution that serves the web pages, and videos and thumbnails from the
+private media bucket.
+
+Pages are the default behavior (``/``, ``/admin/``, their modules and ``config.json``), from the
+pages' own bucket; the media keys (``vid_*``, ``thumbnails/*``) go to the media bucket. Nothing else
+of the media bucket (Marengo's job output) is reachable through the distribution.
 
 The seed names an Origin Access Identity (OAI). We use Origin Access Control (OAC) instead:
 it is AWS's current recommendation, signs every origin request with SigV4, supports SSE-KMS
@@ -14,9 +19,14 @@ from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from milkmobs_infra.function_specs import THUMBNAIL_KEYS
+
+#: The media URLs the API hands out (docs/data-model.md): videos vid_<id>.mp4 and thumbnails/<id>.jpg.
+MEDIA_PATHS = ("vid_*", THUMBNAIL_KEYS)
+
 
 class MediaDistribution(Construct):
-    """CloudFront in front of the media bucket: HTTPS only, compressed, CachingOptimized."""
+    """CloudFront in front of the pages and the media bucket: HTTPS only, compressed, CachingOptimized."""
 
     def __init__(
         self,
@@ -26,6 +36,8 @@ class MediaDistribution(Construct):
         bucket: s3.IBucket,
         log_bucket: s3.IBucket,
         cors_origins: Sequence[str],
+        pages_bucket: s3.IBucket,
+        folder_index: cloudfront.IFunction,
     ) -> None:
         super().__init__(scope, construct_id)
         # Players on the configured origins may fetch media cross-origin; "*" uses AWS's managed policy.
@@ -44,20 +56,35 @@ class MediaDistribution(Construct):
                 ),
             )
         )
+        media = cloudfront.BehaviorOptions(
+            origin=origins.S3BucketOrigin.with_origin_access_control(
+                bucket, origin_access_levels=[cloudfront.AccessLevel.READ]
+            ),
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+            cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
+            compress=True,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
+            response_headers_policy=cors,
+        )
         self.distribution = cloudfront.Distribution(
             self,
             "VideoDistribution",
-            comment="milkmobs video delivery",
+            comment="milkmobs pages and video delivery",
             default_behavior=cloudfront.BehaviorOptions(
                 origin=origins.S3BucketOrigin.with_origin_access_control(
-                    bucket, origin_access_levels=[cloudfront.AccessLevel.READ]
+                    pages_bucket, origin_access_levels=[cloudfront.AccessLevel.READ]
                 ),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
                 compress=True,
-                allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
-                response_headers_policy=cors,
+                allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+                function_associations=[
+                    cloudfront.FunctionAssociation(
+                        function=folder_index, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST
+                    )
+                ],
             ),
+            additional_behaviors={path: media for path in MEDIA_PATHS},
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
             enable_logging=True,
             log_bucket=log_bucket,
@@ -69,3 +96,8 @@ class MediaDistribution(Construct):
     def domain_name(self) -> str:
         """``dxxxx.cloudfront.net``: what ``MILKMOBS_CLOUDFRONT_DOMAIN`` is set to."""
         return self.distribution.distribution_domain_name
+
+    @property
+    def site_origin(self) -> str:
+        """``https://dxxxx.cloudfront.net``: where the pages are, the one origin the API admits."""
+        return f"https://{self.distribution.distribution_domain_name}"

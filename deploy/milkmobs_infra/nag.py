@@ -101,6 +101,19 @@ def acknowledge_findings(stack: MilkMobsStack) -> None:
         if child.node.id.startswith("BucketNotificationsHandler"):
             _ack(child, BASIC_EXECUTION_ROLE,
                  "CDK's bucket-notification helper uses AWSLambdaBasicExecutionRole (logs only).")
+    pages_arn = _arn(stack, stack.web.bucket)
+    for child in stack.node.children:
+        if child.node.id.startswith("Custom::CDKBucketDeployment"):  # publishes the web pages
+            why = "CDK's BucketDeployment copies the pages from the CDK asset bucket into the pages bucket"
+            _ack(child, BASIC_EXECUTION_ROLE, f"{why}; AWSLambdaBasicExecutionRole gives it logs only.")
+            for action in ("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*", "s3:Abort*"):
+                _ack(child, f"IAM5[Action::{action}]", f"{why} (CDK's read/write grant on those two buckets).")
+            assets = f"arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-{account}-{region}"
+            _ack(child, f"IAM5[Resource::{assets}/*]", f"{why}: it reads the bootstrap asset bucket's objects.")
+            _ack(child, f"IAM5[Resource::{pages_arn}/*]", f"{why}: it writes and prunes the pages' objects.")
+            _ack(child, "IAM5[Resource::*]",
+                 "cloudfront:CreateInvalidation/GetInvalidation after a publish (no narrower resource in CDK's grant).")
+            _ack(child, "L1", "The runtime of CDK's BucketDeployment handler is chosen by the CDK release.")
     provider = stack.video_index.provider
     _ack(provider, BASIC_EXECUTION_ROLE,
          "The custom-resource Provider framework uses AWSLambdaBasicExecutionRole (logs only).")

@@ -34,9 +34,11 @@ from milkmobs_infra.monitoring import Monitoring
 from milkmobs_infra.nag import acknowledge_findings
 from milkmobs_infra.search import VectorSearch, VideoIndex
 from milkmobs_infra.storage import DataTables, MediaStorage
+from milkmobs_infra.web import WebSite
 from milkmobs_infra.workflow import AnalysisWorkflow
 
-VIDEO_KEY_PREFIX, VIDEO_KEY_SUFFIX = "vid_", ".mp4"  # docs/data-model.md: videos are vid_<id>.mp4
+VIDEO_KEY_PREFIX, VIDEO_KEY_SUFFIX = "vid_", ".mp4"
+CLOUDFRONT_ORIGINS = "https://*.cloudfront.net"  # docs/data-model.md: videos are vid_<id>.mp4
 
 
 class MilkMobsStack(cdk.Stack):
@@ -46,13 +48,21 @@ class MilkMobsStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
         p = config.name_prefix
+        # The published upload page posts straight to the bucket from the distribution's origin, which
+        # the bucket cannot name (the distribution is made from the bucket: a cycle); any CloudFront
+        # origin may send the form, and only a form signed by create-upload is accepted.
+        upload_origins = config.cors_origins
+        if "*" not in upload_origins:
+            upload_origins = (*upload_origins, CLOUDFRONT_ORIGINS)
         storage = MediaStorage(
-            self, "Storage", cors_origins=config.cors_origins, removal_policy=config.removal_policy,
+            self, "Storage", cors_origins=upload_origins, removal_policy=config.removal_policy,
             log_retention_days=config.log_retention_days,
         )
         tables = DataTables(self, "Tables", removal_policy=config.removal_policy)
+        web = WebSite(self, "Web", log_bucket=storage.log_bucket, removal_policy=config.removal_policy)
         delivery = MediaDistribution(
-            self, "Delivery", bucket=storage.bucket, log_bucket=storage.log_bucket, cors_origins=config.cors_origins
+            self, "Delivery", bucket=storage.bucket, log_bucket=storage.log_bucket, cors_origins=config.cors_origins,
+            pages_bucket=web.bucket, folder_index=web.folder_index,
         )
         search = VectorSearch(
             self, "Search",
@@ -92,7 +102,8 @@ class MilkMobsStack(cdk.Stack):
             "embedding_dimension": config.embedding_dimension,
             # The secret's ARN: the functions read the key at cold start, it never sits in the environment.
             "cursor_secret_id": cursor_secret.secret_arn,
-            "cors_origins": list(config.cors_origins),
+            # The API answers browsers on the published pages' origin only.
+            "cors_origins": [delivery.site_origin],
             **config.settings_overrides,
         }
         functions = LambdaFunctions(
@@ -169,12 +180,20 @@ class MilkMobsStack(cdk.Stack):
         api = MilkMobsApi(
             self, "Api",
             functions=fns,
-            cors_origins=config.cors_origins,
+            cors_origins=[delivery.site_origin],
+            admin_page_url=f"{delivery.site_origin}/admin/",
+            cognito_domain_prefix=config.admin_domain_prefix or f"{p}-admin-{self.account}",
             stage_name=config.api_stage,
             throttle_rate=config.api_throttle_rate,
             throttle_burst=config.api_throttle_burst,
             log_retention_days=config.log_retention_days,
             removal_policy=config.removal_policy,
+        )
+        web.publish(
+            distribution=delivery.distribution,
+            api_url=api.url,
+            cognito_domain=api.domain.base_url(),
+            cognito_client_id=api.client.user_pool_client_id,
         )
         monitoring = Monitoring(
             self, "Monitoring",
@@ -193,6 +212,7 @@ class MilkMobsStack(cdk.Stack):
         self.storage, self.tables, self.delivery, self.search = storage, tables, delivery, search
         self.functions, self.workflow, self.api, self.monitoring = functions, workflow, api, monitoring
         self.events = bus_and_schedule
+        self.web = web
         self.cursor_secret = cursor_secret
         self.index_prefix = index_prefix
         self._outputs()
@@ -202,6 +222,10 @@ class MilkMobsStack(cdk.Stack):
         fns = self.functions.functions
         cdk.CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the milkmobs API")
         cdk.CfnOutput(self, "MediaDomain", value=self.delivery.domain_name, description="CloudFront domain")
+        cdk.CfnOutput(self, "SiteUrl", value=f"{self.delivery.site_origin}/",
+                      description="The consumer app (the admin dashboard is at /admin/)")
+        cdk.CfnOutput(self, "AdminSignInDomain", value=self.api.domain.base_url(),
+                      description="Cognito hosted UI of the admin dashboard")
         cdk.CfnOutput(self, "MediaBucket", value=self.storage.bucket.bucket_name)
         cdk.CfnOutput(self, "VideosTable", value=self.tables.videos.table_name)
         cdk.CfnOutput(self, "MobsTable", value=self.tables.mobs.table_name)

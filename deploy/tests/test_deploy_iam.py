@@ -59,6 +59,12 @@ def _statements(synth: Synth) -> Iterator[tuple[str, str, dict[str, Any]]]:
                 yield kind, logical_id, statement
 
 
+BUCKET_DEPLOYMENT_ACTIONS = {
+    "s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*", "s3:PutObject", "s3:PutObjectLegalHold",
+    "s3:PutObjectRetention", "s3:PutObjectTagging", "s3:PutObjectVersionTagging", "s3:Abort*",
+}  # fmt: skip
+
+
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -81,6 +87,17 @@ def test_no_wildcard_action_or_resource_outside_the_allow_list(synth: Synth) -> 
             # Only with removalPolicy=destroy: CDK's auto-delete provider empties the bucket (every
             # version) when the stack is deleted; its actions are CDK's fixed set.
             assert set(actions) <= AUTO_DELETE_ACTIONS, actions
+            continue
+        if kind == "AWS::IAM::Policy" and "CDKBucketDeployment" in logical_id:
+            # CDK's BucketDeployment publishes the web pages: its fixed grants read the CDK asset
+            # bucket, write the pages' bucket only, and invalidate the distribution after a publish.
+            text = json.dumps(resources)
+            if actions == ["cloudfront:GetInvalidation", "cloudfront:CreateInvalidation"]:
+                continue
+            assert set(actions) <= BUCKET_DEPLOYMENT_ACTIONS, actions
+            assert "cdk-hnb659fds-assets" in text or ("WebPagesBucket" in text and "Uploads" not in text), text
+            if any(a.startswith(("s3:Put", "s3:Delete", "s3:Abort")) for a in actions):
+                assert "WebPagesBucket" in text and "assets" not in text, text
             continue
         if kind == "AWS::KMS::Key":
             # A key policy's "*" is the key itself; CDK's default statement lets the account's IAM
@@ -178,11 +195,14 @@ def test_read_functions_cannot_write_data_or_touch_the_bucket(synth: Synth, func
 
 
 def test_only_the_upload_signer_and_the_media_steps_may_write_objects(synth: Synth) -> None:
-    writers = set()
+    writers, page_writers = set(), set()
     for policy in synth.resources("AWS::IAM::Policy").values():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             if "s3:PutObject" in _list(statement["Action"]):
-                writers.add(policy["Properties"]["Roles"][0]["Ref"])
+                role = policy["Properties"]["Roles"][0]["Ref"]
+                pages_only = "WebPagesBucket" in json.dumps(statement["Resource"])
+                (page_writers if pages_only else writers).add(role)
+    assert len(page_writers) == 1 and "CDKBucketDeployment" in next(iter(page_writers))  # publishes the pages
     names = {f["Properties"]["Role"]["Fn::GetAtt"][0]: f["Properties"]["FunctionName"]
              for f in synth.resources("AWS::Lambda::Function").values() if "FunctionName" in f["Properties"]}
     assert {names.get(w, w) for w in writers} == {

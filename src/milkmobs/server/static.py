@@ -33,9 +33,18 @@ REVALIDATE = "no-cache"
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-def config_for(api_url: str) -> dict[str, Any]:
-    """What the pages read from ``config.json`` (``deploy/`` writes the same shape next to the files)."""
-    return {"apiUrl": api_url}
+def config_for(
+    api_url: str, *, cognito_domain: str | None = None, cognito_client_id: str | None = None
+) -> dict[str, Any]:
+    """What the pages read from ``config.json`` (``deploy/`` writes the same shape next to the files).
+
+    With a Cognito hosted-UI domain (``https://…``) and app client id, the admin dashboard signs in
+    there (authorization code + PKCE); without them it asks for the admin token.
+    """
+    config: dict[str, Any] = {"apiUrl": api_url}
+    if cognito_domain and cognito_client_id:
+        config.update(cognitoDomain=cognito_domain, cognitoClientId=cognito_client_id)
+    return config
 
 
 def _etag(body: bytes) -> str:
