@@ -6,8 +6,11 @@ rejected, one failed and thirty submitted but never uploaded (enough for a secon
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
@@ -234,3 +237,58 @@ def test_usage_chart_and_table_over_a_range(site: Any, open_tab: Any) -> None:
     page.get_by_role("heading", name="Estimated cost (USD)").wait_for()
     assert "range=1h" in page.url and "chart=estimatedCostUsd" in page.url
     tab.check("admin-usage")
+
+
+def test_hosted_ui_sign_in_with_code_and_pkce(site: Any, open_tab: Any) -> None:
+    """config.json with a Cognito domain: the dashboard goes to the hosted UI and trades the code for
+    tokens with its PKCE verifier. A stand-in for Cognito answers both endpoints; its id token is the
+    server's admin token, so the real API accepts the calls that follow."""
+    server: ServerProcess = site["server"]
+    hosted = "https://admin-auth.example.test"
+    tab = open_tab(server.url)
+    page = tab.page
+    seen: dict[str, Any] = {}
+
+    page.route(
+        f"{server.url}/config.json",
+        lambda route: route.fulfill(
+            json={"apiUrl": server.url, "cognitoDomain": hosted, "cognitoClientId": "dashboard-client"}
+        ),
+    )
+
+    def authorize(route: Any) -> None:
+        query = dict(parse_qsl(urlsplit(route.request.url).query))
+        seen["authorize"] = query
+        back = f"{query['redirect_uri']}?code=the-code&state={query['state']}"
+        route.fulfill(status=302, headers={"Location": back})
+
+    def token(route: Any) -> None:
+        form = dict(parse_qsl(route.request.post_data or ""))
+        seen["token"] = form
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(form["code_verifier"].encode()).digest()).rstrip(b"=")
+        good = challenge.decode() == seen["authorize"]["code_challenge"] and form["code"] == "the-code"
+        route.fulfill(
+            status=200 if good else 400,
+            headers={"Access-Control-Allow-Origin": server.url},
+            json={"id_token": site["token"], "access_token": "a", "expires_in": 3600, "token_type": "Bearer"}
+            if good else {"error": "invalid_grant"},
+        )  # fmt: skip
+
+    page.route(f"{hosted}/oauth2/authorize*", authorize)
+    page.route(f"{hosted}/oauth2/token", token)
+    tab.goto("/admin/")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Overview").wait_for()
+    page.locator(".tile").first.wait_for()
+
+    asked = seen["authorize"]
+    assert asked["response_type"] == "code" and asked["client_id"] == "dashboard-client"
+    assert asked["code_challenge_method"] == "S256" and asked["redirect_uri"] == f"{server.url}/admin/"
+    assert set(asked["scope"].split()) == {"openid", "email"} and len(asked["state"]) >= 16
+    assert (
+        seen["token"]["grant_type"] == "authorization_code" and seen["token"]["redirect_uri"] == asked["redirect_uri"]
+    )
+    assert "code=" not in page.url  # the single-use code is not left in the address bar
+    assert page.evaluate("() => sessionStorage.getItem('milkmobs.admin.token')") == site["token"]
+    assert page.get_by_label("Admin token").count() == 0  # no token field when the hosted UI signs in
+    tab.watch.assert_clean()
