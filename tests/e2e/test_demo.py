@@ -108,3 +108,53 @@ def test_a_folder_without_videos_is_a_clear_failure(tmp_path: Path, capsys: pyte
     (tmp_path / "videos").mkdir()
     assert run_demo(tmp_path / "data", tmp_path / "videos", json_output=False) == 1
     assert "no .mp4 files" in capsys.readouterr().err
+
+
+def _demo_videos(data_dir: Path) -> list[str]:
+    from milkmobs.bootstrap import build
+    from milkmobs.demo.runner import DEMO_USER
+
+    with build(Settings(backend="local", data_dir=data_dir)) as app:
+        return [v.video_id for v in app.list_user_videos(DEMO_USER, limit=100).items]
+
+
+def test_a_second_run_recognises_every_clip_instead_of_doubling(demo: DemoResult) -> None:
+    again = run_demo_pipeline(demo.data_dir, demo_clips(demo.data_dir, None), query_text=CORPUS_QUERY)
+    assert again.recognised == len(again.outcomes) == 16
+    assert [o.video_id for o in again.outcomes] == [o.video_id for o in demo.outcomes]
+    assert sorted(_demo_videos(demo.data_dir)) == sorted(o.video_id for o in demo.outcomes if o.video_id)
+    assert sorted(m.video_count for m in again.mobs) == sorted(m.video_count for m in demo.mobs)
+    assert again.similar is not None and all(r.score < 0.999 for r in again.similar.results)  # no copy of itself
+
+
+def test_reset_starts_over_and_old_doubles_are_tidied(demo: DemoResult, tmp_path: Path) -> None:
+    from milkmobs.bootstrap import build
+    from milkmobs.demo.runner import submit_clip
+
+    data_dir = tmp_path / "data"
+    clips = [c for c in demo_clips(demo.data_dir, None) if c.path.stem in {"sunset_1", "night_1"}]
+    with build(Settings(backend="local", data_dir=data_dir)) as app:  # what an older demo left: a double
+        doubles = [submit_clip(app, clips[0]).video_id for _ in range(2)]
+    first = run_demo_pipeline(data_dir, clips, query_text=CORPUS_QUERY)
+    assert [o.recognised for o in first.outcomes] == [True, False]
+    assert first.outcomes[0].video_id in doubles and len(_demo_videos(data_dir)) == 2
+    reset = run_demo_pipeline(data_dir, clips, query_text=CORPUS_QUERY, reset=True)
+    assert reset.reset_videos == 2 and reset.recognised == 0
+    assert {o.video_id for o in reset.outcomes}.isdisjoint(o.video_id for o in first.outcomes)
+    assert sorted(_demo_videos(data_dir)) == sorted(o.video_id for o in reset.outcomes if o.video_id)
+    assert {o.status for o in reset.outcomes} == {o.status for o in first.outcomes}
+
+
+def test_the_report_says_when_clips_were_recognised(demo: DemoResult) -> None:
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from milkmobs.demo.report import as_json, print_report
+
+    again = replace(demo, outcomes=[replace(o, recognised=True) for o in demo.outcomes])
+    console = Console(record=True, width=200)
+    print_report(again, console)
+    text = console.export_text()
+    assert "16 of 16 clips were analysed by an earlier run" in text and "milkmobs demo --reset" in text
+    assert all(v["recognised"] for v in as_json(again)["videos"])

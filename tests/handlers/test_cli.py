@@ -65,9 +65,10 @@ def test_demo_is_handed_to_the_demo_module(tmp_path: Path, monkeypatch: pytest.M
     import milkmobs.demo
 
     calls: list[tuple[object, ...]] = []
-    monkeypatch.setattr(milkmobs.demo, "run_demo", lambda *args: calls.append(args) or 3)
+    monkeypatch.setattr(milkmobs.demo, "run_demo", lambda *args, **options: calls.append((*args, options)) or 3)
     assert main(["demo", "--data-dir", str(tmp_path), "--videos-dir", str(tmp_path / "v"), "--json"]) == 3
-    assert calls == [(tmp_path, tmp_path / "v", True)]
+    assert main(["demo", "--reset"]) == 3
+    assert calls == [(tmp_path, tmp_path / "v", True, {"reset": False}), (None, None, False, {"reset": True})]
 
 
 def test_a_short_id_must_name_one_video() -> None:

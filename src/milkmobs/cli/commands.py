@@ -211,7 +211,7 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     from milkmobs.demo import run_demo  # written by the local backend; imported only when asked for
 
     data_dir = args.data_dir.expanduser() if getattr(args, "data_dir", None) else None
-    code: int = run_demo(data_dir, args.videos_dir, args.json)
+    code: int = run_demo(data_dir, args.videos_dir, args.json, reset=args.reset)
     return code
 
 

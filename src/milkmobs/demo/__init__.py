@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from milkmobs.demo.corpus import generate_corpus
 from milkmobs.demo.plot import PlotPoint, draw_mobs
 from milkmobs.demo.report import print_json, print_report
-from milkmobs.demo.runner import Clip, ClipOutcome, DemoResult, query, run_clips
+from milkmobs.demo.runner import Clip, ClipOutcome, DemoResult, forget_demo_videos, query, run_clips
 from milkmobs.domain import MilkmobsError, VideoStatus
 from milkmobs.extras import require_extra
 from milkmobs.settings import Backend, Settings
@@ -44,15 +44,20 @@ def demo_clips(data_dir: Path, videos_dir: Path | None) -> list[Clip]:
 
 
 def run_demo_pipeline(
-    data_dir: Path, clips: list[Clip], *, query_text: str, console: Console | None = None
+    data_dir: Path, clips: list[Clip], *, query_text: str, console: Console | None = None, reset: bool = False
 ) -> DemoResult:
-    """Build the local backend in ``data_dir``, push ``clips`` through it, query, draw the picture."""
+    """Build the local backend in ``data_dir``, push ``clips`` through it, query, draw the picture.
+
+    Clips an earlier run analysed are recognised by their content and kept; ``reset`` first deletes
+    every video the demo submitted before, so all are analysed again.
+    """
     from milkmobs.bootstrap import build
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
     with build(Settings(backend=Backend.LOCAL, data_dir=data_dir)) as app:
         timings["build"] = time.perf_counter() - started
+        forgotten = forget_demo_videos(app) if reset else 0
         with _progress(console) as progress:
             task = progress.add_task("analysing", total=len(clips))
 
@@ -70,10 +75,11 @@ def run_demo_pipeline(
             vector = app.ports.index.get_vector(o.video_id) if o.video_id else None
             if vector is not None and o.view is not None:
                 in_mob = o.view.mob_id if o.view.status is VideoStatus.VALIDATED else None
-                points.append(PlotPoint(o.clip.path.stem, vector, in_mob))
+                thumbnail = app.ports.media.get(o.view.thumbnail_key) if o.view.thumbnail_key else None
+                points.append(PlotPoint(o.clip.path.stem, vector, in_mob, thumbnail))
         plot = draw_mobs(points, {m.mob_id: f"{m.name} ({m.video_count})" for m in mobs}, data_dir / PLOT_FILE)
         timings["queries"] = time.perf_counter() - t
-    return DemoResult(data_dir, outcomes, mobs, similar, query_text, search, plot, timings)
+    return DemoResult(data_dir, outcomes, mobs, similar, query_text, search, plot, timings, reset_videos=forgotten)
 
 
 def _progress(console: Console | None) -> Progress:
@@ -88,8 +94,9 @@ def _progress(console: Console | None) -> Progress:
     )
 
 
-def run_demo(data_dir: Path | None, videos_dir: Path | None, json_output: bool) -> int:
+def run_demo(data_dir: Path | None, videos_dir: Path | None, json_output: bool, reset: bool = False) -> int:
     """The ``milkmobs demo`` command. ``data_dir`` None: ``MILKMOBS_DATA_DIR`` or ``~/.milkmobs``.
+    ``reset``: forget the videos earlier runs submitted and analyse every clip again.
 
     Returns 0 when the pipeline ran (failed videos are reported, not fatal), 1 when it could not.
     """
@@ -101,9 +108,8 @@ def run_demo(data_dir: Path | None, videos_dir: Path | None, json_output: bool) 
         with console.status("making the demo videos with ffmpeg…") if videos_dir is None else _nothing():
             clips = demo_clips(target, videos_dir)
         generated = time.perf_counter() - started
-        result = run_demo_pipeline(
-            target, clips, query_text=USER_QUERY if videos_dir else CORPUS_QUERY, console=console
-        )
+        query_text = USER_QUERY if videos_dir else CORPUS_QUERY
+        result = run_demo_pipeline(target, clips, query_text=query_text, console=console, reset=reset)
         result.timings = {"videos": generated, **result.timings}
     except MilkmobsError as exc:
         print(f"milkmobs demo: {exc.message}", file=sys.stderr)  # one line, never wrapped: scripts read it

@@ -36,6 +36,13 @@ def print_report(result: DemoResult, console: Console) -> None:
         style = _STATUS_STYLE.get(o.status, "")
         videos.add_row(o.clip.path.name, f"[{style}]{o.status}[/]", _score(score), mob or "–", why)
     console.print(videos)
+    if result.reset_videos:
+        console.print(f"Started over: deleted the {result.reset_videos} videos of earlier demo runs first.")
+    if result.recognised:
+        console.print(
+            f"{result.recognised} of {len(result.outcomes)} clips were analysed by an earlier run (recognised by "
+            "their content) and kept, not submitted again; [bold]milkmobs demo --reset[/] starts over."
+        )
 
     mobs = Table(title="Mobs", title_justify="left")
     for column in ("mob", "videos", "hashtags", "description"):
@@ -90,6 +97,7 @@ def as_json(result: DemoResult) -> dict[str, Any]:
 
     return {
         "dataDir": str(result.data_dir),
+        "resetVideos": result.reset_videos,
         "videos": [
             {
                 "file": o.clip.path.name,
@@ -100,6 +108,7 @@ def as_json(result: DemoResult) -> dict[str, Any]:
                 "mobId": o.view.mob_id if o.view else None,
                 "mobName": o.view.mob_name if o.view else None,
                 "error": o.error,
+                "recognised": o.recognised,
                 "seconds": round(o.seconds, 3),
             }
             for o in result.outcomes

@@ -8,6 +8,7 @@ timing.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ from pathlib import Path
 from milkmobs.core.service import MilkMobs
 from milkmobs.core.views import SimilarVideos, SubmitRequest, VideoView
 from milkmobs.demo.corpus import CorpusVideo
-from milkmobs.domain import ExecutionRecord, MilkmobsError, Mob, VideoStatus
+from milkmobs.domain import MAX_PAGE_SIZE, ExecutionRecord, MilkmobsError, Mob, VideoStatus
 from milkmobs.ports import ServedMediaStore
 
 DEMO_USER = "demo-user"
@@ -55,6 +56,7 @@ class ClipOutcome:
     error: str | None = None
     seconds: float = 0.0
     execution: ExecutionRecord | None = None
+    recognised: bool = False  # analysed by an earlier run (same bytes), not submitted again
 
     @property
     def status(self) -> str:
@@ -73,6 +75,12 @@ class DemoResult:
     search: SimilarVideos | None = None
     plot_path: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    reset_videos: int = 0  # videos of earlier runs deleted first (--reset)
+
+    @property
+    def recognised(self) -> int:
+        """Clips an earlier run had analysed (same bytes): kept, not submitted again."""
+        return sum(o.recognised for o in self.outcomes)
 
 
 def submit_clip(app: MilkMobs, clip: Clip) -> ClipOutcome:
@@ -113,13 +121,62 @@ def submit_clip(app: MilkMobs, clip: Clip) -> ClipOutcome:
     return outcome
 
 
+def demo_videos_by_content(app: MilkMobs) -> dict[str, list[VideoView]]:
+    """The demo user's stored videos by the SHA-256 of their uploaded bytes, newest first."""
+    by_content: dict[str, list[VideoView]] = {}
+    cursor: str | None = None
+    while True:
+        page = app.list_user_videos(DEMO_USER, limit=MAX_PAGE_SIZE, cursor=cursor)
+        for video in page.items:
+            if video.content_sha256 is not None:
+                by_content.setdefault(video.content_sha256, []).append(video)
+        if page.next_cursor is None:
+            return by_content
+        cursor = page.next_cursor
+
+
+def forget_demo_videos(app: MilkMobs) -> int:
+    """Delete every video the demo submitted (``--reset``); returns how many. Other users' videos stay."""
+    deleted = 0
+    while True:  # always the first page: each round deletes what it read
+        page = app.list_user_videos(DEMO_USER, limit=MAX_PAGE_SIZE)
+        if not page.items:
+            return deleted
+        for video in page.items:
+            app.delete_video(video.video_id)
+            deleted += 1
+
+
+def _recognised(app: MilkMobs, clip: Clip, earlier: list[VideoView]) -> ClipOutcome | None:
+    """The outcome of an earlier run for the same bytes, if it finished; other copies are deleted
+    (an unfinished or failed one is analysed again, and copies a re-run once made go away)."""
+    finished = [v for v in earlier if v.status in (VideoStatus.VALIDATED, VideoStatus.REJECTED)]
+    keep = finished[0] if finished else None
+    for video in earlier:
+        if video is not keep:
+            app.delete_video(video.video_id)
+    if keep is None:
+        return None
+    history = app.execution_history(keep.video_id)
+    return ClipOutcome(
+        clip, keep.video_id, view=keep, execution=history[0] if history else None, recognised=True
+    )
+
+
 def run_clips(
     app: MilkMobs, clips: Sequence[Clip], *, on_done: Callable[[ClipOutcome], None] | None = None
 ) -> list[ClipOutcome]:
-    """Every clip through the pipeline, in order; ``on_done`` is told after each."""
+    """Every clip through the pipeline, in order; ``on_done`` is told after each. A clip whose bytes
+    the demo already analysed (an earlier run) is recognised by its content hash, not submitted again."""
+    known = demo_videos_by_content(app)
     outcomes = []
     for clip in clips:
-        outcome = submit_clip(app, clip)
+        digest = hashlib.sha256(clip.path.read_bytes()).hexdigest()
+        outcome = _recognised(app, clip, known.pop(digest, []))
+        if outcome is None:
+            outcome = submit_clip(app, clip)
+        if outcome.view is not None:
+            known[digest] = [outcome.view]  # the same file twice in one folder is one video
         outcomes.append(outcome)
         if on_done is not None:
             on_done(outcome)
