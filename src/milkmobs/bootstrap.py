@@ -28,8 +28,9 @@ from typing import Any
 
 from milkmobs.adapters.bundle import AdapterSet
 from milkmobs.core.config import CoreConfig
-from milkmobs.core.orchestrator import InProcessOrchestrator, resume_interrupted
+from milkmobs.core.orchestrator import InProcessOrchestrator
 from milkmobs.core.ports_bundle import CorePorts
+from milkmobs.core.recovery import recover
 from milkmobs.core.service import MilkMobs
 from milkmobs.domain import ConfigurationError, ModelType
 from milkmobs.extras import require_backend_extra
@@ -110,7 +111,8 @@ def build(
     """Build the application for ``settings`` (default: ``Settings()`` from the environment).
 
     ``background=True`` runs the in-process workflow on a thread pool of ``settings.workers``
-    (``milkmobs serve``) and first resumes the executions a previous process left unfinished;
+    (``milkmobs serve``) and first recovers what a previous process left half-done
+    (``core.recovery.recover``: interrupted executions, mob counts, index rows);
     otherwise each upload is analysed before ``upload_video`` returns.
     ``retry_interval_scale`` and ``wait_scale`` shrink the workflow's retry delays and waits (tests
     pass 0). Close the app (``app.close()`` or ``with build() as app``) to stop workers and release
@@ -170,5 +172,5 @@ def build(
     app.attach_workflow(orchestrator)
     app.add_closer(orchestrator.shutdown)  # closers run in reverse: workers stop before adapters close
     if background:
-        resume_interrupted(app, orchestrator)  # what a previous `milkmobs serve` left half-done
+        recover(app, orchestrator)  # what a previous `milkmobs serve` left half-done
     return app

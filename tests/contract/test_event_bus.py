@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from milkmobs.domain import VideoAnalyzed, VideoStatus
 
 
@@ -43,3 +45,14 @@ def test_events_keep_the_wire_shape(event_bus: Any) -> None:
         "validationScore": 0.75,
         "mobId": "m3",
     }
+
+
+def test_an_event_log_keeps_one_event_per_video(event_bus: Any) -> None:
+    bus, read_published = event_bus
+    if type(bus).__name__ == "EventBridgeEventBus":
+        pytest.skip("EventBridge delivers at least once; its consumers tell repeats apart by the video id")
+    first = VideoAnalyzed(video_id="v1", status=VideoStatus.VALIDATED, validation_score=0.8, mob_id="m1")
+    bus.publish([first])
+    bus.publish([first])  # a workflow resumed after publishing, before recording that it did
+    bus.publish([VideoAnalyzed(video_id="v2", status=VideoStatus.REJECTED), first])
+    assert read_published() == [first, VideoAnalyzed(video_id="v2", status=VideoStatus.REJECTED)]

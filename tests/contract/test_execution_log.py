@@ -66,3 +66,15 @@ def test_list_for_video_is_newest_first_and_only_that_video(execution_log: Any) 
     assert [r.execution_id for r in execution_log.list_for_video("v1")] == ["e3", "e4", "e1"]
     assert [r.execution_id for r in execution_log.list_for_video("v2")] == ["e2"]
     assert execution_log.list_for_video("v3") == []
+
+
+def test_list_running_is_every_running_execution_oldest_first(execution_log: Any) -> None:
+    assert execution_log.list_running() == []
+    execution_log.put(record("e1", "v1", minutes=3))
+    execution_log.put(record("e2", "v2", minutes=1))
+    execution_log.put(record("e3", "v3", minutes=2, status=ExecutionStatus.SUCCEEDED))
+    execution_log.put(record("e4", "v4", minutes=0, status=ExecutionStatus.FAILED))
+    assert [r.execution_id for r in execution_log.list_running()] == ["e2", "e1"]
+    execution_log.put(record("e2", "v2", minutes=1, status=ExecutionStatus.SUCCEEDED))  # finished since
+    assert [r.execution_id for r in execution_log.list_running()] == ["e1"]
+    assert execution_log.list_running()[0] == record("e1", "v1", minutes=3)

@@ -23,7 +23,7 @@ def test_similar_search_excludes_the_query_and_sorts_cosines(n, seed, limit, dup
     if duplicates:
         vectors += vectors[:2]  # identical vectors must not hide the query's exclusion
     with make_app() as app:
-        ids = [put_validated(app, v) for v in vectors]
+        ids = [put_validated(app, v, place=True) for v in vectors]
         upload(app, data=OFF_TOPIC_BYTES)  # a rejected neighbour never shows up
         by_id = dict(zip(ids, vectors, strict=True))
         for query in ids:

@@ -10,6 +10,7 @@ import numpy as np
 
 from milkmobs.adapters.memory import FixedClock, SequentialIdGenerator
 from milkmobs.bootstrap import build
+from milkmobs.core import pipeline
 from milkmobs.core.service import MilkMobs
 from milkmobs.core.views import SubmitRequest
 from milkmobs.domain import Embedding, Insights, Mob, Video, VideoStatus
@@ -86,9 +87,15 @@ def insights(
 
 
 def put_validated(
-    app: MilkMobs, vector: np.ndarray, *, hashtags: Iterable[str] = ("gotmilk",), user: str = "u1"
+    app: MilkMobs,
+    vector: np.ndarray,
+    *,
+    hashtags: Iterable[str] = ("gotmilk",),
+    user: str = "u1",
+    place: bool = False,
 ) -> str:
-    """A video driven through the real steps with a chosen embedding (bypassing the analyzer)."""
+    """A video driven through the real steps with a chosen embedding (bypassing the analyzer),
+    validation passed; ``validated`` in a mob with ``place``, else left for ``cluster_video`` to place."""
     video_id = submit(app, user=user, hashtags=hashtags)
     ports = app.ports
     video = ports.videos.get(video_id)
@@ -100,8 +107,10 @@ def put_validated(
     app.mark_processing(video_id)
     embedding = Embedding.create(vector, model_id="test", dimension=ports.index.dimension)
     app.write_results(video_id, insights(on_screen=["got milk"]), embedding)
-    result = app.validate_video(video_id)
+    _, result = pipeline.validate_video(ports, app.config, video_id)
     assert result.passed, result.reasons
+    if place:
+        app.cluster_video(video_id)
     return video_id
 
 

@@ -76,7 +76,7 @@ def test_similar_videos_use_true_cosines_and_exclude_the_query(app) -> None:  # 
     base = unit(np.arange(1, DIMENSION + 1))
     rng = np.random.default_rng(1)
     vectors = [unit(base + rng.standard_normal(DIMENSION) * s) for s in (0.0, 0.1, 0.3, 0.6, 2.0)]
-    ids = [put_validated(app, v) for v in vectors]
+    ids = [put_validated(app, v, place=True) for v in vectors]
     rejected = upload(app, data=OFF_TOPIC_BYTES)
     result = app.similar_videos(ids[0], limit=10)
     got = [r.video.video_id for r in result.results]

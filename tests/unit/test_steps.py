@@ -45,9 +45,11 @@ def test_the_whole_flow_through_json(app) -> None:  # type: ignore[no-untyped-de
     assert STEP_HANDLERS["analysis-write-result"](app, merged) == {"videoId": video_id}
     validated = STEP_HANDLERS["validate-video"](app, state)
     assert validated["status"] == "validated" and validated["validation"]["passed"] is True
-    assert validated["event"]["videoId"] == video_id and validated["event"]["mobId"] is None
+    assert validated["event"] is None  # the passing video's event comes from its placement
+    assert app.ports.videos.get(video_id).status.value == "processing"  # validated once it has its mob
     clustered = STEP_HANDLERS["cluster-video"](app, state)
     assert clustered["mobId"] and clustered["event"]["mobId"] == clustered["mobId"]
+    assert clustered["status"] == "validated" == app.ports.videos.get(video_id).status.value
     emitted = STEP_HANDLERS["emit-analyzed"](app, {**state, "event": clustered["event"]})
     assert emitted["event"] == clustered["event"]
     assert app.ports.events.published[0].mob_id == clustered["mobId"]

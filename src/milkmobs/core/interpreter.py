@@ -28,7 +28,7 @@ from milkmobs.core.workflow_model import (
     Wait,
     WorkflowDefinition,
 )
-from milkmobs.domain import ExecutionRecord, ExecutionStatus, StepStatus
+from milkmobs.domain import ExecutionRecord, ExecutionStatus, Failure, StepStatus
 from milkmobs.ports import ExecutionLog
 
 log = logging.getLogger(__name__)
@@ -79,16 +79,22 @@ class WorkflowInterpreter:
         self._random = random.Random(seed)
         self._random_lock = threading.Lock()
 
-    def run(self, record: ExecutionRecord, executions: ExecutionLog) -> None:
-        """Run one execution to its end (SUCCEEDED, or FAILED after the catch), recording every step."""
+    def run(self, record: ExecutionRecord, executions: ExecutionLog, *, failure: Failure | None = None) -> None:
+        """Run one execution to its end (SUCCEEDED, or FAILED after the catch), recording every step.
+
+        ``failure``: the video already failed (an execution resumed after the catch began), so only
+        the catch runs, with the failure the video records."""
         execution = ExecutionTracker(record, executions, self._app.ports.clock.now)
         execution.close_interrupted_steps()
         state: State = {"videoId": record.video_id}
+        if failure is not None:
+            self._catch(_StepFailed(failure.step, failure.error_type or "Error", failure.error), state, execution)
+            return
         try:
             self._run_steps(self._definition.steps, state, execution)
             execution.finish(ExecutionStatus.SUCCEEDED)
-        except _StepFailed as failure:
-            self._catch(failure, state, execution)
+        except _StepFailed as failed:
+            self._catch(failed, state, execution)
         except Exception as exc:  # a bug in the interpreter itself: never leave RUNNING behind
             log.exception("workflow for video %s crashed", record.video_id)
             self._catch(_StepFailed("orchestrator", error_name(exc), str(exc)), state, execution)

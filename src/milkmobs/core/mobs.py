@@ -12,6 +12,7 @@ once would race with a video joining it at the same moment.
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Callable, Collection
 
 import numpy as np
@@ -26,7 +27,7 @@ from milkmobs.core.clustering import (
 )
 from milkmobs.core.config import CoreConfig
 from milkmobs.core.ports_bundle import CorePorts
-from milkmobs.core.views import ClusteringReport
+from milkmobs.core.views import ClusteringReport, MobReconciliation
 from milkmobs.domain import (
     MAX_PAGE_SIZE,
     ConflictError,
@@ -95,8 +96,20 @@ def leave_mob(ports: CorePorts, mob_id: str, vector: Vector | None = None) -> Mo
         return None
 
 
+#: Founding mob ids are derived from the founder's video id in this namespace (see ``founding_mob_id``).
+_FOUNDING_NAMESPACE = uuid.UUID("6f1c2a8e-5b1d-4f3a-9e57-2d0c8b4a7e11")
+
+
+def founding_mob_id(video_id: str) -> str:
+    """The id of the mob ``video_id`` founds. The founding write thus names its first member: a
+    founding interrupted before the video pointed at its mob is found again (and adopted) when the
+    step is retried, instead of leaving a memberless mob and founding a second one."""
+    return uuid.uuid5(_FOUNDING_NAMESPACE, video_id).hex
+
+
 def found_mob(ports: CorePorts, config: CoreConfig, video: Video, vector: Vector) -> Mob:
-    """A new mob of one member, named from the video's hashtags, actions and scenes."""
+    """A new mob of one member, named from the video's hashtags, actions and scenes. If this video
+    already founded it (a retried step), that mob is returned as it is."""
     insights = video.insights
     name, description, examples = describe_mob(
         [video.hashtags],
@@ -106,7 +119,7 @@ def found_mob(ports: CorePorts, config: CoreConfig, video: Video, vector: Vector
     )
     now = ports.clock.now()
     mob = Mob(
-        mob_id=ports.ids.new_id(),
+        mob_id=founding_mob_id(video.video_id),
         name=name,
         description=description,
         centroid=vector,
@@ -115,47 +128,81 @@ def found_mob(ports: CorePorts, config: CoreConfig, video: Video, vector: Vector
         created_at=now,
         updated_at=now,
     )
-    ports.mobs.add(mob)
+    try:
+        ports.mobs.add(mob)
+    except ConflictError:
+        return ports.mobs.get(mob.mob_id)  # founded by an earlier attempt of this step
     return mob
 
 
-def assign_to_mob(ports: CorePorts, config: CoreConfig, video: Video, vector: Vector) -> Mob:
-    """Join the nearest mob if its cosine ≥ the join threshold, else found one. O(k·d) compute and
-    one bounded read of the k mobs, plus O(1) writes."""
+def assign_to_mob(ports: CorePorts, config: CoreConfig, video: Video, vector: Vector) -> tuple[Mob, bool]:
+    """Join the nearest mob if its cosine ≥ the join threshold, else found one; True when this call
+    changed the mob (so a failed placement undoes it). A mob this video founded earlier (an
+    interrupted attempt) is adopted as it is. O(k·d) compute, one bounded read of the k mobs, O(1)
+    writes."""
+    own = founding_mob_id(video.video_id)
     for _ in range(_ATTEMPTS):
         mobs = ports.mobs.list_all()
+        for mob in mobs:
+            if mob.mob_id == own:
+                return mob, False
         index, similarity = -1, float("-inf")
         if mobs:
             index, similarity = nearest_centroid(vector, np.stack([m.centroid for m in mobs]))
         if index < 0 or similarity < config.cluster_join_threshold:
-            return found_mob(ports, config, video, vector)
+            return found_mob(ports, config, video, vector), True
         try:
-            return join_mob(ports, mobs[index], vector)
+            return join_mob(ports, mobs[index], vector), True
         except NotFoundError:
             continue  # removed by a batch run meanwhile: choose again among the current mobs
     raise ConflictError(f"could not place video {video.video_id} in a mob under concurrent changes; try again")
 
 
+def placeable(video: Video) -> bool:
+    """Whether clustering places this video: its stored validation passed, and it is still being
+    analysed (processing) or was re-validated (validated, rejected)."""
+    return (
+        video.status in (VideoStatus.PROCESSING, VideoStatus.VALIDATED, VideoStatus.REJECTED)
+        and video.validation is not None
+        and video.validation.passed
+    )
+
+
 def cluster_video(ports: CorePorts, config: CoreConfig, video_id: str) -> Mob | None:
-    """Incremental clustering of one validated video (None for any other status). A video that
-    already has a mob keeps it, so a retried step never counts a video twice."""
+    """Place a video whose validation passed in a mob (None for any other video), and make it
+    ``validated`` in the same record write: a validated video always has its mob.
+
+    Idempotent: a video already placed keeps its mob (its index row is written again, so an
+    interrupted placement is completed). Order: the mob first (join, or found), then the record,
+    then the index row — the record is the truth of membership, counts are reconciled from it.
+    """
     video = ports.videos.get(video_id)
-    if video.status is not VideoStatus.VALIDATED:
+    if not placeable(video):
         return None
-    if video.mob_id is not None:
-        try:
-            return ports.mobs.get(video.mob_id)
-        except NotFoundError:
-            pass  # its mob was removed by a batch run: place it again
     if video.embedding is None:
         raise ConflictError(f"video {video_id} has no embedding; the analysis must run first", video_id=video_id)
     vector = video.embedding.vector
-    mob = assign_to_mob(ports, config, video, vector)
-    updated = video.model_copy(update={"mob_id": mob.mob_id, "updated_at": ports.clock.now()})
+    if video.status is VideoStatus.VALIDATED and video.mob_id is not None:
+        try:
+            mob = ports.mobs.get(video.mob_id)
+        except NotFoundError:
+            pass  # its mob was removed by a batch run: place it again
+        else:
+            ports.index.upsert(IndexedVector(video_id, vector, VideoStatus.VALIDATED.value, mob.mob_id))
+            return mob
+    mob, changed = assign_to_mob(ports, config, video, vector)
+    now = ports.clock.now()
+    if video.status is VideoStatus.VALIDATED:
+        placed = video.model_copy(update={"mob_id": mob.mob_id, "updated_at": now})
+    else:
+        placed = video.transitioned(
+            VideoStatus.VALIDATED, at=now, mob_id=mob.mob_id, completed_at=video.completed_at or now
+        )
     try:
-        ports.videos.save(updated, expected_status=VideoStatus.VALIDATED)
+        ports.videos.save(placed, expected_status=video.status)
     except (ConflictError, NotFoundError):
-        leave_mob(ports, mob.mob_id, vector)  # the video changed meanwhile: undo the count
+        if changed:
+            leave_mob(ports, mob.mob_id, vector)  # the video changed meanwhile: undo the count
         raise
     ports.index.upsert(IndexedVector(video_id, vector, VideoStatus.VALIDATED.value, mob.mob_id))
     return mob
@@ -174,8 +221,13 @@ def _validated_videos(ports: CorePorts) -> list[Video]:
 
 def recluster(ports: CorePorts, config: CoreConfig) -> ClusteringReport:
     """Batch: spherical k-means over every validated embedding, new clusters matched to old mobs so
-    ids stay where members stay; mobs rewritten (centroid, count, name), videos moved, and mobs
-    that lost every member deleted — in that order, so no video ever points at a missing mob."""
+    ids stay where members stay; mobs rewritten (centroid, count, name), videos moved (record, then
+    index rows), mobs that lost every member deleted, and counts reconciled from the members — in
+    that order, so no video ever points at a missing mob.
+
+    Restartable: a run interrupted anywhere leaves records that point at existing mobs; the next run
+    (or the start-up recovery) rewrites every index row from the records and every count from the
+    members, and removes mobs left without members."""
     videos = _validated_videos(ports)
     old_mobs = {m.mob_id: m for m in ports.mobs.list_all()}
     old_members: dict[str, set[str]] = {mob_id: set() for mob_id in old_mobs}
@@ -245,22 +297,30 @@ def recluster(ports: CorePorts, config: CoreConfig) -> ClusteringReport:
         for video in group:
             assignment[video.video_id] = mob_id
 
+    index_rows: list[IndexedVector] = []
     for video in videos:
         target = assignment[video.video_id]
-        if video.mob_id == target or video.embedding is None:
+        if video.embedding is None:
             continue
-        try:
-            ports.videos.save(
-                video.model_copy(update={"mob_id": target, "updated_at": now}), expected_status=VideoStatus.VALIDATED
-            )
-        except (ConflictError, NotFoundError):
-            continue  # changed or deleted meanwhile; the next run places it
-        ports.index.upsert(IndexedVector(video.video_id, video.embedding.vector, VideoStatus.VALIDATED.value, target))
+        if video.mob_id != target:
+            try:
+                ports.videos.save(
+                    video.model_copy(update={"mob_id": target, "updated_at": now}),
+                    expected_status=VideoStatus.VALIDATED,
+                )
+            except (ConflictError, NotFoundError):
+                continue  # changed or deleted meanwhile; the next run places it
+        # Every row, moved or not: a run interrupted between a record and its row left it stale.
+        index_rows.append(IndexedVector(video.video_id, video.embedding.vector, VideoStatus.VALIDATED.value, target))
+    for start in range(0, len(index_rows), MAX_PAGE_SIZE):
+        ports.index.upsert_many(index_rows[start : start + MAX_PAGE_SIZE])
 
     removed = sorted(set(old_mobs) - set(kept))
     for mob_id in removed:
         with contextlib.suppress(NotFoundError):
             ports.mobs.delete(mob_id)
+    # Counts were written for the planned membership; videos that changed meanwhile stayed put.
+    reconcile_mobs(ports, [*kept, *new])
     return ClusteringReport(
         videos=len(videos),
         mobs=len(clusters_kept),
@@ -270,3 +330,54 @@ def recluster(ports: CorePorts, config: CoreConfig) -> ClusteringReport:
         inertia=result.inertia,
         iterations=result.iterations,
     )
+
+
+def mob_members(ports: CorePorts, mob_id: str) -> list[Video]:
+    """The validated videos whose record points at ``mob_id`` (the truth of membership)."""
+    members: list[Video] = []
+    cursor: str | None = None
+    while True:
+        page = ports.videos.list_by_mob(mob_id, limit=MAX_PAGE_SIZE, cursor=cursor)
+        members.extend(v for v in page.items if v.status is VideoStatus.VALIDATED)
+        cursor = page.next_cursor
+        if cursor is None:
+            return members
+
+
+def reconcile_mobs(
+    ports: CorePorts, mob_ids: Collection[str] | None = None, *, remove_empty: bool = False
+) -> MobReconciliation:
+    """Make each mob's count (and, where it was off, its centroid) agree with its members; with
+    ``remove_empty`` also delete mobs that have none. Counts are deltas applied after the record
+    writes, so an interrupted step or batch run can leave them off; this repairs them. Run it when
+    no pipeline writes concurrently (start-up recovery; the end of a batch run, for its own mobs).
+    O(members) reads per mob."""
+    wanted = None if mob_ids is None else set(mob_ids)
+    targets = [m for m in ports.mobs.list_all() if wanted is None or m.mob_id in wanted]
+    recounted: list[str] = []
+    removed: list[str] = []
+    for mob in targets:
+        members = mob_members(ports, mob.mob_id)
+        vectors = [v.embedding.vector for v in members if v.embedding is not None]
+        if not members and remove_empty:
+            with contextlib.suppress(NotFoundError):
+                ports.mobs.delete(mob.mob_id)
+            removed.append(mob.mob_id)
+            continue
+        if len(members) == mob.video_count:
+            continue
+        centroid = mob.centroid
+        if vectors:
+            total = np.sum(np.stack(vectors).astype(np.float64), axis=0)
+            norm = float(np.linalg.norm(total))
+            if norm > 1e-6:
+                centroid = (total / norm).astype(np.float32)
+        update: dict[str, object] = {"video_count": len(members), "centroid": centroid}
+
+        def recount(current: Mob, u: dict[str, object] = update) -> Mob:
+            return current.model_copy(update=u)
+
+        with contextlib.suppress(NotFoundError):
+            _save_mob(ports, mob.mob_id, recount, first=mob)
+            recounted.append(mob.mob_id)
+    return MobReconciliation(recounted=sorted(recounted), removed=sorted(removed))

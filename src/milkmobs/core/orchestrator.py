@@ -27,10 +27,10 @@ from milkmobs.core.service import MilkMobs
 from milkmobs.core.steps import STEP_HANDLERS, StepHandler
 from milkmobs.core.workflow import ANALYSIS_WORKFLOW, WorkflowDefinition
 from milkmobs.domain import (
-    MAX_PAGE_SIZE,
     BackendUnavailableError,
     ExecutionRecord,
     ExecutionStatus,
+    Failure,
     NotFoundError,
     StartResult,
     VideoStatus,
@@ -95,11 +95,12 @@ class InProcessOrchestrator:
         self._dispatch(record)
         return StartResult(execution_id=video_id)
 
-    def resume(self, video_id: str) -> bool:
+    def resume(self, video_id: str, *, inline: bool = False) -> bool:
         """Run again an execution that a previous process left RUNNING (a crash or a cancelled
         queue), or start one that never began. The steps are idempotent, so it restarts from the top,
-        appending its steps to the same record. False when there is nothing to resume, or when this
-        process is running it right now."""
+        appending its steps to the same record; for a video that already failed only the catch runs
+        again (its clean-up). ``inline``: run it to its end in this thread, whatever the mode. False
+        when there is nothing to resume, or when this process is running it right now."""
         with self._start_lock:
             self._refuse_when_closed()
             try:
@@ -110,8 +111,15 @@ class InProcessOrchestrator:
                 if record.status is not ExecutionStatus.RUNNING or video_id in self._active:
                     return False
                 self._active.add(video_id)
-        self._dispatch(record)
+        if inline:
+            self._run(record)
+        else:
+            self._dispatch(record)
         return True
+
+    def running(self) -> list[ExecutionRecord]:
+        """Executions the log holds as RUNNING, oldest first (at start-up: what a crash left)."""
+        return self._log.list_running()
 
     def _refuse_when_closed(self) -> None:
         if self._closed:
@@ -172,23 +180,24 @@ class InProcessOrchestrator:
 
     def _run(self, record: ExecutionRecord) -> None:
         try:
-            self._interpreter.run(record, self._log)
+            failure = None
+            if record.steps:  # resumed: a video the catch already failed only needs the catch again
+                try:
+                    video = self._app.ports.videos.get(record.video_id)
+                except NotFoundError:
+                    video = None  # deleted: the first step fails and the catch closes the execution
+                if video is not None and video.status is VideoStatus.FAILED:
+                    failure = video.failure or Failure(step="unknown step", error="failed", at=video.updated_at)
+            self._interpreter.run(record, self._log, failure=failure)
         finally:
             with self._start_lock:
                 self._active.discard(record.execution_id)
 
 
 def resume_interrupted(app: MilkMobs, orchestrator: InProcessOrchestrator) -> list[str]:
-    """Resume every execution a previous process left unfinished: videos still ``uploaded`` or
-    ``processing`` whose execution is RUNNING (or missing). Call it once at start-up, before new
-    uploads arrive (``bootstrap.build(background=True)`` does). Returns the video ids resumed."""
-    waiting: list[str] = []
-    for status in (VideoStatus.UPLOADED, VideoStatus.PROCESSING):
-        cursor: str | None = None
-        while True:  # collect first: resuming changes statuses under the cursor
-            page = app.ports.videos.list_by_status(status, limit=MAX_PAGE_SIZE, cursor=cursor)
-            waiting.extend(video.video_id for video in page.items)
-            cursor = page.next_cursor
-            if cursor is None:
-                break
-    return [video_id for video_id in waiting if orchestrator.resume(video_id)]
+    """Kept for callers of the first start-up hook: runs the whole ``core.recovery.recover`` and
+    returns the video ids whose executions it resumed or started."""
+    from milkmobs.core.recovery import recover
+
+    report = recover(app, orchestrator)
+    return [*report.resumed, *report.queued]

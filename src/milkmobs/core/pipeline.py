@@ -56,11 +56,16 @@ def require_status(video: Video, *allowed: VideoStatus, step: str) -> None:
         )
 
 
+#: Statuses a video reaches once ``mark_processing`` has run: a repeat of that step is a no-op.
+_ANALYSED_OR_ANALYSING = (VideoStatus.PROCESSING, VideoStatus.VALIDATED, VideoStatus.REJECTED)
+
+
 def mark_processing(ports: CorePorts, video_id: str) -> Video:
-    """uploaded → processing (a repeat on a processing video is a no-op). Probes the file when a
-    media processor is configured, so an undecodable upload fails here with a MediaError."""
+    """uploaded → processing (a repeat on a video already past it is a no-op, so a resumed workflow
+    runs on). Probes the file when a media processor is configured, so an undecodable upload fails
+    here with a MediaError."""
     video = ports.videos.get(video_id)
-    if video.status is VideoStatus.PROCESSING:
+    if video.status in _ANALYSED_OR_ANALYSING:
         return video
     require_status(video, VideoStatus.UPLOADED, step="mark processing")
     now = ports.clock.now()
@@ -73,9 +78,12 @@ def mark_processing(ports: CorePorts, video_id: str) -> Video:
 
 
 def describe_video(ports: CorePorts, config: CoreConfig, video_id: str) -> Insights:
-    """Pegasus branch: the insights of a processing video."""
+    """Pegasus branch: the insights of a processing video (the stored ones when a resumed workflow
+    runs it again after they were written: the model is not billed twice)."""
     video = ports.videos.get(video_id)
-    require_status(video, VideoStatus.PROCESSING, step="the Pegasus analysis")
+    require_status(video, *_ANALYSED_OR_ANALYSING, step="the Pegasus analysis")
+    if video.insights is not None:
+        return video.insights
     output = ports.analyzer.describe_video(video, config.campaign)
     record_usage(ports, output.usage)
     return output.value
@@ -87,12 +95,22 @@ def checked_embedding(ports: CorePorts, embedding: Embedding) -> Embedding:
 
 
 def embed_video(ports: CorePorts, video_id: str) -> Embedding:
-    """Marengo branch, blocking."""
+    """Marengo branch, blocking (the stored embedding when it was already written)."""
+    stored = stored_embedding(ports, video_id)
+    if stored is not None:
+        return stored
     video = ports.videos.get(video_id)
-    require_status(video, VideoStatus.PROCESSING, step="the Marengo embedding")
     output = ports.analyzer.embed_video(video)
     record_usage(ports, output.usage)
     return checked_embedding(ports, output.value)
+
+
+def stored_embedding(ports: CorePorts, video_id: str) -> Embedding | None:
+    """The embedding a resumed workflow already wrote (None while there is none); ConflictError
+    for a video the embedding steps may not run on."""
+    video = ports.videos.get(video_id)
+    require_status(video, *_ANALYSED_OR_ANALYSING, step="the Marengo embedding")
+    return video.embedding
 
 
 def start_embedding_job(ports: CorePorts, video_id: str) -> EmbeddingJob:
@@ -120,10 +138,13 @@ def check_embedding_job(ports: CorePorts, job: EmbeddingJob) -> Embedding | None
 
 def write_results(ports: CorePorts, video_id: str, insights: Insights, embedding: Embedding) -> Video:
     """Insights and embedding onto the record, then the vector into the index (status processing).
-    The dimension is checked before anything is written."""
+    The dimension is checked before anything is written. On a video already validated or rejected
+    (a resumed workflow) the results are in place: nothing is written."""
     embedding = checked_embedding(ports, embedding)
     video = ports.videos.get(video_id)
-    require_status(video, VideoStatus.PROCESSING, step="writing the analysis results")
+    require_status(video, *_ANALYSED_OR_ANALYSING, step="writing the analysis results")
+    if video.status is not VideoStatus.PROCESSING:
+        return video
     updated = video.model_copy(update={"insights": insights, "embedding": embedding, "updated_at": ports.clock.now()})
     ports.videos.save(updated, expected_status=VideoStatus.PROCESSING)
     ports.index.upsert(IndexedVector(video_id, embedding.vector, status=VideoStatus.PROCESSING.value))
@@ -131,44 +152,41 @@ def write_results(ports: CorePorts, video_id: str, insights: Insights, embedding
 
 
 def validate_video(ports: CorePorts, config: CoreConfig, video_id: str) -> tuple[Video, ValidationResult]:
-    """Score the stored insights; processing → validated | rejected. On an already validated or
-    rejected video this re-runs the scoring (status may flip). Returns the saved video and result."""
+    """Score the stored insights and store the result. A failing video becomes ``rejected`` (leaving
+    its mob, if it had one, in the same record write); a passing one keeps its status until
+    clustering places it in a mob and makes it ``validated`` in one write — so a ``validated``
+    video always has its mob. Re-running it (a resumed workflow, POST /validate) scores again.
+    Returns the saved video and the result."""
     video = ports.videos.get(video_id)
-    require_status(video, VideoStatus.PROCESSING, VideoStatus.VALIDATED, VideoStatus.REJECTED, step="validation")
+    require_status(video, *_ANALYSED_OR_ANALYSING, step="validation")
     if video.insights is None:
         raise ConflictError(
             f"video {video_id} has no stored insights; run the analysis before validating", video_id=video_id
         )
     now = ports.clock.now()
     result = score_video(video_id, video.insights, video.hashtags, config.campaign, at=now)
-    target = VideoStatus.VALIDATED if result.passed else VideoStatus.REJECTED
-    changes: dict[str, object] = {"validation": result}
-    if video.status is VideoStatus.PROCESSING:
-        changes["completed_at"] = now
-    if target is video.status:
-        updated = video.model_copy(update={**changes, "updated_at": now})
+    if result.passed or video.status is VideoStatus.REJECTED:
+        updated = video.model_copy(update={"validation": result, "updated_at": now})
     else:
-        updated = video.transitioned(target, at=now, **changes)
+        completed = now if video.status is VideoStatus.PROCESSING else video.completed_at
+        updated = video.transitioned(
+            VideoStatus.REJECTED, at=now, validation=result, mob_id=None, completed_at=completed
+        )
     ports.videos.save(updated, expected_status=video.status)
-    if updated.embedding is not None:
-        ports.index.upsert(IndexedVector(video_id, updated.embedding.vector, target.value, updated.mob_id))
+    vector = updated.embedding.vector if updated.embedding is not None else None
+    if vector is not None:
+        ports.index.upsert(IndexedVector(video_id, vector, updated.status.value, updated.mob_id))
+    if video.mob_id is not None and updated.mob_id is None:
+        leave_mob(ports, video.mob_id, vector)  # the record said so first; counts follow records
     return updated, result
 
 
 def revalidate(ports: CorePorts, config: CoreConfig, video_id: str) -> ValidationResult:
-    """Re-run validation on the stored insights (POST /validate). A video that now passes joins a
-    mob; one that no longer passes leaves its mob (and so the mob pages and the feed)."""
-    before = ports.videos.get(video_id)
+    """Validate, then place a passing video in a mob (POST /validate, and the facade's one-call
+    validation). A video that no longer passes leaves its mob, and so the mob pages and the feed."""
     video, result = validate_video(ports, config, video_id)
-    if video.status is VideoStatus.VALIDATED:
-        cluster_video(ports, config, video_id)
-    elif before.mob_id is not None:
-        cleared = video.model_copy(update={"mob_id": None, "updated_at": ports.clock.now()})
-        ports.videos.save(cleared, expected_status=video.status)
-        vector = video.embedding.vector if video.embedding is not None else None
-        if vector is not None:
-            ports.index.upsert(IndexedVector(video_id, vector, video.status.value, None))
-        leave_mob(ports, before.mob_id, vector)
+    if result.passed:
+        cluster_video(ports, config, video.video_id)
     return result
 
 
@@ -197,7 +215,9 @@ def mark_failed(ports: CorePorts, video_id: str, *, step: str, error: str, error
 
     Order: the record first (the truth users see; it keeps ``mob_id`` for now), then the index, then
     the mob, and last ``mob_id`` is cleared. If a later step fails, repeating the call finishes the
-    clean-up; once done, repeating it changes nothing.
+    clean-up; once done, repeating it changes nothing. (A crash between the mob's count and the
+    cleared ``mob_id`` makes the repeat take the count twice: the start-up recovery reconciles
+    counts from members after resuming.)
     """
     for _ in range(_SAVE_ATTEMPTS):
         video = ports.videos.get(video_id)
@@ -237,6 +257,7 @@ __all__ = [
     "record_usage",
     "revalidate",
     "start_embedding_job",
+    "stored_embedding",
     "validate_video",
     "write_results",
 ]

@@ -128,8 +128,9 @@ class MilkMobs:
         return pipeline.write_results(self.ports, video_id, insights, embedding)
 
     def validate_video(self, video_id: str) -> ValidationResult:
-        """Score stored insights against the campaign; status becomes ``validated`` or ``rejected``."""
-        return pipeline.validate_video(self.ports, self.config, video_id)[1]
+        """Score stored insights against the campaign: a failing video becomes ``rejected``, a passing
+        one ``validated`` in its mob (the record says both in one write)."""
+        return pipeline.revalidate(self.ports, self.config, video_id)
 
     def cluster_video(self, video_id: str) -> Mob | None:
         """Incremental clustering of a validated video (None for other statuses)."""

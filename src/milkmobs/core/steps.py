@@ -15,7 +15,7 @@ from typing import Any
 
 from milkmobs.core import pipeline
 from milkmobs.core.service import MilkMobs
-from milkmobs.domain import Embedding, Insights, InvalidInputError, NotFoundError, VideoAnalyzed
+from milkmobs.domain import Embedding, Insights, InvalidInputError, NotFoundError, VideoAnalyzed, VideoStatus
 from milkmobs.domain.base import DomainModel
 from milkmobs.ports import AsyncVideoEmbedder, EmbeddingJob
 
@@ -62,6 +62,9 @@ def marengo_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
     video_id = _video_id(state)
     action = state.get("action", "start")
     if action == "start":
+        stored = pipeline.stored_embedding(app.ports, video_id)
+        if stored is not None:  # a resumed workflow: written before the interruption
+            return {"videoId": video_id, "done": True, "job": None, "embedding": _json(stored)}
         if isinstance(app.ports.analyzer, AsyncVideoEmbedder):
             job = app.start_embedding_job(video_id)
             return {"videoId": video_id, "done": False, "job": _job_json(job), "embedding": None}
@@ -96,13 +99,16 @@ def write_result_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
 
 
 def validate_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
-    """validate-video: ``{videoId}`` → ``{videoId, status, validation, event}``."""
+    """validate-video: ``{videoId}`` → ``{videoId, status, validation, event}``. ``status`` is the
+    verdict (``validated`` or ``rejected``); a passing video's record becomes ``validated`` when
+    cluster-video places it, which also supplies its ``event`` (null here)."""
     video, result = pipeline.validate_video(app.ports, app.config, _video_id(state))
+    verdict = VideoStatus.VALIDATED if result.passed else VideoStatus.REJECTED
     return {
         "videoId": video.video_id,
-        "status": video.status.value,
+        "status": verdict.value,
         "validation": _json(result),
-        "event": _json(pipeline.analyzed_event(video)),
+        "event": None if result.passed else _json(pipeline.analyzed_event(video)),
     }
 
 

@@ -67,6 +67,13 @@ class MobDetail(DomainModel):
         return dataframe(self.videos)
 
 
+class MobReconciliation(DomainModel):
+    """Mobs whose count was repaired from their members, and mobs removed for having none."""
+
+    recounted: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+
+
 class ClusteringReport(DomainModel):
     """What a batch re-clustering did."""
 
@@ -82,6 +89,7 @@ class ClusteringReport(DomainModel):
 __all__ = [
     "ClusteringReport",
     "MobDetail",
+    "MobReconciliation",
     "SimilarResult",
     "SimilarVideos",
     "Submission",

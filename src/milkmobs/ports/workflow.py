@@ -31,3 +31,7 @@ class ExecutionLog(Protocol):
     def list_for_video(self, video_id: str) -> list[ExecutionRecord]:
         """Newest first; empty if none."""
         ...
+
+    def list_running(self) -> list[ExecutionRecord]:
+        """Every execution still RUNNING, oldest first: what a crashed process left to resume."""
+        ...

@@ -115,6 +115,14 @@ MAIN_MIGRATIONS: tuple[Migration, ...] = (
             "CREATE TABLE pipeline_jobs (video_id TEXT PRIMARY KEY, queued_us INTEGER NOT NULL)",
         ),
     ),
+    Migration(
+        3,
+        (
+            # One event per (detail type, video): a resumed workflow publishing again adds nothing.
+            "ALTER TABLE events ADD COLUMN dedupe_key TEXT",
+            "CREATE UNIQUE INDEX events_by_dedupe_key ON events (dedupe_key) WHERE dedupe_key IS NOT NULL",
+        ),
+    ),
 )
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from milkmobs.adapters.local.sqlite_db import SQLiteDatabase, to_micros
 from milkmobs.domain import EVENT_BUS_NAME, DomainEvent, VideoAnalyzed
 from milkmobs.ports import Clock
+from milkmobs.ports.events import dedupe_key
 
 _EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
 
@@ -34,7 +35,8 @@ class LoggedEvent:
 
 
 class SQLiteEventLog:
-    """EventBus that appends every published event to the ``events`` table in one transaction."""
+    """EventBus that appends every published event to the ``events`` table in one transaction.
+    An event already logged (same detail type and video: ``dedupe_key``) is not logged again."""
 
     def __init__(self, db: SQLiteDatabase, *, clock: Clock, bus_name: str = EVENT_BUS_NAME) -> None:
         self._db = db
@@ -46,11 +48,13 @@ class SQLiteEventLog:
             return
         now = to_micros(self._clock.now())
         rows = [
-            (self._bus_name, event.source, event.detail_type, json.dumps(event.to_json_dict()), now) for event in events
+            (self._bus_name, event.source, event.detail_type, json.dumps(event.to_json_dict()), now, dedupe_key(event))
+            for event in events
         ]
-        with self._db.write() as conn:  # all or nothing
+        with self._db.write() as conn:  # all or nothing; OR IGNORE: the dedupe key's unique index
             conn.executemany(
-                "INSERT INTO events (event_bus, source, detail_type, detail, published_us) VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO events (event_bus, source, detail_type, detail, published_us, dedupe_key)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 rows,
             )
 

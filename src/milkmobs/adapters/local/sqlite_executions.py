@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from milkmobs.adapters.local.sqlite_db import SQLiteDatabase, to_micros
-from milkmobs.domain import ExecutionRecord, NotFoundError
+from milkmobs.domain import ExecutionRecord, ExecutionStatus, NotFoundError
 
 
 class SQLiteExecutionLog:
@@ -33,5 +33,15 @@ class SQLiteExecutionLog:
             rows = conn.execute(
                 "SELECT body FROM executions WHERE video_id = ? ORDER BY started_us DESC, execution_id DESC",
                 (video_id,),
+            ).fetchall()
+        return [ExecutionRecord.model_validate_json(row[0]) for row in rows]
+
+    def list_running(self) -> list[ExecutionRecord]:
+        # A scan of the executions, run once at start-up: cheaper than a status column kept in step.
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT body FROM executions WHERE json_extract(body, '$.status') = ?"
+                " ORDER BY started_us, execution_id",
+                (ExecutionStatus.RUNNING.value,),
             ).fetchall()
         return [ExecutionRecord.model_validate_json(row[0]) for row in rows]

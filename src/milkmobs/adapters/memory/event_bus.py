@@ -7,13 +7,16 @@ from collections.abc import Sequence
 
 from milkmobs.domain import DomainEvent
 from milkmobs.domain.errors import BackendUnavailableError
+from milkmobs.ports.events import dedupe_key
 
 
 class InMemoryEventBus:
-    """Appends published events to ``published`` (a copy of the list is returned on read)."""
+    """Appends published events to ``published`` (a copy of the list is returned on read); an event
+    already published (same ``dedupe_key``) is not appended again."""
 
     def __init__(self) -> None:
         self._published: list[DomainEvent] = []
+        self._keys: set[str] = set()
         self._failures_left = 0
         self._lock = threading.Lock()
 
@@ -34,8 +37,13 @@ class InMemoryEventBus:
                 self._failures_left -= 1
                 ids = ", ".join(e.video_id for e in events)
                 raise BackendUnavailableError(f"event bus unavailable: could not publish events for {ids}")
-            self._published.extend(e.model_copy(deep=True) for e in events)
+            for event in events:
+                key = dedupe_key(event)
+                if key not in self._keys:
+                    self._keys.add(key)
+                    self._published.append(event.model_copy(deep=True))
 
     def clear(self) -> None:
         with self._lock:
             self._published.clear()
+            self._keys.clear()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from milkmobs.domain import ExecutionRecord, NotFoundError
+from milkmobs.domain import ExecutionRecord, ExecutionStatus, NotFoundError
 
 
 class InMemoryExecutionLog:
@@ -34,4 +34,10 @@ class InMemoryExecutionLog:
         with self._lock:
             records = [self._records[e] for e in self._by_video.get(video_id, ())]
         records.sort(key=lambda r: (r.started_at, r.execution_id), reverse=True)
+        return [r.model_copy(deep=True) for r in records]
+
+    def list_running(self) -> list[ExecutionRecord]:
+        with self._lock:
+            records = [r for r in self._records.values() if r.status is ExecutionStatus.RUNNING]
+        records.sort(key=lambda r: (r.started_at, r.execution_id))
         return [r.model_copy(deep=True) for r in records]
