@@ -50,6 +50,7 @@ def test_the_consumer_app_is_at_the_root(wsgi: LocalHttpApp) -> None:
     assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
     assert b'<script type="module" src="consumer/main.js">' in body
     assert headers["Cache-Control"] == "no-cache" and headers["X-Content-Type-Options"] == "nosniff"
+    assert "script-src 'self'" in headers["Content-Security-Policy"]  # pages run only this server's own files
 
 
 def _module_graph(wsgi: LocalHttpApp, entry: str) -> set[str]:

@@ -29,6 +29,16 @@ CONTENT_TYPES = {
 }
 #: Folder pages: the URL a person opens → the file that answers it.
 PAGES = {"/": "index.html", "/admin/": "admin/index.html"}
+#: Pages load only this server's own files and talk only to it (``config.json`` points here).
+#: CloudFront serves the published files with its own response-headers policy.
+PAGE_HEADERS = [
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self';"
+        " connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    ),
+    ("Referrer-Policy", "same-origin"),
+]
 REVALIDATE = "no-cache"
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -80,7 +90,8 @@ class WebPages:
             return None
         cache = IMMUTABLE if file.parent.name == "vendor" else REVALIDATE
         body, etag = self._read(file)
-        return self._send(environ, start_response, method, body, CONTENT_TYPES[file.suffix], cache, etag)
+        extra = PAGE_HEADERS if file.suffix == ".html" else []
+        return self._send(environ, start_response, method, body, CONTENT_TYPES[file.suffix], cache, etag, extra)
 
     def _read(self, file: Path) -> tuple[bytes, str]:
         mtime = file.stat().st_mtime_ns
@@ -110,8 +121,9 @@ class WebPages:
         content_type: str,
         cache: str,
         etag: str,
+        extra: list[tuple[str, str]] | None = None,
     ) -> list[bytes]:
-        headers = [("ETag", etag), ("Cache-Control", cache), ("X-Content-Type-Options", "nosniff")]
+        headers = [("ETag", etag), ("Cache-Control", cache), ("X-Content-Type-Options", "nosniff"), *(extra or [])]
         if etag in str(environ.get("HTTP_IF_NONE_MATCH", "")):
             start_response("304 Not Modified", headers)
             return []
