@@ -131,6 +131,7 @@ def test_upload_through_the_page_to_its_final_status(site: Any, open_tab: Any, c
     status = page.get_by_text(re.compile("Final status"))
     status.wait_for(timeout=120_000)
     assert "validated" in status.inner_text()
+    page.wait_for_function("() => !document.querySelector('.steps .status-RUNNING')")  # the last steps end too
     steps = page.locator(".steps li")
     assert steps.count() >= 4, steps.all_inner_texts()
     assert all("SUCCEEDED" in text or "SKIPPED" in text for text in steps.all_inner_texts())

@@ -37,7 +37,9 @@ export function LiveStatus({ videoId }) {
         setVideo(current);
         setSteps(latest && latest.steps ? latest.steps : []);
         setError(null);
-        if (FINAL_STATUSES.includes(current.status || '')) return;
+        // The final word can come before the workflow's last steps (clustering, the event): poll
+        // until the execution itself has stopped.
+        if (FINAL_STATUSES.includes(current.status || '') && !(latest && latest.status === 'RUNNING')) return;
       } catch (failure) {
         if (stopped) return;
         setError(failure);
