@@ -7,12 +7,12 @@ one without the campaign's marks, one broken file); the upload test then goes th
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from tests.browser.uploads import final_record, upload_video
 from tests.e2e._serve_process import ServerProcess, make_mp4, serve
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser-consumer")]
@@ -20,36 +20,11 @@ USER = "bea"
 JS_BUDGET_BYTES = 120 * 1024
 
 
-def _upload(url: str, data: bytes, *, title: str, hashtags: list[str], user: str = USER) -> str:
-    submitted = requests.post(
-        f"{url}/videos/submit",
-        json={"userId": user, "title": title, "hashtags": hashtags, "sizeBytes": len(data)},
-        timeout=10,
-    )
-    assert submitted.status_code == 201, submitted.text
-    ticket = submitted.json()["upload"]
-    stored = requests.post(
-        ticket["url"], data=ticket["fields"], files={"file": ("v.mp4", data, "video/mp4")}, timeout=30
-    )
-    assert stored.status_code == 204, stored.text
-    return str(submitted.json()["videoId"])
-
-
 def _current_mob(url: str, video_id: str) -> dict[str, Any]:
     """The video's mob as the API says now (a later upload may have moved it)."""
     mob_id = requests.get(f"{url}/videos/{video_id}", timeout=10).json()["mobId"]
     mob: dict[str, Any] = requests.get(f"{url}/mobs/{mob_id}", timeout=10).json()["mob"]
     return mob
-
-
-def _final(url: str, video_id: str, timeout: float = 120) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        video: dict[str, Any] = requests.get(f"{url}/videos/{video_id}", timeout=10).json()
-        if video["status"] in ("validated", "rejected", "failed"):
-            return video
-        time.sleep(0.2)
-    raise AssertionError(f"video {video_id} did not reach a final status in {timeout}s")
 
 
 @pytest.fixture(scope="module")
@@ -69,17 +44,22 @@ def site(tmp_path_factory: pytest.TempPathFactory, clips: dict[str, Path]) -> An
     with serve(tmp_path_factory.mktemp("data"), env={"MILKMOBS_WORKERS": "2"}) as running:
         url = running.url
         # The first campaign video is analysed before the next arrives, so the second joins its mob.
-        first = _final(
-            url, _upload(url, clips["milk1"].read_bytes(), title="Milk on a skateboard", hashtags=["gotmilk"])
+        first = final_record(
+            url,
+            upload_video(
+                url, clips["milk1"].read_bytes(), title="Milk on a skateboard", hashtags=["gotmilk"], user=USER
+            ),
         )
         ids = {
-            "milk2": _upload(
-                url, clips["milk2"].read_bytes(), title="Milk at the beach", hashtags=["gotmilk", "beach"]
+            "milk2": upload_video(
+                url, clips["milk2"].read_bytes(), title="Milk at the beach", hashtags=["gotmilk", "beach"], user=USER
             ),
-            "plain": _upload(url, clips["plain"].read_bytes(), title="Colour bars", hashtags=["cats"]),
-            "broken": _upload(url, b"\x00not a video at all" * 500, title="Broken file", hashtags=["gotmilk"]),
+            "plain": upload_video(url, clips["plain"].read_bytes(), title="Colour bars", hashtags=["cats"], user=USER),
+            "broken": upload_video(
+                url, b"\x00not a video at all" * 500, title="Broken file", hashtags=["gotmilk"], user=USER
+            ),
         }
-        records = {"server": running, "milk1": first, **{name: _final(url, vid) for name, vid in ids.items()}}
+        records = {"server": running, "milk1": first, **{name: final_record(url, vid) for name, vid in ids.items()}}
         assert records["milk1"]["status"] == records["milk2"]["status"] == "validated", records
         assert records["plain"]["status"] == "rejected" and records["broken"]["status"] == "failed", records
         yield records
