@@ -145,3 +145,24 @@ def test_the_served_folder_holds_only_files_it_may_serve() -> None:
     """The wheel carries the served files only: type declarations live beside them for the type checks."""
     kinds = {p.suffix for p in Path(WEB_ROOT).rglob("*") if p.is_file() and not p.name.endswith(".d.ts")}
     assert kinds <= {".html", ".js", ".css", ".svg", ".png", ".ico", ".txt"}, kinds
+
+
+#: Vendored file → (npm package, path inside it). The header line names the package at its pinned version.
+VENDORED = {
+    "src/milkmobs/web/vendor/htm-3.1.1-preact-standalone.module.js": ("htm", "preact/standalone.module.js"),
+    "src/milkmobs/web/vendor/uPlot-1.6.32.esm.js": ("uplot", "dist/uPlot.esm.js"),
+    "src/milkmobs/web/vendor/uPlot-1.6.32.min.css": ("uplot", "dist/uPlot.min.css"),
+    "tests/browser/vendor/axe.min.js": ("axe-core", "axe.min.js"),
+}
+
+
+@pytest.mark.parametrize("vendored", sorted(VENDORED))
+def test_vendored_files_are_the_pinned_npm_files_with_a_version_header(vendored: str) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    package, inner = VENDORED[vendored]
+    version = json.loads((repo / "package.json").read_text(encoding="utf-8"))["devDependencies"][package]
+    header, _, body = (repo / vendored).read_text(encoding="utf-8").partition("*/\n")  # our comment, then theirs
+    assert f"{package}@{version}" in header and "License" in header, header
+    original = repo / "node_modules" / package / inner
+    if original.is_file():  # after `npm ci` (make lint): byte for byte what the package ships
+        assert body == original.read_text(encoding="utf-8"), f"{vendored} differs from {package}@{version}"
