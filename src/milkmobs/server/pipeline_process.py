@@ -1,7 +1,8 @@
 """The pipeline process of ``milkmobs serve`` (local backend): the one process that runs analyses.
 
-It builds the application with the in-process orchestrator in background mode (which first resumes
-what a previous process left unfinished), then runs the queued analyses (``pipeline_jobs``) as the
+It builds the application with the in-process orchestrator in background mode (which first recovers
+what a previous process left unfinished: ``core.recovery``; the supervisor starts the HTTP workers
+only after that, so recovery runs while nothing else writes), then runs the queued analyses (``pipeline_jobs``) as the
 HTTP workers wake it through a pipe — or, at the latest, every ``poll_seconds``. A job's row is
 removed once its execution has ended. On SIGTERM/SIGINT it stops taking jobs, lets the running
 executions finish and leaves the queued ones in the queue for the next start.
@@ -15,6 +16,7 @@ import os
 import select
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -46,8 +48,11 @@ def run_jobs(jobs: SQLiteJobQueue, executions: SQLiteExecutionLog, orchestrator:
     return dispatched
 
 
-def run_pipeline_process(settings: Settings, wake_fd: int, *, poll_seconds: float = 1.0) -> int:
-    """The process's main: returns its exit code once asked to stop."""
+def run_pipeline_process(
+    settings: Settings, wake_fd: int, *, ready: Callable[[], object] = lambda: None, poll_seconds: float = 1.0
+) -> int:
+    """The process's main: ``ready`` once its start-up recovery is done; returns its exit code once
+    asked to stop."""
     from milkmobs.bootstrap import build
 
     stopping = threading.Event()
@@ -57,7 +62,8 @@ def run_pipeline_process(settings: Settings, wake_fd: int, *, poll_seconds: floa
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _stop)
-    app = build(settings, background=True)
+    app = build(settings, background=True)  # recovers what a previous process left half-done
+    ready()
     db = SQLiteDatabase(Path(settings.data_dir).expanduser() / DATABASE_FILE)
     try:
         orchestrator = app.workflow

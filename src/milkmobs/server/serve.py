@@ -256,8 +256,9 @@ def _supervise(plan: _Plan, banner: Callable[[str], None]) -> int:
     code = 0
     try:
         try:
-            if local:
+            if local:  # first: its start-up recovery runs while nothing else writes
                 _spawn(plan, "pipeline", ready_write)
+                _await_ready(plan, ready_read, expected=1)
             for _ in range(plan.workers):
                 _spawn(plan, "http", ready_write)
             _await_ready(plan, ready_read, expected=plan.workers)
@@ -311,7 +312,7 @@ def _child_main(plan: _Plan, role: str, ready_fd: int) -> int:
 
         plan.sock.close()
         assert plan.wake is not None
-        return run_pipeline_process(plan.settings, plan.wake[0])
+        return run_pipeline_process(plan.settings, plan.wake[0], ready=lambda: os.write(ready_fd, b"p"))
     if plan.own_socket:  # join the port's SO_REUSEPORT group: the kernel balances connections
         host, port = plan.sock.getsockname()[:2]
         plan.sock.close()
@@ -356,13 +357,14 @@ def _worker_application(plan: _Plan) -> tuple[MilkMobs, Callable[[], Hashable] |
     return app, lambda: (db.data_version(), index.version())
 
 
-def _await_ready(plan: _Plan, ready_fd: int, *, expected: int, timeout: float = 300) -> None:
-    """Wait until every HTTP worker has its application built and its server listening."""
+def _await_ready(plan: _Plan, ready_fd: int, *, expected: int, timeout: float = 600) -> None:
+    """Wait for ``expected`` children to say they are ready (an HTTP worker: its application built and
+    its server listening; the pipeline process: its start-up recovery done)."""
     deadline = time.monotonic() + timeout
     count = 0
     while count < expected:
         if time.monotonic() > deadline:
-            raise ConfigurationError(f"the HTTP workers did not start within {timeout:.0f} s")
+            raise ConfigurationError(f"the server's processes did not start within {timeout:.0f} s")
         pid, status = os.waitpid(-1, os.WNOHANG)
         if pid:
             role = plan.children.pop(pid, "?")

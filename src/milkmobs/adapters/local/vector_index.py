@@ -132,6 +132,11 @@ class PersistedVectorIndex:
                 for i, vid in enumerate(latest)
                 if vid not in self._slots.rows or not np.array_equal(self._matrix[self._slots.rows[vid]], vectors[i])
             ]
+            if not fresh:  # nothing new to store: write only the rows whose status or mob changed
+                current = {row[0]: row for row in self._slots.describe([self._slots.rows[vid] for vid in latest])}
+                latest = {vid: item for vid, item in latest.items() if current[vid][2:] != (item.status, item.mob_id)}
+                if not latest:
+                    return  # an upsert that changes nothing writes nothing (no new version for readers)
             self._ensure_capacity(self._slots.used + len(fresh))
             first = self._slots.used
             slots = {vid: self._slots.rows.get(vid, -1) for vid in latest}
