@@ -20,7 +20,7 @@ HOSTILE = "<script>alert('milk')</script> & more"
 @pytest.fixture
 def app() -> Iterator[MilkMobs]:
     with build() as application:
-        for i, theme in enumerate(("skate", "beach", "skate park")):
+        for i, theme in enumerate(("skate", "beach", "skate_park")):
             sub = application.submit_video(
                 SubmitRequest(user_id="ana", title=HOSTILE if i == 0 else f"Milk {theme}", hashtags=["gotmilk", theme])
             )
