@@ -29,13 +29,16 @@ CONTENT_TYPES = {
 }
 #: Folder pages: the URL a person opens → the file that answers it.
 PAGES = {"/": "index.html", "/admin/": "admin/index.html"}
-#: Pages load only this server's own files and talk only to it (``config.json`` points here).
-#: CloudFront serves the published files with its own response-headers policy.
+#: Scripts and styles come from this server's own files only (no inline script); data, media and
+#: sign-in may come from elsewhere over HTTPS: with ``--backend aws`` media are S3/CloudFront URLs,
+#: and ``config.json`` may name a Cognito domain. CloudFront serves the published files with its own
+#: response-headers policy.
 PAGE_HEADERS = [
     (
         "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self';"
-        " connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:;"
+        " media-src 'self' https:; connect-src 'self' https:; object-src 'none'; base-uri 'none';"
+        " frame-ancestors 'none'; form-action 'self'",
     ),
     ("Referrer-Policy", "same-origin"),
 ]
