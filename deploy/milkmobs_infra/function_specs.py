@@ -179,6 +179,9 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
     # Not in the seed: the mobs map (PCA of up to a few thousand embeddings; numpy wants the memory).
     FunctionSpec("admin-get-mob-map", G.ADMIN, 30, memory_mb=1024, videos=D.READ, mobs=D.READ,
                  routes=(Route("GET", "/admin/mobs/map", admin=True),)),
+    # Not in the seed: the batch re-clustering on demand (same work and grants as cluster-embeddings).
+    FunctionSpec("admin-recluster", G.ADMIN, 300, memory_mb=512, videos=D.WRITE, mobs=D.WRITE, search=S.WRITE,
+                 routes=(Route("POST", "/admin/recluster", admin=True),)),
     # processing
     # An oversized upload is failed here, which takes the video out of the index (DELETE); a later
     # version of an accepted upload (the form posted again) is removed (DeleteObjectVersion).

@@ -39,7 +39,7 @@ def _functions(synth: Synth) -> dict[str, dict[str, Any]]:
 def test_every_seed_function_the_catch_task_and_the_mobs_map_exist(synth: Synth) -> None:
     functions = _functions(synth)
     assert len(SEED_FUNCTIONS) == 22
-    assert set(functions) == set(SEED_FUNCTIONS) | {"analysis-mark-failed", "admin-get-mob-map"}
+    assert set(functions) == set(SEED_FUNCTIONS) | {"analysis-mark-failed", "admin-get-mob-map", "admin-recluster"}
     assert set(ANALYSIS_WORKFLOW.lambda_functions()) <= set(functions)
 
 

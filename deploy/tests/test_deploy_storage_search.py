@@ -142,7 +142,7 @@ def test_opensearch_admits_each_role_only_to_what_it_declares(synth: Synth) -> N
     grants = _domain_grants(synth)
     assert set(grants) == {
         "analysis-write-result", "validate-video", "cluster-video", "cluster-embeddings", "search-similar",
-        "admin-delete-video", "analysis-mark-failed", "create-opensearch-index", "start-analysis",
+        "admin-delete-video", "analysis-mark-failed", "create-opensearch-index", "start-analysis", "admin-recluster",
     }
     assert all(action.startswith("es:ESHttp") for pairs in grants.values() for action, _ in pairs)
     # readers search and read, nothing more

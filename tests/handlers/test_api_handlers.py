@@ -13,6 +13,7 @@ from milkmobs.lambdas import (
     admin_get_stats,
     admin_get_usage_stats,
     admin_list_videos,
+    admin_recluster,
     create_upload,
     get_execution_history,
     get_feed,
@@ -288,3 +289,20 @@ def test_cors_only_for_configured_origins(app: MilkMobs, context: Any) -> None:
     assert "Access-Control-Allow-Origin" not in other["multiValueHeaders"]
     default = get_feed.handler(api_event("GET", "/feed", headers={"Origin": "http://localhost:3000"}), context)
     assert "Access-Control-Allow-Origin" not in default["multiValueHeaders"]  # none configured: none sent
+
+
+def test_admin_recluster_runs_the_batch_over_http(app: MilkMobs, context: Any) -> None:
+    anonymous = admin_recluster.handler(api_event("POST", "/admin/recluster"), context)
+    assert anonymous["statusCode"] == 401 and body_of(anonymous)["error"]["code"] == "unauthorized"
+    for user in ("u1", "u2", "u3"):
+        _upload(app, context, _submit(context, user=user))
+    placed = {v.video_id: v.mob_id for v in app.admin_list_videos(limit=10).items}
+    answer = admin_recluster.handler(api_event("POST", "/admin/recluster", headers=admin_headers()), context)
+    assert answer["statusCode"] == 200, answer["body"]
+    report = body_of(answer)
+    assert report["videos"] == 3 and report["mobs"] >= 1
+    mobs = {m.mob_id: m for m in app.list_mobs()}
+    assert sorted(report["keptMobIds"] + report["newMobIds"]) == sorted(mobs)
+    after = {v.video_id: v.mob_id for v in app.admin_list_videos(limit=10).items}
+    assert set(after) == set(placed) and all(mob_id in mobs for mob_id in after.values())
+    assert sum(m.video_count for m in mobs.values()) == 3  # counts follow the members

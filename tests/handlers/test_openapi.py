@@ -27,6 +27,7 @@ ENDPOINTS = {
     ("get", "/admin/stats"),
     ("get", "/admin/usage-stats"),
     ("get", "/admin/mobs/map"),
+    ("post", "/admin/recluster"),
 }
 
 

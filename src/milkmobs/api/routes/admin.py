@@ -1,4 +1,6 @@
-"""Admin: every video, delete, totals, model usage, the mobs map. Every route goes through the injected authorizer."""
+"""Admin: every video, delete, totals, model usage, the mobs map, re-clustering.
+
+Every route goes through the injected authorizer."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from milkmobs.api.errors import error_responses
 from milkmobs.api.models import DeletedVideo, VideoList
 from milkmobs.api.routes import DEFAULT_PAGE_SIZE, AppProvider, Cursor, Limit, VideoIdPath, new_router
 from milkmobs.core.mob_map import DEFAULT_MAP_POINTS, MAX_MAP_POINTS, MobMap
+from milkmobs.core.views import ClusteringReport
 from milkmobs.domain import UsageReport, VideoStats, VideoStatus
 
 #: Advertised in the OpenAPI document so clients know to send the token / the Cognito id token.
@@ -89,5 +92,20 @@ def build_router(app: AppProvider, authorizer: AdminAuthorizer) -> Router:
         limit: Annotated[int, Query(ge=1, le=MAX_MAP_POINTS, description="Videos in the sample")] = DEFAULT_MAP_POINTS,
     ) -> MobMap:
         return app().mob_map(limit=limit)
+
+    @router.post(
+        "/admin/recluster",
+        summary="Re-cluster every validated video now (what the hourly batch does); restartable",
+        description=(
+            "Spherical k-means over every validated embedding; mobs keep their ids where their members "
+            "stay. A run interrupted anywhere is completed by the next one: records stay the truth, index "
+            "rows and counts are rewritten from them."
+        ),
+        responses={200: {"description": "OK"}, **error_responses(401, 403, 409)},
+        **guarded,
+        operation_id="admin_recluster",
+    )
+    def admin_recluster() -> ClusteringReport:
+        return app().recluster()
 
     return router
