@@ -33,6 +33,14 @@ class StepRecord(DomainModel):
     attempts: int = 1
     error: str | None = None
 
+    def ended(self, status: StepStatus, *, at: datetime, attempts: int, error: str | None = None) -> StepRecord:
+        """How the step ended, after how many attempts, with which error."""
+        return self.model_copy(update={"status": status, "ended_at": at, "attempts": attempts, "error": error})
+
+    def interrupted(self, *, at: datetime) -> StepRecord:
+        """A step that was running when its process died: failed, to be resumed."""
+        return self.model_copy(update={"status": StepStatus.FAILED, "ended_at": at, "error": "interrupted: resumed"})
+
 
 class ExecutionRecord(DomainModel):
     execution_id: str
@@ -42,6 +50,13 @@ class ExecutionRecord(DomainModel):
     stopped_at: datetime | None = None
     steps: list[StepRecord] = Field(default_factory=list)
     error: str | None = None
+
+    def with_steps(self, steps: list[StepRecord]) -> ExecutionRecord:
+        return self.model_copy(update={"steps": steps})
+
+    def stopped(self, status: ExecutionStatus, *, at: datetime, error: str | None = None) -> ExecutionRecord:
+        """Ended in ``status`` (SUCCEEDED, FAILED, TIMED_OUT or ABORTED)."""
+        return self.model_copy(update={"status": status, "stopped_at": at, "error": error})
 
 
 class StartResult(DomainModel):

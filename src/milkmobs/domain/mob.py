@@ -45,3 +45,34 @@ class Mob(DomainModel):
         return mine == theirs and bool(np.array_equal(self.centroid, other.centroid))
 
     __hash__ = None  # type: ignore[assignment]
+
+    # --- state changes, named for what they do (each returns a new record) ------------------------
+    def with_members(self, count: int, centroid: Vector, *, at: datetime | None = None) -> Mob:
+        """``count`` members whose mean direction is ``centroid`` (a join, a leave or a recount)."""
+        update: dict[str, object] = {"video_count": max(0, count), "centroid": centroid}
+        if at is not None:
+            update["updated_at"] = at
+        return self.model_copy(update=update)
+
+    def regrouped(
+        self, *, name: str, description: str, centroid: Vector, count: int, example_hashtags: list[str], at: datetime
+    ) -> Mob:
+        """The same mob id given a re-clustered group: its members, centroid and the names they suggest."""
+        return self.model_copy(
+            update={
+                "name": name,
+                "description": description,
+                "centroid": centroid,
+                "video_count": count,
+                "example_hashtags": example_hashtags,
+                "updated_at": at,
+            }
+        )
+
+    def counted(self, delta: int) -> Mob:
+        """The member count moved by ``delta`` (never below zero)."""
+        return self.model_copy(update={"video_count": max(0, self.video_count + delta)})
+
+    def stored_as(self, version: int) -> Mob:
+        """The record as a store keeps it, at ``version``."""
+        return self.model_copy(update={"version": version})

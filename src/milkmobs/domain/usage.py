@@ -27,6 +27,10 @@ class ModelUsage(DomainModel):
     video_seconds: float = Field(default=0.0, ge=0)
     at: datetime | None = None
 
+    def stamped(self, at: datetime) -> ModelUsage:
+        """The invocation with its time set (kept when it already had one)."""
+        return self if self.at is not None else self.model_copy(update={"at": at})
+
 
 class UsageBucket(DomainModel):
     """Usage of one model in one time bucket ``[start, start + step)``."""

@@ -94,6 +94,55 @@ class Video(DomainModel):
     failure: Failure | None = None
 
     def transitioned(self, target: VideoStatus, *, at: datetime, **changes: object) -> Video:
-        """A copy in ``target`` status (ConflictError if illegal), with ``changes`` applied."""
+        """A copy in ``target`` status (ConflictError if illegal), with ``changes`` applied.
+        Prefer the named state changes below; this is their one gate to the lifecycle."""
         check_transition(self.video_id, self.status, target)
         return self.model_copy(update={"status": target, "updated_at": at, **changes})
+
+    # --- state changes, named for what they do (each returns a new record) ------------------------
+    def accepted_upload(self, *, at: datetime, version: str | None, sha256: str | None) -> Video:
+        """``uploaded``: the accepted file is pinned by its version and content hash."""
+        return self.transitioned(
+            VideoStatus.UPLOADED, at=at, uploaded_at=at, media_version=version, content_sha256=sha256
+        )
+
+    def processing_started(self, *, at: datetime, media: MediaInfo | None) -> Video:
+        """``processing``, with what the media probe found (None when no probe runs)."""
+        changes: dict[str, object] = {"processing_started_at": at}
+        if media is not None:
+            changes["media"] = media
+        return self.transitioned(VideoStatus.PROCESSING, at=at, **changes)
+
+    def with_thumbnail(self, key: str, *, at: datetime) -> Video:
+        return self.model_copy(update={"thumbnail_key": key, "updated_at": at})
+
+    def analysed(self, insights: Insights, embedding: Embedding, *, at: datetime) -> Video:
+        """The models' answers stored; the status does not change until validation."""
+        return self.model_copy(update={"insights": insights, "embedding": embedding, "updated_at": at})
+
+    def with_validation(self, result: ValidationResult, *, at: datetime) -> Video:
+        """A new validation result that keeps the status (a re-validation that agrees)."""
+        return self.model_copy(update={"validation": result, "updated_at": at})
+
+    def rejected(self, result: ValidationResult, *, at: datetime) -> Video:
+        """``rejected`` by ``result``; it leaves its mob."""
+        completed = at if self.status is VideoStatus.PROCESSING else self.completed_at
+        return self.transitioned(VideoStatus.REJECTED, at=at, validation=result, mob_id=None, completed_at=completed)
+
+    def assigned_to(self, mob_id: str, *, at: datetime) -> Video:
+        """A member of ``mob_id``: ``validated`` now if it was not already."""
+        if self.status is VideoStatus.VALIDATED:
+            return self.model_copy(update={"mob_id": mob_id, "updated_at": at})
+        return self.transitioned(VideoStatus.VALIDATED, at=at, mob_id=mob_id, completed_at=self.completed_at or at)
+
+    def left_mob(self, *, at: datetime) -> Video:
+        return self.model_copy(update={"mob_id": None, "updated_at": at})
+
+    def failed_at(self, step: str, error: str, *, at: datetime, error_type: str = "") -> Video:
+        """``failed`` in ``step`` with a readable ``error``."""
+        failure = Failure(step=step, error=error, error_type=error_type, at=at)
+        return self.transitioned(VideoStatus.FAILED, at=at, failure=failure, completed_at=at)
+
+    def with_embedding(self, embedding: Embedding) -> Video:
+        """The record as read back with its stored embedding (stores keep it apart from the document)."""
+        return self.model_copy(update={"embedding": embedding})

@@ -89,5 +89,5 @@ def video_from_item(item: Mapping[str, Any]) -> Video:
     video = Video.model_validate(from_attribute(item["doc"]))
     if "embedding" in item:
         embedding = Embedding.from_bytes(bytes(item["embedding"]["B"]), model_id=item["embeddingModelId"]["S"])
-        video = video.model_copy(update={"embedding": embedding})
+        video = video.with_embedding(embedding)
     return video

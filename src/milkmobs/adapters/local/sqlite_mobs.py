@@ -43,7 +43,7 @@ class SQLiteMobStore:
         return [_mob_from_row(row) for row in rows]
 
     def save(self, mob: Mob, *, expected_version: int) -> Mob:
-        stored = mob.model_copy(update={"version": expected_version + 1})
+        stored = mob.stored_as(expected_version + 1)
         with self._db.write() as conn:
             row = conn.execute("SELECT version FROM mobs WHERE mob_id = ?", (mob.mob_id,)).fetchone()
             if row is None:

@@ -174,7 +174,7 @@ def _video_from_row(row: tuple[object, ...]) -> Video:
     video = Video.model_validate_json(str(row[1]))
     blob, model_id = row[2], row[3]
     if isinstance(blob, bytes):
-        video = video.model_copy(update={"embedding": Embedding.from_bytes(blob, model_id=str(model_id or ""))})
+        video = video.with_embedding(Embedding.from_bytes(blob, model_id=str(model_id or "")))
     return video
 
 

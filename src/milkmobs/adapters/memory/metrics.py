@@ -21,7 +21,7 @@ class InMemoryMetrics:
 
     def record_usage(self, usage: Sequence[ModelUsage]) -> None:
         now = self._clock.now()
-        stamped = [u.model_copy(update={"at": u.at or now}) for u in usage]
+        stamped = [u.stamped(now) for u in usage]
         with self._lock:
             self._records.extend(stamped)
 

@@ -53,7 +53,7 @@ class InMemoryMobStore:
     def adjust_count(self, mob_id: str, delta: int) -> Mob:
         with self._lock:
             current = self._require(mob_id)
-            stored = current.model_copy(update={"video_count": max(0, current.video_count + delta)})
+            stored = current.counted(delta)
             self._mobs[mob_id] = stored
             return _copy(stored)
 
