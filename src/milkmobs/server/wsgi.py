@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import mimetypes
 import re
-import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -26,6 +25,7 @@ from milkmobs.core.service import MilkMobs
 from milkmobs.domain import InvalidInputError, MilkmobsError, NotFoundError, PayloadTooLargeError
 from milkmobs.ports import ServedMediaStore
 from milkmobs.server.events import from_response, to_event
+from milkmobs.server.fifo_lock import FifoLock
 from milkmobs.server.page_cache import PageCache
 from milkmobs.server.static import web_pages
 from milkmobs.server.uploads import FORM_OVERHEAD_BYTES, UploadEndpoint
@@ -78,7 +78,7 @@ class LocalHttpApp:
         self._cors_origins = frozenset(cors_origins)
         self._app = app
         self._upload = UploadEndpoint(app, max_upload_bytes=max_upload_bytes)
-        self._resolve_lock = threading.Lock()
+        self._resolve_lock = FifoLock()  # arrival order: no request waits many turns
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
