@@ -59,6 +59,8 @@ def _post_form(upload: dict[str, Any], data: bytes, fields: dict[str, str] | Non
 
 
 def _wait(server: ServerProcess, video_id: str, timeout: float = 120) -> dict[str, Any]:
+    """The video once everything its workflow writes is visible: a final status (for a validated
+    video that includes its mob) and an execution that has ended (the event is published last)."""
     deadline = time.monotonic() + timeout
     seen: list[str] = []
     while time.monotonic() < deadline:
@@ -66,9 +68,12 @@ def _wait(server: ServerProcess, video_id: str, timeout: float = 120) -> dict[st
         if not seen or seen[-1] != video["status"]:
             seen.append(video["status"])
         if video["status"] in ("validated", "rejected", "failed"):
-            return video  # type: ignore[no-any-return]
+            assert video["status"] != "validated" or video["mobId"], f"validated without its mob: {video}"
+            history = requests.get(f"{server.url}/execution-history", params={"videoId": video_id}, timeout=10)
+            if all(e["status"] != "RUNNING" for e in history.json()["executions"][:1]):
+                return video  # type: ignore[no-any-return]
         time.sleep(0.2)
-    raise AssertionError(f"video {video_id} still {seen} after {timeout}s")
+    raise AssertionError(f"video {video_id} still {seen} (or its execution running) after {timeout}s")
 
 
 def test_a_new_user_session(server: ServerProcess, videos: dict[str, Path]) -> None:
