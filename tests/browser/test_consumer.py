@@ -158,6 +158,7 @@ def test_video_page_plays_seeks_and_shows_analysis_and_similar_videos(site: Any,
     similar = page.get_by_role("region", name="Similar videos")
     similar.get_by_role("link", name="Milk at the beach").first.wait_for()
     assert similar.get_by_role("link", name="Milk on a skateboard").count() == 0  # never itself
+    assert re.search(r"similarity -?\d\.\d\d", similar.inner_text())  # cosine, as the API ranks them
     tab.check("video")
 
 

@@ -4,7 +4,7 @@
 import { html, useEffect } from '../vendor/htm-3.1.1-preact-standalone.module.js';
 import { get } from '../shared/api.js';
 import { ErrorNotice, Loading, StatusBadge, ValidationBreakdown, WhyNot, percent, useLoad, when } from '../shared/ui.js';
-import { VideoCards, titleOf } from './cards.js';
+import { VideoCard, titleOf } from './cards.js';
 
 /** @typedef {import('../shared/api.js').VideoView} VideoView */
 
@@ -39,7 +39,12 @@ function SimilarVideos({ videoId }) {
     <h2 id="similar-heading">Similar videos</h2>
     <${ErrorNotice} error=${similar.error} />
     ${similar.loading ? html`<${Loading} />` : null}
-    ${similar.data ? html`<${VideoCards} videos=${(similar.data.results || []).map((r) => r.video)} empty="No similar video yet." />` : null}
+    ${similar.data && !(similar.data.results || []).length ? html`<p class="muted">No similar video yet.</p>` : null}
+    ${similar.data && (similar.data.results || []).length
+      ? html`<ul class="cards">
+          ${(similar.data.results || []).map((r) => html`<${VideoCard} key=${r.video.videoId} video=${r.video} score=${r.score} />`)}
+        </ul>`
+      : null}
   </section>`;
 }
 
