@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import re
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -259,8 +260,12 @@ def test_hosted_ui_sign_in_with_code_and_pkce(site: Any, open_tab: Any) -> None:
     def authorize(route: Any) -> None:
         query = dict(parse_qsl(urlsplit(route.request.url).query))
         seen["authorize"] = query
-        back = f"{query['redirect_uri']}?code=the-code&state={query['state']}"
-        route.fulfill(status=302, headers={"Location": back})
+        back = html.escape(f"{query['redirect_uri']}?code=the-code&state={query['state']}")
+        # The hosted UI sends the browser back with a new navigation (a redirect would escape page.route).
+        route.fulfill(
+            content_type="text/html",
+            body=f'<!doctype html><title>Signed in</title><meta http-equiv="refresh" content="0;url={back}">',
+        )
 
     def token(route: Any) -> None:
         form = dict(parse_qsl(route.request.post_data or ""))
@@ -274,6 +279,16 @@ def test_hosted_ui_sign_in_with_code_and_pkce(site: Any, open_tab: Any) -> None:
             if good else {"error": "invalid_grant"},
         )  # fmt: skip
 
+    def dashboard(route: Any) -> None:
+        # `serve` lets its pages talk to itself only; a deployment with a hosted UI admits that too.
+        answer = route.fetch()
+        headers = dict(answer.headers)
+        policy = headers.get("content-security-policy", "")
+        assert "connect-src 'self'" in policy, headers
+        headers["content-security-policy"] = policy.replace("connect-src 'self'", f"connect-src 'self' {hosted}")
+        route.fulfill(response=answer, headers=headers)
+
+    page.route(lambda url: url.split("?")[0] == f"{server.url}/admin/", dashboard)
     page.route(f"{hosted}/oauth2/authorize*", authorize)
     page.route(f"{hosted}/oauth2/token", token)
     tab.goto("/admin/")
