@@ -34,7 +34,7 @@ class ExecutionTracker:
         """Record that step ``name`` started; returns its index for ``end``."""
         with self._lock:
             steps = [*self.record.steps, StepRecord(name=name, status=StepStatus.RUNNING, started_at=self._now())]
-            self.record = self.record.model_copy(update={"steps": steps})
+            self.record = self.record.with_steps(steps)
             self._log.put(self.record)
             return len(steps) - 1
 
@@ -42,10 +42,8 @@ class ExecutionTracker:
         """Record how step ``index`` ended, after how many attempts, with which error."""
         with self._lock:
             steps = list(self.record.steps)
-            steps[index] = steps[index].model_copy(
-                update={"status": status, "ended_at": self._now(), "attempts": attempts, "error": error}
-            )
-            self.record = self.record.model_copy(update={"steps": steps})
+            steps[index] = steps[index].ended(status, at=self._now(), attempts=attempts, error=error)
+            self.record = self.record.with_steps(steps)
             self._log.put(self.record)
 
     def close_interrupted_steps(self) -> None:
@@ -54,19 +52,14 @@ class ExecutionTracker:
             if not any(s.status is StepStatus.RUNNING for s in self.record.steps):
                 return
             now = self._now()
-            steps = [
-                s.model_copy(update={"status": StepStatus.FAILED, "ended_at": now, "error": "interrupted: resumed"})
-                if s.status is StepStatus.RUNNING
-                else s
-                for s in self.record.steps
-            ]
-            self.record = self.record.model_copy(update={"steps": steps})
+            steps = [s.interrupted(at=now) if s.status is StepStatus.RUNNING else s for s in self.record.steps]
+            self.record = self.record.with_steps(steps)
             self._log.put(self.record)
 
     def finish(self, status: ExecutionStatus, error: str | None = None) -> None:
         """Close the execution with its final status (and error)."""
         with self._lock:
-            self.record = self.record.model_copy(update={"status": status, "stopped_at": self._now(), "error": error})
+            self.record = self.record.stopped(status, at=self._now(), error=error)
             self._log.put(self.record)
 
 

@@ -88,7 +88,7 @@ def leave_mob(ports: CorePorts, mob_id: str, vector: Vector | None = None) -> Mo
             norm = float(np.linalg.norm(total))
             if norm > 1e-6:  # otherwise the remaining members cancel out: keep the old direction
                 centroid = (total / norm).astype(np.float32)
-        return current.model_copy(update={"centroid": centroid, "video_count": count, "updated_at": now})
+        return current.with_members(count, centroid, at=now)
 
     try:
         return _save_mob(ports, mob_id, remove)
@@ -192,12 +192,7 @@ def cluster_video(ports: CorePorts, config: CoreConfig, video_id: str) -> Mob | 
             return mob
     mob, changed = assign_to_mob(ports, config, video, vector)
     now = ports.clock.now()
-    if video.status is VideoStatus.VALIDATED:
-        placed = video.model_copy(update={"mob_id": mob.mob_id, "updated_at": now})
-    else:
-        placed = video.transitioned(
-            VideoStatus.VALIDATED, at=now, mob_id=mob.mob_id, completed_at=video.completed_at or now
-        )
+    placed = video.assigned_to(mob.mob_id, at=now)
     try:
         ports.videos.save(placed, expected_status=video.status)
     except (ConflictError, NotFoundError):
@@ -265,17 +260,23 @@ def recluster(ports: CorePorts, config: CoreConfig) -> ClusteringReport:
         )
         centroid = result.centroids[label].astype(np.float32)
         if old_id is not None:
-            update: dict[str, object] = {
-                "name": name,
-                "description": description,
-                "centroid": centroid,
-                "video_count": len(group),
-                "example_hashtags": examples,
-                "updated_at": now,
-            }
 
-            def rewrite(current: Mob, u: dict[str, object] = update) -> Mob:
-                return current.model_copy(update=u)
+            def rewrite(
+                current: Mob,
+                name: str = name,
+                description: str = description,
+                centroid: Vector = centroid,
+                count: int = len(group),
+                examples: list[str] = examples,
+            ) -> Mob:
+                return current.regrouped(
+                    name=name,
+                    description=description,
+                    centroid=centroid,
+                    count=count,
+                    example_hashtags=examples,
+                    at=now,
+                )
 
             _save_mob(ports, old_id, rewrite, first=old_mobs[old_id])
             kept.append(old_id)
@@ -305,7 +306,7 @@ def recluster(ports: CorePorts, config: CoreConfig) -> ClusteringReport:
         if video.mob_id != target:
             try:
                 ports.videos.save(
-                    video.model_copy(update={"mob_id": target, "updated_at": now}),
+                    video.assigned_to(target, at=now),
                     expected_status=VideoStatus.VALIDATED,
                 )
             except (ConflictError, NotFoundError):
@@ -372,10 +373,9 @@ def reconcile_mobs(
             norm = float(np.linalg.norm(total))
             if norm > 1e-6:
                 centroid = (total / norm).astype(np.float32)
-        update: dict[str, object] = {"video_count": len(members), "centroid": centroid}
 
-        def recount(current: Mob, u: dict[str, object] = update) -> Mob:
-            return current.model_copy(update=u)
+        def recount(current: Mob, count: int = len(members), centroid: Vector = centroid) -> Mob:
+            return current.with_members(count, centroid)
 
         with contextlib.suppress(NotFoundError):
             _save_mob(ports, mob.mob_id, recount, first=mob)

@@ -18,7 +18,6 @@ from milkmobs.domain import (
     BackendUnavailableError,
     ConflictError,
     Embedding,
-    Failure,
     Insights,
     ModelUsage,
     ValidationResult,
@@ -40,7 +39,7 @@ def record_usage(ports: CorePorts, usage: Sequence[ModelUsage]) -> None:
     if not usage:
         return
     now = ports.clock.now()
-    stamped = [u if u.at is not None else u.model_copy(update={"at": now}) for u in usage]
+    stamped = [u.stamped(now) for u in usage]
     try:
         ports.metrics.record_usage(stamped)
     except BackendUnavailableError as exc:
@@ -69,10 +68,8 @@ def mark_processing(ports: CorePorts, video_id: str) -> Video:
         return video
     require_status(video, VideoStatus.UPLOADED, step="mark processing")
     now = ports.clock.now()
-    changes: dict[str, object] = {"processing_started_at": now}
-    if ports.media_processor is not None:
-        changes["media"] = ports.media_processor.probe(video)
-    updated = video.transitioned(VideoStatus.PROCESSING, at=now, **changes)
+    media = ports.media_processor.probe(video) if ports.media_processor is not None else None
+    updated = video.processing_started(at=now, media=media)
     ports.videos.save(updated, expected_status=VideoStatus.UPLOADED)
     return updated
 
@@ -145,7 +142,7 @@ def write_results(ports: CorePorts, video_id: str, insights: Insights, embedding
     require_status(video, *_ANALYSED_OR_ANALYSING, step="writing the analysis results")
     if video.status is not VideoStatus.PROCESSING:
         return video
-    updated = video.model_copy(update={"insights": insights, "embedding": embedding, "updated_at": ports.clock.now()})
+    updated = video.analysed(insights, embedding, at=ports.clock.now())
     ports.videos.save(updated, expected_status=VideoStatus.PROCESSING)
     ports.index.upsert(IndexedVector(video_id, embedding.vector, status=VideoStatus.PROCESSING.value))
     return updated
@@ -166,12 +163,9 @@ def validate_video(ports: CorePorts, config: CoreConfig, video_id: str) -> tuple
     now = ports.clock.now()
     result = score_video(video_id, video.insights, video.hashtags, config.campaign, at=now)
     if result.passed or video.status is VideoStatus.REJECTED:
-        updated = video.model_copy(update={"validation": result, "updated_at": now})
+        updated = video.with_validation(result, at=now)
     else:
-        completed = now if video.status is VideoStatus.PROCESSING else video.completed_at
-        updated = video.transitioned(
-            VideoStatus.REJECTED, at=now, validation=result, mob_id=None, completed_at=completed
-        )
+        updated = video.rejected(result, at=now)
     ports.videos.save(updated, expected_status=video.status)
     vector = updated.embedding.vector if updated.embedding is not None else None
     if vector is not None:
@@ -223,8 +217,7 @@ def mark_failed(ports: CorePorts, video_id: str, *, step: str, error: str, error
         video = ports.videos.get(video_id)
         if video.status is not VideoStatus.FAILED:
             now = ports.clock.now()
-            failure = Failure(step=step, error=error or "unknown error", error_type=error_type, at=now)
-            failed = video.transitioned(VideoStatus.FAILED, at=now, failure=failure, completed_at=now)
+            failed = video.failed_at(step, error or "unknown error", at=now, error_type=error_type)
             try:
                 ports.videos.save(failed, expected_status=video.status)
             except ConflictError:
@@ -241,7 +234,7 @@ def _leave_derived_data(ports: CorePorts, video: Video) -> Video:
         return video
     vector = video.embedding.vector if video.embedding is not None else None
     leave_mob(ports, video.mob_id, vector)
-    cleared = video.model_copy(update={"mob_id": None, "updated_at": ports.clock.now()})
+    cleared = video.left_mob(at=ports.clock.now())
     ports.videos.save(cleared, expected_status=VideoStatus.FAILED)
     return cleared
 

@@ -158,9 +158,7 @@ def on_object_created(
         return mark_failed(ports, video_id, step="upload", error=reason, error_type=PayloadTooLargeError.__name__)
     digest = sha256 if sha256 is not None else ports.media.sha256_of(key, version=version)
     now = ports.clock.now()
-    uploaded = video.transitioned(
-        VideoStatus.UPLOADED, at=now, uploaded_at=now, media_version=version, content_sha256=digest
-    )
+    uploaded = video.accepted_upload(at=now, version=version, sha256=digest)
     try:
         ports.videos.save(uploaded, expected_status=VideoStatus.PENDING_UPLOAD)
     except ConflictError:
@@ -210,7 +208,7 @@ def set_thumbnail(ports: CorePorts, video_id: str, jpeg: bytes) -> Video:
     video = ports.videos.get(video_id)
     key = ports.media.put_thumbnail(video_id, jpeg)
     for _ in range(5):
-        updated = video.model_copy(update={"thumbnail_key": key, "updated_at": ports.clock.now()})
+        updated = video.with_thumbnail(key, at=ports.clock.now())
         try:
             ports.videos.save(updated, expected_status=video.status)
             return updated
