@@ -133,14 +133,7 @@ def usage(ports: CorePorts, config: CoreConfig, range_name: str) -> UsageReport:
     start = end - span
     models: list[UsageTotals] = []
     for totals in ports.metrics.usage_between(start, end, step=step):
-        price = config.prices_per_second.get(totals.model_type, 0.0)
-        buckets = [
-            bucket.model_copy(update={"estimated_cost_usd": round(bucket.video_seconds * price, 6)})
-            for bucket in totals.buckets
-        ]
-        models.append(
-            totals.model_copy(update={"estimated_cost_usd": round(totals.video_seconds * price, 6), "buckets": buckets})
-        )
+        models.append(totals.priced(config.prices_per_second.get(totals.model_type, 0.0)))
     models.sort(key=lambda t: (t.model_type.value, t.model_id))
     total = round(sum(t.estimated_cost_usd for t in models), 6)
     return UsageReport(

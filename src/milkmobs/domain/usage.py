@@ -42,6 +42,10 @@ class UsageBucket(DomainModel):
     video_seconds: float = 0.0
     estimated_cost_usd: float = 0.0
 
+    def priced(self, price_per_second: float) -> UsageBucket:
+        """The bucket with its estimated cost at ``price_per_second`` of video analysed."""
+        return self.model_copy(update={"estimated_cost_usd": round(self.video_seconds * price_per_second, 6)})
+
 
 class UsageTotals(DomainModel):
     """Usage of one model over a time range, with the estimated cost.
@@ -58,6 +62,15 @@ class UsageTotals(DomainModel):
     video_seconds: float = 0.0
     estimated_cost_usd: float = 0.0
     buckets: list[UsageBucket] = Field(default_factory=list)
+
+    def priced(self, price_per_second: float) -> UsageTotals:
+        """The row and each of its buckets with the estimated cost at ``price_per_second`` of video."""
+        return self.model_copy(
+            update={
+                "estimated_cost_usd": round(self.video_seconds * price_per_second, 6),
+                "buckets": [bucket.priced(price_per_second) for bucket in self.buckets],
+            }
+        )
 
     def count(
         self, bucket: int | None, *, invocations: int, input_tokens: int, output_tokens: int, video_seconds: float
