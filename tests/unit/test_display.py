@@ -22,7 +22,7 @@ def app() -> Iterator[MilkMobs]:
     with build() as application:
         for i, theme in enumerate(("skate", "beach", "skate_park")):
             sub = application.submit_video(
-                SubmitRequest(user_id="ana", title=HOSTILE if i == 0 else f"Milk {theme}", hashtags=["gotmilk", theme[:5]])
+                SubmitRequest(user_id="ana", title=HOSTILE if i == 0 else f"Milk {theme}", hashtags=["gotmilk", theme])
             )
             application.upload_video(sub.video_id, f"GOT MILK #gotmilk drinking milk {theme} ".encode() * 40)
         yield application
