@@ -188,7 +188,7 @@ def cluster_video(ports: CorePorts, config: CoreConfig, video_id: str) -> Mob | 
         except NotFoundError:
             pass  # its mob was removed by a batch run: place it again
         else:
-            ports.index.upsert(IndexedVector(video_id, vector, VideoStatus.VALIDATED.value, mob.mob_id))
+            ports.index.upsert(IndexedVector(video_id, vector, VideoStatus.VALIDATED, mob.mob_id))
             return mob
     mob, changed = assign_to_mob(ports, config, video, vector)
     now = ports.clock.now()
@@ -199,7 +199,7 @@ def cluster_video(ports: CorePorts, config: CoreConfig, video_id: str) -> Mob | 
         if changed:
             leave_mob(ports, mob.mob_id, vector)  # the video changed meanwhile: undo the count
         raise
-    ports.index.upsert(IndexedVector(video_id, vector, VideoStatus.VALIDATED.value, mob.mob_id))
+    ports.index.upsert(IndexedVector(video_id, vector, VideoStatus.VALIDATED, mob.mob_id))
     return mob
 
 
@@ -312,7 +312,7 @@ def recluster(ports: CorePorts, config: CoreConfig) -> ClusteringReport:
             except (ConflictError, NotFoundError):
                 continue  # changed or deleted meanwhile; the next run places it
         # Every row, moved or not: a run interrupted between a record and its row left it stale.
-        index_rows.append(IndexedVector(video.video_id, video.embedding.vector, VideoStatus.VALIDATED.value, target))
+        index_rows.append(IndexedVector(video.video_id, video.embedding.vector, VideoStatus.VALIDATED, target))
     for start in range(0, len(index_rows), MAX_PAGE_SIZE):
         ports.index.upsert_many(index_rows[start : start + MAX_PAGE_SIZE])
 

@@ -144,7 +144,7 @@ def write_results(ports: CorePorts, video_id: str, insights: Insights, embedding
         return video
     updated = video.analysed(insights, embedding, at=ports.clock.now())
     ports.videos.save(updated, expected_status=VideoStatus.PROCESSING)
-    ports.index.upsert(IndexedVector(video_id, embedding.vector, status=VideoStatus.PROCESSING.value))
+    ports.index.upsert(IndexedVector(video_id, embedding.vector, status=VideoStatus.PROCESSING))
     return updated
 
 
@@ -169,7 +169,7 @@ def validate_video(ports: CorePorts, config: CoreConfig, video_id: str) -> tuple
     ports.videos.save(updated, expected_status=video.status)
     vector = updated.embedding.vector if updated.embedding is not None else None
     if vector is not None:
-        ports.index.upsert(IndexedVector(video_id, vector, updated.status.value, updated.mob_id))
+        ports.index.upsert(IndexedVector(video_id, vector, updated.status, updated.mob_id))
     if video.mob_id is not None and updated.mob_id is None:
         leave_mob(ports, video.mob_id, vector)  # the record said so first; counts follow records
     return updated, result

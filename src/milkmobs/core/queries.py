@@ -130,7 +130,7 @@ def _search(
     if mob_id is not None:
         ports.mobs.get(mob_id)
     hits = ports.index.search(
-        vector, k=check_limit(limit), mob_id=mob_id, status=VideoStatus.VALIDATED.value, exclude_video_id=exclude
+        vector, k=check_limit(limit), mob_id=mob_id, status=VideoStatus.VALIDATED, exclude_video_id=exclude
     )
     hits = sorted((h for h in hits if h.video_id != exclude), key=lambda h: -h.score)
     found = {v.video_id: v for v in ports.videos.get_many([h.video_id for h in hits])}

@@ -76,7 +76,7 @@ def sync_index_rows(ports: CorePorts) -> int:
     written = 0
     for page in _pages(ports):
         rows = [
-            IndexedVector(v.video_id, v.embedding.vector, v.status.value, v.mob_id)
+            IndexedVector(v.video_id, v.embedding.vector, v.status, v.mob_id)
             for v in page
             if v.embedding is not None and v.status is not VideoStatus.FAILED
         ]

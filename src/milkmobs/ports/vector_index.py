@@ -9,7 +9,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from milkmobs.domain import InvalidInputError, Vector, as_vector
+from milkmobs.domain import InvalidInputError, Vector, VideoStatus, as_vector
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class IndexedVector:
 
     video_id: str
     vector: Vector
-    status: str
+    status: VideoStatus
     mob_id: str | None = None
 
 
@@ -50,7 +50,7 @@ class VectorIndex(Protocol):
         *,
         k: int,
         mob_id: str | None = None,
-        status: str | None = None,
+        status: VideoStatus | None = None,
         exclude_video_id: str | None = None,
     ) -> list[VectorHit]:
         """At most ``k`` hits, best first, matching the filters, never ``exclude_video_id``."""

@@ -87,7 +87,7 @@ def rebuild_index(videos: SQLiteVideoStore, index: PersistedVectorIndex, *, batc
     while True:
         page = videos.list_by_status(None, limit=batch, cursor=cursor)
         items = [
-            IndexedVector(v.video_id, v.embedding.vector, v.status.value, v.mob_id)
+            IndexedVector(v.video_id, v.embedding.vector, v.status, v.mob_id)
             for v in page.items
             if v.embedding is not None and v.status is not VideoStatus.FAILED
         ]

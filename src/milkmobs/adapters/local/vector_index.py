@@ -41,7 +41,7 @@ import numpy.typing as npt
 
 from milkmobs.adapters.local.sqlite_db import Migration, SQLiteDatabase
 from milkmobs.adapters.local.vector_slots import SlotTable, top_k_per_row
-from milkmobs.domain import BackendUnavailableError, ConfigurationError, InvalidInputError, Vector
+from milkmobs.domain import BackendUnavailableError, ConfigurationError, InvalidInputError, Vector, VideoStatus
 from milkmobs.ports import IndexedVector, VectorHit
 from milkmobs.ports.vector_index import checked_vectors, unit_queries, unit_query
 
@@ -182,7 +182,7 @@ class PersistedVectorIndex:
         *,
         k: int,
         mob_id: str | None = None,
-        status: str | None = None,
+        status: VideoStatus | None = None,
         exclude_video_id: str | None = None,
     ) -> list[VectorHit]:
         query = unit_query(vector, k=k, dimension=self._dimension)
@@ -204,7 +204,7 @@ class PersistedVectorIndex:
             return table.hits(scores, candidates, top_k_per_row(scores[np.newaxis, :], k)[0])
 
     def search_many(
-        self, vectors: npt.ArrayLike, *, k: int, mob_id: str | None = None, status: str | None = None
+        self, vectors: npt.ArrayLike, *, k: int, mob_id: str | None = None, status: VideoStatus | None = None
     ) -> list[list[VectorHit]]:
         """``search`` for each row of ``vectors`` (shape ``(q, dimension)``), as blocked matrix products."""
         queries = unit_queries(vectors, k=k, dimension=self._dimension)

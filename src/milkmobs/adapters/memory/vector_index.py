@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from milkmobs.domain import Vector
+from milkmobs.domain import Vector, VideoStatus
 from milkmobs.domain.errors import InvalidInputError
 from milkmobs.ports import IndexedVector, VectorHit
 from milkmobs.ports.vector_index import checked_vectors, unit_query
@@ -108,7 +108,7 @@ class InMemoryVectorIndex:
         *,
         k: int,
         mob_id: str | None = None,
-        status: str | None = None,
+        status: VideoStatus | None = None,
         exclude_video_id: str | None = None,
     ) -> list[VectorHit]:
         query = unit_query(vector, k=k, dimension=self._dimension)

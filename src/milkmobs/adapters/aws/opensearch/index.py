@@ -16,7 +16,7 @@ from opensearchpy.exceptions import NotFoundError, OpenSearchException, RequestE
 
 from milkmobs.adapters.aws.opensearch.errors import translate
 from milkmobs.adapters.aws.opensearch.scores import SUPPORTED_SPACES, cosine_from_score
-from milkmobs.domain import Vector
+from milkmobs.domain import Vector, VideoStatus
 from milkmobs.domain.errors import BackendUnavailableError, ConfigurationError, InvalidInputError
 from milkmobs.ports import IndexedVector, VectorHit
 from milkmobs.ports.vector_index import checked_vectors, unit_query
@@ -223,7 +223,7 @@ class OpenSearchVectorIndex:
         *,
         k: int,
         mob_id: str | None = None,
-        status: str | None = None,
+        status: VideoStatus | None = None,
         exclude_video_id: str | None = None,
     ) -> dict[str, Any]:
         """The ``_search`` request: a ``knn`` query with an efficient filter (faiss ≥ 2.9, lucene ≥ 2.4)."""
@@ -246,7 +246,7 @@ class OpenSearchVectorIndex:
         *,
         k: int,
         mob_id: str | None = None,
-        status: str | None = None,
+        status: VideoStatus | None = None,
         exclude_video_id: str | None = None,
     ) -> list[VectorHit]:
         body = self.search_body(vector, k=k, mob_id=mob_id, status=status, exclude_video_id=exclude_video_id)
