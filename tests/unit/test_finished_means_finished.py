@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.unit.core_support import CAMPAIGN_BYTES, OFF_TOPIC_BYTES, make_app, upload
+
 from milkmobs.adapters.memory.video_store import InMemoryVideoStore
 from milkmobs.domain import Video, VideoStatus
-from tests.unit.core_support import CAMPAIGN_BYTES, OFF_TOPIC_BYTES, make_app, upload
 
 
 class WatchedVideoStore(InMemoryVideoStore):
