@@ -38,6 +38,7 @@ class MediaDistribution(Construct):
         cors_origins: Sequence[str],
         pages_bucket: s3.IBucket,
         folder_index: cloudfront.IFunction,
+        pages_headers: cloudfront.IResponseHeadersPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         # Players on the configured origins may fetch media cross-origin; "*" uses AWS's managed policy.
@@ -78,6 +79,7 @@ class MediaDistribution(Construct):
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
                 compress=True,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+                response_headers_policy=pages_headers,
                 function_associations=[
                     cloudfront.FunctionAssociation(
                         function=folder_index, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST

@@ -62,7 +62,7 @@ class MilkMobsStack(cdk.Stack):
         web = WebSite(self, "Web", log_bucket=storage.log_bucket, removal_policy=config.removal_policy)
         delivery = MediaDistribution(
             self, "Delivery", bucket=storage.bucket, log_bucket=storage.log_bucket, cors_origins=config.cors_origins,
-            pages_bucket=web.bucket, folder_index=web.folder_index,
+            pages_bucket=web.bucket, folder_index=web.folder_index, pages_headers=web.headers,
         )
         search = VectorSearch(
             self, "Search",

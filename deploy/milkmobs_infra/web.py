@@ -14,7 +14,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
-from milkmobs.server.static import IMMUTABLE, REVALIDATE, WEB_ROOT, config_for
+from milkmobs.server.static import IMMUTABLE, PAGE_HEADERS, REVALIDATE, WEB_ROOT, config_for
 
 #: Versioned third-party files (their version is in the name): cached for a year, as ``serve`` does.
 VENDOR_PREFIX = "vendor/"
@@ -55,6 +55,29 @@ class WebSite(Construct):
             removal_policy=removal_policy,
             # the files are rebuilt from the package on every deploy: nothing here is data
             auto_delete_objects=removal_policy == cdk.RemovalPolicy.DESTROY,
+        )
+        # The same Content-Security-Policy and Referrer-Policy as `milkmobs serve` sends with its pages.
+        served = dict(PAGE_HEADERS)
+        referrer = cloudfront.HeadersReferrerPolicy[served["Referrer-Policy"].upper().replace("-", "_")]
+        self.headers = cloudfront.ResponseHeadersPolicy(
+            self,
+            "PageHeaders",
+            comment="milkmobs pages: CSP, no sniffing, no framing, HTTPS only",
+            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+                content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
+                    content_security_policy=served["Content-Security-Policy"], override=True
+                ),
+                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                    referrer_policy=referrer, override=True,
+                ),
+                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+                frame_options=cloudfront.ResponseHeadersFrameOptions(
+                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
+                ),
+                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                    access_control_max_age=cdk.Duration.days(365), include_subdomains=True, override=True
+                ),
+            ),
         )
         self.folder_index = cloudfront.Function(
             self,

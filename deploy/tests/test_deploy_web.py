@@ -14,7 +14,7 @@ from deploy_support import CORS_ORIGIN, Synth, resolve
 from milkmobs_infra.web import FOLDER_INDEX_FUNCTION
 
 from milkmobs.api.auth import ADMIN_GROUP
-from milkmobs.server.static import WEB_ROOT, config_for
+from milkmobs.server.static import PAGE_HEADERS, WEB_ROOT, config_for
 
 DOMAIN = "d111111abcdef8.cloudfront.net"
 SITE = f"https://{DOMAIN}"
@@ -169,3 +169,18 @@ def test_folder_urls_answer_their_index_page() -> None:
         "/index.html", None, "/admin/index.html", "/shared/api.js", "/vid_1.mp4", "/admin/main.js",
     ]  # fmt: skip
     assert answers[1]["statusCode"] == 308 and answers[1]["headers"]["location"]["value"] == "/admin/"
+
+
+def test_the_pages_carry_the_same_security_headers_as_on_serve(synth: Synth) -> None:
+    _, props = _one(synth, "AWS::CloudFront::Distribution")
+    default = props["DistributionConfig"]["DefaultCacheBehavior"]
+    policies = synth.resources("AWS::CloudFront::ResponseHeadersPolicy")
+    pages = policies[default["ResponseHeadersPolicyId"]["Ref"]]["Properties"]["ResponseHeadersPolicyConfig"]
+    security = pages["SecurityHeadersConfig"]
+    served = dict(PAGE_HEADERS)
+    assert security["ContentSecurityPolicy"] == {
+        "ContentSecurityPolicy": served["Content-Security-Policy"], "Override": True,
+    }  # fmt: skip
+    assert security["ReferrerPolicy"]["ReferrerPolicy"] == served["Referrer-Policy"] == "same-origin"
+    assert security["FrameOptions"]["FrameOption"] == "DENY" and security["ContentTypeOptions"]["Override"] is True
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] == 365 * 86400
