@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -95,3 +96,12 @@ def test_a_short_id_must_name_one_video() -> None:
             lookup.video_id(app, "abcd9")
         with pytest.raises(NotFoundError, match="video abc not found"):
             lookup.video_id(app, "abc")  # too short to search for
+
+
+def test_every_command_takes_json() -> None:
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    needs = {"submit": ["x.mp4"], "status": ["v"], "delete": ["v"], "similar": ["v"], "search": ["milk"]}
+    assert {"videos", "feed", "delete", "submit", "similar", "search"} <= set(commands.choices)
+    for name in commands.choices:
+        assert parser.parse_args([name, *needs.get(name, []), "--json"]).json is True, name

@@ -144,6 +144,9 @@ def test_status_and_delete_take_a_short_id(cli: Cli, clips: Path) -> None:
     assert cli.json("status", short)["videoId"] == added["videoId"]
     code, out, _ = cli("delete", short)
     assert code == 0 and out.strip() == f"deleted {added['videoId']} (plain)"
+    (again,) = cli.json("submit", str(clips / "plain.mp4"), "--user", "carol")
+    deleted = cli.json("delete", again["videoId"])
+    assert deleted["deleted"] is True and deleted["videoId"] == deleted["video"]["videoId"] == again["videoId"]
     code, _, err = cli("status", added["videoId"])
     assert code == 2 and err.strip() == f"milkmobs: video {added['videoId']} not found"
     assert cli.json("videos", "--user", "carol")["videos"] == []
