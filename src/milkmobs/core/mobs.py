@@ -350,9 +350,10 @@ def reconcile_mobs(
 ) -> MobReconciliation:
     """Make each mob's count (and, where it was off, its centroid) agree with its members; with
     ``remove_empty`` also delete mobs that have none. Counts are deltas applied after the record
-    writes, so an interrupted step or batch run can leave them off; this repairs them. Run it when
-    no pipeline writes concurrently (start-up recovery; the end of a batch run, for its own mobs).
-    O(members) reads per mob."""
+    writes, so an interrupted step or batch run can leave them off; this repairs them. Meant for
+    when nothing else places videos (start-up recovery; the end of a batch run, for its own mobs):
+    a mob written by someone else between its read and its recount is left as it is (the write is
+    guarded by the version read first), for the next run. O(members) reads per mob."""
     wanted = None if mob_ids is None else set(mob_ids)
     targets = [m for m in ports.mobs.list_all() if wanted is None or m.mob_id in wanted]
     recounted: list[str] = []
@@ -374,10 +375,9 @@ def reconcile_mobs(
             if norm > 1e-6:
                 centroid = (total / norm).astype(np.float32)
 
-        def recount(current: Mob, count: int = len(members), centroid: Vector = centroid) -> Mob:
-            return current.with_members(count, centroid)
-
-        with contextlib.suppress(NotFoundError):
-            _save_mob(ports, mob.mob_id, recount, first=mob)
-            recounted.append(mob.mob_id)
+        try:  # one guarded attempt: a retry would apply a count read before someone else's change
+            ports.mobs.save(mob.with_members(len(members), centroid), expected_version=mob.version)
+        except (ConflictError, NotFoundError):
+            continue
+        recounted.append(mob.mob_id)
     return MobReconciliation(recounted=sorted(recounted), removed=sorted(removed))
