@@ -41,12 +41,14 @@ def build_app(app: cdk.App | None = None) -> tuple[cdk.App, MilkMobsStack]:
 
 
 def template_report(assembly: cx_api.CloudAssembly) -> list[str]:
-    """One line per synthesized stack: where its CloudFormation template is, and how to deploy it."""
+    """One line per synthesized stack: where its CloudFormation template is (from the repository root,
+    where ``make synth`` runs), and how to deploy it."""
     lines = []
     for stack in assembly.stacks:
-        where = os.path.relpath(stack.template_full_path)
-        lines.append(f"{stack.stack_name}: CloudFormation template written to {where}")
-    lines.append(f"deploy it with: cd {os.path.relpath(DEPLOY_DIR)} && npx aws-cdk@2 deploy (see docs/deploy.md)")
+        path = Path(stack.template_full_path).resolve()
+        shown = path.relative_to(DEPLOY_DIR.parent) if path.is_relative_to(DEPLOY_DIR.parent) else path
+        lines.append(f"{stack.stack_name}: CloudFormation template written to {shown}")
+    lines.append("deploy it with: cd deploy && npx aws-cdk@2 deploy (see docs/deploy.md)")
     return lines
 
 
