@@ -194,7 +194,7 @@ def test_mobs_sizes_and_the_map(site: Any, open_tab: Any) -> None:
     server: ServerProcess = site["server"]
     tab = _signed_in(open_tab, site, "#/mobs")
     page = tab.page
-    drawing = page.get_by_role("img", name=re.compile(r"^Map of \d+ videos in \d+ mobs"))
+    drawing = page.get_by_role("img", name=re.compile(r"^Map of \d+ videos? in \d+ mobs?"))
     drawing.wait_for()
     mobs = requests.get(f"{server.url}/mobs", timeout=10).json()["mobs"]
     answer = requests.get(f"{server.url}/admin/mobs/map", headers={"Authorization": f"Bearer {site['token']}"},
@@ -209,6 +209,17 @@ def test_mobs_sizes_and_the_map(site: Any, open_tab: Any) -> None:
     for mob in mobs:
         row = page.locator("tr", has=page.get_by_text(mob["name"], exact=True))
         assert str(mob["videoCount"]) in row.inner_text()
+
+    page.get_by_role("button", name="Re-cluster").click()
+    done = page.get_by_role("status").filter(has_text="Re-clustered")
+    done.wait_for()
+    validated = len(answer["points"])
+    assert re.search(
+        rf"Re-clustered {validated} videos? into \d+ mobs?: \d+ kept, \d+ new, \d+ removed", done.inner_text()
+    )
+    after = requests.get(f"{server.url}/mobs", timeout=10).json()["mobs"]
+    assert sum(m["videoCount"] for m in after) == validated  # every validated video is in one mob
+    page.wait_for_function("n => document.querySelectorAll('.mob-map svg[role=img] circle').length === n", arg=validated)
     tab.check("admin-mobs")
 
 

@@ -1,8 +1,8 @@
 // @ts-check
 // Mobs: each mob's size, and a 2-D map of the videos coloured by mob (the API projects the
 // embeddings; this page only draws the points it answers).
-import { html, useEffect } from '../vendor/htm-3.1.1-preact-standalone.module.js';
-import { get } from '../shared/api.js';
+import { html, useEffect, useState } from '../vendor/htm-3.1.1-preact-standalone.module.js';
+import { get, post } from '../shared/api.js';
 import { ErrorNotice, Loading, percent, useLoad } from '../shared/ui.js';
 import { asAdmin } from './auth.js';
 
@@ -16,6 +16,11 @@ const UNASSIGNED = '#8a8f98';
 /** @param {number} index */
 export function mobColour(index) {
   return index < PALETTE.length ? PALETTE[index] : `hsl(${Math.round((index * 137.508) % 360)} 65% 50%)`;
+}
+
+/** @param {number} n @param {string} one @param {string} many */
+function count(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 const WIDTH = 600;
@@ -36,7 +41,7 @@ function MapDrawing({ map, mobs }) {
   const top = (HEIGHT - (maxY - minY) * scale) / 2;
   const shown = new Set(points.map((p) => p.mobId || ''));
   const variance = (map.explainedVariance || []).reduce((sum, share) => sum + share, 0);
-  const label = `Map of ${points.length} videos in ${[...shown].filter(Boolean).length} mobs`
+  const label = `Map of ${count(points.length, 'video', 'videos')} in ${count([...shown].filter(Boolean).length, 'mob', 'mobs')}`
     + (variance ? `; the two axes keep ${percent(variance)} of the spread of their embeddings` : '');
   return html`<figure class="mob-map">
     <svg viewBox=${`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label=${label}>
@@ -92,12 +97,49 @@ function Sizes({ mobs }) {
   </div>`;
 }
 
+/** Runs the batch re-clustering now (what the hourly schedule does) and says what it changed.
+ * @param {{ onDone: () => void }} props */
+function Recluster({ onDone }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(/** @type {unknown} */ (null));
+  const [done, setDone] = useState('');
+  const run = async () => {
+    setBusy(true);
+    setError(null);
+    setDone('');
+    try {
+      const report = await asAdmin((headers) => post('/admin/recluster', undefined, { headers }));
+      setDone(
+        `Re-clustered ${count(report.videos, 'video', 'videos')} into ${count(report.mobs, 'mob', 'mobs')}: `
+          + `${(report.keptMobIds || []).length} kept, ${(report.newMobIds || []).length} new, `
+          + `${(report.removedMobIds || []).length} removed.`,
+      );
+      onDone();
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<div class="form-actions">
+      <button type="button" disabled=${busy} onClick=${run}>${busy ? 'Re-clustering…' : 'Re-cluster'}</button>
+      <span class="hint">Groups every validated video again now, as the hourly run does; mobs keep their ids where their members stay.</span>
+    </div>
+    <p role="status" class=${done ? 'notice ok' : 'visually-hidden'}>${done}</p>
+    <${ErrorNotice} error=${error} />`;
+}
+
 export function MobsPage() {
   useEffect(() => { document.title = 'Mobs · milkmobs admin'; }, []);
   const mobs = useLoad((signal) => get('/mobs', { signal }), []);
   const map = useLoad((signal) => asAdmin((headers) => get('/admin/mobs/map', { headers, signal })), []);
   const list = mobs.data ? mobs.data.mobs : [];
+  const reload = () => {
+    mobs.reload();
+    map.reload();
+  };
   return html`<h1>Mobs</h1>
+    <${Recluster} onDone=${reload} />
     <${ErrorNotice} error=${mobs.error} />
     ${mobs.loading && !mobs.data ? html`<${Loading} />` : null}
     ${mobs.data && !list.length ? html`<p class="muted">No mob yet: they form as validated videos arrive.</p>` : null}
