@@ -219,7 +219,8 @@ def test_mobs_sizes_and_the_map(site: Any, open_tab: Any) -> None:
     )
     after = requests.get(f"{server.url}/mobs", timeout=10).json()["mobs"]
     assert sum(m["videoCount"] for m in after) == validated  # every validated video is in one mob
-    page.wait_for_function("n => document.querySelectorAll('.mob-map svg[role=img] circle').length === n", arg=validated)
+    points = "n => document.querySelectorAll('.mob-map svg[role=img] circle').length === n"
+    page.wait_for_function(points, arg=validated)  # the map was drawn again
     tab.check("admin-mobs")
 
 
