@@ -27,7 +27,10 @@ class DeployConfig:
     """Every knob of the stack, with the seed architecture's values as defaults."""
 
     name_prefix: str = "milkmobs"
-    removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN
+    # Data is kept when the stack is deleted or a resource replaced, but not when the first create
+    # rolls back: a retained half-created resource with a fixed name (a log group, the domain)
+    # would make the retried deploy fail with "already exists".
+    removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
     # Other origins whose pages may upload to the bucket and play its media (the seed allows every
     # origin). The API itself admits the published pages' origin only.
     cors_origins: tuple[str, ...] = ("*",)
@@ -40,6 +43,9 @@ class DeployConfig:
     opensearch_data_nodes: int = 1
     opensearch_volume_gb: int = 20
     opensearch_engine_version: str = "2.19"  # faiss and lucene HNSW; nmslib is deprecated
+    # How many video vectors the domain must hold (docs/capacity.md): sizes the volumes and refuses
+    # nodes whose k-NN memory cannot hold the graphs. None: the volume above, unchecked.
+    opensearch_expected_vectors: int | None = None
     # Models (ids as in Settings; the inference-profile prefix is derived from the region).
     pegasus_model_id: str = "twelvelabs.pegasus-1-2-v1:0"
     marengo_model_id: str = "twelvelabs.marengo-embed-3-0-v1:0"
@@ -68,7 +74,8 @@ class DeployConfig:
 
 
 def _removal(raw: Any) -> cdk.RemovalPolicy:
-    table = {"retain": cdk.RemovalPolicy.RETAIN, "destroy": cdk.RemovalPolicy.DESTROY,
+    # "retain" keeps data on update and delete, never a failed first create (see removal_policy)
+    table = {"retain": cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE, "destroy": cdk.RemovalPolicy.DESTROY,
              "snapshot": cdk.RemovalPolicy.SNAPSHOT}
     try:
         return table[str(raw).lower()]
@@ -99,6 +106,7 @@ _CONTEXT_KEYS: dict[str, Any] = {
     "openSearchDataNodes": int,
     "openSearchVolumeGb": int,
     "openSearchEngineVersion": str,
+    "openSearchExpectedVectors": int,
     "pegasusModelId": str,
     "marengoModelId": str,
     "bedrockRegion": str,
@@ -120,6 +128,7 @@ _SNAKE = {
     "openSearchDataNodes": "opensearch_data_nodes",
     "openSearchVolumeGb": "opensearch_volume_gb",
     "openSearchEngineVersion": "opensearch_engine_version",
+    "openSearchExpectedVectors": "opensearch_expected_vectors",
     "pegasusModelId": "pegasus_model_id",
     "marengoModelId": "marengo_model_id",
     "bedrockRegion": "bedrock_region",

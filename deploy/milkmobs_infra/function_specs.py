@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 
+from milkmobs.core.limits import LIMITS
+
 
 class FunctionGroup(StrEnum):
     API = "api"
@@ -62,6 +64,7 @@ class Executions(Enum):
     NONE = 0
     START = 1
     READ = 2  # one execution and its history
+    START_AND_READ = 3  # the sweep: start a lost execution, read an ended one
 
 
 class Trigger(StrEnum):
@@ -70,6 +73,7 @@ class Trigger(StrEnum):
     UPLOAD = "upload"  # S3 ObjectCreated on the video keys
     INVOKED = "invoked"  # asynchronous invocation by another function
     SCHEDULE = "schedule"  # the hourly EventBridge rule
+    SWEEP = "sweep"  # the stuck-video EventBridge rule (every 15 minutes)
     EXECUTION_END = "execution-end"  # executions ending TIMED_OUT/ABORTED (EventBridge)
     CUSTOM_RESOURCE = "custom-resource"  # CloudFormation, through the CDK Provider framework
 
@@ -198,9 +202,12 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("analysis-mark-processing", G.ANALYSIS, 30, memory_mb=1024, media=True, **_PIPELINE,
                  objects=(READ_VIDEOS, LIST_BUCKET)),
     # Bedrock reads the video, and writes Marengo's job output, with the caller's permissions.
-    FunctionSpec("analysis-pegasus", G.ANALYSIS, 300, **_PIPELINE, objects=(READ_VIDEOS, LIST_BUCKET),
+    # The model steps' timeouts come from the limits table (the longest accepted video).
+    FunctionSpec("analysis-pegasus", G.ANALYSIS, LIMITS.model_task_seconds, **_PIPELINE,
+                 objects=(READ_VIDEOS, LIST_BUCKET),
                  models=(Model.PEGASUS,), metrics=Metrics.PUT),
-    FunctionSpec("analysis-marengo", G.ANALYSIS, 300, **_PIPELINE, models=(Model.MARENGO,), metrics=Metrics.PUT,
+    FunctionSpec("analysis-marengo", G.ANALYSIS, LIMITS.model_task_seconds, **_PIPELINE, models=(Model.MARENGO,),
+                 metrics=Metrics.PUT,
                  objects=(READ_VIDEOS, LIST_BUCKET, Objects(EMBEDDING_KEYS, ("s3:PutObject", "s3:GetObject")))),
     FunctionSpec("analysis-write-result", G.ANALYSIS, 30, **_PIPELINE, search=S.WRITE),
     # validate-video also serves POST /validate: a video that now passes moves into a mob (or out of one)
@@ -216,7 +223,13 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
     # batch
     FunctionSpec("cluster-embeddings", G.BATCH, 300, memory_mb=512, triggers=(Trigger.SCHEDULE,), videos=D.WRITE,
                  mobs=D.WRITE, search=S.WRITE),
-    FunctionSpec("create-opensearch-index", G.BATCH, 120, triggers=(Trigger.CUSTOM_RESOURCE,), search=S.ADMIN),
+    # 900 s, not the seed's 120: it retries 403/5xx while a new domain comes up (its policy takes minutes).
+    FunctionSpec("create-opensearch-index", G.BATCH, 900, triggers=(Trigger.CUSTOM_RESOURCE,), search=S.ADMIN),
+    # Not in the seed: re-drives uploaded videos that never got an execution (failing those whose
+    # execution ended without them, which takes them out of the index) and expires abandoned
+    # pending uploads, so no video stays stuck when an event was lost.
+    FunctionSpec("sweep-stuck-videos", G.BATCH, 300, triggers=(Trigger.SWEEP,), videos=D.WRITE, search=S.DELETE,
+                 executions=Executions.START_AND_READ),
 )
 
 SPECS_BY_NAME: dict[str, FunctionSpec] = {spec.name: spec for spec in FUNCTION_SPECS}

@@ -203,6 +203,14 @@ class Monitoring(Construct):
                 alarm.add_ok_action(action)
         return alarms
 
+    def watch(self, name: str, alarm: cw.AlarmBase) -> None:
+        """Route another construct's alarm like the seed's (its notifications go to the same topic)."""
+        self.alarms[name] = alarm
+        if self.topic is not None:
+            action = cw_actions.SnsAction(self.topic)
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)
+
     def _topic(self, email: str) -> sns.Topic:
         # CloudWatch can only publish to an encrypted topic whose key lets it in: the AWS-managed
         # alias/aws/sns key does not, so the topic gets its own rotating key.

@@ -77,12 +77,13 @@ def acknowledge_findings(stack: MilkMobsStack) -> None:
             model_id = stack.config.pegasus_model_id if model is Model.PEGASUS else stack.config.marengo_model_id
             base = model_id.split(".", 1)[1] if model_id.split(".", 1)[0] in ("us", "eu", "apac", "global") \
                 else model_id
-            _ack(role, f"IAM5[Resource::arn:aws:bedrock:*::foundation-model/{base}]",
+            _ack(role, f"IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/{base}]",
                  "A cross-Region inference profile routes to this one model in any Region of its geography.")
             if model is Model.MARENGO:
-                _ack(role, f"IAM5[Resource::arn:aws:bedrock:{bedrock_region}:{account}:async-invoke/*]",
+                _ack(role,
+                     f"IAM5[Resource::arn:<AWS::Partition>:bedrock:{bedrock_region}:{account}:async-invoke/*]",
                      "Get/ListAsyncInvokes name jobs, not a model: this account's Bedrock jobs in this Region only.")
-        if spec.executions is Executions.READ:
+        if spec.executions in (Executions.READ, Executions.START_AND_READ):
             sm_name = stack.workflow.state_machine_name
             _ack(role, f"IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:execution:{sm_name}:*]",
                  "Reading executions of this one state machine (named by video id, not known ahead).")
@@ -143,5 +144,7 @@ def acknowledge_findings(stack: MilkMobsStack) -> None:
     _ack(domain, "OS4", "The seed's single small data node; dedicated masters are a size prop away for production.")
     if stack.config.opensearch_data_nodes == 1:
         _ack(domain, "OS7", "One data node (the seed's size): zone awareness needs at least two.")
+    _ack(stack.failures.queue, "SQS3",
+         "This queue is the dead-letter queue: the rule targets' DLQ and the functions' on-failure destination.")
     _ack(stack.cursor_secret, "SMG4",
          "The cursor HMAC key: rotating it only invalidates open pagination cursors; rotate by redeploying.")

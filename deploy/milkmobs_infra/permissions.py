@@ -70,12 +70,13 @@ def model_arns(model_id: str, *, region: str, account: str) -> list[str]:
     """The foundation model and every inference profile of ``model_id`` in this account.
 
     A cross-Region profile routes the call to the model in another Region, so the foundation
-    model ARN must allow every Region (``arn:aws:bedrock:*::``) — still only this one model.
+    model ARN must allow every Region (``arn:<partition>:bedrock:*::``) — still only this one model.
     """
     base = base_model_id(model_id)
     return [
-        f"arn:aws:bedrock:*::foundation-model/{base}",
-        *(f"arn:aws:bedrock:{region}:{account}:inference-profile/{prefix}{base}" for prefix in GEO_PREFIXES),
+        f"arn:{cdk.Aws.PARTITION}:bedrock:*::foundation-model/{base}",
+        *(f"arn:{cdk.Aws.PARTITION}:bedrock:{region}:{account}:inference-profile/{prefix}{base}"
+          for prefix in GEO_PREFIXES),
     ]
 
 
@@ -95,7 +96,7 @@ def model_statements(model: Model, granted: Granted, *, account: str) -> list[ia
         # (ListAsyncInvokes finds the job a conflicting start already made).
         iam.PolicyStatement(
             actions=["bedrock:GetAsyncInvoke", "bedrock:ListAsyncInvokes"],
-            resources=[f"arn:aws:bedrock:{region}:{account}:async-invoke/*"],
+            resources=[f"arn:{cdk.Aws.PARTITION}:bedrock:{region}:{account}:async-invoke/*"],
         ),
     ]
 
@@ -150,9 +151,9 @@ def grant(spec: FunctionSpec, function: lambda_.Function, granted: Granted) -> N
         function.add_to_role_policy(read_metrics_statement())
     for statement in search_statements(spec.search, granted):
         function.add_to_role_policy(statement)
-    if spec.executions is Executions.START:
+    if spec.executions in (Executions.START, Executions.START_AND_READ):
         granted.state_machine.grant_start_execution(function)
-    elif spec.executions is Executions.READ:
+    if spec.executions in (Executions.READ, Executions.START_AND_READ):
         # executions are named by the video id, so the adapter never needs to list them
         function.add_to_role_policy(iam.PolicyStatement(
             actions=["states:DescribeExecution", "states:GetExecutionHistory"],

@@ -56,7 +56,7 @@ class VectorSearch(Construct):
         }
         # OpenSearch may write to exactly these groups. A native AWS::Logs::ResourcePolicy instead
         # of CDK's default (a custom-resource Lambda allowed logs:PutResourcePolicy on "*").
-        logs.ResourcePolicy(
+        logs_policy = logs.ResourcePolicy(
             self, "LogsResourcePolicy",
             resource_policy_name=f"{domain_name}-opensearch-logs",
             policy_statements=[
@@ -97,6 +97,9 @@ class VectorSearch(Construct):
             suppress_logs_resource_policy=True,
             removal_policy=removal_policy,
         )
+        # OpenSearch checks at creation that it may write its logs: without this order a first
+        # deploy races the policy and fails ("The Resource Access Policy ... is not sufficient").
+        self.domain.node.add_dependency(logs_policy)
         # The resource policy names each role that may call the domain: set by ``allow``, because
         # the roles are made after the domain (the functions need its endpoint).
         cfn_domain = self.domain.node.default_child
@@ -140,9 +143,12 @@ class VideoIndex(Construct):
         handler: lambda_.IFunction,
         properties: dict[str, Any],
         log_retention_days: int,
+        removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        provider_logs = logs.LogGroup(self, "ProviderLogs", retention=_retention(log_retention_days))
+        provider_logs = logs.LogGroup(
+            self, "ProviderLogs", retention=_retention(log_retention_days), removal_policy=removal_policy
+        )
         self.provider = cr.Provider(self, "Provider", on_event_handler=handler, log_group=provider_logs)
         # The properties are passed to the handler; a change (dimension, engine) triggers an Update.
         self.resource = cdk.CustomResource(

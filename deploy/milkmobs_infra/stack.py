@@ -13,11 +13,12 @@ from constructs import Construct
 from milkmobs.core.workflow import ANALYSIS_WORKFLOW
 from milkmobs.domain.events import EVENT_BUS_NAME
 from milkmobs.settings import Backend, Settings
-from milkmobs_infra import permissions
+from milkmobs_infra import permissions, sizing
 from milkmobs_infra.api import MilkMobsApi
 from milkmobs_infra.config import DeployConfig
 from milkmobs_infra.delivery import MediaDistribution
 from milkmobs_infra.events import EventsAndSchedule, UncaughtExecutionEnds
+from milkmobs_infra.failures import FailedInvocations
 from milkmobs_infra.function_specs import (
     FUNCTION_SPECS,
     Executions,
@@ -32,6 +33,7 @@ from milkmobs_infra.function_specs import (
 from milkmobs_infra.functions import INVOKED_BY_SETTING, LambdaFunctions
 from milkmobs_infra.monitoring import Monitoring
 from milkmobs_infra.nag import acknowledge_findings
+from milkmobs_infra.regions import require_models_offered
 from milkmobs_infra.search import VectorSearch, VideoIndex
 from milkmobs_infra.storage import DataTables, MediaStorage
 from milkmobs_infra.web import WebSite
@@ -39,6 +41,9 @@ from milkmobs_infra.workflow import AnalysisWorkflow
 
 VIDEO_KEY_PREFIX, VIDEO_KEY_SUFFIX = "vid_", ".mp4"
 CLOUDFRONT_ORIGINS = "https://*.cloudfront.net"  # docs/data-model.md: videos are vid_<id>.mp4
+#: Triggers that invoke a function asynchronously: Lambda retries twice, then drops the event
+#: unless it has an on-failure destination.
+ASYNC_TRIGGERS = frozenset({Trigger.UPLOAD, Trigger.INVOKED, Trigger.SCHEDULE, Trigger.SWEEP, Trigger.EXECUTION_END})
 
 
 class MilkMobsStack(cdk.Stack):
@@ -70,7 +75,7 @@ class MilkMobsStack(cdk.Stack):
             engine_version=config.opensearch_engine_version,
             instance_type=config.opensearch_instance_type,
             data_nodes=config.opensearch_data_nodes,
-            volume_gb=config.opensearch_volume_gb,
+            volume_gb=sizing.volume_for(config),
             removal_policy=config.removal_policy,
             log_retention_days=config.log_retention_days,
         )
@@ -82,6 +87,8 @@ class MilkMobsStack(cdk.Stack):
             removal_policy=config.removal_policy,
         )
         bedrock_region = config.bedrock_region or self.region
+        require_models_offered(self, region=bedrock_region, stack_region=self.region,
+                               model_ids=(config.pegasus_model_id, config.marengo_model_id))
         index_prefix = str(config.settings_overrides.get(
             "opensearch_index_prefix", Settings.model_fields["opensearch_index_prefix"].default
         ))
@@ -115,8 +122,15 @@ class MilkMobsStack(cdk.Stack):
             removal_policy=config.removal_policy,
         )
         fns = functions.functions
+        alarm_prefix = "" if p == "milkmobs" else f"{p}-"
+        failures = FailedInvocations(self, "FailedInvocations", alarm_name_prefix=alarm_prefix)
+        # Every function something invokes asynchronously: S3, EventBridge rules, another function.
+        for spec in FUNCTION_SPECS:
+            if set(spec.triggers) & ASYNC_TRIGGERS:
+                failures.route(fns[spec.name])
         bus_and_schedule = EventsAndSchedule(
-            self, "Events", batch_clustering=fns[the_one(Trigger.SCHEDULE).name]
+            self, "Events", batch_clustering=fns[the_one(Trigger.SCHEDULE).name],
+            sweep=fns[the_one(Trigger.SWEEP).name], dead_letter_queue=failures.queue,
         )
         workflow = AnalysisWorkflow(
             self, "Workflow",
@@ -132,6 +146,7 @@ class MilkMobsStack(cdk.Stack):
             self, "UncaughtExecutionEnds",
             state_machine_arn=state_machine.state_machine_arn,
             mark_failed=fns[the_one(Trigger.EXECUTION_END).name],
+            dead_letter_queue=failures.queue,
         )
         granted = permissions.Granted(
             videos=tables.videos, mobs=tables.mobs, bucket=storage.bucket, cursor_secret=cursor_secret,
@@ -176,6 +191,7 @@ class MilkMobsStack(cdk.Stack):
                 "Dimension": str(config.embedding_dimension or "model"),
             },
             log_retention_days=config.log_retention_days,
+            removal_policy=config.removal_policy,
         )
         api = MilkMobsApi(
             self, "Api",
@@ -198,7 +214,7 @@ class MilkMobsStack(cdk.Stack):
         monitoring = Monitoring(
             self, "Monitoring",
             dashboard_name="MilkMobsSystemHealth" if p == "milkmobs" else f"MilkMobsSystemHealth-{p}",
-            alarm_name_prefix="" if p == "milkmobs" else f"{p}-",
+            alarm_name_prefix=alarm_prefix,
             analysis_functions=functions.group(FunctionGroup.ANALYSIS),
             all_functions=list(fns.values()),
             pegasus=fns[using_model(Model.PEGASUS).name],
@@ -209,10 +225,12 @@ class MilkMobsStack(cdk.Stack):
             api=api.api,
             alarm_email=config.alarm_email,
         )
+        monitoring.watch("AsyncInvocationFailures", failures.alarm)
         self.storage, self.tables, self.delivery, self.search = storage, tables, delivery, search
         self.functions, self.workflow, self.api, self.monitoring = functions, workflow, api, monitoring
         self.events = bus_and_schedule
         self.web = web
+        self.failures = failures
         self.cursor_secret = cursor_secret
         self.index_prefix = index_prefix
         self._outputs()

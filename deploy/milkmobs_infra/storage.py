@@ -12,7 +12,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from milkmobs.adapters.aws.dynamodb_videos import INDEX_PROJECTED_ATTRIBUTES
+from milkmobs.adapters.aws.dynamodb_videos import EXPIRES_AT_ATTRIBUTE, INDEX_PROJECTED_ATTRIBUTES
 
 # docs/data-model.md: every list is a Query on one of these, newest first by createdKey.
 VIDEO_INDEXES: tuple[tuple[str, str], ...] = (("byUser", "userId"), ("byStatus", "status"), ("byMob", "mobId"))
@@ -86,12 +86,14 @@ class DataTables(Construct):
         super().__init__(scope, construct_id)
         pitr = dynamodb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True)
         # Data that is to be retained is also protected from an accidental DeleteTable.
-        protect = removal_policy == cdk.RemovalPolicy.RETAIN
+        protect = removal_policy in (cdk.RemovalPolicy.RETAIN, cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE)
         self.videos = dynamodb.TableV2(
             self,
             "VideosTable",
             partition_key=dynamodb.Attribute(name="videoId", type=dynamodb.AttributeType.STRING),
             billing=dynamodb.Billing.on_demand(),
+            # the store sets it on pending_upload records only: an upload that never came expires
+            time_to_live_attribute=EXPIRES_AT_ATTRIBUTE,
             point_in_time_recovery_specification=pitr,
             deletion_protection=protect,
             removal_policy=removal_policy,

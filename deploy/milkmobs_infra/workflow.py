@@ -147,8 +147,9 @@ class AnalysisWorkflow(Construct):
         if isinstance(step, Choice):
             return self._choice(step)
         if isinstance(step, EmitEvent):
+            # Not caught: the analysis is stored by now, and the catch would mark the video failed.
             emit = self._emit(step)
-            return _Chain(emit, [emit], [(step.name, emit)])
+            return _Chain(emit, [emit], [])
         if isinstance(step, PollUntilDone):
             return self._poll(step)
         if isinstance(step, Wait):

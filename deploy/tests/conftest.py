@@ -54,3 +54,31 @@ def template(synth: Synth) -> Any:
     from aws_cdk.assertions import Template
 
     return Template.from_json(synth.template)
+
+
+@pytest.fixture(scope="session")
+def concrete_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The stack as ``cdk deploy`` builds it for production: a real account and Region, the default
+    removal policy (retain), a multi-node domain, no alarm topic, another name prefix."""
+    import time
+
+    import aws_cdk as cdk
+    from app import build_app
+
+    outdir = tmp_path_factory.mktemp("cdk.concrete")
+    started = time.perf_counter()
+    app = cdk.App(outdir=str(outdir), context={
+        "milkmobs:assetMode": "placeholder", "milkmobs:openSearchDataNodes": 2, "milkmobs:namePrefix": "mm2",
+    })
+    error: Exception | None = None
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("AWS_REGION", raising=False)
+        patch.setenv("CDK_DEFAULT_ACCOUNT", "123456789012")
+        patch.setenv("CDK_DEFAULT_REGION", "eu-west-1")
+        _, stack = build_app(app)
+        try:
+            app.synth()
+        except Exception as exc:
+            error = exc
+    template = json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
+    return Synth(stack, template, outdir, error, time.perf_counter() - started)

@@ -116,13 +116,17 @@ def test_stage_throttling_logging_cors_and_binary_types(synth: Synth, template: 
     })
 
 
-def test_bus_and_hourly_clustering_schedule(synth: Synth, template: Any) -> None:
+def test_bus_hourly_clustering_and_stuck_video_sweep_schedules(synth: Synth, template: Any) -> None:
     template.has_resource_properties("AWS::Events::EventBus", {"Name": "milk-mobs-bus"})
-    (rule,) = [r for r in synth.resources("AWS::Events::Rule").values() if "ScheduleExpression" in r["Properties"]]
-    assert rule["Properties"]["ScheduleExpression"] == "rate(1 hour)"
-    (target,) = rule["Properties"]["Targets"]
-    function = synth.template["Resources"][target["Arn"]["Fn::GetAtt"][0]]
-    assert function["Properties"]["FunctionName"] == "milkmobs-cluster-embeddings"
+    schedules: dict[str, str] = {}
+    for rule in synth.resources("AWS::Events::Rule").values():
+        if "ScheduleExpression" in rule["Properties"]:
+            (target,) = rule["Properties"]["Targets"]
+            function = synth.template["Resources"][target["Arn"]["Fn::GetAtt"][0]]
+            schedules[function["Properties"]["FunctionName"]] = rule["Properties"]["ScheduleExpression"]
+    assert schedules == {
+        "milkmobs-cluster-embeddings": "rate(1 hour)", "milkmobs-sweep-stuck-videos": "rate(15 minutes)",
+    }
 
 
 def test_timed_out_or_aborted_executions_are_recorded_on_their_video(synth: Synth) -> None:

@@ -23,7 +23,8 @@ SEED_FUNCTIONS = {
     "admin-get-stats": (30, None), "admin-get-usage-stats": (30, None), "start-analysis": (30, None),
     "generate-thumbnail": (300, 1024), "analysis-mark-processing": (30, 1024), "analysis-pegasus": (300, None),
     "analysis-marengo": (300, None), "analysis-write-result": (30, None), "validate-video": (30, None),
-    "cluster-video": (30, None), "cluster-embeddings": (300, 512), "create-opensearch-index": (120, None),
+    # create-opensearch-index: the seed's 120 s, raised to retry while a new domain comes up
+    "cluster-video": (30, None), "cluster-embeddings": (300, 512), "create-opensearch-index": (900, None),
 }
 
 
@@ -39,7 +40,8 @@ def _functions(synth: Synth) -> dict[str, dict[str, Any]]:
 def test_every_seed_function_the_catch_task_and_the_mobs_map_exist(synth: Synth) -> None:
     functions = _functions(synth)
     assert len(SEED_FUNCTIONS) == 22
-    assert set(functions) == set(SEED_FUNCTIONS) | {"analysis-mark-failed", "admin-get-mob-map", "admin-recluster"}
+    assert set(functions) == set(SEED_FUNCTIONS) | {"analysis-mark-failed", "admin-get-mob-map", "admin-recluster",
+                                                   "sweep-stuck-videos"}
     assert set(ANALYSIS_WORKFLOW.lambda_functions()) <= set(functions)
 
 
@@ -84,7 +86,7 @@ def test_each_function_gets_only_the_settings_it_reads(synth: Synth) -> None:
         for field in ("videos_table", "mobs_table", "opensearch_endpoint", "pegasus_model_id", "state_machine_arn",
                       "cursor_secret_id", "media_bucket")
     }
-    assert by_field["state_machine_arn"] == {"start-analysis", "get-execution-history"}
+    assert by_field["state_machine_arn"] == {"start-analysis", "get-execution-history", "sweep-stuck-videos"}
     assert by_field["opensearch_endpoint"] == {s.name for s in FUNCTION_SPECS if s.search is not Search.NONE}
     assert by_field["pegasus_model_id"] == {"analysis-pegasus", "analysis-marengo", "search-similar"}
     assert "list-mobs" not in by_field["videos_table"] and "list-mobs" in by_field["mobs_table"]

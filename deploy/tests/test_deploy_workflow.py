@@ -6,6 +6,7 @@ from typing import Any
 
 from deploy_support import Synth, all_states, state_machine_definition
 
+from milkmobs.core.limits import LIMITS
 from milkmobs.core.workflow import ANALYSIS_WORKFLOW, Choice, EmitEvent, Merge, Parallel, PollUntilDone, Task
 
 CATCH = ANALYSIS_WORKFLOW.catch
@@ -19,12 +20,12 @@ def _tasks_by_name() -> dict[str, Task]:
     return {task.name: task for task in ANALYSIS_WORKFLOW.tasks()}
 
 
-def test_ten_minute_timeout_logging_and_tracing(synth: Synth) -> None:
+def test_execution_timeout_from_the_limits_table_logging_and_tracing(synth: Synth) -> None:
     (machine,) = synth.resources("AWS::StepFunctions::StateMachine").values()
     props = machine["Properties"]
     assert props["LoggingConfiguration"]["Level"] == "ALL"
     assert props["TracingConfiguration"] == {"Enabled": True}
-    assert _definition(synth)["TimeoutSeconds"] == ANALYSIS_WORKFLOW.timeout_seconds == 600
+    assert _definition(synth)["TimeoutSeconds"] == ANALYSIS_WORKFLOW.timeout_seconds == LIMITS.execution_seconds
 
 
 def test_top_level_order_follows_the_core(synth: Synth) -> None:
@@ -77,10 +78,18 @@ def test_every_task_has_the_core_retry_policy_and_timeout(synth: Synth) -> None:
         assert state["Resource"].split(":function:")[1].startswith("Functions"), name
 
 
-def test_every_failing_top_level_state_is_caught_into_mark_failed(synth: Synth) -> None:
+def test_the_emit_step_retries_refused_entries_and_never_reaches_the_catch(synth: Synth) -> None:
+    states = _definition(synth)["States"]
+    (emit,) = [s.name for s in ANALYSIS_WORKFLOW.steps if isinstance(s, EmitEvent)]
+    assert "Catch" not in states[emit]  # the analysis is stored: mark-failed would undo it
+    retried = {error for rule in states[emit]["Retry"] for error in rule["ErrorEquals"]}
+    assert "EventBridge.FailedEntry" in retried
+
+
+def test_every_failing_top_level_state_but_the_emit_is_caught_into_mark_failed(synth: Synth) -> None:
     definition = _definition(synth)
     states = definition["States"]
-    catchable = [s.name for s in ANALYSIS_WORKFLOW.steps if isinstance(s, Task | Parallel | EmitEvent)]
+    catchable = [s.name for s in ANALYSIS_WORKFLOW.steps if isinstance(s, Task | Parallel)]
     catchable += [t.name for s in ANALYSIS_WORKFLOW.steps if isinstance(s, Choice) for t in s.then]
     for name in catchable:
         (catch,) = states[name]["Catch"]

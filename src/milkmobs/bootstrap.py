@@ -50,6 +50,7 @@ def core_config(settings: Settings) -> CoreConfig:
     return CoreConfig(
         campaign=settings.campaign,
         max_upload_bytes=settings.max_upload_bytes,
+        max_video_seconds=settings.max_video_seconds,
         upload_url_expires_seconds=settings.upload_url_expires_seconds,
         read_url_expires_seconds=settings.read_url_expires_seconds,
         cluster_join_threshold=settings.cluster_join_threshold,

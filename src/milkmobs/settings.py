@@ -20,6 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from milkmobs.core.limits import LIMITS
 from milkmobs.domain.campaign import Campaign
 
 
@@ -73,7 +74,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
 
     # uploads
-    max_upload_bytes: int = Field(default=500 * 1024 * 1024, gt=0)
+    # The timeouts are derived for these ceilings (milkmobs.core.limits): lower them, never raise them.
+    max_upload_bytes: int = Field(default=LIMITS.max_upload_bytes, gt=0, le=LIMITS.max_upload_bytes)
+    max_video_seconds: int = Field(default=LIMITS.max_video_seconds, gt=0, le=LIMITS.max_video_seconds)
     upload_url_expires_seconds: int = Field(default=300, gt=0, le=7 * 24 * 3600)  # forms are short-lived
     read_url_expires_seconds: int = Field(default=3600, gt=0)
     public_base_url: str = "http://127.0.0.1:8000"  # local server: where upload/read URLs point

@@ -271,3 +271,65 @@ def test_mark_failed_takes_the_timed_out_execution_event_the_stack_routes_to_it(
     assert answer["status"] == "failed"
     failure = app.get_video(video_id).failure
     assert failure is not None and failure.step == "AnalysisWorkflow" and "ended before finishing" in failure.error
+
+
+def _refusal(status: int) -> Exception:
+    """What the OpenSearch adapter raises for a refused or failing call (its cause keeps the status)."""
+    from opensearchpy import AuthorizationException, TransportError
+
+    from milkmobs.adapters.aws.opensearch.errors import translate
+
+    cause = AuthorizationException(403, "security_exception", {}) if status == 403 else TransportError(status, "x", {})
+    try:
+        raise translate(cause, doing="creating OpenSearch index milkmobs-videos") from cause
+    except Exception as exc:
+        return exc
+
+
+def test_the_index_is_retried_while_a_new_domain_answers_403_and_5xx() -> None:
+    refusals = [_refusal(403), _refusal(503), _refusal(403)]
+    slept: list[float] = []
+
+    def create() -> bool:
+        if refusals:
+            raise refusals.pop(0)
+        return True
+
+    assert create_opensearch_index.create_when_ready(create, lambda: 600_000, sleep=slept.append) is True
+    assert slept == [5.0, 10.0, 20.0]
+
+
+def test_index_retries_stop_in_time_to_report_and_never_hide_a_real_error() -> None:
+    from milkmobs.domain import ConfigurationError
+
+    def refused() -> bool:
+        raise _refusal(403)
+
+    slept: list[float] = []
+    with pytest.raises(ConfigurationError, match="403"):  # 40 s left: one 5 s wait, then the error
+        create_opensearch_index.create_when_ready(refused, lambda: 40_000 - 5_000 * len(slept), sleep=slept.append)
+    assert slept == [5.0]
+
+    def broken() -> bool:
+        raise RuntimeError("mapping conflict")
+
+    with pytest.raises(RuntimeError, match="mapping conflict"):
+        create_opensearch_index.create_when_ready(broken, lambda: 600_000, sleep=slept.append)
+    assert slept == [5.0]
+
+
+def test_the_sweep_redrives_an_upload_whose_notification_was_lost(app: MilkMobs, context: Any) -> None:
+    from datetime import timedelta
+
+    from milkmobs.core.sweep import UPLOADED_GRACE
+    from milkmobs.lambdas import sweep_stuck_videos
+
+    video_id, _ = _stored_video(app)
+    video = app.ports.videos.get(video_id)
+    long_ago = app.ports.clock.now() - UPLOADED_GRACE - timedelta(minutes=1)
+    app.ports.videos.save(video.transitioned(VideoStatus.UPLOADED, at=long_ago, uploaded_at=long_ago),
+                          expected_status=VideoStatus.PENDING_UPLOAD)
+    answer = sweep_stuck_videos.handler(scheduled_event(), context)
+    assert answer == {"restarted": [video_id], "running": [], "failed": [], "expired": []}
+    assert app.get_video(video_id).status is VideoStatus.VALIDATED
+    assert sweep_stuck_videos.handler(scheduled_event(), context)["restarted"] == []

@@ -10,6 +10,7 @@ import pytest
 from tests.unit.core_support import OFF_TOPIC_BYTES, make_app, submit, upload
 
 from milkmobs.adapters.memory import FakeAnalyzer, InMemoryExecutionLog
+from milkmobs.core.limits import LIMITS
 from milkmobs.core.orchestrator import InProcessOrchestrator
 from milkmobs.core.steps import STEP_HANDLERS
 from milkmobs.core.workflow import ANALYSIS_WORKFLOW, TIMEOUT_ERROR, Catch, RetryPolicy, Task, WorkflowDefinition
@@ -115,14 +116,29 @@ def test_a_permanent_error_is_not_retried() -> None:
         assert dict((n, a) for n, _, a in _steps(app, video.video_id))["PegasusAnalysis"] == 1
 
 
-def test_a_failing_event_bus_fails_the_video_and_nothing_is_emitted() -> None:
+def test_a_failing_event_bus_fails_the_execution_but_never_undoes_the_analysis() -> None:
     with make_app() as app:
         app.ports.events.fail_next(10)
         video = upload(app, hashtags=["gotmilk"])
-        assert video.status is VideoStatus.FAILED and video.failure.step == "EmitVideoAnalyzed"  # type: ignore[union-attr]
-        assert video.mob_id is None and app.list_mobs() == []
+        assert video.status is VideoStatus.VALIDATED and video.failure is None and video.mob_id is not None
+        assert [m.mob_id for m in app.list_mobs()] == [video.mob_id]
+        [record] = app.execution_history(video.video_id)
+        assert record.status is ExecutionStatus.FAILED and "EmitVideoAnalyzed" in (record.error or "")
+        steps = {s.name: s for s in record.steps}
+        assert steps["EmitVideoAnalyzed"].status is StepStatus.FAILED and "MarkFailed" not in steps
         app.ports.events.fail_next(0)
         assert app.ports.events.published == []
+
+
+def test_the_catch_keeps_the_result_of_a_video_that_finished_its_analysis() -> None:
+    from milkmobs.core.steps import mark_failed_step
+
+    with make_app() as app:
+        video = upload(app, hashtags=["gotmilk"])
+        answer = mark_failed_step(
+            app, {"videoId": video.video_id, "failedStep": "AnalysisWorkflow", "error": {"Error": "TIMED_OUT"}}
+        )
+        assert answer["kept"] is True and app.ports.videos.get(video.video_id).status is VideoStatus.VALIDATED
 
 
 def test_step_timeouts_are_retried_then_caught() -> None:
@@ -203,7 +219,7 @@ def test_a_job_that_never_finishes_times_out_after_max_polls() -> None:
         video = upload(app)
         assert video.status is VideoStatus.FAILED
         assert video.failure.step == "Embedding" and video.failure.error_type == TIMEOUT_ERROR  # type: ignore[union-attr]
-        assert app.ports.analyzer.checks == 50
+        assert app.ports.analyzer.checks == LIMITS.marengo_max_polls
 
 
 def test_a_video_deleted_mid_flight_ends_the_execution_failed() -> None:

@@ -114,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("cluster", parents=common, help="re-cluster every validated video now")
     stats = sub.add_parser("stats", parents=common, help="totals and model usage")
     stats.add_argument("--range", dest="range_name", default="24h", choices=("1h", "24h", "7d", "30d"))
+    sub.add_parser("check-aws", parents=common, help="check the Bedrock contracts for real (after a deploy)")
     return parser
 
 
@@ -134,6 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "check-aws":
+            from milkmobs.cli import check_aws
+
+            return check_aws.command(args, settings_from(args))
         from milkmobs.cli import commands
 
         return commands.run(args, settings_from(args))

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from milkmobs.core.limits import LIMITS
 from milkmobs.domain import Campaign, ModelType
 
 
 @dataclass(frozen=True)
 class CoreConfig:
     campaign: Campaign = field(default_factory=Campaign)
-    max_upload_bytes: int = 500 * 1024 * 1024
+    max_upload_bytes: int = LIMITS.max_upload_bytes
+    max_video_seconds: int = LIMITS.max_video_seconds
     upload_url_expires_seconds: int = 300
     read_url_expires_seconds: int = 3600
     cluster_join_threshold: float = 0.75

@@ -46,6 +46,14 @@ class _StepFailed(Exception):
         self.message = message
 
 
+class _UncaughtFailure(Exception):
+    """A step whose failure ends the execution without the catch (the emit step)."""
+
+    def __init__(self, failure: _StepFailed) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+
+
 class WorkflowInterpreter:
     """Interprets ``definition`` with ``handlers`` for ``app``.
 
@@ -93,6 +101,10 @@ class WorkflowInterpreter:
         try:
             self._run_steps(self._definition.steps, state, execution)
             execution.finish(ExecutionStatus.SUCCEEDED)
+        except _UncaughtFailure as uncaught:
+            failure_ = uncaught.failure
+            summary = f"{failure_.step} failed with {failure_.error_name}: {failure_.message}"
+            execution.finish(ExecutionStatus.FAILED, summary)
         except _StepFailed as failed:
             self._catch(failed, state, execution)
         except Exception as exc:  # a bug in the interpreter itself: never leave RUNNING behind
@@ -117,7 +129,7 @@ class WorkflowInterpreter:
         for step in steps:
             try:
                 state = self._run_step(step, state, execution)
-            except _StepFailed:
+            except (_StepFailed, _UncaughtFailure):
                 raise
             except Exception as exc:  # a Merge or Choice on a malformed state
                 raise _StepFailed(step.name, error_name(exc), str(exc)) from exc
@@ -148,7 +160,10 @@ class WorkflowInterpreter:
                 retry=step.retry,
                 input_fields=("videoId", step.detail_field),
             )
-            self._run_task(task, state, execution)
+            try:
+                self._run_task(task, state, execution)
+            except _StepFailed as failure:
+                raise _UncaughtFailure(failure) from failure
             return state
         raise TypeError(f"unknown workflow step {step!r}")
 

@@ -20,6 +20,7 @@ from milkmobs.domain import (
     Embedding,
     Insights,
     ModelUsage,
+    PayloadTooLargeError,
     ValidationResult,
     Video,
     VideoAnalyzed,
@@ -59,16 +60,24 @@ def require_status(video: Video, *allowed: VideoStatus, step: str) -> None:
 _ANALYSED_OR_ANALYSING = (VideoStatus.PROCESSING, VideoStatus.VALIDATED, VideoStatus.REJECTED)
 
 
-def mark_processing(ports: CorePorts, video_id: str) -> Video:
+def mark_processing(ports: CorePorts, video_id: str, *, max_video_seconds: float | None = None) -> Video:
     """uploaded → processing (a repeat on a video already past it is a no-op, so a resumed workflow
     runs on). Probes the file when a media processor is configured, so an undecodable upload fails
-    here with a MediaError."""
+    here with a MediaError, and one longer than ``max_video_seconds`` with a PayloadTooLargeError
+    naming the limit (the analysis' timeouts are derived for that length, milkmobs.core.limits)."""
     video = ports.videos.get(video_id)
     if video.status in _ANALYSED_OR_ANALYSING:
         return video
     require_status(video, VideoStatus.UPLOADED, step="mark processing")
     now = ports.clock.now()
     media = ports.media_processor.probe(video) if ports.media_processor is not None else None
+    if media is not None and max_video_seconds is not None and media.duration_seconds > max_video_seconds:
+        raise PayloadTooLargeError(
+            f"video {video_id} is {media.duration_seconds:.1f} s long; the longest accepted is "
+            f"{max_video_seconds:g} s (MILKMOBS_MAX_VIDEO_SECONDS): upload a shorter cut",
+            field="duration",
+            video_id=video_id,
+        )
     updated = video.processing_started(at=now, media=media)
     ports.videos.save(updated, expected_status=VideoStatus.UPLOADED)
     return updated

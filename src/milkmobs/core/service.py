@@ -105,7 +105,7 @@ class MilkMobs:
     # --- pipeline steps (called by the orchestrator or the Step Functions Lambdas) ---
     def mark_processing(self, video_id: str) -> Video:
         """uploaded → processing (probing the file when a media processor is configured)."""
-        return pipeline.mark_processing(self.ports, video_id)
+        return pipeline.mark_processing(self.ports, video_id, max_video_seconds=self.config.max_video_seconds)
 
     def describe_video(self, video_id: str) -> Insights:
         """Pegasus branch: insights for the video (usage recorded through Metrics)."""

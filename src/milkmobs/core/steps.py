@@ -10,6 +10,7 @@ same functions, so both runners execute exactly the same code.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,6 +19,8 @@ from milkmobs.core.service import MilkMobs
 from milkmobs.domain import Embedding, Insights, InvalidInputError, NotFoundError, VideoAnalyzed, VideoStatus
 from milkmobs.domain.base import DomainModel
 from milkmobs.ports import AsyncVideoEmbedder, EmbeddingJob
+
+log = logging.getLogger(__name__)
 
 StepHandler = Callable[[MilkMobs, dict[str, Any]], dict[str, Any]]
 
@@ -152,11 +155,20 @@ def _error_message(error: Any) -> tuple[str, str]:
 
 def mark_failed_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
     """analysis-mark-failed (the catch): ``{videoId, failedStep, error: {Error, Cause}}`` → the video
-    ``failed`` with that step and error. A video deleted meanwhile has nothing left to mark."""
+    ``failed`` with that step and error. A video deleted meanwhile has nothing left to mark.
+
+    A video whose analysis already finished (validated or rejected) keeps its result: a late
+    failure (clustering, publishing the event, an execution timeout racing the last step) is
+    recorded on the execution only, and the hourly re-clustering places a video left without a mob."""
     video_id = _video_id(state)
     step = str(state.get("failedStep") or "unknown step")
     name, message = _error_message(state.get("error"))
     try:
+        current = app.ports.videos.get(video_id)
+        if current.status in (VideoStatus.VALIDATED, VideoStatus.REJECTED):
+            log.warning("video %s keeps its result (%s) after %s failed: %s", video_id, current.status.value, step,
+                        message)
+            return {"videoId": video_id, "status": current.status.value, "failure": None, "kept": True}
         video = app.mark_failed(video_id, step=step, error=message, error_type=name)
     except NotFoundError:
         return {"videoId": video_id, "status": None, "deleted": True}

@@ -38,12 +38,17 @@ step plus ``failedStep`` (that step's name) and ``error`` = ``{"Error": <error n
 the step and error on the video (status ``failed``, out of the index and its mob), then the
 execution ends in the ``AnalysisFailed`` Fail state. Nothing is emitted for a failed video, so no
 event ever says something false. Rejected videos take the Choice's default branch and emit too.
+The emit step is the one exception to the catch: it runs after the result is stored, so when
+publishing fails for good the execution ends FAILED with that error and the video keeps its result.
+
+Every timeout comes from ``milkmobs.core.limits.LIMITS`` (derived from the longest accepted video).
 """
 
 from __future__ import annotations
 
 from types import MappingProxyType
 
+from milkmobs.core.limits import LIMITS
 from milkmobs.core.workflow_model import (
     ALL_ERRORS,
     LAMBDA_SERVICE_ERRORS,
@@ -106,24 +111,26 @@ STORE_RETRY = RetryPolicy(
     backoff_rate=2.0,
     max_delay_seconds=10.0,
 )
-#: Publishing the event (EventBridge's own errors included, for the PutEvents integration).
+#: Publishing the event. The PutEvents integration reports a refused entry (throttled, internal
+#: failure: HTTP 200 with ``FailedEntryCount``) as ``EventBridge.FailedEntry``; retried like the rest.
 EVENT_RETRY = RetryPolicy(
-    errors=("BackendUnavailableError", "EventBridge.EventBridgeException", TIMEOUT_ERROR),
+    errors=("BackendUnavailableError", "EventBridge.EventBridgeException", "EventBridge.FailedEntry", TIMEOUT_ERROR),
     interval_seconds=1.0,
-    max_attempts=3,
+    max_attempts=5,
     backoff_rate=2.0,
+    max_delay_seconds=10.0,
 )
 
 ANALYSIS_WORKFLOW = WorkflowDefinition(
     name="VideoAnalysisStateMachine",
     comment="milkmobs: mark processing, Pegasus insights ∥ Marengo embedding, write, validate, cluster, emit",
-    timeout_seconds=600,
+    timeout_seconds=LIMITS.execution_seconds,
     steps=(
         Task(
             name="MarkProcessing",
             handler="analysis-mark-processing",
             comment="Move the video from uploaded to processing (and probe the file where a media processor exists).",
-            timeout_seconds=30,
+            timeout_seconds=LIMITS.store_step_seconds,
             retry=(STORE_RETRY,),
         ),
         Parallel(
@@ -135,7 +142,7 @@ ANALYSIS_WORKFLOW = WorkflowDefinition(
                         name="PegasusAnalysis",
                         handler="analysis-pegasus",
                         comment="Pegasus describes the video (insights JSON); usage is recorded as metrics.",
-                        timeout_seconds=300,
+                        timeout_seconds=LIMITS.model_task_seconds,
                         retry=(MODEL_RETRY, MODEL_TIMEOUT_RETRY),
                     ),
                 ),
@@ -146,21 +153,21 @@ ANALYSIS_WORKFLOW = WorkflowDefinition(
                             name="StartEmbedding",
                             handler="analysis-marengo",
                             comment="Start the Marengo embedding job (or embed at once when the model is blocking).",
-                            timeout_seconds=300,
+                            timeout_seconds=LIMITS.model_task_seconds,
                             retry=(MODEL_RETRY, MODEL_TIMEOUT_RETRY),
                             constants=MappingProxyType({"action": "start"}),
                         ),
-                        wait=Wait(name="WaitForEmbedding", seconds=10),
+                        wait=Wait(name="WaitForEmbedding", seconds=LIMITS.marengo_poll_interval_seconds),
                         check=Task(
                             name="CheckEmbedding",
                             handler="analysis-marengo",
                             comment="Is the embedding job done? If so, its embedding.",
-                            timeout_seconds=60,
+                            timeout_seconds=LIMITS.marengo_check_seconds,
                             retry=(MODEL_RETRY, MODEL_TIMEOUT_RETRY),
                             input_fields=("videoId", "job"),
                             constants=MappingProxyType({"action": "check"}),
                         ),
-                        max_polls=50,
+                        max_polls=LIMITS.marengo_max_polls,
                     ),
                 ),
             ),
@@ -175,7 +182,7 @@ ANALYSIS_WORKFLOW = WorkflowDefinition(
             name="WriteResults",
             handler="analysis-write-result",
             comment="Store insights and embedding on the record, and the vector in the index.",
-            timeout_seconds=30,
+            timeout_seconds=LIMITS.store_step_seconds,
             retry=(STORE_RETRY,),
             input_fields=("videoId", "insights", "embedding"),
         ),
@@ -183,7 +190,7 @@ ANALYSIS_WORKFLOW = WorkflowDefinition(
             name="ValidateVideo",
             handler="validate-video",
             comment="Score the insights against the campaign: validated or rejected.",
-            timeout_seconds=30,
+            timeout_seconds=LIMITS.store_step_seconds,
             retry=(STORE_RETRY,),
         ),
         Choice(
@@ -195,7 +202,7 @@ ANALYSIS_WORKFLOW = WorkflowDefinition(
                     name="ClusterVideo",
                     handler="cluster-video",
                     comment="Join the nearest mob or found a new one (O(k·d), O(1) store calls).",
-                    timeout_seconds=30,
+                    timeout_seconds=LIMITS.store_step_seconds,
                     retry=(STORE_RETRY,),
                 ),
             ),
@@ -207,7 +214,7 @@ ANALYSIS_WORKFLOW = WorkflowDefinition(
             source=EVENT_SOURCE,
             detail_type=VideoAnalyzed.detail_type,
             event_bus_name=EVENT_BUS_NAME,
-            timeout_seconds=30,
+            timeout_seconds=LIMITS.store_step_seconds,
             retry=(EVENT_RETRY,),
         ),
     ),
@@ -217,7 +224,7 @@ ANALYSIS_WORKFLOW = WorkflowDefinition(
             name="MarkFailed",
             handler="analysis-mark-failed",
             comment="Record the failing step and error on the video (status failed); emit nothing.",
-            timeout_seconds=30,
+            timeout_seconds=LIMITS.store_step_seconds,
             retry=(STORE_RETRY,),
             input_fields=("videoId", "failedStep", "error"),
         ),

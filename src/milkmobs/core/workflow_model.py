@@ -134,7 +134,11 @@ class Choice:
 @dataclass(frozen=True)
 class EmitEvent:
     """Publish ``state[detail_field]`` as one event (Step Functions: the EventBridge PutEvents
-    integration; in process: the ``handler`` of STEP_HANDLERS, which publishes through the EventBus)."""
+    integration; in process: the ``handler`` of STEP_HANDLERS, which publishes through the EventBus).
+
+    The event announces a finished analysis, so its failure never reaches the catch (which would
+    mark the video failed and undo the result): once its retries are spent the execution ends
+    FAILED with the publishing error, and the video keeps its result."""
 
     name: str
     handler: str
@@ -179,6 +183,29 @@ class WorkflowDefinition:
     def lambda_functions(self) -> list[str]:
         """The distinct handler / Lambda function names, in order of first use."""
         return list(dict.fromkeys(task.handler for task in self.tasks()))
+
+
+def longest_path_seconds(definition: WorkflowDefinition) -> int:
+    """How long an execution runs when every step on its longest path uses its whole timeout once
+    (no retries): parallel branches count their slowest, a Choice its branch, a polling loop all
+    its checks, and the catch's task is added. The execution timeout must cover it."""
+    return _path_seconds(definition.steps) + definition.catch.task.timeout_seconds
+
+
+def _path_seconds(steps: tuple[Step, ...]) -> int:
+    total = 0
+    for step in steps:
+        if isinstance(step, Task | EmitEvent):
+            total += step.timeout_seconds
+        elif isinstance(step, Wait):
+            total += step.seconds
+        elif isinstance(step, PollUntilDone):
+            total += step.start.timeout_seconds + step.max_polls * (step.wait.seconds + step.check.timeout_seconds)
+        elif isinstance(step, Parallel):
+            total += max(_path_seconds(branch) for branch in step.branches)
+        elif isinstance(step, Choice):
+            total += _path_seconds(step.then)
+    return total
 
 
 def _tasks(steps: tuple[Step, ...]) -> Iterator[Task]:

@@ -4,11 +4,16 @@ Create/Update create the vector index if it does not exist yet (idempotent); Del
 the index goes away with its domain, and a replaced resource must not wipe the embeddings.
 The answer is the Provider framework's ``{"PhysicalResourceId", "Data"}``; any failure raises, so
 the framework reports FAILED to CloudFormation instead of leaving the stack waiting.
+
+A domain CloudFormation has just created answers 403 (its access policy is still being applied)
+or 5xx for a few minutes: those are retried with backoff until the function has 30 s left.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from milkmobs.lambdas._runtime import app
@@ -16,6 +21,36 @@ from milkmobs.lambdas._runtime import app
 logger = logging.getLogger("milkmobs.lambdas.create_opensearch_index")
 
 _REQUEST_TYPES = ("Create", "Update", "Delete")
+#: Stop retrying when the function has this little time left, so the failure is still reported.
+_RESERVE_MILLIS = 30_000
+_FIRST_DELAY, _MAX_DELAY = 5.0, 60.0
+
+
+def _comes_up(exc: Exception) -> bool:
+    """A new domain's passing refusal: 401/403 (policy not applied yet), 429, 5xx or no answer."""
+    from milkmobs.domain import BackendUnavailableError, ConfigurationError
+
+    if isinstance(exc, BackendUnavailableError):
+        return True
+    status = getattr(exc.__cause__, "status_code", None)
+    return isinstance(exc, ConfigurationError) and status in (401, 403)
+
+
+def create_when_ready(
+    create: Callable[[], object], remaining_millis: Callable[[], int], *, sleep: Callable[[float], None] = time.sleep
+) -> object:
+    """``create()``, retried while the domain comes up and time remains; the last error otherwise."""
+    delay = _FIRST_DELAY
+    attempt = 1
+    while True:
+        try:
+            return create()
+        except Exception as exc:
+            if not _comes_up(exc) or remaining_millis() - delay * 1000 < _RESERVE_MILLIS:
+                raise
+            logger.warning("index not created yet (attempt %d, retrying in %.0f s): %s", attempt, delay, exc)
+        sleep(delay)
+        delay, attempt = min(delay * 2, _MAX_DELAY), attempt + 1
 
 
 def _physical_id(index: object) -> str:
@@ -37,7 +72,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     create = getattr(index, "create_index", None)
     created = False
     if callable(create):
-        result = create()
+        result = create_when_ready(create, context.get_remaining_time_in_millis)
         created = bool(result) if isinstance(result, bool) else True
     logger.info("custom resource %s: index %s ready", request_type, physical_id)
     return {

@@ -201,3 +201,32 @@ def test_stats_counters_follow_every_write_with_one_read(video_store: DynamoDBVi
     with pytest.raises(NotFoundError):
         video_store.get("_stats#0")
     assert _ids(video_store.list_by_status(None, limit=10).items) == ["v003", "v002", "v001"]
+
+
+def test_a_pending_upload_carries_its_ttl_and_the_upload_drops_it(tables: AwsClients) -> None:
+    from milkmobs.adapters.aws.dynamodb_videos import EXPIRES_AT_ATTRIBUTE
+
+    client = tables.dynamodb()
+    store = DynamoDBVideoStore(client, "videos", cursor_secret=CURSOR_SECRET, pending_upload_ttl_seconds=3600)
+    video = _video(1)
+    store.add(video)
+
+    def stored() -> dict[str, Any]:
+        return dict(client.get_item(TableName="videos", Key={"videoId": {"S": video.video_id}})["Item"])
+
+    assert int(stored()[EXPIRES_AT_ATTRIBUTE]["N"]) == int(video.created_at.timestamp()) + 3600
+    at = T0 + timedelta(minutes=5)
+    uploaded = video.transitioned(VideoStatus.UPLOADED, at=at, uploaded_at=at)
+    store.save(uploaded, expected_status=VideoStatus.PENDING_UPLOAD)
+    assert EXPIRES_AT_ATTRIBUTE not in stored()
+    # the table's TTL is on that very attribute (create_tables builds what the stack deploys)
+    ttl = client.describe_time_to_live(TableName="videos")["TimeToLiveDescription"]
+    assert ttl["AttributeName"] == EXPIRES_AT_ATTRIBUTE and ttl["TimeToLiveStatus"] == "ENABLED"
+
+
+def test_a_store_without_a_ttl_writes_none(video_store: DynamoDBVideoStore, tables: AwsClients) -> None:
+    from milkmobs.adapters.aws.dynamodb_videos import EXPIRES_AT_ATTRIBUTE
+
+    video_store.add(_video(2))
+    item = tables.dynamodb().get_item(TableName="videos", Key={"videoId": {"S": "v002"}})["Item"]
+    assert EXPIRES_AT_ATTRIBUTE not in item

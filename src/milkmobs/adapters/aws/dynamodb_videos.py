@@ -34,6 +34,9 @@ INDEX_BY_STATUS = "byStatus"
 INDEX_BY_MOB = "byMob"
 #: Non-key attributes every index carries, so a list returns the same Video as ``get``.
 INDEX_PROJECTED_ATTRIBUTES = ("doc", "embedding", "embeddingModelId")
+#: The table's TTL attribute (epoch seconds): set while a record is ``pending_upload``, so one whose
+#: upload never came is removed by DynamoDB; every write in another status drops it.
+EXPIRES_AT_ATTRIBUTE = "expiresAt"
 _BATCH_GET_MAX = 100
 _WRITE_ATTEMPTS = 6  # optimistic retries when a concurrent writer changed the record or a counter
 
@@ -55,10 +58,26 @@ def _translate(exc: ClientError, *, table: str, doing: str, video_id: str | None
 class DynamoDBVideoStore:
     """Video records in one DynamoDB table with three GSIs, stats counters kept by the writes."""
 
-    def __init__(self, client: DynamoDBClient, table_name: str, *, cursor_secret: str) -> None:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        cursor_secret: str,
+        pending_upload_ttl_seconds: int | None = None,
+    ) -> None:
         self._client = client
         self._table = table_name
         self._cursors = CursorCodec(cursor_secret)
+        self._pending_ttl = pending_upload_ttl_seconds
+
+    def _item(self, video: Video, rev: int) -> Item:
+        """The stored item; a ``pending_upload`` record carries its expiry (``pending_upload_ttl_seconds``
+        after its creation) when the store was given one."""
+        item = video_item(video, rev=rev)
+        if self._pending_ttl is not None and video.status is VideoStatus.PENDING_UPLOAD:
+            item[EXPIRES_AT_ATTRIBUTE] = number(int(video.created_at.timestamp()) + self._pending_ttl)
+        return item
 
     # ----------------------------------------------------------------- items
 
@@ -121,7 +140,7 @@ class DynamoDBVideoStore:
         put: TransactWriteItemTypeDef = {
             "Put": {
                 "TableName": self._table,
-                "Item": video_item(video, rev=1),
+                "Item": self._item(video, rev=1),
                 "ConditionExpression": "attribute_not_exists(videoId)",
             }
         }
@@ -153,7 +172,7 @@ class DynamoDBVideoStore:
             put: TransactWriteItemTypeDef = {
                 "Put": {
                     "TableName": self._table,
-                    "Item": video_item(video, rev=rev + 1),
+                    "Item": self._item(video, rev=rev + 1),
                     # status guards the lifecycle; rev guards the counters against a concurrent writer
                     "ConditionExpression": "#s = :expected AND #r = :rev",
                     "ExpressionAttributeNames": {"#s": "status", "#r": "rev"},

@@ -18,6 +18,7 @@ from milkmobs.adapters.aws.eventbridge import EventBridgeEventBus
 from milkmobs.adapters.aws.s3_media import S3MediaStore
 from milkmobs.adapters.aws.stepfunctions import StepFunctionsWorkflow
 from milkmobs.adapters.bundle import AdapterSet
+from milkmobs.core.limits import pending_upload_ttl_seconds
 from milkmobs.domain import ConfigurationError, ModelType
 from milkmobs.ports import Analyzer, Clock, IdGenerator, MediaProcessor, MediaStore, VectorIndex
 from milkmobs.settings import Settings
@@ -136,7 +137,8 @@ def build_adapters(settings: Settings, *, clock: Clock, ids: IdGenerator) -> Ada
     )
     return AdapterSet(
         videos=DynamoDBVideoStore(
-            clients.dynamodb(), settings.videos_table, cursor_secret=cursor_secret(settings)
+            clients.dynamodb(), settings.videos_table, cursor_secret=cursor_secret(settings),
+            pending_upload_ttl_seconds=pending_upload_ttl_seconds(settings.upload_url_expires_seconds),
         ),
         mobs=DynamoDBMobStore(clients.dynamodb(), settings.mobs_table),
         media=media,

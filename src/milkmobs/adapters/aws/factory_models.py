@@ -16,11 +16,13 @@ from opensearchpy import AWSV4SignerAuth, OpenSearch, RequestsHttpConnection
 from milkmobs.adapters.aws.bedrock import BedrockAnalyzerConfig, BedrockTwelveLabsAnalyzer
 from milkmobs.adapters.aws.bedrock.models import marengo_spec
 from milkmobs.adapters.aws.opensearch import INDEX_SUFFIX, OpenSearchVectorIndex
+from milkmobs.core.limits import LIMITS
 from milkmobs.domain.errors import ConfigurationError
 from milkmobs.settings import Settings
 
-#: Pegasus may take minutes on a long video; botocore's 60 s default would cut it off.
-BEDROCK_READ_TIMEOUT_SECONDS = 900
+#: Pegasus may take minutes on a long video; botocore's 60 s default would cut it off. Derived from
+#: the longest accepted video, and shorter than the analysis Lambdas' timeout (milkmobs.core.limits).
+BEDROCK_READ_TIMEOUT_SECONDS = LIMITS.bedrock_read_timeout_seconds
 OPENSEARCH_TIMEOUT_SECONDS = 10
 
 
@@ -65,6 +67,8 @@ def build_analyzer(settings: Settings, *, session: boto3.session.Session | None 
         output_prefix=settings.marengo_output_prefix,
         max_output_tokens=settings.analysis_max_output_tokens,
         temperature=settings.pegasus_temperature,
+        poll_interval_seconds=float(LIMITS.marengo_poll_interval_seconds),
+        embedding_timeout_seconds=float(LIMITS.marengo_job_seconds),
     )
     owner = settings.media_bucket_owner or _account_id(session, region)
     return BedrockTwelveLabsAnalyzer(runtime, s3, config, bucket_owner=owner)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from milkmobs.adapters.aws.dynamodb_videos import (
+    EXPIRES_AT_ATTRIBUTE,
     INDEX_BY_MOB,
     INDEX_BY_STATUS,
     INDEX_BY_USER,
@@ -77,3 +78,6 @@ def create_tables(client: DynamoDBClient, *, videos_table: str, mobs_table: str)
     waiter = client.get_waiter("table_exists")
     for name in (videos_table, mobs_table):
         waiter.wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    client.update_time_to_live(
+        TableName=videos_table, TimeToLiveSpecification={"Enabled": True, "AttributeName": EXPIRES_AT_ATTRIBUTE}
+    )
