@@ -50,6 +50,7 @@ from milkmobs.adapters.memory.vector_index import InMemoryVectorIndex  # noqa: E
 from milkmobs.bootstrap import build  # noqa: E402
 from milkmobs.core.views import SubmitRequest  # noqa: E402
 from milkmobs.domain import Embedding, Mob, ScoreBreakdown, ValidationResult, Video, VideoStatus  # noqa: E402
+from milkmobs.domain.stats import stats_contribution  # noqa: E402
 from milkmobs.settings import Backend, Settings  # noqa: E402
 
 REGION = "us-east-1"
@@ -206,7 +207,7 @@ def seed(n: int) -> None:
         if video.mob_id:
             counts[video.mob_id] += 1
         shard = shard_totals.setdefault(stats.shard_id(video.video_id), {})
-        for name, value in stats.contribution(video).items():
+        for name, value in stats_contribution(video).items():
             shard[name] = shard.get(name, Decimal(0)) + value
         requests.append({"PutRequest": {"Item": video_item(video, rev=1)}})
     for first in range(0, len(requests), 25):  # BatchWriteItem takes 25 items a call

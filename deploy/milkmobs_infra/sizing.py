@@ -113,3 +113,20 @@ def volume_for(config: DeployConfig) -> int:
     check_domain(vectors, dimension, instance_type=config.opensearch_instance_type,
                  data_nodes=config.opensearch_data_nodes)
     return max(config.opensearch_volume_gb, required_volume_gb(vectors, dimension, config.opensearch_data_nodes))
+
+
+#: What the hourly re-clustering holds per validated video (benchmarks/capacity.py measures it:
+#: the id, the mob and the embedding row twice while the matrix is built, at 512 dimensions).
+BATCH_BYTES_PER_VIDEO = 4.2 * 1024
+LAMBDA_MAX_MEMORY_MB = 10_240
+
+
+def batch_memory_mb(videos: int, *, floor_mb: int) -> int:
+    """Memory for the re-clustering Lambda holding ``videos`` (+ 512 MB for the runtime and k-means)."""
+    needed = math.ceil(videos * BATCH_BYTES_PER_VIDEO * 1.25 / 2**20) + 512
+    if needed > LAMBDA_MAX_MEMORY_MB:
+        raise ValueError(
+            f"re-clustering {videos:,} videos needs about {needed:,} MB, above Lambda's {LAMBDA_MAX_MEMORY_MB:,}: "
+            "run it as a container task instead (docs/capacity.md)"
+        )
+    return max(floor_mb, 64 * math.ceil(needed / 64))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -122,6 +123,13 @@ class MilkMobsStack(cdk.Stack):
             removal_policy=config.removal_policy,
         )
         fns = functions.functions
+        if config.opensearch_expected_vectors is not None:  # every stored vector is a video to re-cluster
+            batch = fns[the_one(Trigger.SCHEDULE).name]
+            cfn_batch = batch.node.default_child
+            assert isinstance(cfn_batch, lambda_.CfnFunction)
+            cfn_batch.memory_size = sizing.batch_memory_mb(
+                config.opensearch_expected_vectors, floor_mb=int(cfn_batch.memory_size or 512)
+            )
         alarm_prefix = "" if p == "milkmobs" else f"{p}-"
         failures = FailedInvocations(self, "FailedInvocations", alarm_name_prefix=alarm_prefix)
         # Every function something invokes asynchronously: S3, EventBridge rules, another function.

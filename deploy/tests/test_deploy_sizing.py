@@ -27,3 +27,13 @@ def test_the_plan_is_the_cheapest_domain_that_holds_the_graphs() -> None:
     replicated = plan(3_000_000, 512, min_nodes=2)
     assert replicated.data_nodes >= 2 and replicated.replicas == 1
     assert all(p.monthly_usd >= replicated.monthly_usd for p in (plan(3_000_000, 512, min_nodes=n) for n in (3, 4)))
+
+
+def test_the_re_clustering_lambda_gets_the_memory_its_videos_need() -> None:
+    from milkmobs_infra.sizing import batch_memory_mb
+
+    assert batch_memory_mb(10_000, floor_mb=512) == 576  # 52 MB of rows + 512 MB, in 64 MB steps
+    assert batch_memory_mb(10_000, floor_mb=1024) == 1024  # never below the declared memory
+    assert 5_000 < batch_memory_mb(1_000_000, floor_mb=512) <= 10_240
+    with pytest.raises(ValueError, match="container task"):
+        batch_memory_mb(10_000_000, floor_mb=512)

@@ -143,6 +143,7 @@ def test_opensearch_admits_each_role_only_to_what_it_declares(synth: Synth) -> N
     assert set(grants) == {
         "analysis-write-result", "validate-video", "cluster-video", "cluster-embeddings", "search-similar",
         "admin-delete-video", "analysis-mark-failed", "create-opensearch-index", "start-analysis", "admin-recluster",
+        "sweep-stuck-videos",  # fails a video whose execution ended without it, which leaves the index
     }
     assert all(action.startswith("es:ESHttp") for pairs in grants.values() for action, _ in pairs)
     # readers search and read, nothing more
@@ -151,7 +152,7 @@ def test_opensearch_admits_each_role_only_to_what_it_declares(synth: Synth) -> N
     # writers index documents; only the functions that remove videos may delete, and only documents
     assert ("es:ESHttpPut", "milkmobs-videos/milkmobs-*/_doc/*") in grants["cluster-video"]
     deleters = {name for name, pairs in grants.items() if any(a == "es:ESHttpDelete" for a, _ in pairs)}
-    assert deleters == {"admin-delete-video", "analysis-mark-failed", "start-analysis"}
+    assert deleters == {"admin-delete-video", "analysis-mark-failed", "start-analysis", "sweep-stuck-videos"}
     assert all(r.endswith("/_doc/*") for pairs in grants.values() for a, r in pairs if a == "es:ESHttpDelete")
     # only the custom resource may create the index itself
     creators = {name for name, pairs in grants.items() if ("es:ESHttpPut", "milkmobs-videos/milkmobs-*") in pairs}

@@ -56,6 +56,7 @@ def core_config(settings: Settings) -> CoreConfig:
         cluster_join_threshold=settings.cluster_join_threshold,
         batch_cluster_k=settings.batch_cluster_k,
         batch_cluster_max_iter=settings.batch_cluster_max_iter,
+        batch_cluster_sample=settings.batch_cluster_sample,
         random_seed=settings.random_seed,
         prices_per_second={
             ModelType.PEGASUS: settings.pegasus_price_per_second,

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     cluster_join_threshold: float = Field(default=0.75, ge=-1.0, le=1.0)
     batch_cluster_k: int | None = Field(default=None, ge=1, description="None: as many as the current mobs")
     batch_cluster_max_iter: int = Field(default=50, ge=1)
+    batch_cluster_sample: int = Field(
+        default=100_000, ge=1, description="past this many validated videos, k-means runs on a sample of them"
+    )
     random_seed: int = 0
 
     # models

@@ -164,3 +164,46 @@ def test_recluster_without_k_refines_as_many_mobs_as_incremental_clustering_foun
         assert len(before) == 4
         report = app.recluster()
         assert report.mobs == 4 and sorted(report.kept_mob_ids) == before
+
+
+def test_past_the_sample_size_the_batch_fits_a_sample_and_assigns_every_video() -> None:
+    # 60 videos in 3 themes, k-means on 15 of them: every video still lands in its theme's mob,
+    # each centroid is its members' mean, and the mob ids and names survive as on the full path.
+    settings = {"batch_cluster_k": 3, "cluster_join_threshold": 0.7, "batch_cluster_sample": 15}
+    with make_app(settings=settings) as app:
+        themes = {}
+        for i in range(60):
+            tag = ["skate", "beach", "kitchen"][i % 3]
+            video_id = put_validated(app, _axis(i % 3, 0.03, seed=i), hashtags=["gotmilk", tag])
+            themes[video_id] = tag
+            app.cluster_video(video_id)
+        before = sorted(m.mob_id for m in all_mobs(app))
+        report = app.recluster()
+        assert report.videos == 60 and report.mobs == 3 and sorted(report.kept_mob_ids) == before
+        mobs = {m.mob_id: m for m in all_mobs(app)}
+        assert {m.name for m in mobs.values()} == {"#skate", "#beach", "#kitchen"}
+        videos = all_videos(app, VideoStatus.VALIDATED)
+        for video in videos:
+            assert mobs[video.mob_id].name == f"#{themes[video.video_id]}"  # type: ignore[index]
+        for mob in mobs.values():
+            members = [v.embedding.vector for v in videos if v.mob_id == mob.mob_id]  # type: ignore[union-attr]
+            mean = np.sum(members, axis=0)
+            assert mob.video_count == len(members) == 20
+            assert np.allclose(mob.centroid, mean / np.linalg.norm(mean), atol=1e-5)
+
+
+def test_the_batch_holds_embedding_rows_not_records() -> None:
+    import tracemalloc
+
+    from milkmobs.core.mobs import _read_validated
+
+    with make_app(settings={"cluster_join_threshold": 0.7}) as app:
+        for i in range(400):
+            put_validated(app, _axis(i % 4, 0.03, seed=i), hashtags=["gotmilk", "skate"], place=True)
+        tracemalloc.start()
+        kept = _read_validated(app.ports, sample=50, rng=np.random.default_rng(0))
+        matrix = kept.matrix()
+        held, _ = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert matrix.shape == (400, DIMENSION) and len(kept.features) == 50 and len(kept.slots) == 50
+        assert held / 400 < 4 * DIMENSION * 2 + 1024  # ~ the row (plus its copy in the matrix), not a record

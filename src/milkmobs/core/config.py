@@ -18,6 +18,7 @@ class CoreConfig:
     cluster_join_threshold: float = 0.75
     batch_cluster_k: int | None = None
     batch_cluster_max_iter: int = 50
+    batch_cluster_sample: int = 100_000
     random_seed: int = 0
     prices_per_second: dict[ModelType, float] = field(
         default_factory=lambda: {ModelType.PEGASUS: 0.00049, ModelType.MARENGO: 0.00070}

@@ -51,8 +51,9 @@ class ProcessingLimits:
     model_lambda_overhead_seconds: int = 90
     #: Every other workflow step (store writes, validation, clustering, the probe of the file).
     store_step_seconds: int = 30
-    #: Marengo polling: the wait between two checks, and one check's own timeout.
-    marengo_poll_interval_seconds: int = 10
+    #: Marengo polling: the wait between two checks, and one check's own timeout. Each check is four
+    #: billed Step Functions transitions; 20 s keeps a 30 s video at three checks (docs/capacity.md).
+    marengo_poll_interval_seconds: int = 20
     marengo_check_seconds: int = 30
 
     def __post_init__(self) -> None:

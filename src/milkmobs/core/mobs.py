@@ -14,17 +14,20 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
-from milkmobs.core.clustering import choose_k as default_k
 from milkmobs.core.clustering import (
+    KMeansResult,
     describe_mob,
     match_clusters,
     nearest_centroid,
     running_mean_centroid,
     spherical_kmeans,
 )
+from milkmobs.core.clustering import choose_k as default_k
 from milkmobs.core.config import CoreConfig
 from milkmobs.core.ports_bundle import CorePorts
 from milkmobs.core.views import ClusteringReport, MobReconciliation
@@ -42,6 +45,8 @@ from milkmobs.ports import IndexedVector
 
 #: Optimistic-concurrency retries before giving up with ConflictError.
 _ATTEMPTS = 20
+#: Rows scored against the centroids at once when assigning past the k-means sample.
+_ASSIGN_BATCH = 65_536
 
 
 def _campaign_tags(config: CoreConfig) -> set[str]:
@@ -203,15 +208,73 @@ def cluster_video(ports: CorePorts, config: CoreConfig, video_id: str) -> Mob | 
     return mob
 
 
-def _validated_videos(ports: CorePorts) -> list[Video]:
-    videos: list[Video] = []
+@dataclass
+class _Validated:
+    """What the batch keeps of every validated video: its id, its mob and its embedding row (about
+    2 KB at 512 dimensions), never the whole record; the naming features (hashtags, actions,
+    scenes) only for a uniform sample of rows (every row while there are fewer than the sample)."""
+
+    ids: list[str] = field(default_factory=list)
+    mob_ids: list[str | None] = field(default_factory=list)
+    rows: list[npt.NDArray[np.float32]] = field(default_factory=list)
+    features: dict[int, tuple[list[str], list[str], list[str]]] = field(default_factory=dict)
+    slots: list[int] = field(default_factory=list)  # reservoir slot -> row whose features it holds
+
+    def matrix(self) -> npt.NDArray[np.float32]:
+        return np.stack(self.rows).astype(np.float32, copy=False)
+
+    def keep(self, video: Video, *, sample: int, rng: np.random.Generator) -> None:
+        assert video.embedding is not None
+        row = len(self.ids)
+        self.ids.append(video.video_id)
+        self.mob_ids.append(video.mob_id)
+        self.rows.append(video.embedding.vector)
+        slot = row if row < sample else int(rng.integers(row + 1))  # reservoir sampling (Algorithm R)
+        if slot >= sample:
+            return
+        insights = video.insights
+        features = (list(video.hashtags), list(insights.actions if insights else []),
+                    list(insights.scenes if insights else []))
+        if slot == len(self.slots):
+            self.slots.append(row)
+        else:
+            del self.features[self.slots[slot]]
+            self.slots[slot] = row
+        self.features[row] = features
+
+
+def _read_validated(ports: CorePorts, *, sample: int, rng: np.random.Generator) -> _Validated:
+    """Stream every validated video with an embedding, page by page."""
+    kept = _Validated()
     cursor: str | None = None
     while True:
         page = ports.videos.list_by_status(VideoStatus.VALIDATED, limit=MAX_PAGE_SIZE, cursor=cursor)
-        videos.extend(v for v in page.items if v.embedding is not None)
+        for video in page.items:
+            if video.embedding is not None:
+                kept.keep(video, sample=sample, rng=rng)
         cursor = page.next_cursor
         if cursor is None:
-            return videos
+            return kept
+
+
+def _fit(matrix: npt.NDArray[np.float32], k: int, config: CoreConfig, rng: np.random.Generator) -> KMeansResult:
+    """k-means on every row, or past ``batch_cluster_sample`` rows on a uniform sample: then every
+    row is assigned to its nearest centre and each centroid is its members' normalised mean (one
+    exact Lloyd step over all rows), so memory and time stay bounded (docs/capacity.md)."""
+    n = matrix.shape[0]
+    if n <= config.batch_cluster_sample:
+        return spherical_kmeans(matrix, k, max_iter=config.batch_cluster_max_iter, seed=config.random_seed)
+    picked = np.sort(rng.choice(n, size=config.batch_cluster_sample, replace=False))
+    fitted = spherical_kmeans(matrix[picked], k, max_iter=config.batch_cluster_max_iter, seed=config.random_seed)
+    labels = np.empty(n, dtype=np.int64)
+    for start in range(0, n, _ASSIGN_BATCH):
+        block = matrix[start : start + _ASSIGN_BATCH]
+        labels[start : start + len(block)] = np.argmax(block @ fitted.centroids.T, axis=1)
+    sums = np.zeros_like(fitted.centroids, dtype=np.float64)
+    np.add.at(sums, labels, matrix)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    centroids = np.where(norms > 0, sums / np.where(norms > 0, norms, 1.0), fitted.centroids).astype(np.float32)
+    return KMeansResult(labels, centroids, fitted.inertia, fitted.iterations)
 
 
 def recluster(ports: CorePorts, config: CoreConfig) -> ClusteringReport:
@@ -222,41 +285,45 @@ def recluster(ports: CorePorts, config: CoreConfig) -> ClusteringReport:
 
     Restartable: a run interrupted anywhere leaves records that point at existing mobs; the next run
     (or the start-up recovery) rewrites every index row from the records and every count from the
-    members, and removes mobs left without members."""
-    videos = _validated_videos(ports)
+    members, and removes mobs left without members.
+
+    Holds the id, the mob and the embedding row of each video, not the records (about 4 KiB a
+    video at peak; docs/capacity.md), and past ``batch_cluster_sample`` videos fits k-means on a
+    sample (``_fit``)."""
+    rng = np.random.default_rng(config.random_seed)
+    kept_rows = _read_validated(ports, sample=config.batch_cluster_sample, rng=rng)
     old_mobs = {m.mob_id: m for m in ports.mobs.list_all()}
     old_members: dict[str, set[str]] = {mob_id: set() for mob_id in old_mobs}
-    for video in videos:
-        if video.mob_id in old_members:
-            old_members[video.mob_id].add(video.video_id)
-    if not videos:
+    for video_id, mob_id in zip(kept_rows.ids, kept_rows.mob_ids, strict=True):
+        if mob_id in old_members:
+            old_members[mob_id].add(video_id)
+    if not kept_rows.ids:
         for mob_id in old_mobs:
             ports.mobs.delete(mob_id)
         return ClusteringReport(videos=0, mobs=0, removed_mob_ids=sorted(old_mobs))
 
-    matrix = np.stack([v.embedding.vector for v in videos if v.embedding is not None]).astype(np.float32)
+    matrix = kept_rows.matrix()
+    kept_rows.rows.clear()  # the matrix is the only copy from here on
     # Without a configured k, refine the mobs incremental clustering found (its threshold already
     # says how far apart mobs are); sqrt(n/2) only when there are none yet.
     active = sum(1 for members in old_members.values() if members)
-    k = min(config.batch_cluster_k or active or default_k(len(videos)), len(videos))
-    result = spherical_kmeans(matrix, k, max_iter=config.batch_cluster_max_iter, seed=config.random_seed)
+    n = matrix.shape[0]
+    k = min(config.batch_cluster_k or active or default_k(n), n)
+    result = _fit(matrix, k, config, rng)
     clusters = [np.flatnonzero(result.labels == label) for label in range(result.centroids.shape[0])]
-    clusters_kept = [(label, rows) for label, rows in enumerate(clusters) if rows.size > 0]
-    members = [{videos[i].video_id for i in rows} for _, rows in clusters_kept]
+    clusters_kept = [(label, [int(i) for i in rows]) for label, rows in enumerate(clusters) if rows.size > 0]
+    members = [{kept_rows.ids[i] for i in rows} for _, rows in clusters_kept]
     previous: dict[str, Collection[str]] = dict(old_members)
     matched = match_clusters(members, previous)
 
     kept: list[str] = []
     new: list[str] = []
-    assignment: dict[str, str] = {}
+    assignment: list[str] = [""] * n
     now = ports.clock.now()
     for (label, rows), old_id in zip(clusters_kept, matched, strict=True):
-        group = [videos[i] for i in rows]
+        named = [kept_rows.features[i] for i in rows if i in kept_rows.features]
         name, description, examples = describe_mob(
-            [v.hashtags for v in group],
-            [v.insights.actions if v.insights else [] for v in group],
-            [v.insights.scenes if v.insights else [] for v in group],
-            common=_campaign_tags(config),
+            [f[0] for f in named], [f[1] for f in named], [f[2] for f in named], common=_campaign_tags(config)
         )
         centroid = result.centroids[label].astype(np.float32)
         if old_id is not None:
@@ -266,7 +333,7 @@ def recluster(ports: CorePorts, config: CoreConfig) -> ClusteringReport:
                 name: str = name,
                 description: str = description,
                 centroid: Vector = centroid,
-                count: int = len(group),
+                count: int = len(rows),
                 examples: list[str] = examples,
             ) -> Mob:
                 return current.regrouped(
@@ -288,33 +355,34 @@ def recluster(ports: CorePorts, config: CoreConfig) -> ClusteringReport:
                 name=name,
                 description=description,
                 centroid=centroid,
-                video_count=len(group),
+                video_count=len(rows),
                 example_hashtags=examples,
                 created_at=now,
                 updated_at=now,
             )
             ports.mobs.add(mob)
             new.append(mob_id)
-        for video in group:
-            assignment[video.video_id] = mob_id
+        for i in rows:
+            assignment[i] = mob_id
 
     index_rows: list[IndexedVector] = []
-    for video in videos:
-        target = assignment[video.video_id]
-        if video.embedding is None:
-            continue
-        if video.mob_id != target:
+    for i, target in enumerate(assignment):
+        video_id = kept_rows.ids[i]
+        if kept_rows.mob_ids[i] != target:
             try:
-                ports.videos.save(
-                    video.assigned_to(target, at=now),
-                    expected_status=VideoStatus.VALIDATED,
-                )
+                video = ports.videos.get(video_id)  # only moved videos are read again, one at a time
+                if video.status is not VideoStatus.VALIDATED or video.mob_id != kept_rows.mob_ids[i]:
+                    continue  # changed meanwhile; the next run places it
+                ports.videos.save(video.assigned_to(target, at=now), expected_status=VideoStatus.VALIDATED)
             except (ConflictError, NotFoundError):
                 continue  # changed or deleted meanwhile; the next run places it
         # Every row, moved or not: a run interrupted between a record and its row left it stale.
-        index_rows.append(IndexedVector(video.video_id, video.embedding.vector, VideoStatus.VALIDATED, target))
-    for start in range(0, len(index_rows), MAX_PAGE_SIZE):
-        ports.index.upsert_many(index_rows[start : start + MAX_PAGE_SIZE])
+        index_rows.append(IndexedVector(video_id, matrix[i], VideoStatus.VALIDATED, target))
+        if len(index_rows) == MAX_PAGE_SIZE:
+            ports.index.upsert_many(index_rows)
+            index_rows = []
+    if index_rows:
+        ports.index.upsert_many(index_rows)
 
     removed = sorted(set(old_mobs) - set(kept))
     for mob_id in removed:
@@ -323,7 +391,7 @@ def recluster(ports: CorePorts, config: CoreConfig) -> ClusteringReport:
     # Counts were written for the planned membership; videos that changed meanwhile stayed put.
     reconcile_mobs(ports, [*kept, *new])
     return ClusteringReport(
-        videos=len(videos),
+        videos=n,
         mobs=len(clusters_kept),
         kept_mob_ids=sorted(kept),
         new_mob_ids=sorted(new),
