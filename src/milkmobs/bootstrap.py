@@ -147,6 +147,7 @@ def build(
         metrics=adapters.metrics,
         clock=clock,
         ids=ids,
+        claims=adapters.claims,
         media_processor=adapters.media_processor,
     )
     app = MilkMobs(ports, core_config(settings))

@@ -23,6 +23,7 @@ FACTORY_DICTS = (
     "WORKFLOWS",
     "EXECUTION_LOGS",
     "ANALYZERS",
+    "CLAIM_STORES",
 )
 
 Factory = Callable[..., Any]
@@ -68,6 +69,12 @@ def video_store_factory(request: pytest.FixtureRequest) -> Factory:
     """The factory itself, for hypothesis tests that need a fresh store per example."""
     factory: Factory = request.param
     return factory
+
+
+@pytest.fixture(params=PARAMS["CLAIM_STORES"])
+def claim_store(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """``(claims, videos)``: a claim store and the video store it shares its table or database with."""
+    yield from _entered(request)
 
 
 @pytest.fixture(params=PARAMS["MOB_STORES"])

@@ -35,7 +35,7 @@ def _submit(context: Any, user: str = "u1", hashtags: list[str] | None = None) -
             "userId": user,
             "title": "my milk",
             "hashtags": hashtags or ["gotmilk", "milkmob"],
-            "sizeBytes": len(MILK_BYTES),
+            "sizeBytes": len(MILK_BYTES) + 64,  # room for _upload's per-video suffix
         },
         resource="/videos/submit",
     )
@@ -45,7 +45,9 @@ def _submit(context: Any, user: str = "u1", hashtags: list[str] | None = None) -
 
 
 def _upload(app: MilkMobs, context: Any, submission: dict[str, Any], data: bytes = MILK_BYTES) -> str:
-    """What the browser and S3 do: post the form, then S3 notifies start-analysis."""
+    """What the browser and S3 do: post the form, then S3 notifies start-analysis. Each video is its
+    own file (a user's second upload of the same bytes is refused as a duplicate)."""
+    data += f" {submission['videoId']}".encode()
     key = app.ports.media.accept_upload(submission["upload"]["fields"], data)  # type: ignore[attr-defined]
     answer = start_analysis.handler(s3_event(key, sizes={key: len(data)}), context)
     assert answer["started"] == [submission["videoId"]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -65,7 +66,9 @@ def test_every_function_has_an_entry_module(module: str) -> None:
 
 
 def _stored_video(app: MilkMobs, hashtags: list[str] | None = None, data: bytes = MILK_BYTES) -> tuple[str, str]:
-    """A submitted video whose file is stored, but no notification sent yet."""
+    """A submitted video whose file is stored, but no notification sent yet (its own file: a user's
+    second upload of the same bytes is refused as a duplicate)."""
+    data += f" {uuid.uuid4().hex}".encode()
     sub = app.submit_video(SubmitRequest(user_id="u1", hashtags=hashtags or ["gotmilk"], size_bytes=len(data)))
     key = app.ports.media.accept_upload(sub.upload.fields, data)  # type: ignore[attr-defined]
     return sub.video_id, key

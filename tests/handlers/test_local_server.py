@@ -223,3 +223,30 @@ def test_the_form_is_checked_before_the_file_is_read(app: MilkMobs) -> None:
     payload = b"".join(server(environ, lambda status, headers: seen.append(status)))
     assert seen[0].startswith("403") and json.loads(payload)["error"]["code"] == "forbidden"
     assert stream.read_bytes <= 128 * 1024, f"read {stream.read_bytes} of {len(body)} bytes before refusing"
+
+
+def test_submit_honours_the_idempotency_key_header(app: MilkMobs, wsgi: LocalHttpApp) -> None:
+    body = json.dumps({"userId": "u", "title": "milk"}).encode()
+    headers = {"Content-Type": "application/json", "Idempotency-Key": "2f6c-retry"}
+    first = _call(wsgi, "POST", "/videos/submit", body=body, headers=headers)
+    again = _call(wsgi, "POST", "/videos/submit", body=body, headers=headers)
+    assert first[0] == again[0] == 201
+    assert json.loads(first[2])["videoId"] == json.loads(again[2])["videoId"]
+    other = json.dumps({"userId": "u", "title": "another video"}).encode()
+    status, _, payload = _call(wsgi, "POST", "/videos/submit", body=other, headers=headers)
+    error = json.loads(payload)["error"]
+    assert status == 409 and error["code"] == "idempotency_key_reused"
+    assert error["videoId"] == json.loads(first[2])["videoId"]
+    assert app.stats().total_videos == 1
+
+
+def test_a_second_upload_of_the_same_file_answers_409_naming_the_first(app: MilkMobs, wsgi: LocalHttpApp) -> None:
+    data = b"GOT MILK drinking milk" + os.urandom(500)
+    first = app.submit_video(SubmitRequest(user_id="u", hashtags=["gotmilk"]))
+    assert _post_form(wsgi, first.upload.fields, data)[0] == 204
+    second = app.submit_video(SubmitRequest(user_id="u", hashtags=["gotmilk"]))
+    status, answer = _post_form(wsgi, second.upload.fields, data)
+    assert status == 409 and answer["error"]["code"] == "duplicate_content"
+    assert first.video_id in answer["error"]["message"]
+    assert not app.ports.media.exists(second.video.media_key)
+    assert app.get_video(second.video_id).status.value == "failed"

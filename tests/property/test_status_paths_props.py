@@ -6,7 +6,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.unit.core_support import CAMPAIGN_BYTES, OFF_TOPIC_BYTES, make_app, snapshot, submit
+from tests.unit.core_support import CAMPAIGN_BYTES, OFF_TOPIC_BYTES, make_app, own_file, snapshot, submit
 
 from milkmobs.domain import ALLOWED_TRANSITIONS, MilkmobsError, NotFoundError, StartResult, VideoStatus
 
@@ -40,6 +40,7 @@ def _apply(app: Any, op: str, video_id: str) -> None:
     video = app.ports.videos.get(video_id)
     if op.startswith("upload_"):
         data = {"upload_good": CAMPAIGN_BYTES, "upload_off_topic": OFF_TOPIC_BYTES, "upload_empty": b""}[op]
+        data = own_file(data, video_id)
         if video.status is not VideoStatus.PENDING_UPLOAD:
             app.upload_video(video_id, data)  # refused: ConflictError
         app.ports.media.put(video.media_key, data)

@@ -52,9 +52,16 @@ def submit(
 
 
 def upload(app: MilkMobs, *, data: bytes = CAMPAIGN_BYTES, **submit_args: Any) -> Video:
-    """Submit, upload and (synchronous app) analyse one video; returns the final record."""
+    """Submit, upload and (synchronous app) analyse one video; returns the final record. The bytes get
+    the video id appended: each test video is its own file (a user's second upload of the same bytes
+    is refused as a duplicate)."""
     video_id = submit(app, **submit_args)
-    return app.upload_video(video_id, data)
+    return app.upload_video(video_id, own_file(data, video_id))
+
+
+def own_file(data: bytes, video_id: str) -> bytes:
+    """``data`` made unique to one video (non-empty data only: empty stays empty)."""
+    return data + f" {video_id}".encode() if data else data
 
 
 def unit(vector: Iterable[float] | np.ndarray) -> np.ndarray:

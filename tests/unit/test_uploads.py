@@ -6,7 +6,7 @@ import hashlib
 from typing import Any
 
 import pytest
-from tests.unit.core_support import CAMPAIGN_BYTES, make_app, snapshot, submit, upload
+from tests.unit.core_support import CAMPAIGN_BYTES, make_app, own_file, snapshot, submit, upload
 
 from milkmobs.core.uploads import media_key_for, video_id_from_key
 from milkmobs.core.views import SubmitRequest
@@ -136,14 +136,15 @@ def test_upload_video_refuses_bad_data_before_storing(app) -> None:  # type: ign
 
 def test_an_accepted_upload_is_pinned_and_a_retry_of_the_same_bytes_is_answered(app) -> None:  # type: ignore[no-untyped-def]
     video = upload(app)
+    data = own_file(CAMPAIGN_BYTES, video.video_id)
     pinned = app.ports.videos.get(video.video_id)
-    assert pinned.content_sha256 == hashlib.sha256(CAMPAIGN_BYTES).hexdigest()
+    assert pinned.content_sha256 == hashlib.sha256(data).hexdigest()
     before = snapshot(app)
-    assert app.upload_video(video.video_id, CAMPAIGN_BYTES) == pinned  # the lost answer, asked again
+    assert app.upload_video(video.video_id, data) == pinned  # the lost answer, asked again
     with pytest.raises(ConflictError) as other:
-        app.upload_video(video.video_id, CAMPAIGN_BYTES + b" swapped")
+        app.upload_video(video.video_id, data + b" swapped")
     assert other.value.video_id == video.video_id and "already accepted" in other.value.message
-    assert snapshot(app) == before and app.ports.media.get(video.media_key) == CAMPAIGN_BYTES
+    assert snapshot(app) == before and app.ports.media.get(video.media_key) == data
     with pytest.raises(NotFoundError):
         app.upload_video("0" * 32, CAMPAIGN_BYTES)
 

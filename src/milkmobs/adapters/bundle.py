@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from milkmobs.ports import (
     Analyzer,
+    ClaimStore,
     EventBus,
     ExecutionLog,
     MediaProcessor,
@@ -30,6 +31,7 @@ class AdapterSet:
     index: VectorIndex
     events: EventBus
     metrics: Metrics
+    claims: ClaimStore
     workflow: Workflow | None = None
     executions: ExecutionLog | None = None  # history store for the in-process orchestrator
     media_processor: MediaProcessor | None = None

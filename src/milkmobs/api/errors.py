@@ -55,6 +55,9 @@ class ErrorDetail(DomainModel):
     message: str = Field(description="Readable explanation of what went wrong and what to do")
     field: str | None = None
     fields: list[FieldProblem] | None = None
+    video_id: str | None = Field(
+        default=None, description="The video the error is about (e.g. the one a duplicate names)"
+    )
 
 
 class ErrorBody(DomainModel):
@@ -82,7 +85,7 @@ _DESCRIPTIONS: dict[int, str] = {
     401: "No admin credentials were presented",
     403: "The credentials do not grant admin access",
     404: "No such video, mob or route",
-    409: "The video is in the wrong state for this operation",
+    409: "The video is in the wrong state, the file was already uploaded, or the Idempotency-Key was reused",
     413: "The declared size is above the configured limit",
     415: "The body is sent as another type than application/json",
     422: "The request does not match the schema (the failing fields are listed)",
@@ -147,7 +150,7 @@ def install_error_handlers(
         status = status_for(exc)
         if status >= 500:
             logger.error("request failed: %s: %s", type(exc).__name__, exc.message)
-        return error_response(int(status), exc.code, exc.message, field=exc.field)
+        return error_response(int(status), exc.code, exc.message, field=exc.field, videoId=exc.video_id)
 
     def _validation(exc: RequestValidationError) -> Response[Any]:
         if authorize_first is not None:

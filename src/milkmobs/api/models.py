@@ -26,6 +26,12 @@ class SubmitBody(DomainModel):
     hashtags: list[SafeText] | None = Field(default=None, max_length=30)
     content_type: str | None = Field(default="video/mp4", max_length=100)
     size_bytes: int | None = Field(default=None, ge=1)
+    content_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-fA-F]{64}$",
+        description="The file's SHA-256 (hex), if known: a file this user already uploaded is refused (409 "
+        "duplicate_content, naming the video) before anything is created, and the upload must be these bytes",
+    )
 
 
 class VideoList(DomainModel):

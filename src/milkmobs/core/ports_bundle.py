@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from milkmobs.ports import (
     Analyzer,
+    ClaimStore,
     Clock,
     EventBus,
     IdGenerator,
@@ -29,4 +30,5 @@ class CorePorts:
     metrics: Metrics
     clock: Clock
     ids: IdGenerator
+    claims: ClaimStore  # idempotency keys and content hashes per user
     media_processor: MediaProcessor | None = None  # None: no probing/thumbnails (the fake path)

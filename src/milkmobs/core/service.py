@@ -83,9 +83,14 @@ class MilkMobs:
         self.close()
 
     # --- uploads -----------------------------------------------------------------
-    def submit_video(self, request: SubmitRequest) -> Submission:
-        """Create the record in ``pending_upload`` and a presigned upload for ``vid_<uuid>.mp4``."""
-        video, ticket = uploads.submit_video(self.ports, self.config, request)
+    def submit_video(self, request: SubmitRequest, *, idempotency_key: str | None = None) -> Submission:
+        """Create the record in ``pending_upload`` and a presigned upload for ``vid_<uuid>.mp4``.
+
+        With ``idempotency_key``, a retry of the same request answers the same video (a fresh form);
+        another request under that key is an IdempotencyKeyReusedError. A declared ``content_sha256``
+        this user already uploaded is a DuplicateContentError naming that video (nothing is created).
+        """
+        video, ticket = uploads.submit_video(self.ports, self.config, request, idempotency_key=idempotency_key)
         return Submission(video_id=video.video_id, video=queries.to_view(self.ports, self.config, video), upload=ticket)
 
     def on_object_created(
@@ -97,6 +102,11 @@ class MilkMobs:
         return uploads.on_object_created(
             self.ports, self.config, self.workflow, key, size_bytes, version=version, sha256=sha256
         )
+
+    def find_upload(self, user_id: str, sha256: str) -> Video | None:
+        """The user's video whose accepted upload has this SHA-256 (hex), if any: how a client that
+        uploads files (the demo, scripts) recognises a file it already sent."""
+        return uploads.find_upload(self.ports, user_id, sha256)
 
     def upload_video(self, video_id: str, data: bytes) -> Video:
         """Convenience for notebooks and the local server: store the bytes, then ``on_object_created``."""

@@ -10,6 +10,7 @@ valid until it expires) a later version is removed when its object-created event
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 
@@ -19,6 +20,8 @@ from milkmobs.core.ports_bundle import CorePorts
 from milkmobs.core.views import SubmitRequest
 from milkmobs.domain import (
     ConflictError,
+    DuplicateContentError,
+    IdempotencyKeyReusedError,
     InvalidInputError,
     MediaError,
     NotFoundError,
@@ -28,7 +31,7 @@ from milkmobs.domain import (
     normalize_hashtags,
 )
 from milkmobs.domain.text import checked_text
-from milkmobs.ports import UploadTicket, VersionedMediaStore, Workflow
+from milkmobs.ports import Claim, UploadTicket, VersionedMediaStore, Workflow
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,9 @@ VIDEO_CONTENT_TYPE = "video/mp4"
 MAX_TITLE_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 2000
 MAX_USER_ID_LENGTH = 128
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII, no spaces (a header value)
 #: ``vid_<id>.mp4`` at the top of the bucket (ids are uuid hex, or any safe token in tests).
 _VIDEO_KEY = re.compile(r"^vid_(?P<video_id>[A-Za-z0-9][A-Za-z0-9_-]{0,127})\.mp4$")
 
@@ -84,16 +90,95 @@ def checked_request(request: SubmitRequest, config: CoreConfig) -> tuple[str, st
     return user_id, title, description, normalize_hashtags(request.hashtags), size
 
 
-def submit_video(ports: CorePorts, config: CoreConfig, request: SubmitRequest) -> tuple[Video, UploadTicket]:
+def _checked_sha256(value: str | None) -> str | None:
+    if value is None:
+        return None
+    digest = value.strip().lower()
+    if not _SHA256.fullmatch(digest):
+        raise InvalidInputError("contentSha256 must be 64 hexadecimal characters (a SHA-256)", field="contentSha256")
+    return digest
+
+
+def _checked_idempotency_key(value: str) -> str:
+    if not _IDEMPOTENCY_KEY.fullmatch(value):
+        raise InvalidInputError(
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters without spaces",
+            field="Idempotency-Key",
+        )
+    return value
+
+
+def _content_scope(user_id: str) -> str:
+    return f"content/{user_id}"
+
+
+def _live_video(ports: CorePorts, video_id: str) -> Video | None:
+    """The video if it exists and has not failed (a failed or deleted video frees its claims)."""
+    try:
+        video = ports.videos.get(video_id)
+    except NotFoundError:
+        return None
+    return None if video.status is VideoStatus.FAILED else video
+
+
+def _duplicate_message(user_id: str, existing: str) -> str:
+    return (
+        f"user {user_id} already uploaded this exact file as video {existing}; "
+        f"see GET /videos/{existing} (submit other content for a new video)"
+    )
+
+
+def find_upload(ports: CorePorts, user_id: str, sha256: str) -> Video | None:
+    """The user's live video whose accepted upload has this SHA-256, if any."""
+    held = ports.claims.get(_content_scope(user_id), sha256.lower())
+    return _live_video(ports, held.video_id) if held is not None else None
+
+
+def _request_fingerprint(*values: object) -> str:
+    return hashlib.sha256(json.dumps(values, separators=(",", ":")).encode()).hexdigest()
+
+
+def submit_video(
+    ports: CorePorts, config: CoreConfig, request: SubmitRequest, *, idempotency_key: str | None = None
+) -> tuple[Video, UploadTicket]:
     """A ``pending_upload`` record and a presigned upload for ``vid_<id>.mp4`` that accepts only
-    video/mp4 up to the declared size (capped by the limit), or the limit."""
+    video/mp4 up to the declared size (capped by the limit), or the limit.
+
+    ``idempotency_key``: a retried submit with the same key and the same request answers the video
+    the first one created (with a fresh upload form); the same key with another request is an
+    IdempotencyKeyReusedError. A declared ``content_sha256`` the user already uploaded is a
+    DuplicateContentError naming that video, before anything is written.
+    """
     user_id, title, description, hashtags, size = checked_request(request, config)
+    declared = _checked_sha256(request.content_sha256)
+    if declared is not None and (known := find_upload(ports, user_id, declared)) is not None:
+        raise DuplicateContentError(_duplicate_message(user_id, known.video_id), video_id=known.video_id)
     video_id = ports.ids.new_id()
-    key = media_key_for(video_id)
+    if idempotency_key is not None:
+        key = _checked_idempotency_key(idempotency_key)
+        fingerprint = _request_fingerprint(user_id, title, description, hashtags, size, declared)
+        now = ports.clock.now()
+        mine = Claim(scope=f"submit/{user_id}", key=key, fingerprint=fingerprint, video_id=video_id, created_at=now)
+        held = ports.claims.claim(mine)
+        if held.fingerprint != fingerprint:
+            raise IdempotencyKeyReusedError(
+                f"Idempotency-Key {key!r} was first used for another request (video {held.video_id}); "
+                "use a new key for a new video",
+                field="Idempotency-Key",
+                video_id=held.video_id,
+            )
+        if held.video_id != video_id:
+            try:
+                earlier = ports.videos.get(held.video_id)
+            except NotFoundError:
+                video_id = held.video_id  # the first submit stopped before its record: finish it
+            else:
+                return earlier, _ticket(ports, config, earlier)
+    key_name = media_key_for(video_id)
     max_bytes = min(size, config.max_upload_bytes) if size is not None else config.max_upload_bytes
     # The ticket first: if the media store is down, no orphan record is left behind.
     ticket = ports.media.create_upload(
-        key, content_type=VIDEO_CONTENT_TYPE, max_bytes=max_bytes, expires_in=config.upload_url_expires_seconds
+        key_name, content_type=VIDEO_CONTENT_TYPE, max_bytes=max_bytes, expires_in=config.upload_url_expires_seconds
     )
     now = ports.clock.now()
     video = Video(
@@ -102,14 +187,29 @@ def submit_video(ports: CorePorts, config: CoreConfig, request: SubmitRequest) -
         title=title,
         description=description,
         hashtags=hashtags,
-        media_key=key,
+        media_key=key_name,
         content_type=VIDEO_CONTENT_TYPE,
         declared_size_bytes=size,
+        content_sha256=declared,
         created_at=now,
         updated_at=now,
     )
-    ports.videos.add(video)
+    try:
+        ports.videos.add(video)
+    except ConflictError:
+        if idempotency_key is None:
+            raise
+        return ports.videos.get(video_id), ticket  # a concurrent retry of the same submit made it first
     return video, ticket
+
+
+def _ticket(ports: CorePorts, config: CoreConfig, video: Video) -> UploadTicket:
+    return ports.media.create_upload(
+        video.media_key,
+        content_type=VIDEO_CONTENT_TYPE,
+        max_bytes=_upload_limit(video, config),
+        expires_in=config.upload_url_expires_seconds,
+    )
 
 
 def _upload_limit(video: Video, config: CoreConfig) -> int:
@@ -157,6 +257,16 @@ def on_object_created(
         reason = f"the uploaded file is {_mb(size)} ({size} bytes), above the allowed {_mb(limit)} ({limit} bytes)"
         return mark_failed(ports, video_id, step="upload", error=reason, error_type=PayloadTooLargeError.__name__)
     digest = sha256 if sha256 is not None else ports.media.sha256_of(key, version=version)
+    if video.content_sha256 is not None and video.content_sha256 != digest:
+        reason = f"the uploaded file (SHA-256 {digest}) is not the one declared at submit ({video.content_sha256})"
+        return mark_failed(ports, video_id, step="upload", error=reason, error_type=InvalidInputError.__name__)
+    duplicate_of = _claim_content(ports, video, digest)
+    if duplicate_of is not None:
+        # Recognised, never stored twice: this record fails naming the first, its copy of the bytes goes.
+        message = _duplicate_message(video.user_id, duplicate_of)
+        mark_failed(ports, video_id, step="upload", error=message, error_type=DuplicateContentError.__name__)
+        ports.media.delete(key)
+        raise DuplicateContentError(message, video_id=duplicate_of)
     now = ports.clock.now()
     uploaded = video.accepted_upload(at=now, version=version, sha256=digest)
     try:
@@ -171,6 +281,21 @@ def on_object_created(
     uploaded = make_thumbnail(ports, uploaded) or uploaded
     workflow.start(video_id)
     return uploaded
+
+
+def _claim_content(ports: CorePorts, video: Video, digest: str) -> str | None:
+    """Claim ``digest`` for this video among its user's uploads; the id of the live video that already
+    holds it, else None. A claim left by a deleted or failed video is released and taken over."""
+    scope = _content_scope(video.user_id)
+    for _ in range(5):
+        mine = Claim(scope=scope, key=digest, fingerprint=digest, video_id=video.video_id, created_at=ports.clock.now())
+        held = ports.claims.claim(mine)
+        if held.video_id == video.video_id:
+            return None
+        if _live_video(ports, held.video_id) is not None:
+            return held.video_id
+        ports.claims.release(scope, digest, video_id=held.video_id)
+    raise ConflictError(f"video {video.video_id}: its content claim kept changing; retry", video_id=video.video_id)
 
 
 def _remove_unpinned_version(ports: CorePorts, video: Video, version: str | None) -> None:

@@ -34,6 +34,10 @@ class SubmitRequest(DomainModel):
     hashtags: list[str] | None = None
     content_type: str | None = "video/mp4"
     size_bytes: int | None = None
+    #: The file's SHA-256 (hex), when the client knows it: a file this user already uploaded is then
+    #: refused before any record exists (DuplicateContentError naming the video), and the upload must
+    #: be exactly these bytes.
+    content_sha256: str | None = None
 
 
 class Submission(DomainModel):

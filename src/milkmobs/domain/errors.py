@@ -39,6 +39,18 @@ class ConflictError(MilkmobsError):
     code = "conflict"
 
 
+class DuplicateContentError(ConflictError):
+    """The user already uploaded these exact bytes; ``video_id`` names that video."""
+
+    code = "duplicate_content"
+
+
+class IdempotencyKeyReusedError(ConflictError):
+    """An ``Idempotency-Key`` came back with a different request than the one it was first used for."""
+
+    code = "idempotency_key_reused"
+
+
 class UnauthorizedError(MilkmobsError):
     """No credentials were presented."""
 

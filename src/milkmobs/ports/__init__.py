@@ -1,6 +1,7 @@
 """Ports: one small Protocol per role the core needs from the outside world."""
 
 from milkmobs.ports.analyzer import Analyzer, AsyncVideoEmbedder, EmbeddingJob, ModelOutput
+from milkmobs.ports.claims import Claim, ClaimStore
 from milkmobs.ports.clock import Clock, IdGenerator
 from milkmobs.ports.events import EventBus
 from milkmobs.ports.media import (
@@ -20,6 +21,8 @@ from milkmobs.ports.workflow import ExecutionLog, Workflow
 __all__ = [
     "Analyzer",
     "AsyncVideoEmbedder",
+    "Claim",
+    "ClaimStore",
     "Clock",
     "EmbeddingJob",
     "EventBus",

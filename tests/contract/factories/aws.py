@@ -22,6 +22,7 @@ from moto.server import ThreadedMotoServer
 
 from milkmobs.adapters.aws.clients import AwsClients, s3_config
 from milkmobs.adapters.aws.cloudwatch import CloudWatchMetrics
+from milkmobs.adapters.aws.dynamodb_claims import DynamoDBClaimStore
 from milkmobs.adapters.aws.dynamodb_mobs import DynamoDBMobStore
 from milkmobs.adapters.aws.dynamodb_videos import DynamoDBVideoStore
 from milkmobs.adapters.aws.eventbridge import EventBridgeEventBus
@@ -31,7 +32,7 @@ from milkmobs.adapters.aws.tables import create_tables
 from milkmobs.domain import VideoAnalyzed
 from milkmobs.domain.errors import ForbiddenError, InvalidInputError, PayloadTooLargeError
 from milkmobs.ports import UploadTicket
-from tests.adapters.aws.moto_support import aws_app_on_moto
+from tests.adapters.aws.moto_support import atomic_dynamodb, aws_app_on_moto
 from tests.contract.support import add_uploaded_video
 
 REGION = "us-east-1"
@@ -52,6 +53,14 @@ def _tables() -> Iterator[AwsClients]:
 def dynamodb_video_store() -> Iterator[DynamoDBVideoStore]:
     with _tables() as clients:
         yield DynamoDBVideoStore(clients.dynamodb(), VIDEOS_TABLE, cursor_secret=CURSOR_SECRET)
+
+
+@contextmanager
+def dynamodb_claim_store() -> Iterator[tuple[DynamoDBClaimStore, DynamoDBVideoStore]]:
+    # DynamoDB applies a conditional update atomically; moto needs its item operations serialised for that.
+    with _tables() as clients, atomic_dynamodb():
+        videos = DynamoDBVideoStore(clients.dynamodb(), VIDEOS_TABLE, cursor_secret=CURSOR_SECRET)
+        yield DynamoDBClaimStore(clients.dynamodb(), VIDEOS_TABLE), videos
 
 
 @contextmanager
@@ -160,6 +169,7 @@ def step_functions_workflow() -> Iterator[tuple[StepFunctionsWorkflow, Callable[
 
 VIDEO_STORES = {"DynamoDBVideoStore": dynamodb_video_store}
 MOB_STORES = {"DynamoDBMobStore": dynamodb_mob_store}
+CLAIM_STORES = {"DynamoDBClaimStore": dynamodb_claim_store}
 MEDIA_STORES = {"S3MediaStore": s3_media_store}
 EVENT_BUSES = {"EventBridgeEventBus": eventbridge_bus}
 METRICS = {"CloudWatchMetrics": cloudwatch_metrics}

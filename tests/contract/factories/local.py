@@ -12,6 +12,7 @@ from pathlib import Path
 
 from milkmobs.adapters.bundle import AdapterSet
 from milkmobs.adapters.local.media_folder import LocalMediaStore
+from milkmobs.adapters.local.sqlite_claims import SQLiteClaimStore
 from milkmobs.adapters.local.sqlite_db import SQLiteDatabase
 from milkmobs.adapters.local.sqlite_events import SQLiteEventLog
 from milkmobs.adapters.local.sqlite_executions import SQLiteExecutionLog
@@ -44,6 +45,12 @@ def _database() -> Iterator[SQLiteDatabase]:
 def video_store() -> Iterator[SQLiteVideoStore]:
     with _database() as db:
         yield SQLiteVideoStore(db, cursor_secret=b"contract-test-secret")
+
+
+@contextmanager
+def claim_store() -> Iterator[tuple[SQLiteClaimStore, SQLiteVideoStore]]:
+    with _database() as db:
+        yield SQLiteClaimStore(db), SQLiteVideoStore(db, cursor_secret=b"contract-test-secret")
 
 
 @contextmanager
@@ -128,6 +135,7 @@ def _orchestrator(*, background: bool) -> Callable[[], AbstractContextManager[Wo
 
 
 VIDEO_STORES = {"SQLiteVideoStore": video_store}
+CLAIM_STORES = {"SQLiteClaimStore": claim_store}
 MOB_STORES = {"SQLiteMobStore": mob_store}
 EXECUTION_LOGS = {"SQLiteExecutionLog": execution_log}
 METRICS = {"SQLiteMetrics": metrics}

@@ -16,6 +16,7 @@ from milkmobs.adapters.memory import (
     InMemoryVideoStore,
     SystemClock,
 )
+from milkmobs.adapters.memory.claims import InMemoryClaimStore
 from milkmobs.bootstrap import build
 from milkmobs.core.orchestrator import InProcessOrchestrator
 from milkmobs.domain import Video, VideoAnalyzed
@@ -93,7 +94,13 @@ def _orchestrator(*, background: bool) -> Callable[[], AbstractContextManager[Wo
     return factory
 
 
+@contextmanager
+def claim_store() -> Iterator[tuple[InMemoryClaimStore, InMemoryVideoStore]]:
+    yield InMemoryClaimStore(), InMemoryVideoStore()
+
+
 VIDEO_STORES = {"InMemoryVideoStore": video_store}
+CLAIM_STORES = {"InMemoryClaimStore": claim_store}
 MOB_STORES = {"InMemoryMobStore": mob_store}
 MEDIA_STORES = {"InMemoryMediaStore": media_store}
 VECTOR_INDEXES = {"InMemoryVectorIndex": vector_index}

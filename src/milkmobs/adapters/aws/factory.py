@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from milkmobs.adapters.aws.clients import AwsClients, client_config, shared_session
 from milkmobs.adapters.aws.cloudwatch import CloudWatchMetrics
+from milkmobs.adapters.aws.dynamodb_claims import DynamoDBClaimStore
 from milkmobs.adapters.aws.dynamodb_mobs import DynamoDBMobStore
 from milkmobs.adapters.aws.dynamodb_videos import DynamoDBVideoStore
 from milkmobs.adapters.aws.eventbridge import EventBridgeEventBus
@@ -142,6 +143,7 @@ def build_adapters(settings: Settings, *, clock: Clock, ids: IdGenerator) -> Ada
         ),
         mobs=DynamoDBMobStore(clients.dynamodb(), settings.mobs_table),
         media=media,
+        claims=DynamoDBClaimStore(clients.dynamodb(), settings.videos_table),
         analyzer=cast(Analyzer, _Deferred("Bedrock analyzer", lambda: build_analyzer(settings),
                                           embedding_dimension=dimension)),
         index=cast(VectorIndex, _Deferred("OpenSearch index", lambda: build_vector_index(settings),

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from milkmobs.adapters.bundle import AdapterSet
 from milkmobs.adapters.local.media_folder import LocalMediaStore, load_or_create_secret
+from milkmobs.adapters.local.sqlite_claims import SQLiteClaimStore
 from milkmobs.adapters.local.sqlite_db import SQLiteDatabase
 from milkmobs.adapters.local.sqlite_events import SQLiteEventLog
 from milkmobs.adapters.local.sqlite_executions import SQLiteExecutionLog
@@ -72,6 +73,7 @@ def build_adapters(settings: Settings, *, clock: Clock, ids: IdGenerator) -> Ada
         index=index,
         events=SQLiteEventLog(db, clock=clock, bus_name=settings.event_bus_name),
         metrics=SQLiteMetrics(db, clock=clock),
+        claims=SQLiteClaimStore(db),
         workflow=None,
         executions=SQLiteExecutionLog(db),
         media_processor=processor,

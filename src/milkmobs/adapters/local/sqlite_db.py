@@ -123,6 +123,14 @@ MAIN_MIGRATIONS: tuple[Migration, ...] = (
             "CREATE UNIQUE INDEX events_by_dedupe_key ON events (dedupe_key) WHERE dedupe_key IS NOT NULL",
         ),
     ),
+    Migration(
+        4,
+        (
+            # Claims (idempotency keys, content hashes per user): the first insert of a (scope, key) wins.
+            "CREATE TABLE claims (scope TEXT NOT NULL, key TEXT NOT NULL, video_id TEXT NOT NULL,"
+            " body TEXT NOT NULL, PRIMARY KEY (scope, key))",
+        ),
+    ),
 )
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

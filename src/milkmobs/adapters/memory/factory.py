@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from milkmobs.adapters.bundle import AdapterSet
 from milkmobs.adapters.memory.analyzer import FakeAnalyzer
+from milkmobs.adapters.memory.claims import InMemoryClaimStore
 from milkmobs.adapters.memory.event_bus import InMemoryEventBus
 from milkmobs.adapters.memory.execution_log import InMemoryExecutionLog
 from milkmobs.adapters.memory.media_processor import FakeMediaProcessor
@@ -40,6 +41,7 @@ def build_adapters(settings: Settings, *, clock: Clock, ids: IdGenerator) -> Ada
         index=InMemoryVectorIndex(dimension),
         events=InMemoryEventBus(),
         metrics=InMemoryMetrics(clock=clock),
+        claims=InMemoryClaimStore(),
         workflow=None,
         executions=InMemoryExecutionLog(),
         media_processor=FakeMediaProcessor(media),

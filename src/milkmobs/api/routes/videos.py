@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
 from milkmobs.api.errors import error_responses
 from milkmobs.api.models import SubmitBody, VideoList
@@ -21,13 +21,29 @@ def build_router(app: AppProvider) -> Router:
         status_code=201,
         summary="Create a video record and its upload form",
         description="The answer's `upload` is a form POST (fields + the file last) that accepts exactly one "
-        "video/mp4 file of at most the configured size; uploading it starts the analysis.",
+        "video/mp4 file of at most the configured size; uploading it starts the analysis. Send an "
+        "`Idempotency-Key` to retry safely: the same key with the same body answers the same video (with a "
+        "fresh form); with another body it is a 409 `idempotency_key_reused`. A `contentSha256` this user "
+        "already uploaded is a 409 `duplicate_content` naming that video (`videoId`), and nothing is created.",
         tags=["videos"],
-        responses={201: {"description": "Created"}, **error_responses(400, 413, 415)},
+        responses={201: {"description": "Created"}, **error_responses(400, 409, 413, 415)},
         operation_id="submit_video",
     )
-    def submit_video(body: SubmitBody) -> Submission:
-        return app().submit_video(SubmitRequest.model_validate(body.model_dump()))
+    def submit_video(
+        body: SubmitBody,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                min_length=1,
+                max_length=255,
+                pattern=r"^[\x21-\x7e]+$",
+                description="Any unique string per intended video (e.g. a UUID); a retry sends the same one",
+            ),
+        ] = None,
+    ) -> Submission:
+        request = SubmitRequest.model_validate(body.model_dump())
+        return app().submit_video(request, idempotency_key=idempotency_key)
 
     @router.get(
         "/videos/user",
