@@ -250,3 +250,5 @@ def test_a_second_upload_of_the_same_file_answers_409_naming_the_first(app: Milk
     assert first.video_id in answer["error"]["message"]
     assert not app.ports.media.exists(second.video.media_key)
     assert app.get_video(second.video_id).status.value == "failed"
+    assert _post_form(wsgi, second.upload.fields, data)[0] == 409  # its form stores nothing any more
+    assert not app.ports.media.exists(second.video.media_key)

@@ -9,6 +9,7 @@ valid until it expires) a later version is removed when its object-created event
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -21,6 +22,7 @@ from milkmobs.core.views import SubmitRequest
 from milkmobs.domain import (
     ConflictError,
     DuplicateContentError,
+    Failure,
     IdempotencyKeyReusedError,
     InvalidInputError,
     MediaError,
@@ -264,7 +266,14 @@ def on_object_created(
     if duplicate_of is not None:
         # Recognised, never stored twice: this record fails naming the first, its copy of the bytes goes.
         message = _duplicate_message(video.user_id, duplicate_of)
-        mark_failed(ports, video_id, step="upload", error=message, error_type=DuplicateContentError.__name__)
+        now = ports.clock.now()
+        failure = Failure(step="upload", error=message, error_type=DuplicateContentError.__name__, at=now)
+        # The record keeps the hash it was refused for, so clients can match it to their file.
+        failed = video.transitioned(
+            VideoStatus.FAILED, at=now, failure=failure, completed_at=now, content_sha256=digest
+        )
+        with contextlib.suppress(ConflictError):  # a concurrent event for this object settled it
+            ports.videos.save(failed, expected_status=VideoStatus.PENDING_UPLOAD)
         ports.media.delete(key)
         raise DuplicateContentError(message, video_id=duplicate_of)
     now = ports.clock.now()

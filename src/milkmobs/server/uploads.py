@@ -16,7 +16,7 @@ from typing import Any
 
 from milkmobs.core.service import MilkMobs
 from milkmobs.core.uploads import video_id_from_key
-from milkmobs.domain import InvalidInputError, NotFoundError, PayloadTooLargeError
+from milkmobs.domain import ConflictError, InvalidInputError, NotFoundError, PayloadTooLargeError, VideoStatus
 from milkmobs.ports import ServedMediaStore
 from milkmobs.server.multipart import MultipartReader
 
@@ -62,7 +62,10 @@ class UploadEndpoint:
         policy = store.check_upload_form(form.fields_before())
         video_id = video_id_from_key(policy.key)
         if video_id is not None:
-            app.ports.videos.get(video_id)  # a deleted video's form stores nothing (NotFoundError)
+            record = app.ports.videos.get(video_id)  # a deleted video's form stores nothing (NotFoundError)
+            if record.status is VideoStatus.FAILED:  # e.g. refused as a duplicate: its form stores nothing either
+                reason = record.failure.error if record.failure else "it failed"
+                raise ConflictError(f"video {video_id} failed ({reason}); submit a new video", video_id=video_id)
         stored = store.store_upload(policy, form.file_chunks())
         video = app.on_object_created(stored.key, stored.size_bytes, version=stored.version, sha256=stored.sha256)
         logger.info(
