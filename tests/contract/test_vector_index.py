@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from milkmobs.domain import InvalidInputError
-from milkmobs.ports import IndexedVector
+from milkmobs.ports import IndexedVector, ListableVectorIndex
 
 MakeIndex = Callable[[int], Any]
 DIM = 16
@@ -197,3 +197,16 @@ def test_many_upserts_and_deletes_keep_search_exact(make_index: MakeIndex) -> No
     query = unit(rng)
     assert_hits(index.search(query, k=10), expected_hits(live, query, 10, lambda x: True))
     assert_hits(index.search(query, k=4, mob_id="m1"), expected_hits(live, query, 4, lambda x: x.mob_id == "m1"))
+
+
+def test_an_in_process_index_lists_the_videos_it_holds(make_index: MakeIndex) -> None:
+    index = make_index(DIM)
+    if not isinstance(index, ListableVectorIndex):
+        pytest.skip(f"{type(index).__name__} is repaired by the batch run, not listed by a start-up recovery")
+    assert index.video_ids() == set()
+    items = populate(index, n=5)
+    assert index.video_ids() == set(items)
+    removed = sorted(items)[0]
+    index.delete(removed)
+    index.upsert(item("late", unit(np.random.default_rng(9))))
+    assert index.video_ids() == (set(items) - {removed}) | {"late"}

@@ -43,6 +43,10 @@ def _recluster(app: MilkMobs) -> None:
     app.recluster()
 
 
+def _delete_one(app: MilkMobs) -> None:
+    app.delete_video(sorted(v.video_id for v in all_videos(app))[0])
+
+
 def _seed(data_dir: Path, analysed: list[tuple[str, list[str]]], pending: int) -> Path:
     """Videos analysed in full, then ``pending`` submitted ones waiting for their upload."""
     app = counted_build(data_dir, WriteCounter(None))
@@ -65,6 +69,7 @@ SCENARIOS: dict[str, tuple[list[tuple[str, list[str]]], int, Callable[[MilkMobs]
     "rejected": (THEMES[:1], 1, _upload_pending(OFF_TOPIC), VideoStatus.REJECTED, False),
     "models-down-fails": (THEMES[:1], 1, _upload_pending(CAMPAIGN), VideoStatus.FAILED, True),
     "batch-recluster": (THEMES * 3, 0, _recluster, VideoStatus.VALIDATED, False),
+    "admin-deletes": (THEMES * 2, 0, _delete_one, VideoStatus.VALIDATED, False),
 }
 
 

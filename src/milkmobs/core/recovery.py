@@ -11,7 +11,8 @@ idempotent and the video record is the truth, so recovery is, in this order:
 2. **place** validated videos whose mob is missing (a batch run interrupted after deleting it);
 3. **reconcile** mob counts from members and remove mobs left without any (counts are deltas
    written beside the records, so an interruption can leave them off);
-4. **rewrite index rows** from the records (status and mob, or no row for a failed video);
+4. **rewrite index rows** from the records (status and mob, or no row for a failed or deleted
+   video);
 5. **queue** executions that never began a step, and uploaded videos that have none, for the
    workers.
 
@@ -29,7 +30,7 @@ from milkmobs.core.ports_bundle import CorePorts
 from milkmobs.core.service import MilkMobs
 from milkmobs.core.views import MobReconciliation
 from milkmobs.domain import MAX_PAGE_SIZE, NotFoundError, Video, VideoStatus
-from milkmobs.ports import IndexedVector
+from milkmobs.ports import IndexedVector, ListableVectorIndex
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,15 @@ def recover(app: MilkMobs, orchestrator: InProcessOrchestrator) -> RecoveryRepor
 
 def sync_index_rows(ports: CorePorts) -> int:
     """Rewrite every video's index row from its record: the vector with its status and mob, or no
-    row for a failed video. Returns how many rows were written."""
+    row for a failed video; and, where the index can list its rows, remove those of deleted videos
+    (a delete interrupted between the record and the row). Returns how many rows were written."""
     written = 0
-    for page in _pages(ports):
+    pages = _pages(ports)
+    if isinstance(ports.index, ListableVectorIndex):
+        stored = {video.video_id for page in pages for video in page}
+        for video_id in sorted(ports.index.video_ids() - stored):
+            ports.index.delete(video_id)
+    for page in pages:
         rows = [
             IndexedVector(v.video_id, v.embedding.vector, v.status, v.mob_id)
             for v in page

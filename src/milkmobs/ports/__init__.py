@@ -15,7 +15,7 @@ from milkmobs.ports.media import (
 from milkmobs.ports.media_processing import MediaProcessor
 from milkmobs.ports.metrics import Metrics
 from milkmobs.ports.stores import MobStore, VideoStore
-from milkmobs.ports.vector_index import IndexedVector, VectorHit, VectorIndex
+from milkmobs.ports.vector_index import IndexedVector, ListableVectorIndex, VectorHit, VectorIndex
 from milkmobs.ports.workflow import ExecutionLog, Workflow
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "ExecutionLog",
     "IdGenerator",
     "IndexedVector",
+    "ListableVectorIndex",
     "MediaProcessor",
     "MediaStore",
     "Metrics",

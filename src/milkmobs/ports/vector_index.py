@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -115,3 +115,14 @@ def unit_query(vector: npt.ArrayLike, *, k: int, dimension: int) -> Vector:
         )
     query: Vector = unit_queries(np.reshape(vector, (1, -1)), k=k, dimension=dimension)[0]
     return query
+
+
+@runtime_checkable
+class ListableVectorIndex(Protocol):
+    """An index that can name every video it holds: the in-process backends' indexes, whose rows
+    their start-up recovery compares with the records (the OpenSearch one is repaired by the
+    batch run, which rewrites every row)."""
+
+    def video_ids(self) -> set[str]:
+        """The ids of every video with a row."""
+        ...

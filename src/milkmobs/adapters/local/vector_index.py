@@ -232,6 +232,10 @@ class PersistedVectorIndex:
         with self._using():
             return len(self._slots.rows)
 
+    def video_ids(self) -> set[str]:
+        with self._using():
+            return set(self._slots.rows)
+
     # --- maintenance -----------------------------------------------------------------------------
     def compact(self) -> None:
         """Rewrite the live vectors densely into the next generation's file (drops tombstones)."""

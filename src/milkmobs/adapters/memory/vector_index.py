@@ -102,6 +102,10 @@ class InMemoryVectorIndex:
             self._ids.pop()
             return True
 
+    def video_ids(self) -> set[str]:
+        with self._lock:
+            return set(self._ids)
+
     def search(
         self,
         vector: Vector,
