@@ -121,6 +121,11 @@ class Soak:
         self.accepted: set[str] = set()
         self.delete_tried: set[str] = set()
         self.operations: Counter[str] = Counter()
+        self.owners: dict[str, str] = {}
+
+    def owner(self, video_id: str) -> str:
+        with self.lock:
+            return self.owners[video_id]
 
     def url(self) -> str:
         with self.lock:
@@ -155,7 +160,7 @@ class Soak:
                 self.operations["upload"] += 1
                 clip, tags = rng.choice(self.clips)
                 data = clip.read_bytes()
-                user = f"user{rng.randrange(5)}"
+                user = f"user{rng.randrange(10**9)}"  # a user's same file is stored once: many users
                 body = {"userId": user, "title": clip.stem, "hashtags": tags, "sizeBytes": len(data)}
                 submitted = self.call("POST", "/videos/submit", json=body)
                 if submitted is None or submitted.status_code != 201:
@@ -166,6 +171,7 @@ class Soak:
                 if posted is not None and posted.status_code == 204:
                     with self.lock:
                         self.accepted.add(submitted.json()["videoId"])
+                        self.owners[submitted.json()["videoId"]] = user
             elif roll < 0.77:
                 self.operations["read"] += 1
                 path = rng.choice(["/videos/{id}", "/feed", "/mobs", "/videos/user", "/execution-history"])
@@ -173,7 +179,7 @@ class Soak:
                 if path == "/videos/{id}":
                     self.call("GET", f"/videos/{video_id}")
                 elif path == "/videos/user":
-                    self.call("GET", "/videos/user", params={"userId": f"user{rng.randrange(5)}"})
+                    self.call("GET", "/videos/user", params={"userId": self.owner(video_id)})
                 elif path == "/execution-history":
                     self.call("GET", "/execution-history", params={"videoId": video_id})
                 else:

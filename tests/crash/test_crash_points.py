@@ -51,8 +51,8 @@ def _seed(data_dir: Path, analysed: list[tuple[str, list[str]]], pending: int) -
     """Videos analysed in full, then ``pending`` submitted ones waiting for their upload."""
     app = counted_build(data_dir, WriteCounter(None))
     try:
-        for title, tags in analysed:
-            app.upload_video(_submit(app, title, tags), CAMPAIGN + title.encode())
+        for i, (title, tags) in enumerate(analysed):  # distinct files: a user's same file is stored once
+            app.upload_video(_submit(app, title, tags), CAMPAIGN + f"{title} {i}".encode())
         for i in range(pending):
             _submit(app, f"new clip {i}", ["gotmilk", "picnic"])
     finally:
