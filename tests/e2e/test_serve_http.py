@@ -214,7 +214,8 @@ def test_configured_token_is_not_printed_and_sigterm_stops_cleanly(tmp_path: Pat
 
 def test_a_killed_process_is_replaced_and_a_queued_analysis_survives(tmp_path: Path, videos: dict[str, Path]) -> None:
     """SIGKILL the pipeline process right after an upload was accepted, and an HTTP worker: the
-    supervisor starts new ones, the analysis still completes, requests are still answered."""
+    supervisor starts new ones, the analysis still completes, requests are still answered. Then
+    SIGKILL the supervisor: its children stop."""
     with serve(tmp_path / "data", args=["--workers", "2"]) as running:
         assert len(running.http_pids) == 2 and running.pipeline_pid
         data = videos["milk1"].read_bytes()
@@ -234,4 +235,25 @@ def test_a_killed_process_is_replaced_and_a_queued_analysis_survives(tmp_path: P
             time.sleep(0.1)
         assert _wait(running, submission["videoId"])["status"] == "validated"
         assert all(requests.get(f"{running.url}/feed", timeout=10).status_code == 200 for _ in range(20))
-        assert running.stop(signal.SIGTERM) == 0
+        # The supervisor itself killed: its children stop too, rather than keep the port.
+        children = _children(running.process.pid)
+        assert len(children) == 3
+        running.process.kill()
+        deadline = time.monotonic() + 60
+        while not all(_gone(pid) for pid in children):
+            assert time.monotonic() < deadline, [pid for pid in children if not _gone(pid)]
+            time.sleep(0.1)
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as listing:
+        return [int(child) for child in listing.read().split()]
+
+
+def _gone(pid: int) -> bool:
+    """Exited (a zombie nobody reaped counts: it runs no code)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True

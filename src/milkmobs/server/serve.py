@@ -123,6 +123,7 @@ class _Plan:
     workers: int
     own_socket: bool = False  # each HTTP worker listens on its own socket (SO_REUSEPORT) instead of ``sock``
     wake: tuple[int, int] | None = None  # the pipeline process's wake-up pipe (read end, write end)
+    lifeline: tuple[int, int] | None = None  # only the supervisor holds the write end: EOF = it died
     children: dict[int, str] = field(default_factory=dict)  # pid -> role
 
 
@@ -248,6 +249,7 @@ def _supervise(plan: _Plan, banner: Callable[[str], None]) -> int:
     if threading.active_count() > 1:
         logger.warning("milkmobs serve forks with %d threads running", threading.active_count())
     ready_read, ready_write = os.pipe()
+    plan.lifeline = os.pipe()
 
     def _signal(signum: int, _frame: FrameType | None) -> None:
         raise _Stop(signum)
@@ -277,7 +279,7 @@ def _supervise(plan: _Plan, banner: Callable[[str], None]) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        for fd in (ready_read, ready_write, *(plan.wake or ())):
+        for fd in (ready_read, ready_write, *(plan.wake or ()), *plan.lifeline):
             with contextlib.suppress(OSError):
                 os.close(fd)
 
@@ -293,6 +295,7 @@ def _spawn(plan: _Plan, role: str, ready_fd: int) -> None:
     try:  # the child: never returns into the supervisor's code
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_DFL)
+        _stop_when_the_supervisor_dies(plan)
         limit_math_threads()
         code = _child_main(plan, role, ready_fd)
     except BaseException:
@@ -304,6 +307,22 @@ def _spawn(plan: _Plan, role: str, ready_fd: int) -> None:
             plan.out.flush()
             sys.stderr.flush()
         os._exit(code)
+
+
+def _stop_when_the_supervisor_dies(plan: _Plan) -> None:
+    """In a child: SIGTERM itself (a clean stop) once the supervisor is gone, however it went (even
+    SIGKILL), so no worker outlives it holding the port or the data directory."""
+    assert plan.lifeline is not None
+    watched, held = plan.lifeline
+    os.close(held)
+
+    def watch() -> None:
+        with contextlib.suppress(OSError):
+            while os.read(watched, 1):  # nothing is ever written: returns b"" at the supervisor's exit
+                pass
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="milkmobs-supervisor-watch", daemon=True).start()
 
 
 def _child_main(plan: _Plan, role: str, ready_fd: int) -> int:
