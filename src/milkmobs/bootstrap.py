@@ -32,7 +32,7 @@ from milkmobs.core.orchestrator import InProcessOrchestrator
 from milkmobs.core.ports_bundle import CorePorts
 from milkmobs.core.recovery import recover
 from milkmobs.core.service import MilkMobs
-from milkmobs.domain import ConfigurationError, ModelType
+from milkmobs.domain import ConfigurationError
 from milkmobs.extras import require_backend_extra
 from milkmobs.ports import Clock, ExecutionLog, IdGenerator
 from milkmobs.settings import Backend, Settings
@@ -59,8 +59,8 @@ def core_config(settings: Settings) -> CoreConfig:
         batch_cluster_sample=settings.batch_cluster_sample,
         random_seed=settings.random_seed,
         prices_per_second={
-            ModelType.PEGASUS: settings.pegasus_price_per_second,
-            ModelType.MARENGO: settings.marengo_price_per_second,
+            settings.pegasus_model_id: settings.pegasus_price_per_second,
+            settings.marengo_model_id: settings.marengo_price_per_second,
         },
     )
 

@@ -8,7 +8,7 @@ from tests.unit.core_support import make_app, upload
 from milkmobs.adapters.memory import FakeAnalyzer, InMemoryVectorIndex, InMemoryVideoStore
 from milkmobs.bootstrap import build, core_config
 from milkmobs.core.orchestrator import InProcessOrchestrator
-from milkmobs.domain import ConfigurationError, ModelType
+from milkmobs.domain import ConfigurationError
 from milkmobs.settings import Settings
 
 
@@ -24,7 +24,7 @@ def test_build_memory_from_settings() -> None:
         assert app.ports.index.dimension == 16 == app.ports.analyzer.embedding_dimension
         assert isinstance(app.workflow, InProcessOrchestrator)
         assert app.config.max_upload_bytes == 123 and app.config.cluster_join_threshold == 0.5
-        assert app.config.prices_per_second[ModelType.PEGASUS] == 1.5
+        assert app.config.prices_per_second[settings.pegasus_model_id] == 1.5
         assert app.ports.media_processor is not None
 
 

@@ -6,7 +6,7 @@ import pytest
 from tests.unit.core_support import insights
 
 from milkmobs.core.validation import fold_text, score_video
-from milkmobs.domain import Campaign, ScoreWeights
+from milkmobs.domain import Campaign, InsightSources, ScoreWeights, Signal
 
 CAMPAIGN = Campaign()
 
@@ -76,3 +76,23 @@ def test_reasons_are_readable() -> None:
     text = " | ".join(result.reasons)
     assert "shows milk: no" in text and "none of #gotmilk" in text and "rejected" in text
     assert result.reasons[-1].startswith("score 0.00 < threshold 0.70")
+
+
+def test_every_breakdown_line_names_the_signal_it_came_from() -> None:
+    watched = score_video("v", insights(on_screen=["GOT MILK?"]), ["gotmilk"], CAMPAIGN).reasons
+    assert watched[0] == "visual 1.00: shows milk: yes (from pixels); action matches 'drinking milk': yes (from pixels)"
+    assert watched[1] == "audio 1.00: milk mentioned: yes (from sound)"
+    assert watched[2].endswith("(from on-screen text)") and watched[3].endswith("(from hashtags)")
+    read = insights(aligned=False, mentioned=False, on_screen=[]).model_copy(
+        update={
+            "sources": InsightSources(
+                product_shown=[Signal.ON_SCREEN_TEXT],
+                product_mentioned=[Signal.SOUND],
+                action_aligned=[Signal.TITLE, Signal.HASHTAGS],
+            )
+        }
+    )
+    lines = score_video("v", read, [], CAMPAIGN).reasons
+    assert "shows milk: yes (from on-screen text)" in lines[0]
+    assert "action matches 'drinking milk': no (looked at the title, hashtags)" in lines[0]
+    assert lines[1] == "audio 0.00: milk mentioned: no (looked at sound)"

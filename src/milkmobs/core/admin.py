@@ -122,9 +122,11 @@ def _submitted_since(ports: CorePorts, since: datetime) -> tuple[int, bool]:
 
 
 def usage(ports: CorePorts, config: CoreConfig, range_name: str) -> UsageReport:
-    """Per-model invocations, tokens, video seconds and cost (video seconds × price per second of
-    the model's type) over the last ``1h``, ``24h``, ``7d`` or ``30d``, also split into time buckets
-    (``USAGE_STEPS``) for a chart."""
+    """Per-model invocations, tokens, video seconds and cost over the last ``1h``, ``24h``, ``7d``
+    or ``30d``, also split into time buckets (``USAGE_STEPS``) for a chart.
+
+    Cost is video seconds × the price per second of the Bedrock model id (``prices_per_second``);
+    other analyzers' model ids (local, fake) cost nothing."""
     span = USAGE_RANGES.get(range_name)
     if span is None:
         raise InvalidInputError(f"range must be one of {', '.join(USAGE_RANGES)}, got {range_name!r}", field="range")
@@ -133,7 +135,7 @@ def usage(ports: CorePorts, config: CoreConfig, range_name: str) -> UsageReport:
     start = end - span
     models: list[UsageTotals] = []
     for totals in ports.metrics.usage_between(start, end, step=step):
-        models.append(totals.priced(config.prices_per_second.get(totals.model_type, 0.0)))
+        models.append(totals.priced(config.prices_per_second.get(totals.model_id, 0.0)))
     models.sort(key=lambda t: (t.model_type.value, t.model_id))
     total = round(sum(t.estimated_cost_usd for t in models), 6)
     return UsageReport(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from milkmobs.core.limits import LIMITS
-from milkmobs.domain import Campaign, ModelType
+from milkmobs.domain import Campaign
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,11 @@ class CoreConfig:
     batch_cluster_max_iter: int = 50
     batch_cluster_sample: int = 100_000
     random_seed: int = 0
-    prices_per_second: dict[ModelType, float] = field(
-        default_factory=lambda: {ModelType.PEGASUS: 0.00049, ModelType.MARENGO: 0.00070}
+    #: USD per second of video, by Bedrock model id: usage under any other model id (the local and
+    #: fake analyzers) costs nothing.
+    prices_per_second: dict[str, float] = field(
+        default_factory=lambda: {
+            "twelvelabs.pegasus-1-2-v1:0": 0.00049,
+            "twelvelabs.marengo-embed-3-0-v1:0": 0.00070,
+        }
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from milkmobs.domain import Campaign, Insights, ScoreBreakdown, ValidationResult, normalize_hashtag
+from milkmobs.domain import Campaign, Insights, ScoreBreakdown, Signal, ValidationResult, normalize_hashtag
 from milkmobs.domain.campaign import first_mention, fold_text
 
 #: Scores are rounded so float noise (0.1 + 0.2 …) never decides pass or fail.
@@ -28,6 +28,16 @@ _DIGITS = 6
 
 def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
+
+
+def _said(flag: bool, sources: Sequence[Signal]) -> str:
+    """ "yes (from the title)" or "no (looked at pixels)": every line names the signal behind it."""
+    names = ", ".join(_signal_name(s) for s in sources) or "nothing"
+    return f"yes (from {names})" if flag else f"no (looked at {names})"
+
+
+def _signal_name(signal: Signal) -> str:
+    return f"the {signal.value}" if signal in (Signal.TITLE, Signal.DESCRIPTION) else signal.value
 
 
 def score_video(
@@ -40,11 +50,12 @@ def score_video(
 ) -> ValidationResult:
     """The validation result (score, pass/fail, breakdown and readable reasons) of one video."""
     reasons: list[str] = []
+    sources = insights.sources
 
     visual = 0.5 * float(insights.product_shown) + 0.5 * float(insights.action_aligned)
     reasons.append(
-        f"visual {visual:.2f}: shows {campaign.product}: {_yes(insights.product_shown)}; "
-        f"action matches '{campaign.action}': {_yes(insights.action_aligned)}"
+        f"visual {visual:.2f}: shows {campaign.product}: {_said(insights.product_shown, sources.product_shown)}; "
+        f"action matches '{campaign.action}': {_said(insights.action_aligned, sources.action_aligned)}"
     )
 
     audio: float | None
@@ -53,16 +64,25 @@ def score_video(
         reasons.append("audio unavailable: no usable audio track, so the without-audio weights apply")
     else:
         audio = float(insights.product_mentioned)
-        reasons.append(f"audio {audio:.2f}: {campaign.product} mentioned: {_yes(insights.product_mentioned)}")
+        reasons.append(
+            f"audio {audio:.2f}: {campaign.product} mentioned: "
+            + _said(insights.product_mentioned, sources.product_mentioned)
+        )
 
     keyword = first_mention(campaign.keywords, insights.on_screen_text)
-    tag_in_text = first_mention(campaign.tags, [*insights.detected_text, *insights.on_screen_text])
+    tag_on_screen = first_mention(campaign.tags, insights.on_screen_text)
+    tag_in_text = tag_on_screen or first_mention(campaign.tags, insights.detected_text)
     ocr = 0.5 * float(keyword is not None) + 0.5 * float(tag_in_text is not None)
     reasons.append(
         f"ocr {ocr:.2f}: "
         + (f"keyword '{keyword}' on screen" if keyword else "no campaign keyword on screen")
         + "; "
-        + (f"tag '#{fold_text(tag_in_text)}' in the video's text" if tag_in_text else "no campaign tag in its text")
+        + (
+            f"tag '#{fold_text(tag_in_text)}' " + ("on screen" if tag_on_screen else "in the detected speech")
+            if tag_in_text
+            else "no campaign tag on screen or in the detected speech"
+        )
+        + f" (from {Signal.ON_SCREEN_TEXT.value})"
     )
 
     wanted = {fold_text(normalize_hashtag(t)) for t in campaign.tags} - {""}
@@ -71,6 +91,7 @@ def score_video(
     reasons.append(
         f"hashtags {tag_score:.2f}: "
         + (f"carries #{normalize_hashtag(carried[0])}" if carried else "none of " + _tag_list(campaign.tags))
+        + f" (from {Signal.HASHTAGS.value})"
     )
 
     weights = campaign.weights if audio is not None else campaign.weights_without_audio

@@ -21,7 +21,7 @@ from milkmobs.domain.errors import (
 from milkmobs.domain.events import EVENT_BUS_NAME, EVENT_SOURCE, DomainEvent, VideoAnalyzed
 from milkmobs.domain.execution import ExecutionRecord, ExecutionStatus, StartResult, StepRecord, StepStatus
 from milkmobs.domain.hashtags import normalize_hashtag, normalize_hashtags
-from milkmobs.domain.insights import Highlight, Insights
+from milkmobs.domain.insights import Highlight, Insights, InsightSources, Signal
 from milkmobs.domain.mob import Mob
 from milkmobs.domain.paging import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from milkmobs.domain.stats import VideoStats
@@ -64,6 +64,7 @@ __all__ = [
     "ForbiddenError",
     "Highlight",
     "IdempotencyKeyReusedError",
+    "InsightSources",
     "Insights",
     "InvalidInputError",
     "MediaError",
@@ -77,6 +78,7 @@ __all__ = [
     "PayloadTooLargeError",
     "ScoreBreakdown",
     "ScoreWeights",
+    "Signal",
     "StartResult",
     "StepRecord",
     "StepStatus",

@@ -2,9 +2,31 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from pydantic import Field
 
 from milkmobs.domain.base import DomainModel
+
+
+class Signal(StrEnum):
+    """Where in a post an insight was found (or looked for)."""
+
+    PIXELS = "pixels"
+    SOUND = "sound"
+    ON_SCREEN_TEXT = "on-screen text"
+    HASHTAGS = "hashtags"
+    TITLE = "title"
+    DESCRIPTION = "description"
+
+
+class InsightSources(DomainModel):
+    """Which signals each yes/no insight came from: where it was found, or where it was looked for
+    when it is "no". The defaults are those of a video model that watches and listens."""
+
+    product_shown: list[Signal] = Field(default_factory=lambda: [Signal.PIXELS])
+    product_mentioned: list[Signal] = Field(default_factory=lambda: [Signal.SOUND])
+    action_aligned: list[Signal] = Field(default_factory=lambda: [Signal.PIXELS])
 
 
 class Highlight(DomainModel):
@@ -34,3 +56,4 @@ class Insights(DomainModel):
     scenes: list[str] = Field(default_factory=list)
     audio_available: bool = True
     model_id: str = ""
+    sources: InsightSources = Field(default_factory=InsightSources)

@@ -34,6 +34,10 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
     for name, data in bad.items():
         (root / name).write_bytes(data)
+    from PIL import Image
+
+    for fmt in ("png", "jpeg"):  # a photo renamed .mp4 opens as a one-frame video stream
+        Image.new("RGB", (64, 48), (200, 120, 30)).save(root / f"vid_still_{fmt}.mp4", format=fmt.upper())
     return {p.stem.removeprefix("vid_"): p for p in root.iterdir()}
 
 
@@ -74,6 +78,8 @@ def test_thumbnail_is_a_jpeg_of_the_video_frame(clips: dict[str, Path]) -> None:
         ("text", "not a decodable video"),
         ("noise", "not a decodable video"),
         ("empty", "empty (0 bytes)"),
+        ("still_png", "too few frames for a video (1; is it a still image"),
+        ("still_jpeg", "too few frames for a video (1; is it a still image"),
         ("missing", "missing"),
     ],
 )

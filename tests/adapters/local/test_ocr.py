@@ -16,7 +16,8 @@ pytest.importorskip("onnxruntime")
 
 from milkmobs.adapters.local.media import ffmpeg_exe, probe_file, read_frames
 from milkmobs.adapters.local.ocr import TextLine, distinct_texts, fold_text, insights_from_signals, shared_reader
-from milkmobs.domain import Campaign, Video
+from milkmobs.core.validation import score_video
+from milkmobs.domain import Campaign, Signal, Video
 
 W, H = 320, 180
 
@@ -173,3 +174,15 @@ def test_rules_follow_the_configured_campaign() -> None:
         model_id="m",
     )
     assert insights.product_shown and insights.action_aligned and insights.product_mentioned is False
+
+
+def test_each_insight_says_which_part_of_the_post_it_came_from() -> None:
+    video = _video(title="Me drinking milk", hashtags=["gotmilk"])
+    insights = insights_from_signals(
+        video, Campaign(), on_screen=_lines("SALE"), has_audio=True, scenes=[], model_id="m"
+    )
+    assert insights.sources.product_shown == [Signal.ON_SCREEN_TEXT]
+    assert insights.sources.action_aligned == [Signal.TITLE]
+    visual = score_video("vid_x", insights, video.hashtags, Campaign()).reasons[0]
+    assert "shows milk: no (looked at on-screen text)" in visual
+    assert "action matches 'drinking milk': yes (from the title)" in visual

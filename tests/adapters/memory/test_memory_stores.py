@@ -182,7 +182,9 @@ def test_build_adapters_follows_the_settings() -> None:
     )
     adapters = build_adapters(settings, clock=FixedClock(), ids=SequentialIdGenerator())
     assert adapters.index.dimension == 48 and adapters.analyzer.embedding_dimension == 48
-    assert (adapters.analyzer.insights_model_id, adapters.analyzer.embedding_model_id) == ("p", "m")
+    # Bedrock's model ids are for Bedrock: the fake reports its usage under its own.
+    model_ids = (adapters.analyzer.insights_model_id, adapters.analyzer.embedding_model_id)
+    assert model_ids == ("fake.pegasus", "fake.marengo")
     assert isinstance(adapters.analyzer, FakeAnalyzer)
     assert isinstance(adapters.media_processor, FakeMediaProcessor)
     assert adapters.workflow is None and adapters.executions is not None

@@ -21,6 +21,8 @@ from milkmobs.domain import MediaError, MediaInfo, Video
 #: A clip whose packets stop this much before its declared end is treated as truncated.
 _TRUNCATION_SLACK_SECONDS = 0.5
 _FFMPEG_TIMEOUT_SECONDS = 120
+#: Fewer frames than this is a picture, not a video (a photo renamed ``.mp4`` opens as a 1-frame stream).
+MIN_VIDEO_FRAMES = 2
 
 
 @cache
@@ -76,8 +78,9 @@ def probe_file(path: Path, *, label: str) -> MediaInfo:
             has_audio = len(container.streams.audio) > 0
             declared = _declared_duration(container, stream)
             # Walk the packets (no decoding): cheap, and the only way to see that data is missing.
-            data_end = 0.0
+            data_end, frames = 0.0, 0
             for packet in container.demux(stream):
+                frames += packet.size > 0
                 if packet.pts is not None and packet.time_base is not None:
                     end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
                     data_end = max(data_end, end)
@@ -89,6 +92,11 @@ def probe_file(path: Path, *, label: str) -> MediaInfo:
         raise MediaError(f"{label}: not a decodable video file ({_short(exc)}); upload an mp4 video") from exc
     if first is None or not width or not height:
         raise MediaError(f"{label}: the video stream has no decodable frame; upload the video again")
+    if frames < MIN_VIDEO_FRAMES:
+        raise MediaError(
+            f"{label}: too few frames for a video ({frames}; is it a still image, "
+            f"{stream.codec_context.name} data?); upload an mp4 video"
+        )
     if int(getattr(first, "rotation", 0) or 0) % 180 == 90:
         width, height = height, width  # phone videos: report (and decode at) the size as displayed
     start = float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from milkmobs.domain import Highlight, Insights, MediaError, Video
+from milkmobs.domain import Highlight, Insights, InsightSources, MediaError, Signal, Video
 from milkmobs.domain.campaign import Campaign, first_mention, fold_text
 
 
@@ -146,7 +146,20 @@ def insights_from_signals(
     tag_on_screen = first_mention(campaign.tags, shown_text)
     tag_carried = first_mention(campaign.tags, [f"#{t}" for t in video.hashtags])
     mentioned = first_mention(product_terms, creator_text) if has_audio else None
-    action = first_mention(_action_words(campaign.action), [*shown_text, *creator_text])
+    action_words = _action_words(campaign.action)
+    action = first_mention(action_words, [*shown_text, *creator_text])
+    action_fields = {
+        Signal.ON_SCREEN_TEXT: shown_text,
+        Signal.TITLE: [video.title],
+        Signal.DESCRIPTION: [video.description],
+        Signal.HASHTAGS: [f"#{t}" for t in video.hashtags],
+    }
+    action_from = [s for s, texts in action_fields.items() if first_mention(action_words, texts)]
+    mention_from = [
+        s
+        for s in (Signal.TITLE, Signal.DESCRIPTION, Signal.HASHTAGS)
+        if mentioned and first_mention(product_terms, [*action_fields[s]])
+    ]
 
     product_mentioned = (mentioned is not None) if has_audio else None
     evidence = [keyword_on_screen is not None, action is not None, tag_on_screen is not None or tag_carried is not None]
@@ -180,4 +193,9 @@ def insights_from_signals(
         scenes=scenes,
         audio_available=has_audio,
         model_id=model_id,
+        sources=InsightSources(
+            product_shown=[Signal.ON_SCREEN_TEXT],
+            product_mentioned=mention_from or [Signal.TITLE, Signal.DESCRIPTION, Signal.HASHTAGS],
+            action_aligned=action_from or list(action_fields),
+        ),
     )

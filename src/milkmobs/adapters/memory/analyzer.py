@@ -32,9 +32,11 @@ from milkmobs.domain import (
     Embedding,
     Highlight,
     Insights,
+    InsightSources,
     ModelType,
     ModelUsage,
     NotFoundError,
+    Signal,
     Vector,
     Video,
     normalize_hashtag,
@@ -44,6 +46,13 @@ from milkmobs.domain.errors import AnalysisError, InvalidInputError, TransientAn
 from milkmobs.ports import MediaStore, ModelOutput
 
 _WORD = re.compile(r"[#\w]+")
+_POST_AND_BYTES = [Signal.TITLE, Signal.DESCRIPTION, Signal.HASHTAGS, Signal.ON_SCREEN_TEXT]
+#: The fake reads words, never pixels or sound: its insights say so (the file's bytes count as on-screen text).
+_FAKE_SOURCES = InsightSources(
+    product_shown=_POST_AND_BYTES,
+    product_mentioned=[Signal.DESCRIPTION, Signal.ON_SCREEN_TEXT],
+    action_aligned=_POST_AND_BYTES,
+)
 _SCAN_BYTES = 1 << 20  # the fake "sees" the first MiB of the file
 
 
@@ -186,6 +195,7 @@ class FakeAnalyzer:
             scenes=[t for t in video.hashtags if t not in campaign_tags][:3] or ["indoors"],
             audio_available=audio,
             model_id=model_id,
+            sources=_FAKE_SOURCES,
         )
         usage = ModelUsage(
             model_id=model_id,

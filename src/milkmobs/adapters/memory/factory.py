@@ -29,8 +29,6 @@ def build_adapters(settings: Settings, *, clock: Clock, ids: IdGenerator) -> Ada
     analyzer = FakeAnalyzer(
         media,
         dimension=dimension,
-        insights_model_id=settings.pegasus_model_id,
-        embedding_model_id=settings.marengo_model_id,
         seed=settings.random_seed,
     )
     return AdapterSet(
