@@ -29,6 +29,12 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from milkmobs.adapters.aws.sfn_names import (
+    EVENTBRIDGE_SERVICE_ERRORS,
+    LAMBDA_SERVICE_ERRORS,
+    TIMEOUT_ERROR,
+    error_names,
+)
 from milkmobs.core.workflow import (
     Choice,
     EmitEvent,
@@ -118,7 +124,7 @@ class AnalysisWorkflow(Construct):
                 result_path=f"$.{catch.step_field}",
             )
             record.next(mark_failed)
-            state.add_catch(record, errors=list(catch.errors), result_path=f"$.{catch.error_field}")
+            state.add_catch(record, errors=error_names(catch.errors), result_path=f"$.{catch.error_field}")
         succeed = sfn.Succeed(self, "Analyzed", comment="Validated or rejected, and the event emitted.")
         for end in chain.ends:
             end.next(succeed)
@@ -173,7 +179,7 @@ class AnalysisWorkflow(Construct):
             task_timeout=sfn.Timeout.duration(cdk.Duration.seconds(task.timeout_seconds)),
             result_path=result_path,
         )
-        _add_retries(state, task.retry)
+        _add_retries(state, task.retry, LAMBDA_SERVICE_ERRORS)
         return state
 
     def _parallel(self, step: Parallel) -> _Chain:
@@ -234,7 +240,7 @@ class AnalysisWorkflow(Construct):
             result_path=sfn.JsonPath.DISCARD,  # the execution's output stays the video's final state
             task_timeout=sfn.Timeout.duration(cdk.Duration.seconds(step.timeout_seconds)),
         )
-        _add_retries(emit, step.retry)
+        _add_retries(emit, step.retry, EVENTBRIDGE_SERVICE_ERRORS)
         return emit
 
     def _poll(self, step: PollUntilDone) -> _Chain:
@@ -245,7 +251,7 @@ class AnalysisWorkflow(Construct):
         )
         finished = sfn.Pass(self, f"{step.name}Finished", output_path="$.result")
         timed_out = sfn.Fail(
-            self, f"{step.name}TimedOut", error="States.Timeout",
+            self, f"{step.name}TimedOut", error=TIMEOUT_ERROR,
             cause=f"{step.name}: not done after {step.max_polls} checks",
         )
         wait = sfn.Wait(self, step.wait.name, time=sfn.WaitTime.duration(cdk.Duration.seconds(step.wait.seconds)))
@@ -268,10 +274,11 @@ class AnalysisWorkflow(Construct):
         return _Chain(start, [finished], [])
 
 
-def _add_retries(state: sfn.TaskStateBase, policies: Sequence[RetryPolicy]) -> None:
+def _add_retries(state: sfn.TaskStateBase, policies: Sequence[RetryPolicy], runner_faults: tuple[str, ...]) -> None:
+    """The core's retry policies in Step Functions' names; ``runner_faults`` are the task runner's own."""
     for policy in policies:
         state.add_retry(
-            errors=list(policy.errors),
+            errors=error_names(policy.errors, runner_faults=runner_faults if policy.runner_faults else ()),
             interval=_whole_seconds(policy.interval_seconds, "interval"),
             max_attempts=policy.max_attempts,
             backoff_rate=policy.backoff_rate,

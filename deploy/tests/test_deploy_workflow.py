@@ -6,8 +6,23 @@ from typing import Any
 
 from deploy_support import Synth, all_states, state_machine_definition
 
+from milkmobs.adapters.aws.sfn_names import (
+    ALL_ERRORS,
+    EVENTBRIDGE_SERVICE_ERRORS,
+    LAMBDA_SERVICE_ERRORS,
+    error_names,
+)
 from milkmobs.core.limits import LIMITS
-from milkmobs.core.workflow import ANALYSIS_WORKFLOW, Choice, EmitEvent, Merge, Parallel, PollUntilDone, Task
+from milkmobs.core.workflow import (
+    ANALYSIS_WORKFLOW,
+    Choice,
+    EmitEvent,
+    Merge,
+    Parallel,
+    PollUntilDone,
+    RetryPolicy,
+    Task,
+)
 
 CATCH = ANALYSIS_WORKFLOW.catch
 
@@ -68,7 +83,7 @@ def test_every_task_has_the_core_retry_policy_and_timeout(synth: Synth) -> None:
         assert state["Type"] == "Task" and state["TimeoutSeconds"] == task.timeout_seconds, name
         assert len(state["Retry"]) == len(task.retry), name
         for rule, policy in zip(state["Retry"], task.retry, strict=True):
-            assert rule["ErrorEquals"] == list(policy.errors), name
+            assert rule["ErrorEquals"] == error_names(policy.errors, runner_faults=_lambda_faults(policy)), name
             assert rule["IntervalSeconds"] == policy.interval_seconds
             assert rule["MaxAttempts"] == policy.max_attempts
             assert rule["BackoffRate"] == policy.backoff_rate
@@ -93,7 +108,8 @@ def test_every_failing_top_level_state_but_the_emit_is_caught_into_mark_failed(s
     catchable += [t.name for s in ANALYSIS_WORKFLOW.steps if isinstance(s, Choice) for t in s.then]
     for name in catchable:
         (catch,) = states[name]["Catch"]
-        assert catch["ErrorEquals"] == list(CATCH.errors) and catch["ResultPath"] == f"$.{CATCH.error_field}"
+        assert catch["ErrorEquals"] == error_names(CATCH.errors) == [ALL_ERRORS]
+        assert catch["ResultPath"] == f"$.{CATCH.error_field}"
         record = states[catch["Next"]]
         assert record == {
             "Type": "Pass", "Comment": record["Comment"], "Result": name,
@@ -127,7 +143,9 @@ def test_video_analyzed_goes_straight_to_eventbridge(synth: Synth) -> None:
     assert entry["DetailType"] == "VideoAnalyzed" and entry["Source"] == "milk-mobs.analysis"
     (bus,) = [r for r in synth.resources("AWS::Events::EventBus").values()]
     assert bus["Properties"]["Name"] == emit.event_bus_name == "milk-mobs-bus"
-    assert [r["ErrorEquals"] for r in state["Retry"]] == [list(p.errors) for p in emit.retry]
+    assert [r["ErrorEquals"] for r in state["Retry"]] == [
+        error_names(p.errors, runner_faults=EVENTBRIDGE_SERVICE_ERRORS if p.runner_faults else ()) for p in emit.retry
+    ]
 
 
 def test_merge_picks_the_branch_fields_the_core_names(synth: Synth) -> None:
@@ -140,3 +158,7 @@ def test_merge_picks_the_branch_fields_the_core_names(synth: Synth) -> None:
         f"{name}.$": path.replace("$[", "$.branch").replace("].", ".", 1) for name, path in merge.fields.items()
     }
     assert pick["Parameters"] == expected
+
+
+def _lambda_faults(policy: RetryPolicy) -> tuple[str, ...]:
+    return LAMBDA_SERVICE_ERRORS if policy.runner_faults else ()

@@ -13,7 +13,7 @@ from milkmobs.adapters.memory import FakeAnalyzer, InMemoryExecutionLog
 from milkmobs.core.limits import LIMITS
 from milkmobs.core.orchestrator import InProcessOrchestrator
 from milkmobs.core.steps import STEP_HANDLERS
-from milkmobs.core.workflow import ANALYSIS_WORKFLOW, TIMEOUT_ERROR, Catch, RetryPolicy, Task, WorkflowDefinition
+from milkmobs.core.workflow import ANALYSIS_WORKFLOW, Catch, RetryPolicy, StepTimeout, Task, WorkflowDefinition
 from milkmobs.domain import (
     AnalysisError,
     BackendUnavailableError,
@@ -156,10 +156,10 @@ def test_step_timeouts_are_retried_then_caught() -> None:
                 "slow",
                 "sleeps",
                 timeout_seconds=1,
-                retry=(RetryPolicy((TIMEOUT_ERROR,), interval_seconds=0, max_attempts=1),),
+                retry=(RetryPolicy((StepTimeout,), interval_seconds=0, max_attempts=1),),
             ),
         ),
-        catch=Catch(("States.ALL",), ANALYSIS_WORKFLOW.catch.task, "Failed"),
+        catch=Catch((Exception,), ANALYSIS_WORKFLOW.catch.task, "Failed"),
     )
     with make_app() as app:
         orchestrator = _orchestrate(
@@ -170,7 +170,7 @@ def test_step_timeouts_are_retried_then_caught() -> None:
         orchestrator.start(video_id)
         assert time.monotonic() - started < 0.45
         video = app.ports.videos.get(video_id)
-        assert video.status is VideoStatus.FAILED and video.failure.error_type == TIMEOUT_ERROR  # type: ignore[union-attr]
+        assert video.status is VideoStatus.FAILED and video.failure.error_type == StepTimeout.__name__  # type: ignore[union-attr]
         assert [(n, a) for n, _, a in _steps(app, video_id)] == [("Slow", 2), ("MarkFailed", 1)]
 
 
@@ -218,7 +218,7 @@ def test_a_job_that_never_finishes_times_out_after_max_polls() -> None:
     with make_app(analyzer=lambda a: AsyncEmbedder(FakeAnalyzer(a.media, dimension=a.index.dimension), 10**6)) as app:
         video = upload(app)
         assert video.status is VideoStatus.FAILED
-        assert video.failure.step == "Embedding" and video.failure.error_type == TIMEOUT_ERROR  # type: ignore[union-attr]
+        assert video.failure.step == "Embedding" and video.failure.error_type == StepTimeout.__name__  # type: ignore[union-attr]
         assert app.ports.analyzer.checks == LIMITS.marengo_max_polls
 
 

@@ -7,6 +7,7 @@ import json
 import pytest
 from tests.unit.core_support import CAMPAIGN_BYTES, make_app, submit
 
+from milkmobs.adapters.aws.sfn_names import caught_error
 from milkmobs.core.steps import STEP_HANDLERS
 from milkmobs.domain import InvalidInputError, StartResult, VideoStatus
 
@@ -59,7 +60,13 @@ def test_mark_failed_reads_the_lambda_error_document(app) -> None:  # type: igno
     video_id = _uploaded(app)
     cause = json.dumps({"errorMessage": "video x: Pegasus refused", "errorType": "AnalysisError", "stackTrace": []})
     out = STEP_HANDLERS["analysis-mark-failed"](
-        app, {"videoId": video_id, "failedStep": "AnalyzeVideo", "error": {"Error": "AnalysisError", "Cause": cause}}
+        app,
+        {
+            "videoId": video_id,
+            "failedStep": "AnalyzeVideo",
+            # what the Lambda hands the step: Step Functions' catch output in the core's words
+            "error": caught_error({"Error": "AnalysisError", "Cause": cause}),
+        },
     )
     assert out["status"] == "failed"
     assert out["failure"]["step"] == "AnalyzeVideo" and out["failure"]["error"] == "video x: Pegasus refused"
@@ -71,7 +78,8 @@ def test_mark_failed_reads_the_lambda_error_document(app) -> None:  # type: igno
 def test_mark_failed_on_a_deleted_video_reports_it(app) -> None:  # type: ignore[no-untyped-def]
     video_id = _uploaded(app)
     app.delete_video(video_id)
-    out = STEP_HANDLERS["analysis-mark-failed"](app, {"videoId": video_id, "error": {"Error": "States.Timeout"}})
+    state = {"videoId": video_id, "error": caught_error({"Error": "States.Timeout"})}
+    out = STEP_HANDLERS["analysis-mark-failed"](app, state)
     assert out == {"videoId": video_id, "status": None, "deleted": True}
 
 
@@ -90,3 +98,17 @@ def test_malformed_state_is_refused_with_the_field(app, name, state, field) -> N
     with pytest.raises(InvalidInputError) as raised:
         STEP_HANDLERS[name](app, state)
     assert raised.value.field == field
+
+
+def test_step_functions_names_translate_to_the_core_s_and_back() -> None:
+    from milkmobs.adapters.aws.sfn_names import ALL_ERRORS, LAMBDA_SERVICE_ERRORS, TIMEOUT_ERROR, error_names
+    from milkmobs.core.workflow import StepTimeout
+    from milkmobs.domain import BackendUnavailableError
+
+    assert caught_error({"Error": TIMEOUT_ERROR, "Cause": "too slow"}) == {"name": "StepTimeout", "message": "too slow"}
+    assert error_names((Exception,)) == [ALL_ERRORS]
+    assert error_names((BackendUnavailableError, StepTimeout), runner_faults=LAMBDA_SERVICE_ERRORS) == [
+        "BackendUnavailableError",
+        TIMEOUT_ERROR,
+        *LAMBDA_SERVICE_ERRORS,
+    ]

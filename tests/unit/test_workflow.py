@@ -7,7 +7,6 @@ import pytest
 from milkmobs.core.steps import STEP_HANDLERS
 from milkmobs.core.workflow import (
     ANALYSIS_WORKFLOW,
-    LAMBDA_SERVICE_ERRORS,
     Choice,
     EmitEvent,
     Merge,
@@ -16,7 +15,14 @@ from milkmobs.core.workflow import (
     RetryPolicy,
     Task,
 )
-from milkmobs.domain import EVENT_BUS_NAME, EVENT_SOURCE
+from milkmobs.domain import (
+    EVENT_BUS_NAME,
+    EVENT_SOURCE,
+    AnalysisError,
+    BackendUnavailableError,
+    InvalidInputError,
+    TransientAnalysisError,
+)
 
 SEED_LAMBDAS = [
     "analysis-mark-processing",
@@ -62,16 +68,18 @@ def test_model_steps_retry_throttling_and_lambda_service_errors() -> None:
     assert isinstance(parallel, Parallel)
     pegasus = parallel.branches[0][0]
     assert isinstance(pegasus, Task)
-    names = {name for policy in pegasus.retry for name in policy.errors}
-    assert {"TransientAnalysisError", "BackendUnavailableError", *LAMBDA_SERVICE_ERRORS} <= names
-    assert "AnalysisError" not in names and "InvalidInputError" not in names  # permanent: never retried
+    retried = {error for policy in pegasus.retry for error in policy.errors}
+    assert {TransientAnalysisError, BackendUnavailableError} <= retried
+    assert all(policy.runner_faults for policy in pegasus.retry if TransientAnalysisError in policy.errors)
+    permanent = (AnalysisError("Pegasus refused the video"), InvalidInputError("bad"))
+    assert not any(policy.matches(error) for policy in pegasus.retry for error in permanent)  # never retried
 
 
 def test_retry_delays_back_off_and_are_capped() -> None:
-    policy = RetryPolicy(errors=("X",), interval_seconds=2, max_attempts=5, backoff_rate=2, max_delay_seconds=5)
+    policy = RetryPolicy(errors=(KeyError,), interval_seconds=2, max_attempts=5, backoff_rate=2, max_delay_seconds=5)
     assert [policy.delay_before_retry(n) for n in range(1, 5)] == [2, 4, 5, 5]
-    assert policy.matches("X") and not policy.matches("Y")
-    assert RetryPolicy(errors=("States.ALL",), interval_seconds=1, max_attempts=1).matches("anything")
+    assert policy.matches(KeyError("x")) and not policy.matches(ValueError("y"))
+    assert RetryPolicy(errors=(Exception,), interval_seconds=1, max_attempts=1).matches(RuntimeError("anything"))
 
 
 def test_task_input_is_the_named_fields_plus_constants() -> None:

@@ -7,18 +7,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from milkmobs.core.workflow_model import TIMEOUT_ERROR
+from milkmobs.core.workflow_model import StepTimeout
 from milkmobs.domain import ExecutionRecord, ExecutionStatus, StepRecord, StepStatus
 from milkmobs.ports import ExecutionLog
 
-
-class StepTimeout(Exception):
-    """A step ran longer than its ``timeout_seconds`` (reported as ``States.Timeout``)."""
+__all__ = ["ExecutionTracker", "StepTimeout", "call_with_timeout", "error_name"]
 
 
 def error_name(exc: BaseException) -> str:
-    """The name retry policies match: ``States.Timeout`` or the exception's class name."""
-    return TIMEOUT_ERROR if isinstance(exc, StepTimeout) else type(exc).__name__
+    """The name an execution records for ``exc``: its class name (``StepTimeout`` for a timeout)."""
+    return type(exc).__name__
 
 
 class ExecutionTracker:

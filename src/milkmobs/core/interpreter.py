@@ -15,7 +15,6 @@ from milkmobs.core.execution_tracking import ExecutionTracker, call_with_timeout
 from milkmobs.core.service import MilkMobs
 from milkmobs.core.steps import StepHandler
 from milkmobs.core.workflow_model import (
-    TIMEOUT_ERROR,
     Choice,
     EmitEvent,
     Jitter,
@@ -24,6 +23,7 @@ from milkmobs.core.workflow_model import (
     PollUntilDone,
     RetryPolicy,
     Step,
+    StepTimeout,
     Task,
     Wait,
     WorkflowDefinition,
@@ -117,7 +117,7 @@ class WorkflowInterpreter:
         handled = {
             **state,
             catch.step_field: failure.step,
-            catch.error_field: {"Error": failure.error_name, "Cause": failure.message},
+            catch.error_field: {"name": failure.error_name, "message": failure.message},
         }
         try:
             self._run_task(catch.task, handled, execution)
@@ -172,7 +172,7 @@ class WorkflowInterpreter:
         polls = 0
         while not state.get(step.done_field):
             if polls >= step.max_polls:
-                raise _StepFailed(step.name, TIMEOUT_ERROR, f"not done after {polls} checks")
+                raise _StepFailed(step.name, StepTimeout.__name__, f"not done after {polls} checks")
             self._run_step(step.wait, state, execution)
             state = self._run_task(step.check, state, execution)
             polls += 1
@@ -216,7 +216,7 @@ class WorkflowInterpreter:
                 output = self._call(handler, payload, task)
             except Exception as exc:
                 name, message = error_name(exc), str(exc)
-                policy_index = next((i for i, p in enumerate(task.retry) if p.matches(name)), None)
+                policy_index = next((i for i, p in enumerate(task.retry) if p.matches(exc)), None)
                 if policy_index is not None and retries_used[policy_index] < task.retry[policy_index].max_attempts:
                     retries_used[policy_index] += 1
                     self._sleep(self._delay(task.retry[policy_index], retries_used[policy_index]))

@@ -9,7 +9,6 @@ same functions, so both runners execute exactly the same code.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -136,25 +135,16 @@ def emit_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
 
 
 def _error_message(error: Any) -> tuple[str, str]:
-    """(error name, readable message) from a Step Functions catch ``{"Error", "Cause"}``; the Cause
-    of a Lambda error is a JSON document whose ``errorMessage`` is the readable part."""
+    """(error name, readable message) from the catch's ``{"name", "message"}``."""
     if not isinstance(error, Mapping):
         return "", str(error) if error else "unknown error"
-    name = str(error.get("Error") or "")
-    cause = error.get("Cause")
-    message = str(cause) if cause is not None else ""
-    if isinstance(cause, str) and cause.startswith("{"):
-        try:
-            document = json.loads(cause)
-        except ValueError:
-            document = None
-        if isinstance(document, Mapping) and document.get("errorMessage"):
-            message = str(document["errorMessage"])
+    name = str(error.get("name") or "")
+    message = str(error.get("message") or "")
     return name, message or name or "unknown error"
 
 
 def mark_failed_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
-    """analysis-mark-failed (the catch): ``{videoId, failedStep, error: {Error, Cause}}`` → the video
+    """analysis-mark-failed (the catch): ``{videoId, failedStep, error: {name, message}}`` → the video
     ``failed`` with that step and error. A video deleted meanwhile has nothing left to mark.
 
     A video whose analysis already finished (validated or rejected) keeps its result: a late

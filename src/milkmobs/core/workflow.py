@@ -33,8 +33,9 @@ State flow (what each step reads → returns)::
       → Succeed
 
 Any error in a top-level step goes to the one :class:`Catch`: the state that entered the failing
-step plus ``failedStep`` (that step's name) and ``error`` = ``{"Error": <error name>, "Cause":
-<message, or Lambda's JSON error document>}`` is passed to ``analysis-mark-failed``, which records
+step plus ``failedStep`` (that step's name) and ``error`` = ``{"name": <the exception class's name>,
+"message": <its readable message>}`` is passed to ``analysis-mark-failed`` (in AWS its Lambda reads
+Step Functions' ``{"Error", "Cause"}`` into that shape), which records
 the step and error on the video (status ``failed``, out of the index and its mob), then the
 execution ends in the ``AnalysisFailed`` Fail state. Nothing is emitted for a failed video, so no
 event ever says something false. Rejected videos take the Choice's default branch and emit too.
@@ -50,9 +51,6 @@ from types import MappingProxyType
 
 from milkmobs.core.limits import LIMITS
 from milkmobs.core.workflow_model import (
-    ALL_ERRORS,
-    LAMBDA_SERVICE_ERRORS,
-    TIMEOUT_ERROR,
     Catch,
     Choice,
     EmitEvent,
@@ -62,21 +60,25 @@ from milkmobs.core.workflow_model import (
     PollUntilDone,
     RetryPolicy,
     Step,
+    StepTimeout,
     Task,
     Wait,
     WorkflowDefinition,
 )
-from milkmobs.domain import EVENT_BUS_NAME, EVENT_SOURCE, VideoAnalyzed
+from milkmobs.domain import (
+    EVENT_BUS_NAME,
+    EVENT_SOURCE,
+    BackendUnavailableError,
+    TransientAnalysisError,
+    VideoAnalyzed,
+)
 
 __all__ = [
-    "ALL_ERRORS",
     "ANALYSIS_WORKFLOW",
     "EVENT_RETRY",
-    "LAMBDA_SERVICE_ERRORS",
     "MODEL_RETRY",
     "MODEL_TIMEOUT_RETRY",
     "STORE_RETRY",
-    "TIMEOUT_ERROR",
     "Catch",
     "Choice",
     "EmitEvent",
@@ -86,6 +88,7 @@ __all__ = [
     "PollUntilDone",
     "RetryPolicy",
     "Step",
+    "StepTimeout",
     "Task",
     "Wait",
     "WorkflowDefinition",
@@ -95,30 +98,33 @@ __all__ = [
 
 #: Model calls: throttling and 5xx pass; back off generously (Bedrock quotas are per minute).
 MODEL_RETRY = RetryPolicy(
-    errors=("TransientAnalysisError", "BackendUnavailableError", *LAMBDA_SERVICE_ERRORS),
+    errors=(TransientAnalysisError, BackendUnavailableError),
     interval_seconds=2.0,
     max_attempts=4,
     backoff_rate=2.0,
     max_delay_seconds=30.0,
+    runner_faults=True,
 )
 #: A model call that ran out of time: try once more.
-MODEL_TIMEOUT_RETRY = RetryPolicy(errors=(TIMEOUT_ERROR,), interval_seconds=5.0, max_attempts=1)
+MODEL_TIMEOUT_RETRY = RetryPolicy(errors=(StepTimeout,), interval_seconds=5.0, max_attempts=1)
 #: Store and index writes: short outages and throttling.
 STORE_RETRY = RetryPolicy(
-    errors=("BackendUnavailableError", *LAMBDA_SERVICE_ERRORS, TIMEOUT_ERROR),
+    errors=(BackendUnavailableError, StepTimeout),
     interval_seconds=1.0,
     max_attempts=3,
     backoff_rate=2.0,
     max_delay_seconds=10.0,
+    runner_faults=True,
 )
-#: Publishing the event. The PutEvents integration reports a refused entry (throttled, internal
-#: failure: HTTP 200 with ``FailedEntryCount``) as ``EventBridge.FailedEntry``; retried like the rest.
+#: Publishing the event. In AWS a PutEvents integration: its runner faults are EventBridge's errors,
+#: a refused entry (throttled, internal failure: HTTP 200 with ``FailedEntryCount``) among them.
 EVENT_RETRY = RetryPolicy(
-    errors=("BackendUnavailableError", "EventBridge.EventBridgeException", "EventBridge.FailedEntry", TIMEOUT_ERROR),
+    errors=(BackendUnavailableError, StepTimeout),
     interval_seconds=1.0,
     max_attempts=5,
     backoff_rate=2.0,
     max_delay_seconds=10.0,
+    runner_faults=True,
 )
 
 ANALYSIS_WORKFLOW = WorkflowDefinition(
@@ -219,7 +225,7 @@ ANALYSIS_WORKFLOW = WorkflowDefinition(
         ),
     ),
     catch=Catch(
-        errors=(ALL_ERRORS,),
+        errors=(Exception,),
         task=Task(
             name="MarkFailed",
             handler="analysis-mark-failed",

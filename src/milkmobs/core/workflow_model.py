@@ -11,17 +11,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
-#: The Lambda service's own transient errors (Step Functions reports them under these names).
-LAMBDA_SERVICE_ERRORS: tuple[str, ...] = (
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-)
-#: Error name of a step that exceeded its ``timeout_seconds`` (same name in both runners).
-TIMEOUT_ERROR = "States.Timeout"
-#: Matches every error (used by the catch).
-ALL_ERRORS = "States.ALL"
+
+class StepTimeout(Exception):
+    """A step ran longer than its ``timeout_seconds``, or a poll ran out of checks."""
+
+
+#: Errors are named by their classes; a runner translates them into its own names (``deploy/`` into
+#: Step Functions' ``ErrorEquals``), so renaming a class can never silently stop its retries.
+ErrorClass = type[BaseException]
 
 
 class Jitter(StrEnum):
@@ -33,24 +30,26 @@ class Jitter(StrEnum):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """One Step Functions ``Retry`` rule.
+    """One retry rule (a Step Functions ``Retry``).
 
-    ``errors`` are matched by exact name: the class name of the milkmobs error a handler raised
-    (Lambda reports it as ``errorType``), a Lambda service error, or ``States.Timeout``.
-    ``max_attempts`` counts *retries* after the first call, as in Step Functions' ``MaxAttempts``.
-    The n-th retry waits ``interval_seconds · backoff_rate^(n-1)``, capped by ``max_delay_seconds``.
+    ``errors`` are the exception classes it applies to (subclasses included); :class:`StepTimeout`
+    for a step that ran out of time. ``runner_faults`` also retries the step runner's own transient
+    faults (in AWS, the Lambda service's errors). ``max_attempts`` counts *retries* after the first
+    call, as in Step Functions' ``MaxAttempts``. The n-th retry waits
+    ``interval_seconds · backoff_rate^(n-1)``, capped by ``max_delay_seconds``.
     """
 
-    errors: tuple[str, ...]
+    errors: tuple[ErrorClass, ...]
     interval_seconds: float
     max_attempts: int
     backoff_rate: float = 2.0
     max_delay_seconds: float | None = None
     jitter: Jitter = Jitter.FULL
+    runner_faults: bool = False
 
-    def matches(self, error_name: str) -> bool:
-        """Whether this rule applies to an error of that name."""
-        return error_name in self.errors or ALL_ERRORS in self.errors
+    def matches(self, error: BaseException) -> bool:
+        """Whether this rule applies to ``error``."""
+        return isinstance(error, self.errors)
 
     def delay_before_retry(self, retry_number: int) -> float:
         """The delay before retry ``retry_number`` (1-based), before jitter."""
@@ -90,7 +89,7 @@ class PollUntilDone:
     """``start``, then while ``state[done_field]`` is false: ``wait`` and ``check`` (at most ``max_polls``).
 
     In Step Functions: start → Choice(done?) → Wait → check → back to the Choice; a Fail state
-    ``<name>TimedOut`` (error ``States.Timeout``) after ``max_polls`` checks — the execution timeout
+    ``<name>TimedOut`` (a :class:`StepTimeout`) after ``max_polls`` checks — the execution timeout
     also bounds it.
     """
 
@@ -155,7 +154,7 @@ class Catch:
     """What happens on an error no retry absorbed: run ``task`` (input: the state + ``failedStep`` +
     ``error``), then end the execution in the Fail state ``fail_state`` with that error."""
 
-    errors: tuple[str, ...]
+    errors: tuple[ErrorClass, ...]
     task: Task
     fail_state: str
     step_field: str = "failedStep"

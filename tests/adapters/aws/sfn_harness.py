@@ -25,6 +25,7 @@ from typing import Any
 import boto3
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
+from milkmobs.adapters.aws.sfn_names import LAMBDA_SERVICE_ERRORS, error_names
 from milkmobs.core.workflow import (
     ANALYSIS_WORKFLOW,
     Choice,
@@ -95,7 +96,7 @@ def _retries(policies: tuple[RetryPolicy, ...]) -> list[dict[str, Any]]:
     # moto sleeps the real interval; 1 s is the smallest ASL allows, and enough to prove the retry
     return [
         {
-            "ErrorEquals": list(p.errors),
+            "ErrorEquals": error_names(p.errors, runner_faults=LAMBDA_SERVICE_ERRORS if p.runner_faults else ()),
             "IntervalSeconds": 1,
             "MaxAttempts": p.max_attempts,
             "BackoffRate": p.backoff_rate,
