@@ -252,3 +252,19 @@ def test_a_second_upload_of_the_same_file_answers_409_naming_the_first(app: Milk
     assert app.get_video(second.video_id).status.value == "failed"
     assert _post_form(wsgi, second.upload.fields, data)[0] == 409  # its form stores nothing any more
     assert not app.ports.media.exists(second.video.media_key)
+
+
+def test_browsers_may_send_the_idempotency_key_cross_origin(app: MilkMobs) -> None:
+    api = create_api(lambda: app, authorizer=BearerTokenAuthorizer("t"), cors_origins=["http://front.example"])
+    server = LocalHttpApp(api.resolve, lambda: app, max_upload_bytes=MAX, cors_origins=["http://front.example"])
+    status, headers, _ = _call(
+        server,
+        "OPTIONS",
+        "/videos/submit",
+        headers={
+            "Origin": "http://front.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,idempotency-key",
+        },
+    )
+    assert status == 204 and "idempotency-key" in headers["Access-Control-Allow-Headers"].lower()

@@ -31,7 +31,8 @@ def _cors(origins: Sequence[str]) -> CORSConfig | None:
     if not origins:
         return None
     first, *extra = list(origins)
-    return CORSConfig(allow_origin=first, extra_origins=extra or None, max_age=600)
+    # Idempotency-Key: browsers may send it on POST /videos/submit to retry safely.
+    return CORSConfig(allow_origin=first, extra_origins=extra or None, max_age=600, allow_headers=["Idempotency-Key"])
 
 
 def _security_schemes() -> dict[str, Any]:
