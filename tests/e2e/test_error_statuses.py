@@ -4,10 +4,12 @@ row without a way to provoke it (or a way without a row) fails the test."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import socket
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -73,12 +75,12 @@ def _submit(server: ServerProcess) -> dict[str, Any]:
     return dict(response.json())
 
 
-def _uploaded_video_url(server: ServerProcess) -> str:
+def _uploaded_video_url(server: ServerProcess, data: bytes | None = None) -> str:
+    """Submit and upload a file (its own unless ``data`` is given) as user "table"; its videoUrl."""
     submission = _submit(server)
     upload = submission["upload"]
-    posted = requests.post(
-        upload["url"], data=upload["fields"], files={"file": ("a.mp4", b"GOT MILK " * 100)}, timeout=30
-    )
+    body = data if data is not None else b"GOT MILK " * 100 + uuid.uuid4().bytes
+    posted = requests.post(upload["url"], data=upload["fields"], files={"file": ("a.mp4", body)}, timeout=30)
     assert posted.status_code == 204, posted.text
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -122,6 +124,20 @@ def _conflict(server: ServerProcess) -> Answer:
     return _post(server, "/validate", json={"videoId": _submit(server)["videoId"]})
 
 
+def _duplicate_content(server: ServerProcess) -> Answer:
+    data = b"GOT MILK " * 100 + uuid.uuid4().bytes
+    assert _uploaded_video_url(server, data)
+    digest = hashlib.sha256(data).hexdigest()
+    return _post(server, "/videos/submit", json={"userId": "table", "contentSha256": digest})
+
+
+def _idempotency_key_reused(server: ServerProcess) -> Answer:
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    first = requests.post(f"{server.url}/videos/submit", json={"userId": "table"}, headers=key, timeout=30)
+    assert first.status_code == 201, first.text
+    return _post(server, "/videos/submit", json={"userId": "table", "title": "another"}, headers=key)
+
+
 def _range_past_the_end(server: ServerProcess) -> Answer:
     return _answer(requests.get(_uploaded_video_url(server), headers={"Range": "bytes=999999-"}, timeout=30))
 
@@ -137,6 +153,8 @@ SCENARIOS: dict[tuple[int, str], Callable[[ServerProcess], Answer]] = {
     (404, "not_found"): lambda s: _get(s, "/videos/doesnotexist"),
     (405, "method_not_allowed"): lambda s: _answer(requests.put(f"{s.url}/videos/submit", json={}, timeout=30)),
     (409, "conflict"): _conflict,
+    (409, "duplicate_content"): _duplicate_content,
+    (409, "idempotency_key_reused"): _idempotency_key_reused,
     (413, "payload_too_large"): lambda s: _post(s, "/videos/submit", json={"userId": "u", "sizeBytes": MAX_UPLOAD + 1}),
     (415, "unsupported_media_type"): lambda s: _post(s, "/videos/submit", data="userId=u", headers=FORM),
     (416, "range_not_satisfiable"): _range_past_the_end,
