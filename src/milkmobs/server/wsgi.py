@@ -22,13 +22,13 @@ from urllib.parse import parse_qsl, unquote
 
 from milkmobs.api.errors import status_for
 from milkmobs.core.service import MilkMobs
-from milkmobs.domain import InvalidInputError, MilkmobsError, NotFoundError, PayloadTooLargeError
+from milkmobs.domain import MilkmobsError, NotFoundError
 from milkmobs.ports import ServedMediaStore
 from milkmobs.server.events import from_response, to_event
 from milkmobs.server.fifo_lock import FifoLock
 from milkmobs.server.page_cache import PageCache
 from milkmobs.server.static import web_pages
-from milkmobs.server.uploads import FORM_OVERHEAD_BYTES, UploadEndpoint
+from milkmobs.server.uploads import FORM_OVERHEAD_BYTES, UploadEndpoint, content_length
 
 if TYPE_CHECKING:
     from milkmobs.settings import Settings
@@ -170,12 +170,7 @@ class LocalHttpApp:
 
     @staticmethod
     def _read_body(environ: dict[str, Any], *, limit: int) -> bytes:
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError as exc:
-            raise InvalidInputError("Content-Length is not a number", field="content-length") from exc
-        if length > limit:
-            raise PayloadTooLargeError(f"the request body is {length} bytes; at most {limit} are accepted")
+        length = content_length(environ, limit=limit)
         return bytes(environ["wsgi.input"].read(length)) if length > 0 else b""
 
     # -- what S3 does in AWS -----------------------------------------------------------------
