@@ -65,7 +65,8 @@ def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, ScriptedBedr
 
 def _upload(app: Any, hashtags: list[str]) -> str:
     video_id = app.submit_video(SubmitRequest(user_id="u1", title="milk time", hashtags=hashtags)).video_id
-    app.upload_video(video_id, b"\x00\x00\x00\x18ftypmp42" + bytes(400_000))
+    # each video its own file: a user's second upload of the same bytes is refused as a duplicate
+    app.upload_video(video_id, b"\x00\x00\x00\x18ftypmp42" + bytes(400_000) + video_id.encode())
     return str(video_id)
 
 
