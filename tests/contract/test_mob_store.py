@@ -137,3 +137,29 @@ def test_list_all_is_largest_first_with_ties_by_id(mob_store: Store) -> None:
     assert [m.mob_id for m in listed] == ["d", "c", "e", "a", "b"]
     assert listed[0].video_count == 10
     assert listed[1] == make_mob("c", count=7, seed=ord("c"))
+
+
+def test_names_maps_known_ids_to_names_and_leaves_unknown_ids_out(mob_store: Store) -> None:
+    assert mob_store.names([]) == {}
+    assert mob_store.names(["ghost"]) == {}
+    mob_store.add(make_mob("m1"))
+    mob_store.add(make_mob("m2", seed=2))
+    assert mob_store.names(["m1", "ghost", "m1"]) == {"m1": "Mob m1"}
+    assert mob_store.names({"m1", "m2"}) == {"m1": "Mob m1", "m2": "Mob m2"}
+
+
+def test_names_follow_saves_and_deletes(mob_store: Store) -> None:
+    mob_store.add(make_mob("m1"))
+    mob_store.add(make_mob("m2", seed=2))
+    mob_store.save(mob_store.get("m1").model_copy(update={"name": "Café crème ☕"}), expected_version=0)
+    mob_store.adjust_count("m2", 4)
+    mob_store.delete("m2")
+    assert mob_store.names(["m1", "m2"]) == {"m1": "Café crème ☕"}
+
+
+def test_names_of_more_ids_than_one_request_holds(mob_store: Store) -> None:
+    known = [f"m{i:03d}" for i in range(120)]
+    for i, mob_id in enumerate(known):
+        mob_store.add(make_mob(mob_id, seed=i, dimension=8))
+    asked = known + [f"ghost{i}" for i in range(520)]  # past every adapter's per-request key limit
+    assert mob_store.names(asked) == {mob_id: f"Mob {mob_id}" for mob_id in known}

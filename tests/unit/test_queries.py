@@ -117,3 +117,24 @@ def test_unknown_ids_are_not_found(app) -> None:  # type: ignore[no-untyped-def]
     for call in (app.get_video, app.get_validation, app.execution_history, app.revalidate, app.delete_video):
         with pytest.raises(NotFoundError):
             call("0" * 32)
+
+
+def test_video_views_read_mob_names_only_never_whole_mobs(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    skaters = [upload(app, hashtags=["gotmilk", "skate"]) for _ in range(2)]
+    beach = upload(app, hashtags=["gotmilk", "beach"])
+    names = {m.mob_id: m.name for m in app.list_mobs()}
+
+    def whole_mobs_read(*_args: object) -> None:
+        raise AssertionError("a video view read whole mobs (centroids included) to show their names")
+
+    monkeypatch.setattr(app.ports.mobs, "list_all", whole_mobs_read)
+    monkeypatch.setattr(app.ports.mobs, "get", whole_mobs_read)
+    views = [
+        app.get_video(beach.video_id),
+        *app.feed().items,
+        *app.list_user_videos("u1").items,
+        *(r.video for r in app.similar_videos(skaters[0].video_id).results),
+        *(r.video for r in app.search_text("skate").results),
+    ]
+    assert {v.video_id for v in views} == {beach.video_id, *(s.video_id for s in skaters)}
+    assert all(v.mob_id and v.mob_name == names[v.mob_id] for v in views)

@@ -32,10 +32,9 @@ def check_limit(limit: int, *, maximum: int = MAX_PAGE_SIZE) -> int:
 
 
 def _mob_names(ports: CorePorts, videos: Iterable[Video]) -> dict[str, str]:
-    """Names of the mobs these videos belong to (one bounded read of the k mobs, only if needed)."""
-    if not any(v.mob_id for v in videos):
-        return {}
-    return {mob.mob_id: mob.name for mob in ports.mobs.list_all()}
+    """Names of the mobs these videos belong to: one names-only read, none when no video has a mob."""
+    mob_ids = {v.mob_id for v in videos if v.mob_id}
+    return ports.mobs.names(mob_ids) if mob_ids else {}
 
 
 def to_view(ports: CorePorts, config: CoreConfig, video: Video, mob_names: dict[str, str] | None = None) -> VideoView:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from milkmobs.domain import Mob, Page, Video, VideoStats, VideoStatus
@@ -67,6 +67,13 @@ class MobStore(Protocol):
 
     def list_all(self) -> list[Mob]:
         """Every mob, largest first (ties by id). Mobs are few (k), so this is one bounded read."""
+        ...
+
+    def names(self, mob_ids: Collection[str]) -> dict[str, str]:
+        """``{mob id: name}`` for the known ids among ``mob_ids``; unknown ids are absent.
+
+        Reads names only (never centroids): what a video view needs to show its mob.
+        """
         ...
 
     def save(self, mob: Mob, *, expected_version: int) -> Mob:

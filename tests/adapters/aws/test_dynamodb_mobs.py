@@ -14,7 +14,7 @@ import pytest
 from milkmobs.adapters.aws.clients import AwsClients
 from milkmobs.adapters.aws.dynamodb_mobs import DynamoDBMobStore
 from milkmobs.core.mobs import join_mob
-from milkmobs.domain import ConflictError, Mob, NotFoundError
+from milkmobs.domain import BackendUnavailableError, ConflictError, Mob, NotFoundError
 
 T0 = datetime(2026, 11, 26, tzinfo=UTC)
 
@@ -80,3 +80,53 @@ def test_eight_threads_assign_1000_videos_and_every_count_matches(mob_store: Dyn
     assert sum(mob.video_count for mob in stored.values()) == 1000
     for mob in stored.values():
         assert abs(float(np.linalg.norm(mob.centroid)) - 1.0) < 1e-4
+
+
+class _Throttling:
+    """A DynamoDB client whose BatchGetItem hands back the first ``throttled`` calls' last key as
+    unprocessed (what DynamoDB does under throttling), and records what each call returned."""
+
+    def __init__(self, client: Any, throttled: int) -> None:
+        self._client = client
+        self.throttled = throttled
+        self.returned: list[dict[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def batch_get_item(self, **request: Any) -> Any:
+        if self.throttled:
+            self.throttled -= 1
+            ((table, ask),) = request["RequestItems"].items()
+            held, keys = ask["Keys"][-1], ask["Keys"][:-1]
+            response = (
+                self._client.batch_get_item(RequestItems={table: {**ask, "Keys": keys}})
+                if keys
+                else {"Responses": {table: []}}
+            )
+            response["UnprocessedKeys"] = {table: {**ask, "Keys": [held]}}
+        else:
+            response = self._client.batch_get_item(**request)
+        self.returned.extend(item for items in response["Responses"].values() for item in items)
+        return response
+
+
+def test_names_reads_no_centroid_and_asks_again_for_unprocessed_keys(tables: AwsClients) -> None:
+    client = _Throttling(tables.dynamodb(), throttled=2)
+    store = DynamoDBMobStore(client, "mobs")  # type: ignore[arg-type]
+    for i in range(3):
+        store.add(_mob(f"m{i}", seed=i))
+    assert store.names(["m0", "m1", "m2", "ghost"]) == {"m0": "mob m0", "m1": "mob m1", "m2": "mob m2"}
+    assert client.throttled == 0
+    assert sorted(item["mobId"]["S"] for item in client.returned) == ["m0", "m1", "m2"]
+    assert all(set(item) == {"mobId", "name"} for item in client.returned)
+
+
+def test_names_gives_up_with_a_retryable_error_when_keys_stay_unprocessed(
+    tables: AwsClients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("milkmobs.adapters.aws.dynamodb_mobs.time.sleep", lambda _seconds: None)
+    store = DynamoDBMobStore(_Throttling(tables.dynamodb(), throttled=1000), "mobs")  # type: ignore[arg-type]
+    store.add(_mob("m0"))
+    with pytest.raises(BackendUnavailableError, match="unprocessed"):
+        store.names(["m0", "m1"])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -12,13 +13,21 @@ from botocore.exceptions import BotoCoreError, ClientError
 from milkmobs.adapters.aws.dynamodb_codec import from_attribute, number, to_attribute
 from milkmobs.adapters.aws.errors import common_translation, error_code, transport_error
 from milkmobs.domain import Mob
-from milkmobs.domain.errors import ConfigurationError, ConflictError, MilkmobsError, NotFoundError
+from milkmobs.domain.errors import (
+    BackendUnavailableError,
+    ConfigurationError,
+    ConflictError,
+    MilkmobsError,
+    NotFoundError,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, QueryInputTypeDef
 
 MOB_PARTITION = "MOB"
+_BATCH_GET_MAX = 100  # DynamoDB's limit on keys per BatchGetItem
+_BATCH_GET_ATTEMPTS = 8  # unprocessed keys mean throttling: back off and ask again this many times
 
 
 def _translate(exc: ClientError, *, table: str, doing: str) -> MilkmobsError:
@@ -136,6 +145,39 @@ class DynamoDBMobStore:
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         mobs.sort(key=lambda mob: (-mob.video_count, mob.mob_id))
         return mobs
+
+    def names(self, mob_ids: Collection[str]) -> dict[str, str]:
+        """Names of the known mobs among ``mob_ids``: BatchGetItem (100 keys a call) projecting the id
+        and name only, so no centroid is read; unprocessed keys are asked again after a back-off."""
+        wanted = sorted(set(mob_ids))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), _BATCH_GET_MAX):
+            pending: list[Any] = [self._key(mob_id) for mob_id in wanted[start : start + _BATCH_GET_MAX]]
+            for attempt in range(_BATCH_GET_ATTEMPTS):
+                response = self._call(
+                    "reading mob names",
+                    self._client.batch_get_item,
+                    RequestItems={
+                        self._table: {
+                            "Keys": pending,
+                            "ProjectionExpression": "mobId, #n",
+                            "ExpressionAttributeNames": {"#n": "name"},
+                            "ConsistentRead": True,
+                        }
+                    },
+                )
+                for item in response.get("Responses", {}).get(self._table, []):
+                    found[item["mobId"]["S"]] = item["name"]["S"]
+                pending = list(response.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", []))
+                if not pending:
+                    break
+                time.sleep(min(0.5, 0.01 * (2**attempt)))
+            else:
+                raise BackendUnavailableError(
+                    f"reading mob names: DynamoDB kept {len(pending)} keys unprocessed (table {self._table}); "
+                    "retry later"
+                )
+        return found
 
     def save(self, mob: Mob, *, expected_version: int) -> Mob:
         """Write the whole mob if the stored version is ``expected_version``; returns it at ``expected + 1``.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Collection
 
 import numpy as np
 
@@ -15,6 +16,8 @@ from milkmobs.adapters.local.sqlite_db import SQLiteDatabase
 from milkmobs.domain import ConflictError, Mob, NotFoundError
 
 _COLUMNS = "body, centroid, video_count, version"
+# Below SQLite's smallest compiled-in limit on bound parameters (999 before 3.32).
+_NAMES_PER_QUERY = 500
 
 
 class SQLiteMobStore:
@@ -41,6 +44,19 @@ class SQLiteMobStore:
         with self._db.read() as conn:
             rows = conn.execute(f"SELECT {_COLUMNS} FROM mobs ORDER BY video_count DESC, mob_id").fetchall()
         return [_mob_from_row(row) for row in rows]
+
+    def names(self, mob_ids: Collection[str]) -> dict[str, str]:
+        wanted = sorted(set(mob_ids))
+        found: dict[str, str] = {}
+        with self._db.read() as conn:
+            for start in range(0, len(wanted), _NAMES_PER_QUERY):
+                chunk = wanted[start : start + _NAMES_PER_QUERY]
+                marks = ", ".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT mob_id, json_extract(body, '$.name') FROM mobs WHERE mob_id IN ({marks})", chunk
+                ).fetchall()
+                found.update((str(mob_id), str(name)) for mob_id, name in rows)
+        return found
 
     def save(self, mob: Mob, *, expected_version: int) -> Mob:
         stored = mob.stored_as(expected_version + 1)

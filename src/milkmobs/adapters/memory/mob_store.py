@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 
 from milkmobs.domain import Mob, NotFoundError
 from milkmobs.domain.errors import ConflictError
@@ -37,6 +38,10 @@ class InMemoryMobStore:
         with self._lock:
             mobs = sorted(self._mobs.values(), key=lambda m: (-m.video_count, m.mob_id))
             return [_copy(m) for m in mobs]
+
+    def names(self, mob_ids: Collection[str]) -> dict[str, str]:
+        with self._lock:
+            return {mob_id: mob.name for mob_id in set(mob_ids) if (mob := self._mobs.get(mob_id)) is not None}
 
     def save(self, mob: Mob, *, expected_version: int) -> Mob:
         with self._lock:
