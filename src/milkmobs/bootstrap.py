@@ -32,6 +32,7 @@ from milkmobs.core.orchestrator import InProcessOrchestrator
 from milkmobs.core.ports_bundle import CorePorts
 from milkmobs.core.recovery import recover
 from milkmobs.core.service import MilkMobs
+from milkmobs.core.steps import StepContext
 from milkmobs.domain import ConfigurationError
 from milkmobs.extras import require_backend_extra
 from milkmobs.ports import Clock, ExecutionLog, IdGenerator
@@ -150,11 +151,11 @@ def build(
         claims=adapters.claims,
         media_processor=adapters.media_processor,
     )
-    app = MilkMobs(ports, core_config(settings))
-    for closer in adapters.closers:
-        app.add_closer(closer)
+    config = core_config(settings)
     if adapters.workflow is not None:
-        app.attach_workflow(adapters.workflow)
+        app = MilkMobs(ports, config, adapters.workflow)
+        for closer in adapters.closers:
+            app.add_closer(closer)
         return app
     executions: ExecutionLog
     if adapters.executions is not None:
@@ -163,8 +164,11 @@ def build(
         from milkmobs.adapters.memory.execution_log import InMemoryExecutionLog
 
         executions = InMemoryExecutionLog()
+    # The orchestrator runs the steps on the ports and configuration alone, so it exists before the
+    # facade, which is then built whole with it.
+    context = StepContext(ports, config)
     orchestrator = InProcessOrchestrator(
-        app,
+        context,
         executions,
         background=background,
         workers=settings.workers,
@@ -172,8 +176,10 @@ def build(
         wait_scale=wait_scale,
         seed=settings.random_seed,
     )
-    app.attach_workflow(orchestrator)
+    app = MilkMobs(ports, config, orchestrator)
+    for closer in adapters.closers:
+        app.add_closer(closer)
     app.add_closer(orchestrator.shutdown)  # closers run in reverse: workers stop before adapters close
     if background:
-        recover(app, orchestrator)  # what a previous `milkmobs serve` left half-done
+        recover(context, orchestrator)  # what a previous `milkmobs serve` left half-done
     return app

@@ -26,8 +26,10 @@ from milkmobs.ports import EmbeddingJob, ModelOutput
 
 
 def _orchestrate(app: Any, **kwargs: Any) -> InProcessOrchestrator:
-    orchestrator = InProcessOrchestrator(app, InMemoryExecutionLog(), retry_interval_scale=0, wait_scale=0, **kwargs)
-    app.attach_workflow(orchestrator)
+    orchestrator = InProcessOrchestrator(
+        app.context, InMemoryExecutionLog(), retry_interval_scale=0, wait_scale=0, **kwargs
+    )
+    app.workflow = orchestrator
     app.add_closer(orchestrator.shutdown)
     return orchestrator
 
@@ -90,8 +92,8 @@ def test_retries_back_off_with_full_jitter_and_then_the_catch_marks_the_video_fa
 
     with make_app(analyzer=lambda a: Wrapped(FakeAnalyzer(a.media, dimension=a.index.dimension))) as app:
         app.ports.analyzer.describe_video = throttled
-        orchestrator = InProcessOrchestrator(app, InMemoryExecutionLog(), sleep=delays.append, seed=1)
-        app.attach_workflow(orchestrator)
+        orchestrator = InProcessOrchestrator(app.context, InMemoryExecutionLog(), sleep=delays.append, seed=1)
+        app.workflow = orchestrator
         video = upload(app)
         assert video.status is VideoStatus.FAILED
         assert video.failure.step == "PegasusAnalysis" and "throttling" in video.failure.error  # type: ignore[union-attr]
@@ -142,7 +144,7 @@ def test_the_catch_keeps_the_result_of_a_video_that_finished_its_analysis() -> N
 
 
 def test_step_timeouts_are_retried_then_caught() -> None:
-    def slow(app: Any, state: dict[str, Any]) -> dict[str, Any]:
+    def slow(context: Any, state: dict[str, Any]) -> dict[str, Any]:
         time.sleep(0.5)
         return state
 
@@ -178,9 +180,9 @@ def test_the_two_analysis_branches_run_concurrently() -> None:
     barrier = threading.Barrier(2, timeout=5)
 
     def meet(name: str) -> Any:
-        def handler(app: Any, state: dict[str, Any]) -> dict[str, Any]:
+        def handler(context: Any, state: dict[str, Any]) -> dict[str, Any]:
             barrier.wait()  # only returns if the other branch is running at the same time
-            return STEP_HANDLERS[name](app, state)
+            return STEP_HANDLERS[name](context, state)
 
         return handler
 
@@ -223,8 +225,8 @@ def test_a_job_that_never_finishes_times_out_after_max_polls() -> None:
 
 
 def test_a_video_deleted_mid_flight_ends_the_execution_failed() -> None:
-    def delete_then_fail(app: Any, state: dict[str, Any]) -> dict[str, Any]:
-        app.delete_video(state["videoId"])
+    def delete_then_fail(context: Any, state: dict[str, Any]) -> dict[str, Any]:
+        app.delete_video(state["videoId"])  # the test's facade, as a client deleting it meanwhile
         raise BackendUnavailableError("gone")
 
     with make_app() as app:
@@ -250,7 +252,7 @@ def test_background_mode_runs_on_a_pool_and_shuts_down_cleanly() -> None:
 
 def test_an_unknown_handler_is_refused_up_front() -> None:
     with make_app() as app, pytest.raises(ValueError, match="no step handler"):
-        InProcessOrchestrator(app, InMemoryExecutionLog(), handlers={})
+        InProcessOrchestrator(app.context, InMemoryExecutionLog(), handlers={})
 
 
 def _interrupted(app: Any, log: InMemoryExecutionLog, status: VideoStatus, execution: ExecutionStatus | None) -> str:
@@ -287,7 +289,7 @@ def test_resume_interrupted_finishes_what_a_previous_process_left() -> None:
         processing = _interrupted(app, log, VideoStatus.PROCESSING, ExecutionStatus.RUNNING)
         never_started = _interrupted(app, log, VideoStatus.UPLOADED, None)
         settled_elsewhere = _interrupted(app, log, VideoStatus.PROCESSING, ExecutionStatus.FAILED)
-        resumed = resume_interrupted(app, app.workflow)
+        resumed = resume_interrupted(app.context, app.workflow)
         assert sorted(resumed) == sorted([uploaded, processing, never_started])
         for video_id in resumed:
             assert app.ports.videos.get(video_id).status is VideoStatus.VALIDATED
@@ -297,7 +299,7 @@ def test_resume_interrupted_finishes_what_a_previous_process_left() -> None:
             if video_id != never_started:
                 assert record.steps[0].error == "interrupted: resumed" and record.steps[1].name == "MarkProcessing"
         assert app.ports.videos.get(settled_elsewhere).status is VideoStatus.PROCESSING  # not ours to rerun
-        assert resume_interrupted(app, app.workflow) == []
+        assert resume_interrupted(app.context, app.workflow) == []
         assert not app.workflow.resume(uploaded)  # finished: nothing to resume
 
 
@@ -307,10 +309,10 @@ def test_cancelled_queue_is_resumed_by_the_next_process() -> None:
     log = InMemoryExecutionLog()
     gate, running = threading.Event(), threading.Event()
 
-    def held(app: Any, state: dict[str, Any]) -> dict[str, Any]:
+    def held(context: Any, state: dict[str, Any]) -> dict[str, Any]:
         running.set()
         gate.wait(5)
-        return STEP_HANDLERS["analysis-mark-processing"](app, state)
+        return STEP_HANDLERS["analysis-mark-processing"](context, state)
 
     with make_app(executions=log) as app:
         first = InProcessOrchestrator(
@@ -321,7 +323,7 @@ def test_cancelled_queue_is_resumed_by_the_next_process() -> None:
             retry_interval_scale=0,
             handlers={**STEP_HANDLERS, "analysis-mark-processing": held},
         )
-        app.attach_workflow(first)
+        app.workflow = first
         ids = [submit(app) for _ in range(3)]
         for video_id in ids:
             app.upload_video(video_id, b"GOT MILK drinking milk" + video_id.encode())
@@ -333,7 +335,7 @@ def test_cancelled_queue_is_resumed_by_the_next_process() -> None:
         statuses = [app.ports.videos.get(i).status for i in ids]
         assert statuses[0] is VideoStatus.VALIDATED and statuses[1:] == [VideoStatus.UPLOADED] * 2
         second = _orchestrate(app)
-        assert sorted(resume_interrupted(app, second)) == sorted(ids[1:])
+        assert sorted(resume_interrupted(app.context, second)) == sorted(ids[1:])
         assert {app.ports.videos.get(i).status for i in ids} == {VideoStatus.VALIDATED}
 
 

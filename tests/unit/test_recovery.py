@@ -62,7 +62,7 @@ def test_recover_finishes_an_execution_left_running_after_validation() -> None:
             )
         )
         waiting = submit(app, hashtags=["gotmilk"])  # not uploaded: nothing to do for it
-        report = recover(app, orchestrator)
+        report = recover(app.context, orchestrator)
         assert report.resumed == [video_id] and report.queued == []
         video = app.ports.videos.get(video_id)
         assert video.status is VideoStatus.VALIDATED and video.mob_id is not None
@@ -71,5 +71,5 @@ def test_recover_finishes_an_execution_left_running_after_validation() -> None:
         assert execution.steps[0].status is StepStatus.FAILED and execution.steps[0].error == "interrupted: resumed"
         events = app.ports.events.published  # type: ignore[attr-defined]
         assert [e.video_id for e in events] == [video_id]
-        assert recover(app, orchestrator).resumed == []  # a second start-up finds nothing to do
+        assert recover(app.context, orchestrator).resumed == []  # a second start-up finds nothing to do
         assert app.ports.videos.get(waiting).status is VideoStatus.PENDING_UPLOAD

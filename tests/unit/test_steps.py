@@ -37,21 +37,24 @@ def _uploaded(app) -> str:  # type: ignore[no-untyped-def]
 def test_the_whole_flow_through_json(app) -> None:  # type: ignore[no-untyped-def]
     video_id = _uploaded(app)
     state = {"videoId": video_id}
-    assert STEP_HANDLERS["analysis-mark-processing"](app, state) == {"videoId": video_id, "status": "processing"}
-    pegasus = STEP_HANDLERS["analysis-pegasus"](app, state)
-    marengo = STEP_HANDLERS["analysis-marengo"](app, {**state, "action": "start"})
+    assert STEP_HANDLERS["analysis-mark-processing"](app.context, state) == {
+        "videoId": video_id,
+        "status": "processing",
+    }
+    pegasus = STEP_HANDLERS["analysis-pegasus"](app.context, state)
+    marengo = STEP_HANDLERS["analysis-marengo"](app.context, {**state, "action": "start"})
     assert marengo["done"] is True and marengo["job"] is None and len(marengo["embedding"]["vector"]) == 32
     json.dumps([pegasus, marengo])  # plain JSON, as Step Functions carries it
     merged = {"videoId": video_id, "insights": pegasus["insights"], "embedding": marengo["embedding"]}
-    assert STEP_HANDLERS["analysis-write-result"](app, merged) == {"videoId": video_id}
-    validated = STEP_HANDLERS["validate-video"](app, state)
+    assert STEP_HANDLERS["analysis-write-result"](app.context, merged) == {"videoId": video_id}
+    validated = STEP_HANDLERS["validate-video"](app.context, state)
     assert validated["status"] == "validated" and validated["validation"]["passed"] is True
     assert validated["event"] is None  # the passing video's event comes from its placement
     assert app.ports.videos.get(video_id).status.value == "processing"  # validated once it has its mob
-    clustered = STEP_HANDLERS["cluster-video"](app, state)
+    clustered = STEP_HANDLERS["cluster-video"](app.context, state)
     assert clustered["mobId"] and clustered["event"]["mobId"] == clustered["mobId"]
     assert clustered["status"] == "validated" == app.ports.videos.get(video_id).status.value
-    emitted = STEP_HANDLERS["emit-analyzed"](app, {**state, "event": clustered["event"]})
+    emitted = STEP_HANDLERS["emit-analyzed"](app.context, {**state, "event": clustered["event"]})
     assert emitted["event"] == clustered["event"]
     assert app.ports.events.published[0].mob_id == clustered["mobId"]
 
@@ -60,7 +63,7 @@ def test_mark_failed_reads_the_lambda_error_document(app) -> None:  # type: igno
     video_id = _uploaded(app)
     cause = json.dumps({"errorMessage": "video x: Pegasus refused", "errorType": "AnalysisError", "stackTrace": []})
     out = STEP_HANDLERS["analysis-mark-failed"](
-        app,
+        app.context,
         {
             "videoId": video_id,
             "failedStep": "AnalyzeVideo",
@@ -79,7 +82,7 @@ def test_mark_failed_on_a_deleted_video_reports_it(app) -> None:  # type: ignore
     video_id = _uploaded(app)
     app.delete_video(video_id)
     state = {"videoId": video_id, "error": caught_error({"Error": "States.Timeout"})}
-    out = STEP_HANDLERS["analysis-mark-failed"](app, state)
+    out = STEP_HANDLERS["analysis-mark-failed"](app.context, state)
     assert out == {"videoId": video_id, "status": None, "deleted": True}
 
 
@@ -96,7 +99,7 @@ def test_mark_failed_on_a_deleted_video_reports_it(app) -> None:  # type: ignore
 )
 def test_malformed_state_is_refused_with_the_field(app, name, state, field) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InvalidInputError) as raised:
-        STEP_HANDLERS[name](app, state)
+        STEP_HANDLERS[name](app.context, state)
     assert raised.value.field == field
 
 

@@ -12,8 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from milkmobs.core.execution_tracking import ExecutionTracker, call_with_timeout, error_name
-from milkmobs.core.service import MilkMobs
-from milkmobs.core.steps import StepHandler
+from milkmobs.core.steps import StepContext, StepHandler
 from milkmobs.core.workflow_model import (
     Choice,
     EmitEvent,
@@ -55,7 +54,7 @@ class _UncaughtFailure(Exception):
 
 
 class WorkflowInterpreter:
-    """Interprets ``definition`` with ``handlers`` for ``app``.
+    """Interprets ``definition`` with ``handlers`` on ``context`` (the ports and configuration).
 
     ``retry_interval_scale`` multiplies every retry delay and ``wait_scale`` every Wait state
     (0 in tests: no sleeping); ``timeout_scale`` multiplies step timeouts. ``seed`` makes the
@@ -64,7 +63,7 @@ class WorkflowInterpreter:
 
     def __init__(
         self,
-        app: MilkMobs,
+        context: StepContext,
         definition: WorkflowDefinition,
         handlers: Mapping[str, StepHandler],
         *,
@@ -77,7 +76,7 @@ class WorkflowInterpreter:
         missing = sorted({t.handler for t in definition.tasks()} - set(handlers))
         if missing:
             raise ValueError(f"no step handler for {missing}")
-        self._app = app
+        self._context = context
         self._definition = definition
         self._handlers = dict(handlers)
         self._retry_scale = retry_interval_scale
@@ -92,7 +91,7 @@ class WorkflowInterpreter:
 
         ``failure``: the video already failed (an execution resumed after the catch began), so only
         the catch runs, with the failure the video records."""
-        execution = ExecutionTracker(record, executions, self._app.ports.clock.now)
+        execution = ExecutionTracker(record, executions, self._context.ports.clock.now)
         execution.close_interrupted_steps()
         state: State = {"videoId": record.video_id}
         if failure is not None:
@@ -236,7 +235,7 @@ class WorkflowInterpreter:
     def _call(self, handler: StepHandler, payload: dict[str, Any], task: Task) -> State:
         """Run the handler, giving up on it after the task's timeout."""
         timeout = task.timeout_seconds * self._timeout_scale
-        return call_with_timeout(lambda: handler(self._app, payload), timeout, task.name)
+        return call_with_timeout(lambda: handler(self._context, payload), timeout, task.name)
 
 
 def _resolve(path: str, state: State) -> Any:

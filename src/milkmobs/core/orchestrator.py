@@ -23,8 +23,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 from milkmobs.core.interpreter import WorkflowInterpreter
-from milkmobs.core.service import MilkMobs
-from milkmobs.core.steps import STEP_HANDLERS, StepHandler
+from milkmobs.core.steps import STEP_HANDLERS, StepContext, StepHandler
 from milkmobs.core.workflow import ANALYSIS_WORKFLOW, WorkflowDefinition
 from milkmobs.domain import (
     BackendUnavailableError,
@@ -47,7 +46,7 @@ class InProcessOrchestrator:
 
     def __init__(
         self,
-        app: MilkMobs,
+        context: StepContext,
         executions: ExecutionLog,
         *,
         definition: WorkflowDefinition = ANALYSIS_WORKFLOW,
@@ -61,7 +60,7 @@ class InProcessOrchestrator:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._interpreter = WorkflowInterpreter(
-            app,
+            context,
             definition,
             handlers,
             retry_interval_scale=retry_interval_scale,
@@ -70,7 +69,7 @@ class InProcessOrchestrator:
             seed=seed,
             sleep=sleep,
         )
-        self._app = app
+        self._context = context
         self._log = executions
         self._start_lock = threading.Lock()
         self._pool = (
@@ -131,7 +130,7 @@ class InProcessOrchestrator:
             execution_id=video_id,
             video_id=video_id,
             status=ExecutionStatus.RUNNING,
-            started_at=self._app.ports.clock.now(),
+            started_at=self._context.ports.clock.now(),
         )
         self._log.put(record)
         self._active.add(video_id)
@@ -183,7 +182,7 @@ class InProcessOrchestrator:
             failure = None
             if record.steps:  # resumed: a video the catch already failed only needs the catch again
                 try:
-                    video = self._app.ports.videos.get(record.video_id)
+                    video = self._context.ports.videos.get(record.video_id)
                 except NotFoundError:
                     video = None  # deleted: the first step fails and the catch closes the execution
                 if video is not None and video.status is VideoStatus.FAILED:
@@ -194,10 +193,10 @@ class InProcessOrchestrator:
                 self._active.discard(record.execution_id)
 
 
-def resume_interrupted(app: MilkMobs, orchestrator: InProcessOrchestrator) -> list[str]:
+def resume_interrupted(context: StepContext, orchestrator: InProcessOrchestrator) -> list[str]:
     """Kept for callers of the first start-up hook: runs the whole ``core.recovery.recover`` and
     returns the video ids whose executions it resumed or started."""
     from milkmobs.core.recovery import recover
 
-    report = recover(app, orchestrator)
+    report = recover(context, orchestrator)
     return [*report.resumed, *report.queued]

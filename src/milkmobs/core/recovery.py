@@ -1,4 +1,4 @@
-"""Start-up recovery of the in-process pipeline: one call, ``recover(app, orchestrator)``, in the
+"""Start-up recovery of the in-process pipeline: one call, ``recover(context, orchestrator)``, in the
 process that runs the pipeline, before it takes new work.
 
 A crash (SIGKILL, power cut) can stop the pipeline between any two store writes. Every step is
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from milkmobs.core.mobs import cluster_video, reconcile_mobs
 from milkmobs.core.orchestrator import InProcessOrchestrator
 from milkmobs.core.ports_bundle import CorePorts
-from milkmobs.core.service import MilkMobs
+from milkmobs.core.steps import StepContext
 from milkmobs.core.views import MobReconciliation
 from milkmobs.domain import MAX_PAGE_SIZE, NotFoundError, Video, VideoStatus
 from milkmobs.ports import IndexedVector, ListableVectorIndex
@@ -45,10 +45,10 @@ class RecoveryReport:
     mobs: MobReconciliation = field(default_factory=MobReconciliation)
 
 
-def recover(app: MilkMobs, orchestrator: InProcessOrchestrator) -> RecoveryReport:
+def recover(context: StepContext, orchestrator: InProcessOrchestrator) -> RecoveryReport:
     """Bring every video a previous process left half-done to a terminal state with everything its
     workflow writes (see the module docstring). Call it once at start-up, before new uploads."""
-    ports = app.ports
+    ports = context.ports
     running = orchestrator.running()
     interrupted = [r.video_id for r in running if r.steps]
     resumed = [video_id for video_id in interrupted if orchestrator.resume(video_id, inline=True)]
@@ -57,7 +57,7 @@ def recover(app: MilkMobs, orchestrator: InProcessOrchestrator) -> RecoveryRepor
     placed: list[str] = []
     for video in _all_videos(ports):
         if video.status is VideoStatus.VALIDATED and not _mob_exists(ports, video.mob_id):
-            cluster_video(ports, app.config, video.video_id)
+            cluster_video(ports, context.config, video.video_id)
             placed.append(video.video_id)
         elif (
             video.status in (VideoStatus.UPLOADED, VideoStatus.PROCESSING)

@@ -13,6 +13,7 @@ from milkmobs.core import admin, mobs, pipeline, queries, uploads
 from milkmobs.core.config import CoreConfig
 from milkmobs.core.mob_map import DEFAULT_MAP_POINTS, MobMap, mob_map
 from milkmobs.core.ports_bundle import CorePorts
+from milkmobs.core.steps import StepContext
 from milkmobs.core.views import (
     ClusteringReport,
     MobDetail,
@@ -38,24 +39,20 @@ from milkmobs.ports import EmbeddingJob, Workflow
 
 
 class MilkMobs:
-    """The application. Build it with ``milkmobs.bootstrap.build(settings)``."""
+    """The application, built whole: its ports, the core's configuration and the workflow runner
+    (the in-process orchestrator, itself built from the ports first, or Step Functions). Build it with
+    ``milkmobs.bootstrap.build(settings)``."""
 
-    def __init__(self, ports: CorePorts, config: CoreConfig, workflow: Workflow | None = None) -> None:
+    def __init__(self, ports: CorePorts, config: CoreConfig, workflow: Workflow) -> None:
         self.ports = ports
         self.config = config
-        self._workflow = workflow
+        self.workflow = workflow
         self._closers: list[Callable[[], None]] = []
 
-    def attach_workflow(self, workflow: Workflow) -> None:
-        """The composition root attaches the workflow after both exist (the orchestrator calls back into us)."""
-        self._workflow = workflow
-
     @property
-    def workflow(self) -> Workflow:
-        """The attached workflow runner (in-process orchestrator or Step Functions)."""
-        if self._workflow is None:
-            raise RuntimeError("no workflow attached; build the app with milkmobs.bootstrap.build()")
-        return self._workflow
+    def context(self) -> StepContext:
+        """What the workflow's steps run on (the same ports and configuration)."""
+        return StepContext(self.ports, self.config)
 
     # --- lifecycle ---------------------------------------------------------------------
     def add_closer(self, closer: Callable[[], None]) -> None:

@@ -1,27 +1,41 @@
 """One step-runner table for both runners of the workflow.
 
-``STEP_HANDLERS[name](app, state) -> state`` runs the step named ``name`` (the ``handler`` of a
+``STEP_HANDLERS[name](context, state) -> state`` runs the step named ``name`` (the ``handler`` of a
 ``core.workflow`` step, which is also the seed's Lambda function name) on the state machine's JSON
 (camelCase). The AWS Lambda entry points are one line each —
-``return STEP_HANDLERS["analysis-pegasus"](app, event)`` — and the in-process orchestrator calls the
-same functions, so both runners execute exactly the same code.
+``return STEP_HANDLERS["analysis-pegasus"](context, event)`` — and the in-process orchestrator calls
+the same functions, so both runners execute exactly the same code. A step needs only the ports and
+the core's configuration (a :class:`StepContext`), never the facade: the orchestrator is built from
+ports before the facade exists, and the facade is then built whole with it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from milkmobs.core import pipeline
-from milkmobs.core.service import MilkMobs
+from milkmobs.core import mobs, pipeline
+from milkmobs.core.config import CoreConfig
+from milkmobs.core.ports_bundle import CorePorts
 from milkmobs.domain import Embedding, Insights, InvalidInputError, NotFoundError, VideoAnalyzed, VideoStatus
 from milkmobs.domain.base import DomainModel
 from milkmobs.ports import AsyncVideoEmbedder, EmbeddingJob
 
 log = logging.getLogger(__name__)
 
-StepHandler = Callable[[MilkMobs, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a workflow step may use: the ports and the core's configuration."""
+
+    ports: CorePorts
+    config: CoreConfig
+
+
+StepHandler = Callable[[StepContext, dict[str, Any]], dict[str, Any]]
 
 
 def _video_id(state: Mapping[str, Any]) -> str:
@@ -41,43 +55,43 @@ def _json(model: DomainModel) -> dict[str, Any]:
     return model.to_json_dict()
 
 
-def mark_processing_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
+def mark_processing_step(ctx: StepContext, state: dict[str, Any]) -> dict[str, Any]:
     """analysis-mark-processing: ``{videoId}`` → ``{videoId, status}``."""
-    video = app.mark_processing(_video_id(state))
+    video = pipeline.mark_processing(ctx.ports, _video_id(state), max_video_seconds=ctx.config.max_video_seconds)
     return {"videoId": video.video_id, "status": video.status.value}
 
 
-def pegasus_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
+def pegasus_step(ctx: StepContext, state: dict[str, Any]) -> dict[str, Any]:
     """analysis-pegasus: ``{videoId}`` → ``{videoId, insights}``."""
     video_id = _video_id(state)
-    return {"videoId": video_id, "insights": _json(app.describe_video(video_id))}
+    return {"videoId": video_id, "insights": _json(pipeline.describe_video(ctx.ports, ctx.config, video_id))}
 
 
 def _job_json(job: EmbeddingJob) -> dict[str, str]:
     return {"jobId": job.job_id, "videoId": job.video_id}
 
 
-def marengo_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
+def marengo_step(ctx: StepContext, state: dict[str, Any]) -> dict[str, Any]:
     """analysis-marengo. ``action=start``: ``{videoId}`` → ``{videoId, done, job, embedding}`` (an
     asynchronous job when the analyzer is an AsyncVideoEmbedder, else the blocking embedding with
     ``done`` true). ``action=check``: ``{videoId, job}`` → the same shape, ``embedding`` once done."""
     video_id = _video_id(state)
     action = state.get("action", "start")
     if action == "start":
-        stored = pipeline.stored_embedding(app.ports, video_id)
+        stored = pipeline.stored_embedding(ctx.ports, video_id)
         if stored is not None:  # a resumed workflow: written before the interruption
             return {"videoId": video_id, "done": True, "job": None, "embedding": _json(stored)}
-        if isinstance(app.ports.analyzer, AsyncVideoEmbedder):
-            job = app.start_embedding_job(video_id)
+        if isinstance(ctx.ports.analyzer, AsyncVideoEmbedder):
+            job = pipeline.start_embedding_job(ctx.ports, video_id)
             return {"videoId": video_id, "done": False, "job": _job_json(job), "embedding": None}
-        embedding = app.embed_video(video_id)
+        embedding = pipeline.embed_video(ctx.ports, video_id)
         return {"videoId": video_id, "done": True, "job": None, "embedding": _json(embedding)}
     if action == "check":
         raw = _required(state, "job", video_id)
         if not isinstance(raw, Mapping) or not raw.get("jobId"):
             raise InvalidInputError(f"the embedding job of video {video_id} is malformed: {raw!r}", field="job")
         job = EmbeddingJob(job_id=str(raw["jobId"]), video_id=str(raw.get("videoId") or video_id))
-        found = app.check_embedding_job(job)
+        found = pipeline.check_embedding_job(ctx.ports, job)
         return {
             "videoId": video_id,
             "done": found is not None,
@@ -87,7 +101,7 @@ def marengo_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
     raise InvalidInputError(f"action must be 'start' or 'check', got {action!r}", field="action")
 
 
-def write_result_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
+def write_result_step(ctx: StepContext, state: dict[str, Any]) -> dict[str, Any]:
     """analysis-write-result: the merged parallel output ``{videoId, insights, embedding}`` → ``{videoId}``."""
     video_id = _video_id(state)
     insights = Insights.model_validate(_required(state, "insights", video_id))
@@ -96,15 +110,15 @@ def write_result_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
         embedding = Embedding(vector=raw["vector"], model_id=raw.get("modelId", ""))
     except (KeyError, TypeError) as exc:
         raise InvalidInputError(f"the embedding of video {video_id} is malformed", field="embedding") from exc
-    app.write_results(video_id, insights, embedding)
+    pipeline.write_results(ctx.ports, video_id, insights, embedding)
     return {"videoId": video_id}
 
 
-def validate_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
+def validate_step(ctx: StepContext, state: dict[str, Any]) -> dict[str, Any]:
     """validate-video: ``{videoId}`` → ``{videoId, status, validation, event}``. ``status`` is the
     verdict (``validated`` or ``rejected``); a passing video's record becomes ``validated`` when
     cluster-video places it, which also supplies its ``event`` (null here)."""
-    video, result = pipeline.validate_video(app.ports, app.config, _video_id(state))
+    video, result = pipeline.validate_video(ctx.ports, ctx.config, _video_id(state))
     verdict = VideoStatus.VALIDATED if result.passed else VideoStatus.REJECTED
     return {
         "videoId": video.video_id,
@@ -114,11 +128,11 @@ def validate_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def cluster_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
+def cluster_step(ctx: StepContext, state: dict[str, Any]) -> dict[str, Any]:
     """cluster-video: ``{videoId}`` → ``{videoId, status, mobId, event}``."""
     video_id = _video_id(state)
-    app.cluster_video(video_id)
-    video = app.ports.videos.get(video_id)
+    mobs.cluster_video(ctx.ports, ctx.config, video_id)
+    video = ctx.ports.videos.get(video_id)
     return {
         "videoId": video_id,
         "status": video.status.value,
@@ -127,10 +141,10 @@ def cluster_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def emit_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
+def emit_step(ctx: StepContext, state: dict[str, Any]) -> dict[str, Any]:
     """emit-analyzed (in process; Step Functions publishes ``$.event`` itself): publishes
     ``VideoAnalyzed`` built from the stored record, i.e. the same content as ``$.event``."""
-    event: VideoAnalyzed = pipeline.emit_analyzed(app.ports, _video_id(state))
+    event: VideoAnalyzed = pipeline.emit_analyzed(ctx.ports, _video_id(state))
     return {"videoId": event.video_id, "status": event.status.value, "event": _json(event)}
 
 
@@ -143,7 +157,7 @@ def _error_message(error: Any) -> tuple[str, str]:
     return name, message or name or "unknown error"
 
 
-def mark_failed_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
+def mark_failed_step(ctx: StepContext, state: dict[str, Any]) -> dict[str, Any]:
     """analysis-mark-failed (the catch): ``{videoId, failedStep, error: {name, message}}`` → the video
     ``failed`` with that step and error. A video deleted meanwhile has nothing left to mark.
 
@@ -154,12 +168,12 @@ def mark_failed_step(app: MilkMobs, state: dict[str, Any]) -> dict[str, Any]:
     step = str(state.get("failedStep") or "unknown step")
     name, message = _error_message(state.get("error"))
     try:
-        current = app.ports.videos.get(video_id)
+        current = ctx.ports.videos.get(video_id)
         if current.status in (VideoStatus.VALIDATED, VideoStatus.REJECTED):
             log.warning("video %s keeps its result (%s) after %s failed: %s", video_id, current.status.value, step,
                         message)
             return {"videoId": video_id, "status": current.status.value, "failure": None, "kept": True}
-        video = app.mark_failed(video_id, step=step, error=message, error_type=name)
+        video = pipeline.mark_failed(ctx.ports, video_id, step=step, error=message, error_type=name)
     except NotFoundError:
         return {"videoId": video_id, "status": None, "deleted": True}
     failure = video.failure.to_json_dict() if video.failure is not None else None

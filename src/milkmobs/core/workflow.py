@@ -12,7 +12,7 @@ the fields named in ``input_fields`` (plus its ``constants``) and its output *re
 (Step Functions: ``Parameters`` built from ``input_fields``/``constants``, default ``ResultPath``).
 The task's ``handler`` is both the key of ``milkmobs.core.steps.STEP_HANDLERS`` and the name of the
 seed's Lambda function that runs it in AWS, so an AWS handler is one line:
-``return STEP_HANDLERS[name](app, event)``.
+``return STEP_HANDLERS[name](app.context, event)``.
 
 State flow (what each step reads → returns)::
 

@@ -72,7 +72,7 @@ def run_step(name: str, event: Mapping[str, Any]) -> dict[str, Any]:
     """
     from milkmobs.core.steps import STEP_HANDLERS
 
-    result: dict[str, Any] = STEP_HANDLERS[name](app(), dict(event))
+    result: dict[str, Any] = STEP_HANDLERS[name](app().context, dict(event))
     return result
 
 

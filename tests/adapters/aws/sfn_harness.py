@@ -2,7 +2,7 @@
 
 moto (parser mode) executes Amazon States Language, but runs no Lambda code without Docker: its
 simple Lambda backend only echoes. ``lambda_tasks_in_process`` patches that backend so invoking a
-function named like a pipeline step calls ``STEP_HANDLERS[name](app, event)`` on the test's app —
+function named like a pipeline step calls ``STEP_HANDLERS[name](app.context, event)`` on the test's app —
 what the real one-line Lambda handlers do — and reports exceptions as Lambda does
 (``FunctionError: Unhandled`` with ``errorType`` = the exception class name), so the state
 machine's Retry/Catch rules match exactly as in AWS.
@@ -64,7 +64,7 @@ def lambda_tasks_in_process(get_app: Callable[[], Any]) -> Iterator[list[str]]:
             return original(self, function_name, qualifier, body, headers, response_headers)
         invoked.append(name)
         try:
-            return json.dumps(handler(get_app(), json.loads(body or "{}"))).encode()
+            return json.dumps(handler(get_app().context, json.loads(body or "{}"))).encode()
         except Exception as exc:  # reported to the state machine the way Lambda reports it
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()
