@@ -181,7 +181,8 @@ def test_region_picks_the_inference_profile(rig: Rig) -> None:
 
 def test_schema_names_every_insights_field_the_model_can_know() -> None:
     aliases = {f.alias or name for name, f in Insights.model_fields.items()}
-    assert set(INSIGHTS_SCHEMA["properties"]) == aliases - {"modelId"}
+    # the model id and which signal each field came from are the analyzer's to say, not the model's
+    assert set(INSIGHTS_SCHEMA["properties"]) == aliases - {"modelId", "sources"}
     assert set(INSIGHTS_SCHEMA["required"]) <= set(INSIGHTS_SCHEMA["properties"])
 
 

@@ -9,6 +9,7 @@ import pytest
 
 pytest.importorskip("moto")
 from moto import mock_aws
+from tests.handlers.conftest import LambdaContext
 from tests.opensearch_double import OpenSearchTestDouble
 
 from milkmobs.bootstrap import build
@@ -50,11 +51,11 @@ def double(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenSearchTestDouble]:
 
 
 def test_create_makes_the_index_once_and_delete_keeps_it(double: OpenSearchTestDouble) -> None:
-    created = create_opensearch_index.handler(event("Create"), None)
+    created = create_opensearch_index.handler(event("Create"), LambdaContext())
     assert created["Data"] == {"IndexName": "stack-a-video-embeddings", "Dimension": "512", "Created": "true"}
-    updated = create_opensearch_index.handler(event("Update", created["PhysicalResourceId"]), None)
+    updated = create_opensearch_index.handler(event("Update", created["PhysicalResourceId"]), LambdaContext())
     assert updated["Data"]["Created"] == "false"
-    create_opensearch_index.handler(event("Delete", created["PhysicalResourceId"]), None)
+    create_opensearch_index.handler(event("Delete", created["PhysicalResourceId"]), LambdaContext())
 
     puts = [r for r in double.requests if r.method == "PUT" and r.path == "/stack-a-video-embeddings"]
     assert len(puts) == 1
