@@ -13,7 +13,7 @@ from milkmobs.settings import Backend
 
 #: Modules each extra provides (its distributions' import names).
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
-    "media": ("imageio_ffmpeg", "av", "rapidocr", "onnxruntime", "PIL"),
+    "media": ("imageio_ffmpeg", "av", "rapidocr", "onnxruntime", "PIL", "pocketsphinx"),
     "aws": ("boto3", "botocore", "opensearchpy", "requests"),
 }
 

@@ -77,15 +77,15 @@ def test_demo_on_a_folder_of_user_videos_prints_json(
 ) -> None:
     videos = tmp_path / "videos"
     videos.mkdir()
-    shutil.copy(demo.data_dir / "demo-videos" / "park_1.mp4", videos / "picnic #gotmilk #milkmob.mp4")
+    shutil.copy(demo.data_dir / "demo-videos" / "park_1.mp4", videos / "picnic drinking milk #gotmilk #milkmob.mp4")
     (videos / "broken.mp4").write_bytes(b"not a video\n" * 100)
     (videos / "notes.txt").write_text("ignored")
     assert run_demo(tmp_path / "data", videos, json_output=True) == 0
     report = json.loads(capsys.readouterr().out)
     status = {v["file"]: v for v in report["videos"]}
-    assert set(status) == {"broken.mp4", "picnic #gotmilk #milkmob.mp4"}
+    assert set(status) == {"broken.mp4", "picnic drinking milk #gotmilk #milkmob.mp4"}
     assert status["broken.mp4"]["status"] == "failed" and "not a decodable video" in status["broken.mp4"]["error"]
-    assert status["picnic #gotmilk #milkmob.mp4"]["status"] == "validated"
+    assert status["picnic drinking milk #gotmilk #milkmob.mp4"]["status"] == "validated"
     assert report["search"]["query"] == "got milk" and Path(report["plot"]).is_file()
 
 

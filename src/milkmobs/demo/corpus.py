@@ -160,8 +160,8 @@ def generate_corpus(
             source = source.format(w=WIDTH, h=HEIGHT, r=FPS, d=seconds + 0.5, seed=101 + 17 * i)
             hashtags = [*campaign_tags, theme.tags[i % len(theme.tags)]] if campaign_tags else []
             description = f"{theme.title.lower()}, take {i + 1}"
-            if campaign_tags:  # the first entry of each theme also names the campaign's action
-                description = ("drinking milk: " if i == 0 else "") + description + " for the milk mob"
+            if campaign_tags:  # entries name the campaign's action (the generated soundtracks hold no speech)
+                description = "drinking milk: " + description + " for the milk mob"
             clip = CorpusVideo(
                 path=out_dir / f"{theme.name}_{i + 1}.mp4",
                 theme=theme.name,

@@ -16,6 +16,7 @@ pytest.importorskip("onnxruntime")
 
 from milkmobs.adapters.local.media import ffmpeg_exe, probe_file, read_frames
 from milkmobs.adapters.local.ocr import TextLine, distinct_texts, fold_text, insights_from_signals, shared_reader
+from milkmobs.adapters.local.speech import SpokenWord
 from milkmobs.core.validation import score_video
 from milkmobs.domain import Campaign, Signal, Video
 
@@ -132,12 +133,14 @@ def test_caption_and_tags_make_a_participating_video() -> None:
         has_audio=True,
         scenes=["blue tones"],
         model_id="local.ocr-v1",
+        heard=[SpokenWord(word="milk", start_seconds=0.5, end_seconds=0.8, confidence=0.9)],
     )
     assert insights.product_shown and insights.action_aligned
-    assert insights.product_mentioned is True  # named by the creator ("#gotmilk")
+    assert insights.product_mentioned is True  # heard in the soundtrack
+    assert insights.sources.product_mentioned == [Signal.SOUND]
     assert insights.audio_available and insights.participation_score == 1.0
     assert insights.on_screen_text == ["GOT MILK?", "#milkmob"]
-    assert [h.start_seconds for h in insights.highlights] == [0.0, 1.0]
+    assert [h.start_seconds for h in insights.highlights] == [0.0, 0.5, 1.0]
     assert insights.actions == ["drinking milk"] and insights.scenes == ["blue tones"]
 
 

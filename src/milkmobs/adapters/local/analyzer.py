@@ -21,6 +21,7 @@ import numpy as np
 from milkmobs.adapters.local import descriptors as desc
 from milkmobs.adapters.local.media import frame_size_for, probe_file, read_audio, read_frames, video_label
 from milkmobs.adapters.local.ocr import RapidOcrReader, TextLine, distinct_texts, insights_from_signals, shared_reader
+from milkmobs.adapters.local.speech import SpeechSpotter, SpokenWord, listen_terms, shared_spotter
 from milkmobs.domain import (
     AnalysisError,
     Embedding,
@@ -78,6 +79,7 @@ class LocalAnalyzer:
         frame_width: int = 640,
         cache_size: int = 128,
         ocr: RapidOcrReader | None = None,
+        speech: SpeechSpotter | None = None,
     ) -> None:
         if dimension is not None and dimension < 8:
             raise ValueError(f"embedding dimension must be at least 8, got {dimension}")
@@ -88,6 +90,7 @@ class LocalAnalyzer:
         self._max_seconds, self._frame_width = max_seconds, frame_width
         self._cache_size = cache_size
         self._ocr = ocr
+        self._speech = speech
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[str, int, int], VideoSignals] = OrderedDict()
         self._inflight: dict[tuple[str, int, int], Future[VideoSignals]] = {}
@@ -106,8 +109,10 @@ class LocalAnalyzer:
 
     # --- the Analyzer port ------------------------------------------------------------
     def describe_video(self, video: Video, campaign: Campaign) -> ModelOutput[Insights]:
-        """Insights from on-screen text, the post's words and the campaign (``ocr.insights_from_signals``)."""
+        """Insights from on-screen text, campaign words heard in speech, the post's words and the
+        campaign (``ocr.insights_from_signals``)."""
         signals = self._signals_for(video, INSIGHTS_MODEL_ID)
+        heard = self._heard(video, campaign) if signals.audio is not None else []
         insights = insights_from_signals(
             video,
             campaign,
@@ -115,6 +120,7 @@ class LocalAnalyzer:
             has_audio=signals.audio is not None,
             scenes=_scene_labels(signals.visual),
             model_id=INSIGHTS_MODEL_ID,
+            heard=heard,
         )
         return ModelOutput(insights, (self._usage(INSIGHTS_MODEL_ID, ModelType.PEGASUS, signals.info),))
 
@@ -145,6 +151,22 @@ class LocalAnalyzer:
         tokens = len(desc.text_tokens([text]))
         usage = ModelUsage(model_id=EMBEDDING_MODEL_ID, model_type=ModelType.MARENGO, input_tokens=tokens)
         return ModelOutput(embedding, (usage,))
+
+    def _heard(self, video: Video, campaign: Campaign) -> list[SpokenWord]:
+        """Campaign words spoken in the soundtrack. The track is decoded again (a fast ffmpeg pipe)
+        rather than cached: minutes of samples per cached file would cost far more memory."""
+        label = video_label(video)
+        try:
+            samples = read_audio(
+                self._resolve_path(video.media_key),
+                sample_rate=desc.AUDIO_SAMPLE_RATE,
+                label=label,
+                max_seconds=self._max_seconds,
+            )
+            spotter = self._speech or shared_spotter()
+            return spotter.spoken(samples, listen_terms(campaign.product, campaign.keywords))
+        except MediaError as exc:
+            raise AnalysisError(exc.message, video_id=video.video_id, model_id=INSIGHTS_MODEL_ID) from exc
 
     # --- signals, decoded once per file ------------------------------------------------
     def _signals_for(self, video: Video, model_id: str) -> VideoSignals:

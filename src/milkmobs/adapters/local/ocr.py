@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from milkmobs.adapters.local.speech import SpokenWord, first_spoken
 from milkmobs.domain import Highlight, Insights, InsightSources, MediaError, Signal, Video
 from milkmobs.domain.campaign import Campaign, first_mention, fold_text
 
@@ -131,12 +132,13 @@ def insights_from_signals(
     has_audio: bool,
     scenes: list[str],
     model_id: str,
+    heard: Sequence[SpokenWord] = (),
 ) -> Insights:
     """Campaign insights from what was read on screen and what the creator wrote.
 
     - product shown: the product or a campaign keyword is visible on screen (OCR). No object recognition.
-    - product mentioned: there is no speech recognition, so this is the product or a keyword in the
-      creator's own words (title, description, hashtags); ``None`` when the file has no audio track.
+    - product mentioned: the product or a campaign keyword was ``heard`` in the soundtrack's speech
+      (``speech.SpeechSpotter``); ``None`` when the file has no audio track.
     - action aligned: the campaign's action ("drinking milk", or its verb "drink") in any of that text.
     """
     shown_text = distinct_texts(on_screen)
@@ -145,7 +147,7 @@ def insights_from_signals(
     keyword_on_screen = first_mention(product_terms, shown_text)
     tag_on_screen = first_mention(campaign.tags, shown_text)
     tag_carried = first_mention(campaign.tags, [f"#{t}" for t in video.hashtags])
-    mentioned = first_mention(product_terms, creator_text) if has_audio else None
+    mentioned = first_spoken(product_terms, heard) if has_audio else None
     action_words = _action_words(campaign.action)
     action = first_mention(action_words, [*shown_text, *creator_text])
     action_fields = {
@@ -155,11 +157,6 @@ def insights_from_signals(
         Signal.HASHTAGS: [f"#{t}" for t in video.hashtags],
     }
     action_from = [s for s, texts in action_fields.items() if first_mention(action_words, texts)]
-    mention_from = [
-        s
-        for s in (Signal.TITLE, Signal.DESCRIPTION, Signal.HASHTAGS)
-        if mentioned and first_mention(product_terms, [*action_fields[s]])
-    ]
 
     product_mentioned = (mentioned is not None) if has_audio else None
     evidence = [keyword_on_screen is not None, action is not None, tag_on_screen is not None or tag_carried is not None]
@@ -172,15 +169,22 @@ def insights_from_signals(
         "no audio track"
         if not has_audio
         else (
-            f"'{mentioned}' in the title, description or hashtags" if mentioned else "product not named by the creator"
+            f"'{mentioned}' heard at {heard[0].start_seconds:.1f}s"
+            if mentioned and heard
+            else "product not heard in speech"
         ),
-        "local analyzer: OCR and text rules, no object or speech recognition",
+        "local analyzer: OCR, keyword spotting in speech and text rules, no object recognition",
     ]
     highlights = [
         Highlight(start_seconds=line.at_seconds, end_seconds=line.at_seconds, description=f"on screen: {line.text}")
         for line in on_screen
         if first_mention([*product_terms, *campaign.tags], [line.text])
-    ][:5]
+    ]
+    highlights += [
+        Highlight(start_seconds=w.start_seconds, end_seconds=w.end_seconds, description=f"said: {w.word}")
+        for w in heard
+    ]
+    highlights = sorted(highlights, key=lambda h: h.start_seconds)[:5]
     return Insights(
         participation_score=round(sum(evidence) / len(evidence), 3),
         product_shown=keyword_on_screen is not None,
@@ -195,7 +199,7 @@ def insights_from_signals(
         model_id=model_id,
         sources=InsightSources(
             product_shown=[Signal.ON_SCREEN_TEXT],
-            product_mentioned=mention_from or [Signal.TITLE, Signal.DESCRIPTION, Signal.HASHTAGS],
+            product_mentioned=[Signal.SOUND],
             action_aligned=action_from or list(action_fields),
         ),
     )

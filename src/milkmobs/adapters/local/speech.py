@@ -1,0 +1,164 @@
+"""Spoken campaign words in a soundtrack, offline, with pocketsphinx (its English model ships in the wheel).
+
+Keyword spotting alone fires on music, so a word counts only where the audio is *speech*: a
+phone-loop decode (pocketsphinx ``allphone``) of the same samples turns speech into a dense run of
+phones (about 10 a second) and music, tones, noise and silence into silence or ``+SPN+`` noise
+fillers. A keyword hit is kept when
+
+- its confidence (the decoder's segment probability) is at least ``min_confidence``, and
+- the phone decode within ``context_seconds`` of it holds at least ``min_phone_rate`` phones a
+  second.
+
+The thresholds were tuned on generated clips (``benchmarks/audio_words.py`` prints precision and
+recall). One decoder per process, created on first use (loading the model takes about a second),
+used under a lock.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from milkmobs.domain import MediaError
+from milkmobs.domain.campaign import fold_text
+
+SAMPLE_RATE = 16_000
+_FRAMES_PER_SECOND = 100  # pocketsphinx's feature frame rate
+_PHONE_SEARCH = "phones"
+_FILLERS = frozenset({"SIL", "+SPN+", "+NSN+", "+BREATH+", "+NOISE+", "<s>", "</s>", "<sil>"})
+
+
+@dataclass(frozen=True)
+class SpokenWord:
+    """One campaign word heard in speech."""
+
+    word: str
+    start_seconds: float
+    end_seconds: float
+    confidence: float
+
+
+@dataclass(frozen=True)
+class SpeechTuning:
+    """The thresholds of ``SpeechSpotter`` (defaults tuned on the generated labelled set)."""
+
+    kws_threshold: float = 1e-40
+    min_confidence: float = 0.83
+    min_phone_rate: float = 2.0
+    context_seconds: float = 0.75
+
+
+class SpeechSpotter:
+    """Finds campaign words spoken in 16 kHz mono samples (float32 in [-1, 1])."""
+
+    def __init__(self, tuning: SpeechTuning | None = None) -> None:
+        self.tuning = tuning or SpeechTuning()
+        self._lock = threading.Lock()
+        self._decoder: Any = None
+        self._searches: set[str] = set()
+
+    def _ready(self) -> Any:
+        if self._decoder is None:
+            try:
+                from pocketsphinx import Decoder, get_model_path
+            except ImportError as exc:
+                raise MediaError(f"speech recognition is not available: install milkmobs[media] ({exc})") from exc
+            # lm=None: no search at start; the phone loop and one keyword search per word are added below.
+            decoder = Decoder(samprate=SAMPLE_RATE, lm=None, kws_threshold=self.tuning.kws_threshold, loglevel="FATAL")
+            decoder.add_allphone_file(_PHONE_SEARCH, os.path.join(get_model_path(), "en-us", "en-us-phone.lm.bin"))
+            self._decoder = decoder
+        return self._decoder
+
+    def listenable(self, terms: Iterable[str]) -> list[str]:
+        """The words of ``terms`` the decoder's dictionary holds ("milkmob" is not an English word, so
+        it cannot be heard)."""
+        with self._lock:
+            decoder = self._ready()
+            words: dict[str, None] = {}
+            for term in terms:
+                for word in term.lower().split():
+                    word = "".join(ch for ch in word if ch.isalpha() or ch == "'")
+                    if len(word) >= 3 and decoder.lookup_word(word) is not None:
+                        words[word] = None
+            return list(words)
+
+    def spoken(self, samples: npt.NDArray[np.float32], terms: Sequence[str]) -> list[SpokenWord]:
+        """The words of ``terms`` heard in speech in ``samples``, in time order."""
+        words = self.listenable(terms)
+        if not words or samples.size < SAMPLE_RATE // 4:
+            return []
+        pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+        with self._lock:
+            decoder = self._ready()
+            phones = [
+                (seg.start_frame, seg.end_frame)
+                for seg in self._run(decoder, _PHONE_SEARCH, pcm)
+                if seg.word not in _FILLERS
+            ]
+            hits: list[SpokenWord] = []
+            for word in words:
+                search = f"kws:{word}"
+                if search not in self._searches:
+                    decoder.add_keyphrase(search, word)
+                    self._searches.add(search)
+                for seg in self._run(decoder, search, pcm):
+                    hit = SpokenWord(
+                        word=word,
+                        start_seconds=seg.start_frame / _FRAMES_PER_SECOND,
+                        end_seconds=seg.end_frame / _FRAMES_PER_SECOND,
+                        confidence=round(float(seg.prob), 4),
+                    )
+                    if hit.confidence >= self.tuning.min_confidence and self._in_speech(hit, phones, len(samples)):
+                        hits.append(hit)
+        return sorted(hits, key=lambda h: h.start_seconds)
+
+    def _in_speech(self, hit: SpokenWord, phones: list[tuple[int, int]], sample_count: int) -> bool:
+        """Whether the phone decode around ``hit`` (within the clip) is dense enough to be speech."""
+        pad = self.tuning.context_seconds * _FRAMES_PER_SECOND
+        last = sample_count * _FRAMES_PER_SECOND / SAMPLE_RATE
+        low = max(0.0, hit.start_seconds * _FRAMES_PER_SECOND - pad)
+        high = min(last, hit.end_seconds * _FRAMES_PER_SECOND + pad)
+        count = sum(1 for start, end in phones if end >= low and start <= high)
+        return count / (max(high - low, 1.0) / _FRAMES_PER_SECOND) >= self.tuning.min_phone_rate
+
+    @staticmethod
+    def _run(decoder: Any, search: str, pcm: bytes) -> list[Any]:
+        decoder.activate_search(search)
+        decoder.start_utt()
+        decoder.process_raw(pcm, full_utt=True)
+        decoder.end_utt()
+        return list(decoder.seg() or [])
+
+
+def listen_terms(product: str, keywords: Sequence[str]) -> list[str]:
+    """What to listen for: the product and the one-word keywords (a phrase like "got milk" is heard
+    through its product word; listening for "got" alone would hear every "got")."""
+    return [product, *(k for k in keywords if len(k.split()) == 1)]
+
+
+def first_spoken(terms: Sequence[str], heard: Sequence[SpokenWord]) -> str | None:
+    """The first of ``terms`` one of whose words was heard (compared folded)."""
+    folded = {fold_text(h.word) for h in heard}
+    for term in terms:
+        if any(fold_text(word) in folded for word in term.split()):
+            return term
+    return None
+
+
+_shared: SpeechSpotter | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_spotter() -> SpeechSpotter:
+    """The process-wide spotter (its model is loaded once)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = SpeechSpotter()
+        return _shared

@@ -1,0 +1,81 @@
+"""Campaign words heard in a real soundtrack: espeak-ng speech, music-like chords, noise and silence
+muxed into mp4 files, read back by the LocalAnalyzer (pocketsphinx, offline)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tests.speech_support import chord, espeak_available, melody, mux_mp4, noise, speech
+
+pytest.importorskip("pocketsphinx")
+pytest.importorskip("imageio_ffmpeg")
+if not espeak_available():
+    pytest.skip("espeak-ng makes the speech clips: apt-get install espeak-ng", allow_module_level=True)
+
+from milkmobs.adapters.local.analyzer import LocalAnalyzer
+from milkmobs.adapters.local.media import read_audio
+from milkmobs.adapters.local.speech import SAMPLE_RATE, SpeechSpotter, listen_terms, shared_spotter
+from milkmobs.core.validation import score_video
+from milkmobs.domain import Campaign, Signal, Video
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+CLIPS = {
+    "got_milk": lambda: speech("got milk", "en-us+klatt3", 150),
+    "other_words": lambda: speech("the weather is lovely at the beach today", "en-us+klatt", 160),
+    "music": lambda: np.concatenate([melody(3, seconds=1.5, notes_per_second=8), chord((261.6, 329.6, 392.0), 1.5)]),
+    "noise": lambda: noise("brown", seconds=2.0),
+    "silence": lambda: np.zeros(2 * SAMPLE_RATE, np.float32),
+}
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("speech")
+    for name, make in CLIPS.items():
+        mux_mp4(make(), root / f"vid_{name}.mp4")
+    return root
+
+
+def _heard(root: Path, name: str) -> list[str]:
+    samples = read_audio(root / f"vid_{name}.mp4", sample_rate=SAMPLE_RATE, label=name)
+    return [w.word for w in shared_spotter().spoken(samples, ["milk"])]
+
+
+def test_a_spoken_got_milk_is_heard(clips: Path) -> None:
+    assert _heard(clips, "got_milk") == ["milk"]
+
+
+@pytest.mark.parametrize("name", ["other_words", "music", "noise", "silence"])
+def test_speech_without_the_word_music_noise_and_silence_are_not(clips: Path, name: str) -> None:
+    assert _heard(clips, name) == []
+
+
+def test_only_words_the_dictionary_holds_are_listened_for() -> None:
+    campaign = Campaign()
+    terms = listen_terms(campaign.product, campaign.keywords)
+    assert terms == ["milk", "milk", "milkmob"]  # "got milk" is heard through "milk", never through "got"
+    assert SpeechSpotter().listenable(terms) == ["milk"]
+
+
+def _video(name: str, **post: object) -> Video:
+    return Video(
+        video_id=f"vid_{name}", user_id="u", media_key=f"vid_{name}.mp4", created_at=NOW, updated_at=NOW, **post
+    )
+
+
+def test_the_breakdown_says_the_mention_came_from_the_sound(clips: Path) -> None:
+    analyzer = LocalAnalyzer(lambda key: clips / key)
+    spoken = analyzer.describe_video(_video("got_milk"), Campaign()).value
+    assert spoken.product_mentioned is True and spoken.sources.product_mentioned == [Signal.SOUND]
+    assert any(h.description == "said: milk" for h in spoken.highlights)
+    reasons = score_video("vid_got_milk", spoken, [], Campaign()).reasons
+    assert "audio 1.00: milk mentioned: yes (from sound)" in reasons
+    # Words in the post are not sound: a tagged clip of music is not a mention.
+    tagged = analyzer.describe_video(_video("music", title="milk!", hashtags=["gotmilk", "milk"]), Campaign()).value
+    assert tagged.product_mentioned is False
+    assert (
+        "audio 0.00: milk mentioned: no (looked at sound)" in score_video("v", tagged, ["gotmilk"], Campaign()).reasons
+    )
