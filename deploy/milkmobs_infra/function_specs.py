@@ -141,6 +141,11 @@ class FunctionSpec:
         return self.module + ".handler"
 
     @property
+    def deletes_media(self) -> bool:
+        """Deletes objects CloudFront may have cached (their paths are invalidated)."""
+        return any(a.startswith("s3:DeleteObject") and o.keys for o in self.objects for a in o.actions)
+
+    @property
     def api_routes(self) -> tuple[Route, ...]:
         return tuple(Route(r.method, r.path, r.admin, r.required_query, r.body_model, self.name) for r in self.routes)
 

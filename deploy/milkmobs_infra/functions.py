@@ -13,7 +13,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from milkmobs.settings import Settings
-from milkmobs_infra import assets
+from milkmobs_infra import assets, permissions
 from milkmobs_infra._util import retention
 from milkmobs_infra.config import AssetMode
 from milkmobs_infra.function_specs import (
@@ -66,6 +66,8 @@ def settings_read_by(spec: FunctionSpec) -> frozenset[str]:
         fields.add("state_machine_arn")
     if Trigger.API in spec.triggers:
         fields.add("cors_origins")
+    if spec.deletes_media:
+        fields.add("cloudfront_distribution_id")
     fields |= {INVOKED_BY_SETTING[name] for name in spec.invokes}
     return frozenset(fields)
 
@@ -185,7 +187,10 @@ class LambdaFunctions(Construct):
             role=role,
             log_group=log_group,
             ephemeral_storage_size=cdk.Size.mebibytes(MEDIA_EPHEMERAL_STORAGE_MIB) if spec.media else None,
-            environment={**environment, "POWERTOOLS_SERVICE_NAME": spec.name},
+            # Powertools Tracer writes X-Ray subsegments under the segment Lambda opens
+            tracing=lambda_.Tracing.ACTIVE,
+            environment={**environment, "POWERTOOLS_SERVICE_NAME": spec.name,
+                         "POWERTOOLS_METRICS_NAMESPACE": permissions.METRICS_NAMESPACE},
         )
         self.functions[spec.name] = function
         self.roles[spec.name] = role

@@ -61,18 +61,16 @@ def acknowledge_findings(stack: MilkMobsStack) -> None:
     domain_path = f"arn:<AWS::Partition>:es:{region}:{account}:domain/{stack.search.domain_name}"
     for spec in FUNCTION_SPECS:
         role = roles[spec.name]
+        _ack(role, "IAM5[Resource::*]",
+             "Active tracing: xray:PutTraceSegments/PutTelemetryRecords take no resource (Powertools Tracer)."
+             + (" cloudwatch:PutMetricData has no resource-level permissions; a cloudwatch:namespace condition "
+                "limits it to MilkMobs/Bedrock." if spec.metrics is Metrics.PUT else "")
+             + (" cloudwatch:GetMetricData and ListMetrics have no resource-level permissions (read-only usage "
+                "statistics)." if spec.metrics is Metrics.READ else ""))
         if spec.search is not Search.NONE:
             for path in ("", "/_mapping", "/_doc/*", "/_count", "/_search"):
                 _ack(role, f"IAM5[Resource::{domain_path}/{index_prefix}*{path}]",
                      "OpenSearch paths of this deployment's indexes (<prefix>video-embeddings) of this one domain.")
-        if spec.metrics is Metrics.PUT:
-            _ack(role, "IAM5[Resource::*]",
-                 "cloudwatch:PutMetricData has no resource-level permissions; a cloudwatch:namespace condition "
-                 "limits it to MilkMobs/Bedrock.")
-        if spec.metrics is Metrics.READ:
-            _ack(role, "IAM5[Resource::*]",
-                 "cloudwatch:GetMetricData and ListMetrics have no resource-level permissions (read-only usage "
-                 "statistics).")
         for model in spec.models:
             model_id = stack.config.pegasus_model_id if model is Model.PEGASUS else stack.config.marengo_model_id
             base = model_id.split(".", 1)[1] if model_id.split(".", 1)[0] in ("us", "eu", "apac", "global") \

@@ -59,6 +59,7 @@ class Granted:
     state_machine: sfn.IStateMachine
     executions_arn_prefix: str
     functions: Mapping[str, lambda_.IFunction]
+    distribution_arn: str  # the CloudFront distribution serving the media
     domain_arn: str  # arn:…:es:…:domain/<name>
     index_pattern: str  # <prefix>*
     pegasus_model_id: str
@@ -142,6 +143,10 @@ def grant(spec: FunctionSpec, function: lambda_.Function, granted: Granted) -> N
     for objects in spec.objects:
         resource = granted.bucket.arn_for_objects(objects.keys) if objects.keys else granted.bucket.bucket_arn
         function.add_to_role_policy(iam.PolicyStatement(actions=list(objects.actions), resources=[resource]))
+    if spec.deletes_media:
+        # a deleted object's cached copies leave CloudFront's edges (CreateInvalidation)
+        function.add_to_role_policy(iam.PolicyStatement(actions=["cloudfront:CreateInvalidation"],
+                                                        resources=[granted.distribution_arn]))
     for model in spec.models:
         for statement in model_statements(model, granted, account=stack.account):
             function.add_to_role_policy(statement)

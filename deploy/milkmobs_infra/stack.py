@@ -102,6 +102,7 @@ class MilkMobsStack(cdk.Stack):
             "media_bucket": storage.bucket.bucket_name,
             "media_bucket_owner": self.account,
             "cloudfront_domain": delivery.domain_name,
+            "cloudfront_distribution_id": delivery.distribution.distribution_id,
             "event_bus_name": EVENT_BUS_NAME,
             "opensearch_endpoint": search.endpoint,
             "pegasus_model_id": config.pegasus_model_id,
@@ -164,6 +165,8 @@ class MilkMobsStack(cdk.Stack):
                 arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
             ),
             functions=fns,
+            distribution_arn=self.format_arn(service="cloudfront", region="", resource="distribution",
+                                             resource_name=delivery.distribution.distribution_id),
             # Built from the name: the domain's own ARN attribute would make it depend on its policy.
             domain_arn=self.format_arn(service="es", resource="domain", resource_name=search.domain_name),
             index_pattern=f"{index_prefix}*",

@@ -101,7 +101,8 @@ class AnalysisWorkflow(Construct):
             definition_body=sfn.DefinitionBody.from_chainable(body),
             timeout=cdk.Duration.seconds(definition.timeout_seconds),
             tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            # Execution data (states' input and output: embeddings, insights) stays out of the logs.
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
 
     # --- the whole machine -------------------------------------------------------------------------

@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     media_bucket: str = "milkmobs-media"
     media_bucket_owner: str | None = None
     cloudfront_domain: str | None = None
+    cloudfront_distribution_id: str | None = Field(
+        default=None, description="AWS: deleting a media object invalidates its path in this distribution"
+    )
     event_bus_name: str = "milk-mobs-bus"
     state_machine_arn: str | None = None
     thumbnail_function_name: str | None = Field(

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from milkmobs.adapters.aws.sfn_names import caught_error
-from milkmobs.lambdas._runtime import run_step
+from milkmobs.lambdas._runtime import lambda_handler, run_step
 
 
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return run_step("analysis-mark-failed", {**event, "error": caught_error(event.get("error"))})

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from milkmobs.lambdas._runtime import run_step
+from milkmobs.lambdas._runtime import lambda_handler, run_step
 
 
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return run_step("analysis-pegasus", event)

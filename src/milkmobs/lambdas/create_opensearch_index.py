@@ -11,14 +11,11 @@ or 5xx for a few minutes: those are retried with backoff until the function has 
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
-from milkmobs.lambdas._runtime import app
-
-logger = logging.getLogger("milkmobs.lambdas.create_opensearch_index")
+from milkmobs.lambdas._runtime import app, lambda_handler, logger
 
 _REQUEST_TYPES = ("Create", "Update", "Delete")
 #: Stop retrying when the function has this little time left, so the failure is still reported.
@@ -58,6 +55,7 @@ def _physical_id(index: object) -> str:
     return f"milkmobs-vector-index/{name}" if isinstance(name, str) and name else "milkmobs-vector-index"
 
 
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from milkmobs.domain import InvalidInputError  # lazily: the errors pull in the whole domain (cold start)
 

@@ -7,14 +7,12 @@ configured or the file has no decodable frame (the core logs why: a thumbnail is
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from milkmobs.lambdas._runtime import app
-
-logger = logging.getLogger("milkmobs.lambdas.generate_thumbnail")
+from milkmobs.lambdas._runtime import app, lambda_handler, logger
 
 
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from milkmobs.domain import InvalidInputError  # lazily: the errors pull in the whole domain (cold start)
 

@@ -12,32 +12,34 @@ request is logged and never fails the upload.
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 from urllib.parse import unquote_plus
 
-from milkmobs.lambdas._runtime import app, settings
-
-logger = logging.getLogger("milkmobs.lambdas.start_analysis")
+from milkmobs.lambdas._runtime import app, lambda_handler, logger, settings
 
 VIDEO_KEY = re.compile(r"^vid_[A-Za-z0-9_-]+\.mp4$")
 
 
 def _objects(event: dict[str, Any]) -> list[tuple[str, int | None, str | None]]:
+    """(decoded key, size, version id) of each ObjectCreated record (Powertools' S3 event classes)."""
+    from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
+
     found: list[tuple[str, int | None, str | None]] = []
-    for record in event.get("Records") or []:
-        s3 = record.get("s3") if isinstance(record, dict) else None
-        if not isinstance(s3, dict) or not str(record.get("eventName", "ObjectCreated")).startswith("ObjectCreated"):
+    for raw in event.get("Records") or []:
+        if not isinstance(raw, dict) or not isinstance(raw.get("s3"), dict):
+            continue  # not an S3 notification record
+        record = S3EventRecord(raw)
+        if not str(raw.get("eventName", "ObjectCreated")).startswith("ObjectCreated"):
             continue
-        obj = s3.get("object") or {}
-        key = unquote_plus(str(obj.get("key", "")))
+        obj = record.s3.get_object
         size = obj.get("size")
-        version = obj.get("versionId")
-        found.append((key, int(size) if isinstance(size, int | float) else None, str(version) if version else None))
+        found.append((unquote_plus(str(obj.get("key", ""))), int(size) if isinstance(size, int | float) else None,
+                      obj.version_id or None))
     return found
 
 
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from milkmobs.domain.errors import (  # lazily: the errors pull in the whole domain (cold start)
         ConflictError,

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from milkmobs.lambdas._runtime import resolve_api, run_step
+from milkmobs.lambdas._runtime import lambda_handler, resolve_api, run_step
 
 
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if "httpMethod" in event and "requestContext" in event:
         return resolve_api(event, context)

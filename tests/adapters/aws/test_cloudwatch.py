@@ -66,7 +66,7 @@ def test_emf_mode_writes_one_json_line_per_usage_and_calls_nothing(aws: AwsClien
     }  # fmt: skip
     assert document["_aws"]["Timestamp"] == int(NOW.timestamp() * 1000)
     assert document["ModelId"] == MARENGO and document["ModelType"] == "marengo"
-    assert document["BedrockVideoSeconds"] == 12.0 and document["BedrockInvocations"] == 1.0
+    assert document["BedrockVideoSeconds"] == [12.0] and document["BedrockInvocations"] == [1.0]  # Powertools EMF
 
 
 @pytest.mark.parametrize("range_name", list(RANGES))

@@ -72,3 +72,22 @@ def test_the_cursor_key_comes_from_secrets_manager_once(aws: AwsClients, monkeyp
     short = client.create_secret(Name="short", SecretString="abc")["ARN"]
     with pytest.raises(ConfigurationError, match="short"):
         factory.cursor_secret(_settings(cursor_secret_id=short))
+
+
+def test_a_deleted_media_object_leaves_cloudfronts_edges(aws: AwsClients) -> None:
+    cloudfront = boto3.client("cloudfront", region_name="us-east-1")
+    distribution = cloudfront.create_distribution(DistributionConfig={
+        "CallerReference": "t", "Comment": "", "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [{"Id": "m", "DomainName": "milkmobs-media.s3.amazonaws.com",
+                                              "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+        "DefaultCacheBehavior": {"TargetOriginId": "m", "ViewerProtocolPolicy": "https-only"},
+    })["Distribution"]["Id"]
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="milkmobs-media")
+    settings = _settings(media_processing=False, cloudfront_distribution_id=distribution)
+    adapters = build_adapters(settings, clock=SystemClock(), ids=UuidIdGenerator())
+    adapters.media.put("vid_abc.mp4", b"x")
+    adapters.media.delete("vid_abc.mp4")
+    assert not adapters.media.exists("vid_abc.mp4")
+    (invalidation,) = cloudfront.list_invalidations(DistributionId=distribution)["InvalidationList"]["Items"]
+    paths = cloudfront.get_invalidation(DistributionId=distribution, Id=invalidation["Id"])
+    assert paths["Invalidation"]["InvalidationBatch"]["Paths"]["Items"] == ["/vid_abc.mp4"]

@@ -4,9 +4,9 @@ Two ways to write, one way to read:
 
 * ``PutMetricData`` (the default): one API call per 500 data points. Right for anything that is
   not a Lambda function (CLI, batch jobs, a container), where stdout goes nowhere useful.
-* Embedded metric format (``emf=True``): one JSON line on stdout per usage record, which the
-  Lambda runtime ships to CloudWatch Logs and CloudWatch turns into the same metrics
-  asynchronously — no API call, no added latency, no PutMetricData throttling, and no
+* Embedded metric format (``emf=True``, serialized by Powertools Metrics): one JSON line on stdout
+  per usage record, which the Lambda runtime ships to CloudWatch Logs and CloudWatch turns into the
+  same metrics asynchronously — no API call, no added latency, no PutMetricData throttling, and no
   ``cloudwatch:PutMetricData`` permission. The factory picks it when running inside Lambda.
 
 Both produce metrics ``BedrockInvocations``, ``BedrockInputTokens``, ``BedrockOutputTokens``
@@ -110,23 +110,16 @@ class CloudWatchMetrics:
                 raise transport_error(exc, doing="recording Bedrock usage") from exc
 
     def _emf_line(self, usage: ModelUsage) -> str:
-        at = usage.at or self._now()
-        document: dict[str, Any] = {
-            "_aws": {
-                "Timestamp": int(at.timestamp() * 1000),
-                "CloudWatchMetrics": [
-                    {
-                        "Namespace": NAMESPACE,
-                        "Dimensions": [["ModelId", "ModelType"]],
-                        "Metrics": [{"Name": name, "Unit": unit} for name, unit in _UNITS.items()],
-                    }
-                ],
-            },
-            "ModelId": usage.model_id,
-            "ModelType": usage.model_type.value,
-            **_values(usage),
-        }
-        return json.dumps(document, separators=(",", ":"))
+        """One usage record in the embedded metric format, serialized by Powertools Metrics."""
+        from aws_lambda_powertools.metrics import EphemeralMetrics
+
+        metrics = EphemeralMetrics(namespace=NAMESPACE)
+        metrics.add_dimension(name="ModelId", value=usage.model_id)
+        metrics.add_dimension(name="ModelType", value=usage.model_type.value)
+        for name, value in _values(usage).items():
+            metrics.add_metric(name=name, unit=_UNITS[name], value=value)
+        metrics.set_timestamp(usage.at or self._now())
+        return json.dumps(metrics.serialize_metric_set(), separators=(",", ":"))
 
     # ------------------------------------------------------------------- read
 

@@ -122,13 +122,18 @@ def build_adapters(settings: Settings, *, clock: Clock, ids: IdGenerator) -> Ada
     from milkmobs.adapters.aws.factory_models import build_analyzer, build_vector_index, embedding_dimension
 
     clients = AwsClients(settings.aws_region)
-    media = S3MediaStore(
+    media: MediaStore = S3MediaStore(
         clients.s3(),
         settings.media_bucket,
         cloudfront_domain=settings.cloudfront_domain,
         expected_bucket_owner=settings.media_bucket_owner,
         now=clock.now,
     )
+    if settings.cloudfront_distribution_id:
+        from milkmobs.adapters.aws.factory_media import InvalidatingMediaStore
+
+        cloudfront = shared_session().client("cloudfront", config=client_config())
+        media = cast(MediaStore, InvalidatingMediaStore(media, cloudfront, settings.cloudfront_distribution_id))
     processor, copies = _media_processor(settings, media)
     dimension = embedding_dimension(settings)
     workflow = (
