@@ -6,14 +6,12 @@ Idempotent (executions are named by the video id), so the schedule may fire twic
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from milkmobs.lambdas._runtime import app
-
-logger = logging.getLogger("milkmobs.lambdas.sweep_stuck_videos")
+from milkmobs.lambdas._runtime import app, lambda_handler, logger
 
 
+@lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from milkmobs.core.sweep import sweep  # lazily, like every entry point (cold start)
 
