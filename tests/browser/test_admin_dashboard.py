@@ -35,10 +35,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Any:
             return upload_video(url, data, title=title, hashtags=hashtags, user=USER)
 
         # The first campaign video is analysed before the next arrive, so they join its mob.
-        first = final_record(url, put("milk1", "Milk on a skateboard", ["gotmilk"], text="GOT MILK", seed=1, seconds=3))
+        first = final_record(
+            url, put("milk1", "Drinking milk on a skateboard", ["gotmilk"], text="GOT MILK", seed=1, seconds=3)
+        )
         ids = {
-            "milk2": put("milk2", "Milk at the beach", ["gotmilk", "beach"], text="GOT MILK", seed=2, seconds=3),
-            "doomed": put("doomed", "Milk to delete", ["gotmilk"], text="GOT MILK", seed=3, seconds=3),
+            "milk2": put(
+                "milk2", "Drinking milk at the beach", ["gotmilk", "beach"], text="GOT MILK", seed=2, seconds=3
+            ),
+            "doomed": put("doomed", "Drinking milk to delete", ["gotmilk"], text="GOT MILK", seed=3, seconds=3),
             "plain": put("plain", "Colour bars", ["cats"], seed=4),
         }
         broken = upload_video(
@@ -162,7 +166,7 @@ def test_delete_a_video_after_confirming(site: Any, open_tab: Any) -> None:
     server: ServerProcess = site["server"]
     tab = _signed_in(open_tab, site, f"#/videos/{video['videoId']}")
     page = tab.page
-    page.get_by_role("heading", name="Milk to delete").wait_for()
+    page.get_by_role("heading", name="Drinking milk to delete").wait_for()
     steps = page.locator(".timeline li")
     steps.first.wait_for()
     texts = steps.all_inner_texts()
@@ -173,7 +177,7 @@ def test_delete_a_video_after_confirming(site: Any, open_tab: Any) -> None:
     tab.check("admin-video")
 
     page.get_by_role("button", name="Delete", exact=True).click()
-    dialog = page.get_by_role("dialog", name="Delete “Milk to delete”?")
+    dialog = page.get_by_role("dialog", name="Delete “Drinking milk to delete”?")
     dialog.wait_for()
     dialog.get_by_role("button", name="Cancel").click()
     dialog.wait_for(state="hidden")
@@ -181,13 +185,13 @@ def test_delete_a_video_after_confirming(site: Any, open_tab: Any) -> None:
 
     page.get_by_role("button", name="Delete", exact=True).click()
     dialog.get_by_role("button", name="Delete video").click()
-    page.get_by_text("Deleted “Milk to delete”.").wait_for()
+    page.get_by_text("Deleted “Drinking milk to delete”.").wait_for()
     assert requests.get(f"{server.url}/videos/{video['videoId']}", timeout=10).status_code == 404
     assert requests.get(video["videoUrl"], timeout=10).status_code == 404  # the file went too
     mob = requests.get(f"{server.url}/mobs/{video['mobId']}", timeout=10).json()["mob"]
     assert video["videoId"] not in [v["videoId"] for v in requests.get(
         f"{server.url}/mobs/{mob['mobId']}", timeout=10).json()["videos"]]  # fmt: skip
-    assert page.get_by_role("link", name="Milk to delete").count() == 0
+    assert page.get_by_role("link", name="Drinking milk to delete").count() == 0
 
 
 def test_mobs_sizes_and_the_map(site: Any, open_tab: Any) -> None:

@@ -47,12 +47,16 @@ def site(tmp_path_factory: pytest.TempPathFactory, clips: dict[str, Path]) -> An
         first = final_record(
             url,
             upload_video(
-                url, clips["milk1"].read_bytes(), title="Milk on a skateboard", hashtags=["gotmilk"], user=USER
+                url, clips["milk1"].read_bytes(), title="Drinking milk on a skateboard", hashtags=["gotmilk"], user=USER
             ),
         )
         ids = {
             "milk2": upload_video(
-                url, clips["milk2"].read_bytes(), title="Milk at the beach", hashtags=["gotmilk", "beach"], user=USER
+                url,
+                clips["milk2"].read_bytes(),
+                title="Drinking milk at the beach",
+                hashtags=["gotmilk", "beach"],
+                user=USER,
             ),
             "plain": upload_video(url, clips["plain"].read_bytes(), title="Colour bars", hashtags=["cats"], user=USER),
             "broken": upload_video(
@@ -74,8 +78,8 @@ def test_feed_shows_validated_videos_with_thumbnail_title_user_and_mob(site: Any
     cards.first.wait_for()
     assert cards.count() == 2  # validated only: the rejected and failed ones are not in the feed
     newest = cards.nth(0)
-    assert newest.locator(".title").inner_text() == "Milk at the beach"  # newest first
-    thumbnail = page.get_by_role("img", name="Milk at the beach")
+    assert newest.locator(".title").inner_text() == "Drinking milk at the beach"  # newest first
+    thumbnail = page.get_by_role("img", name="Drinking milk at the beach")
     thumbnail.wait_for()
     page.wait_for_function(
         "() => [...document.querySelectorAll('.card img')].every(i => i.complete && i.naturalWidth > 0)"
@@ -100,7 +104,7 @@ def test_upload_through_the_page_to_its_final_status(site: Any, open_tab: Any, c
     page = tab.goto("/")
     page.get_by_role("link", name="Upload", exact=True).click()
     page.get_by_label("Your name").fill("carla")
-    page.get_by_label("Title").fill("Milk in the park")
+    page.get_by_label("Title").fill("Drinking milk in the park")
     page.get_by_label("Hashtags").fill("#GotMilk park")
     page.get_by_label("Video file").set_input_files(str(clips["milk3"]))
     page.get_by_role("button", name="Upload").click()
@@ -119,8 +123,8 @@ def test_upload_through_the_page_to_its_final_status(site: Any, open_tab: Any, c
     assert page.get_by_text(re.compile(r"On-screen text")).count() == 1
     tab.check("upload-done")
 
-    page.get_by_role("link", name=re.compile("Open “Milk in the park”")).click()
-    page.get_by_role("heading", name="Milk in the park").wait_for()
+    page.get_by_role("link", name=re.compile("Open “Drinking milk in the park”")).click()
+    page.get_by_role("heading", name="Drinking milk in the park").wait_for()
 
 
 def test_upload_form_says_what_is_missing(site: Any, open_tab: Any) -> None:
@@ -141,7 +145,7 @@ def test_video_page_plays_seeks_and_shows_analysis_and_similar_videos(site: Any,
     tab.page.on("response", lambda r: media_statuses.append(r.status) if "/media/vid_" in r.url else None)
     mob = _current_mob(site["server"].url, video["videoId"])
     page = tab.goto(f"/#/videos/{video['videoId']}")
-    page.get_by_role("heading", name="Milk on a skateboard").wait_for()
+    page.get_by_role("heading", name="Drinking milk on a skateboard").wait_for()
     player = page.locator("video")
     assert player.get_attribute("src").split("?")[0] == video["videoUrl"].split("?")[0]  # signed anew each read
     page.evaluate("async () => { const v = document.querySelector('video'); v.muted = true; await v.play(); }")
@@ -156,8 +160,8 @@ def test_video_page_plays_seeks_and_shows_analysis_and_similar_videos(site: Any,
     assert page.get_by_text("Campaign score").count() == 1
     assert page.locator(f"a[href='#/mobs/{mob['mobId']}']").first.inner_text() == mob["name"]
     similar = page.get_by_role("region", name="Similar videos")
-    similar.get_by_role("link", name="Milk at the beach").first.wait_for()
-    assert similar.get_by_role("link", name="Milk on a skateboard").count() == 0  # never itself
+    similar.get_by_role("link", name="Drinking milk at the beach").first.wait_for()
+    assert similar.get_by_role("link", name="Drinking milk on a skateboard").count() == 0  # never itself
     assert re.search(r"similarity -?\d\.\d\d", similar.inner_text())  # cosine, as the API ranks them
     tab.check("video")
 
@@ -172,8 +176,8 @@ def test_mobs_list_and_a_mob_page(site: Any, open_tab: Any) -> None:
     tab.check("mobs")
     link.click()
     page.get_by_role("heading", name=mob_name).wait_for()
-    page.get_by_role("link", name="Milk on a skateboard").first.wait_for()
-    assert page.get_by_role("link", name="Milk at the beach").count() >= 1
+    page.get_by_role("link", name="Drinking milk on a skateboard").first.wait_for()
+    assert page.get_by_role("link", name="Drinking milk at the beach").count() >= 1
     assert page.get_by_role("link", name="Colour bars").count() == 0
     tab.check("mob")
 
@@ -186,9 +190,9 @@ def test_my_videos_lists_every_status_and_why(site: Any, open_tab: Any) -> None:
     page.get_by_role("link", name="Broken file").wait_for()
     cards = {
         title: page.locator(".card", has=page.get_by_role("link", name=title))
-        for title in ("Milk on a skateboard", "Colour bars", "Broken file")
+        for title in ("Drinking milk on a skateboard", "Colour bars", "Broken file")
     }
-    assert "validated" in cards["Milk on a skateboard"].inner_text()
+    assert "validated" in cards["Drinking milk on a skateboard"].inner_text()
     rejected = cards["Colour bars"].inner_text()
     assert "rejected" in rejected and "Rejected: score" in rejected
     failed = cards["Broken file"].inner_text()
@@ -202,6 +206,6 @@ def test_search_box_finds_videos_by_their_on_screen_text(site: Any, open_tab: An
     page.get_by_label("Search videos").fill("got milk")
     page.get_by_label("Search videos").press("Enter")
     page.get_by_role("heading", name=re.compile("Search")).wait_for()
-    page.locator(".card .title", has_text="Milk on a skateboard").wait_for()
+    page.locator(".card .title", has_text="Drinking milk on a skateboard").wait_for()
     assert "#/search?q=got%20milk" in page.url
     tab.check("search")

@@ -39,7 +39,8 @@ class Cli:
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("clips")
-    for i, name in enumerate(("a milk moment", "b milk again", "c milk once more")):
+    # The titles name the action: the soundtracks are tones, and "milk mentioned" listens for speech.
+    for i, name in enumerate(("a drinking milk", "b drinking milk again", "c drinking milk once more")):
         make_mp4(folder / f"{name}.mp4", text="GOT MILK", size="320x240", tone=300 + 40 * i)
     make_mp4(folder / "plain.mp4", seconds=1.0, pattern="smptebars")
     (folder / "notes.txt").write_text("not a video")
@@ -70,7 +71,8 @@ def submitted(cli: Cli, clips: Path) -> list[dict[str, Any]]:
 
 def test_submit_dir_takes_every_mp4_of_the_folder(submitted: list[dict[str, Any]]) -> None:
     by_ann = [v["title"] for v in submitted if v["userId"] == "ann"]
-    assert by_ann == ["a milk moment", "b milk again", "c milk once more", "plain"]  # notes.txt left alone
+    # notes.txt left alone
+    assert by_ann == ["a drinking milk", "b drinking milk again", "c drinking milk once more", "plain"]
     assert all(v["status"] in {"validated", "rejected"} for v in submitted), submitted
     assert {v["status"] for v in submitted if v["title"].startswith(("a ", "b ", "c "))} == {"validated"}
 
