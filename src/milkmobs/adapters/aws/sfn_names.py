@@ -13,6 +13,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from milkmobs.core.workflow_model import StepTimeout
+
 #: What Step Functions calls a state that ran past its ``TimeoutSeconds`` (the core's ``StepTimeout``).
 TIMEOUT_ERROR = "States.Timeout"
 #: Matches every error (the core's ``Exception`` in a catch).
@@ -28,7 +30,7 @@ LAMBDA_SERVICE_ERRORS: tuple[str, ...] = (
 #: HTTP 200 with ``FailedEntryCount``, is reported as ``EventBridge.FailedEntry``).
 EVENTBRIDGE_SERVICE_ERRORS: tuple[str, ...] = ("EventBridge.EventBridgeException", "EventBridge.FailedEntry")
 
-_CORE_NAMES = {TIMEOUT_ERROR: "StepTimeout"}
+_CORE_NAMES = {TIMEOUT_ERROR: StepTimeout.__name__}
 
 
 def error_names(errors: tuple[type[BaseException], ...], *, runner_faults: tuple[str, ...] = ()) -> list[str]:
@@ -36,7 +38,7 @@ def error_names(errors: tuple[type[BaseException], ...], *, runner_faults: tuple
     ``States.Timeout``; any other class → its name, which Lambda reports as ``errorType``)."""
     if any(error is Exception or error is BaseException for error in errors):
         return [ALL_ERRORS]
-    names = [TIMEOUT_ERROR if error.__name__ == "StepTimeout" else error.__name__ for error in errors]
+    names = [TIMEOUT_ERROR if issubclass(error, StepTimeout) else error.__name__ for error in errors]
     return [*names, *runner_faults]
 
 
