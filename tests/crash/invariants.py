@@ -13,7 +13,8 @@ from pathlib import Path
 
 from milkmobs.adapters.local.sqlite_events import SQLiteEventLog
 from milkmobs.core.service import MilkMobs
-from milkmobs.domain import ExecutionStatus, Video, VideoStatus
+from milkmobs.domain import ExecutionStatus, VideoStatus
+from tests.unit.core_support import all_videos
 
 #: Statuses a video may rest in: analysed, or never accepted (its upload did not complete).
 RESTING = frozenset({VideoStatus.VALIDATED, VideoStatus.REJECTED, VideoStatus.FAILED, VideoStatus.PENDING_UPLOAD})
@@ -37,17 +38,6 @@ class Findings:
         for name in ("stuck", "lost", "inconsistent"):
             lines += [f"{name}: {item}" for item in getattr(self, name)]
         return "\n".join(lines)
-
-
-def all_videos(app: MilkMobs) -> list[Video]:
-    videos: list[Video] = []
-    cursor: str | None = None
-    while True:
-        page = app.ports.videos.list_by_status(None, limit=100, cursor=cursor)
-        videos.extend(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return videos
 
 
 def index_rows(data_dir: Path) -> dict[str, tuple[str, str | None]]:
