@@ -27,8 +27,8 @@ import types
 from typing import Any
 
 from milkmobs.adapters.bundle import AdapterSet
+from milkmobs.adapters.inprocess import InProcessOrchestrator
 from milkmobs.core.config import CoreConfig
-from milkmobs.core.orchestrator import InProcessOrchestrator
 from milkmobs.core.ports_bundle import CorePorts
 from milkmobs.core.recovery import recover
 from milkmobs.core.service import MilkMobs

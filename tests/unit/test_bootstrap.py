@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from tests.unit.core_support import make_app, upload
 
+from milkmobs.adapters.inprocess import InProcessOrchestrator
 from milkmobs.adapters.memory import FakeAnalyzer, InMemoryVectorIndex, InMemoryVideoStore
 from milkmobs.bootstrap import build, core_config
-from milkmobs.core.orchestrator import InProcessOrchestrator
 from milkmobs.domain import ConfigurationError
 from milkmobs.settings import Settings
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from tests.unit.core_support import OFF_TOPIC_BYTES, make_app, submit, upload
 
+from milkmobs.adapters.inprocess import InProcessOrchestrator
 from milkmobs.adapters.memory import FakeAnalyzer, InMemoryExecutionLog
 from milkmobs.core.limits import LIMITS
-from milkmobs.core.orchestrator import InProcessOrchestrator
 from milkmobs.core.steps import STEP_HANDLERS
 from milkmobs.core.workflow import ANALYSIS_WORKFLOW, Catch, RetryPolicy, StepTimeout, Task, WorkflowDefinition
 from milkmobs.domain import (
@@ -281,7 +281,7 @@ def _interrupted(app: Any, log: InMemoryExecutionLog, status: VideoStatus, execu
 
 
 def test_resume_interrupted_finishes_what_a_previous_process_left() -> None:
-    from milkmobs.core.orchestrator import resume_interrupted
+    from milkmobs.adapters.inprocess import resume_interrupted
 
     log = InMemoryExecutionLog()
     with make_app(executions=log) as app:
@@ -304,7 +304,7 @@ def test_resume_interrupted_finishes_what_a_previous_process_left() -> None:
 
 
 def test_cancelled_queue_is_resumed_by_the_next_process() -> None:
-    from milkmobs.core.orchestrator import resume_interrupted
+    from milkmobs.adapters.inprocess import resume_interrupted
 
     log = InMemoryExecutionLog()
     gate, running = threading.Event(), threading.Event()

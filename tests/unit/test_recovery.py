@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 from tests.unit.core_support import DIMENSION, T0, make_app, put_validated, submit, unit
 
+from milkmobs.adapters.inprocess import InProcessOrchestrator
 from milkmobs.adapters.memory.execution_log import InMemoryExecutionLog
 from milkmobs.core.mobs import founding_mob_id, reconcile_mobs
-from milkmobs.core.orchestrator import InProcessOrchestrator
 from milkmobs.core.recovery import recover
 from milkmobs.domain import ExecutionRecord, ExecutionStatus, Mob, StepRecord, StepStatus, VideoStatus
 

@@ -25,12 +25,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from milkmobs.core.mobs import cluster_video, reconcile_mobs
-from milkmobs.core.orchestrator import InProcessOrchestrator
 from milkmobs.core.ports_bundle import CorePorts
 from milkmobs.core.steps import StepContext
 from milkmobs.core.views import MobReconciliation
 from milkmobs.domain import MAX_PAGE_SIZE, NotFoundError, Video, VideoStatus
-from milkmobs.ports import IndexedVector, ListableVectorIndex
+from milkmobs.ports import IndexedVector, ListableVectorIndex, ResumableWorkflow
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ class RecoveryReport:
     mobs: MobReconciliation = field(default_factory=MobReconciliation)
 
 
-def recover(context: StepContext, orchestrator: InProcessOrchestrator) -> RecoveryReport:
+def recover(context: StepContext, orchestrator: ResumableWorkflow) -> RecoveryReport:
     """Bring every video a previous process left half-done to a terminal state with everything its
     workflow writes (see the module docstring). Call it once at start-up, before new uploads."""
     ports = context.ports

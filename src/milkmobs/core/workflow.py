@@ -2,7 +2,7 @@
 
 This module is the single description of the pipeline that both runners execute:
 
-- ``milkmobs.core.orchestrator.InProcessOrchestrator`` runs it in the process (memory and local
+- ``milkmobs.adapters.inprocess.InProcessOrchestrator`` runs it in the process (memory and local
   backends), the two analysis branches on threads;
 - ``deploy/`` turns it into the Step Functions state machine (it imports :data:`ANALYSIS_WORKFLOW`,
   it never re-describes it).

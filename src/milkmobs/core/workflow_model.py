@@ -1,6 +1,6 @@
 """The vocabulary of workflow descriptions: typed, immutable steps with Step Functions semantics.
 
-``core/workflow.py`` uses it to describe the analysis workflow once; the in-process orchestrator
+``core/workflow.py`` uses it to describe the analysis workflow once; the in-process engine
 interprets it and ``deploy/`` translates it into Amazon States Language.
 """
 

@@ -16,7 +16,7 @@ from milkmobs.ports.media_processing import MediaProcessor
 from milkmobs.ports.metrics import Metrics
 from milkmobs.ports.stores import MobStore, VideoStore
 from milkmobs.ports.vector_index import IndexedVector, ListableVectorIndex, VectorHit, VectorIndex
-from milkmobs.ports.workflow import ExecutionLog, Workflow
+from milkmobs.ports.workflow import ExecutionLog, ResumableWorkflow, Workflow
 
 __all__ = [
     "Analyzer",
@@ -35,6 +35,7 @@ __all__ = [
     "Metrics",
     "MobStore",
     "ModelOutput",
+    "ResumableWorkflow",
     "ServedMediaStore",
     "StoredUpload",
     "UploadPolicy",

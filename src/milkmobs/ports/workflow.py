@@ -17,8 +17,22 @@ class Workflow(Protocol):
         ...
 
 
+class ResumableWorkflow(Workflow, Protocol):
+    """A workflow this process runs itself (the in-process engine), so its start-up recovery can
+    finish what a previous process left RUNNING."""
+
+    def running(self) -> list[ExecutionRecord]:
+        """Executions held as RUNNING, oldest first (at start-up: what a crash left)."""
+        ...
+
+    def resume(self, video_id: str, *, inline: bool = False) -> bool:
+        """Run again an execution left RUNNING, or start one that never began; ``inline`` runs it to
+        its end in this thread. False when there is nothing to resume or it is running here now."""
+        ...
+
+
 class ExecutionLog(Protocol):
-    """Where the in-process orchestrator keeps execution and step records."""
+    """Where the in-process workflow engine keeps execution and step records."""
 
     def put(self, record: ExecutionRecord) -> None:
         """Insert or replace the record with this ``execution_id``."""

@@ -20,11 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from milkmobs.adapters.inprocess import InProcessOrchestrator
 from milkmobs.adapters.local.factory import DATABASE_FILE
 from milkmobs.adapters.local.sqlite_db import SQLiteDatabase
 from milkmobs.adapters.local.sqlite_executions import SQLiteExecutionLog
 from milkmobs.adapters.local.sqlite_jobs import SQLiteJobQueue
-from milkmobs.core.orchestrator import InProcessOrchestrator
 from milkmobs.domain import BackendUnavailableError, ExecutionStatus, MilkmobsError, NotFoundError
 from milkmobs.settings import Settings
 

@@ -19,12 +19,12 @@ import pytest
 pytest.importorskip("av")
 pytest.importorskip("rapidocr")
 
+from milkmobs.adapters.inprocess import InProcessOrchestrator
 from milkmobs.adapters.local.factory import build_adapters
 from milkmobs.adapters.local.media_folder import LocalMediaStore
 from milkmobs.adapters.local.sqlite_events import SQLiteEventLog
 from milkmobs.adapters.memory import FakeAnalyzer, FakeMediaProcessor, FixedClock, SequentialIdGenerator
 from milkmobs.bootstrap import build
-from milkmobs.core.orchestrator import InProcessOrchestrator
 from milkmobs.core.service import MilkMobs
 from milkmobs.core.views import SubmitRequest
 from milkmobs.demo.corpus import THEMES, CorpusVideo, generate_corpus

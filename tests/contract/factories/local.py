@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
-from milkmobs.adapters.bundle import AdapterSet
 from milkmobs.adapters.local.media_folder import LocalMediaStore
 from milkmobs.adapters.local.sqlite_claims import SQLiteClaimStore
 from milkmobs.adapters.local.sqlite_db import SQLiteDatabase
@@ -20,13 +19,9 @@ from milkmobs.adapters.local.sqlite_metrics import SQLiteMetrics
 from milkmobs.adapters.local.sqlite_mobs import SQLiteMobStore
 from milkmobs.adapters.local.sqlite_videos import SQLiteVideoStore
 from milkmobs.adapters.local.vector_index import PersistedVectorIndex
-from milkmobs.adapters.memory import FakeAnalyzer, FakeMediaProcessor, SystemClock
-from milkmobs.bootstrap import build
-from milkmobs.core.orchestrator import InProcessOrchestrator
+from milkmobs.adapters.memory import SystemClock
 from milkmobs.domain import VideoAnalyzed
-from milkmobs.ports import EventBus, MediaStore, UploadTicket, Workflow
-from milkmobs.settings import Backend, Settings
-from tests.contract.support import add_uploaded_video, orchestrator_settler
+from milkmobs.ports import EventBus, MediaStore, UploadTicket
 
 BASE_URL = "http://127.0.0.1:8000"
 
@@ -100,40 +95,6 @@ def vector_index(dimension: int) -> Iterator[PersistedVectorIndex]:
             index.close()
 
 
-WorkflowHarness = tuple[Workflow, Callable[[], str], Callable[[str], None]]
-
-
-def _orchestrator(*, background: bool) -> Callable[[], AbstractContextManager[WorkflowHarness]]:
-    """The in-process orchestrator on the local backend: SQLite stores and execution log, the media
-    folder and the persisted index; the fakes (which always succeed) stand in for ffmpeg and the models."""
-
-    @contextmanager
-    def factory() -> Iterator[WorkflowHarness]:
-        with tempfile.TemporaryDirectory(prefix="milkmobs-contract-") as tmp:
-            settings = Settings(backend=Backend.LOCAL, data_dir=Path(tmp), embedding_dimension=32, workers=2)
-
-            def fake_analyzer(adapters: AdapterSet) -> FakeAnalyzer:
-                return FakeAnalyzer(adapters.media, dimension=32)
-
-            def fake_processor(adapters: AdapterSet) -> FakeMediaProcessor:
-                return FakeMediaProcessor(adapters.media)
-
-            with build(
-                settings,
-                background=background,
-                retry_interval_scale=0,
-                wait_scale=0,
-                analyzer=fake_analyzer,
-                media_processor=fake_processor,
-            ) as app:
-                flow = app.workflow
-                assert isinstance(flow, InProcessOrchestrator)
-
-                yield flow, (lambda: add_uploaded_video(app)), orchestrator_settler(flow)
-
-    return factory
-
-
 VIDEO_STORES = {"SQLiteVideoStore": video_store}
 CLAIM_STORES = {"SQLiteClaimStore": claim_store}
 MOB_STORES = {"SQLiteMobStore": mob_store}
@@ -142,7 +103,3 @@ METRICS = {"SQLiteMetrics": metrics}
 EVENT_BUSES = {"SQLiteEventLog": event_bus}
 MEDIA_STORES = {"LocalMediaStore": media_store}
 VECTOR_INDEXES = {"PersistedVectorIndex": vector_index}
-WORKFLOWS = {
-    "InProcessOrchestrator-sqlite": _orchestrator(background=False),
-    "InProcessOrchestrator-sqlite-background": _orchestrator(background=True),
-}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 
 from milkmobs.adapters.memory import (
     FakeAnalyzer,
@@ -17,12 +17,8 @@ from milkmobs.adapters.memory import (
     SystemClock,
 )
 from milkmobs.adapters.memory.claims import InMemoryClaimStore
-from milkmobs.bootstrap import build
-from milkmobs.core.orchestrator import InProcessOrchestrator
 from milkmobs.domain import Video, VideoAnalyzed
 from milkmobs.ports import Analyzer, EventBus, MediaStore, UploadTicket, Workflow
-from milkmobs.settings import Backend, Settings
-from tests.contract.support import add_uploaded_video, orchestrator_settler
 
 BASE_URL = "http://127.0.0.1:8000"
 WorkflowHarness = tuple[Workflow, Callable[[], str], Callable[[str], None]]
@@ -81,19 +77,6 @@ def fake_analyzer() -> Iterator[tuple[Analyzer, Callable[[Video, bytes], None]]]
     yield analyzer, put_video
 
 
-def _orchestrator(*, background: bool) -> Callable[[], AbstractContextManager[WorkflowHarness]]:
-    @contextmanager
-    def factory() -> Iterator[WorkflowHarness]:
-        settings = Settings(backend=Backend.MEMORY, embedding_dimension=32, workers=2)
-        with build(settings, background=background, retry_interval_scale=0, wait_scale=0) as app:
-            flow = app.workflow
-            assert isinstance(flow, InProcessOrchestrator)
-
-            yield flow, (lambda: add_uploaded_video(app)), orchestrator_settler(flow)
-
-    return factory
-
-
 @contextmanager
 def claim_store() -> Iterator[tuple[InMemoryClaimStore, InMemoryVideoStore]]:
     yield InMemoryClaimStore(), InMemoryVideoStore()
@@ -108,7 +91,3 @@ EVENT_BUSES = {"InMemoryEventBus": event_bus}
 METRICS = {"InMemoryMetrics": metrics}
 EXECUTION_LOGS = {"InMemoryExecutionLog": execution_log}
 ANALYZERS = {"FakeAnalyzer": fake_analyzer}
-WORKFLOWS = {
-    "InProcessOrchestrator": _orchestrator(background=False),
-    "InProcessOrchestrator-background": _orchestrator(background=True),
-}

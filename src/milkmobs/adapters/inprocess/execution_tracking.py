@@ -1,4 +1,4 @@
-"""Helpers of the in-process orchestrator: step timeouts and the execution record it keeps."""
+"""Helpers of the in-process workflow engine: step timeouts and the execution record it keeps."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from milkmobs.core.workflow_model import StepTimeout
 from milkmobs.domain import ExecutionRecord, ExecutionStatus, StepRecord, StepStatus
 from milkmobs.ports import ExecutionLog
 
-__all__ = ["ExecutionTracker", "StepTimeout", "call_with_timeout", "error_name"]
+__all__ = ["ExecutionTracker", "call_with_timeout", "error_name"]
 
 
 def error_name(exc: BaseException) -> str:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from milkmobs.core.execution_tracking import ExecutionTracker, call_with_timeout, error_name
+from milkmobs.adapters.inprocess.execution_tracking import ExecutionTracker, call_with_timeout, error_name
 from milkmobs.core.steps import StepContext, StepHandler
 from milkmobs.core.workflow_model import (
     Choice,

@@ -1,7 +1,7 @@
 """``InProcessOrchestrator``: the ``Workflow`` port for the memory and local backends.
 
 It starts executions named by the video id (idempotently), keeps them in an ``ExecutionLog`` and
-has ``core.interpreter.WorkflowInterpreter`` run ``core.workflow.ANALYSIS_WORKFLOW`` with Step
+has ``WorkflowInterpreter`` (``interpreter.py``) run ``core.workflow.ANALYSIS_WORKFLOW`` with Step
 Functions' semantics — the parallel branches on threads, per-step retry policies with backoff and
 jitter, step timeouts, the catch that marks the video failed. The steps are the functions of
 ``core.steps.STEP_HANDLERS``, the same ones the AWS Lambdas run.
@@ -22,7 +22,8 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
-from milkmobs.core.interpreter import WorkflowInterpreter
+from milkmobs.adapters.inprocess.interpreter import WorkflowInterpreter
+from milkmobs.core.recovery import recover
 from milkmobs.core.steps import STEP_HANDLERS, StepContext, StepHandler
 from milkmobs.core.workflow import ANALYSIS_WORKFLOW, WorkflowDefinition
 from milkmobs.domain import (
@@ -196,7 +197,5 @@ class InProcessOrchestrator:
 def resume_interrupted(context: StepContext, orchestrator: InProcessOrchestrator) -> list[str]:
     """Kept for callers of the first start-up hook: runs the whole ``core.recovery.recover`` and
     returns the video ids whose executions it resumed or started."""
-    from milkmobs.core.recovery import recover
-
     report = recover(context, orchestrator)
     return [*report.resumed, *report.queued]
