@@ -6,12 +6,16 @@ of step becomes Step Functions states:
 
 - ``Task``: a Lambda task (function ARN as resource, so the payload is the state and the output
   replaces it), ``Parameters`` from its input fields and constants, its own timeout and Retry.
-- ``PollUntilDone``: start → keep ``{result, polls}`` → Choice(done?) → Wait → check → count → …,
-  ending in ``<name>TimedOut`` (``States.Timeout``) after ``max_polls`` checks.
-- ``Merge``: Pass states picking the given ``$[i].field`` paths. ``Choice``: a Choice and its branch.
+- ``PollUntilDone``: start (its answer kept as ``{result, polls: 0}``) → Choice(done?) → Wait →
+  check → count → …, ending in ``<name>TimedOut`` (``States.Timeout``) after ``max_polls`` checks.
+- ``Merge``: the Parallel names its branches' outputs (``ResultSelector``), one Pass picks the
+  given ``$[i].field`` paths. ``Choice``: a Choice and its branch, both continuing at the next step.
 - ``EmitEvent``: the direct EventBridge ``PutEvents`` integration (no Lambda in between).
 - The ``Catch``: every top-level state that can fail catches into ``Record<step>Failure`` (adds the
   step name), then the catch task, then the Fail state with the original error.
+
+Standard workflows bill every state entered (docs/capacity.md): no state exists only to join
+branches or to end the execution, the last step ends it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
@@ -53,12 +58,18 @@ from milkmobs_infra._util import retention
 JITTER = {Jitter.FULL: sfn.JitterType.FULL, Jitter.NONE: sfn.JitterType.NONE}
 
 
+class _Continues(Protocol):
+    """A state, or a Choice's paths, that the next step follows."""
+
+    def next(self, next: sfn.IChainable) -> sfn.Chain: ...
+
+
 @dataclass
 class _Chain:
     """A translated step: where it starts, what continues after it, and which states can fail."""
 
     start: sfn.IChainable
-    ends: list[sfn.INextable]
+    ends: list[_Continues]
     catchable: list[tuple[str, sfn.TaskStateBase | sfn.Parallel]]
 
 
@@ -126,13 +137,14 @@ class AnalysisWorkflow(Construct):
             )
             record.next(mark_failed)
             state.add_catch(record, errors=error_names(catch.errors), result_path=f"$.{catch.error_field}")
-        succeed = sfn.Succeed(self, "Analyzed", comment="Validated or rejected, and the event emitted.")
-        for end in chain.ends:
-            end.next(succeed)
+        # No Succeed state: it would be one more billed transition; the last step ends the execution.
         return chain.start
 
     def _sequence(self, steps: Sequence[Step]) -> _Chain:
-        chains = [self._step(step) for step in steps]
+        for previous, step in itertools.pairwise([None, *steps]):
+            if isinstance(step, Merge) and not isinstance(previous, Parallel):
+                raise ValueError(f"{step.name}: a Merge must follow a Parallel step")
+        chains = [self._step(step, following) for step, following in zip(steps, [*steps[1:], None], strict=True)]
         for previous, following in itertools.pairwise(chains):
             for end in previous.ends:
                 end.next(following.start)
@@ -143,14 +155,14 @@ class AnalysisWorkflow(Construct):
         )
 
     # --- one step ---------------------------------------------------------------------------------
-    def _step(self, step: Step) -> _Chain:
+    def _step(self, step: Step, following: Step | None) -> _Chain:
         if isinstance(step, Task):
             task = self._task(step)
             return _Chain(task, [task], [(step.name, task)])
         if isinstance(step, Parallel):
-            return self._parallel(step)
+            return self._parallel(step, following if isinstance(following, Merge) else None)
         if isinstance(step, Merge):
-            return self._merge(step)
+            return self._merge(step)  # the Parallel before it named its branches
         if isinstance(step, Choice):
             return self._choice(step)
         if isinstance(step, EmitEvent):
@@ -164,7 +176,10 @@ class AnalysisWorkflow(Construct):
             return _Chain(wait, [wait], [])
         raise TypeError(f"the workflow has a step this deploy cannot translate: {step!r}")
 
-    def _task(self, task: Task, *, parameters_from: str = "$", result_path: str | None = None) -> tasks.LambdaInvoke:
+    def _task(
+        self, task: Task, *, parameters_from: str = "$", result_path: str | None = None,
+        result_selector: Mapping[str, object] | None = None,
+    ) -> tasks.LambdaInvoke:
         payload: dict[str, object] = {
             name: sfn.JsonPath.string_at(f"{parameters_from}.{name}") for name in task.input_fields
         }
@@ -179,12 +194,17 @@ class AnalysisWorkflow(Construct):
             retry_on_service_exceptions=False,  # the core's retry policy names the Lambda errors itself
             task_timeout=sfn.Timeout.duration(cdk.Duration.seconds(task.timeout_seconds)),
             result_path=result_path,
+            result_selector=dict(result_selector) if result_selector is not None else None,
         )
         _add_retries(state, task.retry, LAMBDA_SERVICE_ERRORS)
         return state
 
-    def _parallel(self, step: Parallel) -> _Chain:
-        parallel = sfn.Parallel(self, step.name, comment=step.comment)
+    def _parallel(self, step: Parallel, merge: Merge | None) -> _Chain:
+        # A Merge after it reads the branch outputs by name: the Parallel's ResultSelector names
+        # them, so naming costs no state (and no billed transition) of its own.
+        branches = [] if merge is None else sorted({i for i, _ in _merge_picks(merge).values()})
+        names = {f"branch{i}": sfn.JsonPath.object_at(f"$[{i}]") for i in branches} or None
+        parallel = sfn.Parallel(self, step.name, comment=step.comment, result_selector=names)
         for branch in step.branches:
             chain = self._sequence(branch)
             # Errors inside a branch fail the Parallel, whose catch handles them.
@@ -192,38 +212,24 @@ class AnalysisWorkflow(Construct):
         return _Chain(parallel, [parallel], [(step.name, parallel)])
 
     def _merge(self, step: Merge) -> _Chain:
-        """Two Pass states: name each branch output (``$[i]``), then pick the fields from them.
+        """One Pass picking the fields from the branch outputs the Parallel named ``branch<i>``.
 
         Equivalent to one Pass with ``$[i].field`` paths, which Step Functions accepts; moto's
         interpreter, though, answers such a path with a one-element list, and the tests run there.
         """
-        picks: dict[str, tuple[int, str]] = {}
-        for name, path in step.fields.items():
-            match = re.fullmatch(r"\$\[(\d+)\]\.([A-Za-z_][\w.]*)", path)
-            if match is None:
-                raise ValueError(f"{step.name}: only $[i].field paths can be merged, got {name}: {path}")
-            picks[name] = (int(match.group(1)), match.group(2))
-        branches = sorted({index for index, _ in picks.values()})
-        split = sfn.Pass(
-            self, step.name, comment="Name the parallel branches' outputs.",
-            parameters={f"branch{i}": sfn.JsonPath.object_at(f"$[{i}]") for i in branches},
-        )
+        picks = _merge_picks(step)
         pick = sfn.Pass(
-            self, f"{step.name}Fields", comment="Pick the fields the next steps read.",
+            self, step.name, comment="Pick the fields the next steps read from the named branch outputs.",
             parameters={name: sfn.JsonPath.string_at(f"$.branch{i}.{field}") for name, (i, field) in picks.items()},
         )
-        split.next(pick)
-        return _Chain(split, [pick], [])
+        return _Chain(pick, [pick], [])
 
     def _choice(self, step: Choice) -> _Chain:
         then = self._sequence(step.then)
-        join = sfn.Pass(self, f"{step.name}Done", comment=f"After {step.name}")
         choice = sfn.Choice(self, step.name, comment=f"{step.field} == {step.equals!r}?")
         choice.when(sfn.Condition.string_equals(f"$.{step.field}", step.equals), then.start)
-        choice.otherwise(join)
-        for end in then.ends:
-            end.next(join)
-        return _Chain(choice, [join], then.catchable)
+        # No join state: the branch's end and the Choice's default both go on to the next step.
+        return _Chain(choice, [choice.afterwards(include_otherwise=True)], then.catchable)
 
     def _emit(self, step: EmitEvent) -> tasks.EventBridgePutEvents:
         emit = tasks.EventBridgePutEvents(
@@ -245,11 +251,8 @@ class AnalysisWorkflow(Construct):
         return emit
 
     def _poll(self, step: PollUntilDone) -> _Chain:
-        start = self._task(step.start)
-        track = sfn.Pass(
-            self, f"{step.name}Track", comment="Keep the latest answer and count the checks.",
-            parameters={"result": sfn.JsonPath.entire_payload, "polls": 0},
-        )
+        # The start task keeps its answer as {result, polls: 0} itself (no Pass state to do it).
+        start = self._task(step.start, result_selector={"result": sfn.JsonPath.entire_payload, "polls": 0})
         finished = sfn.Pass(self, f"{step.name}Finished", output_path="$.result")
         timed_out = sfn.Fail(
             self, f"{step.name}TimedOut", error=TIMEOUT_ERROR,
@@ -270,9 +273,20 @@ class AnalysisWorkflow(Construct):
         is_done.when(done, finished)
         is_done.when(sfn.Condition.number_greater_than_equals("$.polls", step.max_polls), timed_out)
         is_done.otherwise(wait)
-        start.next(track).next(is_done)
+        start.next(is_done)
         wait.next(check).next(count).next(is_done)
         return _Chain(start, [finished], [])
+
+
+def _merge_picks(step: Merge) -> dict[str, tuple[int, str]]:
+    """Output field → (branch index, field path) of each ``$[i].field`` the Merge names."""
+    picks: dict[str, tuple[int, str]] = {}
+    for name, path in step.fields.items():
+        match = re.fullmatch(r"\$\[(\d+)\]\.([A-Za-z_][\w.]*)", path)
+        if match is None:
+            raise ValueError(f"{step.name}: only $[i].field paths can be merged, got {name}: {path}")
+        picks[name] = (int(match.group(1)), match.group(2))
+    return picks
 
 
 def _add_retries(state: sfn.TaskStateBase, policies: Sequence[RetryPolicy], runner_faults: tuple[str, ...]) -> None:

@@ -43,17 +43,31 @@ DIMENSION = 64  # small vectors keep moto's JSONPath quick
 DOMAIN_ARN = f"arn:aws:es:{REGION}:{ACCOUNT}:domain/milkmobs-videos"
 ADMIN_CLAIMS = {"sub": "u-admin", "cognito:username": "admin", "cognito:groups": "admins"}
 
+#: Checks an embedding job needs before it is done (as Marengo's asynchronous job on Bedrock).
+EMBEDDING_CHECKS = 2
+
 # Run in each worker before its first invocation: the analyzer is the fake (moto has no Bedrock);
-# Pegasus refuses videos titled "broken" and throttles "flaky" ones on their first call.
+# Pegasus refuses videos titled "broken" and throttles "flaky" ones on their first call; the
+# embedding is an asynchronous job done at its EMBEDDING_CHECKS-th check (the polling loop runs).
 WORKER_SETUP = """
 from milkmobs.adapters.memory.analyzer import FakeAnalyzer
 from milkmobs.bootstrap import build
 from milkmobs.domain.errors import AnalysisError, TransientAnalysisError
 from milkmobs.lambdas import _runtime
+from milkmobs.ports import EmbeddingJob
 
 
 class RefusingAnalyzer(FakeAnalyzer):
     throttled = set()
+    checks = {}
+
+    def start_video_embedding(self, video):
+        self.checks[video.video_id] = 0
+        return EmbeddingJob(job_id=f"job-{video.video_id}", video_id=video.video_id)
+
+    def check_video_embedding(self, job, video):
+        self.checks[job.video_id] = self.checks.get(job.video_id, 0) + 1
+        return self.embed_video(video) if self.checks[job.video_id] >= EMBEDDING_CHECKS else None
 
     def describe_video(self, video, campaign):
         if video.title == "broken":
@@ -69,7 +83,7 @@ class RefusingAnalyzer(FakeAnalyzer):
 settings = _runtime.settings()
 _runtime.install(build(settings, analyzer=lambda adapters: RefusingAnalyzer(adapters.media, dimension=DIMENSION)),
                  settings_override=settings)
-""".replace("DIMENSION", str(DIMENSION))
+""".replace("DIMENSION", str(DIMENSION)).replace("EMBEDDING_CHECKS", str(EMBEDDING_CHECKS))
 
 
 @dataclass
@@ -79,6 +93,7 @@ class Deployed:
     queue_url: str
     refs: dict[str, str]
     environments: dict[str, dict[str, str]]
+    definition: str  # the state machine's ASL, as created in moto
     log: CallLog = field(default_factory=CallLog)
     invoked: list[str] = field(default_factory=list)
     events: list[tuple[str, Any]] = field(default_factory=list)
@@ -161,6 +176,11 @@ def deployed(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Iterator
            "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": endpoint}
     for key, value in {**aws, "MOTO_PORT": str(port)}.items():  # the interpreter calls Lambda on MOTO_PORT
         patch.setenv(key, value)
+    # moto's interpreter waits for real; the polling loop's Wait states would take minutes
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+    wait_interval = WaitFunction._wait_interval
+    patch.setattr(WaitFunction, "_wait_interval", lambda self, env, wait_seconds: wait_interval(self, env, 0))
     requests.post(f"{endpoint}/moto-api/config", timeout=10,
                   json={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
     search = OpenSearchTestDouble().__enter__()
@@ -208,8 +228,9 @@ def deployed(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         names[props["FunctionName"]] = props["FunctionName"].removeprefix("milkmobs-")
     (machine_lid,) = [lid for lid, r in template.items() if r["Type"] == "AWS::StepFunctions::StateMachine"]
     machine = template[machine_lid]["Properties"]
+    definition = resolve(machine["DefinitionString"], refs)
     refs[machine_lid] = clients["stepfunctions"].create_state_machine(
-        name=machine["StateMachineName"], definition=resolve(machine["DefinitionString"], refs), roleArn=role,
+        name=machine["StateMachineName"], definition=definition, roleArn=role,
     )["stateMachineArn"]
     (secret_lid,) = [lid for lid, r in template.items() if r["Type"] == "AWS::SecretsManager::Secret"]
     refs[secret_lid] = clients["secretsmanager"].create_secret(
@@ -233,7 +254,7 @@ def deployed(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             env.update(MILKMOBS_OPENSEARCH_ENDPOINT=search.url, MILKMOBS_OPENSEARCH_AUTH="none")
         environments[names[props["FunctionName"]]] = lambda_environment(
             env, **aws, MILKMOBS_EMBEDDING_DIMENSION=str(DIMENSION), AWS_LAMBDA_FUNCTION_NAME=props["FunctionName"])
-    env = Deployed(clients, bucket, queue_url, refs, environments)
+    env = Deployed(clients, bucket, queue_url, refs, environments, definition)
     routing = _route_lambda_to_workers(env, names)
     next(routing)
     try:
@@ -367,6 +388,27 @@ def test_a_campaign_video_is_validated_clustered_thumbnailed_and_announced(deplo
     for step in ("analysis-mark-processing", "analysis-pegasus", "analysis-marengo", "analysis-write-result",
                  "validate-video", "cluster-video", "generate-thumbnail"):
         assert step in deployed.invoked
+
+
+def test_the_embedding_job_is_polled_until_done(deployed: Deployed, tour: Tour) -> None:
+    video_id = tour.videos["validated"][0]
+    marengo = [e["action"] for name, e in deployed.events if name == "analysis-marengo" and e["videoId"] == video_id]
+    assert marengo == ["start"] + ["check"] * EMBEDDING_CHECKS
+
+
+def test_the_states_a_video_enters_are_the_ones_the_cost_model_counts(deployed: Deployed, tour: Tour) -> None:
+    """Every state entered is a billed transition: benchmarks/capacity.py counts them by walking the
+    synthesized definition (``transitions.entered_states``); the real run here must agree with it."""
+    from milkmobs_infra.transitions import Video, entered_states
+
+    definition = json.loads(deployed.definition)
+    for outcome, video in (("validated", Video(checks=EMBEDDING_CHECKS, validated=True)),
+                           ("rejected", Video(checks=EMBEDDING_CHECKS, validated=False))):
+        _, execution = tour.videos[outcome]
+        history = deployed.clients["stepfunctions"].get_execution_history(
+            executionArn=execution["executionArn"], maxResults=1000)["events"]
+        entered = [e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")]
+        assert sorted(entered) == sorted(entered_states(definition, video)), outcome
 
 
 def test_an_off_campaign_video_is_rejected_and_announced(tour: Tour) -> None:

@@ -47,14 +47,14 @@ def test_top_level_order_follows_the_core(synth: Synth) -> None:
     definition = _definition(synth)
     states = definition["States"]
     order, name = [], definition["StartAt"]
-    while name in states and states[name]["Type"] not in ("Succeed", "Fail"):
+    while name is not None:
         order.append(name)
         state = states[name]
         name = state.get("Next") or state.get("Default")
-    expected = [step.name for step in ANALYSIS_WORKFLOW.steps]
-    # a Choice continues at its join state (<name>Done), a Merge picks in <name>Fields
-    assert [n for n in order if not n.endswith(("Done", "Fields"))] == expected
-    assert states[name]["Type"] == "Succeed"
+    # one state per step, no join or end state in between (each entered state is billed)
+    assert order == [step.name for step in ANALYSIS_WORKFLOW.steps]
+    assert states[order[-1]].get("End") is True
+    assert not [s for s in all_states(definition).values() if s["Type"] == "Succeed"]
 
 
 def test_parallel_runs_pegasus_and_the_marengo_poll_loop(synth: Synth) -> None:
@@ -69,6 +69,9 @@ def test_parallel_runs_pegasus_and_the_marengo_poll_loop(synth: Synth) -> None:
     assert marengo[poll.start.name]["Parameters"] == {"videoId.$": "$.videoId", "action": "start"}
     assert marengo[poll.wait.name] == {"Type": "Wait", "Seconds": poll.wait.seconds, "Next": poll.check.name}
     assert marengo[poll.check.name]["Parameters"]["action"] == "check"
+    # the start task keeps its answer and the count itself: no Pass state in between
+    assert marengo[poll.start.name]["ResultSelector"] == {"result.$": "$", "polls": 0}
+    assert marengo[poll.start.name]["Next"] == f"{poll.name}IsDone"
     is_done = marengo[f"{poll.name}IsDone"]
     assert is_done["Default"] == poll.wait.name
     assert is_done["Choices"][1]["NumericGreaterThanEquals"] == poll.max_polls
@@ -130,7 +133,8 @@ def test_only_validated_videos_are_clustered(synth: Synth) -> None:
     state = states[choice.name]
     (rule,) = state["Choices"]
     assert rule == {"Variable": f"$.{choice.field}", "StringEquals": choice.equals, "Next": choice.then[0].name}
-    assert state["Default"] == f"{choice.name}Done" == states[choice.then[-1].name]["Next"]
+    following = ANALYSIS_WORKFLOW.steps[ANALYSIS_WORKFLOW.steps.index(choice) + 1]
+    assert state["Default"] == following.name == states[choice.then[-1].name]["Next"]
 
 
 def test_video_analyzed_goes_straight_to_eventbridge(synth: Synth) -> None:
@@ -151,9 +155,11 @@ def test_video_analyzed_goes_straight_to_eventbridge(synth: Synth) -> None:
 def test_merge_picks_the_branch_fields_the_core_names(synth: Synth) -> None:
     states = _definition(synth)["States"]
     (merge,) = [s for s in ANALYSIS_WORKFLOW.steps if isinstance(s, Merge)]
-    split, pick = states[merge.name], states[f"{merge.name}Fields"]
-    assert split["Parameters"] == {"branch0.$": "$[0]", "branch1.$": "$[1]"}
-    assert split["Next"] == f"{merge.name}Fields"
+    (parallel,) = [s for s in ANALYSIS_WORKFLOW.steps if isinstance(s, Parallel)]
+    # the Parallel names its branch outputs (no state of its own), one Pass picks the fields
+    assert states[parallel.name]["ResultSelector"] == {"branch0.$": "$[0]", "branch1.$": "$[1]"}
+    assert states[parallel.name]["Next"] == merge.name
+    pick = states[merge.name]
     expected = {
         f"{name}.$": path.replace("$[", "$.branch").replace("].", ".", 1) for name, path in merge.fields.items()
     }
