@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from milkmobs.core import steps
 from milkmobs.core.clustering import kmeans_plusplus, spherical_kmeans
 
 
@@ -194,7 +195,7 @@ def incremental_assignment_cost(stored: int, *, dim: int, mobs: int, repeats: in
     timings = []
     for vid in fresh:
         start_time = time.perf_counter()
-        app.cluster_video(vid)
+        steps.cluster_video(app.context, vid)
         timings.append(time.perf_counter() - start_time)
     calls = sum(proxy.calls for proxy in counted.values())
     founded = len(mob_store.list_all()) - mobs

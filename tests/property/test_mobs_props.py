@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.unit.core_support import DIMENSION, all_mobs, all_videos, make_app, put_validated, unit
 
+from milkmobs.core import steps
 from milkmobs.core.service import MilkMobs
 from milkmobs.domain import VideoStatus
 
@@ -53,7 +54,7 @@ def test_clustering_keeps_every_invariant(s) -> None:  # type: ignore[no-untyped
     with make_app(settings=settings_) as app:
         ids = [put_validated(app, v) for v in _vectors(s["n"], s["centres"], s["noise"], s["seed"])]
         for video_id in ids:
-            app.cluster_video(video_id)
+            steps.cluster_video(app.context, video_id)
         assert_consistent(app)
         for video_id in ids[: s["deletions"]]:
             app.delete_video(video_id)
@@ -68,7 +69,7 @@ def test_clustering_keeps_every_invariant(s) -> None:  # type: ignore[no-untyped
 def test_reclustering_unchanged_data_keeps_every_mob_id(s) -> None:  # type: ignore[no-untyped-def]
     with make_app(settings={"batch_cluster_k": s["k"], "random_seed": s["seed"]}) as app:
         for v in _vectors(s["n"], s["centres"], s["noise"], s["seed"]):
-            app.cluster_video(put_validated(app, v))
+            steps.cluster_video(app.context, put_validated(app, v))
         app.recluster()
         before = {m.mob_id: m.video_count for m in all_mobs(app)}
         report = app.recluster()

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.unit.core_support import CAMPAIGN_BYTES, OFF_TOPIC_BYTES, make_app, own_file, snapshot, submit
 
+from milkmobs.core import steps
 from milkmobs.domain import ALLOWED_TRANSITIONS, MilkmobsError, NotFoundError, StartResult, VideoStatus
 
 
@@ -48,19 +49,19 @@ def _apply(app: Any, op: str, video_id: str) -> None:
     elif op == "event_again":
         app.on_object_created(video.media_key)
     elif op == "mark_processing":
-        app.mark_processing(video_id)
+        steps.mark_processing(app.context, video_id)
     elif op == "analyse":
-        app.write_results(video_id, app.describe_video(video_id), app.embed_video(video_id))
-    elif op == "validate":
-        app.validate_video(video_id)
-    elif op == "revalidate":
+        steps.write_results(
+            app.context, video_id, steps.describe_video(app.context, video_id), steps.embed_video(app.context, video_id)
+        )
+    elif op == "validate" or op == "revalidate":
         app.revalidate(video_id)
     elif op == "cluster":
-        app.cluster_video(video_id)
+        steps.cluster_video(app.context, video_id)
     elif op == "emit":
-        app.emit_analyzed(video_id)
+        steps.emit_analyzed(app.context, video_id)
     elif op == "fail":
-        app.mark_failed(video_id, step="test", error="injected")
+        steps.mark_failed(app.context, video_id, step="test", error="injected")
     elif op == "delete":
         app.delete_video(video_id)
     else:

@@ -10,7 +10,7 @@ import numpy as np
 
 from milkmobs.adapters.memory import FixedClock, SequentialIdGenerator
 from milkmobs.bootstrap import build
-from milkmobs.core import pipeline
+from milkmobs.core import pipeline, steps
 from milkmobs.core.service import MilkMobs
 from milkmobs.core.views import SubmitRequest
 from milkmobs.domain import Embedding, Insights, Mob, Video, VideoStatus
@@ -111,13 +111,13 @@ def put_validated(
     ports.videos.save(
         video.transitioned(VideoStatus.UPLOADED, at=now, uploaded_at=now), expected_status=VideoStatus.PENDING_UPLOAD
     )
-    app.mark_processing(video_id)
+    steps.mark_processing(app.context, video_id)
     embedding = Embedding.create(vector, model_id="test", dimension=ports.index.dimension)
-    app.write_results(video_id, insights(on_screen=["got milk"]), embedding)
+    steps.write_results(app.context, video_id, insights(on_screen=["got milk"]), embedding)
     _, result = pipeline.validate_video(ports, app.config, video_id)
     assert result.passed, result.reasons
     if place:
-        app.cluster_video(video_id)
+        steps.cluster_video(app.context, video_id)
     return video_id
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from tests.unit.core_support import DIMENSION, all_mobs, all_videos, make_app, put_validated, unit
 
 from milkmobs.adapters.memory import InMemoryMobStore, InMemoryVideoStore
+from milkmobs.core import steps
 from milkmobs.domain import ConflictError, Mob, VideoStatus
 
 
@@ -55,11 +57,11 @@ class CountingVideoStore(InMemoryVideoStore):
 def test_join_the_nearest_mob_above_the_threshold_else_found_one() -> None:
     with make_app(settings={"cluster_join_threshold": 0.8}) as app:
         a = put_validated(app, _axis(0))
-        a_mob = app.cluster_video(a)
+        a_mob = steps.cluster_video(app.context, a)
         b = put_validated(app, unit(_axis(0) + 0.3 * _axis(1)))  # cosine ≈ 0.96 with a
-        assert app.cluster_video(b).mob_id == a_mob.mob_id  # type: ignore[union-attr]
+        assert steps.cluster_video(app.context, b).mob_id == a_mob.mob_id  # type: ignore[union-attr]
         c = put_validated(app, _axis(2))  # orthogonal: a new mob
-        assert app.cluster_video(c).mob_id != a_mob.mob_id  # type: ignore[union-attr]
+        assert steps.cluster_video(app.context, c).mob_id != a_mob.mob_id  # type: ignore[union-attr]
         joined = app.ports.mobs.get(a_mob.mob_id)  # type: ignore[union-attr]
         assert joined.video_count == 2 and joined.version == 1
         assert float(np.linalg.norm(joined.centroid)) == pytest.approx(1.0, abs=1e-6)
@@ -74,7 +76,7 @@ def test_incremental_clustering_makes_a_bounded_number_of_store_calls() -> None:
         counts = []
         for video_id in ids:
             mobs.calls.clear()
-            app.cluster_video(video_id)
+            steps.cluster_video(app.context, video_id)
             counts.append(sum(mobs.calls.values()))
         assert max(counts) <= 3  # list_all + save (or add): never grows with the number of videos
         assert videos.listed == 0  # and never a scan of the videos
@@ -85,11 +87,11 @@ def test_a_version_clash_is_retried_with_a_fresh_read() -> None:
     mobs = CountingMobStore()
     with make_app(mobs=mobs) as app:
         first = put_validated(app, _axis(0))
-        app.cluster_video(first)
+        steps.cluster_video(app.context, first)
         second = put_validated(app, _axis(0, 0.01))
         mobs.conflicts = 2
         mobs.calls.clear()
-        mob = app.cluster_video(second)
+        mob = steps.cluster_video(app.context, second)
         assert mob is not None and mob.video_count == 2
         assert mobs.calls["save"] == 3 and mobs.calls["get"] == 2
 
@@ -97,9 +99,9 @@ def test_a_version_clash_is_retried_with_a_fresh_read() -> None:
 def test_concurrent_clustering_loses_no_count() -> None:
     with make_app(settings={"cluster_join_threshold": 0.5}) as app:
         ids = [put_validated(app, _axis(0, 0.05, seed=i)) for i in range(30)]
-        app.cluster_video(ids[0])
+        steps.cluster_video(app.context, ids[0])
         with ThreadPoolExecutor(8) as pool:
-            list(pool.map(app.cluster_video, ids[1:]))
+            list(pool.map(partial(steps.cluster_video, app.context), ids[1:]))
         [mob] = all_mobs(app)
         assert mob.video_count == 30
 
@@ -108,7 +110,7 @@ def test_recluster_keeps_mob_ids_and_names_mobs_from_members() -> None:
     with make_app(settings={"batch_cluster_k": 3, "cluster_join_threshold": 0.7}) as app:
         for i in range(30):
             tag = ["skate", "beach", "kitchen"][i % 3]
-            app.cluster_video(put_validated(app, _axis(i % 3, 0.03, seed=i), hashtags=["gotmilk", tag]))
+            steps.cluster_video(app.context, put_validated(app, _axis(i % 3, 0.03, seed=i), hashtags=["gotmilk", tag]))
         before = {m.mob_id: m.video_count for m in all_mobs(app)}
         report = app.recluster()
         assert report.videos == 30 and report.mobs == 3
@@ -125,7 +127,7 @@ def test_recluster_merges_split_mobs_and_removes_the_emptied_ones() -> None:
     with make_app(settings={"batch_cluster_k": 2, "cluster_join_threshold": 0.999}) as app:
         ids = [put_validated(app, _axis(i % 2, 0.2, seed=i)) for i in range(12)]
         for video_id in ids:
-            app.cluster_video(video_id)
+            steps.cluster_video(app.context, video_id)
         assert len(all_mobs(app)) > 2
         report = app.recluster()
         assert len(all_mobs(app)) == 2 and report.removed_mob_ids
@@ -138,7 +140,7 @@ def test_recluster_merges_split_mobs_and_removes_the_emptied_ones() -> None:
 def test_recluster_with_no_validated_video_removes_every_mob() -> None:
     with make_app() as app:
         video_id = put_validated(app, _axis(0))
-        app.cluster_video(video_id)
+        steps.cluster_video(app.context, video_id)
         app.delete_video(video_id)
         assert len(all_mobs(app)) == 1 and app.list_mobs() == []
         report = app.recluster()
@@ -148,9 +150,9 @@ def test_recluster_with_no_validated_video_removes_every_mob() -> None:
 def test_a_video_whose_mob_was_removed_is_placed_again() -> None:
     with make_app() as app:
         video_id = put_validated(app, _axis(0))
-        mob = app.cluster_video(video_id)
+        mob = steps.cluster_video(app.context, video_id)
         app.ports.mobs.delete(mob.mob_id)  # type: ignore[union-attr]
-        again = app.cluster_video(video_id)
+        again = steps.cluster_video(app.context, video_id)
         assert again is not None and app.ports.mobs.get(again.mob_id).video_count == 1
         assert app.ports.videos.get(video_id).mob_id == again.mob_id
 
@@ -159,7 +161,7 @@ def test_recluster_without_k_refines_as_many_mobs_as_incremental_clustering_foun
     # 4 themes × 3 videos: sqrt(n/2) would merge themes; the active mob count keeps them apart.
     with make_app(settings={"cluster_join_threshold": 0.7}) as app:
         for i in range(12):
-            app.cluster_video(put_validated(app, _axis(i % 4, 0.03, seed=i)))
+            steps.cluster_video(app.context, put_validated(app, _axis(i % 4, 0.03, seed=i)))
         before = sorted(m.mob_id for m in all_mobs(app))
         assert len(before) == 4
         report = app.recluster()
@@ -176,7 +178,7 @@ def test_past_the_sample_size_the_batch_fits_a_sample_and_assigns_every_video() 
             tag = ["skate", "beach", "kitchen"][i % 3]
             video_id = put_validated(app, _axis(i % 3, 0.03, seed=i), hashtags=["gotmilk", tag])
             themes[video_id] = tag
-            app.cluster_video(video_id)
+            steps.cluster_video(app.context, video_id)
         before = sorted(m.mob_id for m in all_mobs(app))
         report = app.recluster()
         assert report.videos == 60 and report.mobs == 3 and sorted(report.kept_mob_ids) == before

@@ -15,6 +15,7 @@ from tests.unit.core_support import (
     upload,
 )
 
+from milkmobs.core import steps
 from milkmobs.domain import ConflictError, Embedding, InvalidInputError, ModelType, NotFoundError, VideoStatus
 
 
@@ -56,21 +57,21 @@ def test_object_created_starts_the_workflow_once(app) -> None:  # type: ignore[n
 
 def test_steps_by_hand(app) -> None:  # type: ignore[no-untyped-def]
     video_id = _uploaded(app, hashtags=["gotmilk"])
-    video = app.mark_processing(video_id)
+    video = steps.mark_processing(app.context, video_id)
     assert video.status is VideoStatus.PROCESSING and video.media is not None  # probed
-    assert app.mark_processing(video_id) == app.ports.videos.get(video_id)  # a retried step is a no-op
-    found = app.describe_video(video_id)
-    embedding = app.embed_video(video_id)
+    assert steps.mark_processing(app.context, video_id) == app.ports.videos.get(video_id)  # a retried step is a no-op
+    found = steps.describe_video(app.context, video_id)
+    embedding = steps.embed_video(app.context, video_id)
     assert embedding.dimension == DIMENSION
-    app.write_results(video_id, found, embedding)
+    steps.write_results(app.context, video_id, found, embedding)
     assert app.ports.index.count() == 1
-    result = app.validate_video(video_id)
+    result = app.revalidate(video_id)
     assert result.passed and app.ports.videos.get(video_id).status is VideoStatus.VALIDATED
-    mob = app.cluster_video(video_id)
+    mob = steps.cluster_video(app.context, video_id)
     assert mob is not None and app.ports.videos.get(video_id).mob_id == mob.mob_id
-    assert app.cluster_video(video_id).mob_id == mob.mob_id  # idempotent: not counted twice
+    assert steps.cluster_video(app.context, video_id).mob_id == mob.mob_id  # idempotent: not counted twice
     assert app.ports.mobs.get(mob.mob_id).video_count == 1
-    app.emit_analyzed(video_id)
+    steps.emit_analyzed(app.context, video_id)
     [event] = app.ports.events.published
     assert event.video_id == video_id and event.mob_id == mob.mob_id and event.validation_score == 1.0
     usage = {
@@ -83,44 +84,46 @@ def test_steps_by_hand(app) -> None:  # type: ignore[no-untyped-def]
 def test_steps_refuse_the_wrong_state(app) -> None:  # type: ignore[no-untyped-def]
     video_id = submit(app)
     with pytest.raises(ConflictError):
-        app.mark_processing(video_id)  # still pending_upload
+        steps.mark_processing(app.context, video_id)  # still pending_upload
     with pytest.raises(ConflictError):
-        app.describe_video(video_id)
+        steps.describe_video(app.context, video_id)
     with pytest.raises(ConflictError):
-        app.validate_video(video_id)
+        app.revalidate(video_id)
     with pytest.raises(ConflictError):
-        app.emit_analyzed(video_id)  # nothing false is ever emitted
-    assert app.cluster_video(video_id) is None
+        steps.emit_analyzed(app.context, video_id)  # nothing false is ever emitted
+    assert steps.cluster_video(app.context, video_id) is None
     with pytest.raises(NotFoundError):
-        app.mark_processing("0" * 32)
+        steps.mark_processing(app.context, "0" * 32)
 
 
 def test_validation_needs_stored_insights(app) -> None:  # type: ignore[no-untyped-def]
     video_id = _uploaded(app)
-    app.mark_processing(video_id)
+    steps.mark_processing(app.context, video_id)
     with pytest.raises(ConflictError, match="no stored insights"):
-        app.validate_video(video_id)
+        app.revalidate(video_id)
 
 
 def test_an_embedding_of_the_wrong_dimension_changes_nothing(app) -> None:  # type: ignore[no-untyped-def]
     video_id = _uploaded(app)
-    app.mark_processing(video_id)
+    steps.mark_processing(app.context, video_id)
     before = snapshot(app)
     wrong = Embedding.create(np.ones(DIMENSION + 1), model_id="m")
     with pytest.raises(InvalidInputError) as raised:
-        app.write_results(video_id, insights(), wrong)
+        steps.write_results(app.context, video_id, insights(), wrong)
     assert raised.value.field == "embedding"
     assert snapshot(app) == before
 
 
 def test_off_topic_video_is_rejected_and_not_clustered(app) -> None:  # type: ignore[no-untyped-def]
     video_id = _uploaded(app, data=OFF_TOPIC_BYTES, hashtags=["skate"])
-    app.mark_processing(video_id)
-    app.write_results(video_id, app.describe_video(video_id), app.embed_video(video_id))
-    assert not app.validate_video(video_id).passed
+    steps.mark_processing(app.context, video_id)
+    steps.write_results(
+        app.context, video_id, steps.describe_video(app.context, video_id), steps.embed_video(app.context, video_id)
+    )
+    assert not app.revalidate(video_id).passed
     assert app.ports.videos.get(video_id).status is VideoStatus.REJECTED
-    assert app.cluster_video(video_id) is None
-    app.emit_analyzed(video_id)
+    assert steps.cluster_video(app.context, video_id) is None
+    steps.emit_analyzed(app.context, video_id)
     assert app.ports.events.published[-1].status is VideoStatus.REJECTED
 
 
@@ -128,13 +131,15 @@ def test_mark_failed_records_the_step_and_leaves_index_and_mob() -> None:
     with make_app() as app:
         video = upload(app, hashtags=["gotmilk"])
         assert video.mob_id is not None
-        failed = app.mark_failed(video.video_id, step="EmitVideoAnalyzed", error="bus down", error_type="X")
+        failed = steps.mark_failed(
+            app.context, video.video_id, step="EmitVideoAnalyzed", error="bus down", error_type="X"
+        )
         assert failed.status is VideoStatus.FAILED and failed.mob_id is None
         assert failed.failure.step == "EmitVideoAnalyzed" and failed.failure.error == "bus down"  # type: ignore[union-attr]
         assert app.ports.index.get_vector(video.video_id) is None
         assert app.ports.mobs.get(video.mob_id).video_count == 0
         assert app.list_mobs() == []  # an emptied mob is hidden until the batch run removes it
-        again = app.mark_failed(video.video_id, step="other", error="other")
+        again = steps.mark_failed(app.context, video.video_id, step="other", error="other")
         assert again.failure == failed.failure  # idempotent
 
 
@@ -146,8 +151,8 @@ def test_metrics_outage_does_not_fail_a_step(app, caplog) -> None:  # type: igno
 
     app.ports.metrics.record_usage = down
     video_id = _uploaded(app)
-    app.mark_processing(video_id)
-    assert app.describe_video(video_id).product_shown
+    steps.mark_processing(app.context, video_id)
+    assert steps.describe_video(app.context, video_id).product_shown
     assert "could not be recorded" in caplog.text
 
 
@@ -190,12 +195,14 @@ def test_mark_failed_finishes_its_clean_up_when_repeated_after_an_outage() -> No
 
         app.ports.index.delete = down
         with pytest.raises(BackendUnavailableError):
-            app.mark_failed(video.video_id, step="EmitVideoAnalyzed", error="bus down")
+            steps.mark_failed(app.context, video.video_id, step="EmitVideoAnalyzed", error="bus down")
         stored = app.ports.videos.get(video.video_id)
         assert stored.status is VideoStatus.FAILED and stored.mob_id == video.mob_id
         assert app.feed(mob_id=video.mob_id).items == []  # a failed member never shows on the mob page
         app.ports.index.delete = index_delete
-        done = app.mark_failed(video.video_id, step="EmitVideoAnalyzed", error="bus down")
+        done = steps.mark_failed(app.context, video.video_id, step="EmitVideoAnalyzed", error="bus down")
         assert done.mob_id is None and app.ports.index.get_vector(video.video_id) is None
         assert app.ports.mobs.get(video.mob_id).video_count == 0
-        assert app.mark_failed(video.video_id, step="x", error="y") == app.ports.videos.get(video.video_id)
+        assert steps.mark_failed(app.context, video.video_id, step="x", error="y") == app.ports.videos.get(
+            video.video_id
+        )

@@ -8,6 +8,7 @@ from tests.unit.core_support import DIMENSION, T0, make_app, put_validated, subm
 
 from milkmobs.adapters.inprocess import InProcessOrchestrator
 from milkmobs.adapters.memory.execution_log import InMemoryExecutionLog
+from milkmobs.core import steps
 from milkmobs.core.mobs import founding_mob_id, reconcile_mobs
 from milkmobs.core.recovery import recover
 from milkmobs.domain import ExecutionRecord, ExecutionStatus, Mob, StepRecord, StepStatus, VideoStatus
@@ -43,7 +44,7 @@ def test_a_founding_interrupted_before_its_record_is_adopted_not_repeated() -> N
         app.ports.mobs.add(
             Mob(mob_id=own, name="n", centroid=video.embedding.vector, video_count=1, created_at=T0, updated_at=T0)
         )  # what the crashed attempt wrote
-        mob = app.cluster_video(video_id)
+        mob = steps.cluster_video(app.context, video_id)
         assert mob is not None and mob.mob_id == own
         assert [(m.mob_id, m.video_count) for m in app.ports.mobs.list_all()] == [(own, 1)]
         assert app.ports.videos.get(video_id).status is VideoStatus.VALIDATED

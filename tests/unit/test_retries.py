@@ -7,6 +7,7 @@ import hashlib
 import pytest
 from tests.unit.core_support import CAMPAIGN_BYTES, make_app, snapshot
 
+from milkmobs.core import steps
 from milkmobs.core.views import SubmitRequest
 from milkmobs.domain import (
     DuplicateContentError,
@@ -107,7 +108,7 @@ def test_a_deleted_or_failed_video_frees_its_file_for_a_new_upload() -> None:
         app.delete_video(first.video_id)
         second = app.submit_video(REQUEST)
         assert app.upload_video(second.video_id, CAMPAIGN_BYTES).status is VideoStatus.VALIDATED
-        app.mark_failed(second.video_id, step="analysis", error="model down")
+        steps.mark_failed(app.context, second.video_id, step="analysis", error="model down")
         third = app.submit_video(REQUEST)
         assert app.upload_video(third.video_id, CAMPAIGN_BYTES).status is VideoStatus.VALIDATED
         held = app.ports.claims.get("content/u1", hashlib.sha256(CAMPAIGN_BYTES).hexdigest())

@@ -115,3 +115,23 @@ def test_step_functions_names_translate_to_the_core_s_and_back() -> None:
         TIMEOUT_ERROR,
         *LAMBDA_SERVICE_ERRORS,
     ]
+
+
+def test_the_facade_offers_use_cases_and_no_workflow_step() -> None:
+    """Every step a StepContext runs is reached through ``core.steps``; none is a ``MilkMobs`` method
+    (the facade's surface is the use cases: a step added later cannot slip onto it)."""
+    import inspect
+
+    from milkmobs.core import steps
+    from milkmobs.core.service import MilkMobs
+    from milkmobs.core.steps import StepContext
+
+    typed_steps = {
+        name
+        for name, function in inspect.getmembers(steps, inspect.isfunction)
+        if function.__module__ == steps.__name__
+        and not name.startswith("_")
+        and next(iter(inspect.signature(function, eval_str=True).parameters.values())).annotation is StepContext
+    }
+    assert {"describe_video", "embed_video", "mark_failed", "cluster_video"} <= typed_steps
+    assert typed_steps & set(dir(MilkMobs)) == set()

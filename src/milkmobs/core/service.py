@@ -1,7 +1,8 @@
 """``MilkMobs``: the one facade the driving side calls (API routes, Lambdas, CLI, notebooks).
 
 Each method is a use case; the heavy lifting lives in the sibling modules
-(uploads, pipeline, validation, clustering, queries, admin).
+(uploads, pipeline, validation, clustering, queries, admin). The workflow's internal steps are
+not use cases: they live in ``core.steps``, run by the workflow on a ``StepContext``.
 """
 
 from __future__ import annotations
@@ -23,9 +24,7 @@ from milkmobs.core.views import (
     VideoView,
 )
 from milkmobs.domain import (
-    Embedding,
     ExecutionRecord,
-    Insights,
     Mob,
     Page,
     UsageReport,
@@ -35,7 +34,7 @@ from milkmobs.domain import (
     VideoStatus,
 )
 from milkmobs.domain.display import ResultList
-from milkmobs.ports import EmbeddingJob, Workflow
+from milkmobs.ports import Workflow
 
 
 class MilkMobs:
@@ -51,7 +50,8 @@ class MilkMobs:
 
     @property
     def context(self) -> StepContext:
-        """What the workflow's steps run on (the same ports and configuration)."""
+        """What the workflow's steps run on (the same ports and configuration): the steps of
+        ``milkmobs.core.steps`` take it, e.g. ``steps.describe_video(app.context, video_id)``."""
         return StepContext(self.ports, self.config)
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -108,48 +108,6 @@ class MilkMobs:
     def upload_video(self, video_id: str, data: bytes) -> Video:
         """Convenience for notebooks and the local server: store the bytes, then ``on_object_created``."""
         return uploads.upload_video(self.ports, self.config, self.workflow, video_id, data)
-
-    # --- pipeline steps (called by the orchestrator or the Step Functions Lambdas) ---
-    def mark_processing(self, video_id: str) -> Video:
-        """uploaded → processing (probing the file when a media processor is configured)."""
-        return pipeline.mark_processing(self.ports, video_id, max_video_seconds=self.config.max_video_seconds)
-
-    def describe_video(self, video_id: str) -> Insights:
-        """Pegasus branch: insights for the video (usage recorded through Metrics)."""
-        return pipeline.describe_video(self.ports, self.config, video_id)
-
-    def embed_video(self, video_id: str) -> Embedding:
-        """Marengo branch (blocking)."""
-        return pipeline.embed_video(self.ports, video_id)
-
-    def start_embedding_job(self, video_id: str) -> EmbeddingJob:
-        """Marengo branch, asynchronous analyzers only: start the job."""
-        return pipeline.start_embedding_job(self.ports, video_id)
-
-    def check_embedding_job(self, job: EmbeddingJob) -> Embedding | None:
-        """Marengo branch, asynchronous analyzers only: the embedding once the job is done, else None."""
-        return pipeline.check_embedding_job(self.ports, job)
-
-    def write_results(self, video_id: str, insights: Insights, embedding: Embedding) -> Video:
-        """Store insights and embedding on the record and the vector in the index."""
-        return pipeline.write_results(self.ports, video_id, insights, embedding)
-
-    def validate_video(self, video_id: str) -> ValidationResult:
-        """Score stored insights against the campaign: a failing video becomes ``rejected``, a passing
-        one ``validated`` in its mob (the record says both in one write)."""
-        return pipeline.revalidate(self.ports, self.config, video_id)
-
-    def cluster_video(self, video_id: str) -> Mob | None:
-        """Incremental clustering of a validated video (None for other statuses)."""
-        return mobs.cluster_video(self.ports, self.config, video_id)
-
-    def emit_analyzed(self, video_id: str) -> None:
-        """Publish ``VideoAnalyzed`` for a validated or rejected video."""
-        pipeline.emit_analyzed(self.ports, video_id)
-
-    def mark_failed(self, video_id: str, *, step: str, error: str, error_type: str = "") -> Video:
-        """Record the failing step and error; status ``failed``."""
-        return pipeline.mark_failed(self.ports, video_id, step=step, error=error, error_type=error_type)
 
     # --- reads ---------------------------------------------------------------------
     def get_video(self, video_id: str) -> VideoView:

@@ -1,4 +1,10 @@
-"""One step-runner table for both runners of the workflow.
+"""The workflow's steps, and one step-runner table for both runners of the workflow.
+
+Each step is a typed function on a :class:`StepContext` (``mark_processing(ctx, video_id)``,
+``describe_video``, ``embed_video``, ``start_embedding_job``, ``check_embedding_job``,
+``write_results``, ``validate_video``, ``cluster_video``, ``emit_analyzed``, ``mark_failed``): what
+a test or a notebook calls to run one step by itself. They are not the ``MilkMobs`` facade's: its
+surface is the use cases.
 
 ``STEP_HANDLERS[name](context, state) -> state`` runs the step named ``name`` (the ``handler`` of a
 ``core.workflow`` step, which is also the seed's Lambda function name) on the state machine's JSON
@@ -19,7 +25,17 @@ from typing import Any
 from milkmobs.core import mobs, pipeline
 from milkmobs.core.config import CoreConfig
 from milkmobs.core.ports_bundle import CorePorts
-from milkmobs.domain import Embedding, Insights, InvalidInputError, NotFoundError, VideoAnalyzed, VideoStatus
+from milkmobs.domain import (
+    Embedding,
+    Insights,
+    InvalidInputError,
+    Mob,
+    NotFoundError,
+    ValidationResult,
+    Video,
+    VideoAnalyzed,
+    VideoStatus,
+)
 from milkmobs.domain.base import DomainModel
 from milkmobs.ports import AsyncVideoEmbedder, EmbeddingJob
 
@@ -55,16 +71,73 @@ def _json(model: DomainModel) -> dict[str, Any]:
     return model.to_json_dict()
 
 
+# --- the steps, typed ------------------------------------------------------------------------------
+
+
+def mark_processing(ctx: StepContext, video_id: str) -> Video:
+    """uploaded → processing (probing the file when a media processor is configured)."""
+    return pipeline.mark_processing(ctx.ports, video_id, max_video_seconds=ctx.config.max_video_seconds)
+
+
+def describe_video(ctx: StepContext, video_id: str) -> Insights:
+    """Pegasus branch: insights for the video (usage recorded through Metrics)."""
+    return pipeline.describe_video(ctx.ports, ctx.config, video_id)
+
+
+def embed_video(ctx: StepContext, video_id: str) -> Embedding:
+    """Marengo branch (blocking)."""
+    return pipeline.embed_video(ctx.ports, video_id)
+
+
+def start_embedding_job(ctx: StepContext, video_id: str) -> EmbeddingJob:
+    """Marengo branch, asynchronous analyzers only: start the job."""
+    return pipeline.start_embedding_job(ctx.ports, video_id)
+
+
+def check_embedding_job(ctx: StepContext, job: EmbeddingJob) -> Embedding | None:
+    """Marengo branch, asynchronous analyzers only: the embedding once the job is done, else None."""
+    return pipeline.check_embedding_job(ctx.ports, job)
+
+
+def write_results(ctx: StepContext, video_id: str, insights: Insights, embedding: Embedding) -> Video:
+    """Store insights and embedding on the record and the vector in the index."""
+    return pipeline.write_results(ctx.ports, video_id, insights, embedding)
+
+
+def validate_video(ctx: StepContext, video_id: str) -> tuple[Video, ValidationResult]:
+    """Score the stored insights: a failing video becomes ``rejected``; a passing one keeps its status
+    until ``cluster_video`` places it (the facade's ``revalidate`` does both)."""
+    return pipeline.validate_video(ctx.ports, ctx.config, video_id)
+
+
+def cluster_video(ctx: StepContext, video_id: str) -> Mob | None:
+    """Place a video whose validation passed in a mob (None for other videos)."""
+    return mobs.cluster_video(ctx.ports, ctx.config, video_id)
+
+
+def emit_analyzed(ctx: StepContext, video_id: str) -> VideoAnalyzed:
+    """Publish ``VideoAnalyzed`` for a validated or rejected video."""
+    return pipeline.emit_analyzed(ctx.ports, video_id)
+
+
+def mark_failed(ctx: StepContext, video_id: str, *, step: str, error: str, error_type: str = "") -> Video:
+    """Record the failing step and error; status ``failed``."""
+    return pipeline.mark_failed(ctx.ports, video_id, step=step, error=error, error_type=error_type)
+
+
+# --- the same steps on the state machine's JSON -------------------------------------------------
+
+
 def mark_processing_step(ctx: StepContext, state: dict[str, Any]) -> dict[str, Any]:
     """analysis-mark-processing: ``{videoId}`` → ``{videoId, status}``."""
-    video = pipeline.mark_processing(ctx.ports, _video_id(state), max_video_seconds=ctx.config.max_video_seconds)
+    video = mark_processing(ctx, _video_id(state))
     return {"videoId": video.video_id, "status": video.status.value}
 
 
 def pegasus_step(ctx: StepContext, state: dict[str, Any]) -> dict[str, Any]:
     """analysis-pegasus: ``{videoId}`` → ``{videoId, insights}``."""
     video_id = _video_id(state)
-    return {"videoId": video_id, "insights": _json(pipeline.describe_video(ctx.ports, ctx.config, video_id))}
+    return {"videoId": video_id, "insights": _json(describe_video(ctx, video_id))}
 
 
 def _job_json(job: EmbeddingJob) -> dict[str, str]:
@@ -82,16 +155,16 @@ def marengo_step(ctx: StepContext, state: dict[str, Any]) -> dict[str, Any]:
         if stored is not None:  # a resumed workflow: written before the interruption
             return {"videoId": video_id, "done": True, "job": None, "embedding": _json(stored)}
         if isinstance(ctx.ports.analyzer, AsyncVideoEmbedder):
-            job = pipeline.start_embedding_job(ctx.ports, video_id)
+            job = start_embedding_job(ctx, video_id)
             return {"videoId": video_id, "done": False, "job": _job_json(job), "embedding": None}
-        embedding = pipeline.embed_video(ctx.ports, video_id)
+        embedding = embed_video(ctx, video_id)
         return {"videoId": video_id, "done": True, "job": None, "embedding": _json(embedding)}
     if action == "check":
         raw = _required(state, "job", video_id)
         if not isinstance(raw, Mapping) or not raw.get("jobId"):
             raise InvalidInputError(f"the embedding job of video {video_id} is malformed: {raw!r}", field="job")
         job = EmbeddingJob(job_id=str(raw["jobId"]), video_id=str(raw.get("videoId") or video_id))
-        found = pipeline.check_embedding_job(ctx.ports, job)
+        found = check_embedding_job(ctx, job)
         return {
             "videoId": video_id,
             "done": found is not None,
@@ -110,7 +183,7 @@ def write_result_step(ctx: StepContext, state: dict[str, Any]) -> dict[str, Any]
         embedding = Embedding(vector=raw["vector"], model_id=raw.get("modelId", ""))
     except (KeyError, TypeError) as exc:
         raise InvalidInputError(f"the embedding of video {video_id} is malformed", field="embedding") from exc
-    pipeline.write_results(ctx.ports, video_id, insights, embedding)
+    write_results(ctx, video_id, insights, embedding)
     return {"videoId": video_id}
 
 
@@ -118,7 +191,7 @@ def validate_step(ctx: StepContext, state: dict[str, Any]) -> dict[str, Any]:
     """validate-video: ``{videoId}`` → ``{videoId, status, validation, event}``. ``status`` is the
     verdict (``validated`` or ``rejected``); a passing video's record becomes ``validated`` when
     cluster-video places it, which also supplies its ``event`` (null here)."""
-    video, result = pipeline.validate_video(ctx.ports, ctx.config, _video_id(state))
+    video, result = validate_video(ctx, _video_id(state))
     verdict = VideoStatus.VALIDATED if result.passed else VideoStatus.REJECTED
     return {
         "videoId": video.video_id,
@@ -131,7 +204,7 @@ def validate_step(ctx: StepContext, state: dict[str, Any]) -> dict[str, Any]:
 def cluster_step(ctx: StepContext, state: dict[str, Any]) -> dict[str, Any]:
     """cluster-video: ``{videoId}`` → ``{videoId, status, mobId, event}``."""
     video_id = _video_id(state)
-    mobs.cluster_video(ctx.ports, ctx.config, video_id)
+    cluster_video(ctx, video_id)
     video = ctx.ports.videos.get(video_id)
     return {
         "videoId": video_id,
@@ -144,7 +217,7 @@ def cluster_step(ctx: StepContext, state: dict[str, Any]) -> dict[str, Any]:
 def emit_step(ctx: StepContext, state: dict[str, Any]) -> dict[str, Any]:
     """emit-analyzed (in process; Step Functions publishes ``$.event`` itself): publishes
     ``VideoAnalyzed`` built from the stored record, i.e. the same content as ``$.event``."""
-    event: VideoAnalyzed = pipeline.emit_analyzed(ctx.ports, _video_id(state))
+    event = emit_analyzed(ctx, _video_id(state))
     return {"videoId": event.video_id, "status": event.status.value, "event": _json(event)}
 
 
@@ -173,7 +246,7 @@ def mark_failed_step(ctx: StepContext, state: dict[str, Any]) -> dict[str, Any]:
             log.warning("video %s keeps its result (%s) after %s failed: %s", video_id, current.status.value, step,
                         message)
             return {"videoId": video_id, "status": current.status.value, "failure": None, "kept": True}
-        video = pipeline.mark_failed(ctx.ports, video_id, step=step, error=message, error_type=name)
+        video = mark_failed(ctx, video_id, step=step, error=message, error_type=name)
     except NotFoundError:
         return {"videoId": video_id, "status": None, "deleted": True}
     failure = video.failure.to_json_dict() if video.failure is not None else None
