@@ -7,9 +7,8 @@ The one place that knows which adapter is which. Nothing is built at import time
         ...
     app = build(Settings(backend="local"), background=True)   # what `milkmobs serve` runs
 
-Overrides replace single adapters by their ``AdapterSet`` field name (``videos``, ``mobs``,
-``media``, ``analyzer``, ``index``, ``events``, ``metrics``, ``workflow``, ``executions``,
-``media_processor``) plus ``clock`` and ``ids``. An override may also be a function taking the
+Overrides replace single adapters: the keyword arguments of :class:`AdapterOverrides` (typed, one
+per ``AdapterSet`` field, plus ``clock`` and ``ids``). An override may also be a function taking the
 adapters built so far (earlier overrides applied, in the order given), for adapters that depend on
 others::
 
@@ -21,10 +20,10 @@ The factory's own analyzer and media processor read the factory's media store: w
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import types
-from typing import Any
+from collections.abc import Callable
+from typing import TypeAlias, TypedDict, TypeVar, Unpack
 
 from milkmobs.adapters.bundle import AdapterSet
 from milkmobs.adapters.inprocess import InProcessOrchestrator
@@ -35,10 +34,49 @@ from milkmobs.core.service import MilkMobs
 from milkmobs.core.steps import StepContext
 from milkmobs.domain import ConfigurationError
 from milkmobs.extras import require_backend_extra
-from milkmobs.ports import Clock, ExecutionLog, IdGenerator
+from milkmobs.ports import (
+    Analyzer,
+    ClaimStore,
+    Clock,
+    EventBus,
+    ExecutionLog,
+    IdGenerator,
+    MediaProcessor,
+    MediaStore,
+    Metrics,
+    MobStore,
+    VectorIndex,
+    VideoStore,
+    Workflow,
+)
 from milkmobs.settings import Backend, Settings
 
-_ADAPTER_FIELDS = frozenset(f.name for f in dataclasses.fields(AdapterSet) if f.name != "closers")
+_Port = TypeVar("_Port")
+#: An adapter, or a function building it from the adapters built so far.
+Override: TypeAlias = _Port | Callable[[AdapterSet], _Port]
+
+
+class AdapterOverrides(TypedDict, total=False):
+    """What ``build`` may replace, by ``AdapterSet`` field (plus the clock and the id generator).
+    ``workflow``, ``executions`` and ``media_processor`` may be None: no workflow of the backend's
+    (the in-process engine runs), no execution log of its own, no media processor."""
+
+    videos: Override[VideoStore]
+    mobs: Override[MobStore]
+    media: Override[MediaStore]
+    analyzer: Override[Analyzer]
+    index: Override[VectorIndex]
+    events: Override[EventBus]
+    metrics: Override[Metrics]
+    claims: Override[ClaimStore]
+    workflow: Override[Workflow | None]
+    executions: Override[ExecutionLog | None]
+    media_processor: Override[MediaProcessor | None]
+    clock: Clock
+    ids: IdGenerator
+
+
+_OVERRIDES = AdapterOverrides.__optional_keys__
 _FACTORIES = {
     Backend.MEMORY: "milkmobs.adapters.memory.factory",
     Backend.LOCAL: "milkmobs.adapters.local.factory",
@@ -109,7 +147,7 @@ def build(
     background: bool = False,
     retry_interval_scale: float = 1.0,
     wait_scale: float = 1.0,
-    **overrides: Any,
+    **overrides: Unpack[AdapterOverrides],
 ) -> MilkMobs:
     """Build the application for ``settings`` (default: ``Settings()`` from the environment).
 
@@ -122,20 +160,17 @@ def build(
     files and clients.
     """
     settings = settings if settings is not None else Settings()
-    unknown = sorted(set(overrides) - _ADAPTER_FIELDS - {"clock", "ids"})
-    if unknown:
-        raise ConfigurationError(
-            f"unknown override(s) {unknown}; use AdapterSet fields {sorted(_ADAPTER_FIELDS)}, clock or ids"
-        )
+    unknown = sorted(set(overrides) - _OVERRIDES)
+    if unknown:  # a caller mypy does not check
+        raise ConfigurationError(f"unknown override(s) {unknown}; use {sorted(_OVERRIDES)}")
     default_clock, default_ids = _default_clock_and_ids()
-    clock: Clock = overrides.pop("clock", None) or default_clock
-    ids: IdGenerator = overrides.pop("ids", None) or default_ids
+    clock = overrides.pop("clock", default_clock)
+    ids = overrides.pop("ids", default_ids)
 
     adapters = build_adapter_set(settings, clock=clock, ids=ids)
     for name, value in overrides.items():
-        if isinstance(value, types.FunctionType):
-            value = value(adapters)
-        setattr(adapters, name, value)
+        built = value(adapters) if isinstance(value, types.FunctionType) else value
+        setattr(adapters, name, built)  # the TypedDict typed the value for this field
     _check_dimensions(settings, adapters)
 
     ports = CorePorts(

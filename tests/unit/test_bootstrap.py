@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from tests.unit.core_support import make_app, upload
 
+from milkmobs.adapters.bundle import AdapterSet
 from milkmobs.adapters.inprocess import InProcessOrchestrator
 from milkmobs.adapters.memory import FakeAnalyzer, InMemoryVectorIndex, InMemoryVideoStore
-from milkmobs.bootstrap import build, core_config
+from milkmobs.bootstrap import AdapterOverrides, build, core_config
 from milkmobs.domain import ConfigurationError
 from milkmobs.settings import Settings
 
@@ -41,6 +44,13 @@ def test_overrides_replace_single_adapters() -> None:
         assert app.ports.videos is videos
         upload(app)
         assert videos.stats().total_videos == 1
+
+
+def test_the_typed_overrides_name_every_adapter_of_a_backend() -> None:
+    """A field added to AdapterSet is replaceable at once (and typed) through build's overrides."""
+    adapters = {field.name for field in dataclasses.fields(AdapterSet)} - {"closers"}
+    assert AdapterOverrides.__optional_keys__ == adapters | {"clock", "ids"}
+    assert AdapterOverrides.__required_keys__ == frozenset()
 
 
 def test_unknown_overrides_and_dimension_mismatches_are_configuration_errors() -> None:

@@ -99,9 +99,7 @@ def stats(ports: CorePorts) -> VideoStats:
     counters = ports.videos.stats()
     active = sum(1 for mob in ports.mobs.list_all() if mob.video_count > 0)
     recent, capped = _submitted_since(ports, ports.clock.now() - timedelta(hours=1))
-    return counters.model_copy(
-        update={"active_mobs": active, "videos_last_hour": recent, "videos_last_hour_capped": capped}
-    )
+    return counters.with_activity(active_mobs=active, videos_last_hour=recent, capped=capped)
 
 
 def _submitted_since(ports: CorePorts, since: datetime) -> tuple[int, bool]:

@@ -73,9 +73,7 @@ def join_mob(ports: CorePorts, mob: Mob, vector: Vector) -> Mob:
 
     def add(current: Mob) -> Mob:
         centroid = running_mean_centroid(current.centroid, current.video_count, vector)
-        return current.model_copy(
-            update={"centroid": centroid, "video_count": current.video_count + 1, "updated_at": now}
-        )
+        return current.with_members(current.video_count + 1, centroid, at=now)
 
     return _save_mob(ports, mob.mob_id, add, first=mob)
 
@@ -122,16 +120,14 @@ def found_mob(ports: CorePorts, config: CoreConfig, video: Video, vector: Vector
         [insights.scenes if insights else []],
         common=_campaign_tags(config),
     )
-    now = ports.clock.now()
-    mob = Mob(
-        mob_id=founding_mob_id(video.video_id),
+    mob = Mob.founded(
+        founding_mob_id(video.video_id),
         name=name,
         description=description,
         centroid=vector,
-        video_count=1,
+        members=1,
         example_hashtags=examples,
-        created_at=now,
-        updated_at=now,
+        at=ports.clock.now(),
     )
     try:
         ports.mobs.add(mob)
@@ -350,15 +346,14 @@ def recluster(ports: CorePorts, config: CoreConfig) -> ClusteringReport:
             mob_id = old_id
         else:
             mob_id = ports.ids.new_id()
-            mob = Mob(
-                mob_id=mob_id,
+            mob = Mob.founded(
+                mob_id,
                 name=name,
                 description=description,
                 centroid=centroid,
-                video_count=len(rows),
+                members=len(rows),
                 example_hashtags=examples,
-                created_at=now,
-                updated_at=now,
+                at=now,
             )
             ports.mobs.add(mob)
             new.append(mob_id)

@@ -46,6 +46,31 @@ class Mob(DomainModel):
 
     __hash__ = None  # type: ignore[assignment]
 
+    @classmethod
+    def founded(
+        cls,
+        mob_id: str,
+        *,
+        name: str,
+        description: str,
+        centroid: Vector,
+        members: int,
+        example_hashtags: list[str],
+        at: datetime,
+    ) -> Mob:
+        """A new mob of ``members`` videos whose mean direction is ``centroid``: founded by one video
+        (incremental clustering) or formed by a re-clustering; the one way a mob comes to be."""
+        return cls(
+            mob_id=mob_id,
+            name=name,
+            description=description,
+            centroid=centroid,
+            video_count=members,
+            example_hashtags=example_hashtags,
+            created_at=at,
+            updated_at=at,
+        )
+
     # --- state changes, named for what they do (each returns a new record) ------------------------
     def with_members(self, count: int, centroid: Vector, *, at: datetime | None = None) -> Mob:
         """``count`` members whose mean direction is ``centroid`` (a join, a leave or a recount)."""

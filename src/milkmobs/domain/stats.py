@@ -24,6 +24,13 @@ class VideoStats(DomainModel):
         default=False, description="True when the count stopped at its bound: there were at least that many"
     )
 
+    def with_activity(self, *, active_mobs: int, videos_last_hour: int, capped: bool) -> VideoStats:
+        """The store's counters completed with what is counted at read time: mobs with members and
+        the videos submitted during the last hour (``capped`` when that count reached its bound)."""
+        return self.model_copy(
+            update={"active_mobs": active_mobs, "videos_last_hour": videos_last_hour, "videos_last_hour_capped": capped}
+        )
+
 
 #: Named running totals a store keeps so ``stats()`` never scans: ``status:<status>`` counts, plus
 #: sums and counts for the two averages. Every backend keeps exactly these, written in the same

@@ -348,6 +348,7 @@ def _worker_application(plan: _Plan) -> tuple[MilkMobs, Callable[[], Hashable] |
         return build_application(plan.settings, background=False), None
     from pathlib import Path
 
+    from milkmobs.adapters.bundle import AdapterSet
     from milkmobs.adapters.local.factory import DATABASE_FILE
     from milkmobs.adapters.local.sqlite_db import SQLiteDatabase
     from milkmobs.adapters.local.sqlite_jobs import SQLiteJobQueue
@@ -360,12 +361,14 @@ def _worker_application(plan: _Plan) -> tuple[MilkMobs, Callable[[], Hashable] |
     db = SQLiteDatabase(Path(plan.settings.data_dir).expanduser() / DATABASE_FILE)
     jobs = SQLiteJobQueue(db)
     wake = pipe_waker(plan.wake[1])
+
+    def hand_off(adapters: AdapterSet) -> HandOffWorkflow:
+        if adapters.executions is None:  # the pipeline process writes there what the workers read
+            raise ConfigurationError(f"backend {plan.settings.backend!s} keeps no execution log to hand analyses off")
+        return HandOffWorkflow(adapters.executions, jobs, clock, wake)
+
     try:
-        app = build(
-            plan.settings,
-            clock=clock,
-            workflow=lambda adapters: HandOffWorkflow(adapters.executions, jobs, clock, wake),
-        )
+        app = build(plan.settings, clock=clock, workflow=hand_off)
     except BaseException:
         db.close()
         raise
