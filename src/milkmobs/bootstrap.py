@@ -7,7 +7,7 @@ The one place that knows which adapter is which. Nothing is built at import time
         ...
     app = build(Settings(backend="local"), background=True)   # what `milkmobs serve` runs
 
-Overrides replace single adapters: the keyword arguments of :class:`AdapterOverrides` (typed, one
+Overrides replace single adapters: the keyword arguments of ``AdapterOverrides`` (typed, one
 per ``AdapterSet`` field, plus ``clock`` and ``ids``). An override may also be a function taking the
 adapters built so far (earlier overrides applied, in the order given), for adapters that depend on
 others::
@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import importlib
 import types
-from collections.abc import Callable
-from typing import TypeAlias, TypedDict, TypeVar, Unpack
+from typing import Unpack
 
-from milkmobs.adapters.bundle import AdapterSet
+from milkmobs.adapters.bundle import AdapterOverrides, AdapterSet
 from milkmobs.adapters.inprocess import InProcessOrchestrator
 from milkmobs.core.config import CoreConfig
 from milkmobs.core.ports_bundle import CorePorts
@@ -34,47 +33,8 @@ from milkmobs.core.service import MilkMobs
 from milkmobs.core.steps import StepContext
 from milkmobs.domain import ConfigurationError
 from milkmobs.extras import require_backend_extra
-from milkmobs.ports import (
-    Analyzer,
-    ClaimStore,
-    Clock,
-    EventBus,
-    ExecutionLog,
-    IdGenerator,
-    MediaProcessor,
-    MediaStore,
-    Metrics,
-    MobStore,
-    VectorIndex,
-    VideoStore,
-    Workflow,
-)
+from milkmobs.ports import Clock, ExecutionLog, IdGenerator
 from milkmobs.settings import Backend, Settings
-
-_Port = TypeVar("_Port")
-#: An adapter, or a function building it from the adapters built so far.
-Override: TypeAlias = _Port | Callable[[AdapterSet], _Port]
-
-
-class AdapterOverrides(TypedDict, total=False):
-    """What ``build`` may replace, by ``AdapterSet`` field (plus the clock and the id generator).
-    ``workflow``, ``executions`` and ``media_processor`` may be None: no workflow of the backend's
-    (the in-process engine runs), no execution log of its own, no media processor."""
-
-    videos: Override[VideoStore]
-    mobs: Override[MobStore]
-    media: Override[MediaStore]
-    analyzer: Override[Analyzer]
-    index: Override[VectorIndex]
-    events: Override[EventBus]
-    metrics: Override[Metrics]
-    claims: Override[ClaimStore]
-    workflow: Override[Workflow | None]
-    executions: Override[ExecutionLog | None]
-    media_processor: Override[MediaProcessor | None]
-    clock: Clock
-    ids: IdGenerator
-
 
 _OVERRIDES = AdapterOverrides.__optional_keys__
 _FACTORIES = {
