@@ -110,3 +110,24 @@ def check_page(page: Any, watch: PageWatch, name: str, shots: Path) -> None:
     assert not problems, f"{name}: axe-core found\n" + "\n".join(problems)
     assert overflow <= 0, f"{name}: at 390 × 844 the page scrolls {overflow}px sideways"
     watch.assert_clean()
+
+
+def check_navigation(page: Any, labels: tuple[str, ...], current: str) -> None:
+    """The header's navigation (shared by both apps) links every section once and marks only the
+    section shown as the current page."""
+    nav = page.get_by_role("navigation")
+    for label in labels:
+        assert nav.get_by_role("link", name=label, exact=True).count() == 1, label
+    marked = nav.locator("a[aria-current='page']")
+    shown = [marked.nth(i).inner_text() for i in range(marked.count())]
+    assert shown == [current], shown
+
+
+def check_not_found(page: Any, base_url: str, app_path: str, home: str) -> None:
+    """A hash route no page serves says so and links back to the app's first page, with no section
+    marked current."""
+    page.goto(f"{base_url}{app_path}#/no-such-page")
+    page.get_by_role("heading", name="Page not found").wait_for()
+    assert page.get_by_text("Nothing lives at “#/no-such-page”").count() == 1
+    assert page.get_by_role("link", name=f"Back to the {home}").get_attribute("href") == "#/"
+    assert page.get_by_role("navigation").locator("a[aria-current='page']").count() == 0

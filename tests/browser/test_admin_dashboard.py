@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
+from tests.browser.support import check_navigation, check_not_found
 from tests.browser.uploads import final_record, upload_video
 from tests.e2e._serve_process import ServerProcess, make_mp4, serve
 
@@ -84,8 +85,7 @@ def test_sign_in_keeps_the_token_for_the_tab_session_only(site: Any, open_tab: A
     page.get_by_label("Admin token").fill(site["token"])
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Overview").wait_for()
-    for label in ("Overview", "Videos", "Mobs", "Usage"):
-        assert page.get_by_role("navigation").get_by_role("link", name=label, exact=True).count() == 1
+    check_navigation(page, ("Overview", "Videos", "Mobs", "Usage"), current="Overview")
     assert page.evaluate("() => sessionStorage.getItem('milkmobs.admin.token')") == site["token"]
     assert page.evaluate("() => JSON.stringify(localStorage)").find(site["token"]) == -1
     page.reload()
@@ -200,6 +200,7 @@ def test_mobs_sizes_and_the_map(site: Any, open_tab: Any) -> None:
     page = tab.page
     drawing = page.get_by_role("img", name=re.compile(r"^Map of \d+ videos? in \d+ mobs?"))
     drawing.wait_for()
+    check_navigation(page, ("Overview", "Videos", "Mobs", "Usage"), current="Mobs")
     mobs = requests.get(f"{server.url}/mobs", timeout=10).json()["mobs"]
     answer = requests.get(f"{server.url}/admin/mobs/map", headers={"Authorization": f"Bearer {site['token']}"},
                           timeout=10).json()  # fmt: skip
@@ -226,6 +227,7 @@ def test_mobs_sizes_and_the_map(site: Any, open_tab: Any) -> None:
     points = "n => document.querySelectorAll('.mob-map svg[role=img] circle').length === n"
     page.wait_for_function(points, arg=validated)  # the map was drawn again
     tab.check("admin-mobs")
+    check_not_found(page, server.url, "/admin/", home="overview")
 
 
 def test_usage_chart_and_table_over_a_range(site: Any, open_tab: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+from tests.browser.support import check_navigation, check_not_found
 from tests.browser.uploads import final_record, upload_video
 from tests.e2e._serve_process import ServerProcess, make_mp4, serve
 
@@ -88,8 +89,7 @@ def test_feed_shows_validated_videos_with_thumbnail_title_user_and_mob(site: Any
     mob = _current_mob(server.url, site["milk2"]["videoId"])
     mob_link = newest.locator("a[href^='#/mobs/']")
     assert mob_link.get_attribute("href") == f"#/mobs/{mob['mobId']}" and mob_link.inner_text() == mob["name"]
-    for label in ("Feed", "Mobs", "Upload", "My videos"):
-        assert page.get_by_role("navigation").get_by_role("link", name=label, exact=True).count() == 1
+    check_navigation(page, ("Feed", "Mobs", "Upload", "My videos"), current="Feed")
     assert page.get_by_label("Search videos").count() == 1
 
     scripts = sum(tab.watch.scripts.values())
@@ -174,6 +174,7 @@ def test_mobs_list_and_a_mob_page(site: Any, open_tab: Any) -> None:
     link.wait_for()
     assert page.get_by_text(re.compile(r"\b[23] videos\b")).count() >= 1
     tab.check("mobs")
+    check_navigation(page, ("Feed", "Mobs", "Upload", "My videos"), current="Mobs")
     link.click()
     page.get_by_role("heading", name=mob_name).wait_for()
     page.get_by_role("link", name="Drinking milk on a skateboard").first.wait_for()
@@ -209,3 +210,8 @@ def test_search_box_finds_videos_by_their_on_screen_text(site: Any, open_tab: An
     page.locator(".card .title", has_text="Drinking milk on a skateboard").wait_for()
     assert "#/search?q=got%20milk" in page.url
     tab.check("search")
+
+
+def test_an_unknown_route_says_so(site: Any, open_tab: Any) -> None:
+    page = open_tab(site["server"].url).goto("/")
+    check_not_found(page, site["server"].url, "/", home="feed")

@@ -1,6 +1,7 @@
 // @ts-check
 // The admin dashboard: sign-in, the layout, the navigation and which page a hash route shows.
 import { html, render, useEffect, useState } from '../vendor/htm-3.1.1-preact-standalone.module.js';
+import { NotFound, SiteNav } from '../shared/nav.js';
 import { useRoute } from '../shared/ui.js';
 import { SIGNED_OUT_EVENT, finishHostedSignIn, hostedSignOutUrl, savedToken, signInMethod, signOut } from './auth.js';
 import { MobsPage } from './mobs.js';
@@ -12,6 +13,7 @@ import { VideosPage } from './videos.js';
 
 /** @typedef {import('./auth.js').SignInMethod} SignInMethod */
 
+/** @type {import('../shared/nav.js').NavItem[]} */
 const NAV = [
   ['Overview', '#/', 'overview'],
   ['Videos', '#/videos', 'videos'],
@@ -28,14 +30,7 @@ function Header({ section, signedIn, method }) {
   return html`<header class="site-header">
     <a class="brand" href="#/">milkmobs admin</a>
     ${signedIn
-      ? html`<nav class="site-nav" aria-label="Admin">
-          <ul>
-            ${NAV.map(
-              ([label, href, key]) =>
-                html`<li><a href=${href} aria-current=${section === key ? 'page' : undefined}>${label}</a></li>`,
-            )}
-          </ul>
-        </nav>
+      ? html`<${SiteNav} label="Admin" items=${NAV} section=${section} />
         <button type="button" class="secondary sign-out" onClick=${leave}>Sign out</button>`
       : null}
   </header>`;
@@ -50,10 +45,7 @@ function pageFor(parts) {
   if (first === 'videos') return { section: 'videos', page: html`<${VideosPage} />` };
   if (first === 'mobs') return { section: 'mobs', page: html`<${MobsPage} />` };
   if (first === 'usage') return { section: 'usage', page: html`<${UsagePage} />` };
-  return {
-    section: '',
-    page: html`<h1>Page not found</h1><p>Nothing lives at “${location.hash}”. <a href="#/">Back to the overview</a>.</p>`,
-  };
+  return { section: '', page: html`<${NotFound} home="overview" />` };
 }
 
 function App() {

@@ -1,6 +1,7 @@
 // @ts-check
 // The consumer app: the layout, the navigation and which page a hash route shows.
 import { html, render, useEffect, useRef, useState } from '../vendor/htm-3.1.1-preact-standalone.module.js';
+import { NotFound, SiteNav } from '../shared/nav.js';
 import { useRoute } from '../shared/ui.js';
 import { FeedPage, SearchPage } from './feed.js';
 import { MobPage, MobsPage } from './mobs.js';
@@ -8,6 +9,7 @@ import { MyVideosPage } from './mine.js';
 import { UploadPage } from './upload.js';
 import { VideoPage } from './video.js';
 
+/** @type {import('../shared/nav.js').NavItem[]} */
 const NAV = [
   ['Feed', '#/', 'feed'],
   ['Mobs', '#/mobs', 'mobs'],
@@ -26,14 +28,7 @@ function Header({ section }) {
   };
   return html`<header class="site-header">
     <a class="brand" href="#/">milkmobs</a>
-    <nav class="site-nav" aria-label="Main">
-      <ul>
-        ${NAV.map(
-          ([label, href, key]) =>
-            html`<li><a href=${href} aria-current=${section === key ? 'page' : undefined}>${label}</a></li>`,
-        )}
-      </ul>
-    </nav>
+    <${SiteNav} label="Main" items=${NAV} section=${section} />
     <form class="search" role="search" onSubmit=${search}>
       <label class="visually-hidden" for="search-videos">Search videos</label>
       <input id="search-videos" type="search" value=${text} placeholder="Search videos"
@@ -78,7 +73,7 @@ function App() {
   } else if (first === 'search') {
     page = html`<${SearchPage} key=${route.query.get('q')} query=${route.query.get('q') || ''} />`;
   } else {
-    page = html`<h1>Page not found</h1><p>Nothing lives at “${location.hash}”. <a href="#/">Back to the feed</a>.</p>`;
+    page = html`<${NotFound} home="feed" />`;
   }
   return html`<${Header} section=${section} /><main ref=${main} tabindex="-1">${page}</main>`;
 }
