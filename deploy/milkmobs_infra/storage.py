@@ -6,6 +6,7 @@ Keys and indexes are exactly those of ``docs/data-model.md`` (the AWS adapters' 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
@@ -22,6 +23,23 @@ VIDEO_SORT_KEY = "createdKey"
 VIDEO_INDEX_PROJECTED: tuple[str, ...] = INDEX_PROJECTED_ATTRIBUTES
 
 
+def private_bucket(
+    scope: Construct, construct_id: str, *, removal_policy: cdk.RemovalPolicy, **props: Any
+) -> s3.Bucket:
+    """A bucket as every bucket of the stack is: encrypted, never public, TLS only; emptied when the
+    stack deletes it (removal policy DESTROY), kept with its objects otherwise. ``props``: the rest."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        removal_policy=removal_policy,
+        auto_delete_objects=removal_policy == cdk.RemovalPolicy.DESTROY,
+        **props,
+    )
+
+
 class MediaStorage(Construct):
     """The versioned, private media bucket (videos, thumbnails, Marengo output) and its log bucket."""
 
@@ -35,27 +53,20 @@ class MediaStorage(Construct):
         log_retention_days: int,
     ) -> None:
         super().__init__(scope, construct_id)
-        destroy = removal_policy == cdk.RemovalPolicy.DESTROY
         # One bucket receives S3 server access logs and CloudFront standard logs; CloudFront
         # still writes with ACLs, hence BUCKET_OWNER_PREFERRED instead of enforced ownership.
-        self.log_bucket = s3.Bucket(
+        self.log_bucket = private_bucket(
             self,
             "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
+            removal_policy=removal_policy,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
             lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(max(log_retention_days, 1)))],
-            removal_policy=removal_policy,
-            auto_delete_objects=destroy,
         )
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
             "UploadsBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            removal_policy=removal_policy,
             versioned=True,
-            enforce_ssl=True,
             server_access_logs_bucket=self.log_bucket,
             server_access_logs_prefix="s3/uploads/",
             # Browsers upload with a presigned POST straight to S3 and read through CloudFront.
@@ -74,8 +85,6 @@ class MediaStorage(Construct):
                 s3.LifecycleRule(noncurrent_version_expiration=cdk.Duration.days(30)),
                 s3.LifecycleRule(abort_incomplete_multipart_upload_after=cdk.Duration.days(1)),
             ],
-            removal_policy=removal_policy,
-            auto_delete_objects=destroy,
         )
 
 

@@ -15,6 +15,7 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 from milkmobs.server.static import IMMUTABLE, PAGE_HEADERS, REVALIDATE, WEB_ROOT, config_for
+from milkmobs_infra.storage import private_bucket
 
 #: Versioned third-party files (their version is in the name): cached for a year, as ``serve`` does.
 VENDOR_PREFIX = "vendor/"
@@ -44,17 +45,12 @@ class WebSite(Construct):
         self, scope: Construct, construct_id: str, *, log_bucket: s3.IBucket, removal_policy: cdk.RemovalPolicy
     ) -> None:
         super().__init__(scope, construct_id)
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
             "PagesBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
+            removal_policy=removal_policy,
             server_access_logs_bucket=log_bucket,
             server_access_logs_prefix="s3/pages/",
-            removal_policy=removal_policy,
-            # the files are rebuilt from the package on every deploy: nothing here is data
-            auto_delete_objects=removal_policy == cdk.RemovalPolicy.DESTROY,
         )
         # The same Content-Security-Policy and Referrer-Policy as `milkmobs serve` sends with its pages.
         served = dict(PAGE_HEADERS)

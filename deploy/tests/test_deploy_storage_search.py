@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aws_cdk.assertions import Match
 from deploy_support import CORS_ORIGIN, Synth, resolve
 from milkmobs_infra.storage import VIDEO_INDEXES
@@ -29,6 +30,26 @@ def test_media_bucket_is_private_encrypted_versioned_and_cors_enabled(synth: Syn
     (rule,) = props["CorsConfiguration"]["CorsRules"]
     assert "POST" in rule["AllowedMethods"] and rule["AllowedOrigins"] == [CORS_ORIGIN, "https://*.cloudfront.net"]
     assert "LoggingConfiguration" in props
+
+
+@pytest.mark.parametrize("which", ["destroyable", "retained"])
+def test_every_bucket_is_encrypted_private_and_emptied_only_when_destroyable(
+    synth: Synth, concrete_synth: Synth, which: str
+) -> None:
+    """Whatever bucket the stack grows: SSE, every public-access block, and CDK's auto-delete
+    (which empties the bucket on stack deletion) exactly when the removal policy is destroy."""
+    stack = synth if which == "destroyable" else concrete_synth
+    buckets = stack.resources("AWS::S3::Bucket")
+    assert len(buckets) >= 3  # logs, media, pages
+    for name, bucket in buckets.items():
+        props = bucket["Properties"]
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"][
+            "SSEAlgorithm"] in ("AES256", "aws:kms"), name
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+        }, name
+        emptied = any(tag == {"Key": "aws-cdk:auto-delete-objects", "Value": "true"} for tag in props.get("Tags", []))
+        assert emptied is (which == "destroyable"), name
 
 
 def test_every_bucket_refuses_plain_http(synth: Synth) -> None:
