@@ -11,8 +11,8 @@ from aws_cdk.assertions import Template
 from deploy_support import ALARM_EMAIL, Synth, state_machine_definition
 from milkmobs_infra.regions import MODEL_REGIONS, regions_offering, require_models_offered
 
+from milkmobs.adapters.aws.clients import BEDROCK_READ_TIMEOUT_SECONDS
 from milkmobs.adapters.aws.dynamodb_videos import EXPIRES_AT_ATTRIBUTE
-from milkmobs.adapters.aws.factory_models import BEDROCK_READ_TIMEOUT_SECONDS
 from milkmobs.core.limits import LIMITS
 from milkmobs.core.workflow import ANALYSIS_WORKFLOW
 

@@ -246,7 +246,9 @@ def test_start_analysis_requests_each_thumbnail_asynchronously(
         },
     )
     stubber.add_client_error("invoke", "TooManyRequestsException", http_status_code=429)
-    monkeypatch.setattr(boto3, "client", lambda *args, **kwargs: lambda_client)
+    from milkmobs.adapters.aws.clients import AwsClients
+
+    monkeypatch.setattr(AwsClients, "lambda_", lambda self: lambda_client)
     configured = Settings(backend="memory", thumbnail_function_name="milkmobs-generate-thumbnail")
     _runtime.install(app, settings_override=configured)
     with stubber:

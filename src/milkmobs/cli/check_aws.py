@@ -81,7 +81,7 @@ def run_checks(settings: Settings, *, session: boto3.session.Session | None = No
     """Run every contract against the configured account; never raises for a failed contract."""
     import boto3
 
-    from milkmobs.adapters.aws.clients import s3_config
+    from milkmobs.adapters.aws.clients import AwsClients
     from milkmobs.adapters.aws.factory_models import bedrock_region, build_analyzer
 
     session = session or boto3.session.Session()
@@ -90,7 +90,7 @@ def run_checks(settings: Settings, *, session: boto3.session.Session | None = No
     except MilkmobsError as exc:
         return [ContractResult("configuration", False, exc.message)]
     dimension = analyzer.embedding_dimension
-    s3 = session.client("s3", region_name=bedrock_region(settings), config=s3_config())
+    s3 = AwsClients(bedrock_region(settings), session=session).s3()
     try:
         video = _upload_clip(s3, settings.media_bucket)
     except Exception as exc:

@@ -77,10 +77,11 @@ def _request_thumbnails(video_ids: list[str]) -> None:
         return
     import json
 
-    import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    client = boto3.client("lambda", region_name=settings().aws_region)
+    from milkmobs.adapters.aws.clients import AwsClients
+
+    client = AwsClients(settings().aws_region).lambda_()
     for video_id in video_ids:
         try:
             client.invoke(

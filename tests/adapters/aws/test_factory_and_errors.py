@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from milkmobs.adapters.aws.clients import AwsClients, client_config, s3_config
+from milkmobs.adapters.aws.clients import MAX_ATTEMPTS, AwsClients, client_config, s3_config
 from milkmobs.adapters.aws.cloudwatch import CloudWatchMetrics
 from milkmobs.adapters.aws.dynamodb_mobs import DynamoDBMobStore
 from milkmobs.adapters.aws.dynamodb_videos import DynamoDBVideoStore
@@ -50,7 +50,7 @@ def test_inside_lambda_metrics_use_emf_and_without_a_state_machine_the_core_orch
 
 def test_client_config_retries_and_times_out() -> None:
     config = client_config()
-    assert config.retries == {"mode": "standard", "max_attempts": 5}
+    assert config.retries == {"mode": "standard", "total_max_attempts": MAX_ATTEMPTS} and MAX_ATTEMPTS == 3
     assert (config.connect_timeout, config.read_timeout) == (3, 10)
     assert s3_config().signature_version == "s3v4"
 

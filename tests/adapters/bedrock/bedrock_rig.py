@@ -20,7 +20,7 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from milkmobs.adapters.aws.bedrock import BedrockAnalyzerConfig, BedrockTwelveLabsAnalyzer, RetryPolicy
+from milkmobs.adapters.aws.bedrock import BedrockAnalyzerConfig, BedrockTwelveLabsAnalyzer
 from milkmobs.domain import MediaInfo, Video
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "bedrock"
@@ -108,15 +108,11 @@ class Rig:
 
     def analyzer(self, **overrides: Any) -> BedrockTwelveLabsAnalyzer:
         config = BedrockAnalyzerConfig(**{"region": REGION, "media_bucket": BUCKET, **overrides})
-        policy = RetryPolicy(
-            max_attempts=4, base_delay=0.5, max_delay=4.0, sleep=self.sleeps.append, jitter=lambda: 1.0
-        )
         return BedrockTwelveLabsAnalyzer(
             self.runtime,
             self.s3,
             config,
             bucket_owner=OWNER,
-            retry_policy=policy,
             sleep=self.sleeps.append,
             now=lambda: T0,
         )

@@ -1,12 +1,12 @@
-"""The retry policy and the errors the Bedrock analyzer raises: which codes retry, how often, what people read."""
+"""The errors the Bedrock analyzer raises: which codes are transient (the workflow retries them), what people read."""
 
 from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
-from tests.adapters.bedrock.bedrock_rig import BUCKET, VIDEO_ID, Rig, fixture_bytes, invoke_response, make_video
+from tests.adapters.bedrock.bedrock_rig import BUCKET, VIDEO_ID, Rig, make_video
 
-from milkmobs.adapters.aws.bedrock.retry import RetryPolicy, call_with_retries
+from milkmobs.adapters.aws.bedrock.failures import call_once
 from milkmobs.domain import Campaign
 from milkmobs.domain.errors import AnalysisError, TransientAnalysisError
 
@@ -18,10 +18,6 @@ def fail(rig: Rig, code: str, status: int, times: int = 1, message: str = "servi
         rig.stubber.add_client_error(
             "invoke_model", service_error_code=code, service_message=message, http_status_code=status
         )
-
-
-def succeed(rig: Rig) -> None:
-    rig.stubber.add_response("invoke_model", invoke_response(fixture_bytes("pegasus_insights.json")))
 
 
 @pytest.mark.parametrize(
@@ -56,39 +52,24 @@ def test_request_errors_are_never_retried(rig: Rig, code: str, status: int, hint
         ("InternalServerException", 500),
         ("ModelNotReadyException", 429),
         ("ModelErrorException", 424),
+        ("ModelTimeoutException", 408),
+        ("ServiceQuotaExceededException", 400),
     ],
 )
-def test_transient_errors_are_retried_until_the_budget_then_transient_error(rig: Rig, code: str, status: int) -> None:
+def test_transient_errors_are_not_retried_in_the_analyzer_but_reach_the_workflow_as_transient(
+    rig: Rig, code: str, status: int
+) -> None:
+    """botocore owns a call's retries, the workflow the step's: the analyzer adds no layer of its own."""
     video = make_video()
     rig.put_video(video)
-    fail(rig, code, status, times=4)  # the rig allows 4 attempts
+    fail(rig, code, status, times=1)  # nothing else queued: a second call would fail the stubber
 
     with pytest.raises(TransientAnalysisError) as caught:
         rig.analyzer().describe_video(video, Campaign())
 
     assert caught.value.retryable is True
-    assert "after 4 attempt(s)" in caught.value.message and code in caught.value.message
-    assert rig.sleeps == [0.5, 1.0, 2.0]
-
-
-@pytest.mark.parametrize(("code", "status"), [("ModelTimeoutException", 408), ("ServiceQuotaExceededException", 400)])
-def test_timeouts_and_quota_get_at_most_two_retries(rig: Rig, code: str, status: int) -> None:
-    video = make_video()
-    rig.put_video(video)
-    fail(rig, code, status, times=3)
-
-    with pytest.raises(TransientAnalysisError, match="after 3 attempt"):
-        rig.analyzer().describe_video(video, Campaign())
-    assert len(rig.sleeps) == 2
-
-
-def test_timeout_then_success(rig: Rig) -> None:
-    video = make_video()
-    rig.put_video(video)
-    fail(rig, "ModelTimeoutException", 408)
-    succeed(rig)
-
-    assert rig.analyzer().describe_video(video, Campaign()).value.product_shown is True
+    assert "after 1 attempt(s)" in caught.value.message and code in caught.value.message
+    assert rig.sleeps == []
 
 
 def test_missing_object_fails_before_any_billed_call(rig: Rig) -> None:
@@ -124,8 +105,7 @@ def test_bucket_in_another_region_is_named(rig: Rig, monkeypatch: pytest.MonkeyP
     assert "eu-central-1" in caught.value.message and "us-east-1" in caught.value.message
 
 
-def test_network_errors_are_retried_then_transient() -> None:
-    sleeps: list[float] = []
+def test_network_errors_are_transient_and_tried_once() -> None:
     calls = 0
 
     def unreachable() -> None:
@@ -133,16 +113,9 @@ def test_network_errors_are_retried_then_transient() -> None:
         calls += 1
         raise EndpointConnectionError(endpoint_url="https://bedrock-runtime.us-east-1.amazonaws.com")
 
-    policy = RetryPolicy(max_attempts=3, base_delay=1, max_delay=10, sleep=sleeps.append, jitter=lambda: 0.5)
     with pytest.raises(TransientAnalysisError, match="could not be reached"):
-        call_with_retries(unreachable, policy=policy, operation="InvokeModel", video_id="v1", model_id="m", region="r")
-    assert calls == 3 and sleeps == [0.5, 1.0]
-
-
-def test_backoff_is_capped_and_jittered() -> None:
-    top = RetryPolicy(base_delay=1, max_delay=30, jitter=lambda: 1.0)
-    assert [top.delay(n) for n in range(7)] == [1, 2, 4, 8, 16, 30, 30]
-    assert RetryPolicy(base_delay=1, max_delay=30, jitter=lambda: 0.0).delay(5) == 0.0
+        call_once(unreachable, operation="InvokeModel", video_id="v1", model_id="m", region="r")
+    assert calls == 1
 
 
 def test_the_media_check_can_be_turned_off(rig: Rig) -> None:

@@ -15,7 +15,7 @@ from tests.adapters.bedrock.bedrock_rig import BUCKET, OWNER, REGION, shared_s3_
 from tests.adapters.bedrock.scripted_bedrock import ScriptedBedrock
 from tests.opensearch_double import OpenSearchTestDouble
 
-from milkmobs.adapters.aws.bedrock import BedrockAnalyzerConfig, BedrockTwelveLabsAnalyzer, RetryPolicy
+from milkmobs.adapters.aws.bedrock import BedrockAnalyzerConfig, BedrockTwelveLabsAnalyzer
 from milkmobs.adapters.aws.factory_models import build_vector_index
 from milkmobs.adapters.aws.s3_media import S3MediaStore
 from milkmobs.adapters.memory.media_processor import FakeMediaProcessor
@@ -46,7 +46,6 @@ def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, ScriptedBedr
             s3,
             BedrockAnalyzerConfig(region=REGION, media_bucket=BUCKET),
             bucket_owner=OWNER,
-            retry_policy=RetryPolicy(max_attempts=2, sleep=_no_wait),
             sleep=_no_wait,
         )
         settings = Settings(opensearch_endpoint=double.url, opensearch_auth="none", opensearch_index_prefix="e2e-")

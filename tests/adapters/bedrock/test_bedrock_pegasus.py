@@ -152,24 +152,6 @@ def test_two_unusable_answers_raise_analysis_error_naming_video_and_model(rig: R
     assert VIDEO_ID in error.message and PEGASUS in error.message and reason in error.message
 
 
-def test_throttling_is_retried_with_backoff_then_succeeds(rig: Rig) -> None:
-    video = make_video()
-    rig.put_video(video)
-    for _ in range(2):
-        rig.stubber.add_client_error(
-            "invoke_model",
-            service_error_code="ThrottlingException",
-            service_message="Too many requests",
-            http_status_code=429,
-        )
-    expect_invoke(rig, fixture_bytes("pegasus_insights.json"))
-
-    out = rig.analyzer().describe_video(video, Campaign())
-
-    assert out.value.participation_score == pytest.approx(0.86)
-    assert rig.sleeps == [0.5, 1.0]  # base 0.5 s doubling, jitter pinned to its maximum
-
-
 def test_region_picks_the_inference_profile(rig: Rig) -> None:
     analyzer = rig.analyzer(region="eu-west-1")
     assert analyzer._pegasus_invoke_id == f"eu.{PEGASUS}"

@@ -16,7 +16,7 @@ pytest.importorskip("moto")
 
 from moto import mock_aws
 
-from milkmobs.adapters.aws.bedrock import BedrockAnalyzerConfig, BedrockTwelveLabsAnalyzer, RetryPolicy
+from milkmobs.adapters.aws.bedrock import BedrockAnalyzerConfig, BedrockTwelveLabsAnalyzer
 from milkmobs.domain import Video
 from milkmobs.ports import Analyzer
 from tests.adapters.bedrock.bedrock_rig import BUCKET, OWNER, REGION, shared_s3_client, shared_session
@@ -42,7 +42,6 @@ def _bedrock(marengo_model_id: str) -> Callable[[], AbstractContextManager[Analy
                 s3,
                 BedrockAnalyzerConfig(region=REGION, media_bucket=BUCKET, marengo_model_id=marengo_model_id),
                 bucket_owner=OWNER,
-                retry_policy=RetryPolicy(max_attempts=2, sleep=_no_wait),
                 sleep=_no_wait,
             )
 

@@ -1,9 +1,9 @@
-"""boto3 clients with explicit retry and timeout settings.
+"""Every boto3 client milkmobs makes, with one retry configuration.
 
-botocore's defaults (legacy retry mode, 60 s read timeout) let a throttled or hung call hold a
-Lambda for a minute. The ``standard`` retry mode retries throttling and transient 5xx errors
-with exponential backoff and jitter, and the short timeouts turn a dead endpoint into a
-``BackendUnavailableError`` quickly instead of a Lambda timeout.
+Retries have one owner per kind of failure (docs/architecture.md, "Retries"): botocore's
+``standard`` mode retries a call's throttling, 5xx and connection faults (exponential backoff with
+jitter, at most ``MAX_ATTEMPTS`` tries); no adapter loops over those again. The short timeouts turn
+a dead endpoint into a ``BackendUnavailableError`` quickly instead of a Lambda timeout.
 """
 
 from __future__ import annotations
@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from milkmobs.core.limits import LIMITS
+
 if TYPE_CHECKING:
+    from botocore.config import _RetryDict
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
@@ -26,14 +30,22 @@ CONNECT_TIMEOUT_SECONDS = 3
 READ_TIMEOUT_SECONDS = 10
 #: S3 moves video bytes, so it gets a longer read timeout.
 S3_READ_TIMEOUT_SECONDS = 60
-MAX_ATTEMPTS = 5
+#: Pegasus may take minutes on a long video; derived from the longest accepted video and shorter
+#: than the analysis Lambdas' timeout (milkmobs.core.limits).
+BEDROCK_READ_TIMEOUT_SECONDS = LIMITS.bedrock_read_timeout_seconds
+BEDROCK_CONNECT_TIMEOUT_SECONDS = 10
+#: Tries of one call, the first included, before its failure reaches the caller.
+MAX_ATTEMPTS = 3
+RETRIES: _RetryDict = {"mode": "standard", "total_max_attempts": MAX_ATTEMPTS}
 
 
-def client_config(*, read_timeout: int = READ_TIMEOUT_SECONDS, **extra: Any) -> Config:
+def client_config(
+    *, read_timeout: int = READ_TIMEOUT_SECONDS, connect_timeout: int = CONNECT_TIMEOUT_SECONDS, **extra: Any
+) -> Config:
     """The botocore ``Config`` every milkmobs AWS client uses (standard retries, short timeouts)."""
     return Config(
-        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
-        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        retries=RETRIES.copy(),
+        connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         tcp_keepalive=True,
         **extra,
@@ -43,6 +55,10 @@ def client_config(*, read_timeout: int = READ_TIMEOUT_SECONDS, **extra: Any) -> 
 def s3_config() -> Config:
     """S3 needs SigV4 explicitly: without it boto3 signs presigned POSTs with SigV2 fields."""
     return client_config(read_timeout=S3_READ_TIMEOUT_SECONDS, signature_version="s3v4")
+
+
+def bedrock_config() -> Config:
+    return client_config(read_timeout=BEDROCK_READ_TIMEOUT_SECONDS, connect_timeout=BEDROCK_CONNECT_TIMEOUT_SECONDS)
 
 
 _shared_lock = threading.Lock()
@@ -63,7 +79,7 @@ def shared_session() -> boto3.session.Session:
 
 
 class AwsClients:
-    """Builds the typed boto3 clients of one region from one session (clients are thread-safe).
+    """Builds the boto3 clients of one region from one session (clients are thread-safe).
 
     The endpoint comes from botocore's own configuration (``AWS_ENDPOINT_URL`` and the
     per-service ``AWS_ENDPOINT_URL_<SERVICE>`` variables), which is how tests point the
@@ -74,22 +90,46 @@ class AwsClients:
         self._region = region
         self._session = session or shared_session()
 
-    def dynamodb(self) -> DynamoDBClient:
+    @property
+    def session(self) -> boto3.session.Session:
+        return self._session
+
+    def _client(self, service: str, config: Config) -> Any:
         with _shared_lock:
-            return self._session.client("dynamodb", region_name=self._region, config=client_config())
+            return self._session.client(service, region_name=self._region, config=config)  # type: ignore[call-overload]
+
+    def dynamodb(self) -> DynamoDBClient:
+        client: DynamoDBClient = self._client("dynamodb", client_config())
+        return client
 
     def s3(self) -> S3Client:
-        with _shared_lock:
-            return self._session.client("s3", region_name=self._region, config=s3_config())
+        client: S3Client = self._client("s3", s3_config())
+        return client
 
     def events(self) -> EventBridgeClient:
-        with _shared_lock:
-            return self._session.client("events", region_name=self._region, config=client_config())
+        client: EventBridgeClient = self._client("events", client_config())
+        return client
 
     def cloudwatch(self) -> CloudWatchClient:
-        with _shared_lock:
-            return self._session.client("cloudwatch", region_name=self._region, config=client_config())
+        client: CloudWatchClient = self._client("cloudwatch", client_config())
+        return client
 
     def stepfunctions(self) -> SFNClient:
-        with _shared_lock:
-            return self._session.client("stepfunctions", region_name=self._region, config=client_config())
+        client: SFNClient = self._client("stepfunctions", client_config())
+        return client
+
+    def bedrock_runtime(self) -> BedrockRuntimeClient:
+        client: BedrockRuntimeClient = self._client("bedrock-runtime", bedrock_config())
+        return client
+
+    def secretsmanager(self) -> Any:
+        return self._client("secretsmanager", client_config())
+
+    def sts(self) -> Any:
+        return self._client("sts", client_config())
+
+    def cloudfront(self) -> Any:
+        return self._client("cloudfront", client_config())
+
+    def lambda_(self) -> Any:
+        return self._client("lambda", client_config())

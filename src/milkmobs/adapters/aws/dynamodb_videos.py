@@ -38,7 +38,15 @@ INDEX_PROJECTED_ATTRIBUTES = ("doc", "embedding", "embeddingModelId")
 #: upload never came is removed by DynamoDB; every write in another status drops it.
 EXPIRES_AT_ATTRIBUTE = "expiresAt"
 _BATCH_GET_MAX = 100
-_WRITE_ATTEMPTS = 6  # optimistic retries when a concurrent writer changed the record or a counter
+#: Tries of an optimistic write when a concurrent writer changed the record or a counter shard (a
+#: version conflict: the only failure this adapter retries; botocore owns throttling and faults).
+_WRITE_ATTEMPTS = 6
+#: Rounds of a BatchGetItem while DynamoDB leaves keys unprocessed (botocore never sees those).
+_BATCH_GET_ROUNDS = 8
+
+
+class _TransactionConflict(Exception):
+    """Another transaction held the record or a counter shard: a version conflict, tried again."""
 
 
 def _translate(exc: ClientError, *, table: str, doing: str, video_id: str | None = None) -> MilkmobsError:
@@ -125,6 +133,8 @@ class DynamoDBVideoStore:
                 reasons = [str(r.get("Code", "None")) for r in cancellation]
                 if reasons and reasons[0] == "ConditionalCheckFailed":
                     raise ConflictError(f"{doing}: the stored video changed", video_id=video_id) from exc
+                if "TransactionConflict" in reasons:
+                    raise _TransactionConflict(doing) from exc
                 raise BackendUnavailableError(
                     f"{doing}: transaction cancelled ({', '.join(reasons) or 'no reason given'}); retry later",
                     video_id=video_id,
@@ -151,10 +161,9 @@ class DynamoDBVideoStore:
                 return
             except ConflictError as exc:
                 raise ConflictError(f"video {video.video_id} already exists", video_id=video.video_id) from exc
-            except BackendUnavailableError:
-                if attempt == _WRITE_ATTEMPTS - 1:
-                    raise
+            except _TransactionConflict:
                 _backoff(attempt)
+        raise _kept_conflicting(doing, video.video_id)
 
     def save(self, video: Video, *, expected_status: VideoStatus) -> None:
         """Replace the record if its stored status is ``expected_status`` (read, then conditional write)."""
@@ -182,10 +191,9 @@ class DynamoDBVideoStore:
             try:
                 self._write(put, video.video_id, stats_change(video, old), doing)
                 return
-            except (ConflictError, BackendUnavailableError):
-                if attempt == _WRITE_ATTEMPTS - 1:
-                    raise
+            except (ConflictError, _TransactionConflict):
                 _backoff(attempt)  # re-read: the next round says NotFound/Conflict or succeeds
+        raise _kept_conflicting(doing, video.video_id)
 
     def delete(self, video_id: str) -> Video:
         """Remove and return the record, taking it out of the counters."""
@@ -207,11 +215,9 @@ class DynamoDBVideoStore:
             try:
                 self._write(remove, video_id, stats_change(None, old), doing)
                 return old
-            except (ConflictError, BackendUnavailableError):
-                if attempt == _WRITE_ATTEMPTS - 1:
-                    raise
+            except (ConflictError, _TransactionConflict):
                 _backoff(attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+        raise _kept_conflicting(doing, video_id)
 
     # ----------------------------------------------------------------- reads
 
@@ -236,7 +242,7 @@ class DynamoDBVideoStore:
     def _batch_get(self, keys: list[Item], *, doing: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         pending: list[Any] = list(keys)
-        for attempt in range(_WRITE_ATTEMPTS + 2):
+        for attempt in range(_BATCH_GET_ROUNDS):
             if not pending:
                 return items
             try:
@@ -325,6 +331,13 @@ class DynamoDBVideoStore:
 def _check_limit(limit: int) -> None:
     if limit < 1:
         raise InvalidInputError(f"limit must be at least 1, got {limit}", field="limit")
+
+
+def _kept_conflicting(doing: str, video_id: str) -> ConflictError:
+    return ConflictError(
+        f"{doing}: concurrent writers kept changing the record or its counters ({_WRITE_ATTEMPTS} tries); retry",
+        video_id=video_id,
+    )
 
 
 def _backoff(attempt: int) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
-from milkmobs.adapters.aws.clients import AwsClients, client_config, shared_session
+from milkmobs.adapters.aws.clients import AwsClients
 from milkmobs.adapters.aws.cloudwatch import CloudWatchMetrics
 from milkmobs.adapters.aws.dynamodb_claims import DynamoDBClaimStore
 from milkmobs.adapters.aws.dynamodb_mobs import DynamoDBMobStore
@@ -101,8 +101,7 @@ def cursor_secret(settings: Settings) -> str:
     if secret_id is None:
         return settings.cursor_secret
     if secret_id not in _secret_cache:
-        client: Any = shared_session().client("secretsmanager", region_name=settings.aws_region,
-                                              config=client_config())
+        client: Any = AwsClients(settings.aws_region).secretsmanager()
         value = client.get_secret_value(SecretId=secret_id).get("SecretString")
         if not value or len(value) < 8:
             raise ConfigurationError(f"the cursor secret {secret_id} is empty or shorter than 8 characters")
@@ -132,8 +131,8 @@ def build_adapters(settings: Settings, *, clock: Clock, ids: IdGenerator) -> Ada
     if settings.cloudfront_distribution_id:
         from milkmobs.adapters.aws.factory_media import InvalidatingMediaStore
 
-        cloudfront = shared_session().client("cloudfront", config=client_config())
-        media = cast(MediaStore, InvalidatingMediaStore(media, cloudfront, settings.cloudfront_distribution_id))
+        distribution = settings.cloudfront_distribution_id
+        media = cast(MediaStore, InvalidatingMediaStore(media, clients.cloudfront(), distribution))
     processor, copies = _media_processor(settings, media)
     dimension = embedding_dimension(settings)
     workflow = (

@@ -10,19 +10,16 @@ from collections.abc import Callable
 from urllib.parse import urlparse
 
 import boto3
-from botocore.config import Config
 from opensearchpy import AWSV4SignerAuth, OpenSearch, RequestsHttpConnection
 
 from milkmobs.adapters.aws.bedrock import BedrockAnalyzerConfig, BedrockTwelveLabsAnalyzer
 from milkmobs.adapters.aws.bedrock.models import marengo_spec
+from milkmobs.adapters.aws.clients import AwsClients
 from milkmobs.adapters.aws.opensearch import INDEX_SUFFIX, OpenSearchVectorIndex
 from milkmobs.core.limits import LIMITS
 from milkmobs.domain.errors import ConfigurationError
 from milkmobs.settings import Settings
 
-#: Pegasus may take minutes on a long video; botocore's 60 s default would cut it off. Derived from
-#: the longest accepted video, and shorter than the analysis Lambdas' timeout (milkmobs.core.limits).
-BEDROCK_READ_TIMEOUT_SECONDS = LIMITS.bedrock_read_timeout_seconds
 OPENSEARCH_TIMEOUT_SECONDS = 10
 
 
@@ -30,33 +27,22 @@ def bedrock_region(settings: Settings) -> str:
     return settings.bedrock_region or settings.aws_region
 
 
-def _account_id(session: boto3.session.Session, region: str) -> Callable[[], str]:
+def _account_id(clients: AwsClients) -> Callable[[], str]:
     """The caller's account id, looked up on first use (only when MILKMOBS_MEDIA_BUCKET_OWNER is unset)."""
 
     def lookup() -> str:
-        return str(session.client("sts", region_name=region).get_caller_identity()["Account"])
+        return str(clients.sts().get_caller_identity()["Account"])
 
     return lookup
 
 
 def build_analyzer(settings: Settings, *, session: boto3.session.Session | None = None) -> BedrockTwelveLabsAnalyzer:
-    """The Bedrock TwelveLabs analyzer; botocore retries are off because the analyzer applies its own policy."""
-    session = session or boto3.session.Session()
+    """The Bedrock TwelveLabs analyzer, its clients from the one client factory (botocore retries a
+    call's throttling; the analyzer itself retries nothing)."""
     region = bedrock_region(settings)
-    runtime = session.client(
-        "bedrock-runtime",
-        region_name=region,
-        config=Config(
-            retries={"mode": "standard", "total_max_attempts": 1},
-            connect_timeout=10,
-            read_timeout=BEDROCK_READ_TIMEOUT_SECONDS,
-        ),
-    )
-    s3 = session.client(
-        "s3",
-        region_name=region,
-        config=Config(retries={"mode": "standard", "max_attempts": 5}, signature_version="s3v4"),
-    )
+    clients = AwsClients(region, session=session)
+    runtime = clients.bedrock_runtime()
+    s3 = clients.s3()
     config = BedrockAnalyzerConfig(
         region=region,
         media_bucket=settings.media_bucket,
@@ -70,7 +56,7 @@ def build_analyzer(settings: Settings, *, session: boto3.session.Session | None 
         poll_interval_seconds=float(LIMITS.marengo_poll_interval_seconds),
         embedding_timeout_seconds=float(LIMITS.marengo_job_seconds),
     )
-    owner = settings.media_bucket_owner or _account_id(session, region)
+    owner = settings.media_bucket_owner or _account_id(clients)
     return BedrockTwelveLabsAnalyzer(runtime, s3, config, bucket_owner=owner)
 
 

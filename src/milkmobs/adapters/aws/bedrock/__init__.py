@@ -2,6 +2,5 @@
 
 from milkmobs.adapters.aws.bedrock.analyzer import BedrockTwelveLabsAnalyzer
 from milkmobs.adapters.aws.bedrock.config import BedrockAnalyzerConfig
-from milkmobs.adapters.aws.bedrock.retry import RetryPolicy
 
-__all__ = ["BedrockAnalyzerConfig", "BedrockTwelveLabsAnalyzer", "RetryPolicy"]
+__all__ = ["BedrockAnalyzerConfig", "BedrockTwelveLabsAnalyzer"]

@@ -12,13 +12,13 @@ from botocore.exceptions import ClientError
 
 from milkmobs.adapters.aws.bedrock import marengo, pegasus
 from milkmobs.adapters.aws.bedrock.config import BedrockAnalyzerConfig
+from milkmobs.adapters.aws.bedrock.failures import call_once, client_error_code
 from milkmobs.adapters.aws.bedrock.media import BedrockMediaAccess
 from milkmobs.adapters.aws.bedrock.models import (
     base_model_id,
     inference_profile_id,
     marengo_text_model_id,
 )
-from milkmobs.adapters.aws.bedrock.retry import RetryPolicy, call_with_retries, client_error_code
 from milkmobs.domain import Embedding, Insights, ModelType, ModelUsage, Video
 from milkmobs.domain.campaign import Campaign
 from milkmobs.domain.errors import (
@@ -49,7 +49,6 @@ class BedrockTwelveLabsAnalyzer:
         config: BedrockAnalyzerConfig,
         *,
         bucket_owner: str | Callable[[], str],
-        retry_policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -59,7 +58,6 @@ class BedrockTwelveLabsAnalyzer:
         self._config = config
         self._dimension = dimension
         self._option = option
-        self._policy = retry_policy or RetryPolicy()
         self._sleep = sleep
         self._monotonic = monotonic
         self._now = now
@@ -177,9 +175,8 @@ class BedrockTwelveLabsAnalyzer:
                         return existing
                 raise
 
-        arn = call_with_retries(
+        arn = call_once(
             start,
-            policy=self._policy,
             operation="StartAsyncInvoke (Marengo video embedding)",
             video_id=video.video_id,
             model_id=self._marengo_id,
@@ -190,9 +187,8 @@ class BedrockTwelveLabsAnalyzer:
 
     def check_video_embedding(self, job: EmbeddingJob, video: Video) -> ModelOutput[Embedding] | None:
         """None while the job runs; the embedding once it completed; AnalysisError if it failed."""
-        status = call_with_retries(
+        status = call_once(
             lambda: self._runtime.get_async_invoke(invocationArn=job.job_id),
-            policy=self._policy,
             operation="GetAsyncInvoke (Marengo video embedding)",
             video_id=video.video_id,
             model_id=self._marengo_id,
@@ -241,11 +237,10 @@ class BedrockTwelveLabsAnalyzer:
         self, invoke_id: str, body: dict[str, Any], *, video_id: str | None, model_id: str, media_uri: str | None = None
     ) -> InvokeModelResponseTypeDef:
         payload = json.dumps(body)
-        return call_with_retries(
+        return call_once(
             lambda: self._runtime.invoke_model(
                 modelId=invoke_id, body=payload, contentType="application/json", accept="application/json"
             ),
-            policy=self._policy,
             operation=f"InvokeModel ({invoke_id})",
             video_id=video_id,
             model_id=model_id,

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from milkmobs.adapters.aws.bedrock.failures import client_error_code, client_error_message
 from milkmobs.adapters.aws.bedrock.mp4 import mp4_duration_seconds
-from milkmobs.adapters.aws.bedrock.retry import client_error_code, client_error_message
 from milkmobs.domain import Video
 from milkmobs.domain.errors import AnalysisError, TransientAnalysisError
 from milkmobs.ports import EmbeddingJob
