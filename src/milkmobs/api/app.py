@@ -15,6 +15,7 @@ from milkmobs import __version__
 from milkmobs.api.auth import AdminAuthorizer
 from milkmobs.api.errors import install_error_handlers
 from milkmobs.api.json_body import parse_json_body
+from milkmobs.api.responses import encode_models_directly
 from milkmobs.api.routes import AppProvider, admin, executions, feed, mobs, search, validation, videos
 
 API_TITLE = "milkmobs API"
@@ -114,6 +115,7 @@ def create_api(
         response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
         json_body_deserializer=parse_json_body,
     )
+    encode_models_directly(api)
     api.include_router(videos.build_router(app))
     api.include_router(feed.build_router(app))
     api.include_router(mobs.build_router(app))

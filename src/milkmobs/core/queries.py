@@ -44,9 +44,8 @@ def to_view(ports: CorePorts, config: CoreConfig, video: Video, mob_names: dict[
     has_file = video.status is not VideoStatus.PENDING_UPLOAD and (
         video.failure is None or video.failure.step != "upload"
     )
-    data = {name: getattr(video, name) for name in Video.model_fields}
-    return VideoView.model_construct(
-        **data,
+    return VideoView.of(
+        video,
         video_url=ports.media.read_url(video.media_key, expires_in=expires, version=video.media_version)
         if has_file
         else None,

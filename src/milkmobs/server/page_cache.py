@@ -8,6 +8,9 @@ life). Each entry carries an ``ETag``; a client sending it back in ``If-None-Mat
 
 Only the answers of public GET routes whose content is the stored data are kept; admin routes,
 execution history and every error are always computed.
+
+With ``shared`` (``shared_pages.py``), a page missing here is looked up among the pages the other
+workers computed before it is computed, and a computed page is shared with them.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from milkmobs.server.shared_pages import SharedPages
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 Answer = tuple[int, list[tuple[str, str]], bytes]
@@ -46,15 +52,17 @@ class PageCache:
         data_version: Callable[[], Hashable],
         *,
         max_age_seconds: float = 30.0,
-        max_entries: int = 1024,
+        max_entries: int = 4096,
         max_bytes: int = 64 * 1024 * 1024,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
+        shared: SharedPages | None = None,
     ) -> None:
         self.data_version = data_version
         self._max_age = max_age_seconds
         self._max_entries = max_entries
         self._max_bytes = max_bytes
         self._clock = clock
+        self._shared = shared
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -71,7 +79,7 @@ class PageCache:
         """Answer a GET: from the entry when it is current, else from ``compute`` (kept if 200)."""
         if not self.handles(path):
             return _send(start_response, *compute())
-        key = (path, environ.get("QUERY_STRING", ""), environ.get("HTTP_ORIGIN", ""))
+        key = (path, str(environ.get("QUERY_STRING", "")), str(environ.get("HTTP_ORIGIN", "")))
         version = self.data_version()  # read before computing: an entry is never labelled newer than it is
         entry = self._current(key, version)
         if entry is None:
@@ -81,35 +89,49 @@ class PageCache:
                 entry = self._current(key, version)
                 if entry is None:
                     try:
-                        status, headers, body = compute()
+                        entry = self._from_shared(key, version)
+                        if entry is None:
+                            status, headers, body = compute()
+                            if status != 200:
+                                return _send(start_response, status, headers, body)
+                            entry = self._store(key, version, headers, body, self._clock())
+                            if self._shared is not None:
+                                self._shared.put(
+                                    _shared_key(key), dotted_version(version), entry.made_at, headers, body
+                                )
                     finally:
                         with self._lock:
                             self._computing.pop(key, None)
-                    if status != 200:
-                        return _send(start_response, status, headers, body)
-                    entry = self._store(key, version, headers, body)
         if entry.etag in _etags(environ.get("HTTP_IF_NONE_MATCH", "")):
             start_response("304 Not Modified", [("ETag", entry.etag), ("Cache-Control", "no-cache")])
             return []
         start_response("200 OK", entry.headers)
         return [entry.body]
 
+    def _from_shared(self, key: tuple[str, str, str], version: Hashable) -> _Entry | None:
+        if self._shared is None:
+            return None
+        page = self._shared.get(_shared_key(key), dotted_version(version), self._max_age)
+        return None if page is None else self._store(key, version, page.headers, page.body, page.made_at)
+
     def _current(self, key: Hashable, version: Hashable) -> _Entry | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
                 return None
-            if entry.version != version or self._clock() - entry.made_at > self._max_age:
+            if entry.version != version or not 0 <= self._clock() - entry.made_at <= self._max_age:
                 self._drop(key)
                 return None
             self._entries.move_to_end(key)
             return entry
 
-    def _store(self, key: Hashable, version: Hashable, headers: list[tuple[str, str]], body: bytes) -> _Entry:
+    def _store(
+        self, key: Hashable, version: Hashable, headers: list[tuple[str, str]], body: bytes, made_at: float
+    ) -> _Entry:
         etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
         kept = [(k, v) for k, v in headers if k.lower() not in ("etag", "cache-control", "content-length")]
         kept += [("ETag", etag), ("Cache-Control", "no-cache"), ("Content-Length", str(len(body)))]
-        entry = _Entry(version=version, made_at=self._clock(), headers=kept, body=body, etag=etag)
+        entry = _Entry(version=version, made_at=made_at, headers=kept, body=body, etag=etag)
         if len(body) > self._max_bytes // 8:  # one huge page must not empty the cache
             return entry
         with self._lock:
@@ -125,6 +147,15 @@ class PageCache:
         entry = self._entries.pop(key, None)
         if entry is not None:
             self._bytes -= len(entry.body)
+
+
+def _shared_key(key: tuple[str, str, str]) -> str:
+    return "\x00".join(key)
+
+
+def dotted_version(version: Hashable) -> str:
+    """The data version as text (a tuple's parts joined by dots)."""
+    return ".".join(map(str, version)) if isinstance(version, tuple) else str(version)
 
 
 def _etags(header: str) -> set[str]:

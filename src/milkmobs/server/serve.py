@@ -124,6 +124,7 @@ class _Plan:
     own_socket: bool = False  # each HTTP worker listens on its own socket (SO_REUSEPORT) instead of ``sock``
     wake: tuple[int, int] | None = None  # the pipeline process's wake-up pipe (read end, write end)
     lifeline: tuple[int, int] | None = None  # only the supervisor holds the write end: EOF = it died
+    shared_pages: str | None = None  # the run's folder of pages shared by the HTTP workers (local backend)
     children: dict[int, str] = field(default_factory=dict)  # pid -> role
 
 
@@ -189,7 +190,17 @@ def _run_http(
     from milkmobs.server.wsgi import build_wsgi_app
 
     options = plan.options
-    wsgi: Any = build_wsgi_app(app, plan.settings, token=plan.token, swagger=options.swagger, data_version=data_version)
+    shared = None
+    if data_version is not None and plan.shared_pages is not None:
+        from pathlib import Path
+
+        from milkmobs.server.shared_pages import SharedPages
+
+        shared = SharedPages(Path(plan.shared_pages))
+        app.add_closer(shared.close)
+    wsgi: Any = build_wsgi_app(
+        app, plan.settings, token=plan.token, swagger=options.swagger, data_version=data_version, shared_pages=shared
+    )
     if plan.options.access_log:
         from milkmobs.server.access_log import AccessLog
 
@@ -246,6 +257,9 @@ def _supervise(plan: _Plan, banner: Callable[[str], None]) -> int:
         os.set_blocking(read_end, False)
         os.set_blocking(write_end, False)
         plan.wake = (read_end, write_end)
+        import tempfile
+
+        plan.shared_pages = tempfile.mkdtemp(prefix="milkmobs-pages-")
     if threading.active_count() > 1:
         logger.warning("milkmobs serve forks with %d threads running", threading.active_count())
     ready_read, ready_write = os.pipe()
@@ -282,6 +296,10 @@ def _supervise(plan: _Plan, banner: Callable[[str], None]) -> int:
         for fd in (ready_read, ready_write, *(plan.wake or ()), *plan.lifeline):
             with contextlib.suppress(OSError):
                 os.close(fd)
+        if plan.shared_pages is not None:
+            import shutil
+
+            shutil.rmtree(plan.shared_pages, ignore_errors=True)
 
 
 def _spawn(plan: _Plan, role: str, ready_fd: int) -> None:

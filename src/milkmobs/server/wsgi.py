@@ -26,11 +26,12 @@ from milkmobs.domain import MilkmobsError, NotFoundError
 from milkmobs.ports import ServedMediaStore
 from milkmobs.server.events import from_response, to_event
 from milkmobs.server.fifo_lock import FifoLock
-from milkmobs.server.page_cache import PageCache
+from milkmobs.server.page_cache import PageCache, dotted_version
 from milkmobs.server.static import web_pages
 from milkmobs.server.uploads import FORM_OVERHEAD_BYTES, UploadEndpoint, content_length
 
 if TYPE_CHECKING:
+    from milkmobs.server.shared_pages import SharedPages
     from milkmobs.settings import Settings
 
 logger = logging.getLogger("milkmobs.server")
@@ -54,10 +55,6 @@ def _json_error(
     length = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
     start_response(_status_line(status), [*length, *headers])
     return [body]
-
-
-def _dotted(version: Hashable) -> str:
-    return ".".join(map(str, version)) if isinstance(version, tuple) else str(version)
 
 
 class LocalHttpApp:
@@ -160,7 +157,7 @@ class LocalHttpApp:
 
         self._app()  # 503 while the application is not built
         # Reading the data version proves this process can read its data (an error answers 503).
-        version = _dotted(self._cache.data_version()) if self._cache is not None else None
+        version = dotted_version(self._cache.data_version()) if self._cache is not None else None
         body = json.dumps({"status": "ok", "pid": os.getpid(), "dataVersion": version}).encode()
         start_response(
             "200 OK",
@@ -213,9 +210,11 @@ def build_wsgi_app(
     token: str,
     swagger: bool = True,
     data_version: Callable[[], Hashable] | None = None,
+    shared_pages: SharedPages | None = None,
 ) -> LocalHttpApp:
     """``milkmobs serve``'s WSGI application over ``app``: the shared route table (with a bearer-token
-    admin), S3's two routes, and the page cache when ``data_version`` says when the data changed."""
+    admin), S3's two routes, and the page cache when ``data_version`` says when the data changed
+    (with ``shared_pages``: shared with the other workers)."""
     from milkmobs.api.app import create_api
     from milkmobs.api.auth import BearerTokenAuthorizer
 
@@ -224,7 +223,9 @@ def build_wsgi_app(
     )
     cache = None
     if data_version is not None:
-        cache = PageCache(data_version, max_age_seconds=min(30, settings.read_url_expires_seconds // 4))
+        cache = PageCache(
+            data_version, max_age_seconds=min(30, settings.read_url_expires_seconds // 4), shared=shared_pages
+        )
     return LocalHttpApp(
         api.resolve,
         lambda: app,

@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from milkmobs.domain import (
     BackendUnavailableError,
@@ -277,8 +277,8 @@ class LocalMediaStore:
         # One version per key (uploads are never replaced), so ``version`` names no other bytes.
         _check_key(key)
         expires = self._now_ts() + int(expires_in)
-        query = urlencode({"expires": expires, "signature": self._read_signature(key, expires)})
-        return f"{self._base}/media/{quote(key)}?{query}"
+        # Both values are URL-safe as they are (digits, hex): urlencode was a fifth of a listing's cost.
+        return f"{self._base}/media/{quote(key)}?expires={expires}&signature={self._read_signature(key, expires)}"
 
     def thumbnail_url(self, thumbnail_key: str, *, expires_in: int = 3600) -> str:
         return self.read_url(thumbnail_key, expires_in=expires_in)

@@ -1,0 +1,112 @@
+"""The page cache shared by the HTTP workers: a page one worker computed is answered by another without
+computing it, only at the same data version and within the page's age, and a cache file that cannot be
+used never fails a request."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from milkmobs.server.page_cache import Answer, PageCache
+from milkmobs.server.shared_pages import FILE_NAME, SharedPages
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Worker:
+    """One worker's cache over the shared folder, counting what it had to compute."""
+
+    def __init__(self, folder: Path, version: list[int], clock: Clock) -> None:
+        self.shared = SharedPages(folder, clock=clock)
+        self.cache = PageCache(lambda: (version[0], 7), max_age_seconds=30, clock=clock, shared=self.shared)
+        self.computed: list[str] = []
+
+    def get(self, path: str, query: str = "", status: int = 200) -> tuple[str, dict[str, str], bytes]:
+        def compute() -> Answer:
+            self.computed.append(f"{path}?{query}")
+            body = json.dumps({"path": path, "n": len(self.computed)}).encode()
+            return status, [("Content-Type", "application/json")], body
+
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "wsgi.input": io.BytesIO()}
+        seen: list[Any] = []
+        body = b"".join(self.cache.answer(environ, lambda s, h, e=None: seen.append((s, h)), path, compute))
+        return seen[0][0], dict(seen[0][1]), body
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Callable[..., tuple[Worker, Worker, list[int], Clock]]:
+    def make() -> tuple[Worker, Worker, list[int], Clock]:
+        version, clock = [1], Clock()
+        return Worker(tmp_path, version, clock), Worker(tmp_path, version, clock), version, clock
+
+    return make
+
+
+def test_a_page_computed_by_one_worker_is_answered_by_the_other(workers: Any) -> None:
+    first, second, _, _ = workers()
+    status, headers, body = first.get("/videos/abc")
+    assert status.startswith("200") and first.computed == ["/videos/abc?"]
+    status2, headers2, body2 = second.get("/videos/abc")
+    assert second.computed == [] and status2.startswith("200")
+    assert body2 == body and headers2["ETag"] == headers["ETag"]  # the same page, so the same ETag
+    # Other queries are other pages.
+    second.get("/search/similar", "videoId=abc&limit=10")
+    assert second.computed == ["/search/similar?videoId=abc&limit=10"]
+    first.get("/search/similar", "videoId=abc&limit=10")
+    assert first.computed == ["/videos/abc?"]
+
+
+def test_a_new_data_version_or_an_old_page_is_computed_again(workers: Any) -> None:
+    first, second, version, clock = workers()
+    first.get("/mobs")
+    version[0] = 2  # a write, in any process
+    second.get("/mobs")
+    assert second.computed == ["/mobs?"]
+    clock.now += 31  # older than the page's life (its signed URLs age)
+    first.get("/mobs")
+    assert first.computed == ["/mobs?", "/mobs?"]
+
+
+def test_errors_are_never_shared(workers: Any) -> None:
+    first, second, _, _ = workers()
+    assert first.get("/videos/gone", status=404)[0].startswith("404")
+    assert second.get("/videos/gone", status=404)[0].startswith("404")
+    assert len(first.computed) == len(second.computed) == 1
+
+
+def test_an_unusable_cache_file_computes_the_page_and_logs_once(
+    workers: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, second, _, _ = workers()
+    first.get("/feed", "limit=20")
+    first.shared._connection().execute("DROP TABLE pages")  # damaged under the running server
+    for _ in range(2):
+        status, _, body = second.get("/feed", "limit=20")
+        assert status.startswith("200") and json.loads(body)["path"] == "/feed"
+    assert second.computed == ["/feed?limit=20"]  # then from its own cache
+    warnings = [r for r in caplog.records if "shared page cache" in r.getMessage()]
+    assert len(warnings) == 1 and str(tmp_path / FILE_NAME) in warnings[0].getMessage()
+
+
+def test_the_shared_file_stays_bounded(tmp_path: Path) -> None:
+    clock = Clock()
+    pages = SharedPages(tmp_path, max_entries=10, clock=clock)
+    for i in range(600):
+        clock.now += 0.001
+        pages.put(f"/videos/{i}", "1.7", clock.now, [("Content-Type", "application/json")], b"{}")
+    count = pages._connection().execute("SELECT COUNT(*) FROM pages").fetchone()[0]
+    assert count <= 10 + 256  # trimmed every 256 writes
+    assert pages.get("/videos/599", "1.7", 30) is not None  # the newest are kept
+    assert pages.get("/videos/0", "1.7", 30) is None
+    pages.close()
