@@ -7,11 +7,16 @@ file, a ``milkmobs.toml`` file (both read from the current directory; ``MILKMOBS
 
 from __future__ import annotations
 
+import difflib
 import os
+import tomllib
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from dotenv import dotenv_values
+from pydantic import Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -22,6 +27,7 @@ from pydantic_settings import (
 
 from milkmobs.core.limits import LIMITS
 from milkmobs.domain.campaign import Campaign
+from milkmobs.domain.errors import ConfigurationError
 
 
 class Backend(StrEnum):
@@ -39,6 +45,53 @@ CONFIG_FILE = "milkmobs.toml"
 #: Environment variables that name the two files (read when settings are built, not at import).
 ENV_FILE_VARIABLE = "MILKMOBS_ENV_FILE"
 CONFIG_FILE_VARIABLE = "MILKMOBS_CONFIG_FILE"
+ENV_PREFIX = "MILKMOBS_"
+#: Where ``milkmobs serve`` listens unless told otherwise; the URLs made outside it point there too.
+DEFAULT_SERVE_PORT = 8080
+
+
+def settings_files() -> tuple[Path, Path]:
+    """The ``.env`` and ``milkmobs.toml`` files settings are read from now."""
+    env_file = os.environ.get(ENV_FILE_VARIABLE) or ENV_FILE
+    return Path(env_file), Path(os.environ.get(CONFIG_FILE_VARIABLE) or CONFIG_FILE)
+
+
+def _refuse_unknown(settings_cls: type[BaseSettings], names: Iterable[str], where: Path, *, prefix: str = "") -> None:
+    """A name that is no setting (a typo) in one of our files is an error, never silently ignored."""
+    fields = list(settings_cls.model_fields)
+    unknown = sorted({name for name in names if name not in fields})
+    if not unknown:
+        return
+    shown = [f"{prefix}{name}".upper() if prefix else name for name in unknown]
+    close = difflib.get_close_matches(unknown[0], fields, n=1)
+    hint = f" (did you mean {(prefix + close[0]).upper() if prefix else close[0]}?)" if close else ""
+    raise ConfigurationError(
+        f"{where}: {', '.join(shown)} {'is' if len(shown) == 1 else 'are'} not a milkmobs setting{hint}; "
+        "docs/configuration.md lists them all"
+    )
+
+
+class _CheckedToml(TomlConfigSettingsSource):
+    """``milkmobs.toml`` holds settings only: every top-level key must be one."""
+
+    def __init__(self, settings_cls: type[BaseSettings], toml_file: Path) -> None:
+        try:
+            super().__init__(settings_cls, toml_file=toml_file)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigurationError(f"{toml_file}: not valid TOML ({exc})") from exc
+        _refuse_unknown(settings_cls, self.toml_data, toml_file)
+
+
+class _CheckedDotEnv(DotEnvSettingsSource):
+    """``.env`` may hold other programs' variables too, but each ``MILKMOBS_*`` one must be a setting."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env_file: Path) -> None:
+        super().__init__(settings_cls, env_file=env_file)
+        ours = [key.lower().removeprefix(ENV_PREFIX.lower()).split("__")[0] for key in self.env_vars
+                if key.lower().startswith(ENV_PREFIX.lower())]
+        files = {ENV_FILE_VARIABLE.lower(), CONFIG_FILE_VARIABLE.lower()}
+        _refuse_unknown(settings_cls, [name for name in ours if ENV_PREFIX.lower() + name not in files], env_file,
+                        prefix=ENV_PREFIX)
 
 
 class Settings(BaseSettings):
@@ -61,13 +114,12 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Arguments, then the environment, then ``.env``, then ``milkmobs.toml`` (keys are field names)."""
-        env_file = Path(os.environ.get(ENV_FILE_VARIABLE) or ENV_FILE)
-        toml_file = Path(os.environ.get(CONFIG_FILE_VARIABLE) or CONFIG_FILE)
+        env_file, toml_file = settings_files()
         return (
             init_settings,
             env_settings,
-            DotEnvSettingsSource(settings_cls, env_file=env_file),
-            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+            _CheckedDotEnv(settings_cls, env_file),
+            _CheckedToml(settings_cls, toml_file),
         )
 
     backend: Backend = Backend.MEMORY
@@ -79,7 +131,7 @@ class Settings(BaseSettings):
     max_video_seconds: int = Field(default=LIMITS.max_video_seconds, gt=0, le=LIMITS.max_video_seconds)
     upload_url_expires_seconds: int = Field(default=300, gt=0, le=7 * 24 * 3600)  # forms are short-lived
     read_url_expires_seconds: int = Field(default=3600, gt=0)
-    public_base_url: str = "http://127.0.0.1:8000"  # local server: where upload/read URLs point
+    public_base_url: str = f"http://127.0.0.1:{DEFAULT_SERVE_PORT}"  # local server: where upload/read URLs point
 
     # campaign and clustering
     campaign: Campaign = Field(default_factory=Campaign)
@@ -144,3 +196,32 @@ class Settings(BaseSettings):
     http_workers: int | None = Field(
         default=None, ge=1, description="HTTP worker processes of `serve` (None: one per core, at least 2)"
     )
+
+
+def _source_of(field: str) -> str:
+    """Which source gave ``field`` its value (the first that has it, in the order they win)."""
+    variable = ENV_PREFIX + field.upper()
+    if any(name.upper() == variable or name.upper().startswith(variable + "__") for name in os.environ):
+        return f"the environment variable {variable}"
+    env_file, toml_file = settings_files()
+    if env_file.is_file() and any(
+        name.upper() == variable or name.upper().startswith(variable + "__") for name in dotenv_values(env_file)
+    ):
+        return f"{env_file}"
+    if toml_file.is_file() and field in tomllib.loads(toml_file.read_text(encoding="utf-8")):
+        return f"{toml_file}"
+    return "the arguments"
+
+
+def load_settings(**values: Any) -> Settings:
+    """``Settings(**values)`` for programs: a bad value, wherever it was written, is a
+    ConfigurationError of one line naming the setting, the value, what is wrong and where it came from."""
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            source = _source_of(str(error["loc"][0])) if error["loc"] else "the settings"
+            problems.append(f"{field} = {error.get('input')!r} ({source}): {error['msg']}")
+        raise ConfigurationError("invalid setting " + "; ".join(problems)) from exc

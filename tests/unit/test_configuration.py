@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from milkmobs.cli.main import build_parser, settings_from
+from milkmobs.cli.main import build_parser, main, settings_from
 from milkmobs.cli.settings_doc import BEGIN, END, render_table
+from milkmobs.domain import ConfigurationError
 from milkmobs.settings import Backend, Settings
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
@@ -102,3 +103,54 @@ def test_the_configuration_page_lists_every_setting_as_settings_defines_it() -> 
         assert f"| `{name}` | `MILKMOBS_{name.upper()}` |" in generated
     default_workers = Settings.model_fields["workers"].default
     assert f"| `workers` | `MILKMOBS_WORKERS` | int | `{default_workers}` |" in generated
+
+
+# A mistake in any source stops a command with one line naming the setting and where it was written.
+MISTAKES = [
+    ("milkmobs.toml", 'backend = "nonsense"\n', {}, ["backend", "'nonsense'", "milkmobs.toml"]),
+    ("milkmobs.toml", "[campaign]\npass_threshold = 7\n", {}, ["campaign.pass_threshold", "milkmobs.toml"]),
+    ("milkmobs.toml", 'bakend = "memory"\n', {}, ["bakend", "did you mean backend", "milkmobs.toml"]),
+    ("milkmobs.toml", "backend = memory\n", {}, ["milkmobs.toml", "not valid TOML"]),
+    (".env", "MILKMOBS_WORKERS=none\n", {}, ["workers", "'none'", ".env"]),
+    (".env", "MILKMOBS_BAKEND=memory\n", {}, ["MILKMOBS_BAKEND", "did you mean MILKMOBS_BACKEND", ".env"]),
+    (".env", "MILKMOBS_CAMPAIGN__PASS_THRESHOLD=7\n", {}, ["campaign.pass_threshold", ".env"]),
+    (None, "", {"MILKMOBS_WORKERS": "0"}, ["workers", "'0'", "the environment variable MILKMOBS_WORKERS"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "environment", "named"), MISTAKES, ids=[m[1].strip() or str(m[2]) for m in MISTAKES]
+)
+def test_a_configuration_mistake_is_one_line_naming_the_setting_and_its_source(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    file: str | None, text: str, environment: dict[str, str], named: list[str],
+) -> None:
+    if file:
+        (workdir / file).write_text(text)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert main(["--backend", "memory", "videos"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and err.startswith("milkmobs: "), err
+    for part in named:
+        assert part in err, (part, err)
+
+
+def test_the_library_refuses_a_name_that_is_no_setting_rather_than_ignore_it(workdir: Path) -> None:
+    (workdir / "milkmobs.toml").write_text('workers = 3\nbakend = "local"\n')
+    with pytest.raises(ConfigurationError, match="bakend is not a milkmobs setting"):
+        Settings()
+    (workdir / "milkmobs.toml").write_text("workers = 3\n")
+    (workdir / ".env").write_text("MILKMOBS_WORKER=4\nPATH_OF_SOMETHING_ELSE=/x\n")  # others' variables are fine
+    with pytest.raises(ConfigurationError, match="MILKMOBS_WORKER is not a milkmobs setting"):
+        Settings()
+
+
+def test_urls_made_outside_serve_point_where_serve_listens_by_default(workdir: Path) -> None:
+    """A notebook's or the CLI's thumbnail and video links work against a plain `milkmobs serve`."""
+    from urllib.parse import urlsplit
+
+    from milkmobs.server.serve import ServeOptions
+
+    serve_default = build_parser().parse_args(["serve"]).port
+    assert urlsplit(Settings().public_base_url).port == serve_default == ServeOptions().port

@@ -17,6 +17,7 @@ from milkmobs import __version__
 from milkmobs.domain import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, InvalidInputError, MilkmobsError, NotFoundError
 from milkmobs.domain.text import visible_controls
 from milkmobs.domain.video import VideoStatus
+from milkmobs.settings import DEFAULT_SERVE_PORT
 
 if TYPE_CHECKING:
     from milkmobs.settings import Settings
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", parents=common, help="run the HTTP API and uploads locally")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    serve.add_argument("--port", type=int, default=DEFAULT_SERVE_PORT, help="0 picks a free port")
     serve.add_argument("--threads", type=int, default=8, help="request threads per worker process")
     serve.add_argument(
         "--workers",
@@ -120,9 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings from the environment, ``.env`` and ``milkmobs.toml``, overridden by ``--backend`` / ``--data-dir``."""
-    from milkmobs.settings import Backend, Settings
+    from milkmobs.settings import Backend, load_settings
 
-    settings = Settings()
+    settings = load_settings()
     # The library's default backend is memory; the command's is local, unless a source chose one.
     backend = args.backend or (settings.backend if "backend" in settings.model_fields_set else Backend.LOCAL)
     updates: dict[str, object] = {"backend": Backend(backend)}

@@ -35,7 +35,7 @@ from typing import Any, TextIO
 from milkmobs.core.service import MilkMobs
 from milkmobs.domain import ConfigurationError
 from milkmobs.server.http_errors import answer_errors_as_json
-from milkmobs.settings import Backend, Settings
+from milkmobs.settings import DEFAULT_SERVE_PORT, Backend, Settings
 
 logger = logging.getLogger("milkmobs.server")
 
@@ -48,7 +48,7 @@ MAX_RESTARTS_PER_MINUTE = 5
 @dataclass(frozen=True)
 class ServeOptions:
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: int = DEFAULT_SERVE_PORT
     threads: int = 8
     swagger: bool = True
     workers: int | None = None  # HTTP worker processes; None: settings.http_workers, else default_workers()
