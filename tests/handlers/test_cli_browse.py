@@ -140,6 +140,14 @@ def test_similar_and_search_say_when_nothing_matches(cli: Cli, clips: Path, tmp_
     assert alone.json("search", "milk")["results"] == [] and alone.json("similar", video["videoId"])["results"] == []
 
 
+def test_a_search_for_words_no_video_carries_says_nothing_matches(cli: Cli, submitted: list[dict[str, Any]]) -> None:
+    assert any(v["status"] == "validated" for v in submitted)
+    code, out, _ = cli("search", "zebra quantum")
+    assert code == 0 and out.strip() == "no validated video matches “zebra quantum”"
+    assert cli.json("search", "zebra quantum")["results"] == []
+    assert cli.json("search", "got milk")["results"]  # the words on screen still find the videos
+
+
 def test_status_and_delete_take_a_short_id(cli: Cli, clips: Path) -> None:
     (added,) = cli.json("submit", str(clips / "plain.mp4"), "--user", "carol")
     short = added["videoId"][:SHORT_ID]

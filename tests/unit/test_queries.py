@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from tests.unit.core_support import DIMENSION, OFF_TOPIC_BYTES, make_app, put_validated, submit, unit, upload
 
-from milkmobs.domain import ConflictError, InvalidInputError, NotFoundError, VideoStatus
+from milkmobs.domain import ConflictError, Embedding, InvalidInputError, NotFoundError, VideoStatus
+from milkmobs.ports import ModelOutput
 
 
 @pytest.fixture
@@ -111,6 +112,22 @@ def test_text_search_finds_the_tagged_videos(app) -> None:  # type: ignore[no-un
     for bad in ["", "   ", "x" * 501]:
         with pytest.raises(InvalidInputError):
             app.search_text(bad)
+
+
+def test_a_text_sharing_nothing_with_any_video_finds_nothing(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Whatever the analyzer: videos at cosine zero (up to float noise) or below are no match, so an
+    index that ranks every video does not make a search for unrelated words list them all."""
+    videos = [upload(app, hashtags=["gotmilk", tag]) for tag in ("skate", "beach", "park")]
+    stored = np.array([app.ports.index.get_vector(v.video_id) for v in videos], dtype=np.float64)
+    orthogonal = np.linalg.svd(stored)[2][-1]  # a direction none of the videos has any of
+    orthogonal += 1e-9 * stored[0]  # float noise, as a real projection leaves it
+    opposed = -stored[1]
+    for query in (orthogonal, opposed):
+        embedding = Embedding.create(query / np.linalg.norm(query), model_id="stub", dimension=DIMENSION)
+        monkeypatch.setattr(app.ports.analyzer, "embed_text", lambda _text, e=embedding: ModelOutput(e, ()))
+        assert app.search_text("zebra quantum").results == []
+    monkeypatch.undo()
+    assert app.search_text("skate").results  # words the videos carry still find them
 
 
 def test_unknown_ids_are_not_found(app) -> None:  # type: ignore[no-untyped-def]

@@ -22,6 +22,9 @@ from milkmobs.domain import (
 )
 
 MAX_QUERY_LENGTH = 500
+#: A text shares nothing with a video whose cosine to it is zero up to float noise (or below):
+#: such a video is not a match, and a search where every video is one finds nothing.
+TEXT_MATCH_MIN_SCORE = 1e-6
 
 
 def check_limit(limit: int, *, maximum: int = MAX_PAGE_SIZE) -> int:
@@ -169,7 +172,7 @@ def search_text(ports: CorePorts, config: CoreConfig, text: str, *, limit: int, 
     record_usage(ports, output.usage)
     embedding = checked_embedding(ports, output.value)
     results = _search(ports, config, embedding.vector, limit=limit, mob_id=mob_id, exclude=None)
-    return SimilarVideos(query=query, results=results)
+    return SimilarVideos(query=query, results=[r for r in results if r.score > TEXT_MATCH_MIN_SCORE])
 
 
 def get_validation(ports: CorePorts, video_id: str) -> ValidationResult:
