@@ -39,7 +39,7 @@ serve: setup
 	$(BIN)/milkmobs serve
 
 synth: setup
-	cd deploy && ../$(BIN)/python app.py
+	cd deploy && $(abspath $(BIN))/python app.py
 
 bench: setup
 	$(BIN)/python benchmarks/clustering.py
