@@ -75,8 +75,8 @@ def melody(seed: int, seconds: float = 3.0, notes_per_second: int = 4) -> np.nda
     return (0.3 * x / np.max(np.abs(x))).astype(np.float32)
 
 
-def noise(colour: str, seconds: float = 3.0, amplitude: float = 0.2) -> np.ndarray:
-    rng = np.random.default_rng({"white": 1, "brown": 2, "hum": 3}[colour])
+def noise(colour: str, seconds: float = 3.0, amplitude: float = 0.2, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng({"white": 1, "brown": 2, "hum": 3}[colour] + 10 * seed)
     x = rng.standard_normal(int(seconds * SAMPLE_RATE))
     if colour == "brown":
         x = np.cumsum(x)
@@ -86,48 +86,147 @@ def noise(colour: str, seconds: float = 3.0, amplitude: float = 0.2) -> np.ndarr
     return (amplitude * x / np.max(np.abs(x))).astype(np.float32)
 
 
-_WITH = [
+def beat(seed: int, seconds: float = 3.0, bpm: int = 120) -> np.ndarray:
+    """A drum-like loop: decaying low thumps on the beat and noise bursts between, over a bass note."""
+    rng = np.random.default_rng(seed)
+    t = _seconds(seconds)
+    x = 0.3 * np.sin(2 * np.pi * float(rng.choice([55.0, 65.4, 73.4])) * t)
+    step = int(SAMPLE_RATE * 60 / bpm)
+    hit = _seconds(0.2)
+    for k, at in enumerate(range(0, len(t) - len(hit), step // 2)):
+        if k % 2 == 0:
+            x[at : at + len(hit)] += np.sin(2 * np.pi * 60 * hit) * np.exp(-hit * 25)
+        else:
+            x[at : at + len(hit)] += 0.5 * rng.standard_normal(len(hit)) * np.exp(-hit * 40)
+    return (0.3 * x / np.max(np.abs(x))).astype(np.float32)
+
+
+def over(voice: np.ndarray, music: np.ndarray, level: float = 0.25) -> np.ndarray:
+    """``voice`` with ``music`` under it at ``level`` of its loudness (the music is looped to fit)."""
+    bed = np.resize(music, voice.shape)
+    return (voice + level * bed * (np.max(np.abs(voice)) / max(float(np.max(np.abs(bed))), 1e-9))).astype(np.float32)
+
+
+Speech = tuple[str, str, int]  # text, espeak-ng voice, words a minute
+
+# The development set: the clips the thresholds and the approach were chosen on.
+_DEV_WITH: list[Speech] = [
     ("got milk? I love milk", "en-us+klatt", 160),
     ("I drink a glass of milk with my friends", "en-us+klatt3", 160),
     ("milk is my favourite drink", "en-us+f2", 140),
     ("pour me some cold milk please", "en-us+klatt", 140),
     ("we all want more milk today", "en-us+klatt3", 170),
     ("got milk", "en-us+klatt3", 150),
+    ("can I have some milk", "en-us", 150),
+    ("the milk in the fridge is fresh", "en-gb+m1", 165),
 ]
-_WITHOUT = [
+_DEV_WITHOUT: list[Speech] = [
     ("the weather is lovely at the beach today", "en-us+klatt", 160),
     ("I went skateboarding with my friends in the park", "en-us+klatt3", 160),
     ("this is my new bicycle and it is very fast", "en-us+f2", 140),
     ("orange juice tastes great in the morning", "en-us+klatt", 140),
     ("look at the sunset over the mountains", "en-us+klatt3", 170),
     ("we are going to the mall", "en-us+f2", 150),
+    ("the old mill stands by the river", "en-us", 150),  # sounds close to "milk"
+    ("my brother plays football every weekend", "en-gb+m1", 165),
+]
+
+# The held-out set: other sentences, voices, speeds and seeds, never looked at while tuning.
+_HELD_WITH: list[Speech] = [
+    ("do you want milk with your cereal", "en-us+klatt2", 155),
+    ("milk makes my bones strong", "en-gb+klatt4", 145),
+    ("she spilled the milk on the table", "en-us+m3", 170),
+    ("a big cold glass of milk", "en-gb-x-rp+f4", 150),
+    ("got milk? yes I got milk", "en-us+klatt4", 165),
+    ("chocolate milk is the best", "en-029+klatt2", 150),
+    ("we ran out of milk again", "en-us", 175),
+    ("hey there, got milk", "en-gb-scotland+m3", 150),
+]
+_HELD_WITHOUT: list[Speech] = [
+    ("do you want toast with your coffee", "en-us+klatt2", 155),
+    ("my scarf is made of silk", "en-gb+klatt4", 145),  # sounds close to "milk"
+    ("the dog is running in the garden", "en-us+m3", 170),
+    ("a big cold glass of water", "en-gb-x-rp+f4", 150),
+    ("let us watch a movie tonight", "en-us+klatt4", 165),
+    ("the concert starts at eight", "en-029+klatt2", 150),
+    ("we ran out of bread again", "en-us", 175),
+    ("hey there, how are you", "en-gb-scotland+m3", 150),
 ]
 
 
-def _speech_clip(text: str, voice: str, speed: int) -> Callable[[], np.ndarray]:
-    return lambda: speech(text, voice, speed)
+def _speech_clip(spec: Speech, music: Callable[[], np.ndarray] | None = None) -> Callable[[], np.ndarray]:
+    if music is None:
+        return lambda: speech(*spec)
+    return lambda: over(speech(*spec), music())
 
 
-def labelled_set() -> list[LabelledClip]:
-    """24 clips: 6 speech with "milk", 6 speech without it, 6 music-like, 2 silence, 4 noise."""
+def _speech_clips(prefix: str, with_word: list[Speech], without: list[Speech]) -> list[LabelledClip]:
     clips = [
-        LabelledClip(f"says_milk_{i}", "speech-with-word", True, _speech_clip(*spec)) for i, spec in enumerate(_WITH)
+        LabelledClip(f"{prefix}says_milk_{i}", "speech-with-word", True, _speech_clip(s))
+        for i, s in enumerate(with_word)
     ]
-    clips += [LabelledClip(f"speech_{i}", "speech", False, _speech_clip(*spec)) for i, spec in enumerate(_WITHOUT)]
+    return clips + [
+        LabelledClip(f"{prefix}speech_{i}", "speech", False, _speech_clip(s)) for i, s in enumerate(without)
+    ]
+
+
+def development_set() -> list[LabelledClip]:
+    """34 clips: 8 speech with "milk", 8 without, 2 of each over music, 6 music, 2 silence, 6 noise."""
+    clips = _speech_clips("dev_", _DEV_WITH, _DEV_WITHOUT)
     clips += [
-        LabelledClip("chord_major", "music", False, lambda: chord((261.6, 329.6, 392.0), pulse=2.0)),
-        LabelledClip("chord_minor", "music", False, lambda: chord((220.0, 261.6, 329.6, 440.0))),
-        LabelledClip("melody_1", "music", False, lambda: melody(1)),
-        LabelledClip("melody_2", "music", False, lambda: melody(2)),
-        LabelledClip("melody_fast", "music", False, lambda: melody(3, notes_per_second=8)),
-        LabelledClip("tone", "music", False, lambda: chord((440.0,))),
-        LabelledClip("silence", "silence", False, lambda: np.zeros(3 * SAMPLE_RATE, np.float32)),
-        LabelledClip("silence_short", "silence", False, lambda: np.zeros(SAMPLE_RATE, np.float32)),
-        LabelledClip("noise_white", "noise", False, lambda: noise("white")),
-        LabelledClip("noise_brown", "noise", False, lambda: noise("brown")),
-        LabelledClip("noise_hum", "noise", False, lambda: noise("hum")),
-        LabelledClip("noise_loud", "noise", False, lambda: noise("white", amplitude=0.8)),
-    ]
+        LabelledClip("dev_music_says_milk", "speech-with-word", True,
+                     _speech_clip(("I want milk right now", "en-us+klatt", 160), lambda: melody(4))),
+        LabelledClip("dev_beat_says_milk", "speech-with-word", True,
+                     _speech_clip(("milk for everyone", "en-us+f2", 150), lambda: beat(1))),
+        LabelledClip("dev_music_speech", "speech", False,
+                     _speech_clip(("I want pizza right now", "en-us+klatt", 160), lambda: melody(4))),
+        LabelledClip("dev_beat_speech", "speech", False,
+                     _speech_clip(("juice for everyone", "en-us+f2", 150), lambda: beat(1))),
+        LabelledClip("dev_chord_major", "music", False, lambda: chord((261.6, 329.6, 392.0), pulse=2.0)),
+        LabelledClip("dev_chord_minor", "music", False, lambda: chord((220.0, 261.6, 329.6, 440.0))),
+        LabelledClip("dev_melody_1", "music", False, lambda: melody(1)),
+        LabelledClip("dev_melody_2", "music", False, lambda: melody(2)),
+        LabelledClip("dev_melody_fast", "music", False, lambda: melody(3, notes_per_second=8)),
+        LabelledClip("dev_beat", "music", False, lambda: beat(2)),
+        LabelledClip("dev_silence", "silence", False, lambda: np.zeros(3 * SAMPLE_RATE, np.float32)),
+        LabelledClip("dev_silence_short", "silence", False, lambda: np.zeros(SAMPLE_RATE, np.float32)),
+        LabelledClip("dev_noise_white", "noise", False, lambda: noise("white")),
+        LabelledClip("dev_noise_brown", "noise", False, lambda: noise("brown")),
+        LabelledClip("dev_noise_hum", "noise", False, lambda: noise("hum")),
+        LabelledClip("dev_noise_loud", "noise", False, lambda: noise("white", amplitude=0.8)),
+        LabelledClip("dev_tone", "noise", False, lambda: chord((440.0,))),
+        LabelledClip("dev_hiss", "noise", False, lambda: noise("white", amplitude=0.01)),
+    ]  # fmt: skip
+    return clips
+
+
+def held_out_set() -> list[LabelledClip]:
+    """34 clips like ``development_set`` from other sentences, voices, speeds and seeds."""
+    clips = _speech_clips("held_", _HELD_WITH, _HELD_WITHOUT)
+    clips += [
+        LabelledClip("held_music_says_milk", "speech-with-word", True,
+                     _speech_clip(("pass me the milk", "en-us+klatt2", 150), lambda: melody(14))),
+        LabelledClip("held_beat_says_milk", "speech-with-word", True,
+                     _speech_clip(("strawberry milk tastes sweet", "en-gb+m3", 160), lambda: beat(15, bpm=96))),
+        LabelledClip("held_music_speech", "speech", False,
+                     _speech_clip(("pass me the salt", "en-us+klatt2", 150), lambda: melody(14))),
+        LabelledClip("held_beat_speech", "speech", False,
+                     _speech_clip(("strawberry jam tastes sweet", "en-gb+m3", 160), lambda: beat(15, bpm=96))),
+        LabelledClip("held_chord_seventh", "music", False, lambda: chord((196.0, 246.9, 293.7, 349.2), pulse=3.0)),
+        LabelledClip("held_chord_fifth", "music", False, lambda: chord((146.8, 220.0, 293.7), seconds=4.0)),
+        LabelledClip("held_melody_11", "music", False, lambda: melody(11)),
+        LabelledClip("held_melody_12", "music", False, lambda: melody(12, seconds=4.0, notes_per_second=3)),
+        LabelledClip("held_melody_13", "music", False, lambda: melody(13, notes_per_second=6)),
+        LabelledClip("held_beat", "music", False, lambda: beat(16, seconds=4.0, bpm=140)),
+        LabelledClip("held_silence", "silence", False, lambda: np.zeros(4 * SAMPLE_RATE, np.float32)),
+        LabelledClip("held_silence_2s", "silence", False, lambda: np.zeros(2 * SAMPLE_RATE, np.float32)),
+        LabelledClip("held_noise_white", "noise", False, lambda: noise("white", seed=5, amplitude=0.3)),
+        LabelledClip("held_noise_brown", "noise", False, lambda: noise("brown", seed=6, seconds=4.0)),
+        LabelledClip("held_noise_hum", "noise", False, lambda: noise("hum", seed=7, amplitude=0.4)),
+        LabelledClip("held_noise_quiet", "noise", False, lambda: noise("brown", seed=8, amplitude=0.05)),
+        LabelledClip("held_tone", "noise", False, lambda: chord((523.3,), seconds=2.5)),
+        LabelledClip("held_hiss", "noise", False, lambda: noise("white", seed=9, amplitude=0.02)),
+    ]  # fmt: skip
     return clips
 
 

@@ -17,7 +17,7 @@ if not espeak_available():
 
 from milkmobs.adapters.local.analyzer import LocalAnalyzer
 from milkmobs.adapters.local.media import read_audio
-from milkmobs.adapters.local.speech import SAMPLE_RATE, SpeechSpotter, listen_terms, shared_spotter
+from milkmobs.adapters.local.speech import SAMPLE_RATE, SpeechSpotter, listen_terms, phone_distance, shared_spotter
 from milkmobs.core.validation import score_video
 from milkmobs.domain import Campaign, Signal, Video
 
@@ -51,6 +51,21 @@ def test_a_spoken_got_milk_is_heard(clips: Path) -> None:
 @pytest.mark.parametrize("name", ["other_words", "music", "noise", "silence"])
 def test_speech_without_the_word_music_noise_and_silence_are_not(clips: Path, name: str) -> None:
     assert _heard(clips, name) == []
+
+
+@pytest.mark.parametrize(
+    ("heard", "distance"),
+    [
+        ("M IH L K", 0.0),  # exactly
+        ("S AH M IH L K IH Z", 0.0),  # inside other phones
+        ("Z M EY L", 1.5),  # a vowel of the same class (0.5), the K lost (1)
+        ("IY L K", 1.5),  # the M lost, a front vowel for IH
+        ("K UH L AH", 3.0),  # "cool": too far
+        ("", 4.0),  # nothing heard: every phone missing
+    ],
+)
+def test_phone_distance_counts_edits_to_the_closest_run(heard: str, distance: float) -> None:
+    assert phone_distance(["M", "IH", "L", "K"], heard.split()) == distance
 
 
 def test_only_words_the_dictionary_holds_are_listened_for() -> None:
