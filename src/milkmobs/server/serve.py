@@ -41,6 +41,8 @@ logger = logging.getLogger("milkmobs.server")
 
 #: How long children get to finish after SIGTERM before they are killed.
 SHUTDOWN_GRACE_SECONDS = 60.0
+#: How often a worker's access-log lines are flushed (they are written as answers go, flushed in batches).
+ACCESS_LOG_FLUSH_SECONDS = 0.2
 #: More child deaths than this within a minute: something is broken, stop instead of looping.
 MAX_RESTARTS_PER_MINUTE = 5
 
@@ -201,10 +203,14 @@ def _run_http(
     wsgi: Any = build_wsgi_app(
         app, plan.settings, token=plan.token, swagger=options.swagger, data_version=data_version, shared_pages=shared
     )
+    access_log = None
     if plan.options.access_log:
         from milkmobs.server.access_log import AccessLog
 
-        wsgi = AccessLog(wsgi, plan.out, secrets=[plan.token])
+        wsgi = access_log = AccessLog(wsgi, plan.out, secrets=[plan.token], flush_every=ACCESS_LOG_FLUSH_SECONDS)
+    # "Task queue depth is N": waitress says so whenever more requests wait than threads are idle,
+    # which is every other request under keep-alive load — noise, and a log write each time.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     server: Any = create_server(
         wsgi,
         sockets=[plan.sock],
@@ -235,6 +241,8 @@ def _run_http(
         try:
             server.task_dispatcher.shutdown(cancel_pending=False, timeout=10)
             server.close()
+            if access_log is not None:
+                access_log.close()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
