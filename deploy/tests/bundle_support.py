@@ -26,9 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deploy_support import resolve
 from milkmobs_infra import assets
 from milkmobs_infra.config import AssetMode
 from milkmobs_infra.function_specs import FunctionSpec
+
+from milkmobs.adapters.aws.bedrock.models import base_model_id
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -65,7 +68,8 @@ calls = []
 def named(params, model, context, **kwargs):
     """provide-client-params: the API parameters that name resources, kept for before-call."""
     names = {k: params[k] for k in ("TableName", "IndexName", "Bucket", "Key", "VersionId", "FunctionName",
-             "SecretId", "stateMachineArn", "executionArn", "modelId", "Namespace", "InvocationType", "DistributionId")
+             "SecretId", "stateMachineArn", "executionArn", "modelId", "invocationArn", "Namespace", "InvocationType",
+             "DistributionId")
              if k in params}
     if "TransactItems" in params:
         names["TransactItems"] = [{kind: {"TableName": item[kind]["TableName"]} for kind in item}
@@ -290,9 +294,24 @@ def iam_requirements(call: Mapping[str, Any], *, domain_arn: str) -> list[tuple[
         conditions = {"cloudwatch:namespace": params["Namespace"]} if "Namespace" in params else {}
         return [(f"cloudwatch:{operation}", "*", conditions)]
     if service == "bedrock":
-        action = "InvokeModel" if operation in ("InvokeModel", "StartAsyncInvoke") else operation
-        return [(f"bedrock:{action}", params.get("modelId", "*"), {})]
+        return _bedrock_requirements(operation, params)
     return [(f"{prefix}:{operation}", "*", {})]
+
+
+def _bedrock_requirements(operation: str, params: Mapping[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
+    """StartAsyncInvoke is authorized as InvokeModel on the model; through a cross-Region inference
+    profile (``us.…``) the call needs the profile and the foundation model in whichever Region it
+    lands (another one here); Get/ListAsyncInvokes are authorized on this account's jobs."""
+    if operation in ("InvokeModel", "StartAsyncInvoke"):
+        model_id = params["modelId"]
+        base = base_model_id(model_id)
+        if base == model_id:
+            return [("bedrock:InvokeModel", f"arn:aws:bedrock:{REGION}::foundation-model/{base}", {})]
+        return [("bedrock:InvokeModel", f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/{model_id}", {}),
+                ("bedrock:InvokeModel", f"arn:aws:bedrock:us-west-2::foundation-model/{base}", {})]
+    if operation == "GetAsyncInvoke":
+        return [("bedrock:GetAsyncInvoke", params["invocationArn"], {})]
+    return [(f"bedrock:{operation}", f"arn:aws:bedrock:{REGION}:{ACCOUNT}:async-invoke/*", {})]
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -320,3 +339,52 @@ def worker_environment(template_env: Mapping[str, str], **extra: str) -> dict[st
     env.update(template_env)
     env.update(extra)
     return env
+
+
+# --- each function's synthesized permissions ------------------------------------------------------
+def _function_of_role(template: Mapping[str, Any]) -> dict[str, str]:
+    """Role logical id → function name (without the ``milkmobs-`` prefix)."""
+    return {p["Properties"]["Role"]["Fn::GetAtt"][0]: p["Properties"]["FunctionName"].removeprefix("milkmobs-")
+            for p in template["Resources"].values()
+            if p["Type"] == "AWS::Lambda::Function" and isinstance(p["Properties"].get("FunctionName"), str)}
+
+
+def function_policies(template: Mapping[str, Any], refs: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Each function's identity policy statements, tokens resolved (``refs``: logical id → value)."""
+    role_of = _function_of_role(template)
+    statements: dict[str, list[dict[str, Any]]] = {}
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::IAM::Policy":
+            continue
+        for role in resource["Properties"]["Roles"]:
+            if role["Ref"] in role_of:
+                statements.setdefault(role_of[role["Ref"]], []).extend(
+                    resolve(resource["Properties"]["PolicyDocument"]["Statement"], refs))
+    return statements
+
+
+def domain_policies(template: Mapping[str, Any], refs: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """The OpenSearch domain's resource policy, by the function whose role each statement names."""
+    role_of = _function_of_role(template)
+    (domain,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::OpenSearchService::Domain"]
+    found: dict[str, list[dict[str, Any]]] = {}
+    for statement in domain["Properties"]["AccessPolicies"]["Statement"]:
+        name = role_of[statement["Principal"]["AWS"]["Fn::GetAtt"][0]]
+        found.setdefault(name, []).append(resolve({k: v for k, v in statement.items() if k != "Principal"}, refs))
+    return found
+
+
+def ungranted(calls: Mapping[str, Iterable[Mapping[str, Any]]], policies: Mapping[str, list[dict[str, Any]]],
+              domain: Mapping[str, list[dict[str, Any]]], *, domain_arn: str) -> tuple[int, list[str]]:
+    """(how many permissions the calls needed, each one the function's policies do not grant)."""
+    missing: set[str] = set()
+    seen = 0
+    for name, made in calls.items():
+        for call in made:
+            for action, resource, conditions in iam_requirements(call, domain_arn=domain_arn):
+                seen += 1
+                if not allowed(policies.get(name, []), action, resource, conditions):
+                    missing.add(f"{name}: {action} on {resource} {conditions or ''}")
+                if action.startswith("es:") and not allowed(domain.get(name, []), action, resource, conditions):
+                    missing.add(f"{name}: the OpenSearch domain policy refuses {action} on {resource}")
+    return seen, sorted(missing)

@@ -25,7 +25,16 @@ from typing import Any
 
 import pytest
 import requests
-from bundle_support import ACCOUNT, REGION, CallLog, HandlerWorker, Invocation, allowed, iam_requirements
+from bundle_support import (
+    ACCOUNT,
+    REGION,
+    CallLog,
+    HandlerWorker,
+    Invocation,
+    domain_policies,
+    function_policies,
+    ungranted,
+)
 from bundle_support import worker_environment as lambda_environment
 from deploy_support import Synth, resolve
 from milkmobs_infra.function_specs import FUNCTION_SPECS, SPECS_BY_NAME, Search
@@ -475,65 +484,20 @@ def test_the_tour_invokes_every_declared_function(deployed: Deployed, tour: Tour
 
 
 # --- every call granted ------------------------------------------------------------------------
-def _policies(synth: Synth, refs: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
-    """Each function's identity policy statements, tokens resolved to the moto resources."""
-    template = synth.template["Resources"]
-    role_of = {p["Properties"]["Role"]["Fn::GetAtt"][0]: p["Properties"]["FunctionName"].removeprefix("milkmobs-")
-               for p in template.values()
-               if p["Type"] == "AWS::Lambda::Function" and isinstance(p["Properties"].get("FunctionName"), str)}
-    statements: dict[str, list[dict[str, Any]]] = {}
-    for resource in template.values():
-        if resource["Type"] != "AWS::IAM::Policy":
-            continue
-        for role in resource["Properties"]["Roles"]:
-            if role["Ref"] in role_of:
-                statements.setdefault(role_of[role["Ref"]], []).extend(
-                    resolve(resource["Properties"]["PolicyDocument"]["Statement"], refs))
-    return statements
-
-
-def _domain_policy(synth: Synth, refs: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
-    template = synth.template["Resources"]
-    role_of = {p["Properties"]["Role"]["Fn::GetAtt"][0]: p["Properties"]["FunctionName"].removeprefix("milkmobs-")
-               for p in template.values()
-               if p["Type"] == "AWS::Lambda::Function" and isinstance(p["Properties"].get("FunctionName"), str)}
-    (domain,) = [r for r in template.values() if r["Type"] == "AWS::OpenSearchService::Domain"]
-    found: dict[str, list[dict[str, Any]]] = {}
-    for statement in domain["Properties"]["AccessPolicies"]["Statement"]:
-        name = role_of[statement["Principal"]["AWS"]["Fn::GetAtt"][0]]
-        found.setdefault(name, []).append(resolve({k: v for k, v in statement.items() if k != "Principal"}, refs))
-    return found
-
-
-def _ungranted(calls: dict[str, list[dict[str, Any]]], policies: dict[str, list[dict[str, Any]]],
-               domain: dict[str, list[dict[str, Any]]]) -> tuple[int, list[str]]:
-    missing: set[str] = set()
-    seen = 0
-    for name, made in calls.items():
-        for call in made:
-            for action, resource, conditions in iam_requirements(call, domain_arn=DOMAIN_ARN):
-                seen += 1
-                if not allowed(policies.get(name, []), action, resource, conditions):
-                    missing.add(f"{name}: {action} on {resource} {conditions or ''}")
-                if action.startswith("es:") and not allowed(domain.get(name, []), action, resource, conditions):
-                    missing.add(f"{name}: the OpenSearch domain policy refuses {action} on {resource}")
-    return seen, sorted(missing)
-
-
 def test_every_aws_call_of_every_function_is_granted_by_its_own_policy(
     synth: Synth, deployed: Deployed, tour: Tour
 ) -> None:
-    policies, domain = _policies(synth, deployed.refs), _domain_policy(synth, deployed.refs)
-    seen, missing = _ungranted(deployed.log.calls, policies, domain)
+    policies, domain = function_policies(synth.template, deployed.refs), domain_policies(synth.template, deployed.refs)
+    seen, missing = ungranted(deployed.log.calls, policies, domain, domain_arn=DOMAIN_ARN)
     assert seen > 100
-    assert missing == []
+    assert missing == [], "\n".join(missing)
 
 
 def test_a_call_outside_the_policy_is_reported(synth: Synth, deployed: Deployed, tour: Tour) -> None:
     """The check can fail: the usage reader's and the search's calls, held against list-mobs' policy."""
-    policies, domain = _policies(synth, deployed.refs), _domain_policy(synth, deployed.refs)
+    policies, domain = function_policies(synth.template, deployed.refs), domain_policies(synth.template, deployed.refs)
     borrowed = {"list-mobs": deployed.log.calls["admin-get-usage-stats"] + deployed.log.calls["search-similar"]}
-    _, missing = _ungranted(borrowed, policies, domain)
+    _, missing = ungranted(borrowed, policies, domain, domain_arn=DOMAIN_ARN)
     assert any("cloudwatch:ListMetrics on *" in m for m in missing), missing
     assert any("cloudwatch:GetMetricData" in m for m in missing), missing
     assert any("OpenSearch domain policy refuses es:ESHttpPost" in m and "/_search" in m for m in missing), missing
