@@ -130,6 +130,33 @@ def test_the_command_says_which_extra_in_one_line(
     assert not (tmp_path / ".milkmobs" / "milkmobs.sqlite3").exists()  # failed before touching the data
 
 
+# The arguments each command needs to get as far as choosing its backend.
+COMMAND_ARGUMENTS = {"submit": ["clip.mp4"], "status": ["0123abcd"], "delete": ["0123abcd"],
+                     "similar": ["0123abcd"], "search": ["milk"], "serve": ["--port", "0"]}  # fmt: skip
+COMMAND_EXTRAS = {"check-aws": "aws"}  # the others default to the local backend: the media extra
+
+
+def _commands() -> list[str]:
+    from milkmobs.cli.main import build_parser
+
+    (sub,) = [a for a in build_parser()._actions if a.dest == "command"]
+    return sorted(sub.choices)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_every_command_without_its_extra_says_which_in_one_line(
+    base_install: Path, tmp_path: Path, command: str
+) -> None:
+    """Whatever command a new user tries first on the base install: one line naming the extra."""
+    (tmp_path / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(2000))
+    done = _run(base_install, str(base_install / "bin" / "milkmobs"), command, *COMMAND_ARGUMENTS.get(command, []),
+                cwd=tmp_path)  # fmt: skip
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    extra = COMMAND_EXTRAS.get(command, "media")
+    assert f"pip install 'milkmobs[{extra}]'" in done.stderr, done.stderr
+
+
 def test_the_memory_backend_works_on_the_base_install(base_install: Path, built: Built, tmp_path: Path) -> None:
     milkmobs = str(base_install / "bin" / "milkmobs")
     done = _run(base_install, milkmobs, "--backend", "memory", "--json", "mobs", cwd=tmp_path)

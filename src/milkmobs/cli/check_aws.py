@@ -78,7 +78,11 @@ def _check(name: str, run: Callable[[], str]) -> ContractResult:
 
 
 def run_checks(settings: Settings, *, session: boto3.session.Session | None = None) -> list[ContractResult]:
-    """Run every contract against the configured account; never raises for a failed contract."""
+    """Run every contract against the configured account; never raises for a failed contract
+    (a ConfigurationError naming the extra when boto3 and the AWS adapters are not installed)."""
+    from milkmobs.extras import require_extra
+
+    require_extra("aws", needed_by="milkmobs check-aws")
     import boto3
 
     from milkmobs.adapters.aws.clients import AwsClients
