@@ -6,11 +6,15 @@ What is measured in this run, and what is a stated assumption (docs/capacity.md 
 
 - AWS calls per video: ``benchmarks/store_ops.py`` runs here (moto, the real adapters, the same
   pipeline steps) and its per-video counts are used as they come out;
-- Step Functions transitions and Lambda invocations per video: counted from the workflow the
-  stack deploys (``ANALYSIS_WORKFLOW``), with the polling loop's checks for an average video;
+- Step Functions transitions and the workflow's Lambda invocations per video: the stack is
+  synthesized here and its state machine walked for an average video (validated, the Marengo
+  checks its length needs) by ``deploy/milkmobs_infra/transitions.py``, which the deploy tests hold
+  against the states moto's interpreter enters for real executions;
 - Lambda memory: the deployed function declarations; Lambda *durations* are assumptions (the
   model calls' from the limits table's latency estimates), printed with the table;
-- OpenSearch: ``deploy/milkmobs_infra/sizing.plan`` for the vectors kept (daily × retention);
+- OpenSearch: ``deploy/milkmobs_infra/sizing.plan`` for the vectors kept (daily × retention), with
+  the graphs' encoding the index is created with (faiss fp16); the recall that encoding costs is
+  measured here with faiss itself (HNSW at the index's m / ef, fp32 against fp16, against exact);
 - batch re-clustering: the real ``spherical_kmeans`` and the real video records, measured on
   samples here and extrapolated linearly in the number of videos (k fixed), said so in the output.
 
@@ -22,8 +26,11 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import math
+import os
 import sys
+import tempfile
 import time
 import tracemalloc
 from datetime import UTC, datetime
@@ -38,15 +45,15 @@ sys.path.insert(0, str(HERE.parent / "deploy"))  # milkmobs_infra (function decl
 
 import store_ops  # noqa: E402
 from milkmobs_infra.function_specs import SPECS_BY_NAME  # noqa: E402
-from milkmobs_infra.sizing import plan  # noqa: E402
+from milkmobs_infra.sizing import GRAPH_BYTES_PER_DIMENSION, plan  # noqa: E402
+from milkmobs_infra.transitions import Video as WalkedVideo  # noqa: E402
+from milkmobs_infra.transitions import entered_states, lambda_invocations  # noqa: E402
 
 from milkmobs.bootstrap import build  # noqa: E402
 from milkmobs.core.clustering import spherical_kmeans  # noqa: E402
 from milkmobs.core.limits import LIMITS  # noqa: E402
 from milkmobs.core.mobs import _read_validated  # noqa: E402
 from milkmobs.core.service import MilkMobs  # noqa: E402
-from milkmobs.core.workflow import ANALYSIS_WORKFLOW  # noqa: E402
-from milkmobs.core.workflow_model import Choice, EmitEvent, Merge, Parallel, PollUntilDone, Step, Task, Wait  # noqa: E402
 from milkmobs.domain import (  # noqa: E402
     MAX_PAGE_SIZE,
     Embedding,
@@ -87,6 +94,7 @@ VIDEO_MB = 10.0  # a 30 s phone clip
 THUMBNAIL_KB = 30
 LOG_KB_PER_INVOCATION = 2.0
 STATE_LOG_KB_PER_TRANSITION = 1.0  # execution data is left out of the logs, except errors
+EMF_KB_PER_RECORD = 1.0  # Lambda publishes usage metrics as EMF log lines, not PutMetricData calls
 
 
 def model_cost(seconds: float, settings: Settings) -> float:
@@ -98,42 +106,69 @@ def polls_for(seconds: float) -> int:
     return math.ceil(job / LIMITS.marengo_poll_interval_seconds)
 
 
-def transitions(steps: tuple[Step, ...], polls: int) -> int:
-    """States entered by a validated video (how ``deploy/milkmobs_infra/workflow.py`` translates each step)."""
-    count = 0
-    for step in steps:
-        if isinstance(step, Task | EmitEvent | Wait):
-            count += 1
-        elif isinstance(step, Merge):
-            count += 2  # two Pass states
-        elif isinstance(step, Choice):
-            count += 2 + transitions(step.then, polls)  # the Choice and its join
-        elif isinstance(step, Parallel):
-            count += 1 + sum(transitions(branch, polls) for branch in step.branches)
-        elif isinstance(step, PollUntilDone):
-            count += 3 + 4 * polls + 1  # start, track, is-done; wait, check, count, is-done per poll; finished
-    return count + 1  # Succeed
+def synthesized_machine() -> tuple[dict[str, Any], dict[str, str]]:
+    """The stack's state machine definition as ``cdk synth`` writes it (Lambda ARNs stood in for by
+    ``function:<name>``), and each function's logical id → its spec name."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    import aws_cdk as cdk
+    from app import build_app
+
+    with tempfile.TemporaryDirectory() as outdir:
+        app = cdk.App(outdir=outdir, context={"milkmobs:assetMode": "placeholder"})
+        _, stack = build_app(app)
+        app.synth()
+        resources = json.loads((Path(outdir) / f"{stack.stack_name}.template.json").read_text())["Resources"]
+    names = {lid: r["Properties"]["FunctionName"].removeprefix("milkmobs-") for lid, r in resources.items()
+             if r["Type"] == "AWS::Lambda::Function" and isinstance(r["Properties"].get("FunctionName"), str)}
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, dict) and "Fn::Join" in value:
+            return "".join(str(resolve(part)) for part in value["Fn::Join"][1])
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            return f"arn:aws:lambda:::function:{names.get(value['Fn::GetAtt'][0], value['Fn::GetAtt'][0])}"
+        if isinstance(value, dict) and "Ref" in value:
+            return value["Ref"]
+        return value
+
+    (machine,) = [r for r in resources.values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    return json.loads(resolve(machine["Properties"]["DefinitionString"])), names
 
 
-def lambda_gb_seconds(seconds: float) -> tuple[float, int]:
+def workflow_counts(definition: dict[str, Any], seconds: float) -> tuple[list[str], dict[str, int]]:
+    """States entered and Lambda invocations per function of an average (validated) video."""
+    video = WalkedVideo(checks=polls_for(seconds), validated=True)
+    invoked: dict[str, int] = {}
+    for resource in lambda_invocations(definition, video):
+        name = resource.rsplit("function:", 1)[1]
+        invoked[name] = invoked.get(name, 0) + 1
+    return entered_states(definition, video), invoked
+
+
+#: Seconds per invocation at the declared memory (assumed; the model waits come from the limits
+#: table's latency estimates). Outside the workflow: the API calls and the upload's functions.
+OUTSIDE_WORKFLOW = {"create-upload": 1, "start-analysis": 1, "generate-thumbnail": 1, "get-feed": 1}
+
+
+def invocation_seconds(name: str, seconds: float) -> float:
+    if name == "analysis-pegasus":
+        return LIMITS.pegasus_base_seconds + LIMITS.pegasus_seconds_per_video_second * seconds + 1.0
+    return {"create-upload": 0.3, "start-analysis": 0.5, "generate-thumbnail": 3.0, "analysis-mark-processing": 2.0,
+            "analysis-marengo": 0.5, "get-feed": 0.2}.get(name, 0.5)
+
+
+def lambda_gb_seconds(seconds: float, invoked: dict[str, int]) -> tuple[float, int]:
     """GB-seconds and invocations of one video's functions (durations assumed, memory declared)."""
-    pegasus_wait = LIMITS.pegasus_base_seconds + LIMITS.pegasus_seconds_per_video_second * seconds
-    runs = {  # function: (invocations, seconds each)
-        "create-upload": (1, 0.3), "start-analysis": (1, 0.5), "generate-thumbnail": (1, 3.0),
-        "analysis-mark-processing": (1, 2.0), "analysis-pegasus": (1, pegasus_wait + 1.0),
-        "analysis-marengo": (1 + polls_for(seconds), 0.5), "analysis-write-result": (1, 0.5),
-        "validate-video": (1, 0.3), "cluster-video": (1, 0.5), "get-feed": (1, 0.2),
-    }
-    gb_s = sum(n * s * SPECS_BY_NAME[name].memory_mb / 1024 for name, (n, s) in runs.items())
-    return gb_s, sum(n for n, _ in runs.values())
+    runs = {**OUTSIDE_WORKFLOW, **invoked}
+    gb_s = sum(n * invocation_seconds(name, seconds) * SPECS_BY_NAME[name].memory_mb / 1024
+               for name, n in runs.items())
+    return gb_s, sum(runs.values())
 
 
-def per_video_costs(seconds: float, calls: dict[str, float], read_units: float) -> dict[str, float]:
+def per_video_costs(seconds: float, calls: dict[str, float], read_units: float, states: int,
+                    invoked: dict[str, int]) -> dict[str, float]:
     """USD per video, by service (OpenSearch and the batch are monthly: added per rate below)."""
     p = PRICES
-    gb_s, invocations = lambda_gb_seconds(seconds)
-    polls = polls_for(seconds)
-    states = transitions(ANALYSIS_WORKFLOW.steps, polls)
+    gb_s, invocations = lambda_gb_seconds(seconds, invoked)
     ddb_writes = sum(v for k, v in calls.items() if k in ("dynamodb.PutItem", "dynamodb.UpdateItem",
                                                           "dynamodb.DeleteItem"))
     transactions = calls.get("dynamodb.TransactWriteItems", 0.0)
@@ -148,8 +183,10 @@ def per_video_costs(seconds: float, calls: dict[str, float], read_units: float) 
         "S3": s3_puts * p["s3_put"] + s3_gets * p["s3_get"]
         + (VIDEO_MB / 1000 + THUMBNAIL_KB / 1e6) * p["s3_gb_month"],  # one month of the media
         "EventBridge": (1 + calls.get("events.PutEvents", 0.0)) * p["eventbridge_event"],
-        "CloudWatch": calls.get("cloudwatch.PutMetricData", 0.0) * p["cloudwatch_request"]
-        + (invocations * LOG_KB_PER_INVOCATION + states * STATE_LOG_KB_PER_TRANSITION) / 1e6 * p["logs_gb"],
+        # store_ops runs in process (PutMetricData); in Lambda the same metrics are EMF log lines
+        "CloudWatch": (calls.get("cloudwatch.PutMetricData", 0.0) * EMF_KB_PER_RECORD
+                       + invocations * LOG_KB_PER_INVOCATION + states * STATE_LOG_KB_PER_TRANSITION) / 1e6
+        * p["logs_gb"],
         "API Gateway": 2 * p["apigw_request"],  # submit, one feed page
     }
 
@@ -234,6 +271,38 @@ def assign_seconds_per_video(k: int, n: int = 100_000) -> float:
     return (time.perf_counter() - started) / n
 
 
+def index_parameters() -> tuple[int, int, int]:
+    """m, ef_construction and ef_search of the index the deployment creates (default settings)."""
+    from milkmobs.adapters.aws.factory_models import build_vector_index
+
+    deployed = build_vector_index(Settings(opensearch_endpoint="https://search.invalid:443"), dimension=DIMENSION)
+    index = deployed.index_body()
+    parameters = index["mappings"]["properties"]["embedding"]["method"]["parameters"]
+    return int(parameters["m"]), int(parameters["ef_construction"]), int(index["settings"]["index"].get(
+        "knn.algo_param.ef_search", 100))
+
+
+def fp16_recall(x: np.ndarray, *, m: int, ef_construction: int, ef_search: int, queries: int = 200,
+                k: int = 10) -> tuple[float, float]:
+    """recall@k of faiss HNSW with 32-bit and with fp16 (scalar-quantized) graph vectors, inner
+    product on unit vectors as the index scores them, against exact search; the last ``queries``
+    rows of ``x`` are the queries."""
+    import faiss
+
+    base, probes = x[:-queries], x[-queries:]
+    exact = np.argsort(-(probes @ base.T), axis=1)[:, :k]
+    found = []
+    for index in (faiss.IndexHNSWFlat(DIMENSION, m, faiss.METRIC_INNER_PRODUCT),
+                  faiss.IndexHNSWSQ(DIMENSION, faiss.ScalarQuantizer.QT_fp16, m, faiss.METRIC_INNER_PRODUCT)):
+        index.hnsw.efConstruction = ef_construction
+        index.train(base)
+        index.add(base)
+        index.hnsw.efSearch = ef_search
+        _, got = index.search(probes, k)
+        found.append(float(np.mean([len(set(a) & set(b)) / k for a, b in zip(exact, got, strict=True)])))
+    return found[0], found[1]
+
+
 LAMBDA_MEMORY_BYTES = 10_240 * 2**20
 LAMBDA_SECONDS = 900
 READ_MB_PER_SECOND = 25.0  # one Query stream on the byStatus index, 1 MB pages (assumed)
@@ -303,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, nargs=2, default=[20_000, 60_000], help="k-means sample sizes")
     parser.add_argument("--k", type=int, default=200, help="mobs (k) of the batch re-clustering")
     parser.add_argument("--measured", type=int, default=20, help="videos store_ops runs through the pipeline")
+    parser.add_argument("--recall-vectors", type=int, default=10_000, help="vectors of the fp16 recall check")
     args = parser.parse_args(argv)
     settings = Settings()
 
@@ -314,13 +384,16 @@ def main(argv: list[str] | None = None) -> int:
           f"1,000 stored): {sum(calls.values()):.1f}")
     print("  " + ", ".join(f"{name} {count:.2f}" for name, count in sorted(calls.items())))
     polls = polls_for(args.seconds)
-    print(f"Step Functions: {transitions(ANALYSIS_WORKFLOW.steps, polls)} state transitions per video "
-          f"({polls} Marengo checks for a {args.seconds:.0f} s video); Lambda: "
-          f"{lambda_gb_seconds(args.seconds)[0]:.1f} GB-s in {lambda_gb_seconds(args.seconds)[1]} invocations "
-          "(durations assumed)")
+    definition, _ = synthesized_machine()
+    entered, invoked = workflow_counts(definition, args.seconds)
+    gb_s, invocations = lambda_gb_seconds(args.seconds, invoked)
+    print(f"Step Functions (the synthesized state machine, walked): {len(entered)} states entered per validated "
+          f"video ({polls} Marengo checks for a {args.seconds:.0f} s video):")
+    print("  " + " > ".join(entered))
+    print(f"Lambda: {gb_s:.1f} GB-s in {invocations} invocations (durations assumed, memory declared)")
 
     model = model_cost(args.seconds, settings)
-    costs = per_video_costs(args.seconds, calls, ops.read_units_estimate)
+    costs = per_video_costs(args.seconds, calls, ops.read_units_estimate, len(entered), invoked)
     print(f"\nModel cost per {args.seconds:.0f} s video: ${model:.5f} "
           f"(Pegasus ${settings.pegasus_price_per_second}/s + Marengo ${settings.marengo_price_per_second}/s)")
     header = f"{'USD per video':24}" + "".join(f"{f'{d:,}/day':>14}" for d in DAILY)
@@ -331,10 +404,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{service:24}" + "".join(f"{usd:>14.6f}" for _ in DAILY))
         totals = [t + usd for t in totals]
     per_video_os = []
+    fp32_domains = []
     for daily in DAILY:
         vectors = daily * args.retention_days
         domain = plan(vectors, DIMENSION, min_nodes=1 if daily < 10_000 else 2)
         domains.append(domain)
+        fp32_domains.append(plan(vectors, DIMENSION, min_nodes=1 if daily < 10_000 else 2, bytes_per_dimension=4))
         per_video_os.append(domain.monthly_usd / (daily * DAYS_PER_MONTH))
     print(f"{'OpenSearch':24}" + "".join(f"{c:>14.6f}" for c in per_video_os))
     totals = [t + c for t, c in zip(totals, per_video_os, strict=True)]
@@ -348,12 +423,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'infrastructure':24}" + "".join(f"{t * d * DAYS_PER_MONTH:>14,.0f}" for t, d in zip(totals, DAILY,
                                                                                              strict=True)))
     print(f"{'model (Bedrock)':24}" + "".join(f"{model * d * DAYS_PER_MONTH:>14,.0f}" for d in DAILY))
-    print(f"\nOpenSearch ({args.retention_days} days of vectors kept, {DIMENSION}-d, HNSW m=16; stack props "
+    m, ef_construction, ef_search = index_parameters()
+    print(f"\nOpenSearch ({args.retention_days} days of vectors kept, {DIMENSION}-d, HNSW m={m}, graphs in "
+          f"{8 * GRAPH_BYTES_PER_DIMENSION}-bit floats (faiss sq fp16); stack props "
           "milkmobs:openSearchExpectedVectors / InstanceType / DataNodes):")
-    for daily, dom in zip(DAILY, domains, strict=True):
+    for daily, dom, fp32 in zip(DAILY, domains, fp32_domains, strict=True):
         vectors = daily * args.retention_days
         print(f"  {daily:>9,}/day: {vectors:>12,} vectors, {vectors * DIMENSION * 4 * 1.1 / GB:7.1f} GB per copy -> "
-              f"{dom.data_nodes} x {dom.instance_type}, {dom.replicas} replica, {dom.volume_gb} GB gp3 each")
+              f"{dom.data_nodes} x {dom.instance_type}, {dom.replicas} replica, {dom.volume_gb} GB gp3 each "
+              f"(fp32 graphs: {fp32.data_nodes} x {fp32.instance_type}, ${fp32.monthly_usd:,.0f}/month)")
+    n = args.recall_vectors
+    rng = np.random.default_rng(3)
+    uniform = rng.standard_normal((n + 200, DIMENSION)).astype(np.float32)
+    uniform /= np.linalg.norm(uniform, axis=1, keepdims=True)
+    print(f"  measured: recall@10 of faiss HNSW (m={m}, ef_construction={ef_construction}, ef_search={ef_search}) "
+          f"against exact search, {n:,} unit {DIMENSION}-d vectors + 200 queries:")
+    for label, vectors in (("clustered (200 mobs)", _mixture(n + 200, 200, seed=2)), ("uniform", uniform)):
+        recall32, recall16 = fp16_recall(vectors, m=m, ef_construction=ef_construction, ef_search=ef_search)
+        print(f"    {label:21} fp32 graphs {recall32:.4f}, fp16 graphs {recall16:.4f}")
     goal = totals[1] / model
     print(f"\nGoal: infrastructure <= 5% of model cost per video at 100k/day: {goal:.1%} -> "
           f"{'met' if goal <= 0.05 else 'NOT met'}")

@@ -10,8 +10,11 @@ Results are cached under ``deploy/.build/`` by a hash of (lock, Python version, 
 only the first synth (or a lock change) pays for the download. In ``placeholder`` mode a tiny
 directory stands in for each layer, so the CDK tests synthesize in seconds without a network.
 
-Layers hold sources only (``--no-compile``): bytecode must be made by the runtime's own
-Python (3.14), which no build machine here has; Lambda compiles on import.
+Layers are installed as sources only (``--no-compile``): bytecode must be made by the runtime's
+own Python (3.14), which the host may not have. With ``milkmobs:bytecode=runtime-image`` every
+asset (code and layers) is then bundled in the runtime's own CDK bundling image
+(``Runtime.bundling_image``, Docker at synth), which byte-compiles it there
+(:func:`bytecode_bundling`); by default Lambda compiles on import, at each cold start.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
 
 from milkmobs_infra.config import AssetMode
 from milkmobs_infra.function_specs import FunctionSpec
@@ -59,6 +65,26 @@ Runner = Callable[..., Any]
 
 #: Lambda's limit on a function's unzipped code plus all its layers (250 MB).
 LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
+
+
+def bytecode_command(python_version: str) -> str:
+    """The shell command the bundling container runs: refuse an image whose Python is not the
+    runtime's, copy the asset, and compile it with unchecked-hash pycs (Lambda's code directory is
+    read-only and the asset zip does not keep the sources' mtimes, so timestamp pycs would be
+    recompiled at every cold start)."""
+    major, minor = (int(part) for part in python_version.split("."))
+    guard = (f"import sys; v = sys.version_info[:2]; sys.exit(0 if v == ({major}, {minor}) else "
+             f"'the bundling image runs Python %d.%d, the runtime is {major}.{minor}' % v)")
+    return (f'python -c "{guard}" && cp -R /asset-input/. /asset-output/ && '
+            "python -m compileall -q -j 0 --invalidation-mode unchecked-hash /asset-output")
+
+
+def bytecode_bundling(runtime: lambda_.Runtime) -> cdk.BundlingOptions:
+    """Bundle an asset in ``runtime``'s own image, byte-compiled by the runtime's Python."""
+    return cdk.BundlingOptions(
+        image=runtime.bundling_image,
+        command=["bash", "-c", bytecode_command(runtime.name.removeprefix("python"))],
+    )
 
 
 def layers_of(spec: FunctionSpec) -> list[str]:

@@ -22,6 +22,15 @@ class AssetMode(StrEnum):
     PLACEHOLDER = "placeholder"  # a tiny stand-in directory, so tests synthesize fast and offline
 
 
+class Bytecode(StrEnum):
+    """Whether the Lambda code and layers ship bytecode."""
+
+    NONE = "none"  # sources only: Lambda compiles on each cold start (in memory, /var/task is read-only)
+    # compileall inside the runtime's own CDK bundling image (Docker at synth): bytecode of exactly
+    # the runtime's Python, unchecked-hash so the zip's timestamps cannot invalidate it
+    RUNTIME_IMAGE = "runtime-image"
+
+
 @dataclass(frozen=True)
 class DeployConfig:
     """Every knob of the stack, with the seed architecture's values as defaults."""
@@ -53,6 +62,7 @@ class DeployConfig:
     embedding_dimension: int | None = None  # None: the model's own (512 for Marengo 3.0)
     alarm_email: str | None = None  # an SNS topic is created only when someone is to be told
     asset_mode: AssetMode = AssetMode.BUILD
+    bytecode: Bytecode = Bytecode.NONE
     # The admin hosted UI's domain prefix (<prefix>.auth.<region>.amazoncognito.com, unique per Region);
     # None: "<namePrefix>-admin-<account id>".
     admin_domain_prefix: str | None = None
@@ -113,6 +123,7 @@ _CONTEXT_KEYS: dict[str, Any] = {
     "embeddingDimension": int,
     "alarmEmail": str,
     "assetMode": AssetMode,
+    "bytecode": Bytecode,
     "settings": _dict,
     "adminDomainPrefix": str,
 }
@@ -135,6 +146,7 @@ _SNAKE = {
     "embeddingDimension": "embedding_dimension",
     "alarmEmail": "alarm_email",
     "assetMode": "asset_mode",
+    "bytecode": "bytecode",
     "settings": "settings_overrides",
     "adminDomainPrefix": "admin_domain_prefix",
 }

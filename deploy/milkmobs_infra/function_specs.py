@@ -54,7 +54,9 @@ class Model(StrEnum):
 
 class Metrics(Enum):
     NONE = 0
-    PUT = 1  # PutMetricData in the milkmobs namespace
+    # Model usage as embedded-metric-format log lines (Powertools EMF): CloudWatch extracts the
+    # metrics from the function's own log group, so no cloudwatch:PutMetricData is granted.
+    EMF = 1
     READ = 2  # GetMetricData/ListMetrics (usage statistics)
 
 
@@ -167,7 +169,7 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("list-mobs", G.API, 10, mobs=D.READ, routes=(Route("GET", "/mobs"),)),
     FunctionSpec("get-mob", G.API, 10, videos=D.READ, mobs=D.READ, routes=(Route("GET", "/mobs/{mobId}"),)),
     FunctionSpec("search-similar", G.API, 30, memory_mb=512, videos=D.READ, mobs=D.READ, search=S.READ,
-                 models=(Model.MARENGO_TEXT,), metrics=Metrics.PUT,
+                 models=(Model.MARENGO_TEXT,), metrics=Metrics.EMF,
                  routes=(Route("GET", "/search/similar", required_query=("videoId",)),
                          Route("GET", "/search/text", required_query=("q",)))),
     FunctionSpec("get-execution-history", G.API, 30, videos=D.READ, executions=Executions.READ,
@@ -210,9 +212,9 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
     # The model steps' timeouts come from the limits table (the longest accepted video).
     FunctionSpec("analysis-pegasus", G.ANALYSIS, LIMITS.model_task_seconds, **_PIPELINE,
                  objects=(READ_VIDEOS, LIST_BUCKET),
-                 models=(Model.PEGASUS,), metrics=Metrics.PUT),
+                 models=(Model.PEGASUS,), metrics=Metrics.EMF),
     FunctionSpec("analysis-marengo", G.ANALYSIS, LIMITS.model_task_seconds, **_PIPELINE, models=(Model.MARENGO,),
-                 metrics=Metrics.PUT,
+                 metrics=Metrics.EMF,
                  objects=(READ_VIDEOS, LIST_BUCKET, Objects(EMBEDDING_KEYS, ("s3:PutObject", "s3:GetObject")))),
     FunctionSpec("analysis-write-result", G.ANALYSIS, 30, **_PIPELINE, search=S.WRITE),
     # validate-video also serves POST /validate: a video that now passes moves into a mob (or out of one)

@@ -15,7 +15,7 @@ from constructs import Construct
 from milkmobs.settings import Settings
 from milkmobs_infra import assets, permissions
 from milkmobs_infra._util import retention
-from milkmobs_infra.config import AssetMode
+from milkmobs_infra.config import AssetMode, Bytecode
 from milkmobs_infra.function_specs import (
     FUNCTION_SPECS,
     Data,
@@ -114,10 +114,12 @@ class LambdaFunctions(Construct):
         settings_values: Mapping[str, Any],
         asset_mode: AssetMode,
         log_retention_days: int,
+        bytecode: Bytecode = Bytecode.NONE,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        code = lambda_.Code.from_asset(str(assets.SRC_DIR), exclude=list(assets.CODE_EXCLUDES))
+        bundling = assets.bytecode_bundling(RUNTIME) if bytecode is Bytecode.RUNTIME_IMAGE else None
+        code = lambda_.Code.from_asset(str(assets.SRC_DIR), exclude=list(assets.CODE_EXCLUDES), bundling=bundling)
         layer_dirs = {
             name: assets.build_layer_dir(name, lock, python_version=RUNTIME_VERSION, mode=asset_mode)
             for name, lock in assets.LAYER_LOCKS.items()
@@ -126,7 +128,7 @@ class LambdaFunctions(Construct):
             name: lambda_.LayerVersion(
                 self,
                 f"{name.capitalize()}Layer",
-                code=lambda_.Code.from_asset(str(path)),
+                code=lambda_.Code.from_asset(str(path), bundling=bundling),
                 compatible_runtimes=[RUNTIME],
                 compatible_architectures=[ARCHITECTURE],
                 description=assets.LAYER_DESCRIPTIONS[name],

@@ -63,8 +63,6 @@ def acknowledge_findings(stack: MilkMobsStack) -> None:
         role = roles[spec.name]
         _ack(role, "IAM5[Resource::*]",
              "Active tracing: xray:PutTraceSegments/PutTelemetryRecords take no resource (Powertools Tracer)."
-             + (" cloudwatch:PutMetricData has no resource-level permissions; a cloudwatch:namespace condition "
-                "limits it to MilkMobs/Bedrock." if spec.metrics is Metrics.PUT else "")
              + (" cloudwatch:GetMetricData and ListMetrics have no resource-level permissions (read-only usage "
                 "statistics)." if spec.metrics is Metrics.READ else ""))
         if spec.search is not Search.NONE:

@@ -23,6 +23,11 @@ from milkmobs_infra.function_specs import Data, Executions, FunctionSpec, Metric
 
 METRICS_NAMESPACE = "MilkMobs/Bedrock"
 
+# The table's data actions of CDK's grant_read_data / grant_read_write_data, without the stream's.
+TABLE_READ = ("dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:Scan",
+              "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable")
+TABLE_WRITE = ("dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+
 # OpenSearch HTTP verbs and index paths (relative to the index pattern) per access level.
 # ``None`` as a path: the domain's own ``_bulk``.
 SEARCH_GRANTS: dict[Search, tuple[tuple[tuple[str, ...], tuple[str | None, ...]], ...]] = {
@@ -102,18 +107,8 @@ def model_statements(model: Model, granted: Granted, *, account: str) -> list[ia
     ]
 
 
-def put_metrics_statement() -> iam.PolicyStatement:
-    # PutMetricData has no resource-level permissions (AWS requires "*"); the namespace
-    # condition is what limits it to milkmobs' own metrics.
-    return iam.PolicyStatement(
-        actions=["cloudwatch:PutMetricData"],
-        resources=["*"],
-        conditions={"StringEquals": {"cloudwatch:namespace": METRICS_NAMESPACE}},
-    )
-
-
 def read_metrics_statement() -> iam.PolicyStatement:
-    # GetMetricData and ListMetrics have no resource-level permissions either (AWS requires "*").
+    # GetMetricData and ListMetrics have no resource-level permissions (AWS requires "*").
     return iam.PolicyStatement(actions=["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"], resources=["*"])
 
 
@@ -132,10 +127,9 @@ def grant(spec: FunctionSpec, function: lambda_.Function, granted: Granted) -> N
     """Give ``function`` exactly what ``spec`` declares (its own log group is granted elsewhere)."""
     stack = cdk.Stack.of(function)
     for table, access in ((granted.videos, spec.videos), (granted.mobs, spec.mobs)):
-        if access is Data.WRITE:
-            table.grant_read_write_data(function)
-        elif access is Data.READ:
-            table.grant_read_data(function)
+        if access is not Data.NONE:
+            # grant_read_data would add the stream's GetRecords/GetShardIterator, which nothing reads
+            table.grant(function, *(TABLE_READ + (TABLE_WRITE if access is Data.WRITE else ())))
     if spec.videos is not Data.NONE:
         # the video store signs its pagination cursors with this key, read once per container
         granted.cursor_secret.grant_read(function)
@@ -150,9 +144,8 @@ def grant(spec: FunctionSpec, function: lambda_.Function, granted: Granted) -> N
     for model in spec.models:
         for statement in model_statements(model, granted, account=stack.account):
             function.add_to_role_policy(statement)
-    if spec.metrics is Metrics.PUT:
-        function.add_to_role_policy(put_metrics_statement())
-    elif spec.metrics is Metrics.READ:
+    # Metrics.EMF needs no grant: the metrics are log lines in the function's own log group.
+    if spec.metrics is Metrics.READ:
         function.add_to_role_policy(read_metrics_statement())
     for statement in search_statements(spec.search, granted):
         function.add_to_role_policy(statement)

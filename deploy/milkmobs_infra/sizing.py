@@ -3,9 +3,11 @@
 
 - Disk, per copy: vectors × dimension × 4 bytes × 1.1 (AWS's k-NN sizing rule of thumb for the
   vector field; the records themselves live in DynamoDB).
-- Graph memory (HNSW, faiss), per copy: 1.1 × (4 × dimension + 8 × M) bytes per vector
-  (the OpenSearch k-NN documentation's estimate), which must fit in the nodes' k-NN memory:
-  half of what the JVM heap leaves (the heap takes half the RAM, at most 32 GiB).
+- Graph memory (HNSW, faiss), per copy: 1.1 × (b × dimension + 8 × M) bytes per vector
+  (the OpenSearch k-NN documentation's estimate), b the bytes the graph keeps per dimension: 2
+  for the deployed index (faiss's fp16 scalar quantizer, ``OpenSearchVectorIndex``'s default on
+  faiss), 4 for 32-bit floats. It must fit in the nodes' k-NN memory: half of what the JVM heap
+  leaves (the heap takes half the RAM, at most 32 GiB).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ INSTANCES: dict[str, tuple[int, float]] = {
     "r6g.4xlarge.search": (128, 1.338),
 }
 GP3_PER_GB_MONTH = 0.122
+#: Bytes per dimension in the deployed graphs: the index is created with faiss's fp16 encoder.
+GRAPH_BYTES_PER_DIMENSION = 2
 HOURS_PER_MONTH = 730
 
 
@@ -35,8 +39,10 @@ def disk_gb_per_copy(vectors: int, dimension: int) -> float:
     return vectors * dimension * 4 * 1.1 / 1e9
 
 
-def graph_bytes_per_copy(vectors: int, dimension: int, hnsw_m: int = 16) -> float:
-    return vectors * 1.1 * (4 * dimension + 8 * hnsw_m)
+def graph_bytes_per_copy(
+    vectors: int, dimension: int, hnsw_m: int = 16, bytes_per_dimension: int = GRAPH_BYTES_PER_DIMENSION
+) -> float:
+    return vectors * 1.1 * (bytes_per_dimension * dimension + 8 * hnsw_m)
 
 
 def knn_memory_bytes(instance_type: str) -> float:
@@ -55,7 +61,8 @@ class DomainPlan:
 
 
 def plan(
-    vectors: int, dimension: int, *, hnsw_m: int = 16, headroom: float = 1.25, min_nodes: int = 1
+    vectors: int, dimension: int, *, hnsw_m: int = 16, headroom: float = 1.25, min_nodes: int = 1,
+    bytes_per_dimension: int = GRAPH_BYTES_PER_DIMENSION,
 ) -> DomainPlan:
     """The cheapest domain (from ``INSTANCES``) of at least ``min_nodes`` that holds ``vectors``: one
     replica from two nodes up, graph memory and disk with ``headroom``, volumes of at least 10 GB."""
@@ -64,7 +71,8 @@ def plan(
         for nodes in range(min_nodes, 41):
             replicas = 1 if nodes >= 2 else 0
             copies = 1 + replicas
-            if graph_bytes_per_copy(vectors, dimension, hnsw_m) * copies * headroom > nodes * knn_memory_bytes(
+            graph = graph_bytes_per_copy(vectors, dimension, hnsw_m, bytes_per_dimension)
+            if graph * copies * headroom > nodes * knn_memory_bytes(
                 instance_type
             ):
                 continue

@@ -120,6 +120,7 @@ class MilkMobsStack(cdk.Stack):
             name_prefix=p,
             settings_values=settings_values,
             asset_mode=config.asset_mode,
+            bytecode=config.bytecode,
             log_retention_days=config.log_retention_days,
             removal_policy=config.removal_policy,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -128,3 +129,83 @@ def test_directory_bytes_skips_the_excluded_files(tmp_path: Path) -> None:
     (tmp_path / "pkg" / "__pycache__" / "a.pyc").write_bytes(b"x" * 100)
     assert assets.directory_bytes(tmp_path) == 110
     assert assets.directory_bytes(tmp_path, ("**/__pycache__",)) == 10
+
+
+# --- bytecode, compiled by the runtime's own Python -------------------------------------------------
+def _pyc_flags(pyc: Path) -> int:
+    """The PEP 552 flags word of a .pyc: 0 timestamp-based, 1 hash-based unchecked, 3 checked."""
+    return int.from_bytes(pyc.read_bytes()[4:8], "little")
+
+
+def _run_bytecode_command(command: str, source: Path, output: Path) -> subprocess.CompletedProcess[str]:
+    """The bundling command as the container would run it, with this interpreter as ``python`` and
+    the two directories where the container mounts them."""
+    local = (command.replace("/asset-input", str(source)).replace("/asset-output", str(output))
+             .replace("python ", f"{sys.executable} "))
+    return subprocess.run(["bash", "-c", local], capture_output=True, text=True, check=False)
+
+
+def test_bytecode_is_made_in_the_runtimes_own_bundling_image() -> None:
+    options = assets.bytecode_bundling(RUNTIME)
+    assert options.image.image == RUNTIME.bundling_image.image == "public.ecr.aws/sam/build-python3.14"
+    shell, flag, command = options.command or []
+    assert (shell, flag) == ("bash", "-c")
+    assert "sys.version_info[:2]" in command and "(3, 14)" in command
+    assert "compileall" in command and "--invalidation-mode unchecked-hash" in command
+
+
+def test_the_bytecode_command_compiles_unchecked_hash_pycs_that_import(tmp_path: Path) -> None:
+    """Run here with this machine's Python in place of the image's (no 3.14 interpreter and no
+    Docker daemon on the build machine): same command, its version guard set to this Python."""
+    source, output = tmp_path / "in", tmp_path / "out"
+    (source / "python" / "layered").mkdir(parents=True)
+    (source / "python" / "layered" / "__init__.py").write_text("ANSWER = 42\n")
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    result = _run_bytecode_command(assets.bytecode_command(here), source, output)
+    assert result.returncode == 0, result.stderr
+    (pyc,) = (output / "python" / "layered" / "__pycache__").glob(f"__init__.cpython-{here.replace('.', '')}.pyc")
+    assert _pyc_flags(pyc) == 1  # hash-based, unchecked: the asset zip's mtimes cannot invalidate it
+    (output / "python" / "layered" / "__init__.py").write_text("ANSWER = 0\n")  # the pyc is what runs
+    imported = subprocess.run([sys.executable, "-c", "import layered; print(layered.ANSWER)"],
+                              cwd=output / "python", capture_output=True, text=True, check=True)
+    assert imported.stdout.strip() == "42"
+
+
+def test_an_image_whose_python_is_not_the_runtimes_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    result = _run_bytecode_command(assets.bytecode_command("3.14"), tmp_path / "in", tmp_path / "out")
+    assert result.returncode != 0
+    assert f"the bundling image runs Python {sys.version_info.major}.{sys.version_info.minor}, the runtime is 3.14" \
+        in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_runtime_image_bytecode_bundles_the_code_and_every_layer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``milkmobs:bytecode=runtime-image`` puts the bundling on every asset. Bundling itself is
+    skipped here (``aws:cdk:bundling-stacks`` empty: no Docker daemon on this machine)."""
+    from aws_cdk import aws_lambda as lambda_
+    from milkmobs_infra.config import Bytecode
+    from milkmobs_infra.functions import LambdaFunctions
+
+    bundled: list[tuple[str, Any]] = []
+    from_asset = lambda_.Code.from_asset
+
+    def recording(path: str, **kwargs: Any) -> Any:
+        bundled.append((path, kwargs.get("bundling")))
+        return from_asset(path, **kwargs)
+
+    monkeypatch.setattr(lambda_.Code, "from_asset", staticmethod(recording))
+    config = DeployConfig.from_context(cdk.App(context={"milkmobs:bytecode": "runtime-image"}).node)
+    assert config.bytecode is Bytecode.RUNTIME_IMAGE
+    for bytecode, expected in ((config.bytecode, True), (Bytecode.NONE, False)):
+        bundled.clear()
+        app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+        LambdaFunctions(cdk.Stack(app, "Functions"), "Functions", name_prefix="t", settings_values={},
+                        asset_mode=AssetMode.PLACEHOLDER, bytecode=bytecode, log_retention_days=1,
+                        removal_policy=cdk.RemovalPolicy.DESTROY)
+        assert {Path(path).name.split("-")[0] for path, _ in bundled} == {"src", *assets.LAYER_LOCKS}
+        for path, bundling in bundled:
+            assert (bundling is not None) is expected, path
+            if expected:
+                assert bundling.image.image == RUNTIME.bundling_image.image
+                assert bundling.command == assets.bytecode_bundling(RUNTIME).command

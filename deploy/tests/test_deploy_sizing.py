@@ -9,7 +9,22 @@ from milkmobs_infra.sizing import GIB, disk_gb_per_copy, graph_bytes_per_copy, p
 
 def test_the_rule_of_thumb_gives_about_2_4_gb_per_copy_at_a_million_512_d_vectors() -> None:
     assert disk_gb_per_copy(1_000_000, 512) == pytest.approx(2.25, abs=0.01)
-    assert graph_bytes_per_copy(1_000_000, 512) / GIB == pytest.approx(2.23, abs=0.01)
+    assert graph_bytes_per_copy(1_000_000, 512, bytes_per_dimension=4) / GIB == pytest.approx(2.23, abs=0.01)
+    assert graph_bytes_per_copy(1_000_000, 512) / GIB == pytest.approx(1.18, abs=0.01)  # fp16 graphs
+
+
+def test_the_graphs_are_sized_for_the_encoding_the_index_is_created_with() -> None:
+    """The stack sizes the nodes for 2-byte graph vectors because the index the deployment creates
+    (default settings, faiss) asks faiss for its fp16 scalar quantizer."""
+    from milkmobs_infra.sizing import GRAPH_BYTES_PER_DIMENSION
+
+    from milkmobs.adapters.aws.factory_models import build_vector_index
+    from milkmobs.settings import Settings
+
+    index = build_vector_index(Settings(opensearch_endpoint="https://search.invalid:443"), dimension=512)
+    encoder = index.index_body()["mappings"]["properties"]["embedding"]["method"]["parameters"].get("encoder")
+    assert encoder == {"name": "sq", "parameters": {"type": "fp16"}}
+    assert GRAPH_BYTES_PER_DIMENSION == 2
 
 
 def test_expected_vectors_raise_the_volume_and_refuse_nodes_too_small_for_the_graphs() -> None:
@@ -17,7 +32,7 @@ def test_expected_vectors_raise_the_volume_and_refuse_nodes_too_small_for_the_gr
     big = DeployConfig(opensearch_expected_vectors=30_000_000, opensearch_instance_type="r6g.4xlarge.search",
                        opensearch_data_nodes=4)
     assert volume_for(big) == 43  # 67.6 GB per copy, two copies, 25 % headroom, over four nodes
-    with pytest.raises(ValueError, match=r"need 66\.9 GiB of k-NN memory; 1 × t3.small.search have 0\.5 GiB"):
+    with pytest.raises(ValueError, match=r"need 35\.4 GiB of k-NN memory; 1 × t3.small.search have 0\.5 GiB"):
         volume_for(DeployConfig(opensearch_expected_vectors=30_000_000))
 
 

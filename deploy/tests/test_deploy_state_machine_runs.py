@@ -514,3 +514,4 @@ def test_the_recording_sees_each_kind_of_call(deployed: Deployed, tour: Tour) ->
     for name in readers:
         methods = {c["operation"] for c in deployed.log.calls.get(name, []) if c["service"] == "opensearch"}
         assert methods <= {"GET", "HEAD", "POST"}, (name, methods)
+

@@ -117,11 +117,21 @@ class Index:
                     f"{engine} does not support space {space}",
                     "mapper_parsing_exception",
                 )
+                parameters = method.get("parameters", {})
                 _require(
-                    set(method.get("parameters", {})) <= {"m", "ef_construction", "ef_search"},
+                    set(parameters) <= {"m", "ef_construction", "ef_search", "encoder"},
                     "bad hnsw parameters",
                     "mapper_parsing_exception",
                 )
+                if "encoder" in parameters:  # faiss's 16-bit scalar quantizer (2.13+), the 2.x form
+                    encoder = parameters["encoder"]
+                    _require(
+                        engine == "faiss" and encoder.get("name") == "sq"
+                        and set(encoder.get("parameters", {})) <= {"type", "clip"}
+                        and encoder.get("parameters", {}).get("type", "fp16") == "fp16",
+                        f"unsupported encoder {encoder} on {engine}",
+                        "mapper_parsing_exception",
+                    )
             else:
                 raise ApiError(400, "mapper_parsing_exception", f"type {kind} not implemented by the test double")
         return cls(name=name, settings=settings, properties=properties)

@@ -16,6 +16,7 @@ from tests.opensearch_double import OpenSearchTestDouble
 
 from milkmobs.adapters.aws.factory_models import build_vector_index
 from milkmobs.adapters.aws.opensearch import OpenSearchVectorIndex
+from milkmobs.domain.errors import ConfigurationError
 from milkmobs.ports import IndexedVector
 from milkmobs.settings import Settings
 
@@ -32,6 +33,28 @@ DOC_CREATE_KNN = {
                     "space_type": "l2",
                     "engine": "faiss",
                     "parameters": {"ef_construction": 128, "m": 24},
+                },
+            }
+        }
+    },
+}
+# https://docs.opensearch.org/2.19/vector-search/optimizing-storage/faiss-16-bit-quantization/ (the encoder
+# object and its SQ parameters, as 2.13-2.19 take them)
+DOC_CREATE_SQ_FP16 = {
+    "mappings": {
+        "properties": {
+            "my_vector1": {
+                "type": "knn_vector",
+                "dimension": 3,
+                "space_type": "l2",
+                "method": {
+                    "name": "hnsw",
+                    "engine": "faiss",
+                    "parameters": {
+                        "encoder": {"name": "sq", "parameters": {"type": "fp16", "clip": False}},
+                        "ef_construction": 256,
+                        "m": 8,
+                    },
                 },
             }
         }
@@ -112,15 +135,26 @@ def exercise(index: OpenSearchVectorIndex) -> None:
 def test_create_index_body_fits_the_documented_mapping(engine: str, space: str) -> None:
     index = OpenSearchVectorIndex(None, index_name="x", dimension=512, engine=engine, space=space)  # type: ignore[arg-type]
     body = index.index_body()
-    assert key_paths(body) <= documented(DOC_CREATE_KNN, DOC_CREATE_KEYWORD)
+    assert key_paths(body) <= documented(DOC_CREATE_KNN, DOC_CREATE_SQ_FP16, DOC_CREATE_KEYWORD)
     method = body["mappings"]["properties"]["embedding"]["method"]
+    # faiss keeps the graph's vectors as 16-bit floats (half the k-NN memory); lucene as 32-bit
+    encoder = {"encoder": {"name": "sq", "parameters": {"type": "fp16"}}} if engine == "faiss" else {}
     assert method == {
         "name": "hnsw",
         "space_type": space,
         "engine": engine,
-        "parameters": {"ef_construction": 128, "m": 16},
+        "parameters": {"ef_construction": 128, "m": 16, **encoder},
     }
     assert body["mappings"]["properties"]["embedding"]["dimension"] == 512
+
+
+def test_quantization_is_fp16_or_none_and_fp16_only_on_faiss() -> None:
+    plain = OpenSearchVectorIndex(None, index_name="x", dimension=8, quantization="none")  # type: ignore[arg-type]
+    assert "encoder" not in plain.index_body()["mappings"]["properties"]["embedding"]["method"]["parameters"]
+    for engine, space, quantization in (("lucene", "cosinesimil", "fp16"), ("faiss", "innerproduct", "int8")):
+        with pytest.raises(ConfigurationError, match=f"quantization {quantization!r} is not available on {engine}"):
+            OpenSearchVectorIndex(None, index_name="x", dimension=8, engine=engine, space=space,  # type: ignore[arg-type]
+                                  quantization=quantization)
 
 
 def test_search_bodies_fit_the_documented_knn_queries(

@@ -3,6 +3,11 @@
 Documents are ``{_id: videoId, videoId, status, mobId, embedding}``; ``embedding`` is a
 ``knn_vector`` of the configured dimension indexed with HNSW on the faiss or lucene engine
 (nmslib is deprecated upstream). Scores come back as true cosines (see ``scores``).
+
+On faiss the graph keeps its vectors as 16-bit floats (the ``sq`` encoder, ``type: fp16``,
+OpenSearch 2.13 and later): half the k-NN memory, so half the data nodes for a given number of
+vectors, for a recall loss ``benchmarks/capacity.py`` measures (none at 3 decimals on unit
+vectors). Unit-vector components sit far inside fp16's range, so nothing is clipped.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ VECTOR_FIELD = "embedding"
 INDEX_SUFFIX = "video-embeddings"
 #: Vectors further than this from unit length are normalised before indexing.
 _UNIT_TOLERANCE = 1e-5
+#: Graph vector encodings: fp16 (faiss's 16-bit scalar quantizer) or none (32-bit floats).
+QUANTIZATIONS = ("fp16", "none")
 
 
 class OpenSearchVectorIndex:
@@ -43,7 +50,10 @@ class OpenSearchVectorIndex:
         ef_search: int = 128,
         refresh: bool | str = "wait_for",
         create_if_missing: bool = True,
+        quantization: str | None = None,
     ) -> None:
+        """``quantization``: ``fp16`` or ``none``; by default fp16 on faiss, none on lucene (whose
+        own scalar quantizer is 7-bit and not offered here)."""
         if dimension < 1:
             raise ConfigurationError(f"vector index dimension must be positive, got {dimension}")
         if engine not in SUPPORTED_SPACES:
@@ -54,6 +64,13 @@ class OpenSearchVectorIndex:
             raise ConfigurationError(
                 f"space {space!r} is not available for HNSW on {engine}: use one of {sorted(SUPPORTED_SPACES[engine])}"
             )
+        quantization = quantization or ("fp16" if engine == "faiss" else "none")
+        if quantization not in QUANTIZATIONS or (quantization == "fp16" and engine != "faiss"):
+            raise ConfigurationError(
+                f"vector quantization {quantization!r} is not available on {engine}: use "
+                f"{'fp16 or none' if engine == 'faiss' else 'none'}"
+            )
+        self._quantization = quantization
         self._client = client
         self._index = index_name
         self._dimension = dimension
@@ -80,6 +97,10 @@ class OpenSearchVectorIndex:
         index_settings: dict[str, Any] = {"knn": True}
         if self._engine == "faiss":  # lucene ignores ef_search and uses k instead
             index_settings["knn.algo_param.ef_search"] = self._ef_search
+        parameters: dict[str, Any] = {"ef_construction": self._ef_construction, "m": self._m}
+        if self._quantization == "fp16":
+            # the form OpenSearch 2.13–2.19 documents (3.x also takes ``bits``)
+            parameters["encoder"] = {"name": "sq", "parameters": {"type": "fp16"}}
         return {
             "settings": {"index": index_settings},
             "mappings": {
@@ -91,7 +112,7 @@ class OpenSearchVectorIndex:
                             "name": "hnsw",
                             "space_type": self._space,
                             "engine": self._engine,
-                            "parameters": {"ef_construction": self._ef_construction, "m": self._m},
+                            "parameters": parameters,
                         },
                     },
                     "videoId": {"type": "keyword"},
