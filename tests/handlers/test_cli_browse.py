@@ -120,6 +120,9 @@ def test_tables_lead_with_the_title_and_fit_80_columns(cli: Cli, submitted: list
         assert code == 0, err
         lines = [line for line in out.splitlines() if not line.startswith("more: ")]
         assert max(len(line) for line in lines) <= 80, out
+        # rich crops a table wider than the terminal at the 80th column: every row must end in its border
+        rows = [line for line in lines if line[:1] in "┏┃┡│└"]
+        assert rows and all(line.rstrip()[-1] in "┓┃┩│┘" for line in rows), out
         header = next(line for line in lines if "┃" in line)
         assert header.split("┃")[1].strip() in {"title", "name"}, header
     code, out, _ = cli("videos")
