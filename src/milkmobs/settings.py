@@ -51,9 +51,15 @@ DEFAULT_SERVE_PORT = 8080
 
 
 def settings_files() -> tuple[Path, Path]:
-    """The ``.env`` and ``milkmobs.toml`` files settings are read from now."""
-    env_file = os.environ.get(ENV_FILE_VARIABLE) or ENV_FILE
-    return Path(env_file), Path(os.environ.get(CONFIG_FILE_VARIABLE) or CONFIG_FILE)
+    """The ``.env`` and ``milkmobs.toml`` files settings are read from now. A file named by its
+    variable must exist (the default ones may not): a mistyped path is not an empty configuration."""
+    files = []
+    for variable, default in ((ENV_FILE_VARIABLE, ENV_FILE), (CONFIG_FILE_VARIABLE, CONFIG_FILE)):
+        named = os.environ.get(variable)
+        if named and not Path(named).is_file():
+            raise ConfigurationError(f"{variable} names {named}, which is not a file")
+        files.append(Path(named or default))
+    return files[0], files[1]
 
 
 def _refuse_unknown(settings_cls: type[BaseSettings], names: Iterable[str], where: Path, *, prefix: str = "") -> None:

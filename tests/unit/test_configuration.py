@@ -80,6 +80,15 @@ def test_other_files_can_be_named(workdir: Path, monkeypatch: pytest.MonkeyPatch
     assert (settings.workers, settings.random_seed) == (11, 42)
 
 
+@pytest.mark.parametrize("variable", ["MILKMOBS_CONFIG_FILE", "MILKMOBS_ENV_FILE"])
+def test_a_named_settings_file_that_is_missing_is_an_error(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv(variable, "conf/prod.tmol")
+    with pytest.raises(ConfigurationError, match=f"{variable} names conf/prod.tmol, which is not a file"):
+        Settings()
+
+
 def test_a_bad_value_in_a_file_names_the_field(workdir: Path) -> None:
     (workdir / "milkmobs.toml").write_text("workers = 0\n")
     with pytest.raises(ValidationError, match="workers"):
