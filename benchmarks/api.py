@@ -205,6 +205,60 @@ class InProcessPeer:
         return statistics.median(times)
 
 
+def http_floor(total: int, clients: int, processes: int) -> float:
+    """ms/req of waitress answering a constant 550-byte JSON body (no application at all) from
+    ``processes`` processes on one SO_REUSEPORT port, driven like the endpoints: the least any answer
+    over HTTP costs here, for reading the ratios of the cheapest core calls."""
+    import signal
+    import socket
+
+    from waitress.server import create_server  # type: ignore[import-untyped]
+
+    body = b'{"mobs":[' + b'{"mobId":"0123456789abcdef","name":"gotmilk skate","videoCount":2000},' * 7 + b"{}]}"
+
+    def constant(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    probe = socket.socket()
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    pids = []
+    for _ in range(processes):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child serves until killed
+            import logging
+
+            logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # as milkmobs serve does
+            listener = socket.socket()
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            listener.bind(("127.0.0.1", port))
+            listener.listen(1024)
+            create_server(constant, sockets=[listener], threads=8).run()
+            os._exit(0)
+        pids.append(pid)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 10
+        while True:  # wait until every child listens
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        load(url, ["/mobs"], clients * 10, clients, seed=1)
+        latencies, wall, _ = load(url, ["/mobs"], total, clients)
+        return 1000 * wall / len(latencies)
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        probe.close()
+
+
 def http_benchmark(data_dir: Path, total: int, clients: int, workers: int | None) -> None:
     from tests.e2e._serve_process import serve
 
@@ -256,6 +310,11 @@ def http_benchmark(data_dir: Path, total: int, clients: int, workers: int | None
                     f"{name:<22}{p50:>8.2f}{p99:>8.2f}{P99_GOAL_MS:>7}{rps:>8.0f}{rps_goal or '-':>7}{errors:>8}"
                     f"{ms_per_request:>8.2f}{peer_ms:>13.2f}{ratio:>6.2f}x{RATIO_GOAL:>6}x  {', '.join(missed) or '-'}"
                 )
+            floor = http_floor(total, clients, len(server.http_pids))
+            print(
+                f"HTTP floor: {floor:.2f} ms/req for a constant answer from waitress alone ({len(server.http_pids)} "
+                f"processes, the same clients) = {floor / peer.p50('mobs'):.2f}x the /mobs core call"
+            )
             print(f"load average {os.getloadavg()[0]:.1f} at the end")
             assert server.stop() == 0
     finally:

@@ -41,21 +41,26 @@ from milkmobs.lambdas import (
     validate_video,
 )
 from milkmobs.server.access_log import AccessLog
+from milkmobs.server.shared_pages import SharedPages
 from milkmobs.server.wsgi import build_wsgi_app
 from milkmobs.settings import Backend, Settings
 
 Request = tuple[ModuleType, str, str, dict[str, str], dict[str, str]]  # handler, method, path, query, headers
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[MilkMobs, Any, io.StringIO]]:
-    settings = Settings(
+def _settings(tmp_path: Path) -> Settings:
+    return Settings(
         backend=Backend.LOCAL,
         data_dir=tmp_path / "data",
         admin_token=ADMIN_TOKEN,
         public_base_url="http://testserver",
         embedding_dimension=32,
     )
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[MilkMobs, Any, io.StringIO]]:
+    settings = _settings(tmp_path)
     app = build(
         settings,
         clock=FixedClock(),  # signed URLs carry the time: both sides sign the same
@@ -185,3 +190,42 @@ def test_conditional_gets_answer_304_until_the_data_changes(served: Any) -> None
     app.delete_video(app.feed(limit=1).items[0].video_id)  # the mob's count drops
     status, headers, body = get(if_none_match=etag)
     assert status.startswith("200") and headers["ETag"] != etag and json.loads(body)["mobs"]
+
+
+def test_workers_sharing_pages_answer_as_the_lambdas_do_also_after_writes(served: Any, tmp_path: Path) -> None:
+    """Two workers' applications over one shared page file: a page one computed and shared is what the
+    other answers, and a write through either makes neither answer the old page."""
+    app, _, _ = served
+    settings = _settings(tmp_path)
+    db = SQLiteDatabase(Path(settings.data_dir) / DATABASE_FILE)
+    index = app.ports.index
+    assert isinstance(index, PersistedVectorIndex)
+    (tmp_path / "pages").mkdir()
+    shared = [SharedPages(tmp_path / "pages", background=False) for _ in range(2)]  # shared at once
+    workers = [
+        build_wsgi_app(
+            app,
+            settings,
+            token=ADMIN_TOKEN,
+            data_version=lambda: (db.data_version(), index.version()),
+            shared_pages=pages,
+        )
+        for pages in shared
+    ]
+    try:
+        for _ in range(2):
+            for handler, method, path, query, headers in _requests(app):
+                expected = _lambda(handler, method, path, query, headers)
+                for worker in workers:
+                    assert _server(worker, method, path, query, headers) == expected, (path, query)
+            admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+            victim = app.feed(limit=1).items[0].video_id
+            assert _server(workers[0], "DELETE", f"/admin/videos/{victim}", {}, admin)[0] == 200
+        shared[0].flush()
+        shared[1].flush()
+        rows = shared[0]._connection().execute("SELECT COUNT(*) FROM pages").fetchone()[0]
+        assert rows > 0  # the pages were shared, not only kept by each worker
+    finally:
+        for pages in shared:
+            pages.close()
+        db.close()

@@ -28,7 +28,7 @@ class Worker:
     """One worker's cache over the shared folder, counting what it had to compute."""
 
     def __init__(self, folder: Path, version: list[int], clock: Clock) -> None:
-        self.shared = SharedPages(folder, clock=clock)
+        self.shared = SharedPages(folder, clock=clock, background=False)
         self.cache = PageCache(lambda: (version[0], 7), max_age_seconds=30, clock=clock, shared=self.shared)
         self.computed: list[str] = []
 
@@ -101,7 +101,7 @@ def test_an_unusable_cache_file_computes_the_page_and_logs_once(
 
 def test_the_shared_file_stays_bounded(tmp_path: Path) -> None:
     clock = Clock()
-    pages = SharedPages(tmp_path, max_entries=10, clock=clock)
+    pages = SharedPages(tmp_path, max_entries=10, clock=clock, background=False)
     for i in range(600):
         clock.now += 0.001
         pages.put(f"/videos/{i}", "1.7", clock.now, [("Content-Type", "application/json")], b"{}")
@@ -110,3 +110,21 @@ def test_the_shared_file_stays_bounded(tmp_path: Path) -> None:
     assert pages.get("/videos/599", "1.7", 30) is not None  # the newest are kept
     assert pages.get("/videos/0", "1.7", 30) is None
     pages.close()
+
+
+def test_the_background_writer_shares_pages_without_making_the_answer_wait(tmp_path: Path) -> None:
+    clock = Clock()
+    writer, reader = SharedPages(tmp_path, clock=clock), SharedPages(tmp_path, clock=clock, background=False)
+    try:
+        for i in range(50):
+            writer.put(f"/videos/{i}", "3.1", clock.now, [("Content-Type", "application/json")], b'{"n": %d}' % i)
+        writer.flush()
+        page = reader.get("/videos/49", "3.1", 30)
+        assert page is not None and page.body == b'{"n": 49}' and page.headers == [("Content-Type", "application/json")]
+        assert reader.get("/videos/49", "3.2", 30) is None  # another version
+        writer.put("/mobs", "3.1", clock.now, [], b"[]")
+        writer.close()  # writes what is pending before it stops
+        assert reader.get("/mobs", "3.1", 30) is not None
+    finally:
+        writer.close()
+        reader.close()
