@@ -131,8 +131,9 @@ _DEV_WITHOUT: list[Speech] = [
     ("my brother plays football every weekend", "en-gb+m1", 165),
 ]
 
-# The held-out set: other sentences, voices, speeds and seeds, never looked at while tuning.
-_HELD_WITH: list[Speech] = [
+# The second development set: other sentences, voices, speeds and seeds. It was held out once and its
+# misses were then studied, so it counts as development data.
+_DEV2_WITH: list[Speech] = [
     ("do you want milk with your cereal", "en-us+klatt2", 155),
     ("milk makes my bones strong", "en-gb+klatt4", 145),
     ("she spilled the milk on the table", "en-us+m3", 170),
@@ -142,7 +143,7 @@ _HELD_WITH: list[Speech] = [
     ("we ran out of milk again", "en-us", 175),
     ("hey there, got milk", "en-gb-scotland+m3", 150),
 ]
-_HELD_WITHOUT: list[Speech] = [
+_DEV2_WITHOUT: list[Speech] = [
     ("do you want toast with your coffee", "en-us+klatt2", 155),
     ("my scarf is made of silk", "en-gb+klatt4", 145),  # sounds close to "milk"
     ("the dog is running in the garden", "en-us+m3", 170),
@@ -151,6 +152,30 @@ _HELD_WITHOUT: list[Speech] = [
     ("the concert starts at eight", "en-029+klatt2", 150),
     ("we ran out of bread again", "en-us", 175),
     ("hey there, how are you", "en-gb-scotland+m3", 150),
+]
+
+
+# The held-out set: sentences, voice and speed pairs and seeds used in neither development set; no
+# threshold or design choice was made on it.
+_HELD_WITH: list[Speech] = [
+    ("I like milk in my tea", "en-gb-x-gbclan+m2", 155),
+    ("the baby is drinking warm milk", "en-us-nyc+f1", 145),
+    ("buy some milk on the way home", "en-us+klatt5", 165),
+    ("milk and cookies before bed", "en-gb-x-gbcwmd+m4", 150),
+    ("is there any milk left", "en-029+f3", 160),
+    ("my cat loves milk", "en-us+m5", 135),
+    ("add a splash of milk to the coffee", "en-gb+f5", 170),
+    ("fresh milk from the farm", "en-us+klatt6", 180),
+]
+_HELD_WITHOUT: list[Speech] = [
+    ("I like lemon in my tea", "en-gb-x-gbclan+m2", 155),
+    ("the baby is sleeping in her room", "en-us-nyc+f1", 145),
+    ("buy some bread on the way home", "en-us+klatt5", 165),
+    ("the ice cream will melt in the sun", "en-gb-x-gbcwmd+m4", 150),  # "melt" sounds close to "milk"
+    ("is there any cake left", "en-029+f3", 160),
+    ("my cat loves to sleep", "en-us+m5", 135),
+    ("he built a wall by the lake", "en-gb+f5", 170),  # "built" sounds close to "milk"
+    ("fresh eggs from the farm", "en-us+klatt6", 180),
 ]
 
 
@@ -200,32 +225,65 @@ def development_set() -> list[LabelledClip]:
     return clips
 
 
-def held_out_set() -> list[LabelledClip]:
+def second_development_set() -> list[LabelledClip]:
     """34 clips like ``development_set`` from other sentences, voices, speeds and seeds."""
+    clips = _speech_clips("dev2_", _DEV2_WITH, _DEV2_WITHOUT)
+    clips += [
+        LabelledClip("dev2_music_says_milk", "speech-with-word", True,
+                     _speech_clip(("pass me the milk", "en-us+klatt2", 150), lambda: melody(14))),
+        LabelledClip("dev2_beat_says_milk", "speech-with-word", True,
+                     _speech_clip(("strawberry milk tastes sweet", "en-gb+m3", 160), lambda: beat(15, bpm=96))),
+        LabelledClip("dev2_music_speech", "speech", False,
+                     _speech_clip(("pass me the salt", "en-us+klatt2", 150), lambda: melody(14))),
+        LabelledClip("dev2_beat_speech", "speech", False,
+                     _speech_clip(("strawberry jam tastes sweet", "en-gb+m3", 160), lambda: beat(15, bpm=96))),
+        LabelledClip("dev2_chord_seventh", "music", False, lambda: chord((196.0, 246.9, 293.7, 349.2), pulse=3.0)),
+        LabelledClip("dev2_chord_fifth", "music", False, lambda: chord((146.8, 220.0, 293.7), seconds=4.0)),
+        LabelledClip("dev2_melody_11", "music", False, lambda: melody(11)),
+        LabelledClip("dev2_melody_12", "music", False, lambda: melody(12, seconds=4.0, notes_per_second=3)),
+        LabelledClip("dev2_melody_13", "music", False, lambda: melody(13, notes_per_second=6)),
+        LabelledClip("dev2_beat", "music", False, lambda: beat(16, seconds=4.0, bpm=140)),
+        LabelledClip("dev2_silence", "silence", False, lambda: np.zeros(4 * SAMPLE_RATE, np.float32)),
+        LabelledClip("dev2_silence_2s", "silence", False, lambda: np.zeros(2 * SAMPLE_RATE, np.float32)),
+        LabelledClip("dev2_noise_white", "noise", False, lambda: noise("white", seed=5, amplitude=0.3)),
+        LabelledClip("dev2_noise_brown", "noise", False, lambda: noise("brown", seed=6, seconds=4.0)),
+        LabelledClip("dev2_noise_hum", "noise", False, lambda: noise("hum", seed=7, amplitude=0.4)),
+        LabelledClip("dev2_noise_quiet", "noise", False, lambda: noise("brown", seed=8, amplitude=0.05)),
+        LabelledClip("dev2_tone", "noise", False, lambda: chord((523.3,), seconds=2.5)),
+        LabelledClip("dev2_hiss", "noise", False, lambda: noise("white", seed=9, amplitude=0.02)),
+    ]  # fmt: skip
+    return clips
+
+
+def held_out_set() -> list[LabelledClip]:
+    """34 clips like ``development_set`` from sentences, voices, speeds and seeds used in neither
+    development set."""
     clips = _speech_clips("held_", _HELD_WITH, _HELD_WITHOUT)
     clips += [
         LabelledClip("held_music_says_milk", "speech-with-word", True,
-                     _speech_clip(("pass me the milk", "en-us+klatt2", 150), lambda: melody(14))),
+                     _speech_clip(("I need more milk", "en-us-nyc+m7", 150), lambda: melody(21))),
         LabelledClip("held_beat_says_milk", "speech-with-word", True,
-                     _speech_clip(("strawberry milk tastes sweet", "en-gb+m3", 160), lambda: beat(15, bpm=96))),
+                     _speech_clip(("milk shakes for the whole team", "en-gb-x-gbclan+klatt", 155),
+                                  lambda: beat(22, bpm=110))),
         LabelledClip("held_music_speech", "speech", False,
-                     _speech_clip(("pass me the salt", "en-us+klatt2", 150), lambda: melody(14))),
+                     _speech_clip(("I need more time", "en-us-nyc+m7", 150), lambda: melody(21))),
         LabelledClip("held_beat_speech", "speech", False,
-                     _speech_clip(("strawberry jam tastes sweet", "en-gb+m3", 160), lambda: beat(15, bpm=96))),
-        LabelledClip("held_chord_seventh", "music", False, lambda: chord((196.0, 246.9, 293.7, 349.2), pulse=3.0)),
-        LabelledClip("held_chord_fifth", "music", False, lambda: chord((146.8, 220.0, 293.7), seconds=4.0)),
-        LabelledClip("held_melody_11", "music", False, lambda: melody(11)),
-        LabelledClip("held_melody_12", "music", False, lambda: melody(12, seconds=4.0, notes_per_second=3)),
-        LabelledClip("held_melody_13", "music", False, lambda: melody(13, notes_per_second=6)),
-        LabelledClip("held_beat", "music", False, lambda: beat(16, seconds=4.0, bpm=140)),
-        LabelledClip("held_silence", "silence", False, lambda: np.zeros(4 * SAMPLE_RATE, np.float32)),
-        LabelledClip("held_silence_2s", "silence", False, lambda: np.zeros(2 * SAMPLE_RATE, np.float32)),
-        LabelledClip("held_noise_white", "noise", False, lambda: noise("white", seed=5, amplitude=0.3)),
-        LabelledClip("held_noise_brown", "noise", False, lambda: noise("brown", seed=6, seconds=4.0)),
-        LabelledClip("held_noise_hum", "noise", False, lambda: noise("hum", seed=7, amplitude=0.4)),
-        LabelledClip("held_noise_quiet", "noise", False, lambda: noise("brown", seed=8, amplitude=0.05)),
-        LabelledClip("held_tone", "noise", False, lambda: chord((523.3,), seconds=2.5)),
-        LabelledClip("held_hiss", "noise", False, lambda: noise("white", seed=9, amplitude=0.02)),
+                     _speech_clip(("mixed drinks for the whole team", "en-gb-x-gbclan+klatt", 155),
+                                  lambda: beat(22, bpm=110))),
+        LabelledClip("held_chord_triad", "music", False, lambda: chord((174.6, 220.0, 261.6), seconds=3.5, pulse=1.5)),
+        LabelledClip("held_chord_ninth", "music", False, lambda: chord((233.1, 293.7, 349.2, 440.0), seconds=2.5)),
+        LabelledClip("held_melody_23", "music", False, lambda: melody(23)),
+        LabelledClip("held_melody_24", "music", False, lambda: melody(24, seconds=5.0, notes_per_second=5)),
+        LabelledClip("held_melody_25", "music", False, lambda: melody(25, notes_per_second=2)),
+        LabelledClip("held_beat", "music", False, lambda: beat(26, seconds=3.5, bpm=80)),
+        LabelledClip("held_silence", "silence", False, lambda: np.zeros(int(3.5 * SAMPLE_RATE), np.float32)),
+        LabelledClip("held_silence_short", "silence", False, lambda: np.zeros(int(1.5 * SAMPLE_RATE), np.float32)),
+        LabelledClip("held_noise_white", "noise", False, lambda: noise("white", seed=11, amplitude=0.15)),
+        LabelledClip("held_noise_brown", "noise", False, lambda: noise("brown", seed=12, amplitude=0.3)),
+        LabelledClip("held_noise_hum", "noise", False, lambda: noise("hum", seed=13, seconds=3.5)),
+        LabelledClip("held_noise_loud", "noise", False, lambda: noise("white", seed=14, seconds=2.0, amplitude=0.5)),
+        LabelledClip("held_tone", "noise", False, lambda: chord((880.0,), seconds=3.0)),
+        LabelledClip("held_hiss", "noise", False, lambda: noise("white", seed=15, amplitude=0.015)),
     ]  # fmt: skip
     return clips
 

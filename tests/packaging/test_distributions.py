@@ -49,3 +49,13 @@ def test_the_openapi_document_carries_the_package_version(built: Built) -> None:
 def test_docs_paths_are_checked_against_real_files() -> None:
     # Guards the sdist test above: an empty docs/ would make the subset check pass vacuously.
     assert (REPO / "docs" / "openapi.json").is_file() and Path(REPO / "MANIFEST.in").is_file()
+
+
+def test_the_wheel_carries_the_voice_detector_model_and_its_licence(built: Built) -> None:
+    with zipfile.ZipFile(built.wheel) as wheel:
+        names = set(wheel.namelist())
+        note = wheel.read("milkmobs/data/silero_vad.LICENSE.txt").decode()
+    assert "milkmobs/data/silero_vad_16k_sequence.onnx" in names
+    assert "MIT License" in note and "silero-vad 6.2.3" in note
+    with tarfile.open(built.sdist) as sdist:
+        assert any(n.endswith("src/milkmobs/data/silero_vad_16k_sequence.onnx") for n in sdist.getnames())

@@ -1,20 +1,20 @@
 """Spoken campaign words in a soundtrack, offline, with pocketsphinx (its English model ships in the wheel).
 
-Keyword spotting alone fires on music, so a word counts only where the audio is *speech*: a
-phone-loop decode (pocketsphinx ``allphone``) of the same samples turns speech into a dense run of
-phones (about 10 a second) and music, tones, noise and silence into silence or ``+SPN+`` noise
-fillers. A keyword hit is kept when
+Keyword spotting alone fires on music, noise and silence, so a word counts only where the audio is
+*speech* and sounds like the word. A keyword hit is kept when
 
 - its confidence (the decoder's segment probability) is at least ``min_confidence``,
-- the phone decode within ``context_seconds`` of it holds at least ``min_phone_rate`` phones a
-  second (it is speech), and
-- the phones decoded under the hit spell the word closely enough: at most ``max_phone_distance``
-  edits per phone of the word's dictionary pronunciation, a substitution within a sound class
-  (nasals, front vowels, liquids, stops) costing half (``phone_distance``). Keyword confidences of
-  speech with and without the word overlap; this check is what tells "milk" from "cool" or "go".
+- the voice activity detector (Silero VAD, ``voice_activity.py``) gives the frames under the hit a
+  mean speech probability of at least ``min_speech_probability`` (it is a voice, not music, a tone
+  or noise), and
+- the phones a phone-loop decode (pocketsphinx ``allphone``) finds under the hit spell the word
+  closely enough: at most ``max_phone_distance`` edits per phone of the word's dictionary
+  pronunciation, a substitution within a sound class (nasals, front vowels, liquids, stops) costing
+  half (``phone_distance``). Keyword confidences of speech with and without the word overlap; this
+  check is what tells "milk" from "cool" or "go".
 
-The thresholds were chosen on a development set of generated clips and checked on a held-out one
-(``benchmarks/audio_words.py`` prints precision and recall of both). One decoder per process,
+The thresholds were chosen on two development sets of generated clips and checked on a held-out one
+(``benchmarks/audio_words.py`` prints precision and recall of all three). One decoder per process,
 created on first use (loading the model takes about a second), used under a lock.
 """
 
@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from milkmobs.adapters.local.voice_activity import VoiceActivity, frame_span
 from milkmobs.domain import MediaError
 from milkmobs.domain.campaign import fold_text
 
@@ -53,11 +54,10 @@ class SpeechTuning:
     """The thresholds of ``SpeechSpotter`` (defaults tuned on the generated labelled set)."""
 
     kws_threshold: float = 1e-40
-    min_confidence: float = 0.80
-    min_phone_rate: float = 2.0
-    context_seconds: float = 0.75
+    min_confidence: float = 0.0  # a floor did not help once the voice detector gates the hits
+    min_speech_probability: float = 0.8  # mean over the voice detector's frames under the hit
     max_phone_distance: float = 0.625  # edits per phone of the word: 2.5 for "milk" (M IH L K)
-    phone_margin_seconds: float = 0.05  # phones overlapping the hit this far either side are compared
+    phone_margin_seconds: float = 0.1  # phones overlapping the hit this far either side are compared
 
 
 class SpeechSpotter:
@@ -68,6 +68,7 @@ class SpeechSpotter:
         self._lock = threading.Lock()
         self._decoder: Any = None
         self._searches: set[str] = set()
+        self._voice = VoiceActivity()
 
     def _ready(self) -> Any:
         if self._decoder is None:
@@ -99,6 +100,7 @@ class SpeechSpotter:
         words = self.listenable(terms)
         if not words or samples.size < SAMPLE_RATE // 4:
             return []
+        voice = self._voice.probabilities(samples)
         pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
         with self._lock:
             decoder = self._ready()
@@ -123,20 +125,19 @@ class SpeechSpotter:
                     )
                     if (
                         hit.confidence >= self.tuning.min_confidence
-                        and self._in_speech(hit, phones, len(samples))
+                        and self._in_speech(hit, voice, phones, len(samples))
                         and self._spelled(hit, spelling, phones)
                     ):
                         hits.append(hit)
         return sorted(hits, key=lambda h: h.start_seconds)
 
-    def _in_speech(self, hit: SpokenWord, phones: list[_Phone], sample_count: int) -> bool:
-        """Whether the phone decode around ``hit`` (within the clip) is dense enough to be speech."""
-        pad = self.tuning.context_seconds * _FRAMES_PER_SECOND
-        last = sample_count * _FRAMES_PER_SECOND / SAMPLE_RATE
-        low = max(0.0, hit.start_seconds * _FRAMES_PER_SECOND - pad)
-        high = min(last, hit.end_seconds * _FRAMES_PER_SECOND + pad)
-        count = sum(1 for p in phones if p.end >= low and p.start <= high)
-        return count / (max(high - low, 1.0) / _FRAMES_PER_SECOND) >= self.tuning.min_phone_rate
+    def _in_speech(
+        self, hit: SpokenWord, voice: npt.NDArray[np.float32], phones: list[_Phone], sample_count: int
+    ) -> bool:
+        """Whether the voice detector hears a voice under ``hit`` (``phones`` and ``sample_count`` are
+        there for gates that judge from the phone decode)."""
+        under = voice[frame_span(hit.start_seconds, hit.end_seconds)]
+        return under.size > 0 and float(under.mean()) >= self.tuning.min_speech_probability
 
     def _spelled(self, hit: SpokenWord, spelling: list[str], phones: list[_Phone]) -> bool:
         """Whether the phones decoded under ``hit`` are close enough to the word's pronunciation."""
