@@ -30,27 +30,21 @@ TABLE_WRITE = ("dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateIt
 
 # OpenSearch HTTP verbs and index paths (relative to the index pattern) per access level.
 # ``None`` as a path: the domain's own ``_bulk``.
-SEARCH_GRANTS: dict[Search, tuple[tuple[tuple[str, ...], tuple[str | None, ...]], ...]] = {
-    # the adapter checks the index mapping once (HEAD, GET _mapping), then searches and reads vectors
-    Search.READ: ((("es:ESHttpHead", "es:ESHttpGet"), ("", "/_mapping", "/_doc/*", "/_count")),
-                  (("es:ESHttpPost",), ("/_search", "/_count"))),
-    Search.WRITE: ((("es:ESHttpPut", "es:ESHttpPost"), ("/_doc/*",)),
-                   (("es:ESHttpPost", "es:ESHttpPut"), (None,))),
-    Search.DELETE: ((("es:ESHttpDelete",), ("/_doc/*",)),),
-    Search.ADMIN: ((("es:ESHttpPut",), ("",)),),
+_Grant = tuple[tuple[str, ...], tuple[str | None, ...]]
+# every level: the adapter checks the index mapping once (HEAD, GET _mapping), reads a vector, counts
+_INSPECT: _Grant = (("es:ESHttpHead", "es:ESHttpGet"), ("", "/_mapping", "/_doc/*", "/_count"))
+SEARCH_GRANTS: dict[Search, tuple[_Grant, ...]] = {
+    Search.READ: (_INSPECT, (("es:ESHttpPost",), ("/_search", "/_count"))),
+    Search.WRITE: (_INSPECT, (("es:ESHttpPut", "es:ESHttpPost"), ("/_doc/*",))),
+    Search.REWRITE: (_INSPECT, (("es:ESHttpPost", "es:ESHttpPut"), (None,))),
+    Search.DELETE: (_INSPECT, (("es:ESHttpDelete",), ("/_doc/*",))),
+    Search.ADMIN: (_INSPECT, (("es:ESHttpPut",), ("",))),
 }
 
 
-# What each level includes: writers read, deleters also write; the custom resource reads and creates.
-_INCLUDED = {
-    Search.NONE: (), Search.READ: (Search.READ,), Search.WRITE: (Search.READ, Search.WRITE),
-    Search.DELETE: (Search.READ, Search.WRITE, Search.DELETE), Search.ADMIN: (Search.READ, Search.ADMIN),
-}
-
-
-def search_grants(level: Search) -> list[tuple[tuple[str, ...], tuple[str | None, ...]]]:
-    """(actions, paths) for ``level`` and the levels it includes."""
-    return [grant for included in _INCLUDED[level] for grant in SEARCH_GRANTS[included]]
+def search_grants(level: Search) -> list[_Grant]:
+    """(actions, paths) for ``level``."""
+    return list(SEARCH_GRANTS.get(level, ()))
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,10 @@ from bundle_support import (
     CallLog,
     HandlerWorker,
     Invocation,
+    allowed,
     domain_policies,
     function_policies,
+    iam_requirements,
     ungranted,
 )
 from bundle_support import worker_environment as lambda_environment
@@ -345,7 +347,8 @@ def tour(deployed: Deployed, tmp_path_factory: pytest.TempPathFactory) -> Tour:
     # start-analysis asked generate-thumbnail asynchronously: wait until the thumbnail is recorded
     deadline = time.monotonic() + 60
     while not _video(env, validated).get("thumbnailUrl"):
-        assert time.monotonic() < deadline, f"no thumbnail for {validated}: {env.invoked}"
+        assert time.monotonic() < deadline, (f"no thumbnail for {validated}; generate-thumbnail said:\n"
+                                             + env.workers["generate-thumbnail"].stderr(40))
         time.sleep(0.1)
     answers: dict[str, Any] = {}
     answers["detail"] = env.api("get-video-detail", "GET", f"/videos/{validated}", resource="/videos/{videoId}",
@@ -515,3 +518,65 @@ def test_the_recording_sees_each_kind_of_call(deployed: Deployed, tour: Tour) ->
         methods = {c["operation"] for c in deployed.log.calls.get(name, []) if c["service"] == "opensearch"}
         assert methods <= {"GET", "HEAD", "POST"}, (name, methods)
 
+
+# --- every grant used ----------------------------------------------------------------------------
+#: Policy statements no call of the tour uses, and why each is still needed. Keyed by the
+#: statement's first action (any function) or by "function action".
+_MOTO_HAS_NO_BEDROCK = "moto has no Bedrock: test_deploy_bedrock_grants runs these calls under Stubber"
+_NOT_STUCK = "the tour leaves no video stuck: a re-driven or failed stuck video is tests/unit's sweep"
+_OVERSIZED = "only an oversized or re-posted upload is failed or removed here; the tour's uploads are accepted"
+_MISSING_OBJECT = "lets S3 answer 404 (not 403) for a missing upload; every object of the tour exists"
+EXERCISED_ONLY_IN_AWS: dict[str, str] = {
+    # called by the Lambda service itself, never by a handler
+    "logs:CreateLogStream": "the Lambda runtime writes the function's log stream",
+    "xray:PutTraceSegments": "active tracing: the Lambda runtime sends the trace segments",
+    "sqs:SendMessage": "the on-failure destination: Lambda sends a failed asynchronous invocation's record",
+    # Bedrock
+    "bedrock:InvokeModel": _MOTO_HAS_NO_BEDROCK,
+    "bedrock:GetAsyncInvoke": _MOTO_HAS_NO_BEDROCK,
+    "analysis-marengo s3:PutObject": "Bedrock writes Marengo's job output with the caller's permissions; "
+                                     + _MOTO_HAS_NO_BEDROCK,
+    "analysis-pegasus s3:ListBucket": "Bedrock reads the video with the caller's permissions; " + _MOTO_HAS_NO_BEDROCK,
+    "analysis-marengo s3:ListBucket": "Bedrock reads the video with the caller's permissions; " + _MOTO_HAS_NO_BEDROCK,
+    "create-upload s3:PutObject": "the browser's presigned POST is authorized by this role; the test uploads itself",
+    # paths the tour does not take
+    "analysis-mark-processing s3:ListBucket": _MISSING_OBJECT,
+    "generate-thumbnail s3:ListBucket": _MISSING_OBJECT,
+    "start-analysis s3:ListBucket": _MISSING_OBJECT,
+    "start-analysis s3:DeleteObjectVersion": _OVERSIZED,
+    "start-analysis cloudfront:CreateInvalidation": _OVERSIZED,
+    "start-analysis es:ESHttpHead": _OVERSIZED,
+    "start-analysis es:ESHttpDelete": _OVERSIZED,
+    "sweep-stuck-videos states:StartExecution": _NOT_STUCK,
+    "sweep-stuck-videos states:DescribeExecution": _NOT_STUCK,
+    "sweep-stuck-videos es:ESHttpHead": _NOT_STUCK,
+    "sweep-stuck-videos es:ESHttpDelete": _NOT_STUCK,
+    "analysis-mark-failed dynamodb:BatchGetItem": "the mobs table: a failing video of the tour never joined a mob",
+    "admin-delete-video dynamodb:BatchGetItem": "the mobs table: the tour deletes a rejected video, in no mob",
+    "admin-get-mob-map dynamodb:BatchGetItem": "the mobs table: names of the mobs on the map",
+    "admin-delete-video s3:DeleteObject": "thumbnails/*: the deleted video's thumbnail, made asynchronously, may "
+                                          "not exist yet when the tour deletes it",
+}
+
+
+def _unused_statements(policies: dict[str, list[dict[str, Any]]], calls: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """"function action" for each statement (named by its first action) no recorded call used."""
+    unused = []
+    for name, statements in sorted(policies.items()):
+        needed = [need for call in calls.get(name, []) for need in iam_requirements(call, domain_arn=DOMAIN_ARN)]
+        for statement in statements:
+            if any(allowed([statement], action, resource, conditions) for action, resource, conditions in needed):
+                continue
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            unused.append(f"{name} {actions[0]} | {actions} {resources}")
+    return unused
+
+
+def test_every_statement_of_every_policy_is_used_or_explained(synth: Synth, deployed: Deployed, tour: Tour) -> None:
+    """The other direction of the check above: a statement none of the function's calls needed is
+    a grant too many, unless the call is one only AWS makes (named here, with the reason)."""
+    unused = _unused_statements(function_policies(synth.template, deployed.refs), deployed.log.calls)
+    unexplained = [u for u in unused if u.split()[1] not in EXERCISED_ONLY_IN_AWS
+                   and " ".join(u.split()[:2]) not in EXERCISED_ONLY_IN_AWS]
+    assert not unexplained, "\n".join(unexplained)

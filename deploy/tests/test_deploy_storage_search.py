@@ -175,6 +175,13 @@ def test_opensearch_admits_each_role_only_to_what_it_declares(synth: Synth) -> N
     deleters = {name for name, pairs in grants.items() if any(a == "es:ESHttpDelete" for a, _ in pairs)}
     assert deleters == {"admin-delete-video", "analysis-mark-failed", "start-analysis", "sweep-stuck-videos"}
     assert all(r.endswith("/_doc/*") for pairs in grants.values() for a, r in pairs if a == "es:ESHttpDelete")
+    # only the reader queries, only the batch re-clustering writes in bulk, deleters do not write
+    search = ("es:ESHttpPost", "milkmobs-videos/milkmobs-*/_search")
+    queriers = {name for name, pairs in grants.items() if search in pairs}
+    assert queriers == {"search-similar"}
+    bulk = {name for name, pairs in grants.items() if any(r == "milkmobs-videos/_bulk" for _, r in pairs)}
+    assert bulk == {"cluster-embeddings", "admin-recluster"}
+    assert not [n for n in deleters if ("es:ESHttpPut", "milkmobs-videos/milkmobs-*/_doc/*") in grants[n]]
     # only the custom resource may create the index itself
     creators = {name for name, pairs in grants.items() if ("es:ESHttpPut", "milkmobs-videos/milkmobs-*") in pairs}
     assert creators == {"create-opensearch-index"}
