@@ -344,12 +344,14 @@ def tour(deployed: Deployed, tmp_path_factory: pytest.TempPathFactory) -> Tour:
     }
     events = _events(env)
     validated = videos["validated"][0]
-    # start-analysis asked generate-thumbnail asynchronously: wait until the thumbnail is recorded
-    deadline = time.monotonic() + 60
+    # start-analysis asked generate-thumbnail asynchronously: wait until the thumbnail is recorded.
+    # Each look is a whole get-video-detail invocation: look every half second, so the looking does
+    # not starve the thumbnail's ffmpeg on a loaded machine, and allow for one.
+    deadline = time.monotonic() + 180
     while not _video(env, validated).get("thumbnailUrl"):
         assert time.monotonic() < deadline, (f"no thumbnail for {validated}; generate-thumbnail said:\n"
                                              + env.workers["generate-thumbnail"].stderr(40))
-        time.sleep(0.1)
+        time.sleep(0.5)
     answers: dict[str, Any] = {}
     answers["detail"] = env.api("get-video-detail", "GET", f"/videos/{validated}", resource="/videos/{videoId}",
                                 path_parameters={"videoId": validated})
