@@ -43,7 +43,7 @@ def seed(data_dir: Path, count: int) -> float:
     from milkmobs.core.views import SubmitRequest
     from milkmobs.settings import Settings
 
-    settings = Settings(backend="local", data_dir=data_dir)
+    settings = Settings(backend="local", local={"data_dir": data_dir})
     start = time.perf_counter()
     with build(
         settings,
@@ -175,7 +175,7 @@ class InProcessPeer:
         from milkmobs.settings import Settings
 
         _limit_math_threads()
-        self.app = build(Settings(backend="local", data_dir=data_dir))
+        self.app = build(Settings(backend="local", local={"data_dir": data_dir}))
         self.video_ids: list[str] = []
         cursor = None
         while len(self.video_ids) < 2000:

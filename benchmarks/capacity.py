@@ -98,7 +98,7 @@ EMF_KB_PER_RECORD = 1.0  # Lambda publishes usage metrics as EMF log lines, not 
 
 
 def model_cost(seconds: float, settings: Settings) -> float:
-    return seconds * (settings.pegasus_price_per_second + settings.marengo_price_per_second)
+    return seconds * (settings.models.pegasus_price_per_second + settings.models.marengo_price_per_second)
 
 
 def polls_for(seconds: float) -> int:
@@ -207,7 +207,7 @@ def kmeans_sample(n: int, k: int) -> tuple[float, int]:
     gc.collect()
     tracemalloc.start()
     started = time.perf_counter()
-    spherical_kmeans(x, k, max_iter=Settings().batch_cluster_max_iter, seed=0)
+    spherical_kmeans(x, k, max_iter=Settings().clustering.batch_max_iter, seed=0)
     elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -216,7 +216,7 @@ def kmeans_sample(n: int, k: int) -> tuple[float, int]:
 
 def _stored_app(n: int) -> MilkMobs:
     """A memory-backed app holding ``n`` validated videos with 512-d embeddings and realistic records."""
-    app = build(Settings(backend="memory", embedding_dimension=DIMENSION), background=False)
+    app = build(Settings(backend="memory", models={"embedding_dimension": DIMENSION}), background=False)
     at = datetime(2026, 12, 1, tzinfo=UTC)
     rng = np.random.default_rng(1)
     insights = Insights(participation_score=0.8, product_shown=True, product_mentioned=True, action_aligned=True,
@@ -275,7 +275,7 @@ def index_parameters() -> tuple[int, int, int]:
     """m, ef_construction and ef_search of the index the deployment creates (default settings)."""
     from milkmobs.adapters.aws.factory_models import build_vector_index
 
-    deployed = build_vector_index(Settings(opensearch_endpoint="https://search.invalid:443"), dimension=DIMENSION)
+    deployed = build_vector_index(Settings(opensearch={"endpoint": "https://search.invalid:443"}), dimension=DIMENSION)
     index = deployed.index_body()
     parameters = index["mappings"]["properties"]["embedding"]["method"]["parameters"]
     return int(parameters["m"]), int(parameters["ef_construction"]), int(index["settings"]["index"].get(
@@ -394,8 +394,9 @@ def main(argv: list[str] | None = None) -> int:
 
     model = model_cost(args.seconds, settings)
     costs = per_video_costs(args.seconds, calls, ops.read_units_estimate, len(entered), invoked)
+    models = settings.models
     print(f"\nModel cost per {args.seconds:.0f} s video: ${model:.5f} "
-          f"(Pegasus ${settings.pegasus_price_per_second}/s + Marengo ${settings.marengo_price_per_second}/s)")
+          f"(Pegasus ${models.pegasus_price_per_second}/s + Marengo ${models.marengo_price_per_second}/s)")
     header = f"{'USD per video':24}" + "".join(f"{f'{d:,}/day':>14}" for d in DAILY)
     print(header)
     domains = []
@@ -445,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nGoal: infrastructure <= 5% of model cost per video at 100k/day: {goal:.1%} -> "
           f"{'met' if goal <= 0.05 else 'NOT met'}")
     print(f"\nBatch re-clustering (hourly), k = {args.k}:")
-    for line in batch_table(sorted(args.sample), args.k, settings.batch_cluster_sample):
+    for line in batch_table(sorted(args.sample), args.k, settings.clustering.batch_sample):
         print(line)
     return 0
 

@@ -168,7 +168,7 @@ def incremental_assignment_cost(stored: int, *, dim: int, mobs: int, repeats: in
     counted = {
         name: CallCounter(adapter) for name, adapter in (("videos", videos), ("mobs", mob_store), ("index", index))
     }
-    app = build(Settings(backend="memory", embedding_dimension=dim), **counted)
+    app = build(Settings(backend="memory", models={"embedding_dimension": dim}), **counted)
     fresh = []
     for i in range(repeats):
         vid = f"new{i:06d}"

@@ -54,7 +54,7 @@ class Server:
 def start_server(data_dir: Path, timeout: float = 120) -> Server:
     """``milkmobs serve`` in its own session (so one signal reaches all its processes)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MILKMOBS_")}
-    env.update(MILKMOBS_ADMIN_TOKEN=TOKEN, MILKMOBS_HTTP_WORKERS="2")
+    env.update(MILKMOBS_HTTP__ADMIN_TOKEN=TOKEN, MILKMOBS_HTTP__WORKERS="2")
     process = subprocess.Popen(
         [sys.executable, "-m", "milkmobs.cli.main", "serve", "--backend", "local", "--data-dir", str(data_dir),
          "--host", "127.0.0.1", "--port", "0"],
@@ -272,7 +272,7 @@ def check(data_dir: Path, accepted: set[str]) -> Any:
     from milkmobs.bootstrap import build
     from milkmobs.settings import Backend, Settings
 
-    with build(Settings(backend=Backend.LOCAL, data_dir=data_dir)) as app:
+    with build(Settings(backend=Backend.LOCAL, local={"data_dir": data_dir})) as app:
         return check_invariants(app, data_dir, accepted=accepted)
 
 

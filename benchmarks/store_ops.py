@@ -49,7 +49,7 @@ from milkmobs.adapters.memory.media_processor import FakeMediaProcessor  # noqa:
 from milkmobs.adapters.memory.vector_index import InMemoryVectorIndex  # noqa: E402
 from milkmobs.bootstrap import build  # noqa: E402
 from milkmobs.core.views import SubmitRequest  # noqa: E402
-from milkmobs.domain import Embedding, Mob, ScoreBreakdown, ValidationResult, Video, VideoStatus  # noqa: E402
+from milkmobs.domain import EVENT_BUS_NAME, Embedding, Mob, ScoreBreakdown, ValidationResult, Video, VideoStatus  # noqa: E402
 from milkmobs.domain.stats import stats_contribution  # noqa: E402
 from milkmobs.settings import Backend, Settings  # noqa: E402
 
@@ -57,7 +57,7 @@ REGION = "us-east-1"
 DIMENSION = 512
 MOBS = 25
 USERS = 100
-VIDEOS_TABLE, MOBS_TABLE, BUCKET, BUS = "bench-videos", "bench-mobs", "bench-media", "milk-mobs-bus"
+VIDEOS_TABLE, MOBS_TABLE, BUCKET, BUS = "bench-videos", "bench-mobs", "bench-media", EVENT_BUS_NAME
 MB = 1024 * 1024
 
 
@@ -258,8 +258,10 @@ def measure(stored: int, videos: int) -> Measured:
         session.client("events", region_name=REGION).create_event_bus(Name=BUS)
         seed(stored)
         settings = Settings(
-            backend=Backend.AWS, aws_region=REGION, videos_table=VIDEOS_TABLE, mobs_table=MOBS_TABLE,
-            media_bucket=BUCKET, event_bus_name=BUS, opensearch_endpoint="https://opensearch.invalid:443",
+            backend=Backend.AWS,
+            aws={"region": REGION, "videos_table": VIDEOS_TABLE, "mobs_table": MOBS_TABLE, "media_bucket": BUCKET,
+                 "cursor_secret": "bench-cursor-secret"},
+            opensearch={"endpoint": "https://opensearch.invalid:443"},
         )  # fmt: skip
         # the browser's upload goes through a client of its own: it is not the application's call
         browser = boto3.session.Session().client("s3", region_name=REGION)

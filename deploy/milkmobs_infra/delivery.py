@@ -96,7 +96,7 @@ class MediaDistribution(Construct):
 
     @property
     def domain_name(self) -> str:
-        """``dxxxx.cloudfront.net``: what ``MILKMOBS_CLOUDFRONT_DOMAIN`` is set to."""
+        """``dxxxx.cloudfront.net``: what ``MILKMOBS_AWS__CLOUDFRONT_DOMAIN`` is set to."""
         return self.distribution.distribution_domain_name
 
     @property

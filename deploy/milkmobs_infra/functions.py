@@ -12,7 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from milkmobs.settings import Settings
+from milkmobs.settings import GROUPS, Settings, env_name
 from milkmobs_infra import assets, permissions
 from milkmobs_infra._util import retention
 from milkmobs_infra.config import AssetMode, Bytecode
@@ -32,68 +32,76 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 # Functions that read a video copy it to /tmp first: room for the largest upload (500 MB by default).
 MEDIA_EPHEMERAL_STORAGE_MIB = 1024
 
+def _group(name: str, *fields: str) -> frozenset[str]:
+    """Settings of group ``name`` by dotted name (``aws.region``); all of the group's without ``fields``."""
+    return frozenset(f"{name}.{field}" for field in (fields or GROUPS[name].model_fields))
+
+
 # What every function reads: the core's configuration (built whole in every container).
-CORE_SETTINGS = frozenset({
-    "backend", "aws_region", "campaign", "max_upload_bytes", "upload_url_expires_seconds",
-    "read_url_expires_seconds", "cluster_join_threshold", "batch_cluster_k", "batch_cluster_max_iter",
-    "random_seed", "pegasus_price_per_second", "marengo_price_per_second", "embedding_dimension",
-    "marengo_model_id", "media_processing",
-})
-MEDIA_SETTINGS = frozenset({"media_bucket", "media_bucket_owner", "cloudfront_domain"})
-MODEL_SETTINGS = frozenset(f for f in Settings.model_fields if f.startswith(("pegasus_", "marengo_", "analysis_"))) | {
-    "bedrock_region"}
-SEARCH_SETTINGS = frozenset(f for f in Settings.model_fields if f.startswith("opensearch_"))
+CORE_SETTINGS = frozenset({"backend", "campaign", "random_seed"}) | _group("uploads") | _group("clustering") | _group(
+    "models", "pegasus_price_per_second", "marengo_price_per_second", "embedding_dimension", "marengo_model_id"
+) | _group("aws", "region", "media_processing")
+MEDIA_SETTINGS = _group("aws", "media_bucket", "media_bucket_owner", "cloudfront_domain")
+MODEL_SETTINGS = _group("models")
+SEARCH_SETTINGS = _group("opensearch")
 # The setting that names a function another one invokes.
-INVOKED_BY_SETTING = {"generate-thumbnail": "thumbnail_function_name"}
+INVOKED_BY_SETTING = {"generate-thumbnail": "aws.thumbnail_function_name"}
 
 
 def settings_read_by(spec: FunctionSpec) -> frozenset[str]:
-    """The ``Settings`` fields ``spec``'s function reads: the core's, plus those of what it may touch."""
+    """The settings (dotted: ``aws.videos_table``) ``spec``'s function reads: the core's, plus those of
+    what it may touch. Its environment holds these and no other."""
     fields = set(CORE_SETTINGS)
     if spec.videos is not Data.NONE:
-        fields |= {"videos_table", "cursor_secret_id"} | MEDIA_SETTINGS  # views carry media URLs
+        fields |= _group("aws", "videos_table", "cursor_secret_id") | MEDIA_SETTINGS  # views carry media URLs
     if spec.mobs is not Data.NONE:
-        fields |= {"mobs_table"} | MEDIA_SETTINGS
+        fields |= _group("aws", "mobs_table") | MEDIA_SETTINGS
     if spec.objects:
         fields |= MEDIA_SETTINGS
     if spec.models:
         fields |= MODEL_SETTINGS | MEDIA_SETTINGS  # Bedrock reads the video from the bucket
     if spec.search is not Search.NONE:
         fields |= SEARCH_SETTINGS
-    if spec.events:
-        fields.add("event_bus_name")
     if spec.executions is not Executions.NONE:
-        fields.add("state_machine_arn")
+        fields.add("aws.state_machine_arn")
     if Trigger.API in spec.triggers:
-        fields.add("cors_origins")
+        fields.add("http.cors_origins")
     if spec.deletes_media:
-        fields.add("cloudfront_distribution_id")
+        fields.add("aws.cloudfront_distribution_id")
     fields |= {INVOKED_BY_SETTING[name] for name in spec.invokes}
     return frozenset(fields)
 
 
+def known_setting(name: str) -> bool:
+    """``backend`` or ``aws.region``: a top-level setting or one of a group."""
+    group, _, field = name.partition(".")
+    if not field:
+        return group in Settings.model_fields and group not in GROUPS
+    return group in GROUPS and field in GROUPS[group].model_fields
+
+
 def settings_environment(values: Mapping[str, Any]) -> dict[str, str]:
-    """Map ``Settings`` field names to ``MILKMOBS_*`` variables; an unknown name fails the synth.
+    """Map settings (dotted names) to ``MILKMOBS_*`` variables; an unknown name fails the synth.
 
     Strings (CDK tokens included) pass through; everything else is JSON, as pydantic-settings
     reads nested values.
     """
-    unknown = sorted(set(values) - set(Settings.model_fields))
+    unknown = sorted(name for name in values if not known_setting(name))
     if unknown:
-        raise ValueError(f"not milkmobs.settings.Settings fields: {unknown}")
+        raise ValueError(f"not milkmobs.settings.Settings settings: {unknown} (a group's are dotted: aws.region)")
     env: dict[str, str] = {}
     for name, value in values.items():
         if value is None:
             continue
-        env["MILKMOBS_" + name.upper()] = value if isinstance(value, str) else json.dumps(value)
+        env[env_name(name)] = value if isinstance(value, str) else json.dumps(value)
     return env
 
 
 def environment_for(spec: FunctionSpec, values: Mapping[str, Any]) -> dict[str, str]:
-    """Only the settings ``spec`` reads, from the stack's ``values`` (a Settings field each)."""
+    """Only the settings ``spec`` reads, from the stack's ``values`` (dotted setting names)."""
     wanted = settings_read_by(spec)
     chosen = {name: value for name, value in values.items() if name in wanted}
-    chosen["media_processing"] = spec.media
+    chosen["aws.media_processing"] = spec.media
     return settings_environment(chosen)
 
 

@@ -118,7 +118,7 @@ class VectorSearch(Construct):
 
     @property
     def endpoint(self) -> str:
-        """``https://search-...``: what ``MILKMOBS_OPENSEARCH_ENDPOINT`` is set to."""
+        """``https://search-...``: what ``MILKMOBS_OPENSEARCH__ENDPOINT`` is set to."""
         return "https://" + self.domain.domain_endpoint
 
     def resource_policy(self) -> dict[str, Any]:

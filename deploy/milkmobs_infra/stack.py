@@ -12,8 +12,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from milkmobs.core.workflow import ANALYSIS_WORKFLOW
-from milkmobs.domain.events import EVENT_BUS_NAME
-from milkmobs.settings import Backend, Settings
+from milkmobs.settings import Backend, OpenSearchSettings, env_name
 from milkmobs_infra import permissions, sizing
 from milkmobs_infra.api import MilkMobsApi
 from milkmobs_infra.config import DeployConfig
@@ -83,7 +82,7 @@ class MilkMobsStack(cdk.Stack):
         # Cursors are HMAC-signed with this secret (tamper-evident pagination).
         cursor_secret = secretsmanager.Secret(
             self, "CursorSecret",
-            description="milkmobs: HMAC key of pagination cursors (MILKMOBS_CURSOR_SECRET)",
+            description="milkmobs: HMAC key of pagination cursors (MILKMOBS_AWS__CURSOR_SECRET_ID names it)",
             generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True),
             removal_policy=config.removal_policy,
         )
@@ -91,28 +90,27 @@ class MilkMobsStack(cdk.Stack):
         require_models_offered(self, region=bedrock_region, stack_region=self.region,
                                model_ids=(config.pegasus_model_id, config.marengo_model_id))
         index_prefix = str(config.settings_overrides.get(
-            "opensearch_index_prefix", Settings.model_fields["opensearch_index_prefix"].default
+            "opensearch.index_prefix", OpenSearchSettings.model_fields["index_prefix"].default
         ))
         # Every setting the stack knows; each function's environment keeps only those it reads.
         settings_values: dict[str, Any] = {
             "backend": Backend.AWS.value,
-            "aws_region": self.region,
-            "videos_table": tables.videos.table_name,
-            "mobs_table": tables.mobs.table_name,
-            "media_bucket": storage.bucket.bucket_name,
-            "media_bucket_owner": self.account,
-            "cloudfront_domain": delivery.domain_name,
-            "cloudfront_distribution_id": delivery.distribution.distribution_id,
-            "event_bus_name": EVENT_BUS_NAME,
-            "opensearch_endpoint": search.endpoint,
-            "pegasus_model_id": config.pegasus_model_id,
-            "marengo_model_id": config.marengo_model_id,
-            "bedrock_region": bedrock_region,
-            "embedding_dimension": config.embedding_dimension,
+            "aws.region": self.region,
+            "aws.videos_table": tables.videos.table_name,
+            "aws.mobs_table": tables.mobs.table_name,
+            "aws.media_bucket": storage.bucket.bucket_name,
+            "aws.media_bucket_owner": self.account,
+            "aws.cloudfront_domain": delivery.domain_name,
+            "aws.cloudfront_distribution_id": delivery.distribution.distribution_id,
+            "opensearch.endpoint": search.endpoint,
+            "models.pegasus_model_id": config.pegasus_model_id,
+            "models.marengo_model_id": config.marengo_model_id,
+            "models.bedrock_region": bedrock_region,
+            "models.embedding_dimension": config.embedding_dimension,
             # The secret's ARN: the functions read the key at cold start, it never sits in the environment.
-            "cursor_secret_id": cursor_secret.secret_arn,
+            "aws.cursor_secret_id": cursor_secret.secret_arn,
             # The API answers browsers on the published pages' origin only.
-            "cors_origins": [delivery.site_origin],
+            "http.cors_origins": [delivery.site_origin],
             **config.settings_overrides,
         }
         functions = LambdaFunctions(
@@ -184,10 +182,9 @@ class MilkMobsStack(cdk.Stack):
                 ])
             # Names made after the functions: added to the environment of those that read them.
             if spec.executions is not Executions.NONE:
-                function.add_environment("MILKMOBS_STATE_MACHINE_ARN", state_machine.state_machine_arn)
+                function.add_environment(env_name("aws.state_machine_arn"), state_machine.state_machine_arn)
             for target in spec.invokes:
-                setting = INVOKED_BY_SETTING[target]
-                function.add_environment("MILKMOBS_" + setting.upper(), fns[target].function_name)
+                function.add_environment(env_name(INVOKED_BY_SETTING[target]), fns[target].function_name)
         for spec in with_trigger(Trigger.UPLOAD):
             storage.bucket.add_event_notification(
                 s3.EventType.OBJECT_CREATED,

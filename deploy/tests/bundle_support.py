@@ -89,6 +89,27 @@ def record(model, context, **kwargs):
     calls.append({"service": model.service_model.signing_name, "operation": model.name,
                   "params": context.get("recorded_names", {})})
 
+settings_read = set()
+
+
+def record_settings():
+    """Every setting the function reads (``aws.region``): attribute reads on Settings and its groups."""
+    try:
+        from milkmobs.settings import GROUPS, Settings
+    except ImportError:
+        return
+    def recording(cls, prefix):
+        fields = frozenset(cls.model_fields) - frozenset(GROUPS)
+        original = cls.__getattribute__
+        def getattribute(self, name):
+            if name in fields:
+                settings_read.add(prefix + name)
+            return original(self, name)
+        cls.__getattribute__ = getattribute
+    recording(Settings, "")
+    for group, cls in GROUPS.items():
+        recording(cls, group + ".")
+
 import botocore.handlers
 botocore.handlers.BUILTIN_HANDLERS.append(("provide-client-params", named))
 botocore.handlers.BUILTIN_HANDLERS.append(("before-call", record))
@@ -130,6 +151,7 @@ setup = sys.stdin.readline()
 if setup.strip():
     exec(json.loads(setup)["code"], {"__name__": "bundle_setup"})
 record_opensearch()
+record_settings()  # after the set-up: the cold start's composition root builds every adapter, the handler reads
 import uuid
 for line in sys.stdin:  # calls made while setting up (cold start) go with the first answer
     event = json.loads(line)
@@ -140,6 +162,7 @@ for line in sys.stdin:  # calls made while setting up (cold start) go with the f
     except Exception as exc:
         answer = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
     answer["calls"] = list(calls)
+    answer["settings_read"] = sorted(settings_read)
     calls.clear()
     answers.write(json.dumps(answer, default=str) + "\n")
 '''
@@ -155,6 +178,8 @@ class Invocation:
     error_type: str | None
     error_message: str | None
     calls: list[dict[str, Any]]
+    #: The settings the handler has read while invoked so far (dotted: ``aws.region``).
+    settings_read: list[str] = field(default_factory=list)
 
 
 class HandlerWorker:
@@ -201,7 +226,8 @@ class HandlerWorker:
         if not line:
             raise AssertionError(f"{self.spec.name} died while invoked:\n{self.stderr()}")
         answer = json.loads(line)
-        return Invocation(answer.get("result"), answer.get("errorType"), answer.get("errorMessage"), answer["calls"])
+        return Invocation(answer.get("result"), answer.get("errorType"), answer.get("errorMessage"), answer["calls"],
+                          answer.get("settings_read", []))
 
     def close(self) -> None:
         if self._process.poll() is None:

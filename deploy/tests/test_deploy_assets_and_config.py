@@ -100,14 +100,14 @@ def test_context_values_become_the_deploy_config() -> None:
     app = cdk.App(context={
         "milkmobs:removalPolicy": "destroy", "milkmobs:corsOrigins": "https://a.example, https://b.example",
         "milkmobs:openSearchDataNodes": "2", "milkmobs:alarmEmail": "ops@example.com",
-        "milkmobs:assetMode": "placeholder", "milkmobs:settings": '{"cluster_join_threshold": 0.8}',
+        "milkmobs:assetMode": "placeholder", "milkmobs:settings": '{"clustering.join_threshold": 0.8}',
     })
     config = DeployConfig.from_context(app.node)
     assert config.removal_policy == cdk.RemovalPolicy.DESTROY
     assert config.cors_origins == ("https://a.example", "https://b.example")
     assert config.opensearch_data_nodes == 2 and config.alarm_email == "ops@example.com"
     assert config.asset_mode is AssetMode.PLACEHOLDER
-    assert config.settings_overrides == {"cluster_join_threshold": 0.8}
+    assert config.settings_overrides == {"clustering.join_threshold": 0.8}
     assert DeployConfig.from_context(cdk.App().node) == DeployConfig()
 
 

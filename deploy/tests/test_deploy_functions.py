@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from deploy_support import Synth
 from milkmobs_infra.function_specs import FUNCTION_SPECS, SPECS_BY_NAME, Search, Trigger, with_trigger
-from milkmobs_infra.functions import settings_environment, settings_read_by
+from milkmobs_infra.functions import known_setting, settings_environment, settings_read_by
 
 from milkmobs.core.workflow import ANALYSIS_WORKFLOW
-from milkmobs.settings import Settings
+from milkmobs.settings import env_name
 
 # name: (timeout seconds, memory MB where the seed gives one — and for analysis-mark-processing,
 # which probes the file with ffmpeg in our core)
@@ -73,36 +73,37 @@ def test_current_python_runtime_on_arm64_with_a_log_group_each(synth: Synth) -> 
 def test_each_function_gets_only_the_settings_it_reads(synth: Synth) -> None:
     for name, props in _functions(synth).items():
         env = props["Environment"]["Variables"]
-        fields = {k.removeprefix("MILKMOBS_").lower() for k in env if k.startswith("MILKMOBS_")}
-        assert fields <= set(Settings.model_fields), name
+        fields = {k.removeprefix("MILKMOBS_").lower().replace("__", ".") for k in env if k.startswith("MILKMOBS_")}
+        assert all(known_setting(field) for field in fields), name
         assert fields <= settings_read_by(SPECS_BY_NAME[name]), name
         assert env["MILKMOBS_BACKEND"] == "aws"
         # the cursor key is never in the environment: the functions read it from Secrets Manager
-        assert "MILKMOBS_CURSOR_SECRET" not in env, name
+        assert "MILKMOBS_AWS__CURSOR_SECRET" not in env, name
     functions = _functions(synth)
     by_field = {
         field: {name for name, props in functions.items()
-                if f"MILKMOBS_{field.upper()}" in props["Environment"]["Variables"]}
-        for field in ("videos_table", "mobs_table", "opensearch_endpoint", "pegasus_model_id", "state_machine_arn",
-                      "cursor_secret_id", "media_bucket")
+                if env_name(field) in props["Environment"]["Variables"]}
+        for field in ("aws.videos_table", "aws.mobs_table", "opensearch.endpoint", "models.pegasus_model_id",
+                      "aws.state_machine_arn", "aws.cursor_secret_id", "aws.media_bucket")
     }
-    assert by_field["state_machine_arn"] == {"start-analysis", "get-execution-history", "sweep-stuck-videos"}
-    assert by_field["opensearch_endpoint"] == {s.name for s in FUNCTION_SPECS if s.search is not Search.NONE}
-    assert by_field["pegasus_model_id"] == {"analysis-pegasus", "analysis-marengo", "search-similar"}
-    assert "list-mobs" not in by_field["videos_table"] and "list-mobs" in by_field["mobs_table"]
-    assert by_field["cursor_secret_id"] == by_field["videos_table"]
-    assert "create-opensearch-index" not in by_field["media_bucket"]
+    assert by_field["aws.state_machine_arn"] == {"start-analysis", "get-execution-history", "sweep-stuck-videos"}
+    assert by_field["opensearch.endpoint"] == {s.name for s in FUNCTION_SPECS if s.search is not Search.NONE}
+    assert by_field["models.pegasus_model_id"] == {"analysis-pegasus", "analysis-marengo", "search-similar"}
+    assert "list-mobs" not in by_field["aws.videos_table"] and "list-mobs" in by_field["aws.mobs_table"]
+    assert by_field["aws.cursor_secret_id"] == by_field["aws.videos_table"]
+    assert "create-opensearch-index" not in by_field["aws.media_bucket"]
     media = {name for name, props in functions.items()
-             if props["Environment"]["Variables"]["MILKMOBS_MEDIA_PROCESSING"] == "true"}
+             if props["Environment"]["Variables"]["MILKMOBS_AWS__MEDIA_PROCESSING"] == "true"}
     assert media == {"generate-thumbnail", "analysis-mark-processing"}
     # start-analysis asks generate-thumbnail for each thumbnail asynchronously (the seed's flow)
-    thumbnail_target = functions["start-analysis"]["Environment"]["Variables"]["MILKMOBS_THUMBNAIL_FUNCTION_NAME"]
+    thumbnail_target = functions["start-analysis"]["Environment"]["Variables"]["MILKMOBS_AWS__THUMBNAIL_FUNCTION_NAME"]
     assert "Ref" in thumbnail_target and "GenerateThumbnail" in str(thumbnail_target).replace("-", "")
 
 
 def test_settings_environment_refuses_names_settings_does_not_know() -> None:
-    assert settings_environment({"videos_table": "t", "cors_origins": ["a"], "embedding_dimension": None}) == {
-        "MILKMOBS_VIDEOS_TABLE": "t", "MILKMOBS_CORS_ORIGINS": '["a"]',
+    values = {"aws.videos_table": "t", "http.cors_origins": ["a"], "models.embedding_dimension": None}
+    assert settings_environment(values) == {
+        "MILKMOBS_AWS__VIDEOS_TABLE": "t", "MILKMOBS_HTTP__CORS_ORIGINS": '["a"]',
     }
     with pytest.raises(ValueError, match="video_table"):
         settings_environment({"video_table": "typo"})

@@ -21,7 +21,7 @@ def test_the_graphs_are_sized_for_the_encoding_the_index_is_created_with() -> No
     from milkmobs.adapters.aws.factory_models import build_vector_index
     from milkmobs.settings import Settings
 
-    index = build_vector_index(Settings(opensearch_endpoint="https://search.invalid:443"), dimension=512)
+    index = build_vector_index(Settings(opensearch={"endpoint": "https://search.invalid:443"}), dimension=512)
     encoder = index.index_body()["mappings"]["properties"]["embedding"]["method"]["parameters"].get("encoder")
     assert encoder == {"name": "sq", "parameters": {"type": "fp16"}}
     assert GRAPH_BYTES_PER_DIMENSION == 2

@@ -40,6 +40,7 @@ from bundle_support import (
 from bundle_support import worker_environment as lambda_environment
 from deploy_support import Synth, resolve
 from milkmobs_infra.function_specs import FUNCTION_SPECS, SPECS_BY_NAME, Search
+from milkmobs_infra.functions import settings_read_by
 
 moto = pytest.importorskip("moto")
 
@@ -109,6 +110,7 @@ class Deployed:
     invoked: list[str] = field(default_factory=list)
     events: list[tuple[str, Any]] = field(default_factory=list)
     workers: dict[str, HandlerWorker] = field(default_factory=dict)
+    settings_read: dict[str, set[str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def call(self, name: str, event: Any) -> Invocation:
@@ -122,6 +124,8 @@ class Deployed:
             self.events.append((name, event))
         invocation = worker.invoke(event)
         self.log.add(name, invocation.calls)
+        with self.lock:
+            self.settings_read.setdefault(name, set()).update(invocation.settings_read)
         if invocation.error_type == "ImportError" or invocation.error_type == "ModuleNotFoundError":
             raise AssertionError(f"{name}: {invocation.error_message}\n{worker.stderr()}")
         return invocation
@@ -261,10 +265,11 @@ def deployed(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     environments: dict[str, dict[str, str]] = {}
     for props in functions.values():
         env = {k: str(resolve(v, refs)) for k, v in props["Environment"]["Variables"].items()}
-        if "MILKMOBS_OPENSEARCH_ENDPOINT" in env:
-            env.update(MILKMOBS_OPENSEARCH_ENDPOINT=search.url, MILKMOBS_OPENSEARCH_AUTH="none")
+        if "MILKMOBS_OPENSEARCH__ENDPOINT" in env:
+            env.update(MILKMOBS_OPENSEARCH__ENDPOINT=search.url, MILKMOBS_OPENSEARCH__AUTH="none")
         environments[names[props["FunctionName"]]] = lambda_environment(
-            env, **aws, MILKMOBS_EMBEDDING_DIMENSION=str(DIMENSION), AWS_LAMBDA_FUNCTION_NAME=props["FunctionName"])
+            env, **aws, MILKMOBS_MODELS__EMBEDDING_DIMENSION=str(DIMENSION),
+            AWS_LAMBDA_FUNCTION_NAME=props["FunctionName"])
     env = Deployed(clients, bucket, queue_url, refs, environments, definition)
     routing = _route_lambda_to_workers(env, names)
     next(routing)
@@ -489,6 +494,18 @@ def test_the_tour_invokes_every_declared_function(deployed: Deployed, tour: Tour
 
 
 # --- every call granted ------------------------------------------------------------------------
+def test_each_handler_reads_only_the_settings_its_function_is_given(deployed: Deployed, tour: Tour) -> None:
+    """What a handler reads while it runs (its own code, the adapters built on first use: Bedrock,
+    OpenSearch, the cursor key) is declared by its spec, so its environment holds it. (The cold
+    start's composition root builds every adapter; a value it reads but the function never uses
+    keeps its default, and the function's policy refuses it anyway.)"""
+    assert set(deployed.settings_read) == {spec.name for spec in FUNCTION_SPECS}
+    assert deployed.settings_read["search-similar"] & {"opensearch.endpoint", "models.marengo_model_id"}
+    for name, read in deployed.settings_read.items():
+        declared = settings_read_by(SPECS_BY_NAME[name])
+        assert read <= declared, f"{name} reads {sorted(read - declared)} but its environment has no such setting"
+
+
 def test_every_aws_call_of_every_function_is_granted_by_its_own_policy(
     synth: Synth, deployed: Deployed, tour: Tour
 ) -> None:

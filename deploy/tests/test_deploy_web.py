@@ -130,11 +130,11 @@ def test_the_api_admits_the_pages_origin_only(synth: Synth) -> None:
         assert resolve(origin, refs) == f"'{SITE}'"
     api_functions = [
         f["Properties"] for f in synth.resources("AWS::Lambda::Function").values()
-        if "MILKMOBS_CORS_ORIGINS" in f["Properties"].get("Environment", {}).get("Variables", {})
+        if "MILKMOBS_HTTP__CORS_ORIGINS" in f["Properties"].get("Environment", {}).get("Variables", {})
     ]  # fmt: skip
     assert len(api_functions) >= 10
     for props in api_functions:
-        assert json.loads(resolve(props["Environment"]["Variables"]["MILKMOBS_CORS_ORIGINS"], refs)) == [SITE]
+        assert json.loads(resolve(props["Environment"]["Variables"]["MILKMOBS_HTTP__CORS_ORIGINS"], refs)) == [SITE]
 
 
 def test_uploads_from_the_published_page_reach_the_bucket(synth: Synth) -> None:

@@ -45,21 +45,22 @@ _FACTORIES = {
 
 
 def core_config(settings: Settings) -> CoreConfig:
-    """The plain values the core needs, from the validated settings."""
+    """The plain values the core needs, from the validated settings (their one home of defaults)."""
+    uploads, clustering, models = settings.uploads, settings.clustering, settings.models
     return CoreConfig(
         campaign=settings.campaign,
-        max_upload_bytes=settings.max_upload_bytes,
-        max_video_seconds=settings.max_video_seconds,
-        upload_url_expires_seconds=settings.upload_url_expires_seconds,
-        read_url_expires_seconds=settings.read_url_expires_seconds,
-        cluster_join_threshold=settings.cluster_join_threshold,
-        batch_cluster_k=settings.batch_cluster_k,
-        batch_cluster_max_iter=settings.batch_cluster_max_iter,
-        batch_cluster_sample=settings.batch_cluster_sample,
+        max_upload_bytes=uploads.max_upload_bytes,
+        max_video_seconds=uploads.max_video_seconds,
+        upload_url_expires_seconds=uploads.upload_url_expires_seconds,
+        read_url_expires_seconds=uploads.read_url_expires_seconds,
+        cluster_join_threshold=clustering.join_threshold,
+        batch_cluster_k=clustering.batch_k,
+        batch_cluster_max_iter=clustering.batch_max_iter,
+        batch_cluster_sample=clustering.batch_sample,
         random_seed=settings.random_seed,
         prices_per_second={
-            settings.pegasus_model_id: settings.pegasus_price_per_second,
-            settings.marengo_model_id: settings.marengo_price_per_second,
+            models.pegasus_model_id: models.pegasus_price_per_second,
+            models.marengo_model_id: models.marengo_price_per_second,
         },
     )
 
@@ -88,9 +89,9 @@ def _check_dimensions(settings: Settings, adapters: AdapterSet) -> None:
             f"the analyzer {type(adapters.analyzer).__name__} embeds in {analyzer_dim} dimensions but the vector "
             f"index {type(adapters.index).__name__} holds {index_dim}; configure the same embedding dimension"
         )
-    if settings.embedding_dimension is not None and settings.embedding_dimension != analyzer_dim:
+    if settings.models.embedding_dimension is not None and settings.models.embedding_dimension != analyzer_dim:
         raise ConfigurationError(
-            f"MILKMOBS_EMBEDDING_DIMENSION is {settings.embedding_dimension} but the analyzer "
+            f"MILKMOBS_MODELS__EMBEDDING_DIMENSION is {settings.models.embedding_dimension} but the analyzer "
             f"{type(adapters.analyzer).__name__} produces {analyzer_dim}-dimensional embeddings"
         )
 
@@ -111,7 +112,7 @@ def build(
 ) -> MilkMobs:
     """Build the application for ``settings`` (default: ``Settings()`` from the environment).
 
-    ``background=True`` runs the in-process workflow on a thread pool of ``settings.workers``
+    ``background=True`` runs the in-process workflow on a thread pool of ``settings.local.workers``
     (``milkmobs serve``) and first recovers what a previous process left half-done
     (``core.recovery.recover``: interrupted executions, mob counts, index rows);
     otherwise each upload is analysed before ``upload_video`` returns.
@@ -166,7 +167,7 @@ def build(
         context,
         executions,
         background=background,
-        workers=settings.workers,
+        workers=settings.local.workers,
         retry_interval_scale=retry_interval_scale,
         wait_scale=wait_scale,
         seed=settings.random_seed,

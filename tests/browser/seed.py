@@ -36,7 +36,7 @@ def seed_validated_videos(data_dir: Path, count: int) -> float:
     start = time.perf_counter()
     thumbnails = [_thumbnail(colour) for colour in COLOURS]
     now = datetime.now(UTC)
-    with build(Settings(backend="local", data_dir=data_dir), media_processor=None) as app:
+    with build(Settings(backend="local", local={"data_dir": data_dir}), media_processor=None) as app:
         ports = app.ports
         dimension = ports.index.dimension
         mobs = []

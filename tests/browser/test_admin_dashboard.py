@@ -28,7 +28,7 @@ WAITING = 30
 def site(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """{'server', 'token', 'milk1', 'milk2', 'doomed', 'plain', 'broken'} → the server and the final records."""
     clips = tmp_path_factory.mktemp("clips")
-    with serve(tmp_path_factory.mktemp("data"), env={"MILKMOBS_WORKERS": "2"}) as running:
+    with serve(tmp_path_factory.mktemp("data"), env={"MILKMOBS_LOCAL__WORKERS": "2"}) as running:
         url = running.url
 
         def put(name: str, title: str, hashtags: list[str], **clip: Any) -> str:

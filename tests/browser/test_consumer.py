@@ -42,7 +42,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, clips: dict[str, Path]) -> Any:
     """A running server and the videos it holds: {'server', 'milk1', 'milk2', 'plain', 'broken'} → records."""
-    with serve(tmp_path_factory.mktemp("data"), env={"MILKMOBS_WORKERS": "2"}) as running:
+    with serve(tmp_path_factory.mktemp("data"), env={"MILKMOBS_LOCAL__WORKERS": "2"}) as running:
         url = running.url
         # The first campaign video is analysed before the next arrives, so the second joins its mob.
         first = final_record(

@@ -40,11 +40,9 @@ WRITE_VERBS = ("add", "save", "delete", "adjust", "upsert", "publish", "put", "r
 def settings(data_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "backend": Backend.LOCAL,
-        "data_dir": data_dir,
-        "embedding_dimension": DIMENSION,
-        "workers": 2,
-        "cluster_join_threshold": -1.0,  # any second video joins the first one's mob
-        "batch_cluster_k": 2,  # a batch run splits the themes: mobs are founded, kept and moved between
+        "local": {"data_dir": data_dir, "workers": 2},
+        "models": {"embedding_dimension": DIMENSION},
+        "clustering": {"join_threshold": -1.0, "batch_k": 2},
     }
     values.update(overrides)
     return Settings(**values)

@@ -24,10 +24,10 @@ from milkmobs.server.wsgi import LocalHttpApp
 from milkmobs.settings import Settings
 
 TOKEN = "fuzz-admin-token"
-_SETTINGS = Settings(backend="memory", admin_token=TOKEN, public_base_url="http://fuzz")
+_SETTINGS = Settings(backend="memory", http={"admin_token": TOKEN, "public_base_url": "http://fuzz"})
 _APP: MilkMobs = build(_SETTINGS, retry_interval_scale=0, wait_scale=0)
 _API = create_api(lambda: _APP, authorizer=BearerTokenAuthorizer(TOKEN))
-WSGI = LocalHttpApp(_API.resolve, lambda: _APP, max_upload_bytes=_SETTINGS.max_upload_bytes)
+WSGI = LocalHttpApp(_API.resolve, lambda: _APP, max_upload_bytes=_SETTINGS.uploads.max_upload_bytes)
 
 
 def _seed(app: MilkMobs) -> None:

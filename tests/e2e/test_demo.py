@@ -24,7 +24,7 @@ from milkmobs.settings import Settings
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
     data_dir = tmp_path_factory.mktemp("demo-data")
-    assert Settings().cluster_join_threshold == 0.75  # the default threshold, not one tuned for the test
+    assert Settings().clustering.join_threshold == 0.75  # the default threshold, not one tuned for the test
     return run_demo_pipeline(data_dir, demo_clips(data_dir, None), query_text=CORPUS_QUERY)
 
 
@@ -114,7 +114,7 @@ def _demo_videos(data_dir: Path) -> list[str]:
     from milkmobs.bootstrap import build
     from milkmobs.demo.runner import DEMO_USER
 
-    with build(Settings(backend="local", data_dir=data_dir)) as app:
+    with build(Settings(backend="local", local={"data_dir": data_dir})) as app:
         return [v.video_id for v in app.list_user_videos(DEMO_USER, limit=100).items]
 
 
@@ -133,7 +133,7 @@ def test_reset_starts_over_and_old_doubles_are_tidied(demo: DemoResult, tmp_path
 
     data_dir = tmp_path / "data"
     clips = [c for c in demo_clips(demo.data_dir, None) if c.path.stem in {"sunset_1", "night_1"}]
-    with build(Settings(backend="local", data_dir=data_dir)) as app:  # what an older demo left: a double
+    with build(Settings(backend="local", local={"data_dir": data_dir})) as app:  # what an older demo left: a double
         doubles = [submit_clip(app, clips[0]).video_id for _ in range(2)]
     first = run_demo_pipeline(data_dir, clips, query_text=CORPUS_QUERY)
     assert [o.recognised for o in first.outcomes] == [True, False]

@@ -62,7 +62,7 @@ def _raw(server: ServerProcess, request: bytes) -> Answer:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    env = {"MILKMOBS_ADMIN_TOKEN": TOKEN, "MILKMOBS_MAX_UPLOAD_BYTES": str(MAX_UPLOAD)}
+    env = {"MILKMOBS_HTTP__ADMIN_TOKEN": TOKEN, "MILKMOBS_UPLOADS__MAX_UPLOAD_BYTES": str(MAX_UPLOAD)}
     with serve(tmp_path_factory.mktemp("errors"), backend="memory", env=env) as running:
         yield running
 
@@ -93,7 +93,7 @@ def _uploaded_video_url(server: ServerProcess, data: bytes | None = None) -> str
 
 def _in_process(error: Exception) -> Answer:
     """500 and 503 cannot be caused from outside a healthy server: the same WSGI app, with a store that fails."""
-    settings = Settings(backend="memory", public_base_url="http://local")
+    settings = Settings(backend="memory", http={"public_base_url": "http://local"})
     with build(settings) as app:
 
         def failing(*_args: Any, **_kwargs: Any) -> Any:

@@ -16,7 +16,7 @@ import requests
 from tests.adapters.aws.moto_support import REGION, aws_app_on_moto
 
 from milkmobs.core.views import SubmitRequest
-from milkmobs.domain import EVENT_SOURCE, ExecutionStatus, VideoStatus
+from milkmobs.domain import EVENT_BUS_NAME, EVENT_SOURCE, ExecutionStatus, VideoStatus
 
 pytest.importorskip("moto")
 
@@ -30,9 +30,9 @@ def test_twenty_videos_run_from_submit_through_step_functions_to_the_feed() -> N
         sqs, events = session.client("sqs", region_name=REGION), session.client("events", region_name=REGION)
         queue = sqs.create_queue(QueueName="analysed")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(Name="analysed", EventBusName=env.settings.event_bus_name,
+        events.put_rule(Name="analysed", EventBusName=EVENT_BUS_NAME,
                         EventPattern=json.dumps({"source": [EVENT_SOURCE]}))  # fmt: skip
-        events.put_targets(Rule="analysed", EventBusName=env.settings.event_bus_name, Targets=[{"Id": "q", "Arn": arn}])
+        events.put_targets(Rule="analysed", EventBusName=EVENT_BUS_NAME, Targets=[{"Id": "q", "Arn": arn}])
 
         submitted: list[str] = []
         for i in range(VIDEOS):
@@ -109,7 +109,7 @@ def test_twenty_videos_run_from_submit_through_step_functions_to_the_feed() -> N
         gone = validated[0]
         mob_before = next(m for m in app.list_mobs() if m.mob_id == gone.mob_id).video_count
         s3 = session.client("s3", region_name=REGION)
-        bucket = env.settings.media_bucket
+        bucket = env.settings.aws.media_bucket
         s3.put_object(Bucket=bucket, Key=gone.media_key, Body=b"a second version")
         app.delete_video(gone.video_id)
         listing = s3.list_object_versions(Bucket=bucket, Prefix=gone.media_key)

@@ -41,7 +41,7 @@ def test_fifty_videos_with_throttling_all_settle() -> None:
             FakeAnalyzer(adapters.media, dimension=adapters.index.dimension, transient_failure_rate=0.3, seed=7)
         )
 
-    app = make_app(background=True, settings={"workers": 4}, analyzer=analyzer)
+    app = make_app(background=True, settings={"local": {"workers": 4}}, analyzer=analyzer)
     try:
         ids = []
         for i in range(50):

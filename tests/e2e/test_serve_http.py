@@ -34,7 +34,11 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    env = {"MILKMOBS_MAX_UPLOAD_BYTES": str(MAX_UPLOAD), "MILKMOBS_WORKERS": "2", "MILKMOBS_HTTP_WORKERS": "2"}
+    env = {
+        "MILKMOBS_UPLOADS__MAX_UPLOAD_BYTES": str(MAX_UPLOAD),
+        "MILKMOBS_LOCAL__WORKERS": "2",
+        "MILKMOBS_HTTP__WORKERS": "2",
+    }
     with serve(tmp_path_factory.mktemp("data"), env=env) as running:
         yield running
 
@@ -203,7 +207,7 @@ def test_a_new_user_session(server: ServerProcess, videos: dict[str, Path]) -> N
 def test_configured_token_is_not_printed_and_sigterm_stops_cleanly(tmp_path: Path) -> None:
     import signal
 
-    env = {"MILKMOBS_ADMIN_TOKEN": "configured-secret"}
+    env = {"MILKMOBS_HTTP__ADMIN_TOKEN": "configured-secret"}
     with serve(tmp_path / "data", backend="memory", env=env) as running:
         assert running.admin_token is None
         assert (

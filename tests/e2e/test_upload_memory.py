@@ -131,7 +131,11 @@ def _wait_settled(server: ServerProcess, video_id: str, timeout: float = 120) ->
 @pytest.mark.timeout(600)
 def test_concurrent_large_uploads_keep_the_server_memory_flat(tmp_path: Path) -> None:
     # One HTTP process, so the warm-up below warms the process that then takes every upload.
-    env = {"MILKMOBS_MAX_UPLOAD_BYTES": str(UPLOAD_BYTES), "MILKMOBS_WORKERS": "1", "MILKMOBS_HTTP_WORKERS": "1"}
+    env = {
+        "MILKMOBS_UPLOADS__MAX_UPLOAD_BYTES": str(UPLOAD_BYTES),
+        "MILKMOBS_LOCAL__WORKERS": "1",
+        "MILKMOBS_HTTP__WORKERS": "1",
+    }
     with serve(tmp_path / "data", env=env) as server:
         # Warm every path an upload takes (route table, form check, store, the pipeline's failure path
         # for bytes that are not a video) so the baseline already holds what they import.

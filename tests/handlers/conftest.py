@@ -44,7 +44,7 @@ def context() -> LambdaContext:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(backend="memory", admin_token=ADMIN_TOKEN, public_base_url="http://testserver")
+    return Settings(backend="memory", http={"admin_token": ADMIN_TOKEN, "public_base_url": "http://testserver"})
 
 
 @pytest.fixture

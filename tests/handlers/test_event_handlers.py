@@ -249,7 +249,7 @@ def test_start_analysis_requests_each_thumbnail_asynchronously(
     from milkmobs.adapters.aws.clients import AwsClients
 
     monkeypatch.setattr(AwsClients, "lambda_", lambda self: lambda_client)
-    configured = Settings(backend="memory", thumbnail_function_name="milkmobs-generate-thumbnail")
+    configured = Settings(backend="memory", aws={"thumbnail_function_name": "milkmobs-generate-thumbnail"})
     _runtime.install(app, settings_override=configured)
     with stubber:
         assert start_analysis.handler(s3_event(key), context)["started"] == [video_id]

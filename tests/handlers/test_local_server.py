@@ -26,7 +26,7 @@ MAX = 50_000
 
 @pytest.fixture
 def app() -> Iterator[MilkMobs]:
-    settings = Settings(backend="memory", max_upload_bytes=MAX, public_base_url="http://local")
+    settings = Settings(backend="memory", uploads={"max_upload_bytes": MAX}, http={"public_base_url": "http://local"})
     with build(settings, retry_interval_scale=0, wait_scale=0) as application:
         yield application
 

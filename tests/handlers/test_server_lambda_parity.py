@@ -51,10 +51,9 @@ Request = tuple[ModuleType, str, str, dict[str, str], dict[str, str]]  # handler
 def _settings(tmp_path: Path) -> Settings:
     return Settings(
         backend=Backend.LOCAL,
-        data_dir=tmp_path / "data",
-        admin_token=ADMIN_TOKEN,
-        public_base_url="http://testserver",
-        embedding_dimension=32,
+        local={"data_dir": tmp_path / "data"},
+        http={"admin_token": ADMIN_TOKEN, "public_base_url": "http://testserver"},
+        models={"embedding_dimension": 32},
     )
 
 
@@ -74,7 +73,7 @@ def served(tmp_path: Path) -> Iterator[tuple[MilkMobs, Any, io.StringIO]]:
         tags = ["gotmilk", "milkmob"] if entry else ["cats"]
         sub = app.submit_video(SubmitRequest(user_id=f"user{i % 2}", title=f"clip {i}", hashtags=tags))
         app.upload_video(sub.video_id, (b"GOT MILK drinking milk " if entry else b"a cat asleep ") + bytes([i]) * 64)
-    db = SQLiteDatabase(Path(settings.data_dir) / DATABASE_FILE)
+    db = SQLiteDatabase(Path(settings.local.data_dir) / DATABASE_FILE)
     index = app.ports.index
     assert isinstance(index, PersistedVectorIndex)
     log = io.StringIO()
@@ -197,7 +196,7 @@ def test_workers_sharing_pages_answer_as_the_lambdas_do_also_after_writes(served
     other answers, and a write through either makes neither answer the old page."""
     app, _, _ = served
     settings = _settings(tmp_path)
-    db = SQLiteDatabase(Path(settings.data_dir) / DATABASE_FILE)
+    db = SQLiteDatabase(Path(settings.local.data_dir) / DATABASE_FILE)
     index = app.ports.index
     assert isinstance(index, PersistedVectorIndex)
     (tmp_path / "pages").mkdir()

@@ -98,7 +98,7 @@ def test_build_raises_a_configuration_error_naming_the_extra(
         "from milkmobs.domain import ConfigurationError\n"
         "from milkmobs.settings import Settings\n"
         "try:\n"
-        f"    build(Settings(backend='{backend}', data_dir='data'))\n"
+        f"    build(Settings(backend='{backend}', local={{'data_dir': 'data'}}))\n"
         "except ConfigurationError as exc:\n"
         "    print('ConfigurationError:', exc.message)\n"
     )

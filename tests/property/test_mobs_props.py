@@ -50,7 +50,7 @@ def assert_consistent(app: MilkMobs) -> None:
 @SLOW
 @given(scenarios)
 def test_clustering_keeps_every_invariant(s) -> None:  # type: ignore[no-untyped-def]
-    settings_ = {"cluster_join_threshold": s["threshold"], "batch_cluster_k": s["k"], "random_seed": s["seed"]}
+    settings_ = {"random_seed": s["seed"], "clustering": {"join_threshold": s["threshold"], "batch_k": s["k"]}}
     with make_app(settings=settings_) as app:
         ids = [put_validated(app, v) for v in _vectors(s["n"], s["centres"], s["noise"], s["seed"])]
         for video_id in ids:
@@ -67,7 +67,7 @@ def test_clustering_keeps_every_invariant(s) -> None:  # type: ignore[no-untyped
 @SLOW
 @given(scenarios)
 def test_reclustering_unchanged_data_keeps_every_mob_id(s) -> None:  # type: ignore[no-untyped-def]
-    with make_app(settings={"batch_cluster_k": s["k"], "random_seed": s["seed"]}) as app:
+    with make_app(settings={"random_seed": s["seed"], "clustering": {"batch_k": s["k"]}}) as app:
         for v in _vectors(s["n"], s["centres"], s["noise"], s["seed"]):
             steps.cluster_video(app.context, put_validated(app, v))
         app.recluster()

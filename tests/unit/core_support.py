@@ -30,7 +30,9 @@ def make_app(
     *, dimension: int = DIMENSION, background: bool = False, settings: dict[str, Any] | None = None, **overrides: Any
 ) -> MilkMobs:
     """A memory-backed app with a stepping clock, sequential ids and no retry/wait sleeping."""
-    config = Settings(backend="memory", embedding_dimension=dimension, **(settings or {}))
+    values: dict[str, Any] = {**(settings or {})}
+    values["models"] = {"embedding_dimension": dimension, **values.get("models", {})}
+    config = Settings(backend="memory", **values)
     overrides.setdefault("clock", FixedClock(T0, step=timedelta(milliseconds=10)))
     overrides.setdefault("ids", SequentialIdGenerator())
     return build(config, background=background, retry_interval_scale=0.0, wait_scale=0.0, **overrides)

@@ -16,12 +16,12 @@ def app():  # type: ignore[no-untyped-def]
     # The price table is keyed by the Bedrock model ids in the settings: here the fake's own ids.
     prices = {"pegasus_price_per_second": 0.5, "marengo_price_per_second": 0.25}
     ids = {"pegasus_model_id": "fake.pegasus", "marengo_model_id": "fake.marengo"}
-    with make_app(settings={**prices, **ids}) as application:
+    with make_app(settings={"models": {**prices, **ids}}) as application:
         yield application
 
 
 def test_usage_of_models_that_are_not_the_priced_bedrock_ones_costs_nothing() -> None:
-    with make_app(settings={"pegasus_price_per_second": 0.5, "marengo_price_per_second": 0.25}) as app:
+    with make_app(settings={"models": {"pegasus_price_per_second": 0.5, "marengo_price_per_second": 0.25}}) as app:
         upload(app)
         report = app.usage("1h")
     assert {m.model_id for m in report.models} == {"fake.pegasus", "fake.marengo"}

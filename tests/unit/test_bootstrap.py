@@ -18,21 +18,22 @@ from milkmobs.settings import Settings
 def test_build_memory_from_settings() -> None:
     settings = Settings(
         backend="memory",
-        embedding_dimension=16,
-        max_upload_bytes=123,
-        cluster_join_threshold=0.5,
-        pegasus_price_per_second=1.5,
+        models={"embedding_dimension": 16, "pegasus_price_per_second": 1.5},
+        uploads={"max_upload_bytes": 123},
+        clustering={"join_threshold": 0.5},
     )
     with build(settings) as app:
         assert app.ports.index.dimension == 16 == app.ports.analyzer.embedding_dimension
         assert isinstance(app.workflow, InProcessOrchestrator)
         assert app.config.max_upload_bytes == 123 and app.config.cluster_join_threshold == 0.5
-        assert app.config.prices_per_second[settings.pegasus_model_id] == 1.5
+        assert app.config.prices_per_second[settings.models.pegasus_model_id] == 1.5
         assert app.ports.media_processor is not None
 
 
 def test_core_config_maps_every_field() -> None:
-    settings = Settings(batch_cluster_k=7, batch_cluster_max_iter=9, random_seed=3, read_url_expires_seconds=60)
+    settings = Settings(
+        random_seed=3, clustering={"batch_k": 7, "batch_max_iter": 9}, uploads={"read_url_expires_seconds": 60}
+    )
     config = core_config(settings)
     assert (config.batch_cluster_k, config.batch_cluster_max_iter, config.random_seed) == (7, 9, 3)
     assert config.read_url_expires_seconds == 60 and config.campaign == settings.campaign
@@ -57,10 +58,10 @@ def test_unknown_overrides_and_dimension_mismatches_are_configuration_errors() -
     with pytest.raises(ConfigurationError, match="unknown override"):
         build(Settings(), videoz=object())
     with pytest.raises(ConfigurationError, match="dimensions"):
-        build(Settings(embedding_dimension=32), index=InMemoryVectorIndex(16))
+        build(Settings(models={"embedding_dimension": 32}), index=InMemoryVectorIndex(16))
     with pytest.raises(ConfigurationError, match="EMBEDDING_DIMENSION"):
         build(
-            Settings(embedding_dimension=32),
+            Settings(models={"embedding_dimension": 32}),
             analyzer=lambda a: FakeAnalyzer(a.media, dimension=16),
             index=InMemoryVectorIndex(16),
         )
@@ -84,6 +85,6 @@ def test_close_runs_every_closer_once_even_if_one_fails() -> None:
 
 def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MILKMOBS_BACKEND", "memory")
-    monkeypatch.setenv("MILKMOBS_EMBEDDING_DIMENSION", "8")
+    monkeypatch.setenv("MILKMOBS_MODELS__EMBEDDING_DIMENSION", "8")
     with build() as app:
         assert app.ports.index.dimension == 8

@@ -28,7 +28,7 @@ class WatchedVideoStore(InMemoryVideoStore):
 
 def test_every_stored_validated_record_has_an_existing_mob() -> None:
     videos = WatchedVideoStore()
-    with make_app(videos=videos, settings={"cluster_join_threshold": 0.99, "batch_cluster_k": 2}) as app:
+    with make_app(videos=videos, settings={"clustering": {"join_threshold": 0.99, "batch_k": 2}}) as app:
 
         def mob_exists(mob_id: str) -> bool:
             return any(m.mob_id == mob_id for m in app.ports.mobs.list_all())

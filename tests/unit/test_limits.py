@@ -57,25 +57,25 @@ def test_the_execution_timeout_covers_every_step_using_its_whole_timeout_once() 
 
 
 def test_settings_cannot_accept_more_than_the_timeouts_were_derived_for() -> None:
-    assert Settings().max_video_seconds == LIMITS.max_video_seconds
-    assert Settings().max_upload_bytes == LIMITS.max_upload_bytes
+    assert Settings().uploads.max_video_seconds == LIMITS.max_video_seconds
+    assert Settings().uploads.max_upload_bytes == LIMITS.max_upload_bytes
     with pytest.raises(ValueError, match="max_video_seconds"):
-        Settings(max_video_seconds=LIMITS.max_video_seconds + 1)
+        Settings(uploads={"max_video_seconds": LIMITS.max_video_seconds + 1})
     with pytest.raises(ValueError, match="max_upload_bytes"):
-        Settings(max_upload_bytes=LIMITS.max_upload_bytes + 1)
+        Settings(uploads={"max_upload_bytes": LIMITS.max_upload_bytes + 1})
 
 
 def test_a_video_longer_than_the_limit_fails_with_a_reason_naming_the_limit() -> None:
     # the memory backend's probe reads 250 kB as one second: 256 kB is a 1.02 s video
-    with make_app(settings={"max_video_seconds": 1}) as app:
+    with make_app(settings={"uploads": {"max_video_seconds": 1}}) as app:
         video = upload(app, data=CAMPAIGN_BYTES * 1000)
         assert video.status is VideoStatus.FAILED
         assert video.failure is not None and video.failure.step == "MarkProcessing"
         assert video.failure.error_type == "PayloadTooLargeError"
-        assert "the longest accepted is 1 s (MILKMOBS_MAX_VIDEO_SECONDS)" in video.failure.error
+        assert "the longest accepted is 1 s (MILKMOBS_UPLOADS__MAX_VIDEO_SECONDS)" in video.failure.error
         assert app.ports.analyzer is not None and app.ports.index.count() == 0
 
 
 def test_a_video_within_the_limit_is_analysed() -> None:
-    with make_app(settings={"max_video_seconds": 2}) as app:
+    with make_app(settings={"uploads": {"max_video_seconds": 2}}) as app:
         assert upload(app, data=CAMPAIGN_BYTES * 1000).status is VideoStatus.VALIDATED

@@ -55,7 +55,7 @@ class CountingVideoStore(InMemoryVideoStore):
 
 
 def test_join_the_nearest_mob_above_the_threshold_else_found_one() -> None:
-    with make_app(settings={"cluster_join_threshold": 0.8}) as app:
+    with make_app(settings={"clustering": {"join_threshold": 0.8}}) as app:
         a = put_validated(app, _axis(0))
         a_mob = steps.cluster_video(app.context, a)
         b = put_validated(app, unit(_axis(0) + 0.3 * _axis(1)))  # cosine ≈ 0.96 with a
@@ -97,7 +97,7 @@ def test_a_version_clash_is_retried_with_a_fresh_read() -> None:
 
 
 def test_concurrent_clustering_loses_no_count() -> None:
-    with make_app(settings={"cluster_join_threshold": 0.5}) as app:
+    with make_app(settings={"clustering": {"join_threshold": 0.5}}) as app:
         ids = [put_validated(app, _axis(0, 0.05, seed=i)) for i in range(30)]
         steps.cluster_video(app.context, ids[0])
         with ThreadPoolExecutor(8) as pool:
@@ -107,7 +107,7 @@ def test_concurrent_clustering_loses_no_count() -> None:
 
 
 def test_recluster_keeps_mob_ids_and_names_mobs_from_members() -> None:
-    with make_app(settings={"batch_cluster_k": 3, "cluster_join_threshold": 0.7}) as app:
+    with make_app(settings={"clustering": {"batch_k": 3, "join_threshold": 0.7}}) as app:
         for i in range(30):
             tag = ["skate", "beach", "kitchen"][i % 3]
             steps.cluster_video(app.context, put_validated(app, _axis(i % 3, 0.03, seed=i), hashtags=["gotmilk", tag]))
@@ -124,7 +124,7 @@ def test_recluster_keeps_mob_ids_and_names_mobs_from_members() -> None:
 
 def test_recluster_merges_split_mobs_and_removes_the_emptied_ones() -> None:
     # A tight join threshold makes many small mobs; the batch run with k=2 consolidates them.
-    with make_app(settings={"batch_cluster_k": 2, "cluster_join_threshold": 0.999}) as app:
+    with make_app(settings={"clustering": {"batch_k": 2, "join_threshold": 0.999}}) as app:
         ids = [put_validated(app, _axis(i % 2, 0.2, seed=i)) for i in range(12)]
         for video_id in ids:
             steps.cluster_video(app.context, video_id)
@@ -159,7 +159,7 @@ def test_a_video_whose_mob_was_removed_is_placed_again() -> None:
 
 def test_recluster_without_k_refines_as_many_mobs_as_incremental_clustering_found() -> None:
     # 4 themes × 3 videos: sqrt(n/2) would merge themes; the active mob count keeps them apart.
-    with make_app(settings={"cluster_join_threshold": 0.7}) as app:
+    with make_app(settings={"clustering": {"join_threshold": 0.7}}) as app:
         for i in range(12):
             steps.cluster_video(app.context, put_validated(app, _axis(i % 4, 0.03, seed=i)))
         before = sorted(m.mob_id for m in all_mobs(app))
@@ -171,7 +171,7 @@ def test_recluster_without_k_refines_as_many_mobs_as_incremental_clustering_foun
 def test_past_the_sample_size_the_batch_fits_a_sample_and_assigns_every_video() -> None:
     # 60 videos in 3 themes, k-means on 15 of them: every video still lands in its theme's mob,
     # each centroid is its members' mean, and the mob ids and names survive as on the full path.
-    settings = {"batch_cluster_k": 3, "cluster_join_threshold": 0.7, "batch_cluster_sample": 15}
+    settings = {"clustering": {"batch_k": 3, "join_threshold": 0.7, "batch_sample": 15}}
     with make_app(settings=settings) as app:
         themes = {}
         for i in range(60):
@@ -199,7 +199,7 @@ def test_the_batch_holds_embedding_rows_not_records() -> None:
 
     from milkmobs.core.mobs import _read_validated
 
-    with make_app(settings={"cluster_join_threshold": 0.7}) as app:
+    with make_app(settings={"clustering": {"join_threshold": 0.7}}) as app:
         for i in range(400):
             put_validated(app, _axis(i % 4, 0.03, seed=i), hashtags=["gotmilk", "skate"], place=True)
         tracemalloc.start()

@@ -238,7 +238,7 @@ def test_a_video_deleted_mid_flight_ends_the_execution_failed() -> None:
 
 
 def test_background_mode_runs_on_a_pool_and_shuts_down_cleanly() -> None:
-    app = make_app(background=True, settings={"workers": 3})
+    app = make_app(background=True, settings={"local": {"workers": 3}})
     ids = [submit(app, hashtags=["gotmilk"]) for _ in range(8)]
     for video_id in ids:
         app.upload_video(video_id, b"GOT MILK drinking milk" * 4 + video_id.encode())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from tests.unit.core_support import (
@@ -161,7 +163,9 @@ def test_revalidate_flips_status_and_mob_membership() -> None:
         video = upload(app, hashtags=["gotmilk"])
         mob_id = video.mob_id
         assert mob_id is not None
-        app.config = type(app.config)(campaign=app.config.campaign.model_copy(update={"pass_threshold": 1.0}))
+        original = app.config
+        strict = original.campaign.model_copy(update={"pass_threshold": 1.0})
+        app.config = dataclasses.replace(original, campaign=strict)
         weaker = video.insights.model_copy(update={"product_mentioned": False})  # type: ignore[union-attr]
         stored = app.ports.videos.get(video.video_id)
         app.ports.videos.save(stored.model_copy(update={"insights": weaker}), expected_status=VideoStatus.VALIDATED)
@@ -170,7 +174,7 @@ def test_revalidate_flips_status_and_mob_membership() -> None:
         assert now.status is VideoStatus.REJECTED and now.mob_id is None
         assert app.ports.mobs.get(mob_id).video_count == 0
         assert [v.video_id for v in app.feed().items] == []
-        app.config = type(app.config)()
+        app.config = original
         assert app.revalidate(video.video_id).passed
         back = app.ports.videos.get(video.video_id)
         assert back.status is VideoStatus.VALIDATED and back.mob_id is not None

@@ -17,7 +17,7 @@ LIMIT = 1000
 
 @pytest.fixture
 def app():  # type: ignore[no-untyped-def]
-    with make_app(settings={"max_upload_bytes": LIMIT}) as application:
+    with make_app(settings={"uploads": {"max_upload_bytes": LIMIT}}) as application:
         yield application
 
 

@@ -1,6 +1,6 @@
 """Admin authorisation, injected into the route table.
 
-Locally a bearer token (``MILKMOBS_ADMIN_TOKEN``); in AWS the claims the API Gateway authorizer
+Locally a bearer token (``MILKMOBS_HTTP__ADMIN_TOKEN``); in AWS the claims the API Gateway authorizer
 (a Cognito user pool) put in ``requestContext.authorizer``. Anonymous → 401, wrong → 403.
 """
 
@@ -48,7 +48,7 @@ class BearerTokenAuthorizer:
         if scheme.lower() != "bearer" or not presented.strip():
             raise UnauthorizedError("the Authorization header must be 'Bearer <admin token>'")
         if self._token is None:
-            raise ForbiddenError("admin access is disabled: no admin token is configured (MILKMOBS_ADMIN_TOKEN)")
+            raise ForbiddenError("admin access is disabled: no admin token is configured (MILKMOBS_HTTP__ADMIN_TOKEN)")
         if not hmac.compare_digest(presented.strip().encode(), self._token):
             raise ForbiddenError("the admin token is not valid")
 
@@ -81,4 +81,4 @@ def authorizer_for(settings: Settings) -> AdminAuthorizer:
     """Cognito group claims behind API Gateway (the ``aws`` backend); the bearer token everywhere else."""
     if settings.backend == Backend.AWS:
         return CognitoGroupAuthorizer(ADMIN_GROUP)
-    return BearerTokenAuthorizer(settings.admin_token)
+    return BearerTokenAuthorizer(settings.http.admin_token)

@@ -96,9 +96,9 @@ def run_checks(settings: Settings, *, session: boto3.session.Session | None = No
     dimension = analyzer.embedding_dimension
     s3 = AwsClients(bedrock_region(settings), session=session).s3()
     try:
-        video = _upload_clip(s3, settings.media_bucket)
+        video = _upload_clip(s3, settings.aws.media_bucket)
     except Exception as exc:
-        where = f"s3://{settings.media_bucket}/{KEY_PREFIX}"
+        where = f"s3://{settings.aws.media_bucket}/{KEY_PREFIX}"
         return [ContractResult("upload", False, f"could not put the check clip at {where}: {exc}")]
 
     def pegasus() -> str:
@@ -120,9 +120,10 @@ def run_checks(settings: Settings, *, session: boto3.session.Session | None = No
 
     results = [_check("pegasus", pegasus), _check("marengo-video", marengo_video), _check("marengo-text", marengo_text)]
     try:
-        s3.delete_object(Bucket=settings.media_bucket, Key=video.media_key)
+        s3.delete_object(Bucket=settings.aws.media_bucket, Key=video.media_key)
     except Exception as exc:  # the contracts were checked; say what is left behind
-        results.append(ContractResult("cleanup", False, f"s3://{settings.media_bucket}/{video.media_key} stays: {exc}"))
+        where = f"s3://{settings.aws.media_bucket}/{video.media_key}"
+        results.append(ContractResult("cleanup", False, f"{where} stays: {exc}"))
     return results
 
 

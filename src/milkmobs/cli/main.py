@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=None,
-        help="HTTP worker processes (default: $MILKMOBS_HTTP_WORKERS, else one per core, at least 2)",
+        help="HTTP worker processes (default: $MILKMOBS_HTTP__WORKERS, else one per core, at least 2)",
     )
 
     demo = sub.add_parser("demo", parents=common, help="analyse a bundled set of videos end to end")
@@ -128,7 +128,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     backend = args.backend or (settings.backend if "backend" in settings.model_fields_set else Backend.LOCAL)
     updates: dict[str, object] = {"backend": Backend(backend)}
     if args.data_dir is not None:
-        updates["data_dir"] = args.data_dir.expanduser()
+        updates["local"] = settings.local.model_copy(update={"data_dir": args.data_dir.expanduser()})
     return settings.model_copy(update=updates)
 
 

@@ -74,7 +74,7 @@ def mark_processing(ports: CorePorts, video_id: str, *, max_video_seconds: float
     if media is not None and max_video_seconds is not None and media.duration_seconds > max_video_seconds:
         raise PayloadTooLargeError(
             f"video {video_id} is {media.duration_seconds:.1f} s long; the longest accepted is "
-            f"{max_video_seconds:g} s (MILKMOBS_MAX_VIDEO_SECONDS): upload a shorter cut",
+            f"{max_video_seconds:g} s (MILKMOBS_UPLOADS__MAX_VIDEO_SECONDS): upload a shorter cut",
             field="duration",
             video_id=video_id,
         )

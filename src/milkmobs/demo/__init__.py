@@ -55,7 +55,7 @@ def run_demo_pipeline(
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    with build(Settings(backend=Backend.LOCAL, data_dir=data_dir)) as app:
+    with build(Settings(backend=Backend.LOCAL, local={"data_dir": data_dir})) as app:
         timings["build"] = time.perf_counter() - started
         forgotten = forget_demo_videos(app) if reset else 0
         with _progress(console) as progress:
@@ -95,13 +95,13 @@ def _progress(console: Console | None) -> Progress:
 
 
 def run_demo(data_dir: Path | None, videos_dir: Path | None, json_output: bool, reset: bool = False) -> int:
-    """The ``milkmobs demo`` command. ``data_dir`` None: ``MILKMOBS_DATA_DIR`` or ``~/.milkmobs``.
+    """The ``milkmobs demo`` command. ``data_dir`` None: ``MILKMOBS_LOCAL__DATA_DIR`` or ``~/.milkmobs``.
     ``reset``: forget the videos earlier runs submitted and analyse every clip again.
 
     Returns 0 when the pipeline ran (failed videos are reported, not fatal), 1 when it could not.
     """
     console = Console(stderr=json_output)
-    target = (data_dir or Settings().data_dir).expanduser()
+    target = (data_dir or Settings().local.data_dir).expanduser()
     try:
         require_extra("media", needed_by="the demo")  # ffmpeg makes the clips, the local backend reads them
         started = time.perf_counter()

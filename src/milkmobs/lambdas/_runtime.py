@@ -69,7 +69,7 @@ def api() -> APIGatewayRestResolver:
                 from milkmobs.api.auth import authorizer_for
 
                 current = settings()
-                _api = create_api(app, authorizer=authorizer_for(current), cors_origins=current.cors_origins)
+                _api = create_api(app, authorizer=authorizer_for(current), cors_origins=current.http.cors_origins)
     return _api
 
 

@@ -4,7 +4,7 @@ Takes a batch of S3 records; keys that are not ``vid_*.mp4`` are ignored (the th
 bucket); keys arrive URL-encoded and are decoded. Each record's ``versionId`` goes with it: the first
 accepted version is pinned on the video, and a later version (the form posted again) is removed.
 Idempotent: a repeated notification starts nothing
-new (the core names the execution after the video). When ``MILKMOBS_THUMBNAIL_FUNCTION_NAME`` is set
+new (the core names the execution after the video). When ``MILKMOBS_AWS__THUMBNAIL_FUNCTION_NAME`` is set
 (the deployed stack sets it), each started video's thumbnail is requested from generate-thumbnail
 with an asynchronous invocation, as the seed's flow does; a thumbnail is cosmetic, so a failed
 request is logged and never fails the upload.
@@ -72,7 +72,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _request_thumbnails(video_ids: list[str]) -> None:
-    function_name = settings().thumbnail_function_name
+    function_name = settings().aws.thumbnail_function_name
     if not function_name or not video_ids:
         return
     import json
@@ -81,7 +81,7 @@ def _request_thumbnails(video_ids: list[str]) -> None:
 
     from milkmobs.adapters.aws.clients import AwsClients
 
-    client = AwsClients(settings().aws_region).lambda_()
+    client = AwsClients(settings().aws.region).lambda_()
     for video_id in video_ids:
         try:
             client.invoke(

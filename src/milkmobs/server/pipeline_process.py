@@ -64,7 +64,7 @@ def run_pipeline_process(
         signal.signal(sig, _stop)
     app = build(settings, background=True)  # recovers what a previous process left half-done
     ready()
-    db = SQLiteDatabase(Path(settings.data_dir).expanduser() / DATABASE_FILE)
+    db = SQLiteDatabase(Path(settings.local.data_dir).expanduser() / DATABASE_FILE)
     try:
         orchestrator = app.workflow
         if not isinstance(orchestrator, InProcessOrchestrator):

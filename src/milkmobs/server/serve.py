@@ -53,7 +53,7 @@ class ServeOptions:
     port: int = DEFAULT_SERVE_PORT
     threads: int = 8
     swagger: bool = True
-    workers: int | None = None  # HTTP worker processes; None: settings.http_workers, else default_workers()
+    workers: int | None = None  # HTTP worker processes; None: settings.http.workers, else default_workers()
     access_log: bool = True
 
 
@@ -138,18 +138,19 @@ def serve(
     ready: Callable[[str], None] | None = None,
 ) -> int:
     """Serve until SIGINT/SIGTERM; returns the exit code."""
-    token = settings.admin_token
+    token = settings.http.admin_token
     generated = token is None
     if generated:
         token = secrets.token_urlsafe(24)
     assert token is not None
-    workers = options.workers or settings.http_workers or default_workers()
+    workers = options.workers or settings.http.workers or default_workers()
     # Several processes, each listening in the port's SO_REUSEPORT group: this one only holds the port.
     per_worker = settings.backend != Backend.MEMORY and _balances_connections()
     sock = _listen(options.host, options.port, reuse_port=per_worker, listen=not per_worker)
     try:
         base_url = f"http://{_url_host(options.host)}:{sock.getsockname()[1]}"
-        settings = settings.model_copy(update={"public_base_url": base_url, "admin_token": token})
+        http = settings.http.model_copy(update={"public_base_url": base_url, "admin_token": token})
+        settings = settings.model_copy(update={"http": http})
         limit_math_threads()
 
         def banner(model: str) -> None:
@@ -216,7 +217,7 @@ def _run_http(
         sockets=[plan.sock],
         threads=plan.options.threads,
         ident="milkmobs",
-        max_request_body_size=plan.settings.max_upload_bytes + 1024 * 1024,
+        max_request_body_size=plan.settings.uploads.max_upload_bytes + 1024 * 1024,
         clear_untrusted_proxy_headers=True,
     )
     answer_errors_as_json(server)
@@ -384,7 +385,7 @@ def _worker_application(plan: _Plan) -> tuple[MilkMobs, Callable[[], Hashable] |
     from milkmobs.server.handoff import HandOffWorkflow, pipe_waker
 
     clock = SystemClock()
-    db = SQLiteDatabase(Path(plan.settings.data_dir).expanduser() / DATABASE_FILE)
+    db = SQLiteDatabase(Path(plan.settings.local.data_dir).expanduser() / DATABASE_FILE)
     jobs = SQLiteJobQueue(db)
     wake = pipe_waker(plan.wake[1])
 

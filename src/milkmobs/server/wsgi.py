@@ -219,17 +219,17 @@ def build_wsgi_app(
     from milkmobs.api.auth import BearerTokenAuthorizer
 
     api = create_api(
-        lambda: app, authorizer=BearerTokenAuthorizer(token), cors_origins=settings.cors_origins, swagger=swagger
+        lambda: app, authorizer=BearerTokenAuthorizer(token), cors_origins=settings.http.cors_origins, swagger=swagger
     )
     cache = None
     if data_version is not None:
         cache = PageCache(
-            data_version, max_age_seconds=min(30, settings.read_url_expires_seconds // 4), shared=shared_pages
+            data_version, max_age_seconds=min(30, settings.uploads.read_url_expires_seconds // 4), shared=shared_pages
         )
     return LocalHttpApp(
         api.resolve,
         lambda: app,
-        max_upload_bytes=settings.max_upload_bytes,
-        cors_origins=settings.cors_origins,
+        max_upload_bytes=settings.uploads.max_upload_bytes,
+        cors_origins=settings.http.cors_origins,
         page_cache=cache,
     )

@@ -26,6 +26,8 @@ from milkmobs.domain import EVENT_BUS_NAME
 from milkmobs.settings import Backend, Settings
 
 REGION = "us-east-1"
+#: The aws backend refuses the development cursor secret.
+CURSOR_SECRET = "moto-test-cursor-secret"
 _ITEM_OPERATIONS = (
     "get_item", "put_item", "update_item", "delete_item", "query",
     "batch_get_item", "batch_write_item", "transact_write_items", "transact_get_items",
@@ -118,12 +120,11 @@ def aws_app_on_moto(
         )
         settings = Settings(
             backend=Backend.AWS,
-            aws_region=REGION,
-            state_machine_arn=machine["stateMachineArn"],
-            opensearch_endpoint="https://opensearch.invalid:443",  # never contacted: the index is overridden
+            aws={"region": REGION, "state_machine_arn": machine["stateMachineArn"], "cursor_secret": CURSOR_SECRET},
+            opensearch={"endpoint": "https://opensearch.invalid:443"},  # never contacted: the index is overridden
             # the Bedrock analyzer built first checks this against Marengo (512); the fake replaces it.
             # Small vectors keep moto's JSONPath fast (a 512-float state costs it ~1 s per Pass).
-            embedding_dimension=None,
+            models={"embedding_dimension": None},
             **setting_overrides,
         )
         app = build(

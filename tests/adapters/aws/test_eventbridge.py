@@ -91,7 +91,7 @@ def test_client_errors_are_translated(stubbed: Any) -> None:
     stubber.add_client_error("put_events", "ResourceNotFoundException", "Event bus nope does not exist.")
     stubber.add_client_error("put_events", "ThrottlingException", "Rate exceeded", http_status_code=400)
     bus = EventBridgeEventBus(client, "nope")
-    with pytest.raises(ConfigurationError, match="MILKMOBS_EVENT_BUS_NAME"):
+    with pytest.raises(ConfigurationError, match="deploy the stack"):
         bus.publish(_events(1))
     with pytest.raises(BackendUnavailableError, match="throttling"):
         bus.publish(_events(1))

@@ -21,8 +21,12 @@ from milkmobs.settings import Backend, Settings
 ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:milkmobs-analysis"
 
 
-def _settings(**changes: object) -> Settings:
-    return Settings(backend=Backend.AWS, opensearch_endpoint="https://search.example.com:443", **changes)
+def _settings(**aws: object) -> Settings:
+    return Settings(
+        backend=Backend.AWS,
+        aws={"cursor_secret": "factory-test-cursor-secret", **aws},
+        opensearch={"endpoint": "https://search.example.com:443"},
+    )
 
 
 def test_build_adapters_wires_every_aws_adapter(aws: AwsClients, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -78,7 +82,7 @@ def test_shared_codes_map_to_milkmobs_errors(code: str, status: int, expected: t
 
 def test_module_translations_name_what_to_fix(video_store: DynamoDBVideoStore, aws: AwsClients) -> None:
     missing = DynamoDBVideoStore(aws.dynamodb(), "no-such-table", cursor_secret="12345678")
-    with pytest.raises(ConfigurationError, match="MILKMOBS_VIDEOS_TABLE"):
+    with pytest.raises(ConfigurationError, match="MILKMOBS_AWS__VIDEOS_TABLE"):
         missing.get("v1")
     with pytest.raises(NotFoundError, match="v1"):
         video_store.get("v1")

@@ -40,8 +40,8 @@ def test_the_ffmpeg_probe_refuses_broken_files_by_name(tmp_path: Path) -> None:
             probe_with_ffmpeg(tmp_path / name, label="video v7")
 
 
-def _settings(**changes: object) -> Settings:
-    return Settings(backend=Backend.AWS, **changes)  # type: ignore[arg-type]
+def _settings(**aws: object) -> Settings:
+    return Settings(backend=Backend.AWS, aws={"cursor_secret": "factory-test-cursor-secret", **aws})
 
 
 def test_no_media_processor_unless_the_function_declares_media(aws: AwsClients) -> None:
@@ -57,7 +57,7 @@ def test_the_index_and_analyzer_are_built_on_first_use(aws: AwsClients) -> None:
     """A function without search settings builds fine; using the index names the missing setting."""
     adapters = build_adapters(_settings(media_processing=False), clock=SystemClock(), ids=UuidIdGenerator())
     assert adapters.index.dimension == adapters.analyzer.embedding_dimension == 512  # known without building
-    with pytest.raises(ConfigurationError, match="MILKMOBS_OPENSEARCH_ENDPOINT"):
+    with pytest.raises(ConfigurationError, match="MILKMOBS_OPENSEARCH__ENDPOINT"):
         adapters.index.count()
 
 
@@ -72,6 +72,17 @@ def test_the_cursor_key_comes_from_secrets_manager_once(aws: AwsClients, monkeyp
     short = client.create_secret(Name="short", SecretString="abc")["ARN"]
     with pytest.raises(ConfigurationError, match="short"):
         factory.cursor_secret(_settings(cursor_secret_id=short))
+
+
+def test_the_aws_backend_refuses_the_development_cursor_secret(aws: AwsClients) -> None:
+    development = Settings(backend=Backend.AWS, aws={"media_processing": False})
+    with pytest.raises(ConfigurationError, match=r"MILKMOBS_AWS__CURSOR_SECRET_ID.*MILKMOBS_AWS__CURSOR_SECRET "):
+        factory.cursor_secret(development)
+    # only a function that lists videos needs the key: the others build (and run) without one
+    adapters = build_adapters(development, clock=SystemClock(), ids=UuidIdGenerator())
+    with pytest.raises(ConfigurationError, match="development default"):
+        adapters.videos.list_by_user("u1", limit=5, cursor="a.b")
+    assert factory.cursor_secret(_settings()) == "factory-test-cursor-secret"
 
 
 def test_a_deleted_media_object_leaves_cloudfronts_edges(aws: AwsClients) -> None:

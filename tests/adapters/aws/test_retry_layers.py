@@ -74,8 +74,11 @@ def _aws_app(monkeypatch: pytest.MonkeyPatch, **overrides: Any) -> Iterator[Milk
         )
         session.client("s3", region_name=REGION).create_bucket(Bucket="milkmobs-media")
         session.client("events", region_name=REGION).create_event_bus(Name=EVENT_BUS_NAME)
-        settings = Settings(backend=Backend.AWS, aws_region=REGION, media_bucket_owner="123456789012",
-                            opensearch_endpoint="https://opensearch.invalid:443")  # fmt: skip
+        settings = Settings(
+            backend=Backend.AWS,
+            aws={"region": REGION, "media_bucket_owner": "123456789012", "cursor_secret": "retry-test-cursor-secret"},
+            opensearch={"endpoint": "https://opensearch.invalid:443"},
+        )
         app = build(settings, retry_interval_scale=0.0, index=InMemoryVectorIndex(DIMENSION),
                     media_processor=lambda adapters: FakeMediaProcessor(adapters.media), **overrides)  # fmt: skip
         try:

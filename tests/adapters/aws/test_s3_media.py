@@ -110,5 +110,5 @@ def test_uri_and_cloudfront_urls(server_s3: tuple[Any, str]) -> None:
 def test_missing_bucket_is_a_configuration_error(server_s3: tuple[Any, str]) -> None:
     client, _ = server_s3
     store = S3MediaStore(client, "no-such-bucket-here")
-    with pytest.raises(ConfigurationError, match="MILKMOBS_MEDIA_BUCKET"):
+    with pytest.raises(ConfigurationError, match="MILKMOBS_AWS__MEDIA_BUCKET"):
         store.put("vid_1.mp4", b"x")

@@ -59,10 +59,10 @@ def test_history_maps_task_states_to_steps_with_attempts_and_parallel_failures()
 
 
 def test_configuration_errors_name_the_setting(aws: AwsClients) -> None:
-    with pytest.raises(ConfigurationError, match="MILKMOBS_STATE_MACHINE_ARN"):
+    with pytest.raises(ConfigurationError, match="MILKMOBS_AWS__STATE_MACHINE_ARN"):
         StepFunctionsWorkflow(aws.stepfunctions(), "milkmobs-analysis")
     missing = StepFunctionsWorkflow(aws.stepfunctions(), "arn:aws:states:us-east-1:123456789012:stateMachine:gone")
-    with pytest.raises(ConfigurationError, match="MILKMOBS_STATE_MACHINE_ARN"):
+    with pytest.raises(ConfigurationError, match="MILKMOBS_AWS__STATE_MACHINE_ARN"):
         missing.start("v1")
     assert missing.history("v1") == []
 

@@ -48,7 +48,7 @@ def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, ScriptedBedr
             bucket_owner=OWNER,
             sleep=_no_wait,
         )
-        settings = Settings(opensearch_endpoint=double.url, opensearch_auth="none", opensearch_index_prefix="e2e-")
+        settings = Settings(opensearch={"endpoint": double.url, "auth": "none", "index_prefix": "e2e-"})
         media = S3MediaStore(s3, BUCKET)
         with build(
             settings,

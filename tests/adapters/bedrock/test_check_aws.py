@@ -40,7 +40,7 @@ class _Session:
 
 
 def _settings() -> Settings:
-    return Settings(backend="aws", aws_region=REGION, media_bucket=BUCKET, media_bucket_owner=OWNER)
+    return Settings(backend="aws", aws={"region": REGION, "media_bucket": BUCKET, "media_bucket_owner": OWNER})
 
 
 def _expect_pegasus(rig: Rig, raw: bytes | None = None) -> Captured:
@@ -120,7 +120,9 @@ def test_a_refused_contract_fails_with_the_services_reason_and_the_others_still_
 
 
 def test_a_bucket_that_does_not_exist_is_one_clear_failure(rig: Rig) -> None:
-    settings = _settings().model_copy(update={"media_bucket": "no-such-bucket"})
+    configured = _settings()
+    aws = configured.aws.model_copy(update={"media_bucket": "no-such-bucket"})
+    settings = configured.model_copy(update={"aws": aws})
     results = check_aws.run_checks(settings, session=_Session(rig.runtime))  # type: ignore[arg-type]
     assert [(r.name, r.passed) for r in results] == [("upload", False)]
     assert "s3://no-such-bucket/checks/" in results[0].detail and "NoSuchBucket" in results[0].detail

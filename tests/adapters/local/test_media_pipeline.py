@@ -34,7 +34,7 @@ def test_corrupt_uploads_fail_alone(tmp_path: Path, good_clip: Clip) -> None:
     for name, (_, content) in bad_files.items():
         (tmp_path / name).write_bytes(content)
 
-    with build(Settings(backend=Backend.LOCAL, data_dir=tmp_path / "data")) as app:
+    with build(Settings(backend=Backend.LOCAL, local={"data_dir": tmp_path / "data"})) as app:
         first = submit_clip(app, good_clip)
         assert first.view is not None and first.view.status is VideoStatus.VALIDATED
         mobs_before = [(m.mob_id, m.video_count) for m in app.list_mobs()]

@@ -46,8 +46,12 @@ class Snapshot:
     user_page: list[str]
 
 
-def _settings(data_dir: Path, **extra: Any) -> Settings:
-    return Settings(backend=Backend.LOCAL, data_dir=data_dir, workers=2, **extra)
+def _settings(data_dir: Path, embedding_dimension: int | None = None) -> Settings:
+    return Settings(
+        backend=Backend.LOCAL,
+        local={"data_dir": data_dir, "workers": 2},
+        models={"embedding_dimension": embedding_dimension},
+    )
 
 
 def _snapshot(app: MilkMobs, ids: list[str], *, user_id: str = "restart-user") -> Snapshot:

@@ -178,7 +178,8 @@ def test_signed_cursors_from_another_store_are_refused() -> None:
 
 def test_build_adapters_follows_the_settings() -> None:
     settings = Settings(
-        embedding_dimension=48, public_base_url="http://demo:9000", pegasus_model_id="p", marengo_model_id="m"
+        models={"embedding_dimension": 48, "pegasus_model_id": "p", "marengo_model_id": "m"},
+        http={"public_base_url": "http://demo:9000"},
     )
     adapters = build_adapters(settings, clock=FixedClock(), ids=SequentialIdGenerator())
     assert adapters.index.dimension == 48 and adapters.analyzer.embedding_dimension == 48
@@ -190,5 +191,7 @@ def test_build_adapters_follows_the_settings() -> None:
     assert adapters.workflow is None and adapters.executions is not None
     ticket = adapters.media.create_upload("vid_x.mp4", content_type="video/mp4", max_bytes=5, expires_in=5)
     assert ticket.url == "http://demo:9000/uploads"
-    default = build_adapters(Settings(embedding_dimension=None), clock=FixedClock(), ids=SequentialIdGenerator())
+    default = build_adapters(
+        Settings(models={"embedding_dimension": None}), clock=FixedClock(), ids=SequentialIdGenerator()
+    )
     assert default.index.dimension == 512 == default.analyzer.embedding_dimension

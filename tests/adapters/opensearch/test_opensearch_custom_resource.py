@@ -36,10 +36,8 @@ def double(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenSearchTestDouble]:
     with mock_aws(), OpenSearchTestDouble() as server:
         settings = Settings(
             backend=Backend.AWS,
-            opensearch_endpoint=server.url,
-            opensearch_auth="none",
-            opensearch_index_prefix="stack-a-",
-            media_bucket_owner="123456789012",
+            opensearch={"endpoint": server.url, "auth": "none", "index_prefix": "stack-a-"},
+            aws={"media_bucket_owner": "123456789012", "cursor_secret": "custom-resource-cursor-secret"},
         )
         application = build(settings)
         _runtime.install(application, settings_override=settings)

@@ -121,50 +121,52 @@ def _auth(client: OpenSearch) -> object:
 def test_aws_domains_are_signed_with_sigv4(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    client = opensearch_client(Settings(opensearch_endpoint="search-vids-abc123.eu-west-1.es.amazonaws.com"))
+    client = opensearch_client(Settings(opensearch={"endpoint": "search-vids-abc123.eu-west-1.es.amazonaws.com"}))
     auth = _auth(client)
     assert isinstance(auth, AWSV4SignerAuth)
     assert auth.signer.region == "eu-west-1" and auth.service == "es"
-    serverless = opensearch_client(Settings(opensearch_endpoint="https://abc.us-east-1.aoss.amazonaws.com"))
+    serverless = opensearch_client(Settings(opensearch={"endpoint": "https://abc.us-east-1.aoss.amazonaws.com"}))
     assert _auth(serverless).service == "aoss"  # type: ignore[attr-defined]
 
 
 def test_local_clusters_use_basic_auth_or_none() -> None:
-    basic = Settings(opensearch_endpoint="http://localhost:9200", opensearch_username="admin", opensearch_password="pw")
+    basic = Settings(opensearch={"endpoint": "http://localhost:9200", "username": "admin", "password": "pw"})
     assert _auth(opensearch_client(basic)) == ("admin", "pw")
-    assert _auth(opensearch_client(Settings(opensearch_endpoint="http://localhost:9200"))) is None
+    assert _auth(opensearch_client(Settings(opensearch={"endpoint": "http://localhost:9200"}))) is None
     with pytest.raises(ConfigurationError, match="USERNAME"):
-        opensearch_client(Settings(opensearch_endpoint="http://localhost:9200", opensearch_auth="basic"))
-    with pytest.raises(ConfigurationError, match="OPENSEARCH_ENDPOINT"):
+        opensearch_client(Settings(opensearch={"endpoint": "http://localhost:9200", "auth": "basic"}))
+    with pytest.raises(ConfigurationError, match="MILKMOBS_OPENSEARCH__ENDPOINT"):
         opensearch_client(Settings())
 
 
 def test_factory_names_the_index_by_prefix_and_takes_the_model_dimension(double: OpenSearchTestDouble) -> None:
-    settings = Settings(opensearch_endpoint=double.url, opensearch_index_prefix="prod-a-")
+    settings = Settings(opensearch={"endpoint": double.url, "index_prefix": "prod-a-"})
     index = build_vector_index(settings)
     assert index.index_name == "prod-a-video-embeddings" and index.dimension == 512
-    marengo_27 = Settings(opensearch_endpoint=double.url, marengo_model_id="twelvelabs.marengo-embed-2-7-v1:0")
+    marengo_27 = Settings(
+        opensearch={"endpoint": double.url}, models={"marengo_model_id": "twelvelabs.marengo-embed-2-7-v1:0"}
+    )
     assert build_vector_index(marengo_27).dimension == 1024
 
 
 def test_factory_builds_the_analyzer_without_calling_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    analyzer = build_analyzer(Settings(aws_region="eu-west-1", media_bucket_owner="210987654321"))
+    analyzer = build_analyzer(Settings(aws={"region": "eu-west-1", "media_bucket_owner": "210987654321"}))
     assert analyzer.insights_model_id == "twelvelabs.pegasus-1-2-v1:0"
     assert analyzer.embedding_dimension == 512
     config = analyzer._runtime.meta.config  # type: ignore[attr-defined]
     assert config.read_timeout == LIMITS.bedrock_read_timeout_seconds and config.retries == client_config().retries
     assert analyzer._runtime.meta.region_name == "eu-west-1"  # type: ignore[attr-defined]
     with pytest.raises(ConfigurationError):
-        build_analyzer(Settings(embedding_dimension=1024))
+        build_analyzer(Settings(models={"embedding_dimension": 1024}))
 
 
 def test_sigv4_requests_reach_the_wire_signed(double: OpenSearchTestDouble, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    settings = Settings(opensearch_endpoint=double.url, opensearch_auth="sigv4", aws_region="eu-west-1")
+    settings = Settings(opensearch={"endpoint": double.url, "auth": "sigv4"}, aws={"region": "eu-west-1"})
     build_vector_index(settings, dimension=4).count()
     assert double.requests
     for request in double.requests:

@@ -115,7 +115,7 @@ def documented(*examples: dict[str, Any]) -> set[str]:
 @pytest.fixture
 def traced() -> Iterator[tuple[OpenSearchVectorIndex, OpenSearchTestDouble]]:
     with OpenSearchTestDouble() as double:
-        settings = Settings(opensearch_endpoint=double.url, opensearch_auth="none", opensearch_index_prefix="t-")
+        settings = Settings(opensearch={"endpoint": double.url, "auth": "none", "index_prefix": "t-"})
         yield build_vector_index(settings, dimension=4), double
 
 

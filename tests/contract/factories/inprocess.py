@@ -39,10 +39,14 @@ def _engine(backend: Backend, *, background: bool) -> Callable[[], AbstractConte
         with ExitStack() as stack:
             if backend is Backend.LOCAL:
                 data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="milkmobs-contract-")))
-                settings = Settings(backend=backend, data_dir=data_dir, embedding_dimension=DIMENSION, workers=2)
+                settings = Settings(
+                    backend=backend,
+                    local={"data_dir": data_dir, "workers": 2},
+                    models={"embedding_dimension": DIMENSION},
+                )
                 fakes = {"analyzer": _fake_analyzer, "media_processor": _fake_processor}
             else:
-                settings = Settings(backend=backend, embedding_dimension=DIMENSION, workers=2)
+                settings = Settings(backend=backend, models={"embedding_dimension": DIMENSION}, local={"workers": 2})
                 fakes = {}
             app = stack.enter_context(
                 build(settings, background=background, retry_interval_scale=0, wait_scale=0, **fakes)

@@ -26,13 +26,15 @@ from tests.opensearch_double import OpenSearchTestDouble
 IndexFactory = Callable[[int], AbstractContextManager[OpenSearchVectorIndex]]
 
 
-def _settings(endpoint: str, engine: str, space: str, **extra: object) -> Settings:
+def _settings(endpoint: str, engine: str, space: str, **opensearch: object) -> Settings:
     return Settings(
-        opensearch_endpoint=endpoint,
-        opensearch_index_prefix=f"contract-{uuid.uuid4().hex[:12]}-",
-        opensearch_engine=engine,
-        opensearch_space=space,
-        **extra,  # type: ignore[arg-type]
+        opensearch={
+            "endpoint": endpoint,
+            "index_prefix": f"contract-{uuid.uuid4().hex[:12]}-",
+            "engine": engine,
+            "space": space,
+            **opensearch,
+        },
     )
 
 
@@ -40,7 +42,7 @@ def _on_double(engine: str, space: str) -> IndexFactory:
     @contextmanager
     def factory(dimension: int) -> Iterator[OpenSearchVectorIndex]:
         with OpenSearchTestDouble() as double:
-            settings = _settings(double.url, engine, space, opensearch_auth="none")
+            settings = _settings(double.url, engine, space, auth="none")
             index = build_vector_index(settings, dimension=dimension)
             index.create_index()
             yield index
@@ -55,9 +57,9 @@ def _on_live_cluster(url: str) -> IndexFactory:
             url,
             os.environ.get("OPENSEARCH_ENGINE", "faiss"),
             os.environ.get("OPENSEARCH_SPACE", "innerproduct"),
-            opensearch_username=os.environ.get("OPENSEARCH_USERNAME"),
-            opensearch_password=os.environ.get("OPENSEARCH_PASSWORD"),
-            opensearch_verify_certs=os.environ.get("OPENSEARCH_VERIFY_CERTS", "true").lower() != "false",
+            username=os.environ.get("OPENSEARCH_USERNAME"),
+            password=os.environ.get("OPENSEARCH_PASSWORD"),
+            verify_certs=os.environ.get("OPENSEARCH_VERIFY_CERTS", "true").lower() != "false",
         )
         index = build_vector_index(settings, dimension=dimension)
         index.create_index()

@@ -37,7 +37,7 @@ def _translate(exc: ClientError, *, table: str, doing: str) -> MilkmobsError:
         return ConflictError(f"{doing}: the stored mob changed meanwhile (version clash); re-read and retry")
     if code == "ResourceNotFoundException":
         return ConfigurationError(
-            f"{doing}: table '{table}' does not exist; deploy the stack or set MILKMOBS_MOBS_TABLE"
+            f"{doing}: table '{table}' does not exist; deploy the stack or set MILKMOBS_AWS__MOBS_TABLE"
         )
     return common_translation(exc, doing=f"{doing} (table {table})")
 

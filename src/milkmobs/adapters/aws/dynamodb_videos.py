@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -57,7 +57,7 @@ def _translate(exc: ClientError, *, table: str, doing: str, video_id: str | None
     if code == "ResourceNotFoundException":
         return ConfigurationError(
             f"{doing}: table '{table}' (or one of its indexes) does not exist; deploy the stack or set "
-            "MILKMOBS_VIDEOS_TABLE",
+            "MILKMOBS_AWS__VIDEOS_TABLE",
             video_id=video_id,
         )
     return common_translation(exc, doing=f"{doing} (table {table})", video_id=video_id)
@@ -71,13 +71,23 @@ class DynamoDBVideoStore:
         client: DynamoDBClient,
         table_name: str,
         *,
-        cursor_secret: str,
+        cursor_secret: str | Callable[[], str],
         pending_upload_ttl_seconds: int | None = None,
     ) -> None:
+        """``cursor_secret`` may be a function: it is called once, at the first list (a function that
+        never lists videos never reads the key)."""
         self._client = client
         self._table = table_name
-        self._cursors = CursorCodec(cursor_secret)
+        self._cursor_secret = cursor_secret
+        self._codec: CursorCodec | None = None
         self._pending_ttl = pending_upload_ttl_seconds
+
+    @property
+    def _cursors(self) -> CursorCodec:
+        if self._codec is None:
+            secret = self._cursor_secret
+            self._codec = CursorCodec(secret if isinstance(secret, str) else secret())
+        return self._codec
 
     def _item(self, video: Video, rev: int) -> Item:
         """The stored item; a ``pending_upload`` record carries its expiry (``pending_upload_ttl_seconds``

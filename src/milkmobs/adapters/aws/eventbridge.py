@@ -25,7 +25,7 @@ def _translate(exc: ClientError, *, bus: str, doing: str) -> MilkmobsError:
     """The milkmobs error for an EventBridge ClientError."""
     if error_code(exc) == "ResourceNotFoundException":
         return ConfigurationError(
-            f"{doing}: event bus '{bus}' does not exist; deploy the stack or set MILKMOBS_EVENT_BUS_NAME"
+            f"{doing}: event bus '{bus}' does not exist; deploy the stack (it creates the bus)"
         )
     return common_translation(exc, doing=f"{doing} (bus {bus})")
 

@@ -20,9 +20,9 @@ from milkmobs.adapters.aws.s3_media import S3MediaStore
 from milkmobs.adapters.aws.stepfunctions import StepFunctionsWorkflow
 from milkmobs.adapters.bundle import AdapterSet
 from milkmobs.core.limits import pending_upload_ttl_seconds
-from milkmobs.domain import ConfigurationError, ModelType
+from milkmobs.domain import EVENT_BUS_NAME, ConfigurationError, ModelType
 from milkmobs.ports import Analyzer, Clock, IdGenerator, MediaProcessor, MediaStore, VectorIndex
-from milkmobs.settings import Settings
+from milkmobs.settings import DEVELOPMENT_CURSOR_SECRET, Settings, env_name
 
 
 def running_in_lambda() -> bool:
@@ -57,7 +57,7 @@ class LocalCopies:
 def _media_processor(settings: Settings, media: MediaStore) -> tuple[MediaProcessor | None, LocalCopies | None]:
     """ffmpeg probing and thumbnails where ``media_processing`` is on (the functions given the media
     layer), else none: the other functions never load ffmpeg or copy a video to /tmp."""
-    if not settings.media_processing:
+    if not settings.aws.media_processing:
         return None, None
     from milkmobs.adapters.aws.factory_media import FfmpegProbeProcessor
 
@@ -96,12 +96,21 @@ _secret_cache: dict[str, str] = {}
 
 
 def cursor_secret(settings: Settings) -> str:
-    """The cursor key: from Secrets Manager when ``cursor_secret_id`` is set (read once per process)."""
-    secret_id = settings.cursor_secret_id
+    """The cursor key: from Secrets Manager when ``cursor_secret_id`` is set (read once per process).
+
+    The development default signs nothing in AWS: anyone who read the source could forge cursors.
+    """
+    secret_id = settings.aws.cursor_secret_id
     if secret_id is None:
-        return settings.cursor_secret
+        if settings.aws.cursor_secret == DEVELOPMENT_CURSOR_SECRET:
+            raise ConfigurationError(
+                f"the aws backend needs a cursor secret, not the development default: set "
+                f"{env_name('aws.cursor_secret_id')} to the Secrets Manager id of one (the stack does), or "
+                f"{env_name('aws.cursor_secret')} to a secret of at least 8 characters"
+            )
+        return settings.aws.cursor_secret
     if secret_id not in _secret_cache:
-        client: Any = AwsClients(settings.aws_region).secretsmanager()
+        client: Any = AwsClients(settings.aws.region).secretsmanager()
         value = client.get_secret_value(SecretId=secret_id).get("SecretString")
         if not value or len(value) < 8:
             raise ConfigurationError(f"the cursor secret {secret_id} is empty or shorter than 8 characters")
@@ -120,45 +129,50 @@ def build_adapters(settings: Settings, *, clock: Clock, ids: IdGenerator) -> Ada
     # Bedrock and OpenSearch live with their own engineer's module; imported only when AWS is chosen
     from milkmobs.adapters.aws.factory_models import build_analyzer, build_vector_index, embedding_dimension
 
-    clients = AwsClients(settings.aws_region)
+    clients = AwsClients(settings.aws.region)
     media: MediaStore = S3MediaStore(
         clients.s3(),
-        settings.media_bucket,
-        cloudfront_domain=settings.cloudfront_domain,
-        expected_bucket_owner=settings.media_bucket_owner,
+        settings.aws.media_bucket,
+        cloudfront_domain=settings.aws.cloudfront_domain,
+        expected_bucket_owner=settings.aws.media_bucket_owner,
         now=clock.now,
     )
-    if settings.cloudfront_distribution_id:
+    if settings.aws.cloudfront_distribution_id:
         from milkmobs.adapters.aws.factory_media import InvalidatingMediaStore
 
-        distribution = settings.cloudfront_distribution_id
+        distribution = settings.aws.cloudfront_distribution_id
         media = cast(MediaStore, InvalidatingMediaStore(media, clients.cloudfront(), distribution))
     processor, copies = _media_processor(settings, media)
     dimension = embedding_dimension(settings)
     workflow = (
-        StepFunctionsWorkflow(clients.stepfunctions(), settings.state_machine_arn)
-        if settings.state_machine_arn
+        StepFunctionsWorkflow(clients.stepfunctions(), settings.aws.state_machine_arn)
+        if settings.aws.state_machine_arn
         else None
+    )
+    # The key is read at cold start where the function is given its id (those that list videos); elsewhere
+    # only if a list is ever asked for, which refuses the development default.
+    key: str | Callable[[], str] = (
+        cursor_secret(settings) if settings.aws.cursor_secret_id else (lambda: cursor_secret(settings))
     )
     return AdapterSet(
         videos=DynamoDBVideoStore(
-            clients.dynamodb(), settings.videos_table, cursor_secret=cursor_secret(settings),
-            pending_upload_ttl_seconds=pending_upload_ttl_seconds(settings.upload_url_expires_seconds),
+            clients.dynamodb(), settings.aws.videos_table, cursor_secret=key,
+            pending_upload_ttl_seconds=pending_upload_ttl_seconds(settings.uploads.upload_url_expires_seconds),
         ),
-        mobs=DynamoDBMobStore(clients.dynamodb(), settings.mobs_table),
+        mobs=DynamoDBMobStore(clients.dynamodb(), settings.aws.mobs_table),
         media=media,
-        claims=DynamoDBClaimStore(clients.dynamodb(), settings.videos_table),
+        claims=DynamoDBClaimStore(clients.dynamodb(), settings.aws.videos_table),
         analyzer=cast(Analyzer, _Deferred("Bedrock analyzer", lambda: build_analyzer(settings),
                                           embedding_dimension=dimension)),
         index=cast(VectorIndex, _Deferred("OpenSearch index", lambda: build_vector_index(settings),
                                           dimension=dimension)),
-        events=EventBridgeEventBus(clients.events(), settings.event_bus_name),
+        events=EventBridgeEventBus(clients.events(), EVENT_BUS_NAME),
         metrics=CloudWatchMetrics(
             clients.cloudwatch(),
             emf=running_in_lambda(),
             known_models=[
-                (settings.pegasus_model_id, ModelType.PEGASUS),
-                (settings.marengo_model_id, ModelType.MARENGO),
+                (settings.models.pegasus_model_id, ModelType.PEGASUS),
+                (settings.models.marengo_model_id, ModelType.MARENGO),
             ],
             now=clock.now,
         ),

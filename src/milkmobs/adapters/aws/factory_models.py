@@ -24,11 +24,11 @@ OPENSEARCH_TIMEOUT_SECONDS = 10
 
 
 def bedrock_region(settings: Settings) -> str:
-    return settings.bedrock_region or settings.aws_region
+    return settings.models.bedrock_region or settings.aws.region
 
 
 def _account_id(clients: AwsClients) -> Callable[[], str]:
-    """The caller's account id, looked up on first use (only when MILKMOBS_MEDIA_BUCKET_OWNER is unset)."""
+    """The caller's account id, looked up on first use (only when MILKMOBS_AWS__MEDIA_BUCKET_OWNER is unset)."""
 
     def lookup() -> str:
         return str(clients.sts().get_caller_identity()["Account"])
@@ -45,24 +45,24 @@ def build_analyzer(settings: Settings, *, session: boto3.session.Session | None 
     s3 = clients.s3()
     config = BedrockAnalyzerConfig(
         region=region,
-        media_bucket=settings.media_bucket,
-        pegasus_model_id=settings.pegasus_model_id,
-        marengo_model_id=settings.marengo_model_id,
-        embedding_dimension=settings.embedding_dimension,
-        embedding_option=settings.marengo_embedding_option,
-        output_prefix=settings.marengo_output_prefix,
-        max_output_tokens=settings.analysis_max_output_tokens,
-        temperature=settings.pegasus_temperature,
+        media_bucket=settings.aws.media_bucket,
+        pegasus_model_id=settings.models.pegasus_model_id,
+        marengo_model_id=settings.models.marengo_model_id,
+        embedding_dimension=settings.models.embedding_dimension,
+        embedding_option=settings.models.marengo_embedding_option,
+        output_prefix=settings.models.marengo_output_prefix,
+        max_output_tokens=settings.models.analysis_max_output_tokens,
+        temperature=settings.models.pegasus_temperature,
         poll_interval_seconds=float(LIMITS.marengo_poll_interval_seconds),
         embedding_timeout_seconds=float(LIMITS.marengo_job_seconds),
     )
-    owner = settings.media_bucket_owner or _account_id(clients)
+    owner = settings.aws.media_bucket_owner or _account_id(clients)
     return BedrockTwelveLabsAnalyzer(runtime, s3, config, bucket_owner=owner)
 
 
 def embedding_dimension(settings: Settings) -> int:
     """The configured dimension, or the Marengo model's own."""
-    return settings.embedding_dimension or marengo_spec(settings.marengo_model_id).native_dimension
+    return settings.models.embedding_dimension or marengo_spec(settings.models.marengo_model_id).native_dimension
 
 
 def _sigv4_service(host: str, auth: str) -> str | None:
@@ -85,34 +85,34 @@ def _region_of(host: str, default: str) -> str:
 
 def opensearch_client(settings: Settings, *, session: boto3.session.Session | None = None) -> OpenSearch:
     """An opensearch-py client: SigV4 for AWS domains, basic auth or none for a self-run cluster."""
-    if not settings.opensearch_endpoint:
-        raise ConfigurationError("MILKMOBS_OPENSEARCH_ENDPOINT is not set: the aws backend needs an OpenSearch domain")
-    if settings.opensearch_auth not in {"auto", "sigv4", "basic", "none"}:
+    if not settings.opensearch.endpoint:
+        raise ConfigurationError("MILKMOBS_OPENSEARCH__ENDPOINT is not set: the aws backend needs an OpenSearch domain")
+    if settings.opensearch.auth not in {"auto", "sigv4", "basic", "none"}:
         raise ConfigurationError(
-            f"MILKMOBS_OPENSEARCH_AUTH is {settings.opensearch_auth!r}: use auto, sigv4, basic or none"
+            f"MILKMOBS_OPENSEARCH__AUTH is {settings.opensearch.auth!r}: use auto, sigv4, basic or none"
         )
-    endpoint = settings.opensearch_endpoint
+    endpoint = settings.opensearch.endpoint
     url = urlparse(endpoint if "://" in endpoint else f"https://{endpoint}")
     host = url.hostname or ""
     use_ssl = url.scheme == "https"
     port = url.port or (443 if use_ssl else 80)
-    service = _sigv4_service(host, settings.opensearch_auth)
+    service = _sigv4_service(host, settings.opensearch.auth)
     http_auth: object = None
     if service:
         credentials = (session or boto3.session.Session()).get_credentials()
         if credentials is None:
             raise ConfigurationError(f"no AWS credentials to sign OpenSearch requests to {host}")
-        http_auth = AWSV4SignerAuth(credentials, _region_of(host, settings.aws_region), service)
-    elif settings.opensearch_auth in {"auto", "basic"} and settings.opensearch_username:
-        http_auth = (settings.opensearch_username, settings.opensearch_password or "")
-    elif settings.opensearch_auth == "basic":
-        raise ConfigurationError("MILKMOBS_OPENSEARCH_AUTH=basic needs MILKMOBS_OPENSEARCH_USERNAME and PASSWORD")
+        http_auth = AWSV4SignerAuth(credentials, _region_of(host, settings.aws.region), service)
+    elif settings.opensearch.auth in {"auto", "basic"} and settings.opensearch.username:
+        http_auth = (settings.opensearch.username, settings.opensearch.password or "")
+    elif settings.opensearch.auth == "basic":
+        raise ConfigurationError("MILKMOBS_OPENSEARCH__AUTH=basic needs MILKMOBS_OPENSEARCH__USERNAME and PASSWORD")
     return OpenSearch(
         hosts=[{"host": host, "port": port}],
         http_auth=http_auth,
         use_ssl=use_ssl,
-        verify_certs=use_ssl and settings.opensearch_verify_certs,
-        ssl_show_warn=settings.opensearch_verify_certs,
+        verify_certs=use_ssl and settings.opensearch.verify_certs,
+        ssl_show_warn=settings.opensearch.verify_certs,
         connection_class=RequestsHttpConnection,
         timeout=OPENSEARCH_TIMEOUT_SECONDS,
         max_retries=2,
@@ -126,11 +126,11 @@ def build_vector_index(
     """The OpenSearch k-NN index ``<prefix>video-embeddings`` (created on first use if missing)."""
     return OpenSearchVectorIndex(
         opensearch_client(settings, session=session),
-        index_name=f"{settings.opensearch_index_prefix}{INDEX_SUFFIX}",
+        index_name=f"{settings.opensearch.index_prefix}{INDEX_SUFFIX}",
         dimension=dimension or embedding_dimension(settings),
-        engine=settings.opensearch_engine,
-        space=settings.opensearch_space,
-        m=settings.opensearch_hnsw_m,
-        ef_construction=settings.opensearch_ef_construction,
-        ef_search=settings.opensearch_ef_search,
+        engine=settings.opensearch.engine,
+        space=settings.opensearch.space,
+        m=settings.opensearch.hnsw_m,
+        ef_construction=settings.opensearch.ef_construction,
+        ef_search=settings.opensearch.ef_search,
     )

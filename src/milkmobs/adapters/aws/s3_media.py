@@ -38,7 +38,7 @@ def _translate(exc: ClientError, *, bucket: str, key: str | None, doing: str) ->
         return NotFoundError(f"{doing}: s3://{bucket}/{key} does not exist")
     if code == "NoSuchBucket":
         return ConfigurationError(
-            f"{doing}: bucket '{bucket}' does not exist; deploy the stack or set MILKMOBS_MEDIA_BUCKET"
+            f"{doing}: bucket '{bucket}' does not exist; deploy the stack or set MILKMOBS_AWS__MEDIA_BUCKET"
         )
     if code in {"EntityTooLarge", "EntityTooSmall", "InvalidArgument"}:
         return InvalidInputError(f"{doing}: S3 refused the object ({code})")

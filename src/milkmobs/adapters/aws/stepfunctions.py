@@ -51,7 +51,7 @@ def _translate(exc: ClientError, *, doing: str, video_id: str | None = None) -> 
     code = error_code(exc)
     if code in {"StateMachineDoesNotExist", "StateMachineDeleting", "InvalidArn"}:
         return ConfigurationError(
-            f"{doing}: the state machine is missing or being deleted ({code}); check MILKMOBS_STATE_MACHINE_ARN",
+            f"{doing}: the state machine is missing or being deleted ({code}); check MILKMOBS_AWS__STATE_MACHINE_ARN",
             video_id=video_id,
         )
     if code == "InvalidName":
@@ -154,7 +154,9 @@ class StepFunctionsWorkflow:
         self, client: SFNClient, state_machine_arn: str, *, new_request_id: Callable[[], str] | None = None
     ) -> None:
         if ":stateMachine:" not in state_machine_arn:
-            raise ConfigurationError(f"'{state_machine_arn}' is not a state machine ARN (MILKMOBS_STATE_MACHINE_ARN)")
+            raise ConfigurationError(
+                f"'{state_machine_arn}' is not a state machine ARN (MILKMOBS_AWS__STATE_MACHINE_ARN)"
+            )
         self._client = client
         self._arn = state_machine_arn
         self._request_id = new_request_id or (lambda: uuid.uuid4().hex)

@@ -1,6 +1,6 @@
 """The local backend: everything in one data directory, no cloud account needed.
 
-Layout of ``settings.data_dir`` (created on first use)::
+Layout of ``settings.local.data_dir`` (created on first use)::
 
     milkmobs.sqlite3   videos, mobs, executions, the event log, model usage (WAL mode)
     media/             uploaded videos (vid_<uuid>.mp4) and thumbnails/
@@ -42,13 +42,15 @@ def build_adapters(settings: Settings, *, clock: Clock, ids: IdGenerator) -> Ada
     ``workflow=None``: the composition root runs the in-process orchestrator over ``executions``.
     ``ids`` is unused (the local adapters mint no ids) but is part of every family's signature.
     """
-    data_dir = Path(settings.data_dir).expanduser()
+    data_dir = Path(settings.local.data_dir).expanduser()
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigurationError(f"cannot create the data directory {data_dir}: {exc}") from exc
     secret = load_or_create_secret(data_dir / SECRET_FILE)
-    media = LocalMediaStore(data_dir / MEDIA_DIR, secret=secret, public_base_url=settings.public_base_url, clock=clock)
+    media = LocalMediaStore(
+        data_dir / MEDIA_DIR, secret=secret, public_base_url=settings.http.public_base_url, clock=clock
+    )
     analyzer, processor = _media_adapters(media.path_for, settings)
     db = SQLiteDatabase(data_dir / DATABASE_FILE)
     videos = SQLiteVideoStore(db, cursor_secret=hmac.new(secret, b"cursors", hashlib.sha256).digest())
@@ -71,7 +73,7 @@ def build_adapters(settings: Settings, *, clock: Clock, ids: IdGenerator) -> Ada
         media=media,
         analyzer=analyzer,
         index=index,
-        events=SQLiteEventLog(db, clock=clock, bus_name=settings.event_bus_name),
+        events=SQLiteEventLog(db, clock=clock),
         metrics=SQLiteMetrics(db, clock=clock),
         claims=SQLiteClaimStore(db),
         workflow=None,
@@ -115,11 +117,11 @@ def _media_adapters(resolve_path: Callable[[str], Path], settings: Settings) -> 
         raise ConfigurationError(
             f"the local backend needs the media extra ({exc}); install it with: pip install 'milkmobs[media]'"
         ) from exc
-    analyzer = LocalAnalyzer(resolve_path, dimension=settings.embedding_dimension)
-    wanted = settings.embedding_dimension
+    analyzer = LocalAnalyzer(resolve_path, dimension=settings.models.embedding_dimension)
+    wanted = settings.models.embedding_dimension
     if wanted is not None and analyzer.embedding_dimension != wanted:
         raise ConfigurationError(
-            f"MILKMOBS_EMBEDDING_DIMENSION is {wanted} but the local analyzer makes "
+            f"MILKMOBS_MODELS__EMBEDDING_DIMENSION is {wanted} but the local analyzer makes "
             f"{analyzer.embedding_dimension}-dimensional embeddings; unset it or change it"
         )
     return analyzer, FfmpegMediaProcessor(resolve_path)

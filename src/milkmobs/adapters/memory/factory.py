@@ -24,8 +24,8 @@ def build_adapters(settings: Settings, *, clock: Clock, ids: IdGenerator) -> Ada
 
     ``ids`` is unused here (the memory adapters mint no ids) but is part of every family's signature.
     """
-    dimension = settings.embedding_dimension or DEFAULT_DIMENSION
-    media = InMemoryMediaStore(base_url=settings.public_base_url, clock=clock)
+    dimension = settings.models.embedding_dimension or DEFAULT_DIMENSION
+    media = InMemoryMediaStore(base_url=settings.http.public_base_url, clock=clock)
     analyzer = FakeAnalyzer(
         media,
         dimension=dimension,

@@ -112,7 +112,7 @@ class BedrockTwelveLabsAnalyzer:
         raise AnalysisError(
             f"Pegasus ({self._pegasus_id}) gave no usable insights for video {video.video_id} after a retry: "
             + "; then ".join(problems)
-            + ". Raise MILKMOBS_ANALYSIS_MAX_OUTPUT_TOKENS or shorten the campaign rules",
+            + ". Raise MILKMOBS_MODELS__ANALYSIS_MAX_OUTPUT_TOKENS or shorten the campaign rules",
             video_id=video.video_id,
             model_id=self._pegasus_id,
         )

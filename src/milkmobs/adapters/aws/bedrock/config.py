@@ -35,17 +35,17 @@ class BedrockAnalyzerConfig:
         if dimension != spec.native_dimension:
             raise ConfigurationError(
                 f"embedding dimension {dimension} does not match {self.marengo_model_id}, which returns "
-                f"{spec.native_dimension}-d vectors (fix MILKMOBS_EMBEDDING_DIMENSION)"
+                f"{spec.native_dimension}-d vectors (fix MILKMOBS_MODELS__EMBEDDING_DIMENSION)"
             )
         option = self.embedding_option or spec.default_option
         if option not in spec.embedding_options:
             raise ConfigurationError(
                 f"embedding option {option!r} is not one of {sorted(spec.embedding_options)} "
-                f"for Marengo {spec.version.value} (fix MILKMOBS_MARENGO_EMBEDDING_OPTION)"
+                f"for Marengo {spec.version.value} (fix MILKMOBS_MODELS__MARENGO_EMBEDDING_OPTION)"
             )
         if not 1 <= self.max_output_tokens <= MAX_OUTPUT_TOKENS_LIMIT:
             raise ConfigurationError(
                 f"max output tokens {self.max_output_tokens} is outside Pegasus's "
-                f"1..{MAX_OUTPUT_TOKENS_LIMIT} (fix MILKMOBS_ANALYSIS_MAX_OUTPUT_TOKENS)"
+                f"1..{MAX_OUTPUT_TOKENS_LIMIT} (fix MILKMOBS_MODELS__ANALYSIS_MAX_OUTPUT_TOKENS)"
             )
         return spec, dimension, option

@@ -104,7 +104,7 @@ class BedrockMediaAccess:
             raise AnalysisError(
                 f"video {video.video_id}: bucket {self._bucket} is in {bucket_region} but {model_id} is called in "
                 f"{self._region}; Bedrock only reads videos from buckets in its own region — deploy both in one "
-                "region or set MILKMOBS_BEDROCK_REGION",
+                "region or set MILKMOBS_MODELS__BEDROCK_REGION",
                 video_id=video.video_id,
                 model_id=model_id,
             )

@@ -84,7 +84,7 @@ def marengo_spec(model_id: str) -> MarengoSpec:
         return MARENGO_SPECS[MarengoVersion.V2_7]
     raise ConfigurationError(
         f"unsupported embedding model id {model_id!r}: expected twelvelabs.marengo-embed-3-0-v1:0 "
-        "or twelvelabs.marengo-embed-2-7-v1:0 (set MILKMOBS_MARENGO_MODEL_ID)"
+        "or twelvelabs.marengo-embed-2-7-v1:0 (set MILKMOBS_MODELS__MARENGO_MODEL_ID)"
     )
 
 
@@ -103,5 +103,5 @@ def check_pegasus_model(model_id: str) -> None:
     if not base_model_id(model_id).startswith("twelvelabs.pegasus-"):
         raise ConfigurationError(
             f"unsupported insights model id {model_id!r}: expected twelvelabs.pegasus-1-2-v1:0 "
-            "(set MILKMOBS_PEGASUS_MODEL_ID)"
+            "(set MILKMOBS_MODELS__PEGASUS_MODEL_ID)"
         )

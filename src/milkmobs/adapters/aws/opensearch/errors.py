@@ -18,7 +18,7 @@ def translate(exc: OpenSearchException, *, doing: str) -> MilkmobsError:
     if isinstance(exc, AuthenticationException | AuthorizationException):
         return ConfigurationError(
             f"{doing}: OpenSearch refused the credentials ({exc.status_code}); check the role's access policy "
-            "(SigV4) or MILKMOBS_OPENSEARCH_USERNAME/PASSWORD"
+            "(SigV4) or MILKMOBS_OPENSEARCH__USERNAME/PASSWORD"
         )
     if isinstance(exc, ConnectionError):
         return BackendUnavailableError(f"{doing}: OpenSearch is unreachable ({exc.error}); retry later")

@@ -167,7 +167,7 @@ class OpenSearchVectorIndex:
         if int(field.get("dimension", -1)) != self._dimension:
             raise ConfigurationError(
                 f"OpenSearch index {self._index} holds {field.get('dimension')}-d vectors but the embedding model "
-                f"gives {self._dimension}-d ones; use a new MILKMOBS_OPENSEARCH_INDEX_PREFIX and re-embed"
+                f"gives {self._dimension}-d ones; use a new MILKMOBS_OPENSEARCH__INDEX_PREFIX and re-embed"
             )
         method = field.get("method", {})
         space = method.get("space_type", field.get("space_type"))
