@@ -67,7 +67,9 @@ def base_install(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path
     for name in _core_distributions(built.wheel):
         _link_distribution(name, Path(purelib))
     pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "--quiet"]
-    subprocess.run([*pip, str(built.wheel)], check=True, timeout=300)
+    # Without PYTHONPATH: pip would count a checkout's src/*.egg-info on it as milkmobs already installed.
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    subprocess.run([*pip, str(built.wheel)], check=True, timeout=300, env=clean)
     return venv
 
 
