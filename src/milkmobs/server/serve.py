@@ -403,7 +403,13 @@ def _worker_application(plan: _Plan) -> tuple[MilkMobs, Callable[[], Hashable] |
     index = app.ports.index
     if not isinstance(index, PersistedVectorIndex):  # an override replaced it: no version to watch
         return app, None
-    return app, lambda: (db.data_version(), index.version())
+    from milkmobs.adapters.local.vector_index import INDEX_DATABASE
+    from milkmobs.server.data_version import DataVersion
+
+    # Read from SQLite only after a commit (server/data_version.py); db and the index stay open.
+    version = DataVersion(lambda: (db.data_version(), index.version()), [db.path, index.directory / INDEX_DATABASE])
+    app.add_closer(version.close)
+    return app, version
 
 
 def _await_ready(plan: _Plan, ready_fd: int, *, expected: int, timeout: float = 600) -> None:

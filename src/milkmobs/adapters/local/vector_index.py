@@ -45,6 +45,7 @@ from milkmobs.domain import BackendUnavailableError, ConfigurationError, Invalid
 from milkmobs.ports import IndexedVector, VectorHit
 from milkmobs.ports.vector_index import checked_vectors, unit_queries, unit_query
 
+INDEX_DATABASE = "index.sqlite3"  # in the index's folder: slots, filters, meta
 _QUERY_BLOCK = 128  # queries per matrix product in search_many: bounds the (block, n) score matrix
 
 
@@ -91,7 +92,7 @@ class PersistedVectorIndex:
         self._slots = SlotTable(0)
         self._lock_file: IO[bytes] = open(self.directory / "index.lock", "ab")  # noqa: SIM115 - closed in close()
         try:
-            self._db = SQLiteDatabase(self.directory / "index.sqlite3", migrations=INDEX_MIGRATIONS)
+            self._db = SQLiteDatabase(self.directory / INDEX_DATABASE, migrations=INDEX_MIGRATIONS)
         except BaseException:
             self._lock_file.close()
             raise
