@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=common, help="run the HTTP API and uploads locally")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=DEFAULT_SERVE_PORT, help="0 picks a free port")
-    serve.add_argument("--threads", type=int, default=8, help="request threads per worker process")
+    serve.add_argument("--threads", type=int, default=4, help="request threads per worker process")
     serve.add_argument(
         "--workers",
         type=int,
