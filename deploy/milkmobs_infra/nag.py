@@ -64,7 +64,9 @@ def acknowledge_findings(stack: MilkMobsStack) -> None:
         _ack(role, "IAM5[Resource::*]",
              "Active tracing: xray:PutTraceSegments/PutTelemetryRecords take no resource (Powertools Tracer)."
              + (" cloudwatch:GetMetricData and ListMetrics have no resource-level permissions (read-only usage "
-                "statistics)." if spec.metrics is Metrics.READ else ""))
+                "statistics)." if spec.metrics is Metrics.READ else "")
+             + (" bedrock:ListAsyncInvokes is a List action with no resource type (finding the job a "
+                "conflicting start already made)." if Model.MARENGO in spec.models else ""))
         if spec.search is not Search.NONE:
             for path in ("", "/_mapping", "/_doc/*", "/_count", "/_search"):
                 _ack(role, f"IAM5[Resource::{domain_path}/{index_prefix}*{path}]",
@@ -78,7 +80,7 @@ def acknowledge_findings(stack: MilkMobsStack) -> None:
             if model is Model.MARENGO:
                 _ack(role,
                      f"IAM5[Resource::arn:<AWS::Partition>:bedrock:{bedrock_region}:{account}:async-invoke/*]",
-                     "Get/ListAsyncInvokes name jobs, not a model: this account's Bedrock jobs in this Region only.")
+                     "GetAsyncInvoke names a job, not a model: this account's Bedrock jobs in this Region only.")
         if spec.executions in (Executions.READ, Executions.START_AND_READ):
             sm_name = stack.workflow.state_machine_name
             _ack(role, f"IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:execution:{sm_name}:*]",

@@ -92,12 +92,15 @@ def model_statements(model: Model, granted: Granted, *, account: str) -> list[ia
         # StartAsyncInvoke has no IAM action of its own: it is authorized as bedrock:InvokeModel
         # (Bedrock API reference).
         iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=arns),
-        # Get/ListAsyncInvokes name jobs, not the model: only this account's jobs in this Region
-        # (ListAsyncInvokes finds the job a conflicting start already made).
+        # GetAsyncInvoke names a job, not the model: only this account's jobs in this Region.
         iam.PolicyStatement(
-            actions=["bedrock:GetAsyncInvoke", "bedrock:ListAsyncInvokes"],
+            actions=["bedrock:GetAsyncInvoke"],
             resources=[f"arn:{cdk.Aws.PARTITION}:bedrock:{region}:{account}:async-invoke/*"],
         ),
+        # ListAsyncInvokes (finding the job a conflicting start already made) is a List action with
+        # no resource type in the Service Authorization Reference: only "*" authorizes it, and a
+        # narrower ARN would deny it in AWS.
+        iam.PolicyStatement(actions=["bedrock:ListAsyncInvokes"], resources=["*"]),
     ]
 
 

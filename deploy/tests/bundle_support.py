@@ -327,7 +327,7 @@ def iam_requirements(call: Mapping[str, Any], *, domain_arn: str) -> list[tuple[
 def _bedrock_requirements(operation: str, params: Mapping[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
     """StartAsyncInvoke is authorized as InvokeModel on the model; through a cross-Region inference
     profile (``us.…``) the call needs the profile and the foundation model in whichever Region it
-    lands (another one here); Get/ListAsyncInvokes are authorized on this account's jobs."""
+    lands (another one here); GetAsyncInvoke is authorized on this account's jobs, ListAsyncInvokes on "*" only."""
     if operation in ("InvokeModel", "StartAsyncInvoke"):
         model_id = params["modelId"]
         base = base_model_id(model_id)
@@ -337,6 +337,8 @@ def _bedrock_requirements(operation: str, params: Mapping[str, Any]) -> list[tup
                 ("bedrock:InvokeModel", f"arn:aws:bedrock:us-west-2::foundation-model/{base}", {})]
     if operation == "GetAsyncInvoke":
         return [("bedrock:GetAsyncInvoke", params["invocationArn"], {})]
+    if operation == "ListAsyncInvokes":  # a List action without a resource type: "*" only
+        return [("bedrock:ListAsyncInvokes", "*", {})]
     return [(f"bedrock:{operation}", f"arn:aws:bedrock:{REGION}:{ACCOUNT}:async-invoke/*", {})]
 
 
