@@ -553,6 +553,7 @@ EXERCISED_ONLY_IN_AWS: dict[str, str] = {
     # Bedrock
     "bedrock:InvokeModel": _MOTO_HAS_NO_BEDROCK,
     "bedrock:GetAsyncInvoke": _MOTO_HAS_NO_BEDROCK,
+    "bedrock:ListAsyncInvokes": _MOTO_HAS_NO_BEDROCK,
     "analysis-marengo s3:PutObject": "Bedrock writes Marengo's job output with the caller's permissions; "
                                      + _MOTO_HAS_NO_BEDROCK,
     "analysis-pegasus s3:ListBucket": "Bedrock reads the video with the caller's permissions; " + _MOTO_HAS_NO_BEDROCK,

@@ -94,6 +94,20 @@ def test_save_with_another_status_is_a_conflict_and_changes_nothing(video_store:
     assert video_store.stats().by_status == {"pending_upload": 1}
 
 
+def test_a_save_from_a_copy_read_before_the_thumbnail_keeps_the_thumbnail(video_store: Store) -> None:
+    # generate-thumbnail runs beside the pipeline: a step that read the record before the thumbnail
+    # was stored must not erase it when it saves.
+    video = make_video("v1")
+    video_store.add(video)
+    read_by_the_pipeline = video_store.get("v1")
+    video_store.save(video.with_thumbnail("thumbnails/v1.jpg", at=T0), expected_status=VideoStatus.PENDING_UPLOAD)
+    uploaded = read_by_the_pipeline.transitioned(VideoStatus.UPLOADED, at=T0 + timedelta(seconds=5), uploaded_at=T0)
+    video_store.save(uploaded, expected_status=VideoStatus.PENDING_UPLOAD)
+    got = video_store.get("v1")
+    assert got.status is VideoStatus.UPLOADED
+    assert got.thumbnail_key == "thumbnails/v1.jpg"
+
+
 def test_save_of_an_unknown_video_is_not_found_and_creates_nothing(video_store: Store) -> None:
     with pytest.raises(NotFoundError):
         video_store.save(make_video("ghost"), expected_status=VideoStatus.PENDING_UPLOAD)

@@ -116,6 +116,14 @@ class Video(DomainModel):
     def with_thumbnail(self, key: str, *, at: datetime) -> Video:
         return self.model_copy(update={"thumbnail_key": key, "updated_at": at})
 
+    def keeping_thumbnail_of(self, stored: Video) -> Video:
+        """This record as a save writes it over ``stored``: the thumbnail has its own writer
+        (generate-thumbnail, running beside the pipeline), so a save made from a copy read before
+        the thumbnail landed keeps the stored thumbnail instead of erasing it."""
+        if self.thumbnail_key is not None or stored.thumbnail_key is None:
+            return self
+        return self.model_copy(update={"thumbnail_key": stored.thumbnail_key})
+
     def analysed(self, insights: Insights, embedding: Embedding, *, at: datetime) -> Video:
         """The models' answers stored; the status does not change until validation."""
         return self.model_copy(update={"insights": insights, "embedding": embedding, "updated_at": at})

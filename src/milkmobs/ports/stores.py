@@ -30,7 +30,8 @@ class VideoStore(Protocol):
     def save(self, video: Video, *, expected_status: VideoStatus) -> None:
         """Replace the record only if its stored status is ``expected_status``.
 
-        NotFoundError if it does not exist, ConflictError if its status differs.
+        NotFoundError if it does not exist, ConflictError if its status differs. A stored thumbnail
+        survives a save whose record has none (``Video.keeping_thumbnail_of``).
         """
         ...
 

@@ -188,10 +188,11 @@ class DynamoDBVideoStore:
                     f"video {video.video_id} is {old.status.value}, not {expected_status.value}",
                     video_id=video.video_id,
                 )
+            written = video.keeping_thumbnail_of(old)
             put: TransactWriteItemTypeDef = {
                 "Put": {
                     "TableName": self._table,
-                    "Item": self._item(video, rev=rev + 1),
+                    "Item": self._item(written, rev=rev + 1),
                     # status guards the lifecycle; rev guards the counters against a concurrent writer
                     "ConditionExpression": "#s = :expected AND #r = :rev",
                     "ExpressionAttributeNames": {"#s": "status", "#r": "rev"},
@@ -199,7 +200,7 @@ class DynamoDBVideoStore:
                 }
             }
             try:
-                self._write(put, video.video_id, stats_change(video, old), doing)
+                self._write(put, video.video_id, stats_change(written, old), doing)
                 return
             except (ConflictError, _TransactionConflict):
                 _backoff(attempt)  # re-read: the next round says NotFound/Conflict or succeeds

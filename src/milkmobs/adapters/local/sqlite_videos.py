@@ -81,6 +81,7 @@ class SQLiteVideoStore:
                     f"video {video.video_id} is {stored.status.value}, expected {expected_status.value}",
                     video_id=video.video_id,
                 )
+            video = video.keeping_thumbnail_of(stored)
             conn.execute(
                 "UPDATE videos SET user_id = ?, status = ?, mob_id = ?, created_us = ?, body = ?, embedding = ?,"
                 " embedding_model = ? WHERE video_id = ?",

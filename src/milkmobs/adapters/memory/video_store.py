@@ -111,7 +111,7 @@ class InMemoryVideoStore:
                     f"video {video.video_id} is {current.status.value}, expected {expected_status.value}",
                     video_id=video.video_id,
                 )
-            stored = _copy(video)
+            stored = _copy(video.keeping_thumbnail_of(current))
             if _queries(stored) != _queries(current) or _sort_key(stored) != _sort_key(current):
                 self._index(current, add=False)
                 self._index(stored, add=True)
