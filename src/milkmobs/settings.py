@@ -231,6 +231,11 @@ def env_name(dotted: str) -> str:
     return ENV_PREFIX + dotted.replace(".", "__").upper()
 
 
+def _is_old_name(name: str) -> bool:
+    """A setting's name from before the groups (renamed or removed)."""
+    return name in RENAMED or name in REMOVED
+
+
 def _renamed_error(old: str, where: str) -> ConfigurationError:
     if old in REMOVED:
         return ConfigurationError(f"{where}: {old} is no longer a setting: {REMOVED[old]}; remove it")
@@ -251,7 +256,7 @@ def _refuse_unknown(
     if not unknown:
         return
     for name in unknown:
-        if name in RENAMED or name in REMOVED:
+        if _is_old_name(name):
             raise _renamed_error(name, f"{where}: {(prefix + name).upper() if prefix else name}")
     shown = [f"{prefix}{name}".upper() if prefix else name for name in unknown]
     close = difflib.get_close_matches(unknown[0], fields, n=1)
@@ -276,11 +281,11 @@ def _refuse_old_names(init: Mapping[str, Any]) -> None:
     """The environment and the arguments may hold names from before the groups: each fails naming its new name.
     (The environment may hold other ``MILKMOBS_*`` variables: only the old names are refused there.)"""
     for name in init:
-        if name in RENAMED or name in REMOVED:
+        if _is_old_name(name):
             raise _renamed_error(name, "Settings argument")
     for variable in os.environ:
         name = variable.lower().removeprefix(ENV_PREFIX.lower()) if variable.upper().startswith(ENV_PREFIX) else ""
-        if name in RENAMED or name in REMOVED:
+        if _is_old_name(name):
             raise _renamed_error(name, f"environment variable {variable.upper()}")
 
 
@@ -355,12 +360,14 @@ GROUPS: dict[str, type[BaseModel]] = {
 def _source_of(field: str) -> str:
     """Which source gave ``field`` (a top-level setting or group) its value, in the order they win."""
     variable = ENV_PREFIX + field.upper()
-    if any(name.upper() == variable or name.upper().startswith(variable + "__") for name in os.environ):
+
+    def sets_it(names: Iterable[str]) -> bool:  # the variable itself, or one of its group's
+        return any(name.upper() == variable or name.upper().startswith(variable + "__") for name in names)
+
+    if sets_it(os.environ):
         return f"the environment variable {variable}"
     env_file, toml_file = settings_files()
-    if env_file.is_file() and any(
-        name.upper() == variable or name.upper().startswith(variable + "__") for name in dotenv_values(env_file)
-    ):
+    if env_file.is_file() and sets_it(dotenv_values(env_file)):
         return f"{env_file}"
     if toml_file.is_file() and field in tomllib.loads(toml_file.read_text(encoding="utf-8")):
         return f"{toml_file}"
