@@ -102,15 +102,16 @@ def _walk(machine: Mapping[str, Any], facts: _Facts) -> list[str]:
 
 def lambda_invocations(definition: Mapping[str, Any], video: Video) -> list[str]:
     """The ``Resource`` of each Lambda task ``video``'s execution runs, in order."""
-    states = _all_states(definition)
+    states = all_states(definition)
     return [states[name]["Resource"] for name in entered_states(definition, video)
             if states[name]["Type"] == "Task" and ":lambda:" in states[name]["Resource"]]
 
 
-def _all_states(machine: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+def all_states(machine: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """Every state, top level and inside Parallel branches, by name."""
     found: dict[str, Mapping[str, Any]] = {}
     for name, state in machine["States"].items():
         found[name] = state
         for branch in state.get("Branches", []):
-            found.update(_all_states(branch))
+            found.update(all_states(branch))
     return found

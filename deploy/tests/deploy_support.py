@@ -50,11 +50,3 @@ def state_machine_definition(synth: Synth, refs: dict[str, str] | None = None) -
     return dict(json.loads(resolve(machine["Properties"]["DefinitionString"], refs or {})))
 
 
-def all_states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every state, top level and inside Parallel branches, by name."""
-    found: dict[str, dict[str, Any]] = {}
-    for name, state in definition["States"].items():
-        found[name] = state
-        for branch in state.get("Branches", []):
-            found.update(all_states(branch))
-    return found

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from deploy_support import Synth, all_states, state_machine_definition
+from deploy_support import Synth, state_machine_definition
+from milkmobs_infra.transitions import all_states
 
 from milkmobs.adapters.aws.sfn_names import (
     ALL_ERRORS,
