@@ -76,6 +76,23 @@ def test_get_many_keeps_the_given_order_and_skips_unknown_ids(video_store: Store
     assert video_store.get_many([]) == []
 
 
+def test_reads_without_the_embedding_give_the_record_less_its_embedding(video_store: Store) -> None:
+    video_store.add(full_video("full"))
+    video_store.add(make_video("plain", created_at=T0 + timedelta(seconds=1)))
+    stored = video_store.get("full")
+    assert stored.embedding is not None
+    alone = video_store.get("full", with_embedding=False)
+    assert alone.embedding is None
+    assert alone == stored.model_copy(update={"embedding": None})
+    many = video_store.get_many(["plain", "missing", "full"], with_embedding=False)
+    assert [v.video_id for v in many] == ["plain", "full"]
+    assert all(v.embedding is None for v in many)
+    assert many[1] == alone
+    assert video_store.get("full").embedding == stored.embedding  # the stored record keeps it
+    with pytest.raises(NotFoundError):
+        video_store.get("missing", with_embedding=False)
+
+
 def test_save_with_the_expected_status_replaces_the_record(video_store: Store) -> None:
     video = make_video("v1")
     video_store.add(video)

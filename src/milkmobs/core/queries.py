@@ -72,7 +72,7 @@ def view_page(ports: CorePorts, config: CoreConfig, page: Page[Video]) -> Page[V
 
 def get_video(ports: CorePorts, config: CoreConfig, video_id: str) -> VideoView:
     """One video as users see it; NotFoundError if unknown."""
-    return to_view(ports, config, ports.videos.get(video_id))
+    return to_view(ports, config, ports.videos.get(video_id, with_embedding=False))
 
 
 def list_user_videos(
@@ -134,7 +134,7 @@ def _search(
         vector, k=check_limit(limit), mob_id=mob_id, status=VideoStatus.VALIDATED, exclude_video_id=exclude
     )
     hits = sorted((h for h in hits if h.video_id != exclude), key=lambda h: -h.score)
-    found = {v.video_id: v for v in ports.videos.get_many([h.video_id for h in hits])}
+    found = {v.video_id: v for v in ports.videos.get_many([h.video_id for h in hits], with_embedding=False)}
     # Only what the record confirms is validated: the index may briefly lag a status change.
     videos = [
         found[h.video_id] for h in hits if h.video_id in found and found[h.video_id].status is VideoStatus.VALIDATED
@@ -147,10 +147,11 @@ def similar_videos(
     ports: CorePorts, config: CoreConfig, video_id: str, *, limit: int, mob_id: str | None
 ) -> SimilarVideos:
     """Validated videos most similar to ``video_id`` (never itself), with cosine scores."""
-    video = ports.videos.get(video_id)
+    video = ports.videos.get(video_id, with_embedding=False)  # NotFoundError first
     vector = ports.index.get_vector(video_id)
-    if vector is None and video.embedding is not None:
-        vector = video.embedding.vector
+    if vector is None:  # not indexed (yet, or any more): the record's own embedding, if it has one
+        video = ports.videos.get(video_id)
+        vector = video.embedding.vector if video.embedding is not None else None
     if vector is None:
         raise ConflictError(
             f"video {video_id} is {video.status.value} and has no embedding yet; similar search needs its analysis",

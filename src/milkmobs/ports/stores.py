@@ -19,12 +19,14 @@ class VideoStore(Protocol):
         """Store a new video; ConflictError if the id exists."""
         ...
 
-    def get(self, video_id: str) -> Video:
-        """NotFoundError if unknown."""
+    def get(self, video_id: str, *, with_embedding: bool = True) -> Video:
+        """NotFoundError if unknown. ``with_embedding=False``: the record without its embedding
+        (``embedding`` is None), for reads that only show the video (decoding it is most of a read)."""
         ...
 
-    def get_many(self, video_ids: Sequence[str]) -> list[Video]:
-        """The known videos among ``video_ids``, in the given order; unknown ids are skipped."""
+    def get_many(self, video_ids: Sequence[str], *, with_embedding: bool = True) -> list[Video]:
+        """The known videos among ``video_ids``, in the given order; unknown ids are skipped.
+        ``with_embedding`` as in :meth:`get`."""
         ...
 
     def save(self, video: Video, *, expected_status: VideoStatus) -> None:

@@ -84,11 +84,26 @@ def test_concurrent_writers_never_expose_a_mixed_file(store: LocalMediaStore) ->
     assert all(data in payloads for data in seen)
 
 
-@pytest.mark.parametrize("key", ["../escape.mp4", "/etc/passwd", "a/../../b", ".tmp/x", "", "a\\b", "a//b", "x\x00"])
+UNSAFE_KEYS = ["../escape.mp4", "/etc/passwd", "a/../../b", ".tmp/x", "", "a\\b", "a//b", "x\x00", "a.mp4\n", "a/"]
+
+
+@pytest.mark.parametrize("key", UNSAFE_KEYS)
 def test_unsafe_keys_are_refused(store: LocalMediaStore, key: str) -> None:
     with pytest.raises(InvalidInputError) as caught:
         store.put(key, b"x")
     assert caught.value.field == "key"
+    with pytest.raises(InvalidInputError):
+        store.read_url(key)
+
+
+def test_a_read_url_names_the_key_as_it_is_and_opens_it(store: LocalMediaStore) -> None:
+    """Safe keys hold only URL-unreserved characters, so the URL carries them unquoted."""
+    store.put("videos/clip-1_a.b.mp4", b"data")
+    url = store.read_url("videos/clip-1_a.b.mp4", expires_in=60)
+    path, _, query = url.partition("?")
+    assert path.endswith("/media/videos/clip-1_a.b.mp4")
+    params = dict(part.split("=", 1) for part in query.split("&"))
+    assert store.open_signed("videos/clip-1_a.b.mp4", params) == b"data"
 
 
 def test_the_secret_is_made_once_and_private(tmp_path: Path) -> None:

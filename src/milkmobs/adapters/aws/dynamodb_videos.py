@@ -25,7 +25,12 @@ from milkmobs.domain.stats import StatsCounters, stats_change
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, QueryInputTypeDef, TransactWriteItemTypeDef
+    from mypy_boto3_dynamodb.type_defs import (
+        AttributeValueTypeDef,
+        KeysAndAttributesTypeDef,
+        QueryInputTypeDef,
+        TransactWriteItemTypeDef,
+    )
 
 Item = dict[str, "AttributeValueTypeDef"]
 
@@ -232,34 +237,38 @@ class DynamoDBVideoStore:
 
     # ----------------------------------------------------------------- reads
 
-    def get(self, video_id: str) -> Video:
-        """The video (strongly consistent read); NotFoundError if unknown."""
+    def get(self, video_id: str, *, with_embedding: bool = True) -> Video:
+        """The video (strongly consistent read); NotFoundError if unknown. The item is read whole either
+        way (a record with its embedding is one 4 KB read unit)."""
         current = self._read(video_id)
         if current is None:
             raise NotFoundError(f"video {video_id} does not exist", video_id=video_id)
-        return current[0]
+        return current[0] if with_embedding else current[0].model_copy(update={"embedding": None})
 
-    def get_many(self, video_ids: Sequence[str]) -> list[Video]:
-        """Known videos among ``video_ids`` in the given order, by BatchGetItem (100 keys a call)."""
+    def get_many(self, video_ids: Sequence[str], *, with_embedding: bool = True) -> list[Video]:
+        """Known videos among ``video_ids`` in the given order, by BatchGetItem (100 keys a call);
+        without the embedding attributes when ``with_embedding`` is False."""
         wanted = list(dict.fromkeys(v for v in video_ids if v and not stats.is_reserved_id(v)))
         found: dict[str, Video] = {}
         for start in range(0, len(wanted), _BATCH_GET_MAX):
             keys: list[Item] = [{"videoId": {"S": v}} for v in wanted[start : start + _BATCH_GET_MAX]]
-            for item in self._batch_get(keys, doing="reading a batch of videos"):
+            for item in self._batch_get(keys, doing="reading a batch of videos", document_only=not with_embedding):
                 video = video_from_item(item)
                 found[video.video_id] = video
         return [found[v] for v in video_ids if v in found]
 
-    def _batch_get(self, keys: list[Item], *, doing: str) -> list[dict[str, Any]]:
+    def _batch_get(self, keys: list[Item], *, doing: str, document_only: bool = False) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         pending: list[Any] = list(keys)
         for attempt in range(_BATCH_GET_ROUNDS):
             if not pending:
                 return items
+            request: KeysAndAttributesTypeDef = {"Keys": pending, "ConsistentRead": True}
+            if document_only:  # the record document alone: no embedding attributes to transfer or decode
+                request["ProjectionExpression"] = "#id, #doc"
+                request["ExpressionAttributeNames"] = {"#id": "videoId", "#doc": "doc"}
             try:
-                response = self._client.batch_get_item(
-                    RequestItems={self._table: {"Keys": pending, "ConsistentRead": True}}
-                )
+                response = self._client.batch_get_item(RequestItems={self._table: request})
             except ClientError as exc:
                 raise _translate(exc, table=self._table, doing=doing) from exc
             except BotoCoreError as exc:

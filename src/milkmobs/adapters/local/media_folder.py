@@ -24,7 +24,6 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
 
 from milkmobs.domain import (
     BackendUnavailableError,
@@ -45,7 +44,10 @@ FIELD_EXPIRES = "x-milkmobs-expires"
 FIELD_SIGNATURE = "x-milkmobs-signature"
 
 THUMBNAIL_PREFIX = "thumbnails/"
-_SEGMENT = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")  # no leading dot: '.tmp' and '..' stay ours
+_SEGMENT = r"[A-Za-z0-9_-][A-Za-z0-9._-]*"  # no leading dot: '.tmp' and '..' stay ours
+#: A safe key: segments joined by '/'. Every character it allows is unreserved in a URL, so a checked key
+#: goes into a URL path as it is (quoting it was a tenth of a signed URL's cost).
+_KEY = re.compile(f"{_SEGMENT}(?:/{_SEGMENT})*")
 _TMP_DIR = ".tmp"
 _HASH_CHUNK = 1024 * 1024
 
@@ -104,8 +106,7 @@ def load_or_create_secret(path: Path) -> bytes:
 
 
 def _check_key(key: str) -> str:
-    segments = key.split("/")
-    if not key or len(key) > 512 or not all(_SEGMENT.match(segment) for segment in segments):
+    if len(key) > 512 or _KEY.fullmatch(key) is None:
         raise InvalidInputError(f"media key {key!r} is not a safe relative name", field="key")
     return key
 
@@ -278,7 +279,7 @@ class LocalMediaStore:
         _check_key(key)
         expires = self._now_ts() + int(expires_in)
         # Both values are URL-safe as they are (digits, hex): urlencode was a fifth of a listing's cost.
-        return f"{self._base}/media/{quote(key)}?expires={expires}&signature={self._read_signature(key, expires)}"
+        return f"{self._base}/media/{key}?expires={expires}&signature={self._read_signature(key, expires)}"
 
     def thumbnail_url(self, thumbnail_key: str, *, expires_in: int = 3600) -> str:
         return self.read_url(thumbnail_key, expires_in=expires_in)
@@ -305,8 +306,8 @@ class LocalMediaStore:
         return hmac.new(self._upload_key, message, hashlib.sha256).hexdigest()
 
     def _read_signature(self, key: str, expires: int) -> str:
-        message = "\x00".join(("read", key, str(expires))).encode()
-        return hmac.new(self._read_key, message, hashlib.sha256).hexdigest()
+        message = f"read\x00{key}\x00{expires}".encode()
+        return hmac.digest(self._read_key, message, "sha256").hex()  # one-shot: a third of hmac.new's cost
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -29,6 +29,7 @@ from milkmobs.domain.paging import CursorCodec
 from milkmobs.domain.stats import StatsCounters, stats_change, stats_from_counters
 
 _COLUMNS = "video_id, body, embedding, embedding_model, created_us"
+_COLUMNS_NO_EMBEDDING = "video_id, body, NULL, NULL, created_us"  # the same row shape, nothing to decode
 _IN_CHUNK = 500  # stay far below SQLite's bound-parameter limit
 
 
@@ -104,18 +105,19 @@ class SQLiteVideoStore:
         return stored
 
     # --- reads -----------------------------------------------------------------------
-    def get(self, video_id: str) -> Video:
+    def get(self, video_id: str, *, with_embedding: bool = True) -> Video:
         with self._db.read() as conn:
-            return self._load(conn, video_id)
+            return self._load(conn, video_id, _COLUMNS if with_embedding else _COLUMNS_NO_EMBEDDING)
 
-    def get_many(self, video_ids: Sequence[str]) -> list[Video]:
+    def get_many(self, video_ids: Sequence[str], *, with_embedding: bool = True) -> list[Video]:
         ids = list(video_ids)
+        columns = _COLUMNS if with_embedding else _COLUMNS_NO_EMBEDDING
         found: dict[str, Video] = {}
         with self._db.read() as conn:
             for start in range(0, len(ids), _IN_CHUNK):
                 chunk = ids[start : start + _IN_CHUNK]
                 marks = ",".join("?" * len(chunk))
-                rows = conn.execute(f"SELECT {_COLUMNS} FROM videos WHERE video_id IN ({marks})", chunk).fetchall()
+                rows = conn.execute(f"SELECT {columns} FROM videos WHERE video_id IN ({marks})", chunk).fetchall()
                 found.update((row[0], _video_from_row(row)) for row in rows)
         return [found[video_id] for video_id in ids if video_id in found]
 
@@ -158,8 +160,8 @@ class SQLiteVideoStore:
         return Page(items=items, next_cursor=next_cursor)
 
     @staticmethod
-    def _load(conn: sqlite3.Connection, video_id: str) -> Video:
-        row = conn.execute(f"SELECT {_COLUMNS} FROM videos WHERE video_id = ?", (video_id,)).fetchone()
+    def _load(conn: sqlite3.Connection, video_id: str, columns: str = _COLUMNS) -> Video:
+        row = conn.execute(f"SELECT {columns} FROM videos WHERE video_id = ?", (video_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"video {video_id} not found", video_id=video_id)
         return _video_from_row(row)

@@ -56,14 +56,16 @@ def _queries(video: Video) -> tuple[str, ...]:
     return tuple(queries)
 
 
-def _copy(video: Video) -> Video:
+def _copy(video: Video, *, with_embedding: bool = True) -> Video:
     """A copy sharing nothing mutable with ``video`` — much cheaper than a generic deep copy."""
     update: dict[str, object] = {"hashtags": list(video.hashtags)}
     for name in ("insights", "validation", "media", "failure"):
         value = getattr(video, name)
         if value is not None:
             update[name] = value.model_copy(deep=True)
-    if video.embedding is not None:
+    if not with_embedding:
+        update["embedding"] = None
+    elif video.embedding is not None:
         update["embedding"] = video.embedding.model_copy(update={"vector": video.embedding.vector.copy()})
     return video.model_copy(update=update)
 
@@ -90,16 +92,16 @@ class InMemoryVideoStore:
             self._index(stored, add=True)
             self._stats.apply(stored, None)
 
-    def get(self, video_id: str) -> Video:
+    def get(self, video_id: str, *, with_embedding: bool = True) -> Video:
         with self._lock:
             video = self._videos.get(video_id)
             if video is None:
                 raise NotFoundError(f"video {video_id} not found", video_id=video_id)
-            return _copy(video)
+            return _copy(video, with_embedding=with_embedding)
 
-    def get_many(self, video_ids: Sequence[str]) -> list[Video]:
+    def get_many(self, video_ids: Sequence[str], *, with_embedding: bool = True) -> list[Video]:
         with self._lock:
-            return [_copy(self._videos[v]) for v in video_ids if v in self._videos]
+            return [_copy(self._videos[v], with_embedding=with_embedding) for v in video_ids if v in self._videos]
 
     def save(self, video: Video, *, expected_status: VideoStatus) -> None:
         with self._lock:
