@@ -136,6 +136,7 @@ class FunctionSpec:
     executions: Executions = Executions.NONE
     invokes: tuple[str, ...] = ()  # functions it invokes asynchronously
     media: bool = False  # reads the video file itself: the media layer (ffmpeg), room in /tmp
+    embeddings: bool = False  # reads stored embeddings as vectors of the embedding model's dimension
 
     @property
     def module(self) -> str:
@@ -192,7 +193,7 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("admin-get-usage-stats", G.ADMIN, 30, metrics=Metrics.READ,
                  routes=(Route("GET", "/admin/usage-stats", admin=True),)),
     # Not in the seed: the mobs map (PCA of up to a few thousand embeddings; numpy wants the memory).
-    FunctionSpec("admin-get-mob-map", G.ADMIN, 30, memory_mb=1024, videos=D.READ, mobs=D.READ,
+    FunctionSpec("admin-get-mob-map", G.ADMIN, 30, memory_mb=1024, videos=D.READ, mobs=D.READ, embeddings=True,
                  routes=(Route("GET", "/admin/mobs/map", admin=True),)),
     # Not in the seed: the batch re-clustering on demand (same work and grants as cluster-embeddings).
     FunctionSpec("admin-recluster", G.ADMIN, 300, memory_mb=512, videos=D.WRITE, mobs=D.WRITE, search=S.REWRITE,

@@ -22,6 +22,7 @@ from milkmobs_infra.function_specs import (
     Executions,
     FunctionGroup,
     FunctionSpec,
+    Metrics,
     Search,
     Trigger,
 )
@@ -37,13 +38,21 @@ def _group(name: str, *fields: str) -> frozenset[str]:
     return frozenset(f"{name}.{field}" for field in (fields or GROUPS[name].model_fields))
 
 
-# What every function reads: the core's configuration (built whole in every container).
+# What every function reads: the core's configuration (built whole in every container) and what
+# picks its adapters. Every adapter is built on first use, so the settings of one are read only by
+# the functions that use it.
 CORE_SETTINGS = frozenset({"backend", "campaign", "random_seed"}) | _group("uploads") | _group("clustering") | _group(
-    "models", "pegasus_price_per_second", "marengo_price_per_second", "embedding_dimension", "marengo_model_id"
-) | _group("aws", "region", "media_processing")
+    "aws", "region", "media_processing"
+)
 MEDIA_SETTINGS = _group("aws", "media_bucket", "media_bucket_owner", "cloudfront_domain")
 MODEL_SETTINGS = _group("models")
 SEARCH_SETTINGS = _group("opensearch")
+# The dimension of embeddings (and of the index) is the embedding model's.
+EMBEDDING_SETTINGS = _group("models", "embedding_dimension", "marengo_model_id")
+# A usage report names and prices the configured models.
+USAGE_SETTINGS = _group(
+    "models", "pegasus_model_id", "marengo_model_id", "pegasus_price_per_second", "marengo_price_per_second"
+)
 # The setting that names a function another one invokes.
 INVOKED_BY_SETTING = {"generate-thumbnail": "aws.thumbnail_function_name"}
 
@@ -61,7 +70,11 @@ def settings_read_by(spec: FunctionSpec) -> frozenset[str]:
     if spec.models:
         fields |= MODEL_SETTINGS | MEDIA_SETTINGS  # Bedrock reads the video from the bucket
     if spec.search is not Search.NONE:
-        fields |= SEARCH_SETTINGS
+        fields |= SEARCH_SETTINGS | EMBEDDING_SETTINGS
+    if spec.embeddings:
+        fields |= EMBEDDING_SETTINGS
+    if spec.metrics is Metrics.READ:
+        fields |= USAGE_SETTINGS
     if spec.executions is not Executions.NONE:
         fields.add("aws.state_machine_arn")
     if Trigger.API in spec.triggers:

@@ -88,7 +88,9 @@ def test_each_function_gets_only_the_settings_it_reads(synth: Synth) -> None:
     }
     assert by_field["aws.state_machine_arn"] == {"start-analysis", "get-execution-history", "sweep-stuck-videos"}
     assert by_field["opensearch.endpoint"] == {s.name for s in FUNCTION_SPECS if s.search is not Search.NONE}
-    assert by_field["models.pegasus_model_id"] == {"analysis-pegasus", "analysis-marengo", "search-similar"}
+    # the usage report names and prices the configured models
+    assert by_field["models.pegasus_model_id"] == {"analysis-pegasus", "analysis-marengo", "search-similar",
+                                                   "admin-get-usage-stats"}
     assert "list-mobs" not in by_field["aws.videos_table"] and "list-mobs" in by_field["aws.mobs_table"]
     assert by_field["aws.cursor_secret_id"] == by_field["aws.videos_table"]
     assert "create-opensearch-index" not in by_field["aws.media_bucket"]

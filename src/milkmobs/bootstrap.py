@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import importlib
 import types
+from collections.abc import Iterator, Mapping
 from typing import Unpack
 
 from milkmobs.adapters.bundle import AdapterOverrides, AdapterSet
+from milkmobs.adapters.deferred import built, on_first_use, pending
 from milkmobs.adapters.inprocess import InProcessOrchestrator
 from milkmobs.core.config import CoreConfig
 from milkmobs.core.ports_bundle import CorePorts
@@ -33,8 +35,8 @@ from milkmobs.core.service import MilkMobs
 from milkmobs.core.steps import StepContext
 from milkmobs.domain import ConfigurationError
 from milkmobs.extras import require_backend_extra
-from milkmobs.ports import Clock, ExecutionLog, IdGenerator
-from milkmobs.settings import Backend, Settings
+from milkmobs.ports import Analyzer, Clock, ExecutionLog, IdGenerator, VectorIndex, Workflow
+from milkmobs.settings import Backend, ModelSettings, Settings
 
 _OVERRIDES = AdapterOverrides.__optional_keys__
 _FACTORIES = {
@@ -58,11 +60,32 @@ def core_config(settings: Settings) -> CoreConfig:
         batch_cluster_max_iter=clustering.batch_max_iter,
         batch_cluster_sample=clustering.batch_sample,
         random_seed=settings.random_seed,
-        prices_per_second={
+        prices_per_second=_PricesPerSecond(models),
+    )
+
+
+class _PricesPerSecond(Mapping[str, float]):
+    """USD per video second by Bedrock model id, read from the model settings when a usage report
+    prices usage: the functions that never do are not given the model settings."""
+
+    def __init__(self, models: ModelSettings) -> None:
+        self._models = models
+
+    def _table(self) -> dict[str, float]:
+        models = self._models
+        return {
             models.pegasus_model_id: models.pegasus_price_per_second,
             models.marengo_model_id: models.marengo_price_per_second,
-        },
-    )
+        }
+
+    def __getitem__(self, model_id: str) -> float:
+        return self._table()[model_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
 
 
 def build_adapter_set(settings: Settings, *, clock: Clock, ids: IdGenerator) -> AdapterSet:
@@ -81,18 +104,37 @@ def build_adapter_set(settings: Settings, *, clock: Clock, ids: IdGenerator) -> 
     return adapters
 
 
-def _check_dimensions(settings: Settings, adapters: AdapterSet) -> None:
-    analyzer_dim = adapters.analyzer.embedding_dimension
-    index_dim = adapters.index.dimension
+def _check_dimensions(settings: Settings, analyzer: Analyzer, index: VectorIndex) -> None:
+    analyzer_dim = analyzer.embedding_dimension
+    index_dim = index.dimension
     if analyzer_dim != index_dim:
         raise ConfigurationError(
-            f"the analyzer {type(adapters.analyzer).__name__} embeds in {analyzer_dim} dimensions but the vector "
-            f"index {type(adapters.index).__name__} holds {index_dim}; configure the same embedding dimension"
+            f"the analyzer {analyzer.__class__.__name__} embeds in {analyzer_dim} dimensions but the vector "
+            f"index {index.__class__.__name__} holds {index_dim}; configure the same embedding dimension"
         )
     if settings.models.embedding_dimension is not None and settings.models.embedding_dimension != analyzer_dim:
         raise ConfigurationError(
             f"MILKMOBS_MODELS__EMBEDDING_DIMENSION is {settings.models.embedding_dimension} but the analyzer "
-            f"{type(adapters.analyzer).__name__} produces {analyzer_dim}-dimensional embeddings"
+            f"{analyzer.__class__.__name__} produces {analyzer_dim}-dimensional embeddings"
+        )
+
+
+def _check_dimensions_once_built(settings: Settings, adapters: AdapterSet) -> None:
+    """The analyzer and the index agree on the embedding dimension: checked now, or, for adapters
+    built on first use, as soon as both exist (a function that uses one of them builds neither
+    the other nor reads its settings)."""
+    analyzer, index = adapters.analyzer, adapters.index
+    pending_analyzer, pending_index = pending(analyzer), pending(index)
+    if pending_analyzer is None and pending_index is None:
+        _check_dimensions(settings, analyzer, index)
+        return
+    if pending_analyzer is not None:
+        pending_analyzer.when_built(
+            lambda made: None if pending(index) else _check_dimensions(settings, made, index)
+        )
+    if pending_index is not None:
+        pending_index.when_built(
+            lambda made: None if pending(analyzer) else _check_dimensions(settings, analyzer, made)
         )
 
 
@@ -130,9 +172,10 @@ def build(
 
     adapters = build_adapter_set(settings, clock=clock, ids=ids)
     for name, value in overrides.items():
-        built = value(adapters) if isinstance(value, types.FunctionType) else value
-        setattr(adapters, name, built)  # the TypedDict typed the value for this field
-    _check_dimensions(settings, adapters)
+        # type(), not isinstance(): isinstance would build an adapter given as a stand-in
+        replacement = value(adapters) if type(value) is types.FunctionType else value
+        setattr(adapters, name, replacement)  # the TypedDict typed the value for this field
+    _check_dimensions_once_built(settings, adapters)
 
     ports = CorePorts(
         videos=adapters.videos,
@@ -148,34 +191,51 @@ def build(
         media_processor=adapters.media_processor,
     )
     config = core_config(settings)
-    if adapters.workflow is not None:
-        app = MilkMobs(ports, config, adapters.workflow)
-        for closer in adapters.closers:
-            app.add_closer(closer)
-        return app
-    executions: ExecutionLog
-    if adapters.executions is not None:
-        executions = adapters.executions
-    else:
-        from milkmobs.adapters.memory.execution_log import InMemoryExecutionLog
-
-        executions = InMemoryExecutionLog()
     # The orchestrator runs the steps on the ports and configuration alone, so it exists before the
     # facade, which is then built whole with it.
     context = StepContext(ports, config)
-    orchestrator = InProcessOrchestrator(
-        context,
-        executions,
-        background=background,
-        workers=settings.local.workers,
-        retry_interval_scale=retry_interval_scale,
-        wait_scale=wait_scale,
-        seed=settings.random_seed,
-    )
-    app = MilkMobs(ports, config, orchestrator)
+    orchestrators: list[InProcessOrchestrator] = []
+
+    def in_process() -> InProcessOrchestrator:
+        executions: ExecutionLog
+        if adapters.executions is not None:
+            executions = adapters.executions
+        else:
+            from milkmobs.adapters.memory.execution_log import InMemoryExecutionLog
+
+            executions = InMemoryExecutionLog()
+        orchestrator = InProcessOrchestrator(
+            context,
+            executions,
+            background=background,
+            workers=settings.local.workers,
+            retry_interval_scale=retry_interval_scale,
+            wait_scale=wait_scale,
+            seed=settings.random_seed,
+        )
+        orchestrators.append(orchestrator)
+        return orchestrator
+
+    def backend_or_in_process(given: Workflow | None) -> Workflow:
+        return given if given is not None else in_process()
+
+    def shutdown() -> None:
+        for orchestrator in orchestrators:
+            orchestrator.shutdown()
+
+    workflow: Workflow
+    backend_workflow = pending(adapters.workflow)
+    if backend_workflow is not None and not background:
+        # The backend's workflow is built on first use (AWS: Step Functions where the function is
+        # given a state machine), and so is the orchestrator that stands in where there is none.
+        chosen = backend_workflow
+        workflow = on_first_use("the workflow", lambda: backend_or_in_process(chosen.get()))
+    else:
+        workflow = backend_or_in_process(built(adapters.workflow))
+    app = MilkMobs(ports, config, workflow)
     for closer in adapters.closers:
         app.add_closer(closer)
-    app.add_closer(orchestrator.shutdown)  # closers run in reverse: workers stop before adapters close
-    if background:
-        recover(context, orchestrator)  # what a previous `milkmobs serve` left half-done
+    app.add_closer(shutdown)  # closers run in reverse: workers stop before adapters close
+    if background and orchestrators:
+        recover(context, orchestrators[0])  # what a previous `milkmobs serve` left half-done
     return app

@@ -13,7 +13,8 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -386,3 +387,34 @@ def load_settings(**values: Any) -> Settings:
             source = _source_of(str(error["loc"][0])) if error["loc"] else "the settings"
             problems.append(f"{field} = {error.get('input')!r} ({source}): {error['msg']}")
         raise ConfigurationError("invalid setting " + "; ".join(problems)) from exc
+
+
+@contextmanager
+def recorded_reads() -> Iterator[set[str]]:
+    """The settings read while inside, by dotted name (``aws.region``, ``backend``): every attribute
+    read of a setting on any ``Settings`` or group object. The deploy tests hold each Lambda
+    function to the settings its declaration gives it with this. It patches the classes while
+    inside: one recording at a time, in tests."""
+    read: set[str] = set()
+    patched: list[type[BaseModel]] = []
+
+    def record(cls: type[BaseModel], prefix: str) -> None:
+        fields = frozenset(cls.model_fields) - frozenset(GROUPS)  # a group is read through its fields
+        original = cls.__getattribute__
+
+        def getattribute(self: BaseModel, name: str) -> Any:
+            if name in fields:
+                read.add(prefix + name)
+            return original(self, name)
+
+        patched.append(cls)
+        cls.__getattribute__ = getattribute  # type: ignore[method-assign,assignment]
+
+    record(Settings, "")
+    for group, cls in GROUPS.items():
+        record(cls, group + ".")
+    try:
+        yield read
+    finally:
+        for cls in patched:
+            del cls.__getattribute__  # the inherited one again

@@ -1,4 +1,8 @@
-"""The driven ports the core works with, bundled so services take one argument."""
+"""The driven ports the core works with, bundled so services take one argument.
+
+A port may be a stand-in its backend builds on first use (the AWS adapters): the core calls it
+like any adapter, and a use case that never calls it never builds it.
+"""
 
 from __future__ import annotations
 

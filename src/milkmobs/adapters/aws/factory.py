@@ -8,20 +8,31 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from milkmobs.adapters.aws.clients import AwsClients
+from milkmobs.adapters.aws.cloudfront_media import InvalidatingMediaStore
 from milkmobs.adapters.aws.cloudwatch import CloudWatchMetrics
 from milkmobs.adapters.aws.dynamodb_claims import DynamoDBClaimStore
 from milkmobs.adapters.aws.dynamodb_mobs import DynamoDBMobStore
 from milkmobs.adapters.aws.dynamodb_videos import DynamoDBVideoStore
 from milkmobs.adapters.aws.eventbridge import EventBridgeEventBus
-from milkmobs.adapters.aws.s3_media import S3MediaStore
 from milkmobs.adapters.aws.stepfunctions import StepFunctionsWorkflow
 from milkmobs.adapters.bundle import AdapterSet
+from milkmobs.adapters.deferred import Once, on_first_use
 from milkmobs.core.limits import pending_upload_ttl_seconds
 from milkmobs.domain import EVENT_BUS_NAME, ConfigurationError, ModelType
-from milkmobs.ports import Analyzer, Clock, IdGenerator, MediaProcessor, MediaStore, VectorIndex
+from milkmobs.ports import (
+    Analyzer,
+    Clock,
+    IdGenerator,
+    MediaProcessor,
+    MediaStore,
+    Metrics,
+    VectorIndex,
+    VideoStore,
+    Workflow,
+)
 from milkmobs.settings import DEVELOPMENT_CURSOR_SECRET, Settings, env_name
 
 
@@ -65,33 +76,6 @@ def _media_processor(settings: Settings, media: MediaStore) -> tuple[MediaProces
     return FfmpegProbeProcessor(copies.path_for), copies
 
 
-class _Deferred:
-    """Stands in for an adapter and builds it on first use.
-
-    A function that never searches never builds the OpenSearch client (nor needs its settings or
-    grants); ``known`` answers what the composition root reads at build time (dimensions).
-    """
-
-    def __init__(self, what: str, build: Callable[[], object], **known: object) -> None:
-        self._what = what
-        self._build = build
-        self._known = known
-        self._target: object | None = None
-        self._lock = threading.Lock()
-
-    def __getattr__(self, name: str) -> Any:
-        if name in self._known:
-            return self._known[name]
-        if self._target is None:
-            with self._lock:
-                if self._target is None:
-                    self._target = self._build()
-        return getattr(self._target, name)
-
-    def __repr__(self) -> str:
-        return f"<{self._what}, built on first use>"
-
-
 _secret_cache: dict[str, str] = {}
 
 
@@ -119,64 +103,95 @@ def cursor_secret(settings: Settings) -> str:
 
 
 def build_adapters(settings: Settings, *, clock: Clock, ids: IdGenerator) -> AdapterSet:
-    """Adapters on the AWS resources named in ``settings`` (see docs/data-model.md).
+    """Adapters on the AWS resources named in ``settings`` (see docs/data-model.md), each built on
+    first use (``milkmobs.adapters.deferred``).
 
-    Clients take their endpoint and credentials from the standard AWS configuration. With
-    ``state_machine_arn`` set the pipeline runs in Step Functions; without it, the in-process
-    orchestrator runs the same workflow against these adapters (scripts, tests). ``ids`` is
-    unused: AWS resources mint no milkmobs ids.
+    A Lambda function runs one use case: it builds — reads the settings of, creates the clients
+    of — only the adapters that use case calls, so its environment holds those settings and no
+    other (deploy's ``functions.settings_read_by``). Clients take their endpoint and credentials
+    from the standard AWS configuration, one client per service. With ``state_machine_arn`` set the
+    pipeline runs in Step Functions; without it, the in-process orchestrator runs the same workflow
+    against these adapters (scripts, tests). ``ids`` is unused: AWS resources mint no milkmobs ids.
     """
-    # Bedrock and OpenSearch live with their own engineer's module; imported only when AWS is chosen
-    from milkmobs.adapters.aws.factory_models import build_analyzer, build_vector_index, embedding_dimension
+    aws = Once(lambda: AwsClients(settings.aws.region))
+    dynamodb = Once(lambda: aws.get().dynamodb())
+    cloudfront = Once(lambda: aws.get().cloudfront())
 
-    clients = AwsClients(settings.aws.region)
-    media: MediaStore = S3MediaStore(
-        clients.s3(),
-        settings.aws.media_bucket,
-        cloudfront_domain=settings.aws.cloudfront_domain,
-        expected_bucket_owner=settings.aws.media_bucket_owner,
-        now=clock.now,
-    )
-    if settings.aws.cloudfront_distribution_id:
-        from milkmobs.adapters.aws.factory_media import InvalidatingMediaStore
+    def distribution() -> tuple[Any, str] | None:
+        """Read at a delete: only the functions that delete media are given the distribution."""
+        distribution_id = settings.aws.cloudfront_distribution_id
+        return (cloudfront.get(), distribution_id) if distribution_id else None
 
-        distribution = settings.aws.cloudfront_distribution_id
-        media = cast(MediaStore, InvalidatingMediaStore(media, clients.cloudfront(), distribution))
-    processor, copies = _media_processor(settings, media)
-    dimension = embedding_dimension(settings)
-    workflow = (
-        StepFunctionsWorkflow(clients.stepfunctions(), settings.aws.state_machine_arn)
-        if settings.aws.state_machine_arn
-        else None
-    )
-    # The key is read at cold start where the function is given its id (those that list videos); elsewhere
-    # only if a list is ever asked for, which refuses the development default.
-    key: str | Callable[[], str] = (
-        cursor_secret(settings) if settings.aws.cursor_secret_id else (lambda: cursor_secret(settings))
-    )
-    return AdapterSet(
-        videos=DynamoDBVideoStore(
-            clients.dynamodb(), settings.aws.videos_table, cursor_secret=key,
+    def media() -> MediaStore:
+        return InvalidatingMediaStore(
+            # CloudFront serves the media URLs: a function that only links to media never makes it
+            on_first_use("S3 client", lambda: aws.get().s3()),
+            settings.aws.media_bucket,
+            distribution=distribution,
+            cloudfront_domain=settings.aws.cloudfront_domain,
+            expected_bucket_owner=settings.aws.media_bucket_owner,
+            now=clock.now,
+        )
+
+    def videos() -> VideoStore:
+        # The key is read now where the function is given its id (those that list videos); elsewhere
+        # only if a list is ever asked for, which refuses the development default.
+        key: str | Callable[[], str] = (
+            cursor_secret(settings) if settings.aws.cursor_secret_id else (lambda: cursor_secret(settings))
+        )
+        return DynamoDBVideoStore(
+            dynamodb.get(), settings.aws.videos_table, cursor_secret=key,
             pending_upload_ttl_seconds=pending_upload_ttl_seconds(settings.uploads.upload_url_expires_seconds),
-        ),
-        mobs=DynamoDBMobStore(clients.dynamodb(), settings.aws.mobs_table),
-        media=media,
-        claims=DynamoDBClaimStore(clients.dynamodb(), settings.aws.videos_table),
-        analyzer=cast(Analyzer, _Deferred("Bedrock analyzer", lambda: build_analyzer(settings),
-                                          embedding_dimension=dimension)),
-        index=cast(VectorIndex, _Deferred("OpenSearch index", lambda: build_vector_index(settings),
-                                          dimension=dimension)),
-        events=EventBridgeEventBus(clients.events(), EVENT_BUS_NAME),
-        metrics=CloudWatchMetrics(
-            clients.cloudwatch(),
+        )
+
+    def metrics() -> Metrics:
+        return CloudWatchMetrics(
+            # Inside Lambda, usage is written as EMF log lines: the client is made only to read usage.
+            on_first_use("CloudWatch client", lambda: aws.get().cloudwatch()),
             emf=running_in_lambda(),
             known_models=[
                 (settings.models.pegasus_model_id, ModelType.PEGASUS),
                 (settings.models.marengo_model_id, ModelType.MARENGO),
             ],
             now=clock.now,
+        )
+
+    def workflow() -> Workflow | None:
+        arn = settings.aws.state_machine_arn
+        return StepFunctionsWorkflow(aws.get().stepfunctions(), arn) if arn else None
+
+    stores = on_first_use("S3 media store", media)
+    processor, copies = _media_processor(settings, stores)
+
+    # Bedrock and OpenSearch (the backend's heaviest imports) are imported by the functions using them
+    def analyzer() -> Analyzer:
+        from milkmobs.adapters.aws.factory_models import build_analyzer
+
+        return build_analyzer(settings)
+
+    def index() -> VectorIndex:
+        from milkmobs.adapters.aws.factory_models import build_vector_index
+
+        return build_vector_index(settings)
+
+    def dimension() -> int:
+        from milkmobs.adapters.aws.factory_models import embedding_dimension
+
+        return embedding_dimension(settings)
+
+    return AdapterSet(
+        videos=on_first_use("DynamoDB video store", videos),
+        mobs=on_first_use("DynamoDB mob store", lambda: DynamoDBMobStore(dynamodb.get(), settings.aws.mobs_table)),
+        media=stores,
+        claims=on_first_use(
+            "DynamoDB claim store", lambda: DynamoDBClaimStore(dynamodb.get(), settings.aws.videos_table)
         ),
-        workflow=workflow,
+        analyzer=on_first_use("Bedrock analyzer", analyzer, embedding_dimension=dimension),
+        index=on_first_use("OpenSearch index", index, dimension=dimension),
+        events=on_first_use("EventBridge bus", lambda: EventBridgeEventBus(aws.get().events(), EVENT_BUS_NAME)),
+        metrics=on_first_use("CloudWatch metrics", metrics),
+        # Step Functions or the in-process orchestrator: decided where the workflow is first used
+        workflow=on_first_use("Step Functions workflow", workflow),
         media_processor=processor,
         closers=[copies.close] if copies is not None else [],
     )

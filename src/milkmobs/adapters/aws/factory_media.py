@@ -1,4 +1,4 @@
-"""Media on Lambda: probes and thumbnails with the ffmpeg binary alone; CloudFront-aware deletes.
+"""Media on Lambda: probes and thumbnails with the ffmpeg binary alone.
 
 The functions that read videos on Lambda carry a static ffmpeg (the media layer) but not PyAV:
 PyAV's wheel unpacks to ~100 MB, which next to ffmpeg would bring a function close to Lambda's
@@ -11,17 +11,11 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from milkmobs.adapters.aws.errors import common_translation, transport_error
 from milkmobs.adapters.local.media import ffmpeg_exe, thumbnail_jpeg, video_label
 from milkmobs.domain import MediaError, MediaInfo, Video
-from milkmobs.ports import MediaStore
 
 _TRUNCATION_SLACK_SECONDS = 0.5
 _FFMPEG_TIMEOUT_SECONDS = 120
@@ -115,33 +109,3 @@ class FfmpegProbeProcessor:
         path = self._resolve_path(video.media_key)
         info = probe_with_ffmpeg(path, label=video_label(video))
         return thumbnail_jpeg(path, info, label=video_label(video), width=self._thumbnail_width)
-
-
-class InvalidatingMediaStore:
-    """The S3 media store, plus a CloudFront invalidation of each deleted key's path.
-
-    CloudFront serves every media URL and caches objects for up to a day (CachingOptimized): a
-    deleted video would keep playing from the edges until then. Invalidating its path on delete
-    makes the deletion visible within minutes. Everything else is the wrapped store's.
-    """
-
-    def __init__(self, inner: MediaStore, cloudfront: Any, distribution_id: str) -> None:
-        self._inner = inner
-        self._cloudfront = cloudfront
-        self._distribution_id = distribution_id
-
-    def delete(self, key: str) -> None:
-        self._inner.delete(key)
-        try:
-            self._cloudfront.create_invalidation(
-                DistributionId=self._distribution_id,
-                InvalidationBatch={"Paths": {"Quantity": 1, "Items": ["/" + key]},
-                                   "CallerReference": f"{key}-{time.time_ns()}"},
-            )
-        except ClientError as exc:
-            raise common_translation(exc, doing=f"invalidating CloudFront's copy of {key}") from exc
-        except BotoCoreError as exc:
-            raise transport_error(exc, doing=f"invalidating CloudFront's copy of {key}") from exc
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)

@@ -16,6 +16,7 @@ from milkmobs.adapters.aws.bedrock import BedrockAnalyzerConfig, BedrockTwelveLa
 from milkmobs.adapters.aws.bedrock.models import marengo_spec
 from milkmobs.adapters.aws.clients import AwsClients
 from milkmobs.adapters.aws.opensearch import INDEX_SUFFIX, OpenSearchVectorIndex
+from milkmobs.adapters.deferred import on_first_use
 from milkmobs.core.limits import LIMITS
 from milkmobs.domain.errors import ConfigurationError
 from milkmobs.settings import Settings
@@ -42,7 +43,7 @@ def build_analyzer(settings: Settings, *, session: boto3.session.Session | None 
     region = bedrock_region(settings)
     clients = AwsClients(region, session=session)
     runtime = clients.bedrock_runtime()
-    s3 = clients.s3()
+    s3 = on_first_use("S3 client", clients.s3)  # Marengo's job output: the text search never reads it
     config = BedrockAnalyzerConfig(
         region=region,
         media_bucket=settings.aws.media_bucket,
