@@ -84,14 +84,22 @@ class AccessLog:
         return _LoggedBody(body, lambda size: self._write(environ, status[0], started, size))
 
     def _write(self, environ: dict[str, Any], status: str, started: float, size: int) -> None:
-        millis = (time.perf_counter() - started) * 1000
-        path = str(environ.get("PATH_INFO", "/"))
-        query = str(environ.get("QUERY_STRING", ""))
-        target = f"{path}?{redact_query(query)}" if query else path
-        line = (
-            f'{environ.get("REMOTE_ADDR", "-")} "{environ.get("REQUEST_METHOD", "-")} {target}" '
-            f"{status} {millis:.1f}ms {size}B"
+        self.record(
+            str(environ.get("REMOTE_ADDR", "-")),
+            str(environ.get("REQUEST_METHOD", "-")),
+            str(environ.get("PATH_INFO", "/")),
+            str(environ.get("QUERY_STRING", "")),
+            status,
+            started,
+            size,
         )
+
+    def record(self, client: str, method: str, path: str, query: str, status: str, started: float, size: int) -> None:
+        """Log one answer sent without this middleware (``status``: its code or whole status line,
+        ``started``: ``time.perf_counter()`` when the request was read, ``size``: body bytes)."""
+        millis = (time.perf_counter() - started) * 1000
+        target = f"{path}?{redact_query(query)}" if query else path
+        line = f'{client} "{method} {target}" {status.split(" ", 1)[0]} {millis:.1f}ms {size}B'
         for secret in self._secrets:
             line = line.replace(secret, "***")
         if self._buffered:

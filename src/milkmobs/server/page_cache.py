@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 Answer = tuple[int, list[tuple[str, str]], bytes]
+CurrentPage = tuple[str, list[tuple[str, str]], bytes]  # status line, headers, body
 
 CACHED_ROUTES = re.compile(
     r"^/(?:feed|videos/feed|mobs|mobs/[^/]+|videos/(?!submit$)[^/]+|search/similar|validate/[^/]+|openapi\.json)$"
@@ -107,6 +108,14 @@ class PageCache:
             return []
         start_response("200 OK", entry.headers)
         return [entry.body]
+
+    def current(self, path: str, query: str, origin: str) -> CurrentPage | None:
+        """The page kept for this request if it is current (never computes, never reads the shared
+        pages): status line, headers, body."""
+        if not self.handles(path):
+            return None
+        entry = self._current((path, query, origin), self.data_version())
+        return None if entry is None else ("200 OK", entry.headers, entry.body)
 
     def _from_shared(self, key: tuple[str, str, str], version: Hashable) -> _Entry | None:
         if self._shared is None:

@@ -48,6 +48,8 @@ SHUTDOWN_GRACE_SECONDS = 60.0
 DEFAULT_THREADS = 4
 #: How often a worker's access-log lines are flushed (they are written as answers go, flushed in batches).
 ACCESS_LOG_FLUSH_SECONDS = 0.2
+#: The ``Server`` header of every answer.
+SERVER_IDENT = "milkmobs"
 #: More child deaths than this within a minute: something is broken, stop instead of looping.
 MAX_RESTARTS_PER_MINUTE = 5
 
@@ -206,9 +208,10 @@ def _run_http(
 
         shared = SharedPages(Path(plan.shared_pages))
         app.add_closer(shared.close)
-    wsgi: Any = build_wsgi_app(
+    local_app = build_wsgi_app(
         app, plan.settings, token=plan.token, swagger=options.swagger, data_version=data_version, shared_pages=shared
     )
+    wsgi: Any = local_app
     access_log = None
     if plan.options.access_log:
         from milkmobs.server.access_log import AccessLog
@@ -221,11 +224,15 @@ def _run_http(
         wsgi,
         sockets=[plan.sock],
         threads=plan.options.threads,
-        ident="milkmobs",
+        ident=SERVER_IDENT,
         max_request_body_size=plan.settings.uploads.max_upload_bytes + 1024 * 1024,
         clear_untrusted_proxy_headers=True,
     )
     answer_errors_as_json(server)
+    if local_app.page_cache is not None:  # current cached pages are answered before the task queue
+        from milkmobs.server.hot_answers import HotAnswers
+
+        HotAnswers(local_app.page_cache, ident=SERVER_IDENT, access_log=access_log).install(server)
     stopping = [False]
 
     def _stop(signum: int, _frame: FrameType | None) -> None:

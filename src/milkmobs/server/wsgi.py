@@ -112,6 +112,11 @@ class LocalHttpApp:
             logger.exception("unhandled error in %s %s", method, path)
             return _json_error(start_response, 500, "internal_error", "internal error; see the server log")
 
+    @property
+    def page_cache(self) -> PageCache | None:
+        """The cache of hot pages, when this application keeps one."""
+        return self._cache
+
     def _with_cors(self, environ: dict[str, Any], start_response: StartResponse) -> StartResponse:
         origin = str(environ.get("HTTP_ORIGIN", ""))
         if not origin or not (origin in self._cors_origins or "*" in self._cors_origins):

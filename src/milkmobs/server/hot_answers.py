@@ -1,0 +1,98 @@
+"""Current pages of the page cache answered in waitress' I/O thread, before its task queue.
+
+A cached page costs a dictionary lookup, yet through waitress it also costs a hand-over to a request
+thread and back (a condition variable, the interpreter lock handed around twice), the WSGI environ
+and ``start_response``, which were most of a cached answer's cost. So when the I/O thread has read a
+whole request that the page cache can answer as it is, it writes that answer right away — the same
+bytes waitress would write for it (headers capitalised and sorted, ``Server``, ``Date``) — and logs
+it; every other request goes to the task queue as before. The page cache only holds the route
+table's own answers, so there is still one route table.
+
+Only the plain case is taken: ``GET`` over HTTP/1.1 on a kept-alive connection, no body, no
+``Expect``, no ``If-None-Match`` (a ``304`` goes the usual way), a page in this worker's own LRU at
+the current data version. Nothing here waits on a lock held while computing, or on SQLite beyond
+the data version's occasional read.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from waitress.utilities import build_http_date  # type: ignore[import-untyped]
+
+from milkmobs.server.access_log import AccessLog
+from milkmobs.server.page_cache import PageCache
+
+
+class HotAnswers:
+    """Installs itself on a waitress server (``create_server``'s result) with :meth:`install`."""
+
+    def __init__(self, cache: PageCache, *, ident: str, access_log: AccessLog | None = None) -> None:
+        self._cache = cache
+        self._ident = ident
+        self._log = access_log
+        self._loop_thread: int | None = None  # the thread running the server's loop (set by install)
+
+    def install(self, server: Any) -> None:
+        """Answer hot pages on ``server``'s listeners before their task queue. Call it from the
+        thread that will run ``server.run()``."""
+        self._loop_thread = threading.get_ident()
+        listeners = [server] if hasattr(server, "channel_class") else list(getattr(server, "map", {}).values())
+        for listener in listeners:
+            if hasattr(listener, "add_task"):
+                listener.add_task = self._before(listener.add_task)
+
+    def _before(self, add_task: Callable[[Any], None]) -> Callable[[Any], None]:
+        def add(channel: Any) -> None:
+            # waitress calls this with the channel's request lock held, the request first in line and no
+            # task running for the channel (from the I/O thread); from a task thread, it queues the next.
+            if threading.get_ident() != self._loop_thread or not self.answer(channel):
+                add_task(channel)
+
+        return add
+
+    def answer(self, channel: Any) -> bool:
+        """Write the answer of the channel's first request if it is a current cached page (True)."""
+        started = time.perf_counter()
+        request = channel.requests[0]
+        headers = request.headers
+        if (
+            request.error is not None
+            or request.command != "GET"
+            or request.version != "1.1"
+            or request.content_length
+            or not channel.connected
+            or "EXPECT" in headers
+            or "IF_NONE_MATCH" in headers
+            or "TRANSFER_ENCODING" in headers
+            or headers.get("CONNECTION", "").lower() == "close"
+        ):
+            return False
+        # PATH_INFO as the WSGI application sees it (waitress hands it over latin-1-decoded).
+        path = str(request.path).encode("latin-1").decode("utf-8", "replace") or "/"
+        page = self._cache.current(path, str(request.query), headers.get("ORIGIN", ""))
+        if page is None:
+            return False
+        status, page_headers, body = page
+        channel.write_soon(_head(status, page_headers, self._ident) + body)
+        channel.requests.pop(0)  # answered: the next request of the channel may go on (pipelining)
+        request.close()
+        if self._log is not None:
+            client = str(channel.addr[0]) if channel.addr else "-"
+            self._log.record(client, "GET", path, str(request.query), status, started, len(body))
+        return True
+
+
+def _head(status: str, headers: list[tuple[str, str]], ident: str) -> bytes:
+    """The status line and headers as waitress writes them for a kept-alive HTTP/1.1 answer with a
+    ``Content-Length`` (``waitress.task.Task.build_response_header``)."""
+    named = [("-".join(part.capitalize() for part in name.split("-")), value) for name, value in headers]
+    names = {name for name, _ in named}
+    named.append(("Via", ident) if "Server" in names else ("Server", ident))
+    if "Date" not in names:
+        named.append(("Date", build_http_date(time.time())))
+    lines = [f"HTTP/1.1 {status}", *(f"{name}: {value}" for name, value in sorted(named, key=lambda hv: hv[0]))]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
