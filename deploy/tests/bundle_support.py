@@ -89,26 +89,13 @@ def record(model, context, **kwargs):
     calls.append({"service": model.service_model.signing_name, "operation": model.name,
                   "params": context.get("recorded_names", {})})
 
-settings_read = set()
-
-
 def record_settings():
-    """Every setting the function reads (``aws.region``): attribute reads on Settings and its groups."""
-    try:
-        from milkmobs.settings import GROUPS, Settings
-    except ImportError:
-        return
-    def recording(cls, prefix):
-        fields = frozenset(cls.model_fields) - frozenset(GROUPS)
-        original = cls.__getattribute__
-        def getattribute(self, name):
-            if name in fields:
-                settings_read.add(prefix + name)
-            return original(self, name)
-        cls.__getattribute__ = getattribute
-    recording(Settings, "")
-    for group, cls in GROUPS.items():
-        recording(cls, group + ".")
+    """Every setting the function reads (``aws.region``), from the cold start on: the recording of
+    milkmobs.settings, entered for the worker's life."""
+    global recording  # held: the recording ends when its context manager is collected
+    from milkmobs.settings import recorded_reads
+    recording = recorded_reads()
+    return recording.__enter__()
 
 import botocore.handlers
 botocore.handlers.BUILTIN_HANDLERS.append(("provide-client-params", named))
@@ -148,10 +135,10 @@ class LambdaContext:
 
 answers.write(json.dumps({"ready": sys.path}) + "\n")
 setup = sys.stdin.readline()
+settings_read = record_settings()  # before the set-up, which builds the container's application
 if setup.strip():
     exec(json.loads(setup)["code"], {"__name__": "bundle_setup"})
 record_opensearch()
-record_settings()  # after the set-up: the cold start's composition root builds every adapter, the handler reads
 import uuid
 for line in sys.stdin:  # calls made while setting up (cold start) go with the first answer
     event = json.loads(line)

@@ -495,10 +495,10 @@ def test_the_tour_invokes_every_declared_function(deployed: Deployed, tour: Tour
 
 # --- every call granted ------------------------------------------------------------------------
 def test_each_handler_reads_only_the_settings_its_function_is_given(deployed: Deployed, tour: Tour) -> None:
-    """What a handler reads while it runs (its own code, the adapters built on first use: Bedrock,
-    OpenSearch, the cursor key) is declared by its spec, so its environment holds it. (The cold
-    start's composition root builds every adapter; a value it reads but the function never uses
-    keeps its default, and the function's policy refuses it anyway.)"""
+    """What a handler reads, from its cold start on (the container's settings and application, its
+    own code, the adapters it builds on first use), is declared by its spec, so its environment
+    holds it. (test_deploy_settings_read holds every function to this in process, one cold start
+    per invocation.)"""
     assert set(deployed.settings_read) == {spec.name for spec in FUNCTION_SPECS}
     assert deployed.settings_read["search-similar"] & {"opensearch.endpoint", "models.marengo_model_id"}
     for name, read in deployed.settings_read.items():
