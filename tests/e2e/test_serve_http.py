@@ -18,6 +18,8 @@ import pytest
 import requests
 from tests.e2e._serve_process import ServerProcess, make_mp4, serve
 
+from milkmobs.server.shared_pages import RUNS_FOLDER
+
 pytestmark = pytest.mark.slow
 MAX_UPLOAD = 400_000
 
@@ -252,6 +254,14 @@ def test_a_killed_process_is_replaced_and_a_queued_analysis_survives(tmp_path: P
         while not all(_gone(pid) for pid in children):
             assert time.monotonic() < deadline, [pid for pid in children if not _gone(pid)]
             time.sleep(0.1)
+    # Its shared-page folder is left behind; the next run on the data directory removes it.
+    abandoned = tmp_path / "data" / RUNS_FOLDER / f"run-{running.process.pid}"
+    assert abandoned.is_dir()
+    with serve(tmp_path / "data", args=["--workers", "1"]) as again:
+        assert not abandoned.exists()
+        assert (tmp_path / "data" / RUNS_FOLDER / f"run-{again.process.pid}").is_dir()
+        assert again.stop() == 0
+    assert not (tmp_path / "data" / RUNS_FOLDER / f"run-{again.process.pid}").exists()
 
 
 def _children(pid: int) -> list[int]:

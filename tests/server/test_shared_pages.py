@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from milkmobs.server.page_cache import Answer, PageCache
-from milkmobs.server.shared_pages import FILE_NAME, SharedPages
+from milkmobs.server.shared_pages import FILE_NAME, RUNS_FOLDER, RunFolder, SharedPages
 
 
 class Clock:
@@ -90,7 +90,7 @@ def test_an_unusable_cache_file_computes_the_page_and_logs_once(
 ) -> None:
     first, second, _, _ = workers()
     first.get("/feed", "limit=20")
-    first.shared._connection().execute("DROP TABLE pages")  # damaged under the running server
+    first.shared._db.connection().execute("DROP TABLE pages")  # damaged under the running server
     for _ in range(2):
         status, _, body = second.get("/feed", "limit=20")
         assert status.startswith("200") and json.loads(body)["path"] == "/feed"
@@ -105,7 +105,7 @@ def test_the_shared_file_stays_bounded(tmp_path: Path) -> None:
     for i in range(600):
         clock.now += 0.001
         pages.put(f"/videos/{i}", "1.7", clock.now, [("Content-Type", "application/json")], b"{}")
-    count = pages._connection().execute("SELECT COUNT(*) FROM pages").fetchone()[0]
+    count = pages.count()
     assert count <= 10 + 256  # trimmed every 256 writes
     assert pages.get("/videos/599", "1.7", 30) is not None  # the newest are kept
     assert pages.get("/videos/0", "1.7", 30) is None
@@ -128,3 +128,40 @@ def test_the_background_writer_shares_pages_without_making_the_answer_wait(tmp_p
     finally:
         writer.close()
         reader.close()
+
+
+def test_a_run_folder_lives_in_the_data_directory_and_an_abandoned_one_is_removed(tmp_path: Path) -> None:
+    """A run whose processes all died without removing their folder (SIGKILL) leaves it unlocked: the
+    next run removes it; a folder whose run still has a process alive is kept."""
+    import os
+    import signal
+
+    def start_run() -> tuple[int, Path]:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child holds its run open until killed
+            os.close(read)
+            folder = RunFolder(tmp_path)
+            os.write(write, str(folder.path).encode())
+            os.close(write)
+            signal.pause()
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as made:
+            return pid, Path(made.read())
+
+    alive_pid, alive = start_run()
+    killed_pid, killed = start_run()
+    try:
+        assert alive.parent == killed.parent == tmp_path / RUNS_FOLDER
+        os.kill(killed_pid, signal.SIGKILL)
+        os.waitpid(killed_pid, 0)
+        assert killed.is_dir()  # nothing removed it
+        mine = RunFolder(tmp_path)
+        assert not killed.exists() and alive.is_dir() and mine.path.is_dir()
+        SharedPages(mine.path, background=False).close()
+        mine.close()
+        assert not mine.path.exists()
+    finally:
+        os.kill(alive_pid, signal.SIGKILL)
+        os.waitpid(alive_pid, 0)

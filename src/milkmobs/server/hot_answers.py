@@ -77,12 +77,13 @@ class HotAnswers:
         if page is None:
             return False
         status, page_headers, body = page
-        channel.write_soon(_head(status, page_headers, self._ident) + body)
-        channel.requests.pop(0)  # answered: the next request of the channel may go on (pipelining)
-        request.close()
-        if self._log is not None:
+        answer = _head(status, page_headers, self._ident) + body
+        if self._log is not None:  # before sending, as the middleware logs before waitress sends
             client = str(channel.addr[0]) if channel.addr else "-"
             self._log.record(client, "GET", path, str(request.query), status, started, len(body))
+        channel.write_soon(answer)
+        channel.requests.pop(0)  # answered: the next request of the channel may go on (pipelining)
+        request.close()
         return True
 
 

@@ -272,15 +272,20 @@ class _Stop(Exception):
 
 def _supervise(plan: _Plan, banner: Callable[[str], None]) -> int:
     local = plan.settings.backend == Backend.LOCAL
+    run_folder = None
     if local:  # migrations, index rebuild and configuration errors once, before any child exists
         build_application(plan.settings, background=False).close()
         read_end, write_end = os.pipe()
         os.set_blocking(read_end, False)
         os.set_blocking(write_end, False)
         plan.wake = (read_end, write_end)
-        import tempfile
+        from pathlib import Path
 
-        plan.shared_pages = tempfile.mkdtemp(prefix="milkmobs-pages-")
+        from milkmobs.server.shared_pages import RunFolder, SharedPages
+
+        run_folder = RunFolder(Path(plan.settings.local.data_dir).expanduser())  # removes abandoned ones
+        plan.shared_pages = str(run_folder.path)
+        SharedPages(run_folder.path, background=False).close()  # the file made once, before the workers
     if threading.active_count() > 1:
         logger.warning("milkmobs serve forks with %d threads running", threading.active_count())
     ready_read, ready_write = os.pipe()
@@ -317,10 +322,8 @@ def _supervise(plan: _Plan, banner: Callable[[str], None]) -> int:
         for fd in (ready_read, ready_write, *(plan.wake or ()), *plan.lifeline):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        if plan.shared_pages is not None:
-            import shutil
-
-            shutil.rmtree(plan.shared_pages, ignore_errors=True)
+        if run_folder is not None:
+            run_folder.close()
 
 
 def _spawn(plan: _Plan, role: str, ready_fd: int) -> None:

@@ -15,25 +15,40 @@ the log; it never fails a request.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
+import os
 import queue
-import sqlite3
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from milkmobs.adapters.local.sqlite_db import Migration, SQLiteDatabase
+from milkmobs.domain import BackendUnavailableError, ConfigurationError
+
 logger = logging.getLogger("milkmobs.server")
 
 FILE_NAME = "pages.sqlite3"
+#: Under the data directory: one folder per running ``milkmobs serve`` (``run-<supervisor pid>``).
+RUNS_FOLDER = "serve-pages"
+_RUN_LOCK = "lock"  # flock'ed while any process of the run lives
 _MAX_PENDING = 256  # pages waiting for the writer; past that a page is not shared
 _TRIM_EVERY = 256  # pages written between two removals of old pages
 _Page = tuple[str, str, float, str, bytes]  # key, version, made_at, headers (JSON), body
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS pages (key TEXT PRIMARY KEY, version TEXT NOT NULL, made_at REAL NOT NULL,"
-    " headers TEXT NOT NULL, body BLOB NOT NULL)"
+PAGES_MIGRATIONS = (
+    Migration(
+        1,
+        (
+            "CREATE TABLE pages (key TEXT PRIMARY KEY, version TEXT NOT NULL, made_at REAL NOT NULL,"
+            " headers TEXT NOT NULL, body BLOB NOT NULL)",
+        ),
+    ),
 )
 
 
@@ -58,16 +73,17 @@ class SharedPages:
     ) -> None:
         self.path = Path(folder) / FILE_NAME
         self._max_entries = max_entries
-        self._busy_ms = busy_ms
         self._clock = clock
-        self._local = threading.local()  # one connection per waitress thread
-        self._opened: list[sqlite3.Connection] = []
-        self._opened_lock = threading.Lock()
+        # One connection per thread, WAL, as for the stores; no fsync (losing the file loses nothing), and
+        # a request waits at most ``busy_ms`` for another worker's write before computing its page.
+        self._db = SQLiteDatabase(
+            self.path,
+            migrations=PAGES_MIGRATIONS,
+            busy_timeout_ms=busy_ms,
+            pragmas=("PRAGMA synchronous = OFF",),
+        )
         self._writes = 0
         self._warned = False
-        with self._connection() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(_SCHEMA)
         self._pending: queue.Queue[_Page | None] = queue.Queue(maxsize=_MAX_PENDING)
         self._writer: threading.Thread | None = None
         if background:
@@ -77,12 +93,11 @@ class SharedPages:
     def get(self, key: str, version: str, max_age: float) -> SharedPage | None:
         """The page stored under ``key`` at ``version``, if younger than ``max_age`` seconds."""
         try:
-            row = (
-                self._connection()
-                .execute("SELECT made_at, headers, body FROM pages WHERE key = ? AND version = ?", (key, version))
-                .fetchone()
-            )
-        except sqlite3.Error as exc:
+            with self._db.read() as conn:
+                row = conn.execute(
+                    "SELECT made_at, headers, body FROM pages WHERE key = ? AND version = ?", (key, version)
+                ).fetchone()
+        except BackendUnavailableError as exc:
             self._warn("read", exc)
             return None
         if row is None or self._clock() - float(row[0]) > max_age:
@@ -100,6 +115,11 @@ class SharedPages:
         except queue.Full:  # the writer is behind: this page is not shared, the next ones will be
             self._warn("queue", None)
 
+    def count(self) -> int:
+        """How many pages the file holds (every version)."""
+        with self._db.read() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM pages").fetchone()[0])
+
     def flush(self) -> None:
         """Wait until the pages put so far are written."""
         self._pending.join()
@@ -111,14 +131,11 @@ class SharedPages:
             self._pending.put(None)
             self._writer.join(timeout=10)
             self._writer = None
-        with self._opened_lock:
-            opened, self._opened = self._opened, []
-        for conn in opened:
-            conn.close()
+        self._db.close()
 
     def _write_pending(self) -> None:
         # Off the request path, so this one may wait for the other workers' writes.
-        self._connection().execute("PRAGMA busy_timeout = 1000")
+        self._db.connection().execute("PRAGMA busy_timeout = 1000")
         while True:
             batch = [self._pending.get()]
             while len(batch) < _MAX_PENDING:  # whatever else is waiting goes in the same transaction
@@ -140,41 +157,24 @@ class SharedPages:
         """One transaction; every few hundred pages, pages of other versions than the newest written
         (and the oldest beyond the bound) are removed."""
         try:
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self._db.write() as conn:
                 conn.executemany(
                     "INSERT OR REPLACE INTO pages (key, version, made_at, headers, body) VALUES (?, ?, ?, ?, ?)",
                     pages,
                 )
-                before, self._writes = self._writes, self._writes + len(pages)
-                if before // _TRIM_EVERY != self._writes // _TRIM_EVERY:
+                before, writes = self._writes, self._writes + len(pages)
+                if before // _TRIM_EVERY != writes // _TRIM_EVERY:
                     conn.execute("DELETE FROM pages WHERE version != ?", (pages[-1][1],))
                     conn.execute(
                         "DELETE FROM pages WHERE key IN"
                         " (SELECT key FROM pages ORDER BY made_at DESC LIMIT -1 OFFSET ?)",
                         (self._max_entries,),
                     )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        except sqlite3.Error as exc:
+            self._writes = writes
+        except BackendUnavailableError as exc:
             self._warn("write", exc)
 
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.path, timeout=self._busy_ms / 1000, isolation_level=None, check_same_thread=False
-            )  # each thread uses its own; close() closes them all
-            conn.execute("PRAGMA synchronous=OFF")
-            self._local.conn = conn
-            with self._opened_lock:
-                self._opened.append(conn)
-        return conn
-
-    def _warn(self, doing: str, exc: sqlite3.Error | None) -> None:
+    def _warn(self, doing: str, exc: BackendUnavailableError | None) -> None:
         if self._warned:  # once: a busy or full cache file must not flood the log
             return
         self._warned = True
@@ -184,3 +184,54 @@ class SharedPages:
             logger.warning(
                 "the shared page cache %s could not %s a page (%s); pages are computed instead", self.path, doing, exc
             )
+
+
+class RunFolder:
+    """One ``milkmobs serve`` run's folder of shared pages, ``<data dir>/serve-pages/run-<pid>``.
+
+    Its ``lock`` file is ``flock``'ed from creation on; the run's processes inherit that open file,
+    so the lock holds while any of them lives, whatever ends them. :meth:`close` removes the folder;
+    a run that could not (its supervisor killed by SIGKILL) leaves it unlocked, and the next run on the
+    data directory removes every unlocked one before making its own.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        root = Path(data_dir) / RUNS_FOLDER
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            remove_abandoned_runs(root)
+            # Made and locked under a name no scan considers, then renamed: never seen unlocked.
+            making = Path(tempfile.mkdtemp(prefix=".making-", dir=root))
+            self._lock = open(making / _RUN_LOCK, "ab")  # noqa: SIM115 - held until close()
+            fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self.path = root / f"run-{os.getpid()}"
+            os.replace(making, self.path)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot make the shared page folder in {root}: {exc}") from exc
+
+    def close(self) -> None:
+        """Remove the folder (the run's processes have stopped)."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        self._lock.close()
+
+
+def remove_abandoned_runs(root: Path) -> list[Path]:
+    """Remove the run folders under ``root`` whose lock no process holds; returns them."""
+    removed: list[Path] = []
+    for folder in sorted(root.glob("run-*")):
+        try:
+            lock = open(folder / _RUN_LOCK, "ab")  # noqa: SIM115 - closed below
+        except OSError:
+            continue  # being removed by another run starting at the same time
+        with lock:
+            try:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # a run that is alive
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    for making in root.glob(".making-*"):  # a run killed between making its folder and naming it
+        with contextlib.suppress(OSError):
+            if time.time() - making.stat().st_mtime > 60:
+                shutil.rmtree(making, ignore_errors=True)
+    return removed

@@ -156,12 +156,14 @@ class SQLiteDatabase:
         *,
         migrations: Sequence[Migration] = MAIN_MIGRATIONS,
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        pragmas: Sequence[str] = (),
     ) -> None:
         if str(path) == ":memory:":
             raise ConfigurationError("SQLiteDatabase needs a file path, not ':memory:'")
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout_ms = busy_timeout_ms
+        self._pragmas = tuple(pragmas)  # run on every new connection, after the defaults below
         self._local = threading.local()
         self._all: dict[threading.Thread, sqlite3.Connection] = {}  # every open connection, by owner
         self._all_lock = threading.Lock()
@@ -192,6 +194,8 @@ class SQLiteDatabase:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe with WAL
             conn.execute("PRAGMA foreign_keys = ON")
+            for pragma in self._pragmas:
+                conn.execute(pragma)
         except sqlite3.Error as exc:
             raise BackendUnavailableError(f"cannot open the database {self.path}: {exc}") from exc
         if str(mode).lower() != "wal":
@@ -272,6 +276,8 @@ class SQLiteDatabase:
         versions = [m.version for m in migrations]
         if versions != list(range(1, latest + 1)):
             raise ConfigurationError(f"migrations must be numbered 1..n in order, got {versions}")
+        if self.schema_version() == latest:  # the usual open: nothing to migrate, no write lock to wait for
+            return
         with self.write() as conn:  # IMMEDIATE: two processes opening a fresh dir migrate once
             current = int(conn.execute("PRAGMA user_version").fetchone()[0])
             if current > latest:
