@@ -59,7 +59,8 @@ ADMIN_CLAIMS = {"sub": "u-admin", "cognito:username": "admin", "cognito:groups":
 EMBEDDING_CHECKS = 2
 
 # Run in each worker before its first invocation: the analyzer is the fake (moto has no Bedrock);
-# Pegasus refuses videos titled "broken" and throttles "flaky" ones on their first call; the
+# Pegasus refuses videos titled "broken" and answers "flaky" ones with a model fault on their first
+# call (throttling never reaches the state machine: botocore owns it in the Lambda); the
 # embedding is an asynchronous job done at its EMBEDDING_CHECKS-th check (the polling loop runs).
 WORKER_SETUP = """
 from milkmobs.adapters.memory.analyzer import FakeAnalyzer
@@ -70,7 +71,7 @@ from milkmobs.ports import EmbeddingJob
 
 
 class RefusingAnalyzer(FakeAnalyzer):
-    throttled = set()
+    faulted = set()
     checks = {}
 
     def start_video_embedding(self, video):
@@ -85,9 +86,9 @@ class RefusingAnalyzer(FakeAnalyzer):
         if video.title == "broken":
             raise AnalysisError("Pegasus could not read the video", video_id=video.video_id,
                                 model_id=self.insights_model_id)
-        if video.title == "flaky" and video.video_id not in self.throttled:
-            self.throttled.add(video.video_id)
-            raise TransientAnalysisError("ThrottlingException: slow down", video_id=video.video_id,
+        if video.title == "flaky" and video.video_id not in self.faulted:
+            self.faulted.add(video.video_id)
+            raise TransientAnalysisError("ModelErrorException: the model failed, try again", video_id=video.video_id,
                                          model_id=self.insights_model_id)
         return super().describe_video(video, campaign)
 
@@ -447,12 +448,12 @@ def test_a_video_whose_analysis_keeps_failing_ends_failed_with_its_error(deploye
     assert "analysis-mark-failed" in deployed.invoked
 
 
-def test_a_throttled_model_call_is_retried_by_the_state_machine(deployed: Deployed, tour: Tour) -> None:
+def test_a_model_fault_is_retried_by_the_state_machine(deployed: Deployed, tour: Tour) -> None:
     video_id, execution = tour.videos["flaky"]
     assert execution["status"] == "SUCCEEDED", execution
     assert _video(deployed, video_id)["status"] == "validated"
     pegasus = [e for name, e in deployed.events if name == "analysis-pegasus" and e.get("videoId") == video_id]
-    assert len(pegasus) == 2  # the throttled call, then the state machine's retry
+    assert len(pegasus) == 2  # the faulted call, then the state machine's retry
 
 
 def test_every_api_function_answers_from_its_bundle(tour: Tour) -> None:

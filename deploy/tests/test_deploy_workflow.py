@@ -97,6 +97,31 @@ def test_every_task_has_the_core_retry_policy_and_timeout(synth: Synth) -> None:
         assert state["Resource"].split(":function:")[1].startswith("Functions"), name
 
 
+def test_no_retry_block_names_a_failure_a_lower_layer_already_retried(synth: Synth) -> None:
+    """In AWS too each kind of failure has one owner: botocore (in the Lambda) owns throttling and
+    5xx, the adapters version conflicts; what they hand on fails the step once."""
+    from botocore.retries.standard import ThrottledRetryableChecker, TransientRetryableChecker
+
+    from milkmobs.adapters.aws.errors import THROTTLING_CODES, UNAVAILABLE_CODES
+    from milkmobs.adapters.retry_owners import BELOW_THE_WORKFLOW
+
+    def with_subclasses(cls: type) -> set[type]:
+        return {cls}.union(*(with_subclasses(sub) for sub in cls.__subclasses__()))
+
+    handed_on = {name.__name__ for below in BELOW_THE_WORKFLOW for name in with_subclasses(below.leaves)}
+    botocore_retries = {*ThrottledRetryableChecker._THROTTLED_ERROR_CODES,
+                        *TransientRetryableChecker._TRANSIENT_ERROR_CODES, *THROTTLING_CODES, *UNAVAILABLE_CODES}
+    retried = [(name, error) for name, state in all_states(_definition(synth)).items()
+               for rule in state.get("Retry", []) for error in rule["ErrorEquals"]]  # fmt: skip
+    assert retried, "the state machine retries something"
+    for name, error in retried:
+        assert error not in handed_on | botocore_retries | {ALL_ERRORS}, (name, error)
+    # and what is retried is only what the core's policies name (no Lambda retry added by CDK)
+    named = {error for task in ANALYSIS_WORKFLOW.retrying_steps() for policy in task.retry
+             for error in error_names(policy.errors)}  # fmt: skip
+    assert {e for _, e in retried} <= named | set(LAMBDA_SERVICE_ERRORS) | set(EVENTBRIDGE_SERVICE_ERRORS)
+
+
 def test_the_emit_step_retries_refused_entries_and_never_reaches_the_catch(synth: Synth) -> None:
     states = _definition(synth)["States"]
     (emit,) = [s.name for s in ANALYSIS_WORKFLOW.steps if isinstance(s, EmitEvent)]

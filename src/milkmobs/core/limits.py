@@ -7,8 +7,9 @@ Marengo polling budget and the execution timeout together. Who reads what:
 
 - ``core/workflow.py``: the task timeouts, the polling budget and the execution timeout;
 - ``deploy/``: each workflow function's Lambda timeout (the longest timeout of the tasks it runs);
-- ``adapters/aws/factory_models.py``: the Bedrock client's read timeout and the analyzer's own
-  embedding wait;
+- ``adapters/aws/clients.py``: the Bedrock client's read timeout and every client's retry budget
+  (botocore owns a call's throttling and transient faults, docs/architecture.md "Retries");
+- ``adapters/aws/factory_models.py``: the analyzer's own embedding wait;
 - ``settings.py``: the default (and ceiling) of ``max_video_seconds`` and ``max_upload_bytes``.
 
 The latency estimates are conservative guesses, not measurements: Bedrock publishes none for the
@@ -26,6 +27,23 @@ LAMBDA_MAX_TIMEOUT_SECONDS = 900
 #: A never-uploaded record is kept this long after its upload URL expired; the sweep deletes it
 #: then, and DynamoDB's TTL removes it one more grace period later if the sweep did not run.
 PENDING_UPLOAD_GRACE_SECONDS = 24 * 3600
+
+
+#: botocore's standard retry mode, which owns a call's throttling and transient faults: the wait
+#: before retry i (0-based) is at most ``min(BASE · 2^i, CAP)`` (full jitter draws it from [0, that]),
+#: and a service's ``x-amz-retry-after`` header may lengthen it by up to ``RETRY_AFTER_EXTRA``. A test
+#: holds these to botocore's own ``ExponentialBackoff``.
+RETRY_WAIT_BASE_SECONDS = 1
+RETRY_WAIT_CAP_SECONDS = 20
+RETRY_AFTER_EXTRA_SECONDS = 5
+
+
+def retry_wait_seconds(attempts: int) -> int:
+    """The longest botocore can wait between ``attempts`` tries of one call (every wait at its ceiling)."""
+    return sum(
+        min(RETRY_WAIT_BASE_SECONDS * 2**i, RETRY_WAIT_CAP_SECONDS) + RETRY_AFTER_EXTRA_SECONDS
+        for i in range(attempts - 1)
+    )
 
 
 def pending_upload_ttl_seconds(upload_url_expires_seconds: int) -> int:
@@ -48,13 +66,19 @@ class ProcessingLimits:
     marengo_base_seconds: int = 30
     marengo_seconds_per_video_second: float = 1.0
     #: A model Lambda's work around the model call (cold start, HEAD of the video, metrics).
-    model_lambda_overhead_seconds: int = 90
+    model_lambda_overhead_seconds: int = 30
     #: Every other workflow step (store writes, validation, clustering, the probe of the file).
     store_step_seconds: int = 30
-    #: Marengo polling: the wait between two checks, and one check's own timeout. Each check is four
+    #: Marengo polling: the wait between two checks, and one check's own work. Each check is four
     #: billed Step Functions transitions; 20 s keeps a 30 s video at three checks (docs/capacity.md).
     marengo_poll_interval_seconds: int = 20
     marengo_check_seconds: int = 30
+    #: botocore's tries of one AWS call (the first included) before its throttling or transient fault
+    #: reaches the caller, which retries it no more: DynamoDB, S3, EventBridge, CloudWatch, Step
+    #: Functions… Their waits must end inside a store step.
+    aws_call_attempts: int = 4
+    #: The same for Bedrock, whose quotas are per minute: its waits reach about a minute.
+    bedrock_call_attempts: int = 6
 
     def __post_init__(self) -> None:
         if self.max_video_seconds <= 0 or self.max_upload_bytes <= 0:
@@ -63,6 +87,13 @@ class ProcessingLimits:
             raise ValueError(
                 f"a {self.max_video_seconds} s video needs a {self.model_task_seconds} s model step, above "
                 f"Lambda's {LAMBDA_MAX_TIMEOUT_SECONDS} s: lower max_video_seconds"
+            )
+        if min(self.aws_call_attempts, self.bedrock_call_attempts) < 1:
+            raise ValueError("an AWS call needs at least one attempt")
+        if self.aws_retry_wait_seconds >= self.store_step_seconds:
+            raise ValueError(
+                f"{self.aws_call_attempts} tries of an AWS call may wait {self.aws_retry_wait_seconds} s, "
+                f"longer than a {self.store_step_seconds} s store step: lower aws_call_attempts"
             )
 
     # --- derived -----------------------------------------------------------------------------
@@ -87,16 +118,37 @@ class ProcessingLimits:
         return math.ceil(self.marengo_job_seconds / self.marengo_poll_interval_seconds)
 
     @property
+    def aws_retry_wait_seconds(self) -> int:
+        """The longest botocore waits between the tries of one data-plane AWS call."""
+        return retry_wait_seconds(self.aws_call_attempts)
+
+    @property
+    def bedrock_retry_wait_seconds(self) -> int:
+        """The longest botocore waits between the tries of one Bedrock call."""
+        return retry_wait_seconds(self.bedrock_call_attempts)
+
+    @property
     def model_task_seconds(self) -> int:
-        """The timeout of a model step (and of its Lambda): the call, plus the work around it. The
-        Bedrock read timeout ends a hung call before Lambda kills the function, so the step fails
-        with a named error instead of a sandbox timeout."""
-        return max(self.pegasus_call_seconds, self.marengo_job_seconds) + self.model_lambda_overhead_seconds
+        """The timeout of a model step (and of its Lambda), in whole minutes: the call, botocore's
+        waits while Bedrock throttles it, and the work around it. Throttling and the Bedrock read
+        timeout both end before Lambda kills the function, so the step fails with a named error
+        instead of a sandbox timeout."""
+        seconds = (
+            max(self.pegasus_call_seconds, self.marengo_job_seconds)
+            + self.bedrock_retry_wait_seconds
+            + self.model_lambda_overhead_seconds
+        )
+        return 60 * math.ceil(seconds / 60)
+
+    @property
+    def marengo_check_timeout_seconds(self) -> int:
+        """The timeout of one check of the embedding job: its work and botocore's waits on Bedrock."""
+        return self.marengo_check_seconds + self.bedrock_retry_wait_seconds
 
     @property
     def marengo_polling_seconds(self) -> int:
         """The longest the polling loop can run: every check taking its whole timeout."""
-        return self.marengo_max_polls * (self.marengo_poll_interval_seconds + self.marengo_check_seconds)
+        return self.marengo_max_polls * (self.marengo_poll_interval_seconds + self.marengo_check_timeout_seconds)
 
     @property
     def execution_seconds(self) -> int:
@@ -116,6 +168,10 @@ __all__ = [
     "LAMBDA_MAX_TIMEOUT_SECONDS",
     "LIMITS",
     "PENDING_UPLOAD_GRACE_SECONDS",
+    "RETRY_AFTER_EXTRA_SECONDS",
+    "RETRY_WAIT_BASE_SECONDS",
+    "RETRY_WAIT_CAP_SECONDS",
     "ProcessingLimits",
     "pending_upload_ttl_seconds",
+    "retry_wait_seconds",
 ]

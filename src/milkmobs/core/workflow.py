@@ -68,7 +68,6 @@ from milkmobs.core.workflow_model import (
 from milkmobs.domain import (
     EVENT_BUS_NAME,
     EVENT_SOURCE,
-    BackendUnavailableError,
     TransientAnalysisError,
     VideoAnalyzed,
 )
@@ -95,10 +94,19 @@ __all__ = [
 ]
 
 # --- the retry policies ---------------------------------------------------------------------------
+#
+# Each kind of failure has one owner (docs/architecture.md, "Retries"). A call's throttling, 5xx and
+# connection faults belong to the layer under the step (botocore for AWS, SQLite's busy timeout
+# locally): when that layer gives up it raises ``BackendUnavailableError``, which fails the step at
+# once (the catch records which video, which step and what to do). So these policies name only what
+# no lower layer can retry: a step out of time, the step runner's own faults, and a model's own
+# retryable answer. ``tests/unit/test_retry_ownership.py`` keeps it so.
 
-#: Model calls: throttling and 5xx pass; back off generously (Bedrock quotas are per minute).
+#: A model answered with a fault a later run may get past (``TransientAnalysisError``: Bedrock's
+#: ``ModelErrorException``, ``ModelTimeoutException``, ``ServiceQuotaExceededException``, which
+#: botocore never retries). Back off generously: Bedrock quotas are per minute.
 MODEL_RETRY = RetryPolicy(
-    errors=(TransientAnalysisError, BackendUnavailableError),
+    errors=(TransientAnalysisError,),
     interval_seconds=2.0,
     max_attempts=4,
     backoff_rate=2.0,
@@ -107,19 +115,20 @@ MODEL_RETRY = RetryPolicy(
 )
 #: A model call that ran out of time: try once more.
 MODEL_TIMEOUT_RETRY = RetryPolicy(errors=(StepTimeout,), interval_seconds=5.0, max_attempts=1)
-#: Store and index writes: short outages and throttling.
+#: Store and index steps: a run that ran out of time, or that the runner failed to start.
 STORE_RETRY = RetryPolicy(
-    errors=(BackendUnavailableError, StepTimeout),
+    errors=(StepTimeout,),
     interval_seconds=1.0,
     max_attempts=3,
     backoff_rate=2.0,
     max_delay_seconds=10.0,
     runner_faults=True,
 )
-#: Publishing the event. In AWS a PutEvents integration: its runner faults are EventBridge's errors,
-#: a refused entry (throttled, internal failure: HTTP 200 with ``FailedEntryCount``) among them.
+#: Publishing the event. In AWS a direct PutEvents integration (no Lambda, no botocore), so the state
+#: machine is the only layer: its runner faults are EventBridge's errors, a refused entry (HTTP 200
+#: with ``FailedEntryCount``) among them. In process the event bus adapter owns those.
 EVENT_RETRY = RetryPolicy(
-    errors=(BackendUnavailableError, StepTimeout),
+    errors=(StepTimeout,),
     interval_seconds=1.0,
     max_attempts=5,
     backoff_rate=2.0,
@@ -168,7 +177,7 @@ ANALYSIS_WORKFLOW = WorkflowDefinition(
                             name="CheckEmbedding",
                             handler="analysis-marengo",
                             comment="Is the embedding job done? If so, its embedding.",
-                            timeout_seconds=LIMITS.marengo_check_seconds,
+                            timeout_seconds=LIMITS.marengo_check_timeout_seconds,
                             retry=(MODEL_RETRY, MODEL_TIMEOUT_RETRY),
                             input_fields=("videoId", "job"),
                             constants=MappingProxyType({"action": "check"}),

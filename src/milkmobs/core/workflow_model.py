@@ -179,6 +179,11 @@ class WorkflowDefinition:
         yield from _tasks(self.steps)
         yield self.catch.task
 
+    def retrying_steps(self) -> Iterator[Task | EmitEvent]:
+        """Every step that carries retry policies (the tasks and the event emits), in order."""
+        yield from _retrying(self.steps)
+        yield self.catch.task
+
     def lambda_functions(self) -> list[str]:
         """The distinct handler / Lambda function names, in order of first use."""
         return list(dict.fromkeys(task.handler for task in self.tasks()))
@@ -208,14 +213,18 @@ def _path_seconds(steps: tuple[Step, ...]) -> int:
 
 
 def _tasks(steps: tuple[Step, ...]) -> Iterator[Task]:
+    yield from (step for step in _retrying(steps) if isinstance(step, Task))
+
+
+def _retrying(steps: tuple[Step, ...]) -> Iterator[Task | EmitEvent]:
     for step in steps:
-        if isinstance(step, Task):
+        if isinstance(step, Task | EmitEvent):
             yield step
         elif isinstance(step, PollUntilDone):
             yield step.start
             yield step.check
         elif isinstance(step, Parallel):
             for branch in step.branches:
-                yield from _tasks(branch)
+                yield from _retrying(branch)
         elif isinstance(step, Choice):
-            yield from _tasks(step.then)
+            yield from _retrying(step.then)

@@ -2,8 +2,8 @@
 
 The app runs on the AWS adapters (moto) with the in-process workflow, which applies the same retry
 policies as the state machine. A botocore ``before-send`` hook answers the calls under test with a
-throttling error and counts them: the count is botocore's tries times the workflow's runs of the
-step, with no adapter or analyzer loop in between.
+throttling error and counts them: the count is botocore's tries and nothing more — no adapter or
+analyzer loop, and no second run of the step by the workflow.
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ from botocore.awsrequest import AWSResponse
 from botocore.retries.standard import ExponentialBackoff
 from tests.unit.core_support import upload
 
-from milkmobs.adapters.aws.clients import MAX_ATTEMPTS, shared_session
+from milkmobs.adapters.aws.clients import BEDROCK_MAX_ATTEMPTS, MAX_ATTEMPTS, shared_session
 from milkmobs.adapters.aws.tables import create_tables
 from milkmobs.adapters.memory.media_processor import FakeMediaProcessor
 from milkmobs.adapters.memory.vector_index import InMemoryVectorIndex
 from milkmobs.bootstrap import build
 from milkmobs.core.service import MilkMobs
-from milkmobs.core.workflow import MODEL_RETRY, STORE_RETRY
-from milkmobs.domain import EVENT_BUS_NAME, ConflictError, VideoStatus
+from milkmobs.domain import EVENT_BUS_NAME, BackendUnavailableError, ConflictError, VideoStatus
 from milkmobs.settings import Backend, Settings
 
 moto = pytest.importorskip("moto")
@@ -105,7 +104,7 @@ def _refuse_transactions(monkeypatch: pytest.MonkeyPatch, error: Callable[[], Ex
     return calls
 
 
-def test_a_throttled_dynamodb_write_is_tried_by_botocore_then_by_the_workflow_only(
+def test_a_throttled_dynamodb_write_is_tried_by_botocore_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from moto.dynamodb.exceptions import DynamodbException
@@ -119,11 +118,13 @@ def test_a_throttled_dynamodb_write_is_tried_by_botocore_then_by_the_workflow_on
 
     assert video.status is VideoStatus.FAILED and video.failure is not None
     assert "ProvisionedThroughputExceededException" in video.failure.error
-    # botocore's tries of the call × the step's runs (the first and the workflow's retries)
-    assert len(calls) == MAX_ATTEMPTS * (1 + STORE_RETRY.max_attempts) == 12
+    assert video.failure.step == "MarkProcessing" and video.failure.error_type == BackendUnavailableError.__name__
+    assert video.video_id in video.failure.error and "TransactWriteItems" in video.failure.error
+    # botocore's tries of the call, once: the workflow does not run the step again (it did: 3 × 4 = 12)
+    assert len(calls) == MAX_ATTEMPTS == 4
 
 
-def test_a_throttled_bedrock_call_is_tried_by_botocore_then_by_the_workflow_only(
+def test_a_throttled_bedrock_call_is_tried_by_botocore_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with _aws_app(monkeypatch) as app:
@@ -148,15 +149,17 @@ def test_a_throttled_bedrock_call_is_tried_by_botocore_then_by_the_workflow_only
 
         assert video.status is VideoStatus.FAILED and video.failure is not None
         assert "ThrottlingException" in video.failure.error
-        assert f"after {MAX_ATTEMPTS} attempt(s)" in video.failure.error
-        assert counter.calls == MAX_ATTEMPTS * (1 + MODEL_RETRY.max_attempts) == 15
+        assert video.failure.error_type == BackendUnavailableError.__name__
+        assert f"after {BEDROCK_MAX_ATTEMPTS} attempt(s)" in video.failure.error
+        # Bedrock's longer budget, once (it was botocore's 3 × the workflow's 5 runs = 15)
+        assert counter.calls == BEDROCK_MAX_ATTEMPTS == 6
 
 
 def test_a_version_conflict_is_retried_by_the_adapter_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     """A transaction that keeps conflicting: the adapter's tries, no botocore retry, no workflow retry."""
     from moto.dynamodb.exceptions import TransactionCanceledException
 
-    from milkmobs.adapters.aws.dynamodb_videos import _WRITE_ATTEMPTS
+    from milkmobs.adapters.aws.dynamodb_videos import WRITE_ATTEMPTS
     from milkmobs.adapters.memory.analyzer import FakeAnalyzer
 
     calls = _refuse_transactions(monkeypatch, lambda: TransactionCanceledException(
@@ -166,4 +169,4 @@ def test_a_version_conflict_is_retried_by_the_adapter_alone(monkeypatch: pytest.
 
     assert video.status is VideoStatus.FAILED and video.failure is not None
     assert video.failure.error_type == ConflictError.__name__
-    assert len(calls) == _WRITE_ATTEMPTS == 6
+    assert len(calls) == WRITE_ATTEMPTS == 6

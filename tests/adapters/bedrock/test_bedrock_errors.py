@@ -1,4 +1,5 @@
-"""The errors the Bedrock analyzer raises: which codes are transient (the workflow retries them), what people read."""
+"""The errors the Bedrock analyzer raises: which codes are transient (the workflow retries them), which
+botocore already retried (unavailable: retried no more), what people read."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from tests.adapters.bedrock.bedrock_rig import BUCKET, VIDEO_ID, Rig, make_video
 
 from milkmobs.adapters.aws.bedrock.failures import call_once
 from milkmobs.domain import Campaign
-from milkmobs.domain.errors import AnalysisError, TransientAnalysisError
+from milkmobs.domain.errors import AnalysisError, BackendUnavailableError, TransientAnalysisError
 
 PEGASUS = "twelvelabs.pegasus-1-2-v1:0"
 
@@ -46,20 +47,12 @@ def test_request_errors_are_never_retried(rig: Rig, code: str, status: int, hint
 
 @pytest.mark.parametrize(
     ("code", "status"),
-    [
-        ("ThrottlingException", 429),
-        ("ServiceUnavailableException", 503),
-        ("InternalServerException", 500),
-        ("ModelNotReadyException", 429),
-        ("ModelErrorException", 424),
-        ("ModelTimeoutException", 408),
-        ("ServiceQuotaExceededException", 400),
-    ],
+    [("ModelErrorException", 424), ("ModelTimeoutException", 408), ("ServiceQuotaExceededException", 400)],
 )
-def test_transient_errors_are_not_retried_in_the_analyzer_but_reach_the_workflow_as_transient(
+def test_model_faults_are_not_retried_in_the_analyzer_but_reach_the_workflow_as_transient(
     rig: Rig, code: str, status: int
 ) -> None:
-    """botocore owns a call's retries, the workflow the step's: the analyzer adds no layer of its own."""
+    """A model's own fault botocore never retries: the workflow runs the step again, the analyzer adds nothing."""
     video = make_video()
     rig.put_video(video)
     fail(rig, code, status, times=1)  # nothing else queued: a second call would fail the stubber
@@ -69,6 +62,33 @@ def test_transient_errors_are_not_retried_in_the_analyzer_but_reach_the_workflow
 
     assert caught.value.retryable is True
     assert "after 1 attempt(s)" in caught.value.message and code in caught.value.message
+    assert rig.sleeps == []
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("ThrottlingException", 429),
+        ("ServiceUnavailableException", 503),
+        ("InternalServerException", 500),
+        ("ModelNotReadyException", 429),
+    ],
+)
+def test_what_botocore_retries_reaches_the_workflow_as_unavailable_which_it_does_not_retry(
+    rig: Rig, code: str, status: int
+) -> None:
+    """botocore owns a call's throttling and faults (the stubber answers once, so its tries are 1 here):
+    what is left is a BackendUnavailableError naming the video, the call and what to do."""
+    video = make_video()
+    rig.put_video(video)
+    fail(rig, code, status, times=1)
+
+    with pytest.raises(BackendUnavailableError) as caught:
+        rig.analyzer().describe_video(video, Campaign())
+
+    assert not isinstance(caught.value, AnalysisError) and caught.value.video_id == VIDEO_ID
+    for part in ("after 1 attempt(s)", code, VIDEO_ID, "InvokeModel", "quota"):
+        assert part in caught.value.message
     assert rig.sleeps == []
 
 
@@ -105,7 +125,7 @@ def test_bucket_in_another_region_is_named(rig: Rig, monkeypatch: pytest.MonkeyP
     assert "eu-central-1" in caught.value.message and "us-east-1" in caught.value.message
 
 
-def test_network_errors_are_transient_and_tried_once() -> None:
+def test_network_errors_left_by_botocore_are_unavailable_and_tried_once() -> None:
     calls = 0
 
     def unreachable() -> None:
@@ -113,7 +133,7 @@ def test_network_errors_are_transient_and_tried_once() -> None:
         calls += 1
         raise EndpointConnectionError(endpoint_url="https://bedrock-runtime.us-east-1.amazonaws.com")
 
-    with pytest.raises(TransientAnalysisError, match="could not be reached"):
+    with pytest.raises(BackendUnavailableError, match="could not be reached"):
         call_once(unreachable, operation="InvokeModel", video_id="v1", model_id="m", region="r")
     assert calls == 1
 

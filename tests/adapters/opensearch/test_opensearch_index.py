@@ -11,7 +11,7 @@ from opensearchpy import OpenSearch
 from opensearchpy.helpers.signer import AWSV4SignerAuth
 from tests.opensearch_double import OpenSearchTestDouble
 
-from milkmobs.adapters.aws.clients import client_config
+from milkmobs.adapters.aws.clients import bedrock_config
 from milkmobs.adapters.aws.factory_models import build_analyzer, build_vector_index, opensearch_client
 from milkmobs.adapters.aws.opensearch import OpenSearchVectorIndex
 from milkmobs.core.limits import LIMITS
@@ -156,7 +156,9 @@ def test_factory_builds_the_analyzer_without_calling_aws(monkeypatch: pytest.Mon
     assert analyzer.insights_model_id == "twelvelabs.pegasus-1-2-v1:0"
     assert analyzer.embedding_dimension == 512
     config = analyzer._runtime.meta.config  # type: ignore[attr-defined]
-    assert config.read_timeout == LIMITS.bedrock_read_timeout_seconds and config.retries == client_config().retries
+    # the one client configuration, with Bedrock's own (longer) budget of tries
+    assert config.read_timeout == LIMITS.bedrock_read_timeout_seconds and config.retries == bedrock_config().retries
+    assert config.retries["total_max_attempts"] == LIMITS.bedrock_call_attempts
     assert analyzer._runtime.meta.region_name == "eu-west-1"  # type: ignore[attr-defined]
     with pytest.raises(ConfigurationError):
         build_analyzer(Settings(models={"embedding_dimension": 1024}))

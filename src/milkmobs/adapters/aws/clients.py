@@ -2,8 +2,15 @@
 
 Retries have one owner per kind of failure (docs/architecture.md, "Retries"): botocore's
 ``standard`` mode retries a call's throttling, 5xx and connection faults (exponential backoff with
-jitter, at most ``MAX_ATTEMPTS`` tries); no adapter loops over those again. The short timeouts turn
-a dead endpoint into a ``BackendUnavailableError`` quickly instead of a Lambda timeout.
+full jitter, at most ``MAX_ATTEMPTS`` tries, ``BEDROCK_MAX_ATTEMPTS`` for Bedrock, whose quotas are
+per minute); no adapter loops over those again, and the workflow does not run the step again when
+the adapter reports what is left (``BackendUnavailableError``). The budgets come from
+``milkmobs.core.limits``, where the step timeouts are derived to outlast them.
+
+``standard``, not ``adaptive``: adaptive mode adds a client-side rate limiter that sleeps before
+sending for as long as its token bucket says, so no step timeout could be derived from it, and a
+Lambda container's limiter never sees the other containers' calls anyway. The short timeouts turn a
+dead endpoint into a ``BackendUnavailableError`` quickly instead of a Lambda timeout.
 """
 
 from __future__ import annotations
@@ -34,17 +41,27 @@ S3_READ_TIMEOUT_SECONDS = 60
 #: than the analysis Lambdas' timeout (milkmobs.core.limits).
 BEDROCK_READ_TIMEOUT_SECONDS = LIMITS.bedrock_read_timeout_seconds
 BEDROCK_CONNECT_TIMEOUT_SECONDS = 10
-#: Tries of one call, the first included, before its failure reaches the caller.
-MAX_ATTEMPTS = 3
-RETRIES: _RetryDict = {"mode": "standard", "total_max_attempts": MAX_ATTEMPTS}
+#: Tries of one call, the first included, before its throttling or transient fault reaches the caller.
+MAX_ATTEMPTS = LIMITS.aws_call_attempts
+#: The same for Bedrock: its waits ride out a per-minute quota (``LIMITS.bedrock_retry_wait_seconds``).
+BEDROCK_MAX_ATTEMPTS = LIMITS.bedrock_call_attempts
+
+
+def retries(attempts: int = MAX_ATTEMPTS) -> _RetryDict:
+    """botocore's retry configuration: standard mode, ``attempts`` tries of a call."""
+    return {"mode": "standard", "total_max_attempts": attempts}
 
 
 def client_config(
-    *, read_timeout: int = READ_TIMEOUT_SECONDS, connect_timeout: int = CONNECT_TIMEOUT_SECONDS, **extra: Any
+    *,
+    read_timeout: int = READ_TIMEOUT_SECONDS,
+    connect_timeout: int = CONNECT_TIMEOUT_SECONDS,
+    attempts: int = MAX_ATTEMPTS,
+    **extra: Any,
 ) -> Config:
     """The botocore ``Config`` every milkmobs AWS client uses (standard retries, short timeouts)."""
     return Config(
-        retries=RETRIES.copy(),
+        retries=retries(attempts),
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         tcp_keepalive=True,
@@ -58,7 +75,11 @@ def s3_config() -> Config:
 
 
 def bedrock_config() -> Config:
-    return client_config(read_timeout=BEDROCK_READ_TIMEOUT_SECONDS, connect_timeout=BEDROCK_CONNECT_TIMEOUT_SECONDS)
+    return client_config(
+        read_timeout=BEDROCK_READ_TIMEOUT_SECONDS,
+        connect_timeout=BEDROCK_CONNECT_TIMEOUT_SECONDS,
+        attempts=BEDROCK_MAX_ATTEMPTS,
+    )
 
 
 _shared_lock = threading.Lock()

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 MOB_PARTITION = "MOB"
 _BATCH_GET_MAX = 100  # DynamoDB's limit on keys per BatchGetItem
 _BATCH_GET_ATTEMPTS = 8  # unprocessed keys mean throttling: back off and ask again this many times
+#: Rounds of the count's ADD-then-clamp while a concurrent writer keeps changing it (a version conflict).
+COUNT_ATTEMPTS = 5
 
 
 def _translate(exc: ClientError, *, table: str, doing: str) -> MilkmobsError:
@@ -224,7 +226,7 @@ class DynamoDBMobStore:
     def adjust_count(self, mob_id: str, delta: int) -> Mob:
         """Atomically ``ADD delta`` to ``videoCount``, clamped at 0 (one UpdateItem in the common case)."""
         doing = f"changing the video count of mob {mob_id}"
-        for _ in range(5):
+        for _ in range(COUNT_ATTEMPTS):
             try:
                 response = self._call(
                     doing,

@@ -45,9 +45,9 @@ EXPIRES_AT_ATTRIBUTE = "expiresAt"
 _BATCH_GET_MAX = 100
 #: Tries of an optimistic write when a concurrent writer changed the record or a counter shard (a
 #: version conflict: the only failure this adapter retries; botocore owns throttling and faults).
-_WRITE_ATTEMPTS = 6
+WRITE_ATTEMPTS = 6
 #: Rounds of a BatchGetItem while DynamoDB leaves keys unprocessed (botocore never sees those).
-_BATCH_GET_ROUNDS = 8
+BATCH_GET_ROUNDS = 8
 
 
 class _TransactionConflict(Exception):
@@ -170,7 +170,7 @@ class DynamoDBVideoStore:
             }
         }
         doing = f"adding video {video.video_id}"
-        for attempt in range(_WRITE_ATTEMPTS):
+        for attempt in range(WRITE_ATTEMPTS):
             try:
                 self._write(put, video.video_id, stats_change(video, None), doing)
                 return
@@ -183,7 +183,7 @@ class DynamoDBVideoStore:
     def save(self, video: Video, *, expected_status: VideoStatus) -> None:
         """Replace the record if its stored status is ``expected_status`` (read, then conditional write)."""
         doing = f"saving video {video.video_id}"
-        for attempt in range(_WRITE_ATTEMPTS):
+        for attempt in range(WRITE_ATTEMPTS):
             current = self._read(video.video_id)
             if current is None:
                 raise NotFoundError(f"video {video.video_id} does not exist", video_id=video.video_id)
@@ -214,7 +214,7 @@ class DynamoDBVideoStore:
     def delete(self, video_id: str) -> Video:
         """Remove and return the record, taking it out of the counters."""
         doing = f"deleting video {video_id}"
-        for attempt in range(_WRITE_ATTEMPTS):
+        for attempt in range(WRITE_ATTEMPTS):
             current = self._read(video_id)
             if current is None:
                 raise NotFoundError(f"video {video_id} does not exist", video_id=video_id)
@@ -260,7 +260,7 @@ class DynamoDBVideoStore:
     def _batch_get(self, keys: list[Item], *, doing: str, document_only: bool = False) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         pending: list[Any] = list(keys)
-        for attempt in range(_BATCH_GET_ROUNDS):
+        for attempt in range(BATCH_GET_ROUNDS):
             if not pending:
                 return items
             request: KeysAndAttributesTypeDef = {"Keys": pending, "ConsistentRead": True}
@@ -355,7 +355,7 @@ def _check_limit(limit: int) -> None:
 
 def _kept_conflicting(doing: str, video_id: str) -> ConflictError:
     return ConflictError(
-        f"{doing}: concurrent writers kept changing the record or its counters ({_WRITE_ATTEMPTS} tries); retry",
+        f"{doing}: concurrent writers kept changing the record or its counters ({WRITE_ATTEMPTS} tries); retry",
         video_id=video_id,
     )
 

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 #: PutEvents accepts at most 10 entries per call.
 BATCH_SIZE = 10
+#: Sends of an entry EventBridge refused (HTTP 200 with ``FailedEntryCount``: botocore never sees it).
+FAILED_ENTRY_ATTEMPTS = 4
 
 
 def _translate(exc: ClientError, *, bus: str, doing: str) -> MilkmobsError:
@@ -34,9 +36,10 @@ class EventBridgeEventBus:
     """Publishes domain events to one bus (source ``milk-mobs.analysis``, detail type per event).
 
     PutEvents is not all-or-nothing: it answers 200 with ``FailedEntryCount`` > 0 when some
-    entries were throttled or failed internally. Those entries (and only those) are sent again
-    with backoff; whatever still fails after ``max_attempts`` raises BackendUnavailableError
-    naming the videos, so the workflow step fails visibly instead of losing an event.
+    entries were throttled or failed internally. botocore cannot see those, so this adapter owns
+    them: those entries (and only those) are sent again with backoff; whatever still fails after
+    ``max_attempts`` raises BackendUnavailableError naming the videos, so the workflow step fails
+    visibly instead of losing an event. A throttled or failed *call* is botocore's to retry.
     """
 
     def __init__(
@@ -44,7 +47,7 @@ class EventBridgeEventBus:
         client: EventBridgeClient,
         bus_name: str,
         *,
-        max_attempts: int = 4,
+        max_attempts: int = FAILED_ENTRY_ATTEMPTS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._client = client

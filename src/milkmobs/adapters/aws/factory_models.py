@@ -22,6 +22,10 @@ from milkmobs.domain.errors import ConfigurationError
 from milkmobs.settings import Settings
 
 OPENSEARCH_TIMEOUT_SECONDS = 10
+#: opensearch-py's transport owns OpenSearch's throttling (429), 5xx and connection faults: it sends a
+#: request again at once, at most this many times; what is left is a BackendUnavailableError.
+OPENSEARCH_MAX_RETRIES = 2
+OPENSEARCH_RETRY_STATUSES = (429, 502, 503, 504)
 
 
 def bedrock_region(settings: Settings) -> str:
@@ -116,7 +120,8 @@ def opensearch_client(settings: Settings, *, session: boto3.session.Session | No
         ssl_show_warn=settings.opensearch.verify_certs,
         connection_class=RequestsHttpConnection,
         timeout=OPENSEARCH_TIMEOUT_SECONDS,
-        max_retries=2,
+        max_retries=OPENSEARCH_MAX_RETRIES,
+        retry_on_status=OPENSEARCH_RETRY_STATUSES,
         retry_on_timeout=True,
     )
 

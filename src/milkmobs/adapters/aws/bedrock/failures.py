@@ -2,11 +2,13 @@
 
 Retries have one owner per kind of failure (docs/architecture.md, "Retries"): botocore's standard
 mode (the one client configuration, ``adapters/aws/clients.py``) retries throttling, 5xx,
-``ModelNotReadyException`` and connection faults within a call; the workflow retries the step for a
-``TransientAnalysisError``: what botocore never retries (``ModelErrorException``,
-``ModelTimeoutException``, ``ServiceQuotaExceededException``) and what outlasted botocore's tries.
-:func:`call_once` runs a call and turns a failure into a milkmobs ``AnalysisError`` naming the video,
-the model and the service's own message.
+``ModelNotReadyException`` and connection faults within a call, for about a minute; what is still
+failing after that is a ``BackendUnavailableError``, which nothing retries again (the step fails,
+naming the video, the call and what to do). The workflow retries the step for a
+``TransientAnalysisError`` only: a model's own fault that botocore never retries
+(``ModelErrorException``, ``ModelTimeoutException``, ``ServiceQuotaExceededException``).
+:func:`call_once` runs a call and turns a failure into a milkmobs error naming the video, the model
+and the service's own message.
 """
 
 from __future__ import annotations
@@ -22,22 +24,18 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from milkmobs.domain.errors import AnalysisError, TransientAnalysisError
+from milkmobs.adapters.aws.errors import tries
+from milkmobs.domain.errors import AnalysisError, BackendUnavailableError, MilkmobsError, TransientAnalysisError
 
 T = TypeVar("T")
 
-#: Failures a later try may get past: a ``TransientAnalysisError``, which the workflow retries.
-TRANSIENT_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "ServiceUnavailableException",
-        "InternalServerException",
-        "ModelNotReadyException",
-        "ModelErrorException",
-        "ModelTimeoutException",
-        "ServiceQuotaExceededException",
-    }
+#: What botocore's standard mode retries within the call (throttling, 5xx, a modelled retryable
+#: error): once it gives up, a ``BackendUnavailableError`` that nothing retries again.
+RETRIED_BY_BOTOCORE_CODES = frozenset(
+    {"ThrottlingException", "ServiceUnavailableException", "InternalServerException", "ModelNotReadyException"}
 )
+#: A model's own faults botocore never retries: a ``TransientAnalysisError``, which the workflow retries.
+MODEL_FAULT_CODES = frozenset({"ModelErrorException", "ModelTimeoutException", "ServiceQuotaExceededException"})
 
 _NETWORK_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
 
@@ -52,13 +50,6 @@ def client_error_message(exc: ClientError) -> str:
 
 def _http_status(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-
-
-def _attempts(exc: Exception) -> int:
-    """The tries botocore made (its ``RetryAttempts`` plus the first)."""
-    if isinstance(exc, ClientError):
-        return 1 + int(exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) or 0)
-    return 1
 
 
 def _hint(code: str, *, region: str, media_uri: str | None) -> str:
@@ -76,8 +67,13 @@ def _hint(code: str, *, region: str, media_uri: str | None) -> str:
         )
     if code == "ResourceNotFoundException":
         return f"the model or inference profile is not available in {region}; check the model id and region"
-    if code in TRANSIENT_CODES:
-        return "the service is busy or the model timed out; retry later"
+    if code in RETRIED_BY_BOTOCORE_CODES:
+        return (
+            f"Bedrock in {region} stayed busy through every try of the call; raise the model's quota in "
+            "Service Quotas or analyse fewer videos at once, then upload the video again"
+        )
+    if code in MODEL_FAULT_CODES:
+        return "the model failed or timed out on this call; the workflow runs the step again"
     return "see the service message"
 
 
@@ -90,8 +86,10 @@ def translate_failure(
     region: str,
     media_uri: str | None = None,
     attempts: int = 1,
-) -> AnalysisError:
-    """The milkmobs error for a failed Bedrock call (transient when a later retry could pass)."""
+) -> MilkmobsError:
+    """The milkmobs error for a failed Bedrock call: ``BackendUnavailableError`` for what botocore
+    already retried, ``TransientAnalysisError`` for a model fault the workflow retries, otherwise a
+    permanent ``AnalysisError``."""
     subject = f"video {video_id}" if video_id else "text query"
     if isinstance(exc, ClientError):
         code = client_error_code(exc)
@@ -99,15 +97,18 @@ def translate_failure(
             f"{operation} for {subject} with model {model_id} failed after {attempts} attempt(s): "
             f"{code} — {client_error_message(exc)}. {_hint(code, region=region, media_uri=media_uri)}"
         )
-        transient = code in TRANSIENT_CODES or _http_status(exc) >= 500
-    else:
-        message = (
-            f"{operation} for {subject} with model {model_id} failed after {attempts} attempt(s): "
-            f"{type(exc).__name__}: {exc}. Bedrock in {region} could not be reached; retry later"
-        )
-        transient = isinstance(exc, _NETWORK_ERRORS)
-    if transient:
-        return TransientAnalysisError(message, video_id=video_id, model_id=model_id)
+        if code in MODEL_FAULT_CODES:
+            return TransientAnalysisError(message, video_id=video_id, model_id=model_id)
+        if code in RETRIED_BY_BOTOCORE_CODES or _http_status(exc) >= 500:
+            return BackendUnavailableError(message, video_id=video_id)
+        return AnalysisError(message, video_id=video_id, model_id=model_id)
+    message = (
+        f"{operation} for {subject} with model {model_id} failed: "
+        f"{type(exc).__name__}: {exc}. Bedrock in {region} could not be reached through every try of the "
+        "call; check the network path to it (VPC endpoint, NAT), then upload the video again"
+    )
+    if isinstance(exc, _NETWORK_ERRORS):
+        return BackendUnavailableError(message, video_id=video_id)
     return AnalysisError(message, video_id=video_id, model_id=model_id)
 
 
@@ -120,7 +121,7 @@ def call_once(
     region: str,
     media_uri: str | None = None,
 ) -> T:
-    """Run ``call``; an ``AnalysisError`` (``TransientAnalysisError`` when a later try may pass) if it fails."""
+    """Run ``call``; the milkmobs error of :func:`translate_failure` if it fails."""
     try:
         return call()
     except (ClientError, *_NETWORK_ERRORS) as exc:
@@ -131,5 +132,5 @@ def call_once(
             model_id=model_id,
             region=region,
             media_uri=media_uri,
-            attempts=_attempts(exc),
+            attempts=tries(exc) if isinstance(exc, ClientError) else 1,
         ) from exc

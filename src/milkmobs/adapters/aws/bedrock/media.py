@@ -9,6 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from milkmobs.adapters.aws.bedrock.failures import client_error_code, client_error_message
 from milkmobs.adapters.aws.bedrock.mp4 import mp4_duration_seconds
+from milkmobs.adapters.aws.errors import common_translation, transport_error
 from milkmobs.domain import Video
 from milkmobs.domain.errors import AnalysisError, TransientAnalysisError
 from milkmobs.ports import EmbeddingJob
@@ -57,6 +58,7 @@ class BedrockMediaAccess:
     def checked_uri(self, video: Video, *, model_id: str) -> str:
         """The video's S3 URI after a HEAD: AnalysisError if missing, unreadable or in another region."""
         uri = self.uri(video)
+        checking = f"checking {uri} for video {video.video_id}"
         try:
             head = self._s3.head_object(Bucket=self._bucket, Key=video.media_key)
         except ClientError as exc:
@@ -76,17 +78,10 @@ class BedrockMediaAccess:
                     video_id=video.video_id,
                     model_id=model_id,
                 ) from exc
-            raise TransientAnalysisError(
-                f"video {video.video_id}: checking {uri} failed: {code} — {client_error_message(exc)}",
-                video_id=video.video_id,
-                model_id=model_id,
-            ) from exc
+            # botocore already retried S3's throttling and faults: what is left is not retried again
+            raise common_translation(exc, doing=checking, video_id=video.video_id) from exc
         except BotoCoreError as exc:
-            raise TransientAnalysisError(
-                f"video {video.video_id}: S3 unreachable while checking {uri}: {exc}",
-                video_id=video.video_id,
-                model_id=model_id,
-            ) from exc
+            raise transport_error(exc, doing=checking, video_id=video.video_id) from exc
         current = head.get("VersionId")
         if video.media_version and current and current != video.media_version:
             # Bedrock reads the latest version only; a later upload is still being removed by start-analysis.
@@ -137,6 +132,7 @@ class BedrockMediaAccess:
         invocation_id = job.job_id.rsplit("/", 1)[-1]
         folder = f"{prefix.rstrip('/') + '/' if prefix.strip('/') else ''}{invocation_id}/"
         where = f"s3://{bucket}/{folder}output.json"
+        reading = f"reading {where} for video {job.video_id}"
         try:
             try:
                 return self._s3.get_object(Bucket=bucket, Key=folder + "output.json")["Body"].read()
@@ -159,13 +155,12 @@ class BedrockMediaAccess:
             return self._s3.get_object(Bucket=bucket, Key=sorted(keys)[0])["Body"].read()
         except ClientError as exc:
             code = client_error_code(exc)
-            error = TransientAnalysisError if code not in _DENIED and code not in _MISSING else AnalysisError
-            raise error(
-                f"reading {where} for video {job.video_id} failed: {code} — {client_error_message(exc)}",
-                video_id=job.video_id,
-                model_id=model_id,
-            ) from exc
+            if code in _DENIED or code in _MISSING:
+                raise AnalysisError(
+                    f"reading {where} for video {job.video_id} failed: {code} — {client_error_message(exc)}",
+                    video_id=job.video_id,
+                    model_id=model_id,
+                ) from exc
+            raise common_translation(exc, doing=reading, video_id=job.video_id) from exc
         except BotoCoreError as exc:
-            raise TransientAnalysisError(
-                f"reading {where} for video {job.video_id} failed: {exc}", video_id=job.video_id, model_id=model_id
-            ) from exc
+            raise transport_error(exc, doing=reading, video_id=job.video_id) from exc
