@@ -19,6 +19,7 @@ from milkmobs.adapters.aws.dynamodb_mobs import COUNT_ATTEMPTS
 from milkmobs.adapters.aws.dynamodb_videos import BATCH_GET_ROUNDS, WRITE_ATTEMPTS
 from milkmobs.adapters.aws.eventbridge import FAILED_ENTRY_ATTEMPTS
 from milkmobs.adapters.aws.factory_models import OPENSEARCH_MAX_RETRIES
+from milkmobs.adapters.aws.opensearch.transport import longest_retry_wait_seconds
 from milkmobs.adapters.local.sqlite_db import DEFAULT_BUSY_TIMEOUT_MS
 from milkmobs.core.limits import LIMITS
 from milkmobs.core.workflow import ANALYSIS_WORKFLOW, EmitEvent, RetryPolicy, StepTimeout, WorkflowDefinition
@@ -55,9 +56,9 @@ BELOW_THE_WORKFLOW: tuple[BelowTheWorkflow, ...] = (
     ),
     BelowTheWorkflow(
         "OpenSearch answering 429, 502-504, timing out or unreachable",
-        "opensearch-py's transport (`adapters/aws/factory_models.py`)",
+        "opensearch-py's transport, backing off (`adapters/aws/opensearch/transport.py`)",
         1 + OPENSEARCH_MAX_RETRIES,
-        f"{1 + OPENSEARCH_MAX_RETRIES} tries, sent again at once",
+        f"{1 + OPENSEARCH_MAX_RETRIES} tries, waits ≤ {longest_retry_wait_seconds(OPENSEARCH_MAX_RETRIES):g} s",
         BackendUnavailableError,
     ),
     BelowTheWorkflow(

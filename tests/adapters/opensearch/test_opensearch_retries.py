@@ -11,6 +11,7 @@ import pytest
 
 from milkmobs.adapters.aws.factory_models import OPENSEARCH_MAX_RETRIES, opensearch_client
 from milkmobs.adapters.aws.opensearch import OpenSearchVectorIndex
+from milkmobs.adapters.aws.opensearch.transport import BackoffTransport, longest_retry_wait_seconds
 from milkmobs.domain import BackendUnavailableError
 from milkmobs.settings import Settings
 
@@ -48,7 +49,12 @@ def throttling_domain() -> Iterator[str]:
         server.server_close()
 
 
-def test_a_throttled_request_is_tried_by_the_transport_only(throttling_domain: str) -> None:
+def test_a_throttled_request_is_tried_by_the_transport_only_with_waits_between(
+    throttling_domain: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr(BackoffTransport, "sleep", staticmethod(waits.append))
+    monkeypatch.setattr(BackoffTransport, "draw", staticmethod(lambda: 1.0))  # every wait at its ceiling
     client = opensearch_client(Settings(opensearch={"endpoint": throttling_domain, "auth": "none"}))
     index = OpenSearchVectorIndex(client, index_name="video-embeddings", dimension=4, create_if_missing=False)
 
@@ -57,3 +63,6 @@ def test_a_throttled_request_is_tried_by_the_transport_only(throttling_domain: s
 
     assert len(_Throttling.requests) == 1 + OPENSEARCH_MAX_RETRIES == 3, _Throttling.requests
     assert "retry later" in caught.value.message
+    # a wait before each re-send, none after the last try
+    assert len(waits) == OPENSEARCH_MAX_RETRIES and waits[0] < waits[1]
+    assert sum(waits) == longest_retry_wait_seconds(OPENSEARCH_MAX_RETRIES)

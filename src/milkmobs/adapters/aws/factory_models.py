@@ -16,6 +16,7 @@ from milkmobs.adapters.aws.bedrock import BedrockAnalyzerConfig, BedrockTwelveLa
 from milkmobs.adapters.aws.bedrock.models import marengo_spec
 from milkmobs.adapters.aws.clients import AwsClients
 from milkmobs.adapters.aws.opensearch import INDEX_SUFFIX, OpenSearchVectorIndex
+from milkmobs.adapters.aws.opensearch.transport import BackoffTransport
 from milkmobs.adapters.deferred import on_first_use
 from milkmobs.core.limits import LIMITS
 from milkmobs.domain.errors import ConfigurationError
@@ -23,7 +24,8 @@ from milkmobs.settings import Settings
 
 OPENSEARCH_TIMEOUT_SECONDS = 10
 #: opensearch-py's transport owns OpenSearch's throttling (429), 5xx and connection faults: it sends a
-#: request again at once, at most this many times; what is left is a BackendUnavailableError.
+#: request again, after a backoff (``BackoffTransport``), at most this many times; what is left is a
+#: BackendUnavailableError.
 OPENSEARCH_MAX_RETRIES = 2
 OPENSEARCH_RETRY_STATUSES = (429, 502, 503, 504)
 
@@ -119,6 +121,7 @@ def opensearch_client(settings: Settings, *, session: boto3.session.Session | No
         verify_certs=use_ssl and settings.opensearch.verify_certs,
         ssl_show_warn=settings.opensearch.verify_certs,
         connection_class=RequestsHttpConnection,
+        transport_class=BackoffTransport,
         timeout=OPENSEARCH_TIMEOUT_SECONDS,
         max_retries=OPENSEARCH_MAX_RETRIES,
         retry_on_status=OPENSEARCH_RETRY_STATUSES,
