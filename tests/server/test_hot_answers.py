@@ -130,18 +130,36 @@ def test_a_new_data_version_is_computed_again(served: Served) -> None:
     assert b'"v": 1' in before and b'"v": 2' in after
 
 
-def test_other_requests_go_through_the_application(served: Served) -> None:
+def test_a_conditional_get_of_a_current_page_gets_its_304_on_the_same_connection(served: Served) -> None:
     (page,) = exchange(served.port, get("/feed?limit=2"))
     etag = next(line for line in page.split(b"\r\n") if line.startswith(b"Etag: ")).split(b": ")[1].decode()
-    (unchanged,) = exchange(served.port, get("/feed?limit=2", f"If-None-Match: {etag}"))
-    assert unchanged.startswith(b"HTTP/1.1 304 ")
+    # Two revalidations and a plain GET on one kept-alive connection (waitress would close it after a 304).
+    first, second, plain = exchange(
+        served.port,
+        get("/feed?limit=2", f"If-None-Match: {etag}"),
+        get("/feed?limit=2", f'If-None-Match: "other", {etag}'),
+        get("/feed?limit=2", 'If-None-Match: "other"'),
+    )
+    for unchanged in (first, second):
+        assert unchanged.startswith(b"HTTP/1.1 304 Not Modified\r\n") and unchanged.endswith(b"\r\n\r\n")
+        assert f"\r\nEtag: {etag}\r\n".encode() in unchanged and b"Content-Length" not in unchanged
+        assert b"Connection: close" not in unchanged
+    assert without_date(plain) == without_date(page)
+    assert len(served.resolved) == 1
+    loop = served.loop_thread.name  # type: ignore[union-attr]
+    assert served.logged_by[1:] == [loop, loop, loop]
+    assert served.log.getvalue().count('"GET /feed?limit=2" 304 ') == 2
+
+
+def test_other_requests_go_through_the_application(served: Served) -> None:
+    exchange(served.port, get("/feed?limit=2"))
     (other_query,) = exchange(served.port, get("/feed?limit=3"))
     assert b'"limit": "3"' in other_query
     exchange(served.port, get("/feed?limit=2", "Connection: close"))
+    exchange(served.port, "GET /feed?limit=2 HTTP/1.0\r\nHost: testserver\r\n\r\n")
     exchange(served.port, get("/admin/stats"), get("/admin/stats"))  # never cached
     paths = [path for path, _ in served.resolved]
     assert paths == ["/feed", "/feed", "/admin/stats", "/admin/stats"]
-    # The conditional GET and the closing request went the usual way, but from the cached page.
-    log = served.log.getvalue()
-    assert log.count('"GET /feed?limit=2" 304 ') == 1 and log.count('"GET /feed?limit=2" 200 ') == 2
+    # The closing and the HTTP/1.0 request went the usual way, but from the cached page.
+    assert served.log.getvalue().count('"GET /feed?limit=2" 200 ') == 3
     assert served.loop_thread.name not in served.logged_by  # type: ignore[union-attr]

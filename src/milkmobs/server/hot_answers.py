@@ -9,8 +9,10 @@ it; every other request goes to the task queue as before. The page cache only ho
 table's own answers, so there is still one route table.
 
 Only the plain case is taken: ``GET`` over HTTP/1.1 on a kept-alive connection, no body, no
-``Expect``, no ``If-None-Match`` (a ``304`` goes the usual way), a page in this worker's own LRU at
-the current data version. Nothing here waits on a lock held while computing, or on SQLite beyond
+``Expect``, a page in this worker's own LRU at the current data version. A conditional GET naming
+the page's ETag gets its ``304`` here on the same kept-alive connection (waitress closes the
+connection after a ``304``, as it has no ``Content-Length``: a browser revalidating a page paid a
+new connection each time). Nothing here waits on a lock held while computing, or on SQLite beyond
 the data version's occasional read.
 """
 
@@ -66,14 +68,15 @@ class HotAnswers:
             or request.content_length
             or not channel.connected
             or "EXPECT" in headers
-            or "IF_NONE_MATCH" in headers
             or "TRANSFER_ENCODING" in headers
             or headers.get("CONNECTION", "").lower() == "close"
         ):
             return False
         # PATH_INFO as the WSGI application sees it (waitress hands it over latin-1-decoded).
         path = str(request.path).encode("latin-1").decode("utf-8", "replace") or "/"
-        page = self._cache.current(path, str(request.query), headers.get("ORIGIN", ""))
+        page = self._cache.current(
+            path, str(request.query), headers.get("ORIGIN", ""), headers.get("IF_NONE_MATCH", "")
+        )
         if page is None:
             return False
         status, page_headers, body = page
@@ -89,7 +92,8 @@ class HotAnswers:
 
 def _head(status: str, headers: list[tuple[str, str]], ident: str) -> bytes:
     """The status line and headers as waitress writes them for a kept-alive HTTP/1.1 answer with a
-    ``Content-Length`` (``waitress.task.Task.build_response_header``)."""
+    ``Content-Length`` (``waitress.task.Task.build_response_header``); a ``304`` has neither body nor
+    ``Content-Length``."""
     named = [("-".join(part.capitalize() for part in name.split("-")), value) for name, value in headers]
     names = {name for name, _ in named}
     named.append(("Via", ident) if "Server" in names else ("Server", ident))

@@ -103,19 +103,17 @@ class PageCache:
                     finally:
                         with self._lock:
                             self._computing.pop(key, None)
-        if entry.etag in _etags(environ.get("HTTP_IF_NONE_MATCH", "")):
-            start_response("304 Not Modified", [("ETag", entry.etag), ("Cache-Control", "no-cache")])
-            return []
-        start_response("200 OK", entry.headers)
-        return [entry.body]
+        line, answer_headers, answer = _conditional(entry, str(environ.get("HTTP_IF_NONE_MATCH", "")))
+        start_response(line, answer_headers)
+        return [answer] if answer else []
 
-    def current(self, path: str, query: str, origin: str) -> CurrentPage | None:
-        """The page kept for this request if it is current (never computes, never reads the shared
-        pages): status line, headers, body."""
+    def current(self, path: str, query: str, origin: str, if_none_match: str = "") -> CurrentPage | None:
+        """The answer from the page kept for this request if it is current (never computes, never reads
+        the shared pages): status line, headers, body (``304`` when ``if_none_match`` names it)."""
         if not self.handles(path):
             return None
         entry = self._current((path, query, origin), self.data_version())
-        return None if entry is None else ("200 OK", entry.headers, entry.body)
+        return None if entry is None else _conditional(entry, if_none_match)
 
     def _from_shared(self, key: tuple[str, str, str], version: Hashable) -> _Entry | None:
         if self._shared is None:
@@ -165,6 +163,13 @@ def _shared_key(key: tuple[str, str, str]) -> str:
 def dotted_version(version: Hashable) -> str:
     """The data version as text (a tuple's parts joined by dots)."""
     return ".".join(map(str, version)) if isinstance(version, tuple) else str(version)
+
+
+def _conditional(entry: _Entry, if_none_match: str) -> CurrentPage:
+    """``304`` (no body) when ``If-None-Match`` names the entry's ETag, else the page."""
+    if entry.etag in _etags(if_none_match):
+        return "304 Not Modified", [("ETag", entry.etag), ("Cache-Control", "no-cache")], b""
+    return "200 OK", entry.headers, entry.body
 
 
 def _etags(header: str) -> set[str]:
