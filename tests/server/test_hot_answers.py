@@ -29,7 +29,7 @@ class Served:
         self.version = [1]
         self.resolved: list[tuple[str, str]] = []
         self.log = io.StringIO()
-        cache = PageCache(lambda: self.version[0])
+        cache = PageCache(self._version)
         app = LocalHttpApp(self._resolve, lambda: None, max_upload_bytes=1024, page_cache=cache)  # type: ignore[arg-type]
         self.access_log = AccessLog(app, self.log)
         self.logged_by: list[str] = []  # the thread that logged each answer: the one that wrote it
@@ -53,6 +53,11 @@ class Served:
         self.loop_thread = threading.Thread(target=run, daemon=True)
         self.loop_thread.start()
         installed.wait(10)
+
+    def _version(self) -> int:
+        if self.version[0] < 0:
+            raise OSError("the data directory is gone")
+        return self.version[0]
 
     def _resolve(self, event: dict[str, Any], _context: Any) -> dict[str, Any]:
         self.resolved.append((event["path"], threading.current_thread().name))
@@ -163,3 +168,10 @@ def test_other_requests_go_through_the_application(served: Served) -> None:
     # The closing and the HTTP/1.0 request went the usual way, but from the cached page.
     assert served.log.getvalue().count('"GET /feed?limit=2" 200 ') == 3
     assert served.loop_thread.name not in served.logged_by  # type: ignore[union-attr]
+
+
+def test_a_data_version_that_cannot_be_read_is_answered_the_usual_way(served: Served) -> None:
+    exchange(served.port, get("/mobs"))
+    served.version[0] = -1
+    (answer,) = exchange(served.port, get("/mobs"))
+    assert answer.startswith(b"HTTP/1.1 500 ") and b'"internal_error"' in answer

@@ -74,9 +74,12 @@ class HotAnswers:
             return False
         # PATH_INFO as the WSGI application sees it (waitress hands it over latin-1-decoded).
         path = str(request.path).encode("latin-1").decode("utf-8", "replace") or "/"
-        page = self._cache.current(
-            path, str(request.query), headers.get("ORIGIN", ""), headers.get("IF_NONE_MATCH", "")
-        )
+        try:
+            page = self._cache.current(
+                path, str(request.query), headers.get("ORIGIN", ""), headers.get("IF_NONE_MATCH", "")
+            )
+        except Exception:  # e.g. the data unreadable: the usual way answers with the error
+            return False
         if page is None:
             return False
         status, page_headers, body = page
