@@ -29,7 +29,7 @@ class Served:
         self.version = [1]
         self.resolved: list[tuple[str, str]] = []
         self.log = io.StringIO()
-        cache = PageCache(self._version)
+        cache = self.cache = PageCache(self._version)
         app = LocalHttpApp(self._resolve, lambda: None, max_upload_bytes=1024, page_cache=cache)  # type: ignore[arg-type]
         self.access_log = AccessLog(app, self.log)
         self.logged_by: list[str] = []  # the thread that logged each answer: the one that wrote it
@@ -175,3 +175,32 @@ def test_a_data_version_that_cannot_be_read_is_answered_the_usual_way(served: Se
     served.version[0] = -1
     (answer,) = exchange(served.port, get("/mobs"))
     assert answer.startswith(b"HTTP/1.1 500 ") and b'"internal_error"' in answer
+
+
+def test_an_answer_that_would_fill_the_output_buffer_past_its_mark_goes_the_usual_way(served: Served) -> None:
+    """waitress makes a writer wait until the I/O thread flushes below ``outbuf_high_watermark``: the I/O
+    thread itself must never be that writer (a client pipelining big pages would hang the worker)."""
+    exchange(served.port, get("/mobs"))
+
+    class Channel:  # what HotAnswers reads of a waitress channel, with its output already near the mark
+        connected = True
+        addr = ("127.0.0.1", 1)
+        adj = served.server.adj
+        total_outbufs_len = served.server.adj.outbuf_high_watermark - 10
+
+        def __init__(self, request: Any) -> None:
+            self.requests = [request]
+            self.written: list[bytes] = []
+
+        def write_soon(self, data: bytes) -> None:
+            self.written.append(data)
+
+    from waitress.parser import HTTPRequestParser  # type: ignore[import-untyped]
+
+    request = HTTPRequestParser(served.server.adj)
+    request.received(get("/mobs").encode())
+    hot = HotAnswers(served.cache, ident="milkmobs")
+    full = Channel(request)
+    assert not hot.answer(full) and full.requests == [request] and not full.written
+    full.total_outbufs_len = 0
+    assert hot.answer(full) and full.requests == [] and full.written[0].startswith(b"HTTP/1.1 200 OK")

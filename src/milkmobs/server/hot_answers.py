@@ -84,6 +84,9 @@ class HotAnswers:
             return False
         status, page_headers, body = page
         answer = _head(status, page_headers, self._ident) + body
+        if channel.total_outbufs_len + len(answer) > channel.adj.outbuf_high_watermark:
+            # waitress would wait for the I/O thread to flush below its mark: from that very thread, forever
+            return False
         if self._log is not None:  # before sending, as the middleware logs before waitress sends
             client = str(channel.addr[0]) if channel.addr else "-"
             self._log.record(client, "GET", path, str(request.query), status, started, len(body))
