@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from milkmobs.domain import ConflictError, Failure, NotFoundError, VideoStatus
+from milkmobs.domain import ConflictError, Failure, NotFoundError, VersionConflictError, VideoStatus
 from tests.contract.support import T0, full_video, make_video, validation_for
 
 Store = Any
@@ -119,6 +119,11 @@ def test_a_save_from_a_copy_read_before_the_thumbnail_keeps_the_thumbnail(video_
     read_by_the_pipeline = video_store.get("v1")
     video_store.save(video.with_thumbnail("thumbnails/v1.jpg", at=T0), expected_status=VideoStatus.PENDING_UPLOAD)
     uploaded = read_by_the_pipeline.transitioned(VideoStatus.UPLOADED, at=T0 + timedelta(seconds=5), uploaded_at=T0)
+    # The copy predates the thumbnail: its save is refused whole, and the step applies its change
+    # again to a fresh read (what milkmobs.core.optimistic does for every step).
+    with pytest.raises(VersionConflictError):
+        video_store.save(uploaded, expected_status=VideoStatus.PENDING_UPLOAD)
+    uploaded = video_store.get("v1").transitioned(VideoStatus.UPLOADED, at=T0 + timedelta(seconds=5), uploaded_at=T0)
     video_store.save(uploaded, expected_status=VideoStatus.PENDING_UPLOAD)
     got = video_store.get("v1")
     assert got.status is VideoStatus.UPLOADED

@@ -13,7 +13,7 @@ from tests.unit.core_support import DIMENSION, all_mobs, all_videos, make_app, p
 
 from milkmobs.adapters.memory import InMemoryMobStore, InMemoryVideoStore
 from milkmobs.core import steps
-from milkmobs.domain import ConflictError, Mob, VideoStatus
+from milkmobs.domain import Mob, VersionConflictError, VideoStatus
 
 
 def _axis(i: int, noise: float = 0.0, seed: int = 0) -> np.ndarray:
@@ -40,7 +40,7 @@ class CountingMobStore(InMemoryMobStore):
     def save(self, mob: Mob, *, expected_version: int) -> Mob:
         if self.conflicts:
             self.conflicts -= 1
-            raise ConflictError("simulated concurrent writer")
+            raise VersionConflictError("simulated concurrent writer")
         return super().save(mob, expected_version=expected_version)
 
 

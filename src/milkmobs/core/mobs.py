@@ -3,8 +3,8 @@
 The math lives in ``core/clustering.py``; this module talks to the stores.
 
 Every write to a mob is a versioned read-modify-write (``MobStore.save(expected_version=…)``,
-retried with a fresh read on ConflictError), counts included, so concurrent joins, leaves and
-re-clusterings never lose an update. A mob whose last member left keeps its id with
+retried with a fresh read on a version conflict: ``core/optimistic.py``), counts included, so
+concurrent joins, leaves and re-clusterings never lose an update. A mob whose last member left keeps its id with
 ``videoCount`` 0 (hidden from the mob list) until the next batch run removes it: deleting it at
 once would race with a video joining it at the same moment.
 """
@@ -29,6 +29,7 @@ from milkmobs.core.clustering import (
 )
 from milkmobs.core.clustering import choose_k as default_k
 from milkmobs.core.config import CoreConfig
+from milkmobs.core.optimistic import ATTEMPTS, read_change_save, update_video
 from milkmobs.core.ports_bundle import CorePorts
 from milkmobs.core.views import ClusteringReport, MobReconciliation
 from milkmobs.domain import (
@@ -43,8 +44,6 @@ from milkmobs.domain import (
 )
 from milkmobs.ports import IndexedVector
 
-#: Optimistic-concurrency retries before giving up with ConflictError.
-_ATTEMPTS = 20
 #: Rows scored against the centroids at once when assigning past the k-means sample.
 _ASSIGN_BATCH = 65_536
 
@@ -56,15 +55,13 @@ def _campaign_tags(config: CoreConfig) -> set[str]:
 def _save_mob(ports: CorePorts, mob_id: str, change: Callable[[Mob], Mob], first: Mob | None = None) -> Mob:
     """Apply ``change`` to the stored mob and save it guarded by its version; re-read and retry on a
     clash. NotFoundError if the mob is gone."""
-    mob = first
-    for _ in range(_ATTEMPTS):
-        if mob is None:
-            mob = ports.mobs.get(mob_id)
-        try:
-            return ports.mobs.save(change(mob), expected_version=mob.version)
-        except ConflictError:
-            mob = None  # someone else wrote it: read again
-    raise ConflictError(f"mob {mob_id} kept changing under concurrent updates; try again")
+    return read_change_save(
+        lambda: ports.mobs.get(mob_id),
+        change,
+        lambda read, changed: ports.mobs.save(changed, expected_version=read.version),
+        what=f"mob {mob_id}",
+        first=first,
+    ).record
 
 
 def join_mob(ports: CorePorts, mob: Mob, vector: Vector) -> Mob:
@@ -142,7 +139,7 @@ def assign_to_mob(ports: CorePorts, config: CoreConfig, video: Video, vector: Ve
     interrupted attempt) is adopted as it is. O(k·d) compute, one bounded read of the k mobs, O(1)
     writes."""
     own = founding_mob_id(video.video_id)
-    for _ in range(_ATTEMPTS):
+    for _ in range(ATTEMPTS):
         mobs = ports.mobs.list_all()
         for mob in mobs:
             if mob.mob_id == own:
@@ -192,10 +189,19 @@ def cluster_video(ports: CorePorts, config: CoreConfig, video_id: str) -> Mob | 
             ports.index.upsert(IndexedVector(video_id, vector, VideoStatus.VALIDATED, mob.mob_id))
             return mob
     mob, changed = assign_to_mob(ports, config, video, vector)
-    now = ports.clock.now()
-    placed = video.assigned_to(mob.mob_id, at=now)
+
+    def place(current: Video) -> Video:
+        # Another writer saved it since it was read (a thumbnail): place it as long as what the
+        # placement rests on (status, mob, a passed validation) is what it was.
+        if current.status is not video.status or current.mob_id != video.mob_id or not placeable(current):
+            raise ConflictError(
+                f"video {video_id} changed (now {current.status.value}) while it was placed in mob {mob.mob_id}",
+                video_id=video_id,
+            )
+        return current.assigned_to(mob.mob_id, at=ports.clock.now())
+
     try:
-        ports.videos.save(placed, expected_status=video.status)
+        update_video(ports, video_id, place, first=video)
     except (ConflictError, NotFoundError):
         if changed:
             leave_mob(ports, mob.mob_id, vector)  # the video changed meanwhile: undo the count
@@ -229,8 +235,11 @@ class _Validated:
         if slot >= sample:
             return
         insights = video.insights
-        features = (list(video.hashtags), list(insights.actions if insights else []),
-                    list(insights.scenes if insights else []))
+        features = (
+            list(video.hashtags),
+            list(insights.actions if insights else []),
+            list(insights.scenes if insights else []),
+        )
         if slot == len(self.slots):
             self.slots.append(row)
         else:
@@ -364,11 +373,14 @@ def recluster(ports: CorePorts, config: CoreConfig) -> ClusteringReport:
     for i, target in enumerate(assignment):
         video_id = kept_rows.ids[i]
         if kept_rows.mob_ids[i] != target:
+            # Only moved videos are read again, one at a time.
+            def move(video: Video, was: str | None = kept_rows.mob_ids[i], target: str = target) -> Video:
+                if video.status is not VideoStatus.VALIDATED or video.mob_id != was:
+                    raise ConflictError(f"video {video.video_id} left mob {was} meanwhile", video_id=video.video_id)
+                return video.assigned_to(target, at=now)
+
             try:
-                video = ports.videos.get(video_id)  # only moved videos are read again, one at a time
-                if video.status is not VideoStatus.VALIDATED or video.mob_id != kept_rows.mob_ids[i]:
-                    continue  # changed meanwhile; the next run places it
-                ports.videos.save(video.assigned_to(target, at=now), expected_status=VideoStatus.VALIDATED)
+                update_video(ports, video_id, move)
             except (ConflictError, NotFoundError):
                 continue  # changed or deleted meanwhile; the next run places it
         # Every row, moved or not: a run interrupted between a record and its row left it stale.

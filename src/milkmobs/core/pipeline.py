@@ -1,4 +1,6 @@
-"""The pipeline steps: each one reads the video, does one thing, writes it back guarded by status.
+"""The pipeline steps: each one reads the video, does one thing, writes it back guarded by status and
+revision. A save that lost to a concurrent writer (generate-thumbnail, a re-clustering, the sweep)
+is computed again from a fresh read (``core/optimistic.py``), so neither write is lost.
 
 Every step is safe to retry: re-running a step that already succeeded either repeats the same write
 or notices the work is done. Model usage goes to ``Metrics`` as soon as a model answered, so a
@@ -12,6 +14,7 @@ from collections.abc import Sequence
 
 from milkmobs.core.config import CoreConfig
 from milkmobs.core.mobs import cluster_video, leave_mob
+from milkmobs.core.optimistic import update_video
 from milkmobs.core.ports_bundle import CorePorts
 from milkmobs.core.validation import score_video
 from milkmobs.domain import (
@@ -19,6 +22,7 @@ from milkmobs.domain import (
     ConflictError,
     Embedding,
     Insights,
+    MediaInfo,
     ModelUsage,
     PayloadTooLargeError,
     ValidationResult,
@@ -29,9 +33,6 @@ from milkmobs.domain import (
 from milkmobs.ports import AsyncVideoEmbedder, EmbeddingJob, IndexedVector
 
 log = logging.getLogger(__name__)
-
-#: How often a status-guarded write is re-read and retried when another writer got there first.
-_SAVE_ATTEMPTS = 5
 
 
 def record_usage(ports: CorePorts, usage: Sequence[ModelUsage]) -> None:
@@ -65,22 +66,25 @@ def mark_processing(ports: CorePorts, video_id: str, *, max_video_seconds: float
     runs on). Probes the file when a media processor is configured, so an undecodable upload fails
     here with a MediaError, and one longer than ``max_video_seconds`` with a PayloadTooLargeError
     naming the limit (the analysis' timeouts are derived for that length, milkmobs.core.limits)."""
-    video = ports.videos.get(video_id)
-    if video.status in _ANALYSED_OR_ANALYSING:
-        return video
-    require_status(video, VideoStatus.UPLOADED, step="mark processing")
-    now = ports.clock.now()
-    media = ports.media_processor.probe(video) if ports.media_processor is not None else None
-    if media is not None and max_video_seconds is not None and media.duration_seconds > max_video_seconds:
-        raise PayloadTooLargeError(
-            f"video {video_id} is {media.duration_seconds:.1f} s long; the longest accepted is "
-            f"{max_video_seconds:g} s (MILKMOBS_UPLOADS__MAX_VIDEO_SECONDS): upload a shorter cut",
-            field="duration",
-            video_id=video_id,
-        )
-    updated = video.processing_started(at=now, media=media)
-    ports.videos.save(updated, expected_status=VideoStatus.UPLOADED)
-    return updated
+    probed: list[MediaInfo | None] = []  # the pinned file does not change: probed once, whatever the tries
+
+    def start(video: Video) -> Video | None:
+        if video.status in _ANALYSED_OR_ANALYSING:
+            return None
+        require_status(video, VideoStatus.UPLOADED, step="mark processing")
+        if not probed:
+            probed.append(ports.media_processor.probe(video) if ports.media_processor is not None else None)
+        media = probed[0]
+        if media is not None and max_video_seconds is not None and media.duration_seconds > max_video_seconds:
+            raise PayloadTooLargeError(
+                f"video {video_id} is {media.duration_seconds:.1f} s long; the longest accepted is "
+                f"{max_video_seconds:g} s (MILKMOBS_UPLOADS__MAX_VIDEO_SECONDS): upload a shorter cut",
+                field="duration",
+                video_id=video_id,
+            )
+        return video.processing_started(at=ports.clock.now(), media=media)
+
+    return update_video(ports, video_id, start).record
 
 
 def describe_video(ports: CorePorts, config: CoreConfig, video_id: str) -> Insights:
@@ -147,14 +151,17 @@ def write_results(ports: CorePorts, video_id: str, insights: Insights, embedding
     The dimension is checked before anything is written. On a video already validated or rejected
     (a resumed workflow) the results are in place: nothing is written."""
     embedding = checked_embedding(ports, embedding)
-    video = ports.videos.get(video_id)
-    require_status(video, *_ANALYSED_OR_ANALYSING, step="writing the analysis results")
-    if video.status is not VideoStatus.PROCESSING:
-        return video
-    updated = video.analysed(insights, embedding, at=ports.clock.now())
-    ports.videos.save(updated, expected_status=VideoStatus.PROCESSING)
-    ports.index.upsert(IndexedVector(video_id, embedding.vector, status=VideoStatus.PROCESSING))
-    return updated
+
+    def store(video: Video) -> Video | None:
+        require_status(video, *_ANALYSED_OR_ANALYSING, step="writing the analysis results")
+        if video.status is not VideoStatus.PROCESSING:
+            return None
+        return video.analysed(insights, embedding, at=ports.clock.now())
+
+    saved = update_video(ports, video_id, store)
+    if saved.written:
+        ports.index.upsert(IndexedVector(video_id, embedding.vector, status=VideoStatus.PROCESSING))
+    return saved.record
 
 
 def validate_video(ports: CorePorts, config: CoreConfig, video_id: str) -> tuple[Video, ValidationResult]:
@@ -163,19 +170,23 @@ def validate_video(ports: CorePorts, config: CoreConfig, video_id: str) -> tuple
     clustering places it in a mob and makes it ``validated`` in one write — so a ``validated``
     video always has its mob. Re-running it (a resumed workflow, POST /validate) scores again.
     Returns the saved video and the result."""
-    video = ports.videos.get(video_id)
-    require_status(video, *_ANALYSED_OR_ANALYSING, step="validation")
-    if video.insights is None:
-        raise ConflictError(
-            f"video {video_id} has no stored insights; run the analysis before validating", video_id=video_id
-        )
-    now = ports.clock.now()
-    result = score_video(video_id, video.insights, video.hashtags, config.campaign, at=now)
-    if result.passed or video.status is VideoStatus.REJECTED:
-        updated = video.with_validation(result, at=now)
-    else:
-        updated = video.rejected(result, at=now)
-    ports.videos.save(updated, expected_status=video.status)
+    results: list[ValidationResult] = []  # the one scored on the record that was saved: the last
+
+    def score(video: Video) -> Video:
+        require_status(video, *_ANALYSED_OR_ANALYSING, step="validation")
+        if video.insights is None:
+            raise ConflictError(
+                f"video {video_id} has no stored insights; run the analysis before validating", video_id=video_id
+            )
+        now = ports.clock.now()
+        result = score_video(video_id, video.insights, video.hashtags, config.campaign, at=now)
+        results.append(result)
+        if result.passed or video.status is VideoStatus.REJECTED:
+            return video.with_validation(result, at=now)
+        return video.rejected(result, at=now)
+
+    saved = update_video(ports, video_id, score)
+    video, updated, result = saved.before, saved.record, results[-1]
     vector = updated.embedding.vector if updated.embedding is not None else None
     if vector is not None:
         ports.index.upsert(IndexedVector(video_id, vector, updated.status, updated.mob_id))
@@ -222,18 +233,13 @@ def mark_failed(ports: CorePorts, video_id: str, *, step: str, error: str, error
     cleared ``mob_id`` makes the repeat take the count twice: the start-up recovery reconciles
     counts from members after resuming.)
     """
-    for _ in range(_SAVE_ATTEMPTS):
-        video = ports.videos.get(video_id)
-        if video.status is not VideoStatus.FAILED:
-            now = ports.clock.now()
-            failed = video.failed_at(step, error or "unknown error", at=now, error_type=error_type)
-            try:
-                ports.videos.save(failed, expected_status=video.status)
-            except ConflictError:
-                continue  # another step moved it meanwhile: re-read and fail the current state
-            video = failed
-        return _leave_derived_data(ports, video)
-    raise ConflictError(f"video {video_id} kept changing while being marked failed at step {step}", video_id=video_id)
+
+    def fail(video: Video) -> Video | None:
+        if video.status is VideoStatus.FAILED:
+            return None
+        return video.failed_at(step, error or "unknown error", at=ports.clock.now(), error_type=error_type)
+
+    return _leave_derived_data(ports, update_video(ports, video_id, fail).record)
 
 
 def _leave_derived_data(ports: CorePorts, video: Video) -> Video:
@@ -241,11 +247,16 @@ def _leave_derived_data(ports: CorePorts, video: Video) -> Video:
     ports.index.delete(video.video_id)
     if video.mob_id is None:
         return video
+    mob_id = video.mob_id
     vector = video.embedding.vector if video.embedding is not None else None
-    leave_mob(ports, video.mob_id, vector)
-    cleared = video.left_mob(at=ports.clock.now())
-    ports.videos.save(cleared, expected_status=VideoStatus.FAILED)
-    return cleared
+    leave_mob(ports, mob_id, vector)
+
+    def clear(current: Video) -> Video | None:
+        if current.status is not VideoStatus.FAILED or current.mob_id != mob_id:
+            return None  # a repeat of this clean-up got there first
+        return current.left_mob(at=ports.clock.now())
+
+    return update_video(ports, video.video_id, clear, first=video).record
 
 
 __all__ = [

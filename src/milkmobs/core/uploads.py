@@ -9,13 +9,13 @@ valid until it expires) a later version is removed when its object-created event
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import re
 
 from milkmobs.core.config import CoreConfig
+from milkmobs.core.optimistic import update_video
 from milkmobs.core.pipeline import mark_failed
 from milkmobs.core.ports_bundle import CorePorts
 from milkmobs.core.views import SubmitRequest
@@ -268,23 +268,30 @@ def on_object_created(
         message = _duplicate_message(video.user_id, duplicate_of)
         now = ports.clock.now()
         failure = Failure(step="upload", error=message, error_type=DuplicateContentError.__name__, at=now)
-        # The record keeps the hash it was refused for, so clients can match it to their file.
-        failed = video.transitioned(
-            VideoStatus.FAILED, at=now, failure=failure, completed_at=now, content_sha256=digest
-        )
-        with contextlib.suppress(ConflictError):  # a concurrent event for this object settled it
-            ports.videos.save(failed, expected_status=VideoStatus.PENDING_UPLOAD)
+
+        def refuse(current: Video) -> Video | None:
+            if current.status is not VideoStatus.PENDING_UPLOAD:
+                return None  # a concurrent event for this object settled it
+            # The record keeps the hash it was refused for, so clients can match it to their file.
+            return current.transitioned(
+                VideoStatus.FAILED, at=now, failure=failure, completed_at=now, content_sha256=digest
+            )
+
+        update_video(ports, video_id, refuse, first=video)
         ports.media.delete(key)
         raise DuplicateContentError(message, video_id=duplicate_of)
     now = ports.clock.now()
-    uploaded = video.accepted_upload(at=now, version=version, sha256=digest)
-    try:
-        ports.videos.save(uploaded, expected_status=VideoStatus.PENDING_UPLOAD)
-    except ConflictError:
-        # A concurrent event won the race and pinned its version: it starts the workflow.
-        winner = ports.videos.get(video_id)
-        _remove_unpinned_version(ports, winner, version)
-        return winner
+
+    def accept(current: Video) -> Video | None:
+        if current.status is not VideoStatus.PENDING_UPLOAD:
+            return None  # a concurrent event won the race and pinned its version: it starts the workflow
+        return current.accepted_upload(at=now, version=version, sha256=digest)
+
+    saved = update_video(ports, video_id, accept, first=video)
+    if not saved.written:
+        _remove_unpinned_version(ports, saved.record, version)
+        return saved.record
+    uploaded = saved.record
     # The thumbnail is cosmetic and made before the workflow starts, so the two never write the
     # record at the same time.
     uploaded = make_thumbnail(ports, uploaded) or uploaded
@@ -341,14 +348,7 @@ def set_thumbnail(ports: CorePorts, video_id: str, jpeg: bytes) -> Video:
         raise InvalidInputError("the thumbnail is empty", field="thumbnail")
     video = ports.videos.get(video_id)
     key = ports.media.put_thumbnail(video_id, jpeg)
-    for _ in range(5):
-        updated = video.with_thumbnail(key, at=ports.clock.now())
-        try:
-            ports.videos.save(updated, expected_status=video.status)
-            return updated
-        except ConflictError:
-            video = ports.videos.get(video_id)
-    raise ConflictError(f"video {video_id} kept changing while its thumbnail was stored; try again")
+    return update_video(ports, video_id, lambda now: now.with_thumbnail(key, at=ports.clock.now()), first=video).record
 
 
 def upload_video(ports: CorePorts, config: CoreConfig, workflow: Workflow, video_id: str, data: bytes) -> Video:

@@ -17,6 +17,7 @@ from milkmobs.domain.errors import (
     PayloadTooLargeError,
     TransientAnalysisError,
     UnauthorizedError,
+    VersionConflictError,
 )
 from milkmobs.domain.events import EVENT_BUS_NAME, EVENT_SOURCE, DomainEvent, VideoAnalyzed
 from milkmobs.domain.execution import ExecutionRecord, ExecutionStatus, StartResult, StepRecord, StepStatus
@@ -40,6 +41,7 @@ from milkmobs.domain.video import (
     MediaInfo,
     Video,
     VideoStatus,
+    check_save,
     check_transition,
 )
 
@@ -89,11 +91,13 @@ __all__ = [
     "UsageTotals",
     "ValidationResult",
     "Vector",
+    "VersionConflictError",
     "Video",
     "VideoAnalyzed",
     "VideoStats",
     "VideoStatus",
     "as_vector",
+    "check_save",
     "check_transition",
     "l2_normalize",
     "normalize_hashtag",

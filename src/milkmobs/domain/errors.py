@@ -39,6 +39,12 @@ class ConflictError(MilkmobsError):
     code = "conflict"
 
 
+class VersionConflictError(ConflictError):
+    """A save made from a copy of a record that another writer saved since it was read (its revision
+    or version is no longer the stored one): nothing was written; re-read the record and apply the
+    change again."""
+
+
 class DuplicateContentError(ConflictError):
     """The user already uploaded these exact bytes; ``video_id`` names that video."""
 

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from milkmobs.domain.base import DomainModel
 from milkmobs.domain.embedding import Embedding
-from milkmobs.domain.errors import ConflictError
+from milkmobs.domain.errors import ConflictError, VersionConflictError
 from milkmobs.domain.insights import Insights
 from milkmobs.domain.text import SafeText
 from milkmobs.domain.validation import ValidationResult
@@ -92,6 +92,18 @@ class Video(DomainModel):
     validation: ValidationResult | None = None
     mob_id: str | None = None
     failure: Failure | None = None
+    #: The stored revision this copy was read at (0: never saved, or stored before revisions were
+    #: kept). A save succeeds only while it is still the stored one (VersionConflictError otherwise),
+    #: so no writer can overwrite a change it never saw. Storage metadata: not part of the JSON, nor
+    #: of equality (two copies with the same content are equal whatever revision they were read at).
+    revision: int = Field(default=0, ge=0, exclude=True)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Video):
+            return NotImplemented
+        return {**self.__dict__, "revision": 0} == {**other.__dict__, "revision": 0}
+
+    __hash__ = None  # type: ignore[assignment]
 
     def transitioned(self, target: VideoStatus, *, at: datetime, **changes: object) -> Video:
         """A copy in ``target`` status (ConflictError if illegal), with ``changes`` applied.
@@ -115,14 +127,6 @@ class Video(DomainModel):
 
     def with_thumbnail(self, key: str, *, at: datetime) -> Video:
         return self.model_copy(update={"thumbnail_key": key, "updated_at": at})
-
-    def keeping_thumbnail_of(self, stored: Video) -> Video:
-        """This record as a save writes it over ``stored``: the thumbnail has its own writer
-        (generate-thumbnail, running beside the pipeline), so a save made from a copy read before
-        the thumbnail landed keeps the stored thumbnail instead of erasing it."""
-        if self.thumbnail_key is not None or stored.thumbnail_key is None:
-            return self
-        return self.model_copy(update={"thumbnail_key": stored.thumbnail_key})
 
     def analysed(self, insights: Insights, embedding: Embedding, *, at: datetime) -> Video:
         """The models' answers stored; the status does not change until validation."""
@@ -154,3 +158,20 @@ class Video(DomainModel):
     def with_embedding(self, embedding: Embedding) -> Video:
         """The record as read back with its stored embedding (stores keep it apart from the document)."""
         return self.model_copy(update={"embedding": embedding})
+
+
+def check_save(video: Video, expected_status: VideoStatus, stored: Video) -> None:
+    """The compare of a store's compare-and-set save of ``video`` over ``stored``: VersionConflictError
+    if ``video`` was read at another revision than the stored one (another writer saved since), else
+    ConflictError if the stored status is not ``expected_status``."""
+    if stored.revision != video.revision:
+        raise VersionConflictError(
+            f"video {video.video_id} was saved by another writer since this copy was read (revision "
+            f"{video.revision}, stored {stored.revision}); re-read it and apply the change again",
+            video_id=video.video_id,
+        )
+    if stored.status is not expected_status:
+        raise ConflictError(
+            f"video {video.video_id} is {stored.status.value}, expected {expected_status.value}",
+            video_id=video.video_id,
+        )

@@ -16,7 +16,7 @@ class VideoStore(Protocol):
     """
 
     def add(self, video: Video) -> None:
-        """Store a new video; ConflictError if the id exists."""
+        """Store a new video at revision 0 (``video.revision`` becomes 0); ConflictError if the id exists."""
         ...
 
     def get(self, video_id: str, *, with_embedding: bool = True) -> Video:
@@ -30,10 +30,13 @@ class VideoStore(Protocol):
         ...
 
     def save(self, video: Video, *, expected_status: VideoStatus) -> None:
-        """Replace the record only if its stored status is ``expected_status``.
+        """Replace the record, compare-and-set: only if the stored revision is still ``video.revision``
+        (the one it was read at) and the stored status is ``expected_status``. The stored revision
+        goes up by one and ``video.revision`` becomes it, so the caller may change and save it again.
 
-        NotFoundError if it does not exist, ConflictError if its status differs. A stored thumbnail
-        survives a save whose record has none (``Video.keeping_thumbnail_of``).
+        NotFoundError if it does not exist; VersionConflictError (nothing written) if another writer
+        saved it since ``video`` was read — re-read it and apply the change again
+        (``milkmobs.core.optimistic``); ConflictError if its status differs.
         """
         ...
 
@@ -81,7 +84,7 @@ class MobStore(Protocol):
 
     def save(self, mob: Mob, *, expected_version: int) -> Mob:
         """Write ``mob`` if the stored version is ``expected_version``; the stored version becomes
-        ``expected_version + 1`` (returned). NotFoundError if unknown, ConflictError on a version clash.
+        ``expected_version + 1`` (returned). NotFoundError if unknown, VersionConflictError on a version clash.
         """
         ...
 

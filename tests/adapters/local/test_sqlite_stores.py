@@ -251,7 +251,8 @@ class VideoStoreAgainstMemory(RuleBasedStateMachine):
         if ids:
             current = self.memory.get(ids[pick % len(ids)])
             new = _validated(current, score, seconds)
-            self.sqlite.save(new, expected_status=current.status)
+            # a save sets the revision of the record it saved: each store gets its own copy
+            self.sqlite.save(new.model_copy(), expected_status=current.status)
             self.memory.save(new, expected_status=current.status)
 
     @rule(pick=st.integers(0, 10**6))

@@ -51,7 +51,8 @@ def _tables() -> Iterator[AwsClients]:
 
 @contextmanager
 def dynamodb_video_store() -> Iterator[DynamoDBVideoStore]:
-    with _tables() as clients:
+    # DynamoDB applies a conditional write atomically; moto needs its item operations serialised for that.
+    with _tables() as clients, atomic_dynamodb():
         yield DynamoDBVideoStore(clients.dynamodb(), VIDEOS_TABLE, cursor_secret=CURSOR_SECRET)
 
 

@@ -66,13 +66,17 @@ def sort_timestamp(moment: datetime) -> str:
 
 
 def video_item(video: Video, rev: int) -> dict[str, AttributeValueTypeDef]:
-    """The videos-table item of ``video`` at revision ``rev`` (layout: docs/data-model.md)."""
+    """The videos-table item of ``video`` at revision ``rev`` (layout: docs/data-model.md). The document
+    carries the revision too: the indexes project ``doc`` but not ``rev``, and a listed record must
+    know the revision it was read at."""
+    doc = video.model_dump(mode="json", by_alias=True, exclude_none=True)
+    doc["revision"] = rev
     item: dict[str, AttributeValueTypeDef] = {
         "videoId": {"S": video.video_id},
         "status": {"S": video.status.value},
         "createdKey": {"S": f"{sort_timestamp(video.created_at)}#{video.video_id}"},
         "rev": number(rev),
-        "doc": to_attribute(video.model_dump(mode="json", by_alias=True, exclude_none=True)),
+        "doc": to_attribute(doc),
     }
     if video.user_id:  # index keys may not be empty strings; the doc keeps the value anyway
         item["userId"] = {"S": video.user_id}
@@ -85,8 +89,11 @@ def video_item(video: Video, rev: int) -> dict[str, AttributeValueTypeDef]:
 
 
 def video_from_item(item: Mapping[str, Any]) -> Video:
-    """The Video stored in a table or index item."""
+    """The Video stored in a table or index item, at its revision (``rev``, else the document's; an item
+    written before revisions were kept in the document is at 0)."""
     video = Video.model_validate(from_attribute(item["doc"]))
+    if "rev" in item:
+        video.revision = int(item["rev"]["N"])
     if "embedding" in item:
         embedding = Embedding.from_bytes(bytes(item["embedding"]["B"]), model_id=item["embeddingModelId"]["S"])
         video = video.with_embedding(embedding)

@@ -19,6 +19,7 @@ from milkmobs.domain.errors import (
     ConflictError,
     MilkmobsError,
     NotFoundError,
+    VersionConflictError,
 )
 
 if TYPE_CHECKING:
@@ -218,7 +219,7 @@ class DynamoDBMobStore:
             old = _old_item(exc)
             if not old:
                 raise NotFoundError(f"mob {mob.mob_id} does not exist") from exc
-            raise ConflictError(
+            raise VersionConflictError(
                 f"mob {mob.mob_id} is at version {old['version']['N']}, not {expected_version}; re-read and retry"
             ) from exc
         return self._from_item(response["Attributes"])

@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from milkmobs.adapters.aws import dynamodb_stats as stats
 from milkmobs.adapters.aws.dynamodb_codec import number, video_from_item, video_item
 from milkmobs.adapters.aws.errors import common_translation, error_code, transport_error
-from milkmobs.domain import Page, Video, VideoStats, VideoStatus
+from milkmobs.domain import Page, Video, VideoStats, VideoStatus, check_save
 from milkmobs.domain.errors import (
     BackendUnavailableError,
     ConfigurationError,
@@ -118,7 +118,8 @@ class DynamoDBVideoStore:
         item = response.get("Item")
         if item is None:
             return None
-        return video_from_item(item), int(item["rev"]["N"])
+        video = video_from_item(item)
+        return video, video.revision
 
     # ---------------------------------------------------------------- writes
 
@@ -165,7 +166,7 @@ class DynamoDBVideoStore:
         put: TransactWriteItemTypeDef = {
             "Put": {
                 "TableName": self._table,
-                "Item": self._item(video, rev=1),
+                "Item": self._item(video, rev=0),
                 "ConditionExpression": "attribute_not_exists(videoId)",
             }
         }
@@ -173,6 +174,7 @@ class DynamoDBVideoStore:
         for attempt in range(WRITE_ATTEMPTS):
             try:
                 self._write(put, video.video_id, stats_change(video, None), doing)
+                video.revision = 0
                 return
             except ConflictError as exc:
                 raise ConflictError(f"video {video.video_id} already exists", video_id=video.video_id) from exc
@@ -181,31 +183,30 @@ class DynamoDBVideoStore:
         raise _kept_conflicting(doing, video.video_id)
 
     def save(self, video: Video, *, expected_status: VideoStatus) -> None:
-        """Replace the record if its stored status is ``expected_status`` (read, then conditional write)."""
+        """Replace the record if it is still at ``video.revision`` and ``expected_status``: read (for the
+        counters' change), then a Put conditioned on both. A write that lost to another writer between
+        the read and the Put reads again, which names the conflict; a transaction conflict on a
+        counter shard (the record unchanged) is tried again."""
         doing = f"saving video {video.video_id}"
         for attempt in range(WRITE_ATTEMPTS):
             current = self._read(video.video_id)
             if current is None:
                 raise NotFoundError(f"video {video.video_id} does not exist", video_id=video.video_id)
             old, rev = current
-            if old.status is not expected_status:
-                raise ConflictError(
-                    f"video {video.video_id} is {old.status.value}, not {expected_status.value}",
-                    video_id=video.video_id,
-                )
-            written = video.keeping_thumbnail_of(old)
+            check_save(video, expected_status, old)
             put: TransactWriteItemTypeDef = {
                 "Put": {
                     "TableName": self._table,
-                    "Item": self._item(written, rev=rev + 1),
-                    # status guards the lifecycle; rev guards the counters against a concurrent writer
-                    "ConditionExpression": "#s = :expected AND #r = :rev",
+                    "Item": self._item(video, rev=rev + 1),
+                    # status guards the lifecycle; rev makes the Put a compare-and-set on the revision read
+                    "ConditionExpression": f"#s = :expected AND {_at_revision(rev)}",
                     "ExpressionAttributeNames": {"#s": "status", "#r": "rev"},
                     "ExpressionAttributeValues": {":expected": {"S": expected_status.value}, ":rev": number(rev)},
                 }
             }
             try:
-                self._write(put, video.video_id, stats_change(written, old), doing)
+                self._write(put, video.video_id, stats_change(video, old), doing)
+                video.revision = rev + 1
                 return
             except (ConflictError, _TransactionConflict):
                 _backoff(attempt)  # re-read: the next round says NotFound/Conflict or succeeds
@@ -223,7 +224,7 @@ class DynamoDBVideoStore:
                 "Delete": {
                     "TableName": self._table,
                     "Key": {"videoId": {"S": video_id}},
-                    "ConditionExpression": "#r = :rev",
+                    "ConditionExpression": _at_revision(rev),
                     "ExpressionAttributeNames": {"#r": "rev"},
                     "ExpressionAttributeValues": {":rev": number(rev)},
                 }
@@ -358,6 +359,12 @@ def _kept_conflicting(doing: str, video_id: str) -> ConflictError:
         f"{doing}: concurrent writers kept changing the record or its counters ({WRITE_ATTEMPTS} tries); retry",
         video_id=video_id,
     )
+
+
+def _at_revision(rev: int) -> str:
+    """The condition "the stored item is still at revision ``:rev``" (``#r`` names ``rev``); an item
+    written before ``rev`` was kept is at revision 0."""
+    return "#r = :rev" if rev else "(#r = :rev OR attribute_not_exists(#r))"
 
 
 def _backoff(attempt: int) -> None:

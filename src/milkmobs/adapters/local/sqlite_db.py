@@ -131,6 +131,14 @@ MAIN_MIGRATIONS: tuple[Migration, ...] = (
             " body TEXT NOT NULL, PRIMARY KEY (scope, key))",
         ),
     ),
+    Migration(
+        5,
+        (
+            # A video's revision, +1 on every save: a save is a compare-and-set on it. Rows written
+            # before are at revision 0.
+            "ALTER TABLE videos ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
+        ),
+    ),
 )
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

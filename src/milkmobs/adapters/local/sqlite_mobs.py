@@ -13,7 +13,7 @@ from collections.abc import Collection
 import numpy as np
 
 from milkmobs.adapters.local.sqlite_db import SQLiteDatabase
-from milkmobs.domain import ConflictError, Mob, NotFoundError
+from milkmobs.domain import ConflictError, Mob, NotFoundError, VersionConflictError
 
 _COLUMNS = "body, centroid, video_count, version"
 # Below SQLite's smallest compiled-in limit on bound parameters (999 before 3.32).
@@ -65,7 +65,7 @@ class SQLiteMobStore:
             if row is None:
                 raise NotFoundError(f"mob {mob.mob_id} not found")
             if int(row[0]) != expected_version:
-                raise ConflictError(
+                raise VersionConflictError(
                     f"mob {mob.mob_id} is at version {row[0]}, expected {expected_version}; reload and retry"
                 )
             conn.execute(

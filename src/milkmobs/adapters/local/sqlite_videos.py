@@ -21,15 +21,17 @@ from milkmobs.domain import (
     InvalidInputError,
     NotFoundError,
     Page,
+    VersionConflictError,
     Video,
     VideoStats,
     VideoStatus,
+    check_save,
 )
 from milkmobs.domain.paging import CursorCodec
 from milkmobs.domain.stats import StatsCounters, stats_change, stats_from_counters
 
-_COLUMNS = "video_id, body, embedding, embedding_model, created_us"
-_COLUMNS_NO_EMBEDDING = "video_id, body, NULL, NULL, created_us"  # the same row shape, nothing to decode
+_COLUMNS = "video_id, body, embedding, embedding_model, created_us, revision"
+_COLUMNS_NO_EMBEDDING = "video_id, body, NULL, NULL, created_us, revision"  # the same row shape, nothing to decode
 _IN_CHUNK = 500  # stay far below SQLite's bound-parameter limit
 
 
@@ -73,19 +75,17 @@ class SQLiteVideoStore:
             except sqlite3.IntegrityError as exc:
                 raise ConflictError(f"video {video.video_id} already exists", video_id=video.video_id) from exc
             _bump(conn, stats_change(video, None))
+        video.revision = 0
 
     def save(self, video: Video, *, expected_status: VideoStatus) -> None:
         with self._db.write() as conn:
             stored = self._load(conn, video.video_id)
-            if stored.status is not expected_status:
-                raise ConflictError(
-                    f"video {video.video_id} is {stored.status.value}, expected {expected_status.value}",
-                    video_id=video.video_id,
-                )
-            video = video.keeping_thumbnail_of(stored)
-            conn.execute(
+            check_save(video, expected_status, stored)
+            # The write lock is held since the read; the revision in WHERE keeps the statement itself
+            # a compare-and-set.
+            updated = conn.execute(
                 "UPDATE videos SET user_id = ?, status = ?, mob_id = ?, created_us = ?, body = ?, embedding = ?,"
-                " embedding_model = ? WHERE video_id = ?",
+                " embedding_model = ?, revision = revision + 1 WHERE video_id = ? AND revision = ?",
                 (
                     video.user_id,
                     video.status.value,
@@ -93,9 +93,16 @@ class SQLiteVideoStore:
                     to_micros(video.created_at),
                     *_row_payload(video),
                     video.video_id,
+                    stored.revision,
                 ),
             )
+            if updated.rowcount != 1:
+                raise VersionConflictError(
+                    f"video {video.video_id} changed while being saved; re-read it and apply the change again",
+                    video_id=video.video_id,
+                )
             _bump(conn, stats_change(video, stored))
+        video.revision = stored.revision + 1
 
     def delete(self, video_id: str) -> Video:
         with self._db.write() as conn:
@@ -175,6 +182,8 @@ def _row_payload(video: Video) -> tuple[str, bytes | None, str | None]:
 
 def _video_from_row(row: tuple[object, ...]) -> Video:
     video = Video.model_validate_json(str(row[1]))
+    revision = row[5]
+    video.revision = revision if isinstance(revision, int) else 0
     blob, model_id = row[2], row[3]
     if isinstance(blob, bytes):
         # The record was just read and no one else holds it: set the field (copying it was a tenth of a

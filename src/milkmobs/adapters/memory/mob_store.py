@@ -6,7 +6,7 @@ import threading
 from collections.abc import Collection
 
 from milkmobs.domain import Mob, NotFoundError
-from milkmobs.domain.errors import ConflictError
+from milkmobs.domain.errors import ConflictError, VersionConflictError
 
 
 def _copy(mob: Mob, **changes: object) -> Mob:
@@ -47,7 +47,7 @@ class InMemoryMobStore:
         with self._lock:
             current = self._require(mob.mob_id)
             if current.version != expected_version:
-                raise ConflictError(
+                raise VersionConflictError(
                     f"mob {mob.mob_id} is at version {current.version}, expected {expected_version}; "
                     "re-read it and retry"
                 )

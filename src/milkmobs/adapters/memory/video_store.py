@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from milkmobs.domain import NotFoundError, Page, Video, VideoStats, VideoStatus
+from milkmobs.domain import NotFoundError, Page, Video, VideoStats, VideoStatus, check_save
 from milkmobs.domain.errors import ConflictError, InvalidInputError
 from milkmobs.domain.paging import CursorCodec
 from milkmobs.domain.stats import StatsCounters, stats_change, stats_from_counters
@@ -87,6 +87,7 @@ class InMemoryVideoStore:
         with self._lock:
             if video.video_id in self._videos:
                 raise ConflictError(f"video {video.video_id} already exists", video_id=video.video_id)
+            video.revision = 0
             stored = _copy(video)
             self._videos[video.video_id] = stored
             self._index(stored, add=True)
@@ -108,17 +109,14 @@ class InMemoryVideoStore:
             current = self._videos.get(video.video_id)
             if current is None:
                 raise NotFoundError(f"video {video.video_id} not found", video_id=video.video_id)
-            if current.status is not expected_status:
-                raise ConflictError(
-                    f"video {video.video_id} is {current.status.value}, expected {expected_status.value}",
-                    video_id=video.video_id,
-                )
-            stored = _copy(video.keeping_thumbnail_of(current))
+            check_save(video, expected_status, current)
+            stored = _copy(video.model_copy(update={"revision": current.revision + 1}))
             if _queries(stored) != _queries(current) or _sort_key(stored) != _sort_key(current):
                 self._index(current, add=False)
                 self._index(stored, add=True)
             self._stats.apply(stored, current)
             self._videos[video.video_id] = stored
+            video.revision = stored.revision
 
     def delete(self, video_id: str) -> Video:
         with self._lock:
