@@ -22,8 +22,9 @@ from milkmobs.adapters.aws.factory_models import OPENSEARCH_MAX_RETRIES
 from milkmobs.adapters.aws.opensearch.transport import longest_retry_wait_seconds
 from milkmobs.adapters.local.sqlite_db import DEFAULT_BUSY_TIMEOUT_MS
 from milkmobs.core.limits import LIMITS
+from milkmobs.core.optimistic import ATTEMPTS as OPTIMISTIC_ATTEMPTS
 from milkmobs.core.workflow import ANALYSIS_WORKFLOW, EmitEvent, RetryPolicy, StepTimeout, WorkflowDefinition
-from milkmobs.domain import BackendUnavailableError, ConflictError, TransientAnalysisError
+from milkmobs.domain import BackendUnavailableError, ConflictError, TransientAnalysisError, VersionConflictError
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,16 @@ BELOW_THE_WORKFLOW: tuple[BelowTheWorkflow, ...] = (
         BackendUnavailableError,
     ),
     BelowTheWorkflow(
-        "a version conflict on a video (a conditional write or a transaction lost to a concurrent writer)",
-        "`DynamoDBVideoStore`: re-read, write again",
+        "a stale copy: a video or mob saved by another writer since it was read (every store's `save` is a "
+        "compare-and-set on its revision or version: `VersionConflictError`, nothing written)",
+        "the core (`core/optimistic.py`): the caller's change applied again to a fresh read",
+        OPTIMISTIC_ATTEMPTS,
+        f"{OPTIMISTIC_ATTEMPTS} tries",
+        VersionConflictError,
+    ),
+    BelowTheWorkflow(
+        "a DynamoDB `TransactionConflict` on a video's write (its counter shard held by another transaction)",
+        "`DynamoDBVideoStore`: the same write again",
         WRITE_ATTEMPTS,
         f"{WRITE_ATTEMPTS} tries",
         ConflictError,

@@ -230,3 +230,28 @@ def test_a_store_without_a_ttl_writes_none(video_store: DynamoDBVideoStore, tabl
     video_store.add(_video(2))
     item = tables.dynamodb().get_item(TableName="videos", Key={"videoId": {"S": "v002"}})["Item"]
     assert EXPIRES_AT_ATTRIBUTE not in item
+
+
+def test_an_item_written_before_revisions_is_at_revision_0_and_saves_compare_and_set(
+    video_store: DynamoDBVideoStore, tables: AwsClients
+) -> None:
+    from milkmobs.adapters.aws.dynamodb_codec import video_item
+    from milkmobs.domain import VersionConflictError
+
+    client = tables.dynamodb()
+    item = video_item(_video(1), rev=0)
+    del item["rev"]  # no revision attribute at all, in the item or its document
+    del item["doc"]["M"]["revision"]  # type: ignore[index]
+    client.put_item(TableName="videos", Item=item)
+    old = video_store.get("v001")
+    stale = video_store.get("v001")
+    assert old.revision == 0 and old == _video(1)
+    assert [v.revision for v in video_store.list_by_user("u1", limit=5).items] == [0]
+
+    video_store.save(old.with_thumbnail("thumbnails/v001.jpg", at=T0), expected_status=VideoStatus.PENDING_UPLOAD)
+    stored = client.get_item(TableName="videos", Key={"videoId": {"S": "v001"}})["Item"]
+    assert stored["rev"] == {"N": "1"} and stored["doc"]["M"]["revision"] == {"N": "1"}
+    with pytest.raises(VersionConflictError):
+        video_store.save(stale.transitioned(VideoStatus.FAILED, at=T0), expected_status=VideoStatus.PENDING_UPLOAD)
+    assert video_store.get("v001").thumbnail_key == "thumbnails/v001.jpg"
+    assert video_store.get("v001").revision == 1

@@ -287,3 +287,27 @@ class VideoStoreAgainstMemory(RuleBasedStateMachine):
 
 TestVideoStoreAgainstMemory = VideoStoreAgainstMemory.TestCase
 TestVideoStoreAgainstMemory.settings = settings(max_examples=30, stateful_step_count=25, deadline=None)
+
+
+def test_a_data_directory_from_before_revisions_keeps_working_its_videos_at_revision_0(tmp_path: Path) -> None:
+    from milkmobs.adapters.local.sqlite_db import MAIN_MIGRATIONS
+    from milkmobs.domain import VersionConflictError
+
+    path = tmp_path / "milkmobs.sqlite3"
+    before = SQLiteDatabase(path, migrations=MAIN_MIGRATIONS[:4])  # the schema without the revision column
+    SQLiteVideoStore(before, cursor_secret=b"s").add(make_video("old"))
+    before.close()
+
+    db = SQLiteDatabase(path)
+    try:
+        store = SQLiteVideoStore(db, cursor_secret=b"s")
+        old = store.get("old")
+        assert old.revision == 0 and old == make_video("old")
+        stale = store.get("old")
+        store.save(old.with_thumbnail("thumbnails/old.jpg", at=T0), expected_status=VideoStatus.PENDING_UPLOAD)
+        assert store.get("old").revision == 1
+        with pytest.raises(VersionConflictError):
+            store.save(stale.transitioned(VideoStatus.FAILED, at=T0), expected_status=VideoStatus.PENDING_UPLOAD)
+        assert store.get("old").thumbnail_key == "thumbnails/old.jpg"
+    finally:
+        db.close()
