@@ -24,7 +24,7 @@ from milkmobs.adapters.local.sqlite_db import DEFAULT_BUSY_TIMEOUT_MS
 from milkmobs.core.limits import LIMITS
 from milkmobs.core.optimistic import ATTEMPTS as OPTIMISTIC_ATTEMPTS
 from milkmobs.core.workflow import ANALYSIS_WORKFLOW, EmitEvent, RetryPolicy, StepTimeout, WorkflowDefinition
-from milkmobs.domain import BackendUnavailableError, ConflictError, TransientAnalysisError, VersionConflictError
+from milkmobs.domain import BackendUnavailableError, ConflictError, TransientAnalysisError
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ BELOW_THE_WORKFLOW: tuple[BelowTheWorkflow, ...] = (
         "the core (`core/optimistic.py`): the caller's change applied again to a fresh read",
         OPTIMISTIC_ATTEMPTS,
         f"{OPTIMISTIC_ATTEMPTS} tries",
-        VersionConflictError,
+        ConflictError,  # a VersionConflictError: no policy may name it, nor any base of it
     ),
     BelowTheWorkflow(
         "a DynamoDB `TransactionConflict` on a video's write (its counter shard held by another transaction)",
