@@ -137,6 +137,7 @@ class FunctionSpec:
     invokes: tuple[str, ...] = ()  # functions it invokes asynchronously
     media: bool = False  # reads the video file itself: the media layer (ffmpeg), room in /tmp
     embeddings: bool = False  # reads stored embeddings as vectors of the embedding model's dimension
+    views: bool = False  # answers with videos as the API shows them: their media URLs
 
     @property
     def module(self) -> str:
@@ -162,25 +163,25 @@ _PIPELINE = {"triggers": (Trigger.WORKFLOW,), "videos": D.WRITE}
 
 FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
     # API (CloudFront serves every media URL, so no read function touches the bucket)
-    FunctionSpec("create-upload", G.API, 10, videos=D.WRITE,
+    FunctionSpec("create-upload", G.API, 10, views=True, videos=D.WRITE,
                  routes=(Route("POST", "/videos/submit", body_model="SubmitRequest"),),
                  objects=(Objects(VIDEO_KEYS, ("s3:PutObject",)),)),  # presigned POSTs are signed by this role
-    FunctionSpec("list-user-videos", G.API, 10, videos=D.READ, mobs=D.READ,
+    FunctionSpec("list-user-videos", G.API, 10, views=True, videos=D.READ, mobs=D.READ,
                  routes=(Route("GET", "/videos/user", required_query=("userId",)),)),
-    FunctionSpec("get-video-detail", G.API, 10, videos=D.READ, mobs=D.READ,
+    FunctionSpec("get-video-detail", G.API, 10, views=True, videos=D.READ, mobs=D.READ,
                  routes=(Route("GET", "/videos/{videoId}"),)),
-    FunctionSpec("get-feed", G.API, 10, videos=D.READ, mobs=D.READ,
+    FunctionSpec("get-feed", G.API, 10, views=True, videos=D.READ, mobs=D.READ,
                  routes=(Route("GET", "/videos/feed"), Route("GET", "/feed"))),
     FunctionSpec("list-mobs", G.API, 10, mobs=D.READ, routes=(Route("GET", "/mobs"),)),
-    FunctionSpec("get-mob", G.API, 10, videos=D.READ, mobs=D.READ, routes=(Route("GET", "/mobs/{mobId}"),)),
-    FunctionSpec("search-similar", G.API, 30, memory_mb=512, videos=D.READ, mobs=D.READ, search=S.READ,
+    FunctionSpec("get-mob", G.API, 10, views=True, videos=D.READ, mobs=D.READ, routes=(Route("GET", "/mobs/{mobId}"),)),
+    FunctionSpec("search-similar", G.API, 30, views=True, memory_mb=512, videos=D.READ, mobs=D.READ, search=S.READ,
                  models=(Model.MARENGO_TEXT,), metrics=Metrics.EMF,
                  routes=(Route("GET", "/search/similar", required_query=("videoId",)),
                          Route("GET", "/search/text", required_query=("q",)))),
     FunctionSpec("get-execution-history", G.API, 30, videos=D.READ, executions=Executions.READ,
                  routes=(Route("GET", "/execution-history", required_query=("videoId",)),)),
     # admin
-    FunctionSpec("admin-list-videos", G.ADMIN, 10, videos=D.READ, mobs=D.READ,
+    FunctionSpec("admin-list-videos", G.ADMIN, 10, views=True, videos=D.READ, mobs=D.READ,
                  routes=(Route("GET", "/admin/videos", admin=True),)),
     FunctionSpec("admin-delete-video", G.ADMIN, 30, videos=D.WRITE, mobs=D.WRITE, search=S.DELETE,
                  routes=(Route("DELETE", "/admin/videos/{videoId}", admin=True),),

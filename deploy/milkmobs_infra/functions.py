@@ -62,10 +62,10 @@ def settings_read_by(spec: FunctionSpec) -> frozenset[str]:
     what it may touch. Its environment holds these and no other."""
     fields = set(CORE_SETTINGS)
     if spec.videos is not Data.NONE:
-        fields |= _group("aws", "videos_table", "cursor_secret_id") | MEDIA_SETTINGS  # views carry media URLs
+        fields |= _group("aws", "videos_table", "cursor_secret_id")
     if spec.mobs is not Data.NONE:
-        fields |= _group("aws", "mobs_table") | MEDIA_SETTINGS
-    if spec.objects:
+        fields |= _group("aws", "mobs_table")
+    if spec.objects or spec.views:
         fields |= MEDIA_SETTINGS
     if spec.models:
         fields |= MODEL_SETTINGS | MEDIA_SETTINGS  # Bedrock reads the video from the bucket

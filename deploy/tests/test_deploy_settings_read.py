@@ -7,7 +7,9 @@ the container's settings and application are built by the invocation itself, as 
 Every setting read on ``Settings`` and its groups (``milkmobs.settings.recorded_reads``) must be
 one the function's declaration lists (``functions.settings_read_by``): a function never reads
 the default of a setting the stack configures for another. Every boto3 client made is counted: a
-function makes at most one per service, and only for services its own policy grants.
+function makes at most one per service, and only for services its own policy grants. And the
+other way round: a function is given no setting it never reads (bar those only a path this drive
+does not take reads, each named with its path).
 
 Bedrock: moto has none. The analyzer is built for real (its settings read, its clients
 described), then answers as the memory FakeAnalyzer reading the uploaded bytes.
@@ -52,6 +54,7 @@ class Run:
     """What each function did over its invocations, each from a cold start."""
 
     environments: dict[str, dict[str, str]]
+    given: dict[str, set[str]]  # the settings the template gives each function (dotted names)
     policies: dict[str, list[dict[str, Any]]]
     bucket: str
     s3: Any
@@ -60,6 +63,7 @@ class Run:
 
     def invoke(self, name: str, event: dict[str, Any]) -> Any:
         """A cold start of ``name`` with its environment alone, then the handler on ``event``."""
+        from milkmobs.adapters.aws import factory
         from milkmobs.lambdas import _runtime
 
         saved = dict(os.environ)
@@ -68,6 +72,7 @@ class Run:
         os.environ.update(self.environments[name])
         made: Counter[str] = Counter()
         _runtime.install(None)  # a new container: settings and application are built by this invocation
+        factory._secret_cache.clear()  # and the cursor key is read again
         try:
             with recorded_reads() as read, _counting_clients(made):
                 handler = importlib.import_module(SPECS_BY_NAME[name].module).handler
@@ -178,15 +183,18 @@ def run(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]
         for lid, props in functions.items():
             refs[lid] = props["FunctionName"]
         environments: dict[str, dict[str, str]] = {}
+        given: dict[str, set[str]] = {}
         for props in functions.values():
             env = {k: str(resolve(v, refs)) for k, v in props["Environment"]["Variables"].items()}
+            given[props["FunctionName"].removeprefix("milkmobs-")] = {
+                key.removeprefix(ENV_PREFIX).lower().replace("__", ".") for key in env if key.startswith(ENV_PREFIX)}
             if "MILKMOBS_OPENSEARCH__ENDPOINT" in env:
                 # the test double, in plain HTTP, for the domain's https endpoint
                 env.update(MILKMOBS_OPENSEARCH__ENDPOINT=search.url, MILKMOBS_OPENSEARCH__AUTH="none")
             env.update(AWS_LAMBDA_FUNCTION_NAME=props["FunctionName"], POWERTOOLS_TRACE_DISABLED="true")
             environments[props["FunctionName"].removeprefix("milkmobs-")] = env
         _fake_bedrock(patch, s3, bucket)
-        yield Run(environments, function_policies(synth.template, refs), bucket, s3)
+        yield Run(environments, given, function_policies(synth.template, refs), bucket, s3)
     finally:
         search.__exit__()
         mock.stop()
@@ -246,8 +254,9 @@ def driven(run: Run, tmp_path_factory: pytest.TempPathFactory) -> Run:
     failed = run.invoke("analysis-mark-failed", {"videoId": failing, "failedStep": "PegasusAnalysis",
                                                  "error": {"Error": "AnalysisError", "Cause": "refused"}})
     assert failed["status"] == "failed"
-    run.api("admin-delete-video", "DELETE", f"/admin/videos/{failing}", resource="/admin/videos/{videoId}",
-            path_parameters={"videoId": failing}, claims=ADMIN_CLAIMS)
+    for gone in (failing, video_id):  # one in no mob, one in a mob
+        run.api("admin-delete-video", "DELETE", f"/admin/videos/{gone}", resource="/admin/videos/{videoId}",
+                path_parameters={"videoId": gone}, claims=ADMIN_CLAIMS)
     return run
 
 
@@ -274,6 +283,33 @@ def test_a_cold_start_makes_one_client_per_service_and_only_granted_ones(driven:
         assert all(count == 1 for count in made.values()), f"{spec.name} made {dict(made)}"
         ungranted = {s for s in made if IAM_PREFIX.get(s, s) not in granted} - NEEDS_NO_GRANT
         assert not ungranted, f"{spec.name} made clients of {sorted(ungranted)}, which its policy does not grant"
+
+
+_OVERSIZED = "an oversized upload is failed here: its media deleted, the video taken out of the index"
+_NOT_STUCK = "no video is stuck: a re-driven one starts an execution, a failed one leaves the index"
+_NO_MOB = "a failing video in a mob leaves it: the failing video was in none"
+#: Settings a function is given that the paths driven above do not read, and the path that does.
+READ_ON_PATHS_NOT_DRIVEN: dict[str, dict[str, str]] = {
+    "start-analysis": dict.fromkeys(
+        ("aws.cloudfront_distribution_id", "opensearch.endpoint", "models.marengo_model_id"), _OVERSIZED),
+    "sweep-stuck-videos": dict.fromkeys(("aws.state_machine_arn", "opensearch.endpoint", "models.marengo_model_id"),
+                                        _NOT_STUCK),
+    "analysis-mark-failed": {"aws.mobs_table": _NO_MOB},
+    "admin-get-mob-map": {"aws.mobs_table": "the names of the mobs on the map: one video is too few to project"},
+    "analysis-pegasus": {"aws.cloudfront_domain": "the media settings come together; Bedrock reads the bucket alone"},
+    "analysis-marengo": {"aws.cloudfront_domain": "the media settings come together; Bedrock reads the bucket alone"},
+    "create-opensearch-index": {"aws.region": "signs requests to an AWS domain (SigV4); the test double is plain HTTP"},
+}
+
+
+@pytest.mark.parametrize("spec", FUNCTION_SPECS, ids=lambda s: s.name)
+def test_a_function_is_given_only_settings_it_reads(driven: Run, spec: Any) -> None:
+    """The other direction: its environment holds nothing it never reads, unless a path the drive
+    does not take reads it (named above, with that path; an entry read after all must go)."""
+    unread = driven.given[spec.name] - driven.reads[spec.name]
+    explained = READ_ON_PATHS_NOT_DRIVEN.get(spec.name, {})
+    assert unread - set(explained) == set(), f"{spec.name} is given {sorted(unread - set(explained))} it never reads"
+    assert set(explained) <= unread, f"read after all, remove from READ_ON_PATHS_NOT_DRIVEN: {set(explained) - unread}"
 
 
 def test_the_recording_sees_a_read_outside_the_declaration(driven: Run) -> None:
