@@ -79,3 +79,12 @@ def test_a_thumbnail_landing_after_any_read_of_the_pipeline_is_kept_and_the_pipe
         )
         assert final.insights == undisturbed.insights
         assert final.revision == undisturbed.revision + 1  # every save of the undisturbed run, plus the thumbnail
+
+
+def test_the_revision_is_storage_metadata_out_of_the_json_and_of_equality() -> None:
+    app = make_app(media_processor=None)
+    video = app.ports.videos.get(submit(app))
+    later = video.model_copy(update={"revision": 7})
+    assert later == video and later.revision == 7
+    assert "revision" not in later.to_json_dict()
+    assert Video.model_validate(later.to_json_dict()).revision == 0

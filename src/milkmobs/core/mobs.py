@@ -4,9 +4,9 @@ The math lives in ``core/clustering.py``; this module talks to the stores.
 
 Every write to a mob is a versioned read-modify-write (``MobStore.save(expected_version=…)``,
 retried with a fresh read on a version conflict: ``core/optimistic.py``), counts included, so
-concurrent joins, leaves and re-clusterings never lose an update. A mob whose last member left keeps its id with
-``videoCount`` 0 (hidden from the mob list) until the next batch run removes it: deleting it at
-once would race with a video joining it at the same moment.
+concurrent joins, leaves and re-clusterings never lose an update. A mob whose last member left
+keeps its id with ``videoCount`` 0 (hidden from the mob list) until the next batch run removes it:
+deleting it at once would race with a video joining it at the same moment.
 """
 
 from __future__ import annotations
@@ -235,11 +235,8 @@ class _Validated:
         if slot >= sample:
             return
         insights = video.insights
-        features = (
-            list(video.hashtags),
-            list(insights.actions if insights else []),
-            list(insights.scenes if insights else []),
-        )
+        features = (list(video.hashtags), list(insights.actions if insights else []),
+                    list(insights.scenes if insights else []))
         if slot == len(self.slots):
             self.slots.append(row)
         else:
