@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,7 +18,13 @@ if not espeak_available():
 
 from milkmobs.adapters.local.analyzer import LocalAnalyzer
 from milkmobs.adapters.local.media import read_audio
-from milkmobs.adapters.local.speech import SAMPLE_RATE, SpeechSpotter, listen_terms, phone_distance, shared_spotter
+from milkmobs.adapters.local.speech import (
+    SAMPLE_RATE,
+    SpeechSpotter,
+    listen_terms,
+    phone_distance,
+    shared_spotter,
+)
 from milkmobs.core.validation import score_video
 from milkmobs.domain import Campaign, Signal, Video
 
@@ -39,9 +46,12 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def _samples(root: Path, name: str) -> np.ndarray:
+    return read_audio(root / f"vid_{name}.mp4", sample_rate=SAMPLE_RATE, label=name)
+
+
 def _heard(root: Path, name: str) -> list[str]:
-    samples = read_audio(root / f"vid_{name}.mp4", sample_rate=SAMPLE_RATE, label=name)
-    return [w.word for w in shared_spotter().spoken(samples, ["milk"])]
+    return [w.word for w in shared_spotter().spoken(_samples(root, name), ["milk"])]
 
 
 def test_a_spoken_got_milk_is_heard(clips: Path) -> None:
@@ -51,6 +61,28 @@ def test_a_spoken_got_milk_is_heard(clips: Path) -> None:
 @pytest.mark.parametrize("name", ["other_words", "music", "noise", "silence"])
 def test_speech_without_the_word_music_noise_and_silence_are_not(clips: Path, name: str) -> None:
     assert _heard(clips, name) == []
+
+
+class _CountingSpotter(SpeechSpotter):
+    """Records the pocketsphinx searches it runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.searches: list[str] = []
+
+    def _run(self, decoder: Any, search: str, pcm: bytes) -> list[Any]:  # type: ignore[override]
+        self.searches.append(search)
+        return SpeechSpotter._run(decoder, search, pcm)
+
+
+def test_searches_that_cannot_change_the_answer_are_skipped(clips: Path) -> None:
+    spotter = _CountingSpotter()
+    assert [w.word for w in spotter.spoken(_samples(clips, "got_milk"), ["milk"])] == ["milk"]
+    assert spotter.searches == ["kws:milk", "phones"]  # a voiced hit: its phones are checked
+    for name in ("music", "noise", "silence"):  # no voice: no search at all
+        spotter.searches.clear()
+        assert spotter.spoken(_samples(clips, name), ["milk"]) == []
+        assert spotter.searches == [], name
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,11 @@ Keyword spotting alone fires on music, noise and silence, so a word counts only 
   half (``phone_distance``). Keyword confidences of speech with and without the word overlap; this
   check is what tells "milk" from "cool" or "go".
 
-The thresholds were chosen on two development sets of generated clips and checked on a held-out one
-(``benchmarks/audio_words.py`` prints precision and recall of all three). One decoder per process,
-created on first use (loading the model takes about a second), used under a lock.
+Work that cannot change the answer is skipped: no search runs where the voice detector hears no
+voice, and the phone loop runs only when a voiced hit is left to check. The thresholds were chosen
+on development sets of generated clips and checked on a held-out one (``benchmarks/audio_words.py``
+prints precision and recall of each). One decoder per process, created on first use (loading the
+model takes about a second), used under a lock.
 """
 
 from __future__ import annotations
@@ -101,15 +103,18 @@ class SpeechSpotter:
         if not words or samples.size < SAMPLE_RATE // 4:
             return []
         voice = self._voice.probabilities(samples)
+        if not np.any(voice >= self.tuning.min_speech_probability):
+            return []  # no voiced frame: no hit could be kept (a mean is at most the largest value)
+        return sorted(self._keyword_hits(words, samples, voice), key=lambda h: h.start_seconds)
+
+    def _keyword_hits(
+        self, words: list[str], samples: npt.NDArray[np.float32], voice: npt.NDArray[np.float32]
+    ) -> list[SpokenWord]:
+        """Keyword-spotting hits in a voice; the phone loop runs only when one is left to check."""
         pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
         with self._lock:
             decoder = self._ready()
-            phones = [
-                _Phone(seg.word, seg.start_frame, seg.end_frame)
-                for seg in self._run(decoder, _PHONE_SEARCH, pcm)
-                if seg.word not in _FILLERS
-            ]
-            hits: list[SpokenWord] = []
+            candidates: list[tuple[SpokenWord, list[str]]] = []
             for word in words:
                 spelling = str(decoder.lookup_word(word)).split()
                 search = f"kws:{word}"
@@ -123,19 +128,19 @@ class SpeechSpotter:
                         end_seconds=seg.end_frame / _FRAMES_PER_SECOND,
                         confidence=round(float(seg.prob), 4),
                     )
-                    if (
-                        hit.confidence >= self.tuning.min_confidence
-                        and self._in_speech(hit, voice, phones, len(samples))
-                        and self._spelled(hit, spelling, phones)
-                    ):
-                        hits.append(hit)
-        return sorted(hits, key=lambda h: h.start_seconds)
+                    if hit.confidence >= self.tuning.min_confidence and self._in_speech(hit, voice):
+                        candidates.append((hit, spelling))
+            if not candidates:
+                return []
+            phones = [
+                _Phone(seg.word, seg.start_frame, seg.end_frame)
+                for seg in self._run(decoder, _PHONE_SEARCH, pcm)
+                if seg.word not in _FILLERS
+            ]
+        return [hit for hit, spelling in candidates if self._spelled(hit, spelling, phones)]
 
-    def _in_speech(
-        self, hit: SpokenWord, voice: npt.NDArray[np.float32], phones: list[_Phone], sample_count: int
-    ) -> bool:
-        """Whether the voice detector hears a voice under ``hit`` (``phones`` and ``sample_count`` are
-        there for gates that judge from the phone decode)."""
+    def _in_speech(self, hit: SpokenWord, voice: npt.NDArray[np.float32]) -> bool:
+        """Whether the voice detector hears a voice under ``hit``."""
         under = voice[frame_span(hit.start_seconds, hit.end_seconds)]
         return under.size > 0 and float(under.mean()) >= self.tuning.min_speech_probability
 
