@@ -155,9 +155,9 @@ _DEV2_WITHOUT: list[Speech] = [
 ]
 
 
-# The held-out set: sentences, voice and speed pairs and seeds used in neither development set; no
-# threshold or design choice was made on it.
-_HELD_WITH: list[Speech] = [
+# The third development set: sentences, voice and speed pairs and seeds used in neither set above. It
+# was held out once and its misses were then studied, so it counts as development data.
+_DEV3_WITH: list[Speech] = [
     ("I like milk in my tea", "en-gb-x-gbclan+m2", 155),
     ("the baby is drinking warm milk", "en-us-nyc+f1", 145),
     ("buy some milk on the way home", "en-us+klatt5", 165),
@@ -167,7 +167,7 @@ _HELD_WITH: list[Speech] = [
     ("add a splash of milk to the coffee", "en-gb+f5", 170),
     ("fresh milk from the farm", "en-us+klatt6", 180),
 ]
-_HELD_WITHOUT: list[Speech] = [
+_DEV3_WITHOUT: list[Speech] = [
     ("I like lemon in my tea", "en-gb-x-gbclan+m2", 155),
     ("the baby is sleeping in her room", "en-us-nyc+f1", 145),
     ("buy some bread on the way home", "en-us+klatt5", 165),
@@ -255,35 +255,95 @@ def second_development_set() -> list[LabelledClip]:
     return clips
 
 
+def third_development_set() -> list[LabelledClip]:
+    """34 clips like ``development_set`` from sentences, voices, speeds and seeds used in neither set
+    above."""
+    clips = _speech_clips("dev3_", _DEV3_WITH, _DEV3_WITHOUT)
+    clips += [
+        LabelledClip("dev3_music_says_milk", "speech-with-word", True,
+                     _speech_clip(("I need more milk", "en-us-nyc+m7", 150), lambda: melody(21))),
+        LabelledClip("dev3_beat_says_milk", "speech-with-word", True,
+                     _speech_clip(("milk shakes for the whole team", "en-gb-x-gbclan+klatt", 155),
+                                  lambda: beat(22, bpm=110))),
+        LabelledClip("dev3_music_speech", "speech", False,
+                     _speech_clip(("I need more time", "en-us-nyc+m7", 150), lambda: melody(21))),
+        LabelledClip("dev3_beat_speech", "speech", False,
+                     _speech_clip(("mixed drinks for the whole team", "en-gb-x-gbclan+klatt", 155),
+                                  lambda: beat(22, bpm=110))),
+        LabelledClip("dev3_chord_triad", "music", False, lambda: chord((174.6, 220.0, 261.6), seconds=3.5, pulse=1.5)),
+        LabelledClip("dev3_chord_ninth", "music", False, lambda: chord((233.1, 293.7, 349.2, 440.0), seconds=2.5)),
+        LabelledClip("dev3_melody_23", "music", False, lambda: melody(23)),
+        LabelledClip("dev3_melody_24", "music", False, lambda: melody(24, seconds=5.0, notes_per_second=5)),
+        LabelledClip("dev3_melody_25", "music", False, lambda: melody(25, notes_per_second=2)),
+        LabelledClip("dev3_beat", "music", False, lambda: beat(26, seconds=3.5, bpm=80)),
+        LabelledClip("dev3_silence", "silence", False, lambda: np.zeros(int(3.5 * SAMPLE_RATE), np.float32)),
+        LabelledClip("dev3_silence_short", "silence", False, lambda: np.zeros(int(1.5 * SAMPLE_RATE), np.float32)),
+        LabelledClip("dev3_noise_white", "noise", False, lambda: noise("white", seed=11, amplitude=0.15)),
+        LabelledClip("dev3_noise_brown", "noise", False, lambda: noise("brown", seed=12, amplitude=0.3)),
+        LabelledClip("dev3_noise_hum", "noise", False, lambda: noise("hum", seed=13, seconds=3.5)),
+        LabelledClip("dev3_noise_loud", "noise", False, lambda: noise("white", seed=14, seconds=2.0, amplitude=0.5)),
+        LabelledClip("dev3_tone", "noise", False, lambda: chord((880.0,), seconds=3.0)),
+        LabelledClip("dev3_hiss", "noise", False, lambda: noise("white", seed=15, amplitude=0.015)),
+    ]  # fmt: skip
+    return clips
+
+
+# The held-out set: sentences, voices (espeak-ng variants the word model never trained on), speeds
+# and seeds used in no development set nor in training; checked once, after every choice was made.
+_HELD_WITH: list[Speech] = [
+    ("the cereal needs more milk", "en-us+john", 150),
+    ("she warmed the milk for the baby", "en-gb+linda", 160),
+    ("milk goes in the fridge", "en-029+travis", 165),
+    ("would you like milk or sugar", "en-us-nyc+belinda", 140),
+    ("the farmer sells milk at the market", "en-gb-scotland+m6", 155),
+    ("my sister only drinks oat milk", "en-gb-x-rp+Annie", 160),
+    ("we had milk and toast for breakfast", "en-us+quincy", 175),
+    ("don't cry over spilt milk", "en-gb-x-gbcwmd+m8", 145),
+    ("a tall glass of milk", "en-us+steph2", 130),
+    ("the kitten found the milk bowl", "en-gb-x-gbclan+Andy", 185),
+]
+_HELD_WITHOUT: list[Speech] = [
+    ("the cereal needs more sugar", "en-us+john", 150),
+    ("she warmed the soup for the baby", "en-gb+linda", 160),
+    ("the silk scarf goes in the drawer", "en-029+travis", 165),  # "silk" sounds close to "milk"
+    ("would you like tea or coffee", "en-us-nyc+belinda", 140),
+    ("the farmer sells eggs at the market", "en-gb-scotland+m6", 155),
+    ("my sister only drinks green tea", "en-gb-x-rp+Annie", 160),
+    ("we walked to the old mill for breakfast", "en-us+quincy", 175),  # "mill"
+    ("the snow will melt by tomorrow", "en-gb-x-gbcwmd+m8", 145),  # "melt"
+    ("a tall glass of lemonade", "en-us+steph2", 130),
+    ("he filmed the kitten with his phone", "en-gb-x-gbclan+Andy", 185),  # "filmed"
+]
+
+
 def held_out_set() -> list[LabelledClip]:
-    """34 clips like ``development_set`` from sentences, voices, speeds and seeds used in neither
-    development set."""
+    """38 clips like ``development_set``: 10 speech with "milk", 10 without, 2 of each over music, 6
+    music, 2 silence, 6 noise, from sentences, voices, speeds and seeds used in no development set."""
     clips = _speech_clips("held_", _HELD_WITH, _HELD_WITHOUT)
     clips += [
         LabelledClip("held_music_says_milk", "speech-with-word", True,
-                     _speech_clip(("I need more milk", "en-us-nyc+m7", 150), lambda: melody(21))),
+                     _speech_clip(("bring home some milk tonight", "en-us+Annie", 150), lambda: melody(31))),
         LabelledClip("held_beat_says_milk", "speech-with-word", True,
-                     _speech_clip(("milk shakes for the whole team", "en-gb-x-gbclan+klatt", 155),
-                                  lambda: beat(22, bpm=110))),
+                     _speech_clip(("milk in my coffee please", "en-gb+john", 160), lambda: beat(32, bpm=100))),
         LabelledClip("held_music_speech", "speech", False,
-                     _speech_clip(("I need more time", "en-us-nyc+m7", 150), lambda: melody(21))),
+                     _speech_clip(("bring home some bread tonight", "en-us+Annie", 150), lambda: melody(31))),
         LabelledClip("held_beat_speech", "speech", False,
-                     _speech_clip(("mixed drinks for the whole team", "en-gb-x-gbclan+klatt", 155),
-                                  lambda: beat(22, bpm=110))),
-        LabelledClip("held_chord_triad", "music", False, lambda: chord((174.6, 220.0, 261.6), seconds=3.5, pulse=1.5)),
-        LabelledClip("held_chord_ninth", "music", False, lambda: chord((233.1, 293.7, 349.2, 440.0), seconds=2.5)),
-        LabelledClip("held_melody_23", "music", False, lambda: melody(23)),
-        LabelledClip("held_melody_24", "music", False, lambda: melody(24, seconds=5.0, notes_per_second=5)),
-        LabelledClip("held_melody_25", "music", False, lambda: melody(25, notes_per_second=2)),
-        LabelledClip("held_beat", "music", False, lambda: beat(26, seconds=3.5, bpm=80)),
-        LabelledClip("held_silence", "silence", False, lambda: np.zeros(int(3.5 * SAMPLE_RATE), np.float32)),
-        LabelledClip("held_silence_short", "silence", False, lambda: np.zeros(int(1.5 * SAMPLE_RATE), np.float32)),
-        LabelledClip("held_noise_white", "noise", False, lambda: noise("white", seed=11, amplitude=0.15)),
-        LabelledClip("held_noise_brown", "noise", False, lambda: noise("brown", seed=12, amplitude=0.3)),
-        LabelledClip("held_noise_hum", "noise", False, lambda: noise("hum", seed=13, seconds=3.5)),
-        LabelledClip("held_noise_loud", "noise", False, lambda: noise("white", seed=14, seconds=2.0, amplitude=0.5)),
-        LabelledClip("held_tone", "noise", False, lambda: chord((880.0,), seconds=3.0)),
-        LabelledClip("held_hiss", "noise", False, lambda: noise("white", seed=15, amplitude=0.015)),
+                     _speech_clip(("cream in my coffee please", "en-gb+john", 160), lambda: beat(32, bpm=100))),
+        LabelledClip("held_chord_seventh", "music", False,
+                     lambda: chord((130.8, 164.8, 196.0, 246.9), seconds=3.0, pulse=2.5)),
+        LabelledClip("held_chord_sharp", "music", False, lambda: chord((185.0, 233.1, 277.2), seconds=4.5)),
+        LabelledClip("held_melody_33", "music", False, lambda: melody(33)),
+        LabelledClip("held_melody_34", "music", False, lambda: melody(34, seconds=4.0, notes_per_second=7)),
+        LabelledClip("held_melody_35", "music", False, lambda: melody(35, seconds=2.5, notes_per_second=3)),
+        LabelledClip("held_beat", "music", False, lambda: beat(36, seconds=3.0, bpm=150)),
+        LabelledClip("held_silence", "silence", False, lambda: np.zeros(int(2.5 * SAMPLE_RATE), np.float32)),
+        LabelledClip("held_silence_short", "silence", False, lambda: np.zeros(int(1.2 * SAMPLE_RATE), np.float32)),
+        LabelledClip("held_noise_white", "noise", False, lambda: noise("white", seed=21, amplitude=0.25)),
+        LabelledClip("held_noise_brown", "noise", False, lambda: noise("brown", seed=22, amplitude=0.1)),
+        LabelledClip("held_noise_hum", "noise", False, lambda: noise("hum", seed=23, amplitude=0.6)),
+        LabelledClip("held_noise_loud", "noise", False, lambda: noise("white", seed=24, seconds=2.5, amplitude=0.7)),
+        LabelledClip("held_tone", "noise", False, lambda: chord((330.0,), seconds=3.5)),
+        LabelledClip("held_hiss", "noise", False, lambda: noise("white", seed=25, amplitude=0.03)),
     ]  # fmt: skip
     return clips
 
