@@ -15,6 +15,8 @@ generations are leftovers of an interrupted rewrite and are removed on open.
 
 Searches are one BLAS matrix-vector (or matrix-matrix, for :meth:`search_many`) product over the
 used slots, scaled by the stored inverse norms, so scores are true cosines whatever the input norms.
+From ``prune_min_rows`` slots on, a search without a mob filter skips the mobs that provably cannot
+reach its top k (``vector_bounds``): same hits, same order, as the full scan.
 
 Several processes may open the folder at once (``milkmobs serve`` runs several): each maps the
 matrix and mirrors the rows in memory. A write holds the folder's exclusive ``flock`` for its
@@ -40,7 +42,8 @@ import numpy as np
 import numpy.typing as npt
 
 from milkmobs.adapters.local.sqlite_db import Migration, SQLiteDatabase
-from milkmobs.adapters.local.vector_slots import SlotTable, top_k_per_row
+from milkmobs.adapters.local.vector_bounds import MobBounds
+from milkmobs.adapters.local.vector_slots import SlotTable, top_k_by_score_then_slot, top_k_per_row
 from milkmobs.domain import BackendUnavailableError, ConfigurationError, InvalidInputError, Vector, VideoStatus
 from milkmobs.ports import IndexedVector, VectorHit
 from milkmobs.ports.vector_index import checked_vectors, unit_queries, unit_query
@@ -75,6 +78,7 @@ class PersistedVectorIndex:
         *,
         initial_capacity: int = 1024,
         compact_min_tombstones: int = 1024,
+        prune_min_rows: int = 4096,
     ) -> None:
         if dimension < 1:
             raise InvalidInputError(f"dimension must be positive, got {dimension}", field="dimension")
@@ -83,6 +87,8 @@ class PersistedVectorIndex:
         self._dimension = dimension
         self._initial_capacity = max(1, initial_capacity)
         self._compact_min = max(1, compact_min_tombstones)
+        self._prune_min = max(1, prune_min_rows)  # below this many slots a full scan is cheap enough
+        self._bounds: MobBounds | None = None  # built on the first search that can skip mobs
         self._lock = threading.RLock()
         self._closed = False
         self._write_depth = 0  # nested writes (a write that compacts) take the folder lock once
@@ -193,10 +199,17 @@ class PersistedVectorIndex:
             if mask is None:
                 return []
             n = table.used
-            if mask.all():
+            allowed = int(np.count_nonzero(mask))
+            # A mob filter or a selective one already scores few rows; otherwise skip whole mobs if there are.
+            if mob_id is None and n >= self._prune_min and allowed * 4 >= n:
+                bounds = self._mob_bounds()
+                if bounds is not None:
+                    found, slots = bounds.candidates(query, k, mask, table, self._matrix)
+                    return table.hits(found, slots, top_k_by_score_then_slot(found, slots, k))
+            if allowed == n:
                 candidates: npt.NDArray[np.intp] = np.arange(n)
                 scores = table.scaled(self._matrix[:n] @ query, None)
-            elif np.count_nonzero(mask) * 4 < n:  # selective filter: gather the few rows, score only them
+            elif allowed * 4 < n:  # selective filter: gather the few rows, score only them
                 candidates = np.flatnonzero(mask)
                 scores = table.scaled(self._matrix[candidates] @ query, candidates)
             else:
@@ -313,6 +326,14 @@ class PersistedVectorIndex:
             raise BackendUnavailableError(f"the vector index in {self.directory} could not {what}: {exc}") from exc
 
     # --- search helpers ----------------------------------------------------------------------------
+    def _mob_bounds(self) -> MobBounds | None:
+        """The mob bounds of the rows as they are now: followed from the last build while the generation
+        holds (a compaction or growth renumbers or moves rows: built anew), None with fewer than 2 mobs."""
+        bounds = self._bounds
+        if bounds is None or bounds.generation != self._generation or not bounds.refresh(self._slots):
+            bounds = self._bounds = MobBounds(self._slots, self._matrix, self._generation)
+        return bounds if bounds.mobs >= 2 else None
+
     # --- files ----------------------------------------------------------------------------------------
     def _open(self) -> None:
         """Under the folder lock: create or check ``meta``, create a fresh file, drop leftovers, load."""

@@ -35,6 +35,20 @@ class SlotTable:
         self._status_codes: dict[str, int] = {}
         self._mob_codes: dict[str, int] = {}
         self._all_unit: bool | None = None  # None: unknown since the last change
+        self.revision = 0  # counts changes of rows, so derived state (mob bounds) knows when to follow
+
+    @property
+    def mob_of(self) -> npt.NDArray[np.int32]:
+        """Each slot's mob code (-1: no mob); read-only use."""
+        return self._mob_of
+
+    def mob_names(self, codes: npt.NDArray[np.int32]) -> list[str]:
+        names = {code: name for name, code in self._mob_codes.items()}
+        return [names[int(code)] for code in codes]
+
+    def mob_codes(self, names: Sequence[str]) -> npt.NDArray[np.int32]:
+        """The code of each mob name (-2, which no slot has, for a mob this table does not know)."""
+        return np.array([self._mob_codes.get(name, -2) for name in names], dtype=np.int32)
 
     @property
     def tombstones(self) -> int:
@@ -44,6 +58,7 @@ class SlotTable:
         """Record committed rows; a video's previous slot becomes a tombstone."""
         if not rows:
             return
+        self.revision += 1
         moved = [old for vid, slot, _, _ in rows if (old := self.rows.get(vid)) is not None and old != slot]
         self.alive[moved] = False
         slots = np.fromiter((row[1] for row in rows), dtype=np.intp, count=len(rows))
@@ -67,6 +82,7 @@ class SlotTable:
     def remove(self, video_id: str) -> None:
         slot = self.rows.pop(video_id)
         self.alive[slot] = False
+        self.revision += 1
 
     def describe(self, slots: Sequence[int]) -> list[SlotRow]:
         """The rows of live ``slots``, as SQLite holds them."""
@@ -129,7 +145,8 @@ class SlotTable:
 
 
 def top_k_per_row(scores: FloatArray, k: int) -> list[IndexArray]:
-    """For each row of ``scores`` (shape ``(b, n)``), the column indices of its ``k`` largest values, best first.
+    """For each row of ``scores`` (shape ``(b, n)``), the column indices of its ``k`` largest values, best
+    first, equal values by lower column.
 
     Exact, but cheaper than ``argpartition`` on long rows: the k-th largest of many chunk maxima is
     a value that at least ``k`` entries reach, so it bounds the true k-th largest from below; one
@@ -139,9 +156,8 @@ def top_k_per_row(scores: FloatArray, k: int) -> list[IndexArray]:
     if n <= k:
         return list(np.argsort(-scores, axis=1, kind="stable"))
     chunks = min(n // 16, 32 * k)
-    if chunks < 2 * k:  # short rows: a plain partition is cheap enough
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        return [t[np.argsort(-scores[r, t], kind="stable")] for r, t in enumerate(top)]
+    if chunks < 2 * k:  # short rows: a stable sort is cheap enough, and keeps ties by lower column
+        return list(np.argsort(-scores, axis=1, kind="stable")[:, :k])
     starts = np.linspace(0, n, chunks, endpoint=False).astype(np.intp)
     maxima = np.maximum.reduceat(scores, starts, axis=1)
     threshold = np.partition(maxima, chunks - k, axis=1)[:, chunks - k]
@@ -152,6 +168,18 @@ def top_k_per_row(scores: FloatArray, k: int) -> list[IndexArray]:
         cols = hit_cols[bounds[r] : bounds[r + 1]]
         result.append(cols[np.argsort(-scores[r, cols], kind="stable")[:k]])
     return result
+
+
+def top_k_by_score_then_slot(scores: FloatArray, slots: IndexArray, k: int) -> IndexArray:
+    """Positions of the ``k`` best ``scores``, best first, equal scores by lower slot: the order
+    :func:`top_k_per_row` gives over a full scan, whose columns are the slots in order."""
+    if len(scores) > k:
+        floor = np.partition(scores, len(scores) - k)[len(scores) - k]
+        near = np.flatnonzero(scores >= floor)
+    else:
+        near = np.arange(len(scores))
+    best: IndexArray = near[np.lexsort((slots[near], -scores[near]))[:k]]
+    return best
 
 
 def inverse_norms(rows: FloatArray) -> FloatArray:
