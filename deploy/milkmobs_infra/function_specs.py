@@ -138,6 +138,7 @@ class FunctionSpec:
     media: bool = False  # reads the video file itself: the media layer (ffmpeg), room in /tmp
     embeddings: bool = False  # reads stored embeddings as vectors of the embedding model's dimension
     views: bool = False  # answers with videos as the API shows them: their media URLs
+    lists: bool = False  # pages through videos: list cursors are signed with the cursor key
 
     @property
     def module(self) -> str:
@@ -166,14 +167,15 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("create-upload", G.API, 10, views=True, videos=D.WRITE,
                  routes=(Route("POST", "/videos/submit", body_model="SubmitRequest"),),
                  objects=(Objects(VIDEO_KEYS, ("s3:PutObject",)),)),  # presigned POSTs are signed by this role
-    FunctionSpec("list-user-videos", G.API, 10, views=True, videos=D.READ, mobs=D.READ,
+    FunctionSpec("list-user-videos", G.API, 10, lists=True, views=True, videos=D.READ, mobs=D.READ,
                  routes=(Route("GET", "/videos/user", required_query=("userId",)),)),
     FunctionSpec("get-video-detail", G.API, 10, views=True, videos=D.READ, mobs=D.READ,
                  routes=(Route("GET", "/videos/{videoId}"),)),
-    FunctionSpec("get-feed", G.API, 10, views=True, videos=D.READ, mobs=D.READ,
+    FunctionSpec("get-feed", G.API, 10, lists=True, views=True, videos=D.READ, mobs=D.READ,
                  routes=(Route("GET", "/videos/feed"), Route("GET", "/feed"))),
     FunctionSpec("list-mobs", G.API, 10, mobs=D.READ, routes=(Route("GET", "/mobs"),)),
-    FunctionSpec("get-mob", G.API, 10, views=True, videos=D.READ, mobs=D.READ, routes=(Route("GET", "/mobs/{mobId}"),)),
+    FunctionSpec("get-mob", G.API, 10, lists=True, views=True, videos=D.READ, mobs=D.READ,
+                 routes=(Route("GET", "/mobs/{mobId}"),)),
     FunctionSpec("search-similar", G.API, 30, views=True, memory_mb=512, videos=D.READ, mobs=D.READ, search=S.READ,
                  models=(Model.MARENGO_TEXT,), metrics=Metrics.EMF,
                  routes=(Route("GET", "/search/similar", required_query=("videoId",)),
@@ -181,7 +183,7 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("get-execution-history", G.API, 30, videos=D.READ, executions=Executions.READ,
                  routes=(Route("GET", "/execution-history", required_query=("videoId",)),)),
     # admin
-    FunctionSpec("admin-list-videos", G.ADMIN, 10, views=True, videos=D.READ, mobs=D.READ,
+    FunctionSpec("admin-list-videos", G.ADMIN, 10, lists=True, views=True, videos=D.READ, mobs=D.READ,
                  routes=(Route("GET", "/admin/videos", admin=True),)),
     FunctionSpec("admin-delete-video", G.ADMIN, 30, videos=D.WRITE, mobs=D.WRITE, search=S.DELETE,
                  routes=(Route("DELETE", "/admin/videos/{videoId}", admin=True),),
@@ -194,11 +196,11 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("admin-get-usage-stats", G.ADMIN, 30, metrics=Metrics.READ,
                  routes=(Route("GET", "/admin/usage-stats", admin=True),)),
     # Not in the seed: the mobs map (PCA of up to a few thousand embeddings; numpy wants the memory).
-    FunctionSpec("admin-get-mob-map", G.ADMIN, 30, memory_mb=1024, videos=D.READ, mobs=D.READ, embeddings=True,
-                 routes=(Route("GET", "/admin/mobs/map", admin=True),)),
+    FunctionSpec("admin-get-mob-map", G.ADMIN, 30, memory_mb=1024, videos=D.READ, mobs=D.READ, lists=True,
+                 embeddings=True, routes=(Route("GET", "/admin/mobs/map", admin=True),)),
     # Not in the seed: the batch re-clustering on demand (same work and grants as cluster-embeddings).
     FunctionSpec("admin-recluster", G.ADMIN, 300, memory_mb=512, videos=D.WRITE, mobs=D.WRITE, search=S.REWRITE,
-                 routes=(Route("POST", "/admin/recluster", admin=True),)),
+                 lists=True, routes=(Route("POST", "/admin/recluster", admin=True),)),
     # processing
     # An oversized upload is failed here, which takes the video out of the index (DELETE); a later
     # version of an accepted upload (the form posted again) is removed (DeleteObjectVersion).
@@ -235,14 +237,14 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
                  triggers=(Trigger.WORKFLOW, Trigger.EXECUTION_END)),
     # batch
     FunctionSpec("cluster-embeddings", G.BATCH, 300, memory_mb=512, triggers=(Trigger.SCHEDULE,), videos=D.WRITE,
-                 mobs=D.WRITE, search=S.REWRITE),
+                 mobs=D.WRITE, search=S.REWRITE, lists=True),
     # 900 s, not the seed's 120: it retries 403/5xx while a new domain comes up (its policy takes minutes).
     FunctionSpec("create-opensearch-index", G.BATCH, 900, triggers=(Trigger.CUSTOM_RESOURCE,), search=S.ADMIN),
     # Not in the seed: re-drives uploaded videos that never got an execution (failing those whose
     # execution ended without them, which takes them out of the index) and expires abandoned
     # pending uploads, so no video stays stuck when an event was lost.
     FunctionSpec("sweep-stuck-videos", G.BATCH, 300, triggers=(Trigger.SWEEP,), videos=D.WRITE, search=S.DELETE,
-                 executions=Executions.START_AND_READ),
+                 executions=Executions.START_AND_READ, lists=True),
 )
 
 SPECS_BY_NAME: dict[str, FunctionSpec] = {spec.name: spec for spec in FUNCTION_SPECS}

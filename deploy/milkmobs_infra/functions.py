@@ -62,7 +62,9 @@ def settings_read_by(spec: FunctionSpec) -> frozenset[str]:
     what it may touch. Its environment holds these and no other."""
     fields = set(CORE_SETTINGS)
     if spec.videos is not Data.NONE:
-        fields |= _group("aws", "videos_table", "cursor_secret_id")
+        fields |= _group("aws", "videos_table")
+    if spec.lists:
+        fields.add("aws.cursor_secret_id")
     if spec.mobs is not Data.NONE:
         fields |= _group("aws", "mobs_table")
     if spec.objects or spec.views:

@@ -127,8 +127,8 @@ def grant(spec: FunctionSpec, function: lambda_.Function, granted: Granted) -> N
         if access is not Data.NONE:
             # grant_read_data would add the stream's GetRecords/GetShardIterator, which nothing reads
             table.grant(function, *(TABLE_READ + (TABLE_WRITE if access is Data.WRITE else ())))
-    if spec.videos is not Data.NONE:
-        # the video store signs its pagination cursors with this key, read once per container
+    if spec.lists:
+        # the video store signs its pagination cursors with this key, read at the first list
         granted.cursor_secret.grant_read(function)
     # Media, with exact actions on exact key patterns (the L2 grants add wildcard actions).
     for objects in spec.objects:

@@ -107,7 +107,7 @@ class MilkMobsStack(cdk.Stack):
             "models.marengo_model_id": config.marengo_model_id,
             "models.bedrock_region": bedrock_region,
             "models.embedding_dimension": config.embedding_dimension,
-            # The secret's ARN: the functions read the key at cold start, it never sits in the environment.
+            # The secret's ARN: a function that lists videos reads the key at its first list (never in the env).
             "aws.cursor_secret_id": cursor_secret.secret_arn,
             # The API answers browsers on the published pages' origin only.
             "http.cors_origins": [delivery.site_origin],

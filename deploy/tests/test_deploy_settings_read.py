@@ -231,10 +231,14 @@ def driven(run: Run, tmp_path_factory: pytest.TempPathFactory) -> Run:
                {"videoId": video_id, "insights": insights, "embedding": embedding["embedding"]})
     assert run.invoke("validate-video", {"videoId": video_id})["status"] == "validated"
     mob_id = run.invoke("cluster-video", {"videoId": video_id})["mobId"]
+    failing = _uploaded(run, tmp, title="failing", words="GOT MILK")  # u1's second video: lists of two
     run.api("get-video-detail", "GET", f"/videos/{video_id}", resource="/videos/{videoId}",
             path_parameters={"videoId": video_id})
     run.api("get-feed", "GET", "/feed")
-    run.api("list-user-videos", "GET", "/videos/user", query={"userId": "u1"})
+    for name, path, query, claims in (("list-user-videos", "/videos/user", {"userId": "u1"}, None),
+                                      ("admin-list-videos", "/admin/videos", {}, ADMIN_CLAIMS)):
+        first = run.api(name, "GET", path, query={**query, "limit": "1"}, claims=claims)  # signs a cursor
+        run.api(name, "GET", path, query={**query, "limit": "1", "cursor": first["nextCursor"]}, claims=claims)
     run.api("list-mobs", "GET", "/mobs")
     run.api("get-mob", "GET", f"/mobs/{mob_id}", resource="/mobs/{mobId}", path_parameters={"mobId": mob_id})
     run.api("search-similar", "GET", "/search/similar", query={"videoId": video_id})
@@ -243,14 +247,12 @@ def driven(run: Run, tmp_path_factory: pytest.TempPathFactory) -> Run:
     run.api("validate-video", "GET", f"/validate/{video_id}", resource="/validate/{videoId}",
             path_parameters={"videoId": video_id})
     run.api("validate-video", "POST", "/validate", body={"videoId": video_id})
-    run.api("admin-list-videos", "GET", "/admin/videos", claims=ADMIN_CLAIMS)
     run.api("admin-get-stats", "GET", "/admin/stats", claims=ADMIN_CLAIMS)
     run.api("admin-get-usage-stats", "GET", "/admin/usage-stats", claims=ADMIN_CLAIMS)
     run.api("admin-get-mob-map", "GET", "/admin/mobs/map", claims=ADMIN_CLAIMS)
     run.api("admin-recluster", "POST", "/admin/recluster", claims=ADMIN_CLAIMS)
     run.invoke("cluster-embeddings", scheduled_event())
     run.invoke("sweep-stuck-videos", scheduled_event())
-    failing = _uploaded(run, tmp, title="failing", words="GOT MILK")
     failed = run.invoke("analysis-mark-failed", {"videoId": failing, "failedStep": "PegasusAnalysis",
                                                  "error": {"Error": "AnalysisError", "Cause": "refused"}})
     assert failed["status"] == "failed"
@@ -288,14 +290,19 @@ def test_a_cold_start_makes_one_client_per_service_and_only_granted_ones(driven:
 _OVERSIZED = "an oversized upload is failed here: its media deleted, the video taken out of the index"
 _NOT_STUCK = "no video is stuck: a re-driven one starts an execution, a failed one leaves the index"
 _NO_MOB = "a failing video in a mob leaves it: the failing video was in none"
+_ONE_PAGE = "the cursor key signs the cursor of a next page: this drive's lists fit one page"
 #: Settings a function is given that the paths driven above do not read, and the path that does.
 READ_ON_PATHS_NOT_DRIVEN: dict[str, dict[str, str]] = {
     "start-analysis": dict.fromkeys(
         ("aws.cloudfront_distribution_id", "opensearch.endpoint", "models.marengo_model_id"), _OVERSIZED),
-    "sweep-stuck-videos": dict.fromkeys(("aws.state_machine_arn", "opensearch.endpoint", "models.marengo_model_id"),
-                                        _NOT_STUCK),
+    "sweep-stuck-videos": {**dict.fromkeys(("aws.state_machine_arn", "opensearch.endpoint",
+                                            "models.marengo_model_id"), _NOT_STUCK),
+                           "aws.cursor_secret_id": _ONE_PAGE},
     "analysis-mark-failed": {"aws.mobs_table": _NO_MOB},
-    "admin-get-mob-map": {"aws.mobs_table": "the names of the mobs on the map: one video is too few to project"},
+    **{name: {"aws.cursor_secret_id": _ONE_PAGE} for name in (
+        "get-feed", "get-mob", "admin-recluster", "cluster-embeddings")},
+    "admin-get-mob-map": {"aws.mobs_table": "the names of the mobs on the map: one video is too few to project",
+                          "aws.cursor_secret_id": _ONE_PAGE},
     "analysis-pegasus": {"aws.cloudfront_domain": "the media settings come together; Bedrock reads the bucket alone"},
     "analysis-marengo": {"aws.cloudfront_domain": "the media settings come together; Bedrock reads the bucket alone"},
     "create-opensearch-index": {"aws.region": "signs requests to an AWS domain (SigV4); the test double is plain HTTP"},

@@ -362,6 +362,9 @@ def tour(deployed: Deployed, tmp_path_factory: pytest.TempPathFactory) -> Tour:
     answers["detail"] = env.api("get-video-detail", "GET", f"/videos/{validated}", resource="/videos/{videoId}",
                                 path_parameters={"videoId": validated})
     answers["feed"] = env.api("get-feed", "GET", "/feed")
+    # a page of one: its next page's cursor is signed with the cursor key (read at the first cursor)
+    answers["feed-page"] = env.api("get-feed", "GET", "/feed", query={"limit": "1"})
+    answers["user-page"] = env.api("list-user-videos", "GET", "/videos/user", query={"userId": "u1", "limit": "1"})
     answers["user"] = env.api("list-user-videos", "GET", "/videos/user", query={"userId": "u1"})
     answers["mobs"] = env.api("list-mobs", "GET", "/mobs")
     mob_id = answers["detail"][1]["mobId"]
@@ -374,6 +377,8 @@ def tour(deployed: Deployed, tmp_path_factory: pytest.TempPathFactory) -> Tour:
                                     resource="/validate/{videoId}", path_parameters={"videoId": validated})
     answers["revalidate"] = env.api("validate-video", "POST", "/validate", body={"videoId": validated})
     answers["admin-videos"] = env.api("admin-list-videos", "GET", "/admin/videos", claims=ADMIN_CLAIMS)
+    answers["admin-page"] = env.api("admin-list-videos", "GET", "/admin/videos", query={"limit": "1"},
+                                    claims=ADMIN_CLAIMS)
     answers["stats"] = env.api("admin-get-stats", "GET", "/admin/stats", claims=ADMIN_CLAIMS)
     answers["usage"] = env.api("admin-get-usage-stats", "GET", "/admin/usage-stats", claims=ADMIN_CLAIMS)
     answers["map"] = env.api("admin-get-mob-map", "GET", "/admin/mobs/map", claims=ADMIN_CLAIMS)
@@ -544,6 +549,7 @@ def test_the_recording_sees_each_kind_of_call(deployed: Deployed, tour: Tour) ->
 #: statement's first action (any function) or by "function action".
 _MOTO_HAS_NO_BEDROCK = "moto has no Bedrock: test_deploy_bedrock_grants runs these calls under Stubber"
 _NOT_STUCK = "the tour leaves no video stuck: a re-driven or failed stuck video is tests/unit's sweep"
+_ONE_PAGE = "the cursor key signs a next page's cursor: the tour's lists here fit one page"
 _OVERSIZED = "only an oversized or re-posted upload is failed or removed here; the tour's uploads are accepted"
 _MISSING_OBJECT = "lets S3 answer 404 (not 403) for a missing upload; every object of the tour exists"
 EXERCISED_ONLY_IN_AWS: dict[str, str] = {
@@ -569,6 +575,8 @@ EXERCISED_ONLY_IN_AWS: dict[str, str] = {
     "start-analysis es:ESHttpHead": _OVERSIZED,
     "start-analysis es:ESHttpDelete": _OVERSIZED,
     "sweep-stuck-videos states:StartExecution": _NOT_STUCK,
+    **{f"{name} secretsmanager:GetSecretValue": _ONE_PAGE for name in (
+        "get-mob", "admin-get-mob-map", "admin-recluster", "cluster-embeddings", "sweep-stuck-videos")},
     "sweep-stuck-videos states:DescribeExecution": _NOT_STUCK,
     "sweep-stuck-videos es:ESHttpHead": _NOT_STUCK,
     "sweep-stuck-videos es:ESHttpDelete": _NOT_STUCK,

@@ -6,7 +6,6 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -134,13 +133,9 @@ def build_adapters(settings: Settings, *, clock: Clock, ids: IdGenerator) -> Ada
         )
 
     def videos() -> VideoStore:
-        # The key is read now where the function is given its id (those that list videos); elsewhere
-        # only if a list is ever asked for, which refuses the development default.
-        key: str | Callable[[], str] = (
-            cursor_secret(settings) if settings.aws.cursor_secret_id else (lambda: cursor_secret(settings))
-        )
         return DynamoDBVideoStore(
-            dynamodb.get(), settings.aws.videos_table, cursor_secret=key,
+            # the key of list cursors, read at the first list: a function that never lists never reads it
+            dynamodb.get(), settings.aws.videos_table, cursor_secret=lambda: cursor_secret(settings),
             pending_upload_ttl_seconds=pending_upload_ttl_seconds(settings.uploads.upload_url_expires_seconds),
         )
 
