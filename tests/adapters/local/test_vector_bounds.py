@@ -162,8 +162,11 @@ def test_float_embeddings_give_the_full_scans_hits_and_tight_mobs_are_skipped(tm
         scored.append(len(bounds.candidates(x[i], 10, mask, pruned._slots, pruned._matrix)[0]))
     if noise < 1:
         assert max(scored) < len(x) // 2  # tight mobs: most are skipped
+        assert bounds.scored_share < 0.5
     else:
         assert min(scored) > len(x) * 0.9  # diffuse: the bounds prove nothing, every row is scored
+        assert bounds.scored_share > 0.6  # so searches mostly go straight to the full scan
+        assert sum(bounds.worth_trying() for _ in range(256)) == 256 // 64
     pruned.close()
     full.close()
 

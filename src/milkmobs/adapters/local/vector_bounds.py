@@ -26,6 +26,10 @@ from milkmobs.adapters.local.vector_slots import BoolArray, FloatArray, IndexArr
 # dimension (and unit rows are not rescaled up to 1e-6 off), so a true hit is never skipped.
 BOUND_SLACK = 1e-4
 _LOOSE_SHARE = 8  # rebuild once loose clustered rows exceed 1/8 of the copied ones
+# Diffuse mobs (radii near the angles between them) prove nothing, and the bounds then cost more than
+# they save: past this share of rows scored (a running mean), only one search in _RETRY tries them.
+_WORTH_SHARE = 0.6
+_RETRY = 64
 
 
 class MobBounds:
@@ -61,7 +65,14 @@ class MobBounds:
         self._table: SlotTable | None = None  # the table refresh last followed (held: an id could be reused)
         self._valid: BoolArray = np.zeros(len(self._order), dtype=bool)
         self._loose: IndexArray = np.zeros(0, dtype=np.intp)
+        self.scored_share = 0.0  # running mean of the share of rows a search had to score
+        self._calls = 0
         self.refresh(table)
+
+    def worth_trying(self) -> bool:
+        """Whether the next search should use the bounds (the answer is exact either way)."""
+        self._calls += 1
+        return self.scored_share < _WORTH_SHARE or self._calls % _RETRY == 0
 
     @property
     def mobs(self) -> int:
@@ -105,7 +116,10 @@ class MobBounds:
         floor = -np.inf if len(found) < k else float(np.partition(found, len(found) - k)[len(found) - k])
         rest = ranked[first:]
         self._score(rest[bounds[rest] >= floor], query, mask, table, scores, slots)
-        return np.concatenate(scores), np.concatenate(slots)
+        found, found_slots = np.concatenate(scores), np.concatenate(slots)
+        share = len(found) / max(int(np.count_nonzero(mask)), 1)
+        self.scored_share += (share - self.scored_share) * 0.1
+        return found, found_slots
 
     def _score(
         self,

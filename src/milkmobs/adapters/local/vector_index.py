@@ -203,7 +203,7 @@ class PersistedVectorIndex:
             # A mob filter or a selective one already scores few rows; otherwise skip whole mobs if there are.
             if mob_id is None and n >= self._prune_min and allowed * 4 >= n:
                 bounds = self._mob_bounds()
-                if bounds is not None:
+                if bounds is not None and bounds.worth_trying():
                     found, slots = bounds.candidates(query, k, mask, table, self._matrix)
                     return table.hits(found, slots, top_k_by_score_then_slot(found, slots, k))
             if allowed == n:
