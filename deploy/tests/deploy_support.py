@@ -50,3 +50,13 @@ def state_machine_definition(synth: Synth, refs: dict[str, str] | None = None) -
     return dict(json.loads(resolve(machine["Properties"]["DefinitionString"], refs or {})))
 
 
+
+
+def moto_distribution(cloudfront: Any, bucket: str) -> str:
+    """The id of a CloudFront distribution created in moto in front of ``bucket``."""
+    return str(cloudfront.create_distribution(DistributionConfig={
+        "CallerReference": "milkmobs", "Comment": "", "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [{"Id": "media", "DomainName": f"{bucket}.s3.amazonaws.com",
+                                              "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+        "DefaultCacheBehavior": {"TargetOriginId": "media", "ViewerProtocolPolicy": "https-only"},
+    })["Distribution"]["Id"])

@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 from bundle_support import function_policies
-from deploy_support import Synth, resolve
+from deploy_support import Synth, moto_distribution, resolve
 from milkmobs_infra.function_specs import FUNCTION_SPECS, SPECS_BY_NAME
 from milkmobs_infra.functions import settings_read_by
 
@@ -170,12 +170,7 @@ def run(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]
         )["stateMachineArn"]
         (distribution,) = [lid for lid, r in template.items() if r["Type"] == "AWS::CloudFront::Distribution"]
         refs[f"{distribution}.DomainName"] = "d111111abcdef8.cloudfront.net"
-        refs[distribution] = session.client("cloudfront").create_distribution(DistributionConfig={
-            "CallerReference": "milkmobs", "Comment": "", "Enabled": True,
-            "Origins": {"Quantity": 1, "Items": [{"Id": "media", "DomainName": f"{bucket}.s3.amazonaws.com",
-                                                  "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
-            "DefaultCacheBehavior": {"TargetOriginId": "media", "ViewerProtocolPolicy": "https-only"},
-        })["Distribution"]["Id"]
+        refs[distribution] = moto_distribution(session.client("cloudfront"), bucket)
         (domain_lid,) = [lid for lid, r in template.items() if r["Type"] == "AWS::OpenSearchService::Domain"]
         refs[f"{domain_lid}.DomainEndpoint"] = f"{search.host}:{search.port}"
         functions = {lid: r["Properties"] for lid, r in template.items()

@@ -38,7 +38,7 @@ from bundle_support import (
     ungranted,
 )
 from bundle_support import worker_environment as lambda_environment
-from deploy_support import Synth, resolve
+from deploy_support import Synth, moto_distribution, resolve
 from milkmobs_infra.function_specs import FUNCTION_SPECS, SPECS_BY_NAME, Search
 from milkmobs_infra.functions import settings_read_by
 
@@ -253,12 +253,7 @@ def deployed(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         Name="cursor", SecretString="a-cursor-key-of-the-deployment")["ARN"]
     (distribution,) = [lid for lid, r in template.items() if r["Type"] == "AWS::CloudFront::Distribution"]
     refs[f"{distribution}.DomainName"] = CLOUDFRONT_DOMAIN
-    refs[distribution] = clients["cloudfront"].create_distribution(DistributionConfig={
-        "CallerReference": "milkmobs", "Comment": "", "Enabled": True,
-        "Origins": {"Quantity": 1, "Items": [{"Id": "media", "DomainName": f"{bucket}.s3.amazonaws.com",
-                                              "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
-        "DefaultCacheBehavior": {"TargetOriginId": "media", "ViewerProtocolPolicy": "https-only"},
-    })["Distribution"]["Id"]
+    refs[distribution] = moto_distribution(clients["cloudfront"], bucket)
     (domain_lid,) = [lid for lid, r in template.items() if r["Type"] == "AWS::OpenSearchService::Domain"]
     refs[f"{domain_lid}.DomainEndpoint"] = f"{host}:{search.port}"
     # Each function's environment is the template's own, references resolved to the moto resources;
