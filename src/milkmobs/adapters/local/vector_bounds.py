@@ -27,9 +27,10 @@ from milkmobs.adapters.local.vector_slots import BoolArray, FloatArray, IndexArr
 BOUND_SLACK = 1e-4
 _LOOSE_SHARE = 8  # rebuild once loose clustered rows exceed 1/8 of the copied ones
 # Diffuse mobs (radii near the angles between them) prove nothing, and the bounds then cost more than
-# they save: past this share of rows scored (a running mean), only one search in _RETRY tries them.
+# they save: past this share of rows scored (a running mean over at least _JUDGED searches) they are
+# judged diffuse.
 _WORTH_SHARE = 0.6
-_RETRY = 64
+_JUDGED = 32
 
 
 class MobBounds:
@@ -69,10 +70,9 @@ class MobBounds:
         self._calls = 0
         self.refresh(table)
 
-    def worth_trying(self) -> bool:
-        """Whether the next search should use the bounds (the answer is exact either way)."""
-        self._calls += 1
-        return self.scored_share < _WORTH_SHARE or self._calls % _RETRY == 0
+    def diffuse(self) -> bool:
+        """Whether searches have had to score most rows anyway (the answer is exact either way)."""
+        return self._calls >= _JUDGED and self.scored_share > _WORTH_SHARE
 
     @property
     def mobs(self) -> int:
@@ -119,6 +119,7 @@ class MobBounds:
         found, found_slots = np.concatenate(scores), np.concatenate(slots)
         share = len(found) / max(int(np.count_nonzero(mask)), 1)
         self.scored_share += (share - self.scored_share) * 0.1
+        self._calls += 1
         return found, found_slots
 
     def _score(

@@ -50,6 +50,7 @@ from milkmobs.ports.vector_index import checked_vectors, unit_queries, unit_quer
 
 INDEX_DATABASE = "index.sqlite3"  # in the index's folder: slots, filters, meta
 _QUERY_BLOCK = 128  # queries per matrix product in search_many: bounds the (block, n) score matrix
+_DIFFUSE_PAUSE = 4096  # searches on the full scan before mob bounds judged diffuse are built again
 
 
 INDEX_MIGRATIONS: tuple[Migration, ...] = (
@@ -89,6 +90,8 @@ class PersistedVectorIndex:
         self._compact_min = max(1, compact_min_tombstones)
         self._prune_min = max(1, prune_min_rows)  # below this many slots a full scan is cheap enough
         self._bounds: MobBounds | None = None  # built on the first search that can skip mobs
+        self._searches = 0
+        self._bounds_paused_until = 0  # searches: diffuse mobs were found, the full scan is cheaper
         self._lock = threading.RLock()
         self._closed = False
         self._write_depth = 0  # nested writes (a write that compacts) take the folder lock once
@@ -203,7 +206,7 @@ class PersistedVectorIndex:
             # A mob filter or a selective one already scores few rows; otherwise skip whole mobs if there are.
             if mob_id is None and n >= self._prune_min and allowed * 4 >= n:
                 bounds = self._mob_bounds()
-                if bounds is not None and bounds.worth_trying():
+                if bounds is not None:
                     found, slots = bounds.candidates(query, k, mask, table, self._matrix)
                     return table.hits(found, slots, top_k_by_score_then_slot(found, slots, k))
             if allowed == n:
@@ -328,10 +331,18 @@ class PersistedVectorIndex:
     # --- search helpers ----------------------------------------------------------------------------
     def _mob_bounds(self) -> MobBounds | None:
         """The mob bounds of the rows as they are now: followed from the last build while the generation
-        holds (a compaction or growth renumbers or moves rows: built anew), None with fewer than 2 mobs."""
+        holds (a compaction or growth renumbers or moves rows: built anew), None with fewer than 2 mobs
+        or while diffuse mobs keep the search on the full scan."""
+        self._searches += 1
+        if self._searches < self._bounds_paused_until:
+            return None
         bounds = self._bounds
         if bounds is None or bounds.generation != self._generation or not bounds.refresh(self._slots):
             bounds = self._bounds = MobBounds(self._slots, self._matrix, self._generation)
+        if bounds.diffuse():  # drop the copy too: it would only take memory and CPU cache from the scan
+            self._bounds = None
+            self._bounds_paused_until = self._searches + _DIFFUSE_PAUSE
+            return None
         return bounds if bounds.mobs >= 2 else None
 
     # --- files ----------------------------------------------------------------------------------------
