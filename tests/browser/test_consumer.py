@@ -215,3 +215,18 @@ def test_search_box_finds_videos_by_their_on_screen_text(site: Any, open_tab: An
 def test_an_unknown_route_says_so(site: Any, open_tab: Any) -> None:
     page = open_tab(site["server"].url).goto("/")
     check_not_found(page, site["server"].url, "/", home="feed")
+
+
+def test_a_route_changed_before_the_app_listens_is_shown(site: Any, open_tab: Any) -> None:
+    """The hash moves as soon as the first render is in the document, before effects subscribe (a
+    link followed as the page appears): the page of the new route is shown, not the old one."""
+    tab = open_tab(site["server"].url)
+    tab.page.add_init_script(
+        """new MutationObserver((_, observer) => {
+             if (!document.querySelector('nav')) return;
+             observer.disconnect();
+             location.hash = '#/no-such-page';
+           }).observe(document, { childList: true, subtree: true });"""
+    )
+    tab.page.goto(site["server"].url + "/")
+    tab.page.get_by_role("heading", name="Page not found").wait_for(timeout=10_000)

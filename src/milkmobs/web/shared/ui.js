@@ -19,6 +19,8 @@ export function useRoute() {
   useEffect(() => {
     const changed = () => setHash(location.hash);
     addEventListener('hashchange', changed);
+    // Effects run after the first paint: a hash changed before then fired no event we heard.
+    changed();
     return () => removeEventListener('hashchange', changed);
   }, []);
   const [path, search = ''] = hash.replace(/^#/, '').split('?');
