@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from milkmobs.adapters.aws.clients import BEDROCK_MAX_ATTEMPTS, MAX_ATTEMPTS
+from milkmobs.adapters.aws.clients import BEDROCK_MAX_ATTEMPTS, BEDROCK_TEXT_MAX_ATTEMPTS, MAX_ATTEMPTS
 from milkmobs.adapters.aws.dynamodb_mobs import COUNT_ATTEMPTS
 from milkmobs.adapters.aws.dynamodb_videos import BATCH_GET_ROUNDS, WRITE_ATTEMPTS
 from milkmobs.adapters.aws.eventbridge import FAILED_ENTRY_ATTEMPTS
@@ -53,6 +53,13 @@ BELOW_THE_WORKFLOW: tuple[BelowTheWorkflow, ...] = (
         "botocore, standard mode (`adapters/aws/clients.py`)",
         BEDROCK_MAX_ATTEMPTS,
         f"{BEDROCK_MAX_ATTEMPTS} tries, waits ≤ {LIMITS.bedrock_retry_wait_seconds} s",
+        BackendUnavailableError,
+    ),
+    BelowTheWorkflow(
+        "the same for a text search's Bedrock call, which answers the API (a person waiting, API Gateway's 29 s)",
+        "botocore, standard mode (`adapters/aws/clients.py`)",
+        BEDROCK_TEXT_MAX_ATTEMPTS,
+        f"{BEDROCK_TEXT_MAX_ATTEMPTS} tries, {LIMITS.bedrock_text_call_seconds} s at most in all",
         BackendUnavailableError,
     ),
     BelowTheWorkflow(

@@ -79,6 +79,13 @@ class ProcessingLimits:
     aws_call_attempts: int = 4
     #: The same for Bedrock, whose quotas are per minute: its waits reach about a minute.
     bedrock_call_attempts: int = 6
+    #: API Gateway ends an integration after 29 s; an API function's calls must give up before it.
+    api_answer_seconds: int = 29
+    #: A text search's Bedrock call (Marengo text embedding) answers a person waiting on the API: two
+    #: short tries, so a throttled Bedrock gives the caller a 503 rather than API Gateway's 504.
+    bedrock_text_call_attempts: int = 2
+    bedrock_text_connect_timeout_seconds: int = 3
+    bedrock_text_read_timeout_seconds: int = 6
 
     def __post_init__(self) -> None:
         if self.max_video_seconds <= 0 or self.max_upload_bytes <= 0:
@@ -90,6 +97,11 @@ class ProcessingLimits:
             )
         if min(self.aws_call_attempts, self.bedrock_call_attempts) < 1:
             raise ValueError("an AWS call needs at least one attempt")
+        if self.bedrock_text_call_seconds >= self.api_answer_seconds:
+            raise ValueError(
+                f"a text search's Bedrock call may take {self.bedrock_text_call_seconds} s, not less than API "
+                f"Gateway's {self.api_answer_seconds} s: lower bedrock_text_call_attempts or its timeouts"
+            )
         if self.aws_retry_wait_seconds >= self.store_step_seconds:
             raise ValueError(
                 f"{self.aws_call_attempts} tries of an AWS call may wait {self.aws_retry_wait_seconds} s, "
@@ -126,6 +138,13 @@ class ProcessingLimits:
     def bedrock_retry_wait_seconds(self) -> int:
         """The longest botocore waits between the tries of one Bedrock call."""
         return retry_wait_seconds(self.bedrock_call_attempts)
+
+    @property
+    def bedrock_text_call_seconds(self) -> int:
+        """The longest a text search's Bedrock call can take: every try at both its timeouts, and
+        botocore's waits between them."""
+        per_try = self.bedrock_text_connect_timeout_seconds + self.bedrock_text_read_timeout_seconds
+        return self.bedrock_text_call_attempts * per_try + retry_wait_seconds(self.bedrock_text_call_attempts)
 
     @property
     def model_task_seconds(self) -> int:

@@ -20,7 +20,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from botocore.retries.standard import ExponentialBackoff
 
-from milkmobs.adapters.aws.clients import BEDROCK_MAX_ATTEMPTS, MAX_ATTEMPTS, AwsClients
+from milkmobs.adapters.aws.clients import BEDROCK_MAX_ATTEMPTS, BEDROCK_TEXT_MAX_ATTEMPTS, MAX_ATTEMPTS, AwsClients
 from milkmobs.adapters.aws.cloudwatch import CloudWatchMetrics
 from milkmobs.adapters.aws.dynamodb_mobs import DynamoDBMobStore
 from milkmobs.adapters.aws.dynamodb_videos import DynamoDBVideoStore
@@ -49,13 +49,14 @@ CALLS: dict[str, Callable[[Any], object]] = {
     "cloudwatch": lambda c: c.list_metrics(),
     "stepfunctions": lambda c: c.list_state_machines(),
     "bedrock_runtime": lambda c: c.invoke_model(modelId="twelvelabs.pegasus-1-2-v1:0", body=b"{}"),
+    "bedrock_runtime_for_text": lambda c: c.invoke_model(modelId="twelvelabs.marengo-embed-2-7-v1:0", body=b"{}"),
     "secretsmanager": lambda c: c.get_secret_value(SecretId="cursor"),
     "sts": lambda c: c.get_caller_identity(),
     "cloudfront": lambda c: c.list_distributions(),
     "lambda_": lambda c: c.list_functions(),
 }
 #: The budget each client kind must have: Bedrock's rides out a per-minute quota.
-BUDGETS = {"bedrock_runtime": BEDROCK_MAX_ATTEMPTS}
+BUDGETS = {"bedrock_runtime": BEDROCK_MAX_ATTEMPTS, "bedrock_runtime_for_text": BEDROCK_TEXT_MAX_ATTEMPTS}
 
 
 def _cbor_text(text: str) -> bytes:
@@ -181,6 +182,8 @@ def test_the_step_timeouts_outlast_the_budgets() -> None:
     assert LIMITS.aws_retry_wait_seconds < LIMITS.store_step_seconds
     assert LIMITS.bedrock_read_timeout_seconds + LIMITS.bedrock_retry_wait_seconds < LIMITS.model_task_seconds
     assert LIMITS.bedrock_retry_wait_seconds < LIMITS.marengo_check_timeout_seconds
+    # A text search gives up before API Gateway answers 504 for it.
+    assert LIMITS.bedrock_text_call_seconds < LIMITS.api_answer_seconds
 
 
 # --- after the budget: one BackendUnavailableError naming the call, from every adapter ------------------
@@ -230,7 +233,7 @@ ADAPTER_CALLS: dict[str, tuple[str, str, Callable[[AwsClients], object]]] = {
     "events.publish": ("events", "PutEvents", _publish),
     "workflow.start": ("stepfunctions", "StartExecution", _start_execution),
     "metrics.usage_between": ("cloudwatch", "ListMetrics", _usage),
-    "analyzer.embed_text": ("bedrock_runtime", "InvokeModel", _embed_text),
+    "analyzer.embed_text": ("bedrock_runtime_for_text", "InvokeModel", _embed_text),
 }
 
 

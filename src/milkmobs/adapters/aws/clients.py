@@ -45,6 +45,8 @@ BEDROCK_CONNECT_TIMEOUT_SECONDS = 10
 MAX_ATTEMPTS = LIMITS.aws_call_attempts
 #: The same for Bedrock: its waits ride out a per-minute quota (``LIMITS.bedrock_retry_wait_seconds``).
 BEDROCK_MAX_ATTEMPTS = LIMITS.bedrock_call_attempts
+#: A text search's Bedrock call answers the API: fewer tries, short timeouts (core/limits.py).
+BEDROCK_TEXT_MAX_ATTEMPTS = LIMITS.bedrock_text_call_attempts
 
 
 def retries(attempts: int = MAX_ATTEMPTS) -> _RetryDict:
@@ -79,6 +81,14 @@ def bedrock_config() -> Config:
         read_timeout=BEDROCK_READ_TIMEOUT_SECONDS,
         connect_timeout=BEDROCK_CONNECT_TIMEOUT_SECONDS,
         attempts=BEDROCK_MAX_ATTEMPTS,
+    )
+
+
+def bedrock_text_config() -> Config:
+    return client_config(
+        read_timeout=LIMITS.bedrock_text_read_timeout_seconds,
+        connect_timeout=LIMITS.bedrock_text_connect_timeout_seconds,
+        attempts=BEDROCK_TEXT_MAX_ATTEMPTS,
     )
 
 
@@ -141,6 +151,11 @@ class AwsClients:
 
     def bedrock_runtime(self) -> BedrockRuntimeClient:
         client: BedrockRuntimeClient = self._client("bedrock-runtime", bedrock_config())
+        return client
+
+    def bedrock_runtime_for_text(self) -> BedrockRuntimeClient:
+        """Bedrock for the text search, which answers the API (``bedrock_text_config``)."""
+        client: BedrockRuntimeClient = self._client("bedrock-runtime", bedrock_text_config())
         return client
 
     def secretsmanager(self) -> Any:

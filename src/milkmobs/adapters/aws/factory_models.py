@@ -48,7 +48,9 @@ def build_analyzer(settings: Settings, *, session: boto3.session.Session | None 
     call's throttling; the analyzer itself retries nothing)."""
     region = bedrock_region(settings)
     clients = AwsClients(region, session=session)
-    runtime = clients.bedrock_runtime()
+    # Built on first use: a function makes only the one its calls need (the pipeline's or the search's).
+    runtime = on_first_use("Bedrock client", clients.bedrock_runtime)
+    text_runtime = on_first_use("Bedrock client for the text search", clients.bedrock_runtime_for_text)
     s3 = on_first_use("S3 client", clients.s3)  # Marengo's job output: the text search never reads it
     config = BedrockAnalyzerConfig(
         region=region,
@@ -64,7 +66,7 @@ def build_analyzer(settings: Settings, *, session: boto3.session.Session | None 
         embedding_timeout_seconds=float(LIMITS.marengo_job_seconds),
     )
     owner = settings.aws.media_bucket_owner or _account_id(clients)
-    return BedrockTwelveLabsAnalyzer(runtime, s3, config, bucket_owner=owner)
+    return BedrockTwelveLabsAnalyzer(runtime, s3, config, bucket_owner=owner, text_runtime=text_runtime)
 
 
 def embedding_dimension(settings: Settings) -> int:

@@ -49,12 +49,14 @@ class BedrockTwelveLabsAnalyzer:
         config: BedrockAnalyzerConfig,
         *,
         bucket_owner: str | Callable[[], str],
+        text_runtime: BedrockRuntimeClient | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._spec, dimension, option = config.resolved()
         self._runtime = runtime
+        self._text_runtime = text_runtime or runtime  # the text search answers the API: its own budget
         self._config = config
         self._dimension = dimension
         self._option = option
@@ -139,7 +141,9 @@ class BedrockTwelveLabsAnalyzer:
         if not text.strip():
             raise InvalidInputError("the search text is empty", field="text")
         body = marengo.text_request(self._spec, text)
-        response = self._invoke(self._marengo_text_id, body, video_id=None, model_id=self._marengo_id)
+        response = self._invoke(
+            self._marengo_text_id, body, video_id=None, model_id=self._marengo_id, runtime=self._text_runtime
+        )
         try:
             segments = marengo.output_segments(response["body"].read())
             vector = marengo.text_vector(segments, dimension=self._dimension)
@@ -234,11 +238,19 @@ class BedrockTwelveLabsAnalyzer:
         return self._media.uri(video)
 
     def _invoke(
-        self, invoke_id: str, body: dict[str, Any], *, video_id: str | None, model_id: str, media_uri: str | None = None
+        self,
+        invoke_id: str,
+        body: dict[str, Any],
+        *,
+        video_id: str | None,
+        model_id: str,
+        media_uri: str | None = None,
+        runtime: BedrockRuntimeClient | None = None,
     ) -> InvokeModelResponseTypeDef:
         payload = json.dumps(body)
+        client = runtime or self._runtime
         return call_once(
-            lambda: self._runtime.invoke_model(
+            lambda: client.invoke_model(
                 modelId=invoke_id, body=payload, contentType="application/json", accept="application/json"
             ),
             operation=f"InvokeModel ({invoke_id})",
