@@ -348,7 +348,11 @@ def set_thumbnail(ports: CorePorts, video_id: str, jpeg: bytes) -> Video:
         raise InvalidInputError("the thumbnail is empty", field="thumbnail")
     video = ports.videos.get(video_id)
     key = ports.media.put_thumbnail(video_id, jpeg)
-    return update_video(ports, video_id, lambda now: now.with_thumbnail(key, at=ports.clock.now()), first=video).record
+
+    def store(current: Video) -> Video:
+        return current.with_thumbnail(key, at=ports.clock.now())
+
+    return update_video(ports, video_id, store, first=video).record
 
 
 def upload_video(ports: CorePorts, config: CoreConfig, workflow: Workflow, video_id: str, data: bytes) -> Video:
