@@ -57,6 +57,11 @@ def error_message(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
 
 
+def http_status(exc: ClientError) -> int:
+    """The HTTP status the service answered (0 when the response has none)."""
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
+
 def tries(exc: ClientError) -> int:
     """How many times botocore sent the call (its ``RetryAttempts`` plus the first)."""
     return 1 + int(exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) or 0)
@@ -78,7 +83,7 @@ def common_translation(exc: ClientError, *, doing: str, video_id: str | None = N
             "capacity if it keeps happening",
             video_id=video_id,
         )
-    if code in UNAVAILABLE_CODES or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500:
+    if code in UNAVAILABLE_CODES or http_status(exc) >= 500:
         return BackendUnavailableError(
             f"{detail}; the service stayed unavailable {spent}: retry later", video_id=video_id
         )

@@ -12,13 +12,14 @@ from botocore.exceptions import ClientError
 
 from milkmobs.adapters.aws.bedrock import marengo, pegasus
 from milkmobs.adapters.aws.bedrock.config import BedrockAnalyzerConfig
-from milkmobs.adapters.aws.bedrock.failures import call_once, client_error_code
+from milkmobs.adapters.aws.bedrock.failures import call_once
 from milkmobs.adapters.aws.bedrock.media import BedrockMediaAccess
 from milkmobs.adapters.aws.bedrock.models import (
     base_model_id,
     inference_profile_id,
     marengo_text_model_id,
 )
+from milkmobs.adapters.aws.errors import error_code
 from milkmobs.domain import Embedding, Insights, ModelType, ModelUsage, Video
 from milkmobs.domain.campaign import Campaign
 from milkmobs.domain.errors import (
@@ -173,7 +174,7 @@ class BedrockTwelveLabsAnalyzer:
                 )["invocationArn"]
             except ClientError as exc:
                 # A retried start whose first try did reach Bedrock: find that job.
-                if client_error_code(exc) == "ConflictException":
+                if error_code(exc) == "ConflictException":
                     existing = self._find_job(token)
                     if existing:
                         return existing

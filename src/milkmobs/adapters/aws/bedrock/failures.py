@@ -24,7 +24,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from milkmobs.adapters.aws.errors import tries
+from milkmobs.adapters.aws.errors import error_code, error_message, http_status, tries
 from milkmobs.domain.errors import AnalysisError, BackendUnavailableError, MilkmobsError, TransientAnalysisError
 
 T = TypeVar("T")
@@ -38,18 +38,6 @@ RETRIED_BY_BOTOCORE_CODES = frozenset(
 MODEL_FAULT_CODES = frozenset({"ModelErrorException", "ModelTimeoutException", "ServiceQuotaExceededException"})
 
 _NETWORK_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
-
-
-def client_error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def client_error_message(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
-
-
-def _http_status(exc: ClientError) -> int:
-    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
 
 
 def _hint(code: str, *, region: str, media_uri: str | None) -> str:
@@ -92,14 +80,14 @@ def translate_failure(
     permanent ``AnalysisError``."""
     subject = f"video {video_id}" if video_id else "text query"
     if isinstance(exc, ClientError):
-        code = client_error_code(exc)
+        code = error_code(exc)
         message = (
             f"{operation} for {subject} with model {model_id} failed after {attempts} attempt(s): "
-            f"{code} — {client_error_message(exc)}. {_hint(code, region=region, media_uri=media_uri)}"
+            f"{code} — {error_message(exc)}. {_hint(code, region=region, media_uri=media_uri)}"
         )
         if code in MODEL_FAULT_CODES:
             return TransientAnalysisError(message, video_id=video_id, model_id=model_id)
-        if code in RETRIED_BY_BOTOCORE_CODES or _http_status(exc) >= 500:
+        if code in RETRIED_BY_BOTOCORE_CODES or http_status(exc) >= 500:
             return BackendUnavailableError(message, video_id=video_id)
         return AnalysisError(message, video_id=video_id, model_id=model_id)
     message = (

@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from milkmobs.adapters.aws.bedrock.failures import client_error_code, client_error_message
 from milkmobs.adapters.aws.bedrock.mp4 import mp4_duration_seconds
-from milkmobs.adapters.aws.errors import common_translation, transport_error
+from milkmobs.adapters.aws.errors import common_translation, error_code, error_message, transport_error
 from milkmobs.domain import Video
 from milkmobs.domain.errors import AnalysisError, TransientAnalysisError
 from milkmobs.ports import EmbeddingJob
@@ -62,7 +61,7 @@ class BedrockMediaAccess:
         try:
             head = self._s3.head_object(Bucket=self._bucket, Key=video.media_key)
         except ClientError as exc:
-            code = client_error_code(exc)
+            code = error_code(exc)
             if code in _MISSING:
                 raise AnalysisError(
                     f"video {video.video_id}: {uri} does not exist, so {model_id} cannot analyse it; "
@@ -137,7 +136,7 @@ class BedrockMediaAccess:
             try:
                 return self._s3.get_object(Bucket=bucket, Key=folder + "output.json")["Body"].read()
             except ClientError as exc:
-                if client_error_code(exc) not in _MISSING:
+                if error_code(exc) not in _MISSING:
                     raise
             listing = self._s3.list_objects_v2(Bucket=bucket, Prefix=folder)
             keys = [
@@ -154,10 +153,10 @@ class BedrockMediaAccess:
                 )
             return self._s3.get_object(Bucket=bucket, Key=sorted(keys)[0])["Body"].read()
         except ClientError as exc:
-            code = client_error_code(exc)
+            code = error_code(exc)
             if code in _DENIED or code in _MISSING:
                 raise AnalysisError(
-                    f"reading {where} for video {job.video_id} failed: {code} — {client_error_message(exc)}",
+                    f"reading {where} for video {job.video_id} failed: {code} — {error_message(exc)}",
                     video_id=job.video_id,
                     model_id=model_id,
                 ) from exc
