@@ -140,12 +140,14 @@ def test_a_run_folder_lives_in_the_data_directory_and_an_abandoned_one_is_remove
         read, write = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child holds its run open until killed
-            os.close(read)
-            folder = RunFolder(tmp_path)
-            os.write(write, str(folder.path).encode())
-            os.close(write)
-            signal.pause()
-            os._exit(0)
+            try:  # never back into pytest: a copy of this worker would run on, sharing its descriptors
+                os.close(read)
+                folder = RunFolder(tmp_path)
+                os.write(write, str(folder.path).encode())
+                os.close(write)
+                signal.pause()
+            finally:
+                os._exit(0)
         os.close(write)
         with os.fdopen(read) as made:
             return pid, Path(made.read())
