@@ -348,6 +348,66 @@ def held_out_set() -> list[LabelledClip]:
     return clips
 
 
+# The second held-out set: sentences, espeak-ng voice variants (used in no set above and in no training
+# of the phone model), speeds and seeds of its own; checked once, after every choice was made.
+_HELD2_WITH: list[Speech] = [
+    ("there is no milk in this house", "en-us+Alicia", 138),
+    ("the milk truck comes on tuesday", "en-gb+aunty", 147),
+    ("he poured milk over his oats", "en-029+edward2", 152),
+    ("warm milk helps me fall asleep", "en-us-nyc+Gene2", 158),
+    ("goats give milk too", "en-gb-x-rp+Henrique", 163),
+    ("the recipe calls for two cups of milk", "en-gb-scotland+iven3", 168),
+    ("did you remember the milk", "en-us+marcelo", 172),
+    ("a milk moustache on her lip", "en-gb-x-gbcwmd+Michael", 143),
+    ("skim milk is lighter", "en-gb-x-gbclan+norbert", 177),
+    ("the puppy drank all the milk", "en-us+steph3", 133),
+]
+_HELD2_WITHOUT: list[Speech] = [
+    ("there is no bread in this house", "en-us+Alicia", 138),
+    ("the mail truck comes on tuesday", "en-gb+aunty", 147),  # "mail" sounds close to "milk"
+    ("he poured honey over his oats", "en-029+edward2", 152),
+    ("a warm meal helps me fall asleep", "en-us-nyc+Gene2", 158),  # "meal"
+    ("goats climb the hill too", "en-gb-x-rp+Henrique", 163),  # "hill"
+    ("the recipe calls for two cups of flour", "en-gb-scotland+iven3", 168),
+    ("did you remember the mint", "en-us+marcelo", 172),  # "mint"
+    ("a thin moustache on his lip", "en-gb-x-gbcwmd+Michael", 143),
+    ("the kilt is lighter", "en-gb-x-gbclan+norbert", 177),  # "kilt"
+    ("the puppy walked all the way home", "en-us+steph3", 133),  # "walk"
+]
+
+
+def second_held_out_set() -> list[LabelledClip]:
+    """38 clips like ``held_out_set``: 10 speech with "milk", 10 without, 2 of each over music, 6
+    music, 2 silence, 6 noise, from sentences, voice variants, speeds and seeds used in no set above."""
+    clips = _speech_clips("held2_", _HELD2_WITH, _HELD2_WITHOUT)
+    clips += [
+        LabelledClip("held2_music_says_milk", "speech-with-word", True,
+                     _speech_clip(("save some milk for me", "en-gb+Gene2", 148), lambda: melody(41))),
+        LabelledClip("held2_beat_says_milk", "speech-with-word", True,
+                     _speech_clip(("milk is on the list", "en-us+Henrique", 157), lambda: beat(42, bpm=124))),
+        LabelledClip("held2_music_speech", "speech", False,
+                     _speech_clip(("save some soup for me", "en-gb+Gene2", 148), lambda: melody(41))),
+        LabelledClip("held2_beat_speech", "speech", False,
+                     _speech_clip(("the film is on tonight", "en-us+Henrique", 157), lambda: beat(42, bpm=124))),
+        LabelledClip("held2_chord_sixth", "music", False,
+                     lambda: chord((164.8, 207.7, 246.9, 277.2), seconds=3.2, pulse=1.2)),
+        LabelledClip("held2_chord_open", "music", False, lambda: chord((98.0, 146.8, 196.0), seconds=2.8)),
+        LabelledClip("held2_melody_43", "music", False, lambda: melody(43, seconds=3.5)),
+        LabelledClip("held2_melody_44", "music", False, lambda: melody(44, seconds=3.0, notes_per_second=5)),
+        LabelledClip("held2_melody_45", "music", False, lambda: melody(45, seconds=4.5, notes_per_second=2)),
+        LabelledClip("held2_beat", "music", False, lambda: beat(46, seconds=3.5, bpm=90)),
+        LabelledClip("held2_silence", "silence", False, lambda: np.zeros(int(3.2 * SAMPLE_RATE), np.float32)),
+        LabelledClip("held2_silence_short", "silence", False, lambda: np.zeros(int(0.9 * SAMPLE_RATE), np.float32)),
+        LabelledClip("held2_noise_white", "noise", False, lambda: noise("white", seed=51, amplitude=0.35)),
+        LabelledClip("held2_noise_brown", "noise", False, lambda: noise("brown", seed=52, amplitude=0.2)),
+        LabelledClip("held2_noise_hum", "noise", False, lambda: noise("hum", seed=53, amplitude=0.3)),
+        LabelledClip("held2_noise_loud", "noise", False, lambda: noise("white", seed=54, seconds=3.0, amplitude=0.9)),
+        LabelledClip("held2_tone", "noise", False, lambda: chord((440.0,), seconds=2.2)),
+        LabelledClip("held2_hiss", "noise", False, lambda: noise("white", seed=55, amplitude=0.01)),
+    ]  # fmt: skip
+    return clips
+
+
 def mux_mp4(samples: np.ndarray, path: Path) -> Path:
     """An mp4 of a small test picture with ``samples`` (16 kHz mono) as its AAC soundtrack."""
     seconds = max(1.0, len(samples) / SAMPLE_RATE)
