@@ -74,17 +74,23 @@ GB = 1e9
 #: USD, us-east-1 on-demand list prices (pages read 2026-12; check them for your region and date).
 PRICES = {
     # https://aws.amazon.com/lambda/pricing/ (Arm)
-    "lambda_gb_second": 0.0000133334, "lambda_request": 0.20 / 1e6,
+    "lambda_gb_second": 0.0000133334,
+    "lambda_request": 0.20 / 1e6,
     # https://aws.amazon.com/step-functions/pricing/ (Standard workflows)
     "sfn_transition": 0.025 / 1000,
     # https://aws.amazon.com/dynamodb/pricing/on-demand/
-    "ddb_write_unit": 0.625 / 1e6, "ddb_read_unit": 0.125 / 1e6, "ddb_gb_month": 0.25,
+    "ddb_write_unit": 0.625 / 1e6,
+    "ddb_read_unit": 0.125 / 1e6,
+    "ddb_gb_month": 0.25,
     # https://aws.amazon.com/s3/pricing/ (Standard)
-    "s3_put": 0.005 / 1000, "s3_get": 0.0004 / 1000, "s3_gb_month": 0.023,
+    "s3_put": 0.005 / 1000,
+    "s3_get": 0.0004 / 1000,
+    "s3_gb_month": 0.023,
     # https://aws.amazon.com/eventbridge/pricing/ (custom events)
     "eventbridge_event": 1.00 / 1e6,
     # https://aws.amazon.com/cloudwatch/pricing/ (API requests, log ingestion)
-    "cloudwatch_request": 0.01 / 1000, "logs_gb": 0.50,
+    "cloudwatch_request": 0.01 / 1000,
+    "logs_gb": 0.50,
     # https://aws.amazon.com/api-gateway/pricing/ (REST)
     "apigw_request": 3.50 / 1e6,
 }
@@ -118,8 +124,11 @@ def synthesized_machine() -> tuple[dict[str, Any], dict[str, str]]:
         _, stack = build_app(app)
         app.synth()
         resources = json.loads((Path(outdir) / f"{stack.stack_name}.template.json").read_text())["Resources"]
-    names = {lid: r["Properties"]["FunctionName"].removeprefix("milkmobs-") for lid, r in resources.items()
-             if r["Type"] == "AWS::Lambda::Function" and isinstance(r["Properties"].get("FunctionName"), str)}
+    names = {
+        lid: r["Properties"]["FunctionName"].removeprefix("milkmobs-")
+        for lid, r in resources.items()
+        if r["Type"] == "AWS::Lambda::Function" and isinstance(r["Properties"].get("FunctionName"), str)
+    }
 
     def resolve(value: Any) -> Any:
         if isinstance(value, dict) and "Fn::Join" in value:
@@ -152,25 +161,32 @@ OUTSIDE_WORKFLOW = {"create-upload": 1, "start-analysis": 1, "generate-thumbnail
 def invocation_seconds(name: str, seconds: float) -> float:
     if name == "analysis-pegasus":
         return LIMITS.pegasus_base_seconds + LIMITS.pegasus_seconds_per_video_second * seconds + 1.0
-    return {"create-upload": 0.3, "start-analysis": 0.5, "generate-thumbnail": 3.0, "analysis-mark-processing": 2.0,
-            "analysis-marengo": 0.5, "get-feed": 0.2}.get(name, 0.5)
+    return {
+        "create-upload": 0.3,
+        "start-analysis": 0.5,
+        "generate-thumbnail": 3.0,
+        "analysis-mark-processing": 2.0,
+        "analysis-marengo": 0.5,
+        "get-feed": 0.2,
+    }.get(name, 0.5)
 
 
 def lambda_gb_seconds(seconds: float, invoked: dict[str, int]) -> tuple[float, int]:
     """GB-seconds and invocations of one video's functions (durations assumed, memory declared)."""
     runs = {**OUTSIDE_WORKFLOW, **invoked}
-    gb_s = sum(n * invocation_seconds(name, seconds) * SPECS_BY_NAME[name].memory_mb / 1024
-               for name, n in runs.items())
+    gb_s = sum(n * invocation_seconds(name, seconds) * SPECS_BY_NAME[name].memory_mb / 1024 for name, n in runs.items())
     return gb_s, sum(runs.values())
 
 
-def per_video_costs(seconds: float, calls: dict[str, float], read_units: float, states: int,
-                    invoked: dict[str, int]) -> dict[str, float]:
+def per_video_costs(
+    seconds: float, calls: dict[str, float], read_units: float, states: int, invoked: dict[str, int]
+) -> dict[str, float]:
     """USD per video, by service (OpenSearch and the batch are monthly: added per rate below)."""
     p = PRICES
     gb_s, invocations = lambda_gb_seconds(seconds, invoked)
-    ddb_writes = sum(v for k, v in calls.items() if k in ("dynamodb.PutItem", "dynamodb.UpdateItem",
-                                                          "dynamodb.DeleteItem"))
+    ddb_writes = sum(
+        v for k, v in calls.items() if k in ("dynamodb.PutItem", "dynamodb.UpdateItem", "dynamodb.DeleteItem")
+    )
     transactions = calls.get("dynamodb.TransactWriteItems", 0.0)
     write_units = ddb_writes * 4 + transactions * 2 * (4 + 1)  # ~4 KB records; transactions bill twice
     s3_puts = 1 + 1 + 1 + calls.get("s3.PutObject", 0.0)  # the browser's upload, thumbnail, Marengo output
@@ -178,14 +194,20 @@ def per_video_costs(seconds: float, calls: dict[str, float], read_units: float, 
     return {
         "Lambda": gb_s * p["lambda_gb_second"] + invocations * p["lambda_request"],
         "Step Functions": states * p["sfn_transition"],
-        "DynamoDB": write_units * p["ddb_write_unit"] + read_units * p["ddb_read_unit"]
+        "DynamoDB": write_units * p["ddb_write_unit"]
+        + read_units * p["ddb_read_unit"]
         + 4e-6 * p["ddb_gb_month"],  # one month of a 4 KB record
-        "S3": s3_puts * p["s3_put"] + s3_gets * p["s3_get"]
+        "S3": s3_puts * p["s3_put"]
+        + s3_gets * p["s3_get"]
         + (VIDEO_MB / 1000 + THUMBNAIL_KB / 1e6) * p["s3_gb_month"],  # one month of the media
         "EventBridge": (1 + calls.get("events.PutEvents", 0.0)) * p["eventbridge_event"],
         # store_ops runs in process (PutMetricData); in Lambda the same metrics are EMF log lines
-        "CloudWatch": (calls.get("cloudwatch.PutMetricData", 0.0) * EMF_KB_PER_RECORD
-                       + invocations * LOG_KB_PER_INVOCATION + states * STATE_LOG_KB_PER_TRANSITION) / 1e6
+        "CloudWatch": (
+            calls.get("cloudwatch.PutMetricData", 0.0) * EMF_KB_PER_RECORD
+            + invocations * LOG_KB_PER_INVOCATION
+            + states * STATE_LOG_KB_PER_TRANSITION
+        )
+        / 1e6
         * p["logs_gb"],
         "API Gateway": 2 * p["apigw_request"],  # submit, one feed page
     }
@@ -219,29 +241,49 @@ def _stored_app(n: int) -> MilkMobs:
     app = build(Settings(backend="memory", models={"embedding_dimension": DIMENSION}), background=False)
     at = datetime(2026, 12, 1, tzinfo=UTC)
     rng = np.random.default_rng(1)
-    insights = Insights(participation_score=0.8, product_shown=True, product_mentioned=True, action_aligned=True,
-                        on_screen_text=["GOT MILK?"], objects=["glass", "milk carton", "table"],
-                        actions=["drinking milk", "smiling"], scenes=["kitchen", "morning light"],
-                        rationale="A person pours a glass of milk in a kitchen and drinks it, smiling. " * 3)
+    insights = Insights(
+        participation_score=0.8,
+        product_shown=True,
+        product_mentioned=True,
+        action_aligned=True,
+        on_screen_text=["GOT MILK?"],
+        objects=["glass", "milk carton", "table"],
+        actions=["drinking milk", "smiling"],
+        scenes=["kitchen", "morning light"],
+        rationale="A person pours a glass of milk in a kitchen and drinks it, smiling. " * 3,
+    )
     for i in range(n):
         vector = rng.standard_normal(DIMENSION).astype(np.float32)
-        app.ports.videos.add(Video(
-            video_id=f"{i:032x}", user_id=f"user{i % 500}", title=f"My milk moment {i}",
-            hashtags=["gotmilk", "milkmob"],
-            media_key=f"vid_{i:032x}.mp4", created_at=at, updated_at=at, mob_id="m" * 32, insights=insights,
-            status=VideoStatus.VALIDATED,
-            media=MediaInfo(duration_seconds=30.0, width=1080, height=1920, has_audio=True, size_bytes=10_000_000),
-            validation=ValidationResult(video_id=f"{i:032x}", score=0.8, passed=True,
-                                        reasons=["product shown", "hashtag #gotmilk"],
-                                        breakdown=ScoreBreakdown(visual=0.9, audio=0.7, ocr=1.0, hashtags=1.0)),
-            embedding=Embedding.create(vector, model_id="twelvelabs.marengo-embed-3-0-v1:0", dimension=DIMENSION),
-        ))
+        app.ports.videos.add(
+            Video(
+                video_id=f"{i:032x}",
+                user_id=f"user{i % 500}",
+                title=f"My milk moment {i}",
+                hashtags=["gotmilk", "milkmob"],
+                media_key=f"vid_{i:032x}.mp4",
+                created_at=at,
+                updated_at=at,
+                mob_id="m" * 32,
+                insights=insights,
+                status=VideoStatus.VALIDATED,
+                media=MediaInfo(duration_seconds=30.0, width=1080, height=1920, has_audio=True, size_bytes=10_000_000),
+                validation=ValidationResult(
+                    video_id=f"{i:032x}",
+                    score=0.8,
+                    passed=True,
+                    reasons=["product shown", "hashtag #gotmilk"],
+                    breakdown=ScoreBreakdown(visual=0.9, audio=0.7, ocr=1.0, hashtags=1.0),
+                ),
+                embedding=Embedding.create(vector, model_id="twelvelabs.marengo-embed-3-0-v1:0", dimension=DIMENSION),
+            )
+        )
     return app
 
 
 def held_bytes(app: MilkMobs, n: int) -> tuple[float, float, float]:
     """Bytes per video the batch holds (the real reader: id, mob, embedding row), extra bytes per
     sampled video (its naming features), and for comparison one whole record once read."""
+
     def traced(fn: Any) -> float:
         gc.collect()
         tracemalloc.start()
@@ -278,12 +320,16 @@ def index_parameters() -> tuple[int, int, int]:
     deployed = build_vector_index(Settings(opensearch={"endpoint": "https://search.invalid:443"}), dimension=DIMENSION)
     index = deployed.index_body()
     parameters = index["mappings"]["properties"]["embedding"]["method"]["parameters"]
-    return int(parameters["m"]), int(parameters["ef_construction"]), int(index["settings"]["index"].get(
-        "knn.algo_param.ef_search", 100))
+    return (
+        int(parameters["m"]),
+        int(parameters["ef_construction"]),
+        int(index["settings"]["index"].get("knn.algo_param.ef_search", 100)),
+    )
 
 
-def fp16_recall(x: np.ndarray, *, m: int, ef_construction: int, ef_search: int, queries: int = 200,
-                k: int = 10) -> tuple[float, float]:
+def fp16_recall(
+    x: np.ndarray, *, m: int, ef_construction: int, ef_search: int, queries: int = 200, k: int = 10
+) -> tuple[float, float]:
     """recall@k of faiss HNSW with 32-bit and with fp16 (scalar-quantized) graph vectors, inner
     product on unit vectors as the index scores them, against exact search; the last ``queries``
     rows of ``x`` are the queries."""
@@ -292,8 +338,10 @@ def fp16_recall(x: np.ndarray, *, m: int, ef_construction: int, ef_search: int, 
     base, probes = x[:-queries], x[-queries:]
     exact = np.argsort(-(probes @ base.T), axis=1)[:, :k]
     found = []
-    for index in (faiss.IndexHNSWFlat(DIMENSION, m, faiss.METRIC_INNER_PRODUCT),
-                  faiss.IndexHNSWSQ(DIMENSION, faiss.ScalarQuantizer.QT_fp16, m, faiss.METRIC_INNER_PRODUCT)):
+    for index in (
+        faiss.IndexHNSWFlat(DIMENSION, m, faiss.METRIC_INNER_PRODUCT),
+        faiss.IndexHNSWSQ(DIMENSION, faiss.ScalarQuantizer.QT_fp16, m, faiss.METRIC_INNER_PRODUCT),
+    ):
         index.hnsw.efConstruction = ef_construction
         index.train(base)
         index.add(base)
@@ -329,18 +377,26 @@ def batch_table(samples: list[int], k: int, sample_size: int) -> list[str]:
     finally:
         app.close()
     assign = assign_seconds_per_video(k)
-    lines.append(f"  measured: the batch holds {row_bytes / 1024:.2f} KiB per video (id, mob, embedding row) and "
-                 f"{feature_bytes / 1024:.2f} KiB more per sampled video; a whole record read back would be "
-                 f"{record / 1024:.1f} KiB")
+    lines.append(
+        f"  measured: the batch holds {row_bytes / 1024:.2f} KiB per video (id, mob, embedding row) and "
+        f"{feature_bytes / 1024:.2f} KiB more per sampled video; a whole record read back would be "
+        f"{record / 1024:.1f} KiB"
+    )
     lines.append(f"  measured: assigning a video to the nearest of {k} centroids: {assign * 1e6:.1f} us")
-    lines.append(f"  extrapolated: k-means on the {sample_size:,}-video sample: {kmeans_at_sample:.0f} s "
-                 "(linear in videos from the two measured sizes, k fixed)")
-    lines.append(f"  assumed: DynamoDB read {READ_MB_PER_SECOND:.0f} MB/s of {ITEM_KB:.0f} KB items (twice: the run "
-                 "and "
-                 f"the recount); {MOVED_SHARE:.0%} of videos move per run at {MOVE_SECONDS * 1000:.0f} ms each; every "
-                 f"index row rewritten in _bulk requests of {MAX_PAGE_SIZE} at {BULK_SECONDS * 1000:.0f} ms")
-    lines.append(f"  {'videos':>12} {'memory GiB':>11} {'read s':>8} {'k-means s':>10} {'assign s':>9} {'moves s':>8} "
-                 f"{'index s':>8} {'total s':>8}  one Lambda (10 GB, 15 min)?")
+    lines.append(
+        f"  extrapolated: k-means on the {sample_size:,}-video sample: {kmeans_at_sample:.0f} s "
+        "(linear in videos from the two measured sizes, k fixed)"
+    )
+    lines.append(
+        f"  assumed: DynamoDB read {READ_MB_PER_SECOND:.0f} MB/s of {ITEM_KB:.0f} KB items (twice: the run "
+        "and "
+        f"the recount); {MOVED_SHARE:.0%} of videos move per run at {MOVE_SECONDS * 1000:.0f} ms each; every "
+        f"index row rewritten in _bulk requests of {MAX_PAGE_SIZE} at {BULK_SECONDS * 1000:.0f} ms"
+    )
+    lines.append(
+        f"  {'videos':>12} {'memory GiB':>11} {'read s':>8} {'k-means s':>10} {'assign s':>9} {'moves s':>8} "
+        f"{'index s':>8} {'total s':>8}  one Lambda (10 GB, 15 min)?"
+    )
     for videos in (1_000_000, 10_000_000):
         memory = videos * row_bytes + min(videos, sample_size) * feature_bytes + sample_size * DIMENSION * 4 * 3
         read_s = videos * ITEM_KB / 1024 / READ_MB_PER_SECOND
@@ -350,18 +406,25 @@ def batch_table(samples: list[int], k: int, sample_size: int) -> list[str]:
         index_s = videos / MAX_PAGE_SIZE * BULK_SECONDS
         total = 2 * read_s + km + assign_s + moves + index_s
         fits = memory <= 0.9 * LAMBDA_MEMORY_BYTES and total <= 0.9 * LAMBDA_SECONDS
-        lines.append(f"  {videos:>12,} {memory / 2**30:>11.1f} {2 * read_s:>8.0f} {km:>10.0f} {assign_s:>9.0f} "
-                     f"{moves:>8.0f} {index_s:>8.0f} {total:>8.0f}  {'yes' if fits else 'NO'}")
-    per_video_s = (2 * ITEM_KB / 1024 / READ_MB_PER_SECOND + assign + MOVED_SHARE * MOVE_SECONDS
-                   + BULK_SECONDS / MAX_PAGE_SIZE)
+        lines.append(
+            f"  {videos:>12,} {memory / 2**30:>11.1f} {2 * read_s:>8.0f} {km:>10.0f} {assign_s:>9.0f} "
+            f"{moves:>8.0f} {index_s:>8.0f} {total:>8.0f}  {'yes' if fits else 'NO'}"
+        )
+    per_video_s = (
+        2 * ITEM_KB / 1024 / READ_MB_PER_SECOND + assign + MOVED_SHARE * MOVE_SECONDS + BULK_SECONDS / MAX_PAGE_SIZE
+    )
     by_time = (0.9 * LAMBDA_SECONDS - kmeans_at_sample) / per_video_s
     by_memory = (0.9 * LAMBDA_MEMORY_BYTES - sample_size * (feature_bytes + DIMENSION * 12)) / row_bytes
-    lines.append(f"  one Lambda holds the batch up to about {min(by_time, by_memory):,.0f} validated videos "
-                 f"(time allows {by_time:,.0f}, memory {by_memory:,.0f})")
+    lines.append(
+        f"  one Lambda holds the batch up to about {min(by_time, by_memory):,.0f} validated videos "
+        f"(time allows {by_time:,.0f}, memory {by_memory:,.0f})"
+    )
     full_kmeans = 1_000_000 * kmeans_per_video
-    lines.append(f"  before (every record held, k-means on all): 1,000,000 videos would hold "
-                 f"{1_000_000 * (record + 4 * DIMENSION) / 2**30:.1f} GiB and spend {full_kmeans:.0f} s in k-means "
-                 "alone")
+    lines.append(
+        f"  before (every record held, k-means on all): 1,000,000 videos would hold "
+        f"{1_000_000 * (record + 4 * DIMENSION) / 2**30:.1f} GiB and spend {full_kmeans:.0f} s in k-means "
+        "alone"
+    )
     return lines
 
 
@@ -380,23 +443,29 @@ def main(argv: list[str] | None = None) -> int:
     store_ops.patch_moto_transactions()
     ops = store_ops.measure(1_000, args.measured)
     calls = ops.per_video_calls
-    print(f"AWS calls per video, measured by benchmarks/store_ops.py in this run ({args.measured} videos, "
-          f"1,000 stored): {sum(calls.values()):.1f}")
+    print(
+        f"AWS calls per video, measured by benchmarks/store_ops.py in this run ({args.measured} videos, "
+        f"1,000 stored): {sum(calls.values()):.1f}"
+    )
     print("  " + ", ".join(f"{name} {count:.2f}" for name, count in sorted(calls.items())))
     polls = polls_for(args.seconds)
     definition, _ = synthesized_machine()
     entered, invoked = workflow_counts(definition, args.seconds)
     gb_s, invocations = lambda_gb_seconds(args.seconds, invoked)
-    print(f"Step Functions (the synthesized state machine, walked): {len(entered)} states entered per validated "
-          f"video ({polls} Marengo checks for a {args.seconds:.0f} s video):")
+    print(
+        f"Step Functions (the synthesized state machine, walked): {len(entered)} states entered per validated "
+        f"video ({polls} Marengo checks for a {args.seconds:.0f} s video):"
+    )
     print("  " + " > ".join(entered))
     print(f"Lambda: {gb_s:.1f} GB-s in {invocations} invocations (durations assumed, memory declared)")
 
     model = model_cost(args.seconds, settings)
     costs = per_video_costs(args.seconds, calls, ops.read_units_estimate, len(entered), invoked)
     models = settings.models
-    print(f"\nModel cost per {args.seconds:.0f} s video: ${model:.5f} "
-          f"(Pegasus ${models.pegasus_price_per_second}/s + Marengo ${models.marengo_price_per_second}/s)")
+    print(
+        f"\nModel cost per {args.seconds:.0f} s video: ${model:.5f} "
+        f"(Pegasus ${models.pegasus_price_per_second}/s + Marengo ${models.marengo_price_per_second}/s)"
+    )
     header = f"{'USD per video':24}" + "".join(f"{f'{d:,}/day':>14}" for d in DAILY)
     print(header)
     domains = []
@@ -421,30 +490,40 @@ def main(argv: list[str] | None = None) -> int:
     for service, usd in costs.items():
         print(f"{service:24}" + "".join(f"{usd * d * DAYS_PER_MONTH:>14,.0f}" for d in DAILY))
     print(f"{'OpenSearch':24}" + "".join(f"{dom.monthly_usd:>14,.0f}" for dom in domains))
-    print(f"{'infrastructure':24}" + "".join(f"{t * d * DAYS_PER_MONTH:>14,.0f}" for t, d in zip(totals, DAILY,
-                                                                                             strict=True)))
+    print(
+        f"{'infrastructure':24}"
+        + "".join(f"{t * d * DAYS_PER_MONTH:>14,.0f}" for t, d in zip(totals, DAILY, strict=True))
+    )
     print(f"{'model (Bedrock)':24}" + "".join(f"{model * d * DAYS_PER_MONTH:>14,.0f}" for d in DAILY))
     m, ef_construction, ef_search = index_parameters()
-    print(f"\nOpenSearch ({args.retention_days} days of vectors kept, {DIMENSION}-d, HNSW m={m}, graphs in "
-          f"{8 * GRAPH_BYTES_PER_DIMENSION}-bit floats (faiss sq fp16); stack props "
-          "milkmobs:openSearchExpectedVectors / InstanceType / DataNodes):")
+    print(
+        f"\nOpenSearch ({args.retention_days} days of vectors kept, {DIMENSION}-d, HNSW m={m}, graphs in "
+        f"{8 * GRAPH_BYTES_PER_DIMENSION}-bit floats (faiss sq fp16); stack props "
+        "milkmobs:openSearchExpectedVectors / InstanceType / DataNodes):"
+    )
     for daily, dom, fp32 in zip(DAILY, domains, fp32_domains, strict=True):
         vectors = daily * args.retention_days
-        print(f"  {daily:>9,}/day: {vectors:>12,} vectors, {vectors * DIMENSION * 4 * 1.1 / GB:7.1f} GB per copy -> "
-              f"{dom.data_nodes} x {dom.instance_type}, {dom.replicas} replica, {dom.volume_gb} GB gp3 each "
-              f"(fp32 graphs: {fp32.data_nodes} x {fp32.instance_type}, ${fp32.monthly_usd:,.0f}/month)")
+        print(
+            f"  {daily:>9,}/day: {vectors:>12,} vectors, {vectors * DIMENSION * 4 * 1.1 / GB:7.1f} GB per copy -> "
+            f"{dom.data_nodes} x {dom.instance_type}, {dom.replicas} replica, {dom.volume_gb} GB gp3 each "
+            f"(fp32 graphs: {fp32.data_nodes} x {fp32.instance_type}, ${fp32.monthly_usd:,.0f}/month)"
+        )
     n = args.recall_vectors
     rng = np.random.default_rng(3)
     uniform = rng.standard_normal((n + 200, DIMENSION)).astype(np.float32)
     uniform /= np.linalg.norm(uniform, axis=1, keepdims=True)
-    print(f"  measured: recall@10 of faiss HNSW (m={m}, ef_construction={ef_construction}, ef_search={ef_search}) "
-          f"against exact search, {n:,} unit {DIMENSION}-d vectors + 200 queries:")
+    print(
+        f"  measured: recall@10 of faiss HNSW (m={m}, ef_construction={ef_construction}, ef_search={ef_search}) "
+        f"against exact search, {n:,} unit {DIMENSION}-d vectors + 200 queries:"
+    )
     for label, vectors in (("clustered (200 mobs)", _mixture(n + 200, 200, seed=2)), ("uniform", uniform)):
         recall32, recall16 = fp16_recall(vectors, m=m, ef_construction=ef_construction, ef_search=ef_search)
         print(f"    {label:21} fp32 graphs {recall32:.4f}, fp16 graphs {recall16:.4f}")
     goal = totals[1] / model
-    print(f"\nGoal: infrastructure <= 5% of model cost per video at 100k/day: {goal:.1%} -> "
-          f"{'met' if goal <= 0.05 else 'NOT met'}")
+    print(
+        f"\nGoal: infrastructure <= 5% of model cost per video at 100k/day: {goal:.1%} -> "
+        f"{'met' if goal <= 0.05 else 'NOT met'}"
+    )
     print(f"\nBatch re-clustering (hourly), k = {args.k}:")
     for line in batch_table(sorted(args.sample), args.k, settings.clustering.batch_sample):
         print(line)

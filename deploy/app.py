@@ -34,8 +34,9 @@ def build_app(app: cdk.App | None = None) -> tuple[cdk.App, MilkMobsStack]:
     region = os.environ.get("CDK_DEFAULT_REGION") or os.environ.get("AWS_REGION")
     env = cdk.Environment(account=account, region=region) if account or region else None
     stack_name = app.node.try_get_context("milkmobs:stackName") or "MilkMobs"
-    stack = MilkMobsStack(app, stack_name, config=config, env=env,
-                          description="milkmobs: video campaign analysis (TwelveLabs on Bedrock)")
+    stack = MilkMobsStack(
+        app, stack_name, config=config, env=env, description="milkmobs: video campaign analysis (TwelveLabs on Bedrock)"
+    )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app, stack
 

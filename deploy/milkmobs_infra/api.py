@@ -111,8 +111,15 @@ class MilkMobsApi(Construct):
                 metrics_enabled=True,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
                 access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=False, http_method=True, ip=True, protocol=True, request_time=True,
-                    resource_path=True, response_length=True, status=True, user=True,
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
                 ),
             ),
         )
@@ -123,16 +130,22 @@ class MilkMobsApi(Construct):
         self._error_responses(cors_origins)
         # One validator checks both the body (against the method's model) and required parameters.
         self.validator = self.api.add_request_validator(
-            "RequestValidator", request_validator_name="body-and-parameters",
-            validate_request_body=True, validate_request_parameters=True,
+            "RequestValidator",
+            request_validator_name="body-and-parameters",
+            validate_request_body=True,
+            validate_request_parameters=True,
         )
         self.models = {
             "SubmitRequest": self.api.add_model(
-                "SubmitRequestModel", content_type="application/json", model_name="SubmitRequest",
+                "SubmitRequestModel",
+                content_type="application/json",
+                model_name="SubmitRequest",
                 schema=_json_schema(gateway_schema(SubmitRequest)),
             ),
             "ValidateRequest": self.api.add_model(
-                "ValidateRequestModel", content_type="application/json", model_name="ValidateRequest",
+                "ValidateRequestModel",
+                content_type="application/json",
+                model_name="ValidateRequest",
                 schema=_json_schema(VALIDATE_REQUEST_SCHEMA),
             ),
         }
@@ -146,8 +159,9 @@ class MilkMobsApi(Construct):
         if route.admin:
             options.update(authorizer=self.authorizer, authorization_type=apigw.AuthorizationType.COGNITO)
         if route.body_model:
-            options.update(request_validator=self.validator,
-                           request_models={"application/json": self.models[route.body_model]})
+            options.update(
+                request_validator=self.validator, request_models={"application/json": self.models[route.body_model]}
+            )
         elif route.required_query:
             options.update(
                 request_validator=self.validator,
@@ -166,7 +180,10 @@ class MilkMobsApi(Construct):
             self_sign_up_enabled=False,  # admins are invited, never self-registered
             sign_in_aliases=cognito.SignInAliases(email=True),
             password_policy=cognito.PasswordPolicy(
-                min_length=12, require_digits=True, require_lowercase=True, require_uppercase=True,
+                min_length=12,
+                require_digits=True,
+                require_lowercase=True,
+                require_uppercase=True,
                 require_symbols=True,
             ),
             mfa=cognito.Mfa.REQUIRED,
@@ -177,7 +194,10 @@ class MilkMobsApi(Construct):
             removal_policy=removal_policy,
         )
         cognito.CfnUserPoolGroup(
-            self, "AdminsGroup", user_pool_id=pool.user_pool_id, group_name=ADMIN_GROUP,
+            self,
+            "AdminsGroup",
+            user_pool_id=pool.user_pool_id,
+            group_name=ADMIN_GROUP,
             description="May call the /admin routes",
         )
         # The dashboard signs in through the hosted UI with the authorization code flow: a public client
@@ -237,16 +257,26 @@ def _json_schema(schema: Mapping[str, Any]) -> apigw.JsonSchema:
             types = raw_type if isinstance(raw_type, list) else [raw_type]
             mapped = [apigw.JsonSchemaType[t.upper()] for t in types]
             kwargs["type"] = mapped if len(mapped) > 1 else mapped[0]
-        for key, arg in (("maxLength", "max_length"), ("minLength", "min_length"), ("maxItems", "max_items"),
-                         ("minItems", "min_items"), ("minimum", "minimum"), ("maximum", "maximum"),
-                         ("enum", "enum"), ("required", "required")):
+        for key, arg in (
+            ("maxLength", "max_length"),
+            ("minLength", "min_length"),
+            ("maxItems", "max_items"),
+            ("minItems", "min_items"),
+            ("minimum", "minimum"),
+            ("maximum", "maximum"),
+            ("enum", "enum"),
+            ("required", "required"),
+        ):
             if key in node:
                 kwargs[arg] = node[key]
         if "items" in node:
             kwargs["items"] = convert(node["items"])
         if "properties" in node:
             kwargs["properties"] = {k: convert(v) for k, v in node["properties"].items()}
-        return apigw.JsonSchema(schema=apigw.JsonSchemaVersion.DRAFT4, **kwargs) if "properties" in node else \
-            apigw.JsonSchema(**kwargs)
+        return (
+            apigw.JsonSchema(schema=apigw.JsonSchemaVersion.DRAFT4, **kwargs)
+            if "properties" in node
+            else apigw.JsonSchema(**kwargs)
+        )
 
     return convert(schema)

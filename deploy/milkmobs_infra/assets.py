@@ -73,10 +73,14 @@ def bytecode_command(python_version: str) -> str:
     read-only and the asset zip does not keep the sources' mtimes, so timestamp pycs would be
     recompiled at every cold start)."""
     major, minor = (int(part) for part in python_version.split("."))
-    guard = (f"import sys; v = sys.version_info[:2]; sys.exit(0 if v == ({major}, {minor}) else "
-             f"'the bundling image runs Python %d.%d, the runtime is {major}.{minor}' % v)")
-    return (f'python -c "{guard}" && cp -R /asset-input/. /asset-output/ && '
-            "python -m compileall -q -j 0 --invalidation-mode unchecked-hash /asset-output")
+    guard = (
+        f"import sys; v = sys.version_info[:2]; sys.exit(0 if v == ({major}, {minor}) else "
+        f"'the bundling image runs Python %d.%d, the runtime is {major}.{minor}' % v)"
+    )
+    return (
+        f'python -c "{guard}" && cp -R /asset-input/. /asset-output/ && '
+        "python -m compileall -q -j 0 --invalidation-mode unchecked-hash /asset-output"
+    )
 
 
 def bytecode_bundling(runtime: lambda_.Runtime) -> cdk.BundlingOptions:
@@ -109,8 +113,18 @@ def pip_command(
     With ``platforms`` the wheels are Lambda's (``python_version`` required); without, they are
     the running interpreter's.
     """
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-               "--require-hashes", "--no-deps", "--only-binary=:all:"]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-compile",
+        "--require-hashes",
+        "--no-deps",
+        "--only-binary=:all:",
+    ]
     if platforms:
         if python_version is None:
             raise ValueError("a cross-platform install needs the target's Python version")
@@ -146,14 +160,19 @@ def build_layer_dir(
     with (build_dir / f"{layer_dir.name}.lock").open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # parallel test workers build each layer once
         if not (layer_dir / ".complete").exists():
-            _build(name, lock, layer_dir, python_version=python_version, mode=mode, platforms=platforms,
-                   runner=runner)
+            _build(name, lock, layer_dir, python_version=python_version, mode=mode, platforms=platforms, runner=runner)
     return layer_dir
 
 
 def _build(
-    name: str, lock: Path, layer_dir: Path, *, python_version: str | None, mode: AssetMode,
-    platforms: Sequence[str], runner: Runner,
+    name: str,
+    lock: Path,
+    layer_dir: Path,
+    *,
+    python_version: str | None,
+    mode: AssetMode,
+    platforms: Sequence[str],
+    runner: Runner,
 ) -> None:
     staging = layer_dir.with_name(f"{layer_dir.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)

@@ -85,8 +85,11 @@ class DeployConfig:
 
 def _removal(raw: Any) -> cdk.RemovalPolicy:
     # "retain" keeps data on update and delete, never a failed first create (see removal_policy)
-    table = {"retain": cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE, "destroy": cdk.RemovalPolicy.DESTROY,
-             "snapshot": cdk.RemovalPolicy.SNAPSHOT}
+    table = {
+        "retain": cdk.RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+        "destroy": cdk.RemovalPolicy.DESTROY,
+        "snapshot": cdk.RemovalPolicy.SNAPSHOT,
+    }
     try:
         return table[str(raw).lower()]
     except KeyError:

@@ -46,7 +46,8 @@ class MediaDistribution(Construct):
             cloudfront.ResponseHeadersPolicy.CORS_ALLOW_ALL_ORIGINS_WITH_PREFLIGHT
             if "*" in cors_origins
             else cloudfront.ResponseHeadersPolicy(
-                self, "MediaCors",
+                self,
+                "MediaCors",
                 comment="milkmobs media: CORS for the configured origins",
                 cors_behavior=cloudfront.ResponseHeadersCorsBehavior(
                     access_control_allow_origins=list(cors_origins),

@@ -33,6 +33,7 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 # Functions that read a video copy it to /tmp first: room for the largest upload (500 MB by default).
 MEDIA_EPHEMERAL_STORAGE_MIB = 1024
 
+
 def _group(name: str, *fields: str) -> frozenset[str]:
     """Settings of group ``name`` by dotted name (``aws.region``); all of the group's without ``fields``."""
     return frozenset(f"{name}.{field}" for field in (fields or GROUPS[name].model_fields))
@@ -41,8 +42,11 @@ def _group(name: str, *fields: str) -> frozenset[str]:
 # What every function reads: the core's configuration (built whole in every container) and what
 # picks its adapters. Every adapter is built on first use, so the settings of one are read only by
 # the functions that use it.
-CORE_SETTINGS = frozenset({"backend", "campaign", "random_seed"}) | _group("uploads") | _group("clustering") | _group(
-    "aws", "region", "media_processing"
+CORE_SETTINGS = (
+    frozenset({"backend", "campaign", "random_seed"})
+    | _group("uploads")
+    | _group("clustering")
+    | _group("aws", "region", "media_processing")
 )
 MEDIA_SETTINGS = _group("aws", "media_bucket", "media_bucket_owner", "cloudfront_domain")
 MODEL_SETTINGS = _group("models")
@@ -169,8 +173,9 @@ class LambdaFunctions(Construct):
             assets.check_unzipped_size(spec.name, parts)
             self.unzipped_bytes[spec.name] = sum(parts)
         for spec in FUNCTION_SPECS:
-            self._add(spec, code, environment_for(spec, settings_values), name_prefix, log_retention_days,
-                      removal_policy)
+            self._add(
+                spec, code, environment_for(spec, settings_values), name_prefix, log_retention_days, removal_policy
+            )
 
     def _add(
         self,
@@ -182,9 +187,7 @@ class LambdaFunctions(Construct):
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         scope = Construct(self, _pascal(spec.name))
-        log_group = logs.LogGroup(
-            scope, "Logs", retention=retention(log_retention_days), removal_policy=removal_policy
-        )
+        log_group = logs.LogGroup(scope, "Logs", retention=retention(log_retention_days), removal_policy=removal_policy)
         role = iam.Role(
             scope,
             "Role",
@@ -214,8 +217,11 @@ class LambdaFunctions(Construct):
             ephemeral_storage_size=cdk.Size.mebibytes(MEDIA_EPHEMERAL_STORAGE_MIB) if spec.media else None,
             # Powertools Tracer writes X-Ray subsegments under the segment Lambda opens
             tracing=lambda_.Tracing.ACTIVE,
-            environment={**environment, "POWERTOOLS_SERVICE_NAME": spec.name,
-                         "POWERTOOLS_METRICS_NAMESPACE": permissions.METRICS_NAMESPACE},
+            environment={
+                **environment,
+                "POWERTOOLS_SERVICE_NAME": spec.name,
+                "POWERTOOLS_METRICS_NAMESPACE": permissions.METRICS_NAMESPACE,
+            },
         )
         self.functions[spec.name] = function
         self.roles[spec.name] = role

@@ -59,8 +59,12 @@ class Monitoring(Construct):
 
         def fn_metrics(metric: str) -> list[cw.IMetric]:
             return [
-                f.metric(metric, period=FIVE_MINUTES, statistic="Sum" if metric != "Duration" else "Average",
-                         label=f.node.scope.node.id if f.node.scope else None)
+                f.metric(
+                    metric,
+                    period=FIVE_MINUTES,
+                    statistic="Sum" if metric != "Duration" else "Average",
+                    label=f.node.scope.node.id if f.node.scope else None,
+                )
                 for f in analysis_functions
             ]
 
@@ -85,8 +89,10 @@ class Monitoring(Construct):
         self.dashboard.add_widgets(
             cw.GraphWidget(
                 title="Step Functions Execution Time",
-                left=[state_machine.metric_time(period=FIVE_MINUTES, statistic="Average"),
-                      state_machine.metric_time(period=FIVE_MINUTES, statistic="p90")],
+                left=[
+                    state_machine.metric_time(period=FIVE_MINUTES, statistic="Average"),
+                    state_machine.metric_time(period=FIVE_MINUTES, statistic="p90"),
+                ],
                 width=12,
             ),
             cw.GraphWidget(
@@ -126,8 +132,10 @@ class Monitoring(Construct):
             ),
             cw.GraphWidget(
                 title="Bedrock Token Usage",
-                left=[bedrock_search("BedrockInputTokens", "input tokens"),
-                      bedrock_search("BedrockOutputTokens", "output tokens")],
+                left=[
+                    bedrock_search("BedrockInputTokens", "input tokens"),
+                    bedrock_search("BedrockOutputTokens", "output tokens"),
+                ],
                 width=12,
             ),
         )
@@ -150,10 +158,13 @@ class Monitoring(Construct):
             period=FIVE_MINUTES,
         )
         sfn_alarm = failure_rate.create_alarm(
-            self, "StepFunctionsHighFailureRate",
+            self,
+            "StepFunctionsHighFailureRate",
             alarm_name=self._alarm_prefix + "StepFunctionsHighFailureRate",
             alarm_description="More than 5% of video analysis executions failed in 5 minutes",
-            threshold=5, evaluation_periods=1, treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            threshold=5,
+            evaluation_periods=1,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
         )
         # A metric-math alarm takes at most 10 metrics, so each function gets its own error-rate
@@ -172,14 +183,18 @@ class Monitoring(Construct):
             name = function.node.scope.node.id if function.node.scope else function.node.id
             per_function.append(
                 rate.create_alarm(
-                    self, f"ErrorRate{name}",
+                    self,
+                    f"ErrorRate{name}",
                     alarm_description=f"{name}: more than 10% of invocations failed in 5 minutes",
-                    threshold=10, evaluation_periods=1, treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                    threshold=10,
+                    evaluation_periods=1,
+                    treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
                     comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 )
             )
         lambda_alarm = cw.CompositeAlarm(
-            self, "LambdaHighErrorRate",
+            self,
+            "LambdaHighErrorRate",
             composite_alarm_name=self._alarm_prefix + "LambdaHighErrorRate",
             alarm_description="Some milkmobs function has an error rate above 10%",
             alarm_rule=cw.AlarmRule.any_of(*per_function),
@@ -190,10 +205,13 @@ class Monitoring(Construct):
         }
         for alarm_name, function in (("AnalysisPegasusErrors", pegasus), ("AnalysisMarengoErrors", marengo)):
             alarms[alarm_name] = function.metric_errors(period=FIVE_MINUTES).create_alarm(
-                self, alarm_name,
+                self,
+                alarm_name,
                 alarm_name=self._alarm_prefix + alarm_name,
                 alarm_description=f"{alarm_name}: the Lambda failed at least once in 5 minutes",
-                threshold=1, evaluation_periods=1, treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                threshold=1,
+                evaluation_periods=1,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
                 comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             )
         if self.topic is not None:

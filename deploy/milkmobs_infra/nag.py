@@ -52,54 +52,99 @@ def acknowledge_findings(stack: MilkMobsStack) -> None:
 
     # --- IAM5: scoped wildcards, each the narrowest the service allows ------------------------
     for role in roles.values():
-        _ack(role, f"IAM5[Resource::{videos_arn}/index/*]",
-             "Queries on the Videos table's own GSIs (byUser, byStatus, byMob): DynamoDB needs the index ARNs.")
-        for pattern, why in (("vid_*.mp4", "videos are vid_<id>.mp4"), ("vid_*", "videos are vid_<id>.mp4"),
-                             ("thumbnails/*", "thumbnails/<id>.jpg"), ("embeddings/*", "Marengo job output")):
-            _ack(role, f"IAM5[Resource::{bucket_arn}/{pattern}]",
-                 f"Object access limited to one key pattern of the media bucket ({why}); ids are not known ahead.")
+        _ack(
+            role,
+            f"IAM5[Resource::{videos_arn}/index/*]",
+            "Queries on the Videos table's own GSIs (byUser, byStatus, byMob): DynamoDB needs the index ARNs.",
+        )
+        for pattern, why in (
+            ("vid_*.mp4", "videos are vid_<id>.mp4"),
+            ("vid_*", "videos are vid_<id>.mp4"),
+            ("thumbnails/*", "thumbnails/<id>.jpg"),
+            ("embeddings/*", "Marengo job output"),
+        ):
+            _ack(
+                role,
+                f"IAM5[Resource::{bucket_arn}/{pattern}]",
+                f"Object access limited to one key pattern of the media bucket ({why}); ids are not known ahead.",
+            )
     domain_path = f"arn:<AWS::Partition>:es:{region}:{account}:domain/{stack.search.domain_name}"
     for spec in FUNCTION_SPECS:
         role = roles[spec.name]
-        _ack(role, "IAM5[Resource::*]",
-             "Active tracing: xray:PutTraceSegments/PutTelemetryRecords take no resource (Powertools Tracer)."
-             + (" cloudwatch:GetMetricData and ListMetrics have no resource-level permissions (read-only usage "
-                "statistics)." if spec.metrics is Metrics.READ else "")
-             + (" bedrock:ListAsyncInvokes is a List action with no resource type (finding the job a "
-                "conflicting start already made)." if Model.MARENGO in spec.models else ""))
+        _ack(
+            role,
+            "IAM5[Resource::*]",
+            "Active tracing: xray:PutTraceSegments/PutTelemetryRecords take no resource (Powertools Tracer)."
+            + (
+                " cloudwatch:GetMetricData and ListMetrics have no resource-level permissions (read-only usage "
+                "statistics)."
+                if spec.metrics is Metrics.READ
+                else ""
+            )
+            + (
+                " bedrock:ListAsyncInvokes is a List action with no resource type (finding the job a "
+                "conflicting start already made)."
+                if Model.MARENGO in spec.models
+                else ""
+            ),
+        )
         if spec.search is not Search.NONE:
             for path in ("", "/_mapping", "/_doc/*", "/_count", "/_search"):
-                _ack(role, f"IAM5[Resource::{domain_path}/{index_prefix}*{path}]",
-                     "OpenSearch paths of this deployment's indexes (<prefix>video-embeddings) of this one domain.")
+                _ack(
+                    role,
+                    f"IAM5[Resource::{domain_path}/{index_prefix}*{path}]",
+                    "OpenSearch paths of this deployment's indexes (<prefix>video-embeddings) of this one domain.",
+                )
         for model in spec.models:
             model_id = stack.config.pegasus_model_id if model is Model.PEGASUS else stack.config.marengo_model_id
-            base = model_id.split(".", 1)[1] if model_id.split(".", 1)[0] in ("us", "eu", "apac", "global") \
-                else model_id
-            _ack(role, f"IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/{base}]",
-                 "A cross-Region inference profile routes to this one model in any Region of its geography.")
+            base = (
+                model_id.split(".", 1)[1] if model_id.split(".", 1)[0] in ("us", "eu", "apac", "global") else model_id
+            )
+            _ack(
+                role,
+                f"IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/{base}]",
+                "A cross-Region inference profile routes to this one model in any Region of its geography.",
+            )
             if model is Model.MARENGO:
-                _ack(role,
-                     f"IAM5[Resource::arn:<AWS::Partition>:bedrock:{bedrock_region}:{account}:async-invoke/*]",
-                     "GetAsyncInvoke names a job, not a model: this account's Bedrock jobs in this Region only.")
+                _ack(
+                    role,
+                    f"IAM5[Resource::arn:<AWS::Partition>:bedrock:{bedrock_region}:{account}:async-invoke/*]",
+                    "GetAsyncInvoke names a job, not a model: this account's Bedrock jobs in this Region only.",
+                )
         if spec.executions in (Executions.READ, Executions.START_AND_READ):
             sm_name = stack.workflow.state_machine_name
-            _ack(role, f"IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:execution:{sm_name}:*]",
-                 "Reading executions of this one state machine (named by video id, not known ahead).")
+            _ack(
+                role,
+                f"IAM5[Resource::arn:<AWS::Partition>:states:{region}:{account}:execution:{sm_name}:*]",
+                "Reading executions of this one state machine (named by video id, not known ahead).",
+            )
         for target in spec.invokes:
-            _ack(role, f"IAM5[Resource::{_arn(stack, fns[target])}:*]",
-                 "CDK's grant_invoke covers the function's versions and aliases: still one function.")
-    _ack(stack.workflow.state_machine, "IAM5[Resource::*]",
-         "X-Ray PutTraceSegments/GetSampling* and the CloudWatch Logs delivery actions that Step Functions "
-         "logging needs have no resource-level permissions.")
+            _ack(
+                role,
+                f"IAM5[Resource::{_arn(stack, fns[target])}:*]",
+                "CDK's grant_invoke covers the function's versions and aliases: still one function.",
+            )
+    _ack(
+        stack.workflow.state_machine,
+        "IAM5[Resource::*]",
+        "X-Ray PutTraceSegments/GetSampling* and the CloudWatch Logs delivery actions that Step Functions "
+        "logging needs have no resource-level permissions.",
+    )
     for handler in stack.workflow.definition.lambda_functions():
-        _ack(stack.workflow.state_machine, f"IAM5[Resource::{_arn(stack, fns[handler])}:*]",
-             "The state machine invokes this one function (any version or alias).")
+        _ack(
+            stack.workflow.state_machine,
+            f"IAM5[Resource::{_arn(stack, fns[handler])}:*]",
+            "The state machine invokes this one function (any version or alias).",
+        )
 
     # --- CDK-provided helper functions ---------------------------------------------------------
     for child in stack.node.children:
         if child.node.id.startswith("BucketNotificationsHandler"):
-            _ack(child, BASIC_EXECUTION_ROLE,
-                 "CDK's bucket-notification helper uses AWSLambdaBasicExecutionRole (logs only).")
+            _ack(
+                child,
+                BASIC_EXECUTION_ROLE,
+                "CDK's bucket-notification helper uses AWSLambdaBasicExecutionRole (logs only).",
+            )
     pages_arn = _arn(stack, stack.web.bucket)
     for child in stack.node.children:
         if child.node.id.startswith("Custom::CDKBucketDeployment"):  # publishes the web pages
@@ -110,18 +155,30 @@ def acknowledge_findings(stack: MilkMobsStack) -> None:
             assets = f"arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-{account}-{region}"
             _ack(child, f"IAM5[Resource::{assets}/*]", f"{why}: it reads the bootstrap asset bucket's objects.")
             _ack(child, f"IAM5[Resource::{pages_arn}/*]", f"{why}: it writes and prunes the pages' objects.")
-            _ack(child, "IAM5[Resource::*]",
-                 "cloudfront:CreateInvalidation/GetInvalidation after a publish (no narrower resource in CDK's grant).")
+            _ack(
+                child,
+                "IAM5[Resource::*]",
+                "cloudfront:CreateInvalidation/GetInvalidation after a publish (no narrower resource in CDK's grant).",
+            )
             _ack(child, "L1", "The runtime of CDK's BucketDeployment handler is chosen by the CDK release.")
     provider = stack.video_index.provider
-    _ack(provider, BASIC_EXECUTION_ROLE,
-         "The custom-resource Provider framework uses AWSLambdaBasicExecutionRole (logs only).")
-    _ack(provider, f"IAM5[Resource::{_arn(stack, fns[the_one(Trigger.CUSTOM_RESOURCE).name])}:*]",
-         "The Provider framework invokes create-opensearch-index only (any version).")
+    _ack(
+        provider,
+        BASIC_EXECUTION_ROLE,
+        "The custom-resource Provider framework uses AWSLambdaBasicExecutionRole (logs only).",
+    )
+    _ack(
+        provider,
+        f"IAM5[Resource::{_arn(stack, fns[the_one(Trigger.CUSTOM_RESOURCE).name])}:*]",
+        "The Provider framework invokes create-opensearch-index only (any version).",
+    )
 
     # --- service-level choices -------------------------------------------------------------------
-    _ack(stack.api.api, API_GATEWAY_LOGS_ROLE,
-         "API Gateway's account-level CloudWatch role needs AmazonAPIGatewayPushToCloudWatchLogs.")
+    _ack(
+        stack.api.api,
+        API_GATEWAY_LOGS_ROLE,
+        "API Gateway's account-level CloudWatch role needs AmazonAPIGatewayPushToCloudWatchLogs.",
+    )
     _ack(stack.api.api, "APIG3", "No WAF by default (cost); attach a web ACL to the stage for public launches.")
     public = "Public consumer route of the API contract (ARCHITECTURE.md); only /admin/* needs a signed-in admin."
     for (_method, path), method in stack.api.methods.items():
@@ -131,18 +188,34 @@ def acknowledge_findings(stack: MilkMobsStack) -> None:
     distribution = stack.delivery.distribution
     _ack(distribution, "CFR1", "A campaign is not limited to some countries; add geo restrictions per campaign.")
     _ack(distribution, "CFR2", "No WAF by default (cost); videos are public campaign content.")
-    _ack(distribution, "CFR4",
-         "The default *.cloudfront.net certificate's policy is fixed at TLSv1; give the distribution a custom "
-         "domain and certificate (with minimum protocol TLSv1.2_2021) to close it.")
+    _ack(
+        distribution,
+        "CFR4",
+        "The default *.cloudfront.net certificate's policy is fixed at TLSv1; give the distribution a custom "
+        "domain and certificate (with minimum protocol TLSv1.2_2021) to close it.",
+    )
     domain = stack.search.domain
-    _ack(domain, "OS1", "Public endpoint with an IAM resource policy naming the functions' roles and SigV4 on "
-                        "every call; a VPC would put every Lambda behind NAT or VPC endpoints for no gain here.")
-    _ack(domain, "OS3", "Access is limited by IAM principals (the functions' roles), not by IP: Lambdas have no "
-                        "fixed addresses.")
+    _ack(
+        domain,
+        "OS1",
+        "Public endpoint with an IAM resource policy naming the functions' roles and SigV4 on "
+        "every call; a VPC would put every Lambda behind NAT or VPC endpoints for no gain here.",
+    )
+    _ack(
+        domain,
+        "OS3",
+        "Access is limited by IAM principals (the functions' roles), not by IP: Lambdas have no fixed addresses.",
+    )
     _ack(domain, "OS4", "The seed's single small data node; dedicated masters are a size prop away for production.")
     if stack.config.opensearch_data_nodes == 1:
         _ack(domain, "OS7", "One data node (the seed's size): zone awareness needs at least two.")
-    _ack(stack.failures.queue, "SQS3",
-         "This queue is the dead-letter queue: the rule targets' DLQ and the functions' on-failure destination.")
-    _ack(stack.cursor_secret, "SMG4",
-         "The cursor HMAC key: rotating it only invalidates open pagination cursors; rotate by redeploying.")
+    _ack(
+        stack.failures.queue,
+        "SQS3",
+        "This queue is the dead-letter queue: the rule targets' DLQ and the functions' on-failure destination.",
+    )
+    _ack(
+        stack.cursor_secret,
+        "SMG4",
+        "The cursor HMAC key: rotating it only invalidates open pagination cursors; rotate by redeploying.",
+    )

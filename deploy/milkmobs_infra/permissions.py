@@ -24,8 +24,14 @@ from milkmobs_infra.function_specs import Data, Executions, FunctionSpec, Metric
 METRICS_NAMESPACE = "MilkMobs/Bedrock"
 
 # The table's data actions of CDK's grant_read_data / grant_read_write_data, without the stream's.
-TABLE_READ = ("dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:Scan",
-              "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable")
+TABLE_READ = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:GetItem",
+    "dynamodb:Scan",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+)
 TABLE_WRITE = ("dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 
 # OpenSearch HTTP verbs and index paths (relative to the index pattern) per access level.
@@ -75,8 +81,10 @@ def model_arns(model_id: str, *, region: str, account: str) -> list[str]:
     base = base_model_id(model_id)
     return [
         f"arn:{cdk.Aws.PARTITION}:bedrock:*::foundation-model/{base}",
-        *(f"arn:{cdk.Aws.PARTITION}:bedrock:{region}:{account}:inference-profile/{prefix}{base}"
-          for prefix in GEO_PREFIXES),
+        *(
+            f"arn:{cdk.Aws.PARTITION}:bedrock:{region}:{account}:inference-profile/{prefix}{base}"
+            for prefix in GEO_PREFIXES
+        ),
     ]
 
 
@@ -111,13 +119,17 @@ def read_metrics_statement() -> iam.PolicyStatement:
 
 def search_statements(level: Search, granted: Granted) -> list[iam.PolicyStatement]:
     """Identity statements for ``level``; the domain's resource policy repeats them per role."""
-    return [iam.PolicyStatement(actions=list(actions), resources=search_paths(paths, granted))
-            for actions, paths in search_grants(level)]
+    return [
+        iam.PolicyStatement(actions=list(actions), resources=search_paths(paths, granted))
+        for actions, paths in search_grants(level)
+    ]
 
 
 def search_paths(paths: tuple[str | None, ...], granted: Granted) -> list[str]:
-    return [f"{granted.domain_arn}/_bulk" if path is None else f"{granted.domain_arn}/{granted.index_pattern}{path}"
-            for path in paths]
+    return [
+        f"{granted.domain_arn}/_bulk" if path is None else f"{granted.domain_arn}/{granted.index_pattern}{path}"
+        for path in paths
+    ]
 
 
 def grant(spec: FunctionSpec, function: lambda_.Function, granted: Granted) -> None:
@@ -136,8 +148,9 @@ def grant(spec: FunctionSpec, function: lambda_.Function, granted: Granted) -> N
         function.add_to_role_policy(iam.PolicyStatement(actions=list(objects.actions), resources=[resource]))
     if spec.deletes_media:
         # a deleted object's cached copies leave CloudFront's edges (CreateInvalidation)
-        function.add_to_role_policy(iam.PolicyStatement(actions=["cloudfront:CreateInvalidation"],
-                                                        resources=[granted.distribution_arn]))
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["cloudfront:CreateInvalidation"], resources=[granted.distribution_arn])
+        )
     for model in spec.models:
         for statement in model_statements(model, granted, account=stack.account):
             function.add_to_role_policy(statement)
@@ -150,9 +163,11 @@ def grant(spec: FunctionSpec, function: lambda_.Function, granted: Granted) -> N
         granted.state_machine.grant_start_execution(function)
     if spec.executions in (Executions.READ, Executions.START_AND_READ):
         # executions are named by the video id, so the adapter never needs to list them
-        function.add_to_role_policy(iam.PolicyStatement(
-            actions=["states:DescribeExecution", "states:GetExecutionHistory"],
-            resources=[granted.executions_arn_prefix + ":*"],
-        ))
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:GetExecutionHistory"],
+                resources=[granted.executions_arn_prefix + ":*"],
+            )
+        )
     for target in spec.invokes:
         granted.functions[target].grant_invoke(function)

@@ -27,11 +27,26 @@ from milkmobs.adapters.aws.bedrock.models import base_model_id
 MODEL_REGIONS: dict[str, frozenset[str]] = {
     "twelvelabs.marengo-embed-3-0-v1:0": frozenset({"us-east-1", "eu-west-1", "ap-northeast-2"}),
     "twelvelabs.marengo-embed-2-7-v1:0": frozenset({"us-east-1", "eu-west-1", "ap-northeast-2"}),
-    "twelvelabs.pegasus-1-2-v1:0": frozenset({
-        "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "ca-west-1",
-        "eu-west-1", "eu-central-1", "eu-west-2", "eu-west-3", "eu-north-1",
-        "ap-northeast-1", "ap-northeast-2", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
-    }),
+    "twelvelabs.pegasus-1-2-v1:0": frozenset(
+        {
+            "us-east-1",
+            "us-east-2",
+            "us-west-1",
+            "us-west-2",
+            "ca-central-1",
+            "ca-west-1",
+            "eu-west-1",
+            "eu-central-1",
+            "eu-west-2",
+            "eu-west-3",
+            "eu-north-1",
+            "ap-northeast-1",
+            "ap-northeast-2",
+            "ap-south-1",
+            "ap-southeast-1",
+            "ap-southeast-2",
+        }
+    ),
 }
 
 

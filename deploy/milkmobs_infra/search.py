@@ -47,7 +47,8 @@ class VectorSearch(Construct):
         self._grants: list[tuple[iam.IRole, list[str], list[str]]] = []
         log_groups = {
             kind: logs.LogGroup(
-                self, f"{kind}Logs",
+                self,
+                f"{kind}Logs",
                 log_group_name=f"/aws/opensearch/{domain_name}/{kind.lower()}",
                 retention=_retention(log_retention_days),
                 removal_policy=removal_policy,
@@ -57,7 +58,8 @@ class VectorSearch(Construct):
         # OpenSearch may write to exactly these groups. A native AWS::Logs::ResourcePolicy instead
         # of CDK's default (a custom-resource Lambda allowed logs:PutResourcePolicy on "*").
         logs_policy = logs.ResourcePolicy(
-            self, "LogsResourcePolicy",
+            self,
+            "LogsResourcePolicy",
             resource_policy_name=f"{domain_name}-opensearch-logs",
             policy_statements=[
                 iam.PolicyStatement(
@@ -152,7 +154,9 @@ class VideoIndex(Construct):
         self.provider = cr.Provider(self, "Provider", on_event_handler=handler, log_group=provider_logs)
         # The properties are passed to the handler; a change (dimension, engine) triggers an Update.
         self.resource = cdk.CustomResource(
-            self, "VideosIndex", service_token=self.provider.service_token, properties=properties,
+            self,
+            "VideosIndex",
+            service_token=self.provider.service_token,
+            properties=properties,
             resource_type="Custom::OpenSearchIndex",
         )
-

@@ -61,7 +61,12 @@ class DomainPlan:
 
 
 def plan(
-    vectors: int, dimension: int, *, hnsw_m: int = 16, headroom: float = 1.25, min_nodes: int = 1,
+    vectors: int,
+    dimension: int,
+    *,
+    hnsw_m: int = 16,
+    headroom: float = 1.25,
+    min_nodes: int = 1,
     bytes_per_dimension: int = GRAPH_BYTES_PER_DIMENSION,
 ) -> DomainPlan:
     """The cheapest domain (from ``INSTANCES``) of at least ``min_nodes`` that holds ``vectors``: one
@@ -72,9 +77,7 @@ def plan(
             replicas = 1 if nodes >= 2 else 0
             copies = 1 + replicas
             graph = graph_bytes_per_copy(vectors, dimension, hnsw_m, bytes_per_dimension)
-            if graph * copies * headroom > nodes * knn_memory_bytes(
-                instance_type
-            ):
+            if graph * copies * headroom > nodes * knn_memory_bytes(instance_type):
                 continue
             volume = max(10, math.ceil(disk_gb_per_copy(vectors, dimension) * copies * headroom / nodes))
             cost = nodes * (hourly * HOURS_PER_MONTH + volume * GP3_PER_GB_MONTH)
@@ -118,8 +121,9 @@ def volume_for(config: DeployConfig) -> int:
     from milkmobs.adapters.aws.bedrock.models import marengo_spec
 
     dimension = config.embedding_dimension or marengo_spec(config.marengo_model_id).native_dimension
-    check_domain(vectors, dimension, instance_type=config.opensearch_instance_type,
-                 data_nodes=config.opensearch_data_nodes)
+    check_domain(
+        vectors, dimension, instance_type=config.opensearch_instance_type, data_nodes=config.opensearch_data_nodes
+    )
     return max(config.opensearch_volume_gb, required_volume_gb(vectors, dimension, config.opensearch_data_nodes))
 
 

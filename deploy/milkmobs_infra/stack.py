@@ -60,17 +60,27 @@ class MilkMobsStack(cdk.Stack):
         if "*" not in upload_origins:
             upload_origins = (*upload_origins, CLOUDFRONT_ORIGINS)
         storage = MediaStorage(
-            self, "Storage", cors_origins=upload_origins, removal_policy=config.removal_policy,
+            self,
+            "Storage",
+            cors_origins=upload_origins,
+            removal_policy=config.removal_policy,
             log_retention_days=config.log_retention_days,
         )
         tables = DataTables(self, "Tables", removal_policy=config.removal_policy)
         web = WebSite(self, "Web", log_bucket=storage.log_bucket, removal_policy=config.removal_policy)
         delivery = MediaDistribution(
-            self, "Delivery", bucket=storage.bucket, log_bucket=storage.log_bucket, cors_origins=config.cors_origins,
-            pages_bucket=web.bucket, folder_index=web.folder_index, pages_headers=web.headers,
+            self,
+            "Delivery",
+            bucket=storage.bucket,
+            log_bucket=storage.log_bucket,
+            cors_origins=config.cors_origins,
+            pages_bucket=web.bucket,
+            folder_index=web.folder_index,
+            pages_headers=web.headers,
         )
         search = VectorSearch(
-            self, "Search",
+            self,
+            "Search",
             domain_name=f"{p}-videos",
             engine_version=config.opensearch_engine_version,
             instance_type=config.opensearch_instance_type,
@@ -81,17 +91,24 @@ class MilkMobsStack(cdk.Stack):
         )
         # Cursors are HMAC-signed with this secret (tamper-evident pagination).
         cursor_secret = secretsmanager.Secret(
-            self, "CursorSecret",
+            self,
+            "CursorSecret",
             description="milkmobs: HMAC key of pagination cursors (MILKMOBS_AWS__CURSOR_SECRET_ID names it)",
             generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True),
             removal_policy=config.removal_policy,
         )
         bedrock_region = config.bedrock_region or self.region
-        require_models_offered(self, region=bedrock_region, stack_region=self.region,
-                               model_ids=(config.pegasus_model_id, config.marengo_model_id))
-        index_prefix = str(config.settings_overrides.get(
-            "opensearch.index_prefix", OpenSearchSettings.model_fields["index_prefix"].default
-        ))
+        require_models_offered(
+            self,
+            region=bedrock_region,
+            stack_region=self.region,
+            model_ids=(config.pegasus_model_id, config.marengo_model_id),
+        )
+        index_prefix = str(
+            config.settings_overrides.get(
+                "opensearch.index_prefix", OpenSearchSettings.model_fields["index_prefix"].default
+            )
+        )
         # Every setting the stack knows; each function's environment keeps only those it reads.
         settings_values: dict[str, Any] = {
             "backend": Backend.AWS.value,
@@ -114,7 +131,8 @@ class MilkMobsStack(cdk.Stack):
             **config.settings_overrides,
         }
         functions = LambdaFunctions(
-            self, "Functions",
+            self,
+            "Functions",
             name_prefix=p,
             settings_values=settings_values,
             asset_mode=config.asset_mode,
@@ -137,11 +155,15 @@ class MilkMobsStack(cdk.Stack):
             if set(spec.triggers) & ASYNC_TRIGGERS:
                 failures.route(fns[spec.name])
         bus_and_schedule = EventsAndSchedule(
-            self, "Events", batch_clustering=fns[the_one(Trigger.SCHEDULE).name],
-            sweep=fns[the_one(Trigger.SWEEP).name], dead_letter_queue=failures.queue,
+            self,
+            "Events",
+            batch_clustering=fns[the_one(Trigger.SCHEDULE).name],
+            sweep=fns[the_one(Trigger.SWEEP).name],
+            dead_letter_queue=failures.queue,
         )
         workflow = AnalysisWorkflow(
-            self, "Workflow",
+            self,
+            "Workflow",
             definition=ANALYSIS_WORKFLOW,
             functions=fns,
             event_bus=bus_and_schedule.bus,
@@ -151,35 +173,49 @@ class MilkMobsStack(cdk.Stack):
         )
         state_machine = workflow.state_machine
         UncaughtExecutionEnds(
-            self, "UncaughtExecutionEnds",
+            self,
+            "UncaughtExecutionEnds",
             state_machine_arn=state_machine.state_machine_arn,
             mark_failed=fns[the_one(Trigger.EXECUTION_END).name],
             dead_letter_queue=failures.queue,
         )
         granted = permissions.Granted(
-            videos=tables.videos, mobs=tables.mobs, bucket=storage.bucket, cursor_secret=cursor_secret,
+            videos=tables.videos,
+            mobs=tables.mobs,
+            bucket=storage.bucket,
+            cursor_secret=cursor_secret,
             state_machine=state_machine,
             executions_arn_prefix=self.format_arn(
-                service="states", resource="execution", resource_name=f"{p}-{ANALYSIS_WORKFLOW.name}",
+                service="states",
+                resource="execution",
+                resource_name=f"{p}-{ANALYSIS_WORKFLOW.name}",
                 arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
             ),
             functions=fns,
-            distribution_arn=self.format_arn(service="cloudfront", region="", resource="distribution",
-                                             resource_name=delivery.distribution.distribution_id),
+            distribution_arn=self.format_arn(
+                service="cloudfront",
+                region="",
+                resource="distribution",
+                resource_name=delivery.distribution.distribution_id,
+            ),
             # Built from the name: the domain's own ARN attribute would make it depend on its policy.
             domain_arn=self.format_arn(service="es", resource="domain", resource_name=search.domain_name),
             index_pattern=f"{index_prefix}*",
-            pegasus_model_id=config.pegasus_model_id, marengo_model_id=config.marengo_model_id,
+            pegasus_model_id=config.pegasus_model_id,
+            marengo_model_id=config.marengo_model_id,
             bedrock_region=bedrock_region,
         )
         for spec in FUNCTION_SPECS:
             function = fns[spec.name]
             permissions.grant(spec, function, granted)
             if spec.search is not Search.NONE:
-                search.allow(functions.roles[spec.name], [
-                    (actions, permissions.search_paths(paths, granted))
-                    for actions, paths in permissions.search_grants(spec.search)
-                ])
+                search.allow(
+                    functions.roles[spec.name],
+                    [
+                        (actions, permissions.search_paths(paths, granted))
+                        for actions, paths in permissions.search_grants(spec.search)
+                    ],
+                )
             # Names made after the functions: added to the environment of those that read them.
             if spec.executions is not Executions.NONE:
                 function.add_environment(env_name("aws.state_machine_arn"), state_machine.state_machine_arn)
@@ -192,7 +228,8 @@ class MilkMobsStack(cdk.Stack):
                 s3.NotificationKeyFilter(prefix=VIDEO_KEY_PREFIX, suffix=VIDEO_KEY_SUFFIX),
             )
         self.video_index = VideoIndex(
-            self, "VideoIndex",
+            self,
+            "VideoIndex",
             handler=fns[the_one(Trigger.CUSTOM_RESOURCE).name],
             properties={
                 "IndexPrefix": index_prefix,
@@ -203,7 +240,8 @@ class MilkMobsStack(cdk.Stack):
             removal_policy=config.removal_policy,
         )
         api = MilkMobsApi(
-            self, "Api",
+            self,
+            "Api",
             functions=fns,
             cors_origins=[delivery.site_origin],
             admin_page_url=f"{delivery.site_origin}/admin/",
@@ -221,7 +259,8 @@ class MilkMobsStack(cdk.Stack):
             cognito_client_id=api.client.user_pool_client_id,
         )
         monitoring = Monitoring(
-            self, "Monitoring",
+            self,
+            "Monitoring",
             dashboard_name="MilkMobsSystemHealth" if p == "milkmobs" else f"MilkMobsSystemHealth-{p}",
             alarm_name_prefix=alarm_prefix,
             analysis_functions=functions.group(FunctionGroup.ANALYSIS),
@@ -249,10 +288,18 @@ class MilkMobsStack(cdk.Stack):
         fns = self.functions.functions
         cdk.CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the milkmobs API")
         cdk.CfnOutput(self, "MediaDomain", value=self.delivery.domain_name, description="CloudFront domain")
-        cdk.CfnOutput(self, "SiteUrl", value=f"{self.delivery.site_origin}/",
-                      description="The consumer app (the admin dashboard is at /admin/)")
-        cdk.CfnOutput(self, "AdminSignInDomain", value=self.api.domain.base_url(),
-                      description="Cognito hosted UI of the admin dashboard")
+        cdk.CfnOutput(
+            self,
+            "SiteUrl",
+            value=f"{self.delivery.site_origin}/",
+            description="The consumer app (the admin dashboard is at /admin/)",
+        )
+        cdk.CfnOutput(
+            self,
+            "AdminSignInDomain",
+            value=self.api.domain.base_url(),
+            description="Cognito hosted UI of the admin dashboard",
+        )
         cdk.CfnOutput(self, "MediaBucket", value=self.storage.bucket.bucket_name)
         cdk.CfnOutput(self, "VideosTable", value=self.tables.videos.table_name)
         cdk.CfnOutput(self, "MobsTable", value=self.tables.mobs.table_name)
@@ -261,4 +308,3 @@ class MilkMobsStack(cdk.Stack):
         cdk.CfnOutput(self, "AdminUserPoolId", value=self.api.user_pool.user_pool_id)
         cdk.CfnOutput(self, "AdminUserPoolClientId", value=self.api.client.user_pool_client_id)
         cdk.CfnOutput(self, "StartAnalysisFunction", value=fns[the_one(Trigger.UPLOAD).name].function_name)
-

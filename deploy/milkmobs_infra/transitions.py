@@ -44,8 +44,10 @@ class _Facts:
             "$.polls": (True, self.checks_made),
         }
         if path not in known:
-            raise ValueError(f"the transition count does not know the Choice variable {path}: teach "
-                             "deploy/milkmobs_infra/transitions.py what decides it")
+            raise ValueError(
+                f"the transition count does not know the Choice variable {path}: teach "
+                "deploy/milkmobs_infra/transitions.py what decides it"
+            )
         return known[path]
 
     def holds(self, rule: Mapping[str, Any]) -> bool:
@@ -103,8 +105,11 @@ def _walk(machine: Mapping[str, Any], facts: _Facts) -> list[str]:
 def lambda_invocations(definition: Mapping[str, Any], video: Video) -> list[str]:
     """The ``Resource`` of each Lambda task ``video``'s execution runs, in order."""
     states = all_states(definition)
-    return [states[name]["Resource"] for name in entered_states(definition, video)
-            if states[name]["Type"] == "Task" and ":lambda:" in states[name]["Resource"]]
+    return [
+        states[name]["Resource"]
+        for name in entered_states(definition, video)
+        if states[name]["Type"] == "Task" and ":lambda:" in states[name]["Resource"]
+    ]
 
 
 def all_states(machine: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:

@@ -64,7 +64,8 @@ class WebSite(Construct):
                     content_security_policy=served["Content-Security-Policy"], override=True
                 ),
                 referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
-                    referrer_policy=referrer, override=True,
+                    referrer_policy=referrer,
+                    override=True,
                 ),
                 content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
                 frame_options=cloudfront.ResponseHeadersFrameOptions(

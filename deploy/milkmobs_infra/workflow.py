@@ -99,7 +99,8 @@ class AnalysisWorkflow(Construct):
         self._bus = event_bus
         body = self._build()
         log_group = logs.LogGroup(
-            self, "ExecutionLogs",
+            self,
+            "ExecutionLogs",
             log_group_name=f"/aws/vendedlogs/states/{state_machine_name}",
             retention=retention(log_retention_days),
             removal_policy=removal_policy,
@@ -120,7 +121,8 @@ class AnalysisWorkflow(Construct):
     def _build(self) -> sfn.IChainable:
         catch = self._definition.catch
         failed = sfn.Fail(
-            self, catch.fail_state,
+            self,
+            catch.fail_state,
             comment="The analysis failed; the video records the step and the error.",
             error_path=f"$.{catch.error_field}.Error",
             cause_path=f"$.{catch.error_field}.Cause",
@@ -130,7 +132,8 @@ class AnalysisWorkflow(Construct):
         chain = self._sequence(self._definition.steps)
         for step_name, state in chain.catchable:
             record = sfn.Pass(
-                self, f"Record{step_name}Failure",
+                self,
+                f"Record{step_name}Failure",
                 comment=f"Name the failing step ({step_name}) for {catch.task.handler}.",
                 result=sfn.Result.from_string(step_name),
                 result_path=f"$.{catch.step_field}",
@@ -177,7 +180,11 @@ class AnalysisWorkflow(Construct):
         raise TypeError(f"the workflow has a step this deploy cannot translate: {step!r}")
 
     def _task(
-        self, task: Task, *, parameters_from: str = "$", result_path: str | None = None,
+        self,
+        task: Task,
+        *,
+        parameters_from: str = "$",
+        result_path: str | None = None,
         result_selector: Mapping[str, object] | None = None,
     ) -> tasks.LambdaInvoke:
         payload: dict[str, object] = {
@@ -219,7 +226,9 @@ class AnalysisWorkflow(Construct):
         """
         picks = _merge_picks(step)
         pick = sfn.Pass(
-            self, step.name, comment="Pick the fields the next steps read from the named branch outputs.",
+            self,
+            step.name,
+            comment="Pick the fields the next steps read from the named branch outputs.",
             parameters={name: sfn.JsonPath.string_at(f"$.branch{i}.{field}") for name, (i, field) in picks.items()},
         )
         return _Chain(pick, [pick], [])
@@ -255,15 +264,20 @@ class AnalysisWorkflow(Construct):
         start = self._task(step.start, result_selector={"result": sfn.JsonPath.entire_payload, "polls": 0})
         finished = sfn.Pass(self, f"{step.name}Finished", output_path="$.result")
         timed_out = sfn.Fail(
-            self, f"{step.name}TimedOut", error=TIMEOUT_ERROR,
+            self,
+            f"{step.name}TimedOut",
+            error=TIMEOUT_ERROR,
             cause=f"{step.name}: not done after {step.max_polls} checks",
         )
         wait = sfn.Wait(self, step.wait.name, time=sfn.WaitTime.duration(cdk.Duration.seconds(step.wait.seconds)))
         check = self._task(step.check, parameters_from="$.result", result_path="$.result")
         count = sfn.Pass(
-            self, f"{step.name}CountCheck",
-            parameters={"result": sfn.JsonPath.object_at("$.result"),
-                        "polls": sfn.JsonPath.math_add(sfn.JsonPath.number_at("$.polls"), 1)},
+            self,
+            f"{step.name}CountCheck",
+            parameters={
+                "result": sfn.JsonPath.object_at("$.result"),
+                "polls": sfn.JsonPath.math_add(sfn.JsonPath.number_at("$.polls"), 1),
+            },
         )
         done = sfn.Condition.and_(
             sfn.Condition.is_present(f"$.result.{step.done_field}"),

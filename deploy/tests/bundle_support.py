@@ -40,8 +40,9 @@ HOST_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 def host_layer(name: str) -> Path:
     """The layer ``name`` installed from its lock for this interpreter (cached by the lock's hash)."""
-    layer = assets.build_layer_dir(name, assets.LAYER_LOCKS[name], python_version=HOST_PYTHON, platforms=(),
-                                   mode=AssetMode.BUILD)
+    layer = assets.build_layer_dir(
+        name, assets.LAYER_LOCKS[name], python_version=HOST_PYTHON, platforms=(), mode=AssetMode.BUILD
+    )
     return layer / "python"
 
 
@@ -178,8 +179,12 @@ class HandlerWorker:
         self._lock = threading.Lock()
         self._process = subprocess.Popen(
             [sys.executable, "-I", "-S", "-c", WORKER, json.dumps(self.path), spec.handler],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=dict(environment), cwd="/",
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(environment),
+            cwd="/",
         )
         self._stderr: list[str] = []
         threading.Thread(target=self._drain, daemon=True).start()
@@ -188,8 +193,9 @@ class HandlerWorker:
         ready = json.loads(first) if first else {"import_error": "the worker died: " + self.stderr()}
         if "import_error" in ready:
             self.close()
-            raise BundleImportError(f"{spec.name}: {spec.handler} does not import from its bundle "
-                                    f"{self.path}: {ready['import_error']}")
+            raise BundleImportError(
+                f"{spec.name}: {spec.handler} does not import from its bundle {self.path}: {ready['import_error']}"
+            )
         self.sys_path: list[str] = ready["ready"]
         self._process.stdin.write(json.dumps({"code": setup_code}) + "\n")
         self._process.stdin.flush()
@@ -213,8 +219,13 @@ class HandlerWorker:
         if not line:
             raise AssertionError(f"{self.spec.name} died while invoked:\n{self.stderr()}")
         answer = json.loads(line)
-        return Invocation(answer.get("result"), answer.get("errorType"), answer.get("errorMessage"), answer["calls"],
-                          answer.get("settings_read", []))
+        return Invocation(
+            answer.get("result"),
+            answer.get("errorType"),
+            answer.get("errorMessage"),
+            answer["calls"],
+            answer.get("settings_read", []),
+        )
 
     def close(self) -> None:
         if self._process.poll() is None:
@@ -260,10 +271,17 @@ def iam_requirements(call: Mapping[str, Any], *, domain_arn: str) -> list[tuple[
     prefix = _IAM_PREFIX.get(service, service)
     if service == "dynamodb":
         if operation == "TransactWriteItems":
-            kinds = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
-                     "ConditionCheck": "ConditionCheckItem"}
-            return [(f"dynamodb:{kinds[kind]}", _table(item[kind]["TableName"]), {})
-                    for item in params["TransactItems"] for kind in item]
+            kinds = {
+                "Put": "PutItem",
+                "Update": "UpdateItem",
+                "Delete": "DeleteItem",
+                "ConditionCheck": "ConditionCheckItem",
+            }
+            return [
+                (f"dynamodb:{kinds[kind]}", _table(item[kind]["TableName"]), {})
+                for item in params["TransactItems"]
+                for kind in item
+            ]
         if operation == "TransactGetItems":
             return [("dynamodb:GetItem", _table(item["Get"]["TableName"]), {}) for item in params["TransactItems"]]
         if "RequestItems" in params:
@@ -279,13 +297,16 @@ def iam_requirements(call: Mapping[str, Any], *, domain_arn: str) -> list[tuple[
         if operation == "ListObjectVersions":
             return [("s3:ListBucketVersions", bucket, {})]
         if operation == "DeleteObjects":
-            return [("s3:DeleteObjectVersion" if o.get("VersionId") else "s3:DeleteObject", f"{bucket}/{o['Key']}", {})
-                    for o in params["Delete"]]
+            return [
+                ("s3:DeleteObjectVersion" if o.get("VersionId") else "s3:DeleteObject", f"{bucket}/{o['Key']}", {})
+                for o in params["Delete"]
+            ]
         if "Key" not in params:
             return [(f"s3:{operation}", bucket, {})]
         versioned = bool(params.get("VersionId"))
         action = {"HeadObject": "GetObject", "GetObject": "GetObject", "DeleteObject": "DeleteObject"}.get(
-            operation, operation)
+            operation, operation
+        )
         if versioned and action in ("GetObject", "DeleteObject"):
             action += "Version"
         return [(f"s3:{action}", f"{bucket}/{params['Key']}", {})]
@@ -296,11 +317,14 @@ def iam_requirements(call: Mapping[str, Any], *, domain_arn: str) -> list[tuple[
     if service == "secretsmanager":
         return [(f"secretsmanager:{operation}", params["SecretId"], {})]
     if service == "events" and operation == "PutEvents":
-        return [("events:PutEvents", f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{bus}", {})
-                for bus in params["EventBusNames"]]
+        return [
+            ("events:PutEvents", f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{bus}", {})
+            for bus in params["EventBusNames"]
+        ]
     if service == "cloudfront":
-        return [(f"cloudfront:{operation}", f"arn:aws:cloudfront::{ACCOUNT}:distribution/{params['DistributionId']}",
-                 {})]
+        return [
+            (f"cloudfront:{operation}", f"arn:aws:cloudfront::{ACCOUNT}:distribution/{params['DistributionId']}", {})
+        ]
     if service == "sts" and operation == "GetCallerIdentity":
         return []  # needs no permission
     if prefix == "cloudwatch":
@@ -320,8 +344,10 @@ def _bedrock_requirements(operation: str, params: Mapping[str, Any]) -> list[tup
         base = base_model_id(model_id)
         if base == model_id:
             return [("bedrock:InvokeModel", f"arn:aws:bedrock:{REGION}::foundation-model/{base}", {})]
-        return [("bedrock:InvokeModel", f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/{model_id}", {}),
-                ("bedrock:InvokeModel", f"arn:aws:bedrock:us-west-2::foundation-model/{base}", {})]
+        return [
+            ("bedrock:InvokeModel", f"arn:aws:bedrock:{REGION}:{ACCOUNT}:inference-profile/{model_id}", {}),
+            ("bedrock:InvokeModel", f"arn:aws:bedrock:us-west-2::foundation-model/{base}", {}),
+        ]
     if operation == "GetAsyncInvoke":
         return [("bedrock:GetAsyncInvoke", params["invocationArn"], {})]
     if operation == "ListAsyncInvokes":  # a List action without a resource type: "*" only
@@ -359,9 +385,11 @@ def worker_environment(template_env: Mapping[str, str], **extra: str) -> dict[st
 # --- each function's synthesized permissions ------------------------------------------------------
 def _function_of_role(template: Mapping[str, Any]) -> dict[str, str]:
     """Role logical id → function name (without the ``milkmobs-`` prefix)."""
-    return {p["Properties"]["Role"]["Fn::GetAtt"][0]: p["Properties"]["FunctionName"].removeprefix("milkmobs-")
-            for p in template["Resources"].values()
-            if p["Type"] == "AWS::Lambda::Function" and isinstance(p["Properties"].get("FunctionName"), str)}
+    return {
+        p["Properties"]["Role"]["Fn::GetAtt"][0]: p["Properties"]["FunctionName"].removeprefix("milkmobs-")
+        for p in template["Resources"].values()
+        if p["Type"] == "AWS::Lambda::Function" and isinstance(p["Properties"].get("FunctionName"), str)
+    }
 
 
 def function_policies(template: Mapping[str, Any], refs: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
@@ -374,7 +402,8 @@ def function_policies(template: Mapping[str, Any], refs: dict[str, str]) -> dict
         for role in resource["Properties"]["Roles"]:
             if role["Ref"] in role_of:
                 statements.setdefault(role_of[role["Ref"]], []).extend(
-                    resolve(resource["Properties"]["PolicyDocument"]["Statement"], refs))
+                    resolve(resource["Properties"]["PolicyDocument"]["Statement"], refs)
+                )
     return statements
 
 
@@ -389,8 +418,13 @@ def domain_policies(template: Mapping[str, Any], refs: dict[str, str]) -> dict[s
     return found
 
 
-def ungranted(calls: Mapping[str, Iterable[Mapping[str, Any]]], policies: Mapping[str, list[dict[str, Any]]],
-              domain: Mapping[str, list[dict[str, Any]]], *, domain_arn: str) -> tuple[int, list[str]]:
+def ungranted(
+    calls: Mapping[str, Iterable[Mapping[str, Any]]],
+    policies: Mapping[str, list[dict[str, Any]]],
+    domain: Mapping[str, list[dict[str, Any]]],
+    *,
+    domain_arn: str,
+) -> tuple[int, list[str]]:
     """(how many permissions the calls needed, each one the function's policies do not grant)."""
     missing: set[str] = set()
     seen = 0

@@ -67,9 +67,14 @@ def concrete_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 
     outdir = tmp_path_factory.mktemp("cdk.concrete")
     started = time.perf_counter()
-    app = cdk.App(outdir=str(outdir), context={
-        "milkmobs:assetMode": "placeholder", "milkmobs:openSearchDataNodes": 2, "milkmobs:namePrefix": "mm2",
-    })
+    app = cdk.App(
+        outdir=str(outdir),
+        context={
+            "milkmobs:assetMode": "placeholder",
+            "milkmobs:openSearchDataNodes": 2,
+            "milkmobs:namePrefix": "mm2",
+        },
+    )
     error: Exception | None = None
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("AWS_REGION", raising=False)

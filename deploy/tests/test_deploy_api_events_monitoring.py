@@ -65,7 +65,7 @@ def test_the_routes_are_those_of_the_generated_openapi_document() -> None:
 
 
 def test_admin_routes_and_only_they_need_a_cognito_user(synth: Synth, template: Any) -> None:
-    (authorizer_id, authorizer), = synth.resources("AWS::ApiGateway::Authorizer").items()
+    ((authorizer_id, authorizer),) = synth.resources("AWS::ApiGateway::Authorizer").items()
     assert authorizer["Properties"]["Type"] == "COGNITO_USER_POOLS"
     for (method, path), props in _methods(synth).items():
         if path.startswith("/admin/"):
@@ -87,33 +87,56 @@ def test_requests_are_validated_where_the_gateway_can(synth: Synth, template: An
     methods = _methods(synth)
     assert methods[("POST", "/videos/submit")]["RequestModels"]["application/json"]
     assert methods[("POST", "/validate")]["RequestModels"]["application/json"]
-    for path, query in (("/videos/user", "userId"), ("/search/similar", "videoId"), ("/search/text", "q"),
-                        ("/execution-history", "videoId")):
+    for path, query in (
+        ("/videos/user", "userId"),
+        ("/search/similar", "videoId"),
+        ("/search/text", "q"),
+        ("/execution-history", "videoId"),
+    ):
         assert methods[("GET", path)]["RequestParameters"] == {f"method.request.querystring.{query}": True}
         assert "RequestValidatorId" in methods[("GET", path)]
-    (submit,) = [m for m in synth.resources("AWS::ApiGateway::Model").values()
-                 if m["Properties"]["Name"] == "SubmitRequest"]
+    (submit,) = [
+        m for m in synth.resources("AWS::ApiGateway::Model").values() if m["Properties"]["Name"] == "SubmitRequest"
+    ]
     schema = submit["Properties"]["Schema"]
     assert schema["properties"]["hashtags"]["type"] == ["array", "null"]
     assert "userId" in schema["properties"] and "sizeBytes" in schema["properties"]
 
 
 def test_stage_throttling_logging_cors_and_binary_types(synth: Synth, template: Any) -> None:
-    template.has_resource_properties("AWS::ApiGateway::RestApi", {
-        "Name": "MilkMobsApi", "BinaryMediaTypes": Match.array_with(["multipart/form-data"]),
-    })
-    template.has_resource_properties("AWS::ApiGateway::Stage", {
-        "StageName": "prod",
-        "MethodSettings": Match.array_with([Match.object_like({
-            "ThrottlingRateLimit": 50, "ThrottlingBurstLimit": 100, "MetricsEnabled": True,
-        })]),
-        "AccessLogSetting": Match.object_like({"DestinationArn": Match.any_value()}),
-    })
+    template.has_resource_properties(
+        "AWS::ApiGateway::RestApi",
+        {
+            "Name": "MilkMobsApi",
+            "BinaryMediaTypes": Match.array_with(["multipart/form-data"]),
+        },
+    )
+    template.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "StageName": "prod",
+            "MethodSettings": Match.array_with(
+                [
+                    Match.object_like(
+                        {
+                            "ThrottlingRateLimit": 50,
+                            "ThrottlingBurstLimit": 100,
+                            "MetricsEnabled": True,
+                        }
+                    )
+                ]
+            ),
+            "AccessLogSetting": Match.object_like({"DestinationArn": Match.any_value()}),
+        },
+    )
     # CORS admits the published pages' origin only: test_deploy_web.py
-    template.has_resource_properties("AWS::ApiGateway::GatewayResponse", {
-        "ResponseType": "UNAUTHORIZED",
-        "ResponseTemplates": {"application/json": Match.string_like_regexp('"code": "unauthorized"')},
-    })
+    template.has_resource_properties(
+        "AWS::ApiGateway::GatewayResponse",
+        {
+            "ResponseType": "UNAUTHORIZED",
+            "ResponseTemplates": {"application/json": Match.string_like_regexp('"code": "unauthorized"')},
+        },
+    )
 
 
 def test_bus_hourly_clustering_and_stuck_video_sweep_schedules(synth: Synth, template: Any) -> None:
@@ -125,7 +148,8 @@ def test_bus_hourly_clustering_and_stuck_video_sweep_schedules(synth: Synth, tem
             function = synth.template["Resources"][target["Arn"]["Fn::GetAtt"][0]]
             schedules[function["Properties"]["FunctionName"]] = rule["Properties"]["ScheduleExpression"]
     assert schedules == {
-        "milkmobs-cluster-embeddings": "rate(1 hour)", "milkmobs-sweep-stuck-videos": "rate(15 minutes)",
+        "milkmobs-cluster-embeddings": "rate(1 hour)",
+        "milkmobs-sweep-stuck-videos": "rate(15 minutes)",
     }
 
 
@@ -147,9 +171,18 @@ def test_dashboard_has_the_seed_widgets(synth: Synth) -> None:
     (dashboard,) = synth.resources("AWS::CloudWatch::Dashboard").values()
     assert dashboard["Properties"]["DashboardName"] == "MilkMobsSystemHealth"
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
-    for title in ("Analysis Lambda Invocations", "Analysis Lambda Errors", "Lambda Duration",
-                  "Step Functions Executions", "Step Functions Execution Time", "DynamoDB Read/Write Capacity",
-                  "S3 Bucket Size", "API Gateway Requests", "Bedrock Usage (TwelveLabs)", "Bedrock Token Usage"):
+    for title in (
+        "Analysis Lambda Invocations",
+        "Analysis Lambda Errors",
+        "Lambda Duration",
+        "Step Functions Executions",
+        "Step Functions Execution Time",
+        "DynamoDB Read/Write Capacity",
+        "S3 Bucket Size",
+        "API Gateway Requests",
+        "Bedrock Usage (TwelveLabs)",
+        "Bedrock Token Usage",
+    ):
         assert title in body, title
     for metric in ("BedrockInvocations", "BedrockInputTokens", "BedrockOutputTokens"):
         assert metric in body and "MilkMobs/Bedrock" in body

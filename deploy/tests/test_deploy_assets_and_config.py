@@ -46,12 +46,16 @@ def test_every_layer_is_installed_from_its_lock_with_hashes() -> None:
         assert pinned, name
         assert text.count("==") == len(pinned) and text.count("--hash=sha256:") >= len(pinned), name
         source = lock.with_suffix(".in").read_text()
-        wanted = [line.split(">")[0].split("<")[0].split("[")[0].split("=")[0].strip().lower()
-                  for line in source.splitlines() if line.strip() and not line.startswith("#")]
+        wanted = [
+            line.split(">")[0].split("<")[0].split("[")[0].split("=")[0].strip().lower()
+            for line in source.splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
         assert set(wanted) <= set(pinned), f"{lock.name} is stale: pip-compile --generate-hashes {lock.stem}.in"
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    runtime = {r.split(">")[0].split("<")[0].split("[")[0].strip().lower()
-               for r in project["optional-dependencies"]["lambda"]}
+    runtime = {
+        r.split(">")[0].split("<")[0].split("[")[0].strip().lower() for r in project["optional-dependencies"]["lambda"]
+    }
     assert runtime <= set(assets.locked_names(assets.LAYER_LOCKS["dependencies"]))
 
 
@@ -70,38 +74,63 @@ def test_pip_fetches_only_locked_arm64_wheels_for_the_lambda_runtime(tmp_path: P
 def test_the_layer_is_built_once_then_served_from_the_cache(tmp_path: Path) -> None:
     pip = FakePip()
     lock = _lock(tmp_path, "pydantic==2.14.4")
-    first = assets.build_layer_dir("deps", lock, python_version="3.14", mode=AssetMode.BUILD,
-                                   build_dir=tmp_path / "b", runner=pip)
-    again = assets.build_layer_dir("deps", lock, python_version="3.14", mode=AssetMode.BUILD,
-                                   build_dir=tmp_path / "b", runner=pip)
+    first = assets.build_layer_dir(
+        "deps", lock, python_version="3.14", mode=AssetMode.BUILD, build_dir=tmp_path / "b", runner=pip
+    )
+    again = assets.build_layer_dir(
+        "deps", lock, python_version="3.14", mode=AssetMode.BUILD, build_dir=tmp_path / "b", runner=pip
+    )
     assert first == again and len(pip.calls) == 1
     assert (first / "python" / "pydantic" / "__init__.py").exists()
     assert not (first / "python" / "pydantic" / "__pycache__").exists()  # pruned
-    other = assets.build_layer_dir("deps", _lock(tmp_path, "pydantic==2.14.4", "numpy==2.4.6"),
-                                   python_version="3.14", mode=AssetMode.BUILD, build_dir=tmp_path / "b", runner=pip)
+    other = assets.build_layer_dir(
+        "deps",
+        _lock(tmp_path, "pydantic==2.14.4", "numpy==2.4.6"),
+        python_version="3.14",
+        mode=AssetMode.BUILD,
+        build_dir=tmp_path / "b",
+        runner=pip,
+    )
     assert other != first and len(pip.calls) == 2  # a lock change rebuilds
 
 
 def test_a_failed_install_stops_the_synth_with_the_command(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match=r"(?s)'deps' failed \(pip exit 1\).*--platform.*no matching distribution"):
-        assets.build_layer_dir("deps", _lock(tmp_path, "nope==1"), python_version="3.14", mode=AssetMode.BUILD,
-                               build_dir=tmp_path / "b", runner=FakePip(returncode=1))
+        assets.build_layer_dir(
+            "deps",
+            _lock(tmp_path, "nope==1"),
+            python_version="3.14",
+            mode=AssetMode.BUILD,
+            build_dir=tmp_path / "b",
+            runner=FakePip(returncode=1),
+        )
     assert not any(p.name.endswith(".complete") for p in tmp_path.rglob("*"))
 
 
 def test_placeholder_mode_never_calls_pip(tmp_path: Path) -> None:
     pip = FakePip()
-    layer = assets.build_layer_dir("deps", _lock(tmp_path, "pydantic==2"), python_version="3.14",
-                                   mode=AssetMode.PLACEHOLDER, build_dir=tmp_path / "b", runner=pip)
+    layer = assets.build_layer_dir(
+        "deps",
+        _lock(tmp_path, "pydantic==2"),
+        python_version="3.14",
+        mode=AssetMode.PLACEHOLDER,
+        build_dir=tmp_path / "b",
+        runner=pip,
+    )
     assert pip.calls == [] and list((layer / "python").iterdir())
 
 
 def test_context_values_become_the_deploy_config() -> None:
-    app = cdk.App(context={
-        "milkmobs:removalPolicy": "destroy", "milkmobs:corsOrigins": "https://a.example, https://b.example",
-        "milkmobs:openSearchDataNodes": "2", "milkmobs:alarmEmail": "ops@example.com",
-        "milkmobs:assetMode": "placeholder", "milkmobs:settings": '{"clustering.join_threshold": 0.8}',
-    })
+    app = cdk.App(
+        context={
+            "milkmobs:removalPolicy": "destroy",
+            "milkmobs:corsOrigins": "https://a.example, https://b.example",
+            "milkmobs:openSearchDataNodes": "2",
+            "milkmobs:alarmEmail": "ops@example.com",
+            "milkmobs:assetMode": "placeholder",
+            "milkmobs:settings": '{"clustering.join_threshold": 0.8}',
+        }
+    )
     config = DeployConfig.from_context(app.node)
     assert config.removal_policy == cdk.RemovalPolicy.DESTROY
     assert config.cors_origins == ("https://a.example", "https://b.example")
@@ -140,8 +169,11 @@ def _pyc_flags(pyc: Path) -> int:
 def _run_bytecode_command(command: str, source: Path, output: Path) -> subprocess.CompletedProcess[str]:
     """The bundling command as the container would run it, with this interpreter as ``python`` and
     the two directories where the container mounts them."""
-    local = (command.replace("/asset-input", str(source)).replace("/asset-output", str(output))
-             .replace("python ", f"{sys.executable} "))
+    local = (
+        command.replace("/asset-input", str(source))
+        .replace("/asset-output", str(output))
+        .replace("python ", f"{sys.executable} ")
+    )
     return subprocess.run(["bash", "-c", local], capture_output=True, text=True, check=False)
 
 
@@ -166,8 +198,13 @@ def test_the_bytecode_command_compiles_unchecked_hash_pycs_that_import(tmp_path:
     (pyc,) = (output / "python" / "layered" / "__pycache__").glob(f"__init__.cpython-{here.replace('.', '')}.pyc")
     assert _pyc_flags(pyc) == 1  # hash-based, unchecked: the asset zip's mtimes cannot invalidate it
     (output / "python" / "layered" / "__init__.py").write_text("ANSWER = 0\n")  # the pyc is what runs
-    imported = subprocess.run([sys.executable, "-c", "import layered; print(layered.ANSWER)"],
-                              cwd=output / "python", capture_output=True, text=True, check=True)
+    imported = subprocess.run(
+        [sys.executable, "-c", "import layered; print(layered.ANSWER)"],
+        cwd=output / "python",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert imported.stdout.strip() == "42"
 
 
@@ -175,8 +212,10 @@ def test_an_image_whose_python_is_not_the_runtimes_is_refused(tmp_path: Path) ->
     (tmp_path / "in").mkdir()
     result = _run_bytecode_command(assets.bytecode_command("3.14"), tmp_path / "in", tmp_path / "out")
     assert result.returncode != 0
-    assert f"the bundling image runs Python {sys.version_info.major}.{sys.version_info.minor}, the runtime is 3.14" \
+    assert (
+        f"the bundling image runs Python {sys.version_info.major}.{sys.version_info.minor}, the runtime is 3.14"
         in result.stderr
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -200,9 +239,16 @@ def test_runtime_image_bytecode_bundles_the_code_and_every_layer(monkeypatch: py
     for bytecode, expected in ((config.bytecode, True), (Bytecode.NONE, False)):
         bundled.clear()
         app = cdk.App(context={"aws:cdk:bundling-stacks": []})
-        LambdaFunctions(cdk.Stack(app, "Functions"), "Functions", name_prefix="t", settings_values={},
-                        asset_mode=AssetMode.PLACEHOLDER, bytecode=bytecode, log_retention_days=1,
-                        removal_policy=cdk.RemovalPolicy.DESTROY)
+        LambdaFunctions(
+            cdk.Stack(app, "Functions"),
+            "Functions",
+            name_prefix="t",
+            settings_values={},
+            asset_mode=AssetMode.PLACEHOLDER,
+            bytecode=bytecode,
+            log_retention_days=1,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
         assert {Path(path).name.split("-")[0] for path, _ in bundled} == {"src", *assets.LAYER_LOCKS}
         for path, bundling in bundled:
             assert (bundling is not None) is expected, path

@@ -83,8 +83,10 @@ def _embed_video(rig: Rig) -> list[dict[str, Any]]:
                                  service_message="exists", http_status_code=400)  # fmt: skip
     analyzer = rig.analyzer()
     # the conflicting start is found again by its client request token
-    summary = {**async_status("InProgress"),
-               "clientRequestToken": client_request_token(VIDEO_ID, analyzer.embedding_model_id, "visual")}
+    summary = {
+        **async_status("InProgress"),
+        "clientRequestToken": client_request_token(VIDEO_ID, analyzer.embedding_model_id, "visual"),
+    }
     rig.stubber.add_response("list_async_invokes", {"asyncInvokeSummaries": [summary]})
     rig.stubber.add_response("get_async_invoke", async_status("Completed"), {"invocationArn": ARN})
 
@@ -102,7 +104,9 @@ def _embed_text(rig: Rig) -> list[dict[str, Any]]:
 
 
 PATHS: dict[Model, Callable[[Rig], list[dict[str, Any]]]] = {
-    Model.PEGASUS: _describe, Model.MARENGO: _embed_video, Model.MARENGO_TEXT: _embed_text,
+    Model.PEGASUS: _describe,
+    Model.MARENGO: _embed_video,
+    Model.MARENGO_TEXT: _embed_text,
 }
 
 

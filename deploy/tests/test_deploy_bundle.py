@@ -23,7 +23,7 @@ DYNAMIC_ROOTS = ("milkmobs.adapters.aws.factory",)
 # Imports that static following sees but no Lambda path reaches, each with the reason.
 UNREACHED_ON_LAMBDA = {
     ("milkmobs.adapters.local.media", "av"): "PyAV is the local backend's probe (probe_file); Lambda probes with "
-                                            "the ffmpeg binary (FfmpegProbeProcessor), which never calls it",
+    "the ffmpeg binary (FfmpegProbeProcessor), which never calls it",
 }
 HEADROOM = 0.9  # a function's code and layers stay under 90 % of Lambda's limit
 
@@ -48,8 +48,9 @@ def _imports(module: str, path: Path) -> Iterator[tuple[str, bool]]:
             yield from (item for child in node.orelse for item in walk(child, optional))
             return
         if isinstance(node, ast.Try):
-            guarded = optional or any("ImportError" in ast.unparse(h.type or ast.Name("BaseException"))
-                                      for h in node.handlers)
+            guarded = optional or any(
+                "ImportError" in ast.unparse(h.type or ast.Name("BaseException")) for h in node.handlers
+            )
             for child in node.body:
                 yield from walk(child, guarded)
             for child in [*node.handlers, *node.orelse, *node.finalbody]:
@@ -67,8 +68,13 @@ def _imports(module: str, path: Path) -> Iterator[tuple[str, bool]]:
             for alias in node.names:  # ``from pkg import module``
                 if _module_file(f"{base}.{alias.name}"):
                     yield f"{base}.{alias.name}", optional
-        elif (isinstance(node, ast.Call) and ast.unparse(node.func).endswith("import_module") and node.args
-              and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+        elif (
+            isinstance(node, ast.Call)
+            and ast.unparse(node.func).endswith("import_module")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             yield node.args[0].value, optional
         for child in ast.iter_child_nodes(node):
             yield from walk(child, optional)
@@ -119,7 +125,8 @@ def test_every_import_of_a_function_is_in_its_code_or_layers(
     for name in assets.layers_of(spec):
         available |= _top_names(shipped_layers[name])
     missing = {
-        name: sorted(modules) for name, modules in third_party_imports(spec).items()
+        name: sorted(modules)
+        for name, modules in third_party_imports(spec).items()
         if name not in available and not all((m, name) in UNREACHED_ON_LAMBDA for m in modules)
     }
     assert missing == {}, f"{spec.name} imports what its bundle lacks: {missing}"
@@ -144,7 +151,7 @@ def test_each_function_fits_lambdas_size_limit_with_headroom(
     assets.check_unzipped_size(spec.name, [total])
     assert total <= HEADROOM * assets.LAMBDA_UNZIPPED_LIMIT_BYTES, (
         f"{spec.name}: {total / 2**20:.0f} MiB of {assets.LAMBDA_UNZIPPED_LIMIT_BYTES / 2**20:.0f} "
-        f"(code {code / 2**20:.1f} MiB, layers {({k: round(v / 2**20) for k, v in layers.items()})})"
+        f"(code {code / 2**20:.1f} MiB, layers { ({k: round(v / 2**20) for k, v in layers.items()}) })"
     )
 
 

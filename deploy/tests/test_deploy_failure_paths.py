@@ -52,8 +52,13 @@ def test_every_asynchronously_invoked_function_has_an_on_failure_queue(synth: Sy
             for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
                 if "lambda:InvokeFunction" in json.dumps(statement["Action"]):
                     invoked_async.add(_function_of(statement["Resource"], functions))
-    assert invoked_async == {"start-analysis", "generate-thumbnail", "cluster-embeddings", "analysis-mark-failed",
-                             "sweep-stuck-videos"}
+    assert invoked_async == {
+        "start-analysis",
+        "generate-thumbnail",
+        "cluster-embeddings",
+        "analysis-mark-failed",
+        "sweep-stuck-videos",
+    }
     configs = {
         _function_of(c["Properties"]["FunctionName"], functions): c["Properties"]
         for c in synth.resources("AWS::Lambda::EventInvokeConfig").values()
@@ -77,8 +82,11 @@ def test_every_rule_target_has_the_dead_letter_queue(synth: Synth) -> None:
 
 def test_a_message_in_the_queue_raises_an_alarm_that_notifies(synth: Synth) -> None:
     queue = _queue_id(synth)
-    (alarm,) = [a["Properties"] for a in synth.resources("AWS::CloudWatch::Alarm").values()
-                if a["Properties"].get("AlarmName") == "AsyncInvocationFailures"]
+    (alarm,) = [
+        a["Properties"]
+        for a in synth.resources("AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("AlarmName") == "AsyncInvocationFailures"
+    ]
     assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
     assert alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
@@ -89,8 +97,11 @@ def test_a_message_in_the_queue_raises_an_alarm_that_notifies(synth: Synth) -> N
 
 
 def test_pending_uploads_expire_through_the_tables_ttl(synth: Synth) -> None:
-    (videos,) = [t for t in synth.resources("AWS::DynamoDB::GlobalTable").values()
-                 if t["Properties"]["KeySchema"] == [{"AttributeName": "videoId", "KeyType": "HASH"}]]
+    (videos,) = [
+        t
+        for t in synth.resources("AWS::DynamoDB::GlobalTable").values()
+        if t["Properties"]["KeySchema"] == [{"AttributeName": "videoId", "KeyType": "HASH"}]
+    ]
     assert videos["Properties"]["TimeToLiveSpecification"] == {"AttributeName": EXPIRES_AT_ATTRIBUTE, "Enabled": True}
 
 
@@ -122,8 +133,21 @@ def test_no_arn_names_a_partition_literally(concrete_synth: Synth, synth: Synth)
         assert "arn:aws:" not in text and "arn:aws-" not in text
 
 
-_FIXED_NAMES = ("FunctionName", "LogGroupName", "DomainName", "StateMachineName", "Name", "DashboardName",
-                "AlarmName", "TopicName", "QueueName", "TableName", "BucketName", "PolicyName", "ResourcePolicyName")
+_FIXED_NAMES = (
+    "FunctionName",
+    "LogGroupName",
+    "DomainName",
+    "StateMachineName",
+    "Name",
+    "DashboardName",
+    "AlarmName",
+    "TopicName",
+    "QueueName",
+    "TableName",
+    "BucketName",
+    "PolicyName",
+    "ResourcePolicyName",
+)
 
 
 def test_nothing_is_retained_when_the_first_create_rolls_back(concrete_synth: Synth) -> None:
@@ -159,8 +183,12 @@ def test_synth_refuses_a_bedrock_region_other_than_the_buckets() -> None:
 
 def test_a_supported_concrete_region_adds_no_rule_and_profiles_count_as_their_model() -> None:
     stack = cdk.Stack(cdk.App(), env=cdk.Environment(region="ap-northeast-2"))
-    require_models_offered(stack, region="ap-northeast-2", stack_region="ap-northeast-2",
-                           model_ids=["apac.twelvelabs.pegasus-1-2-v1:0", MARENGO])
+    require_models_offered(
+        stack,
+        region="ap-northeast-2",
+        stack_region="ap-northeast-2",
+        model_ids=["apac.twelvelabs.pegasus-1-2-v1:0", MARENGO],
+    )
     assert "ModelsOfferedInRegion" not in Template.from_stack(stack).to_json().get("Rules", {})
 
 

@@ -17,14 +17,29 @@ from milkmobs.settings import env_name
 # name: (timeout seconds, memory MB where the seed gives one — and for analysis-mark-processing,
 # which probes the file with ffmpeg in our core)
 SEED_FUNCTIONS = {
-    "create-upload": (10, None), "list-user-videos": (10, None), "get-video-detail": (10, None),
-    "get-feed": (10, None), "list-mobs": (10, None), "get-mob": (10, None), "search-similar": (30, 512),
-    "get-execution-history": (30, None), "admin-list-videos": (10, None), "admin-delete-video": (30, None),
-    "admin-get-stats": (30, None), "admin-get-usage-stats": (30, None), "start-analysis": (30, None),
-    "generate-thumbnail": (300, 1024), "analysis-mark-processing": (30, 1024), "analysis-pegasus": (300, None),
-    "analysis-marengo": (300, None), "analysis-write-result": (30, None), "validate-video": (30, None),
+    "create-upload": (10, None),
+    "list-user-videos": (10, None),
+    "get-video-detail": (10, None),
+    "get-feed": (10, None),
+    "list-mobs": (10, None),
+    "get-mob": (10, None),
+    "search-similar": (30, 512),
+    "get-execution-history": (30, None),
+    "admin-list-videos": (10, None),
+    "admin-delete-video": (30, None),
+    "admin-get-stats": (30, None),
+    "admin-get-usage-stats": (30, None),
+    "start-analysis": (30, None),
+    "generate-thumbnail": (300, 1024),
+    "analysis-mark-processing": (30, 1024),
+    "analysis-pegasus": (300, None),
+    "analysis-marengo": (300, None),
+    "analysis-write-result": (30, None),
+    "validate-video": (30, None),
     # create-opensearch-index: the seed's 120 s, raised to retry while a new domain comes up
-    "cluster-video": (30, None), "cluster-embeddings": (300, 512), "create-opensearch-index": (900, None),
+    "cluster-video": (30, None),
+    "cluster-embeddings": (300, 512),
+    "create-opensearch-index": (900, None),
 }
 
 
@@ -40,8 +55,12 @@ def _functions(synth: Synth) -> dict[str, dict[str, Any]]:
 def test_every_seed_function_the_catch_task_and_the_mobs_map_exist(synth: Synth) -> None:
     functions = _functions(synth)
     assert len(SEED_FUNCTIONS) == 22
-    assert set(functions) == set(SEED_FUNCTIONS) | {"analysis-mark-failed", "admin-get-mob-map", "admin-recluster",
-                                                   "sweep-stuck-videos"}
+    assert set(functions) == set(SEED_FUNCTIONS) | {
+        "analysis-mark-failed",
+        "admin-get-mob-map",
+        "admin-recluster",
+        "sweep-stuck-videos",
+    }
     assert set(ANALYSIS_WORKFLOW.lambda_functions()) <= set(functions)
 
 
@@ -81,23 +100,36 @@ def test_each_function_gets_only_the_settings_it_reads(synth: Synth) -> None:
         assert "MILKMOBS_AWS__CURSOR_SECRET" not in env, name
     functions = _functions(synth)
     by_field = {
-        field: {name for name, props in functions.items()
-                if env_name(field) in props["Environment"]["Variables"]}
-        for field in ("aws.videos_table", "aws.mobs_table", "opensearch.endpoint", "models.pegasus_model_id",
-                      "aws.state_machine_arn", "aws.cursor_secret_id", "aws.media_bucket")
+        field: {name for name, props in functions.items() if env_name(field) in props["Environment"]["Variables"]}
+        for field in (
+            "aws.videos_table",
+            "aws.mobs_table",
+            "opensearch.endpoint",
+            "models.pegasus_model_id",
+            "aws.state_machine_arn",
+            "aws.cursor_secret_id",
+            "aws.media_bucket",
+        )
     }
     assert by_field["aws.state_machine_arn"] == {"start-analysis", "get-execution-history", "sweep-stuck-videos"}
     assert by_field["opensearch.endpoint"] == {s.name for s in FUNCTION_SPECS if s.search is not Search.NONE}
     # the usage report names and prices the configured models
-    assert by_field["models.pegasus_model_id"] == {"analysis-pegasus", "analysis-marengo", "search-similar",
-                                                   "admin-get-usage-stats"}
+    assert by_field["models.pegasus_model_id"] == {
+        "analysis-pegasus",
+        "analysis-marengo",
+        "search-similar",
+        "admin-get-usage-stats",
+    }
     assert "list-mobs" not in by_field["aws.videos_table"] and "list-mobs" in by_field["aws.mobs_table"]
     # the functions that page through videos (their cursors are signed with the key), all with the table
     assert by_field["aws.cursor_secret_id"] == {s.name for s in FUNCTION_SPECS if s.lists}
     assert by_field["aws.cursor_secret_id"] < by_field["aws.videos_table"]
     assert "create-opensearch-index" not in by_field["aws.media_bucket"]
-    media = {name for name, props in functions.items()
-             if props["Environment"]["Variables"]["MILKMOBS_AWS__MEDIA_PROCESSING"] == "true"}
+    media = {
+        name
+        for name, props in functions.items()
+        if props["Environment"]["Variables"]["MILKMOBS_AWS__MEDIA_PROCESSING"] == "true"
+    }
     assert media == {"generate-thumbnail", "analysis-mark-processing"}
     # start-analysis asks generate-thumbnail for each thumbnail asynchronously (the seed's flow)
     thumbnail_target = functions["start-analysis"]["Environment"]["Variables"]["MILKMOBS_AWS__THUMBNAIL_FUNCTION_NAME"]
@@ -107,7 +139,8 @@ def test_each_function_gets_only_the_settings_it_reads(synth: Synth) -> None:
 def test_settings_environment_refuses_names_settings_does_not_know() -> None:
     values = {"aws.videos_table": "t", "http.cors_origins": ["a"], "models.embedding_dimension": None}
     assert settings_environment(values) == {
-        "MILKMOBS_AWS__VIDEOS_TABLE": "t", "MILKMOBS_HTTP__CORS_ORIGINS": '["a"]',
+        "MILKMOBS_AWS__VIDEOS_TABLE": "t",
+        "MILKMOBS_HTTP__CORS_ORIGINS": '["a"]',
     }
     with pytest.raises(ValueError, match="video_table"):
         settings_environment({"video_table": "typo"})

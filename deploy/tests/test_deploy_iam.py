@@ -72,8 +72,13 @@ def _list(value: Any) -> list[Any]:
 
 def test_the_walk_sees_every_kind_of_policy(synth: Synth) -> None:
     kinds = {kind for kind, _, _ in _statements(synth)}
-    assert {"AWS::IAM::Policy", "AWS::S3::BucketPolicy", "AWS::KMS::Key", "AWS::OpenSearchService::Domain",
-            "AWS::Logs::ResourcePolicy"} <= kinds
+    assert {
+        "AWS::IAM::Policy",
+        "AWS::S3::BucketPolicy",
+        "AWS::KMS::Key",
+        "AWS::OpenSearchService::Domain",
+        "AWS::Logs::ResourcePolicy",
+    } <= kinds
     assert sum(1 for _ in _statements(synth)) > 60
 
 
@@ -106,8 +111,12 @@ def test_no_wildcard_action_or_resource_outside_the_allow_list(synth: Synth) -> 
             principal = statement.get("Principal", {})
             if actions == ["kms:*"] and "root" in json.dumps(principal):
                 continue
-            actions = [a for a in actions if a not in ("kms:Decrypt", "kms:GenerateDataKey*", "kms:Encrypt",
-                                                      "kms:ReEncrypt*", "kms:GenerateDataKey")]
+            actions = [
+                a
+                for a in actions
+                if a
+                not in ("kms:Decrypt", "kms:GenerateDataKey*", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey")
+            ]
             resources = [r for r in resources if r != "*"]
         for action in actions:
             if "*" in action:
@@ -124,32 +133,43 @@ def test_no_function_may_put_metric_data_they_write_emf_log_lines(synth: Synth) 
     would report a PutMetricData call as ungranted), so the grant is nowhere."""
     from milkmobs_infra.function_specs import FUNCTION_SPECS, Metrics
 
-    granted = [logical_id for _, logical_id, statement in _statements(synth)
-               if "cloudwatch:PutMetricData" in _list(statement.get("Action", []))]
+    granted = [
+        logical_id
+        for _, logical_id, statement in _statements(synth)
+        if "cloudwatch:PutMetricData" in _list(statement.get("Action", []))
+    ]
     assert granted == []
     emitting = {s.name for s in FUNCTION_SPECS if s.metrics is Metrics.EMF}
     assert emitting == {"analysis-pegasus", "analysis-marengo", "search-similar"}
     for function in synth.resources("AWS::Lambda::Function").values():
         name = str(function["Properties"].get("FunctionName", "")).removeprefix("milkmobs-")
         if name in emitting:
-            assert function["Properties"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] == \
-                "MilkMobs/Bedrock"
+            assert (
+                function["Properties"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] == "MilkMobs/Bedrock"
+            )
 
 
 def _role_statements(synth: Synth, function_name: str) -> list[dict[str, Any]]:
     """The statements of the policies attached to one function's role."""
-    (function,) = [f for f in synth.resources("AWS::Lambda::Function").values()
-                   if f["Properties"].get("FunctionName") == f"milkmobs-{function_name}"]
+    (function,) = [
+        f
+        for f in synth.resources("AWS::Lambda::Function").values()
+        if f["Properties"].get("FunctionName") == f"milkmobs-{function_name}"
+    ]
     role = {"Ref": function["Properties"]["Role"]["Fn::GetAtt"][0]}
-    policies = [p["Properties"] for p in synth.resources("AWS::IAM::Policy").values()
-                if role in p["Properties"]["Roles"]]
+    policies = [
+        p["Properties"] for p in synth.resources("AWS::IAM::Policy").values() if role in p["Properties"]["Roles"]
+    ]
     return [statement for policy in policies for statement in policy["PolicyDocument"]["Statement"]]
 
 
 @pytest.mark.parametrize("function_name", ["analysis-pegasus", "analysis-marengo", "search-similar"])
 def test_bedrock_only_on_twelvelabs_models_for_the_two_model_functions(synth: Synth, function_name: str) -> None:
-    statements = [s for s in _role_statements(synth, function_name)
-                  if any(str(a).startswith("bedrock:") for a in _list(s["Action"]))]
+    statements = [
+        s
+        for s in _role_statements(synth, function_name)
+        if any(str(a).startswith("bedrock:") for a in _list(s["Action"]))
+    ]
     assert statements
     for statement in statements:
         for resource in _list(statement["Resource"]):
@@ -170,8 +190,11 @@ def test_no_other_function_may_call_bedrock(synth: Synth) -> None:
 
 
 def test_search_similar_may_only_embed_text_with_marengo(synth: Synth) -> None:
-    bedrock = [s for s in _role_statements(synth, "search-similar")
-               if any(str(a).startswith("bedrock:") for a in _list(s["Action"]))]
+    bedrock = [
+        s
+        for s in _role_statements(synth, "search-similar")
+        if any(str(a).startswith("bedrock:") for a in _list(s["Action"]))
+    ]
     assert [_list(s["Action"]) for s in bedrock] == [["bedrock:InvokeModel"]]
     assert all("marengo" in json.dumps(r) for s in bedrock for r in _list(s["Resource"]))
 
@@ -195,8 +218,18 @@ def test_functions_write_only_their_own_logs(synth: Synth) -> None:
 
 
 DYNAMODB_WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
-READ_ONLY_FUNCTIONS = ("list-user-videos", "get-video-detail", "get-feed", "list-mobs", "get-mob", "search-similar",
-                       "get-execution-history", "admin-list-videos", "admin-get-stats", "admin-get-usage-stats")
+READ_ONLY_FUNCTIONS = (
+    "list-user-videos",
+    "get-video-detail",
+    "get-feed",
+    "list-mobs",
+    "get-mob",
+    "search-similar",
+    "get-execution-history",
+    "admin-list-videos",
+    "admin-get-stats",
+    "admin-get-usage-stats",
+)
 
 
 @pytest.mark.parametrize("function_name", READ_ONLY_FUNCTIONS)
@@ -216,8 +249,13 @@ def test_only_the_upload_signer_and_the_media_steps_may_write_objects(synth: Syn
                 pages_only = "WebPagesBucket" in json.dumps(statement["Resource"])
                 (page_writers if pages_only else writers).add(role)
     assert len(page_writers) == 1 and "CDKBucketDeployment" in next(iter(page_writers))  # publishes the pages
-    names = {f["Properties"]["Role"]["Fn::GetAtt"][0]: f["Properties"]["FunctionName"]
-             for f in synth.resources("AWS::Lambda::Function").values() if "FunctionName" in f["Properties"]}
+    names = {
+        f["Properties"]["Role"]["Fn::GetAtt"][0]: f["Properties"]["FunctionName"]
+        for f in synth.resources("AWS::Lambda::Function").values()
+        if "FunctionName" in f["Properties"]
+    }
     assert {names.get(w, w) for w in writers} == {
-        "milkmobs-create-upload", "milkmobs-generate-thumbnail", "milkmobs-analysis-marengo",
+        "milkmobs-create-upload",
+        "milkmobs-generate-thumbnail",
+        "milkmobs-analysis-marengo",
     }

@@ -21,8 +21,11 @@ def _cfn_lint(path: Path) -> list[dict[str, Any]]:
     """cfn-lint's findings on ``path`` (its Python API, so a broken install fails loudly)."""
     matches = lint_file(path, ManualArgs(ignore_checks=list(CFN_LINT_IGNORED), regions=["us-east-1"]))
     return [
-        {"Rule": {"Id": m.rule.id}, "Level": {"E": "Error", "W": "Warning", "I": "Informational"}[m.rule.id[0]],
-         "Message": m.message}
+        {
+            "Rule": {"Id": m.rule.id},
+            "Level": {"E": "Error", "W": "Warning", "I": "Informational"}[m.rule.id[0]],
+            "Message": m.message,
+        }
         for m in matches
     ]
 
@@ -60,10 +63,15 @@ def test_the_asl_validator_rejects_a_broken_definition(synth: Synth, tmp_path: P
     assert '"StartAt":"MarkProcessing"' in asl
     broken = {
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Resources": {"Machine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
-            "RoleArn": "arn:aws:iam::123456789012:role/machine",
-            "DefinitionString": asl.replace('"StartAt":"MarkProcessing"', '"StartAt":"NoSuchState"', 1),
-        }}},
+        "Resources": {
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "RoleArn": "arn:aws:iam::123456789012:role/machine",
+                    "DefinitionString": asl.replace('"StartAt":"MarkProcessing"', '"StartAt":"NoSuchState"', 1),
+                },
+            }
+        },
     }
     path = tmp_path / "broken.template.json"
     path.write_text(json.dumps(broken))

@@ -133,8 +133,13 @@ def run(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]
     from milkmobs.domain import EVENT_BUS_NAME
 
     patch = pytest.MonkeyPatch()
-    aws = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-           "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
+    aws = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }
     for key, value in aws.items():
         patch.setenv(key, value)
     patch.chdir(tmp_path_factory.mktemp("cwd"))  # no .env or milkmobs.toml but the environment's
@@ -147,25 +152,33 @@ def run(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]
         refs: dict[str, str] = {}
         tables = {lid: r for lid, r in template.items() if r["Type"] == "AWS::DynamoDB::GlobalTable"}
         for lid, table in tables.items():
-            name = "milkmobs-videos" if table["Properties"]["KeySchema"][0]["AttributeName"] == "videoId" \
+            name = (
+                "milkmobs-videos"
+                if table["Properties"]["KeySchema"][0]["AttributeName"] == "videoId"
                 else "milkmobs-mobs"
+            )
             refs[lid], refs[f"{lid}.Arn"] = name, f"arn:aws:dynamodb:{REGION}:123456789012:table/{name}"
         create_tables(session.client("dynamodb"), videos_table="milkmobs-videos", mobs_table="milkmobs-mobs")
         s3 = session.client("s3")
         bucket = "milkmobs-media"
         s3.create_bucket(Bucket=bucket)
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        (bucket_lid,) = [lid for lid, r in template.items()
-                         if r["Type"] == "AWS::S3::Bucket" and "VersioningConfiguration" in r["Properties"]]
+        (bucket_lid,) = [
+            lid
+            for lid, r in template.items()
+            if r["Type"] == "AWS::S3::Bucket" and "VersioningConfiguration" in r["Properties"]
+        ]
         refs[bucket_lid] = bucket
         session.client("events").create_event_bus(Name=EVENT_BUS_NAME)
         (secret_lid,) = [lid for lid, r in template.items() if r["Type"] == "AWS::SecretsManager::Secret"]
         refs[secret_lid] = session.client("secretsmanager").create_secret(
-            Name="cursor", SecretString="a-cursor-key-of-the-deployment")["ARN"]
+            Name="cursor", SecretString="a-cursor-key-of-the-deployment"
+        )["ARN"]
         (machine_lid,) = [lid for lid, r in template.items() if r["Type"] == "AWS::StepFunctions::StateMachine"]
         role = session.client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         refs[machine_lid] = session.client("stepfunctions").create_state_machine(  # executions are not run
-            name=template[machine_lid]["Properties"]["StateMachineName"], roleArn=role,
+            name=template[machine_lid]["Properties"]["StateMachineName"],
+            roleArn=role,
             definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}),
         )["stateMachineArn"]
         (distribution,) = [lid for lid, r in template.items() if r["Type"] == "AWS::CloudFront::Distribution"]
@@ -173,8 +186,11 @@ def run(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]
         refs[distribution] = moto_distribution(session.client("cloudfront"), bucket)
         (domain_lid,) = [lid for lid, r in template.items() if r["Type"] == "AWS::OpenSearchService::Domain"]
         refs[f"{domain_lid}.DomainEndpoint"] = f"{search.host}:{search.port}"
-        functions = {lid: r["Properties"] for lid, r in template.items()
-                     if r["Type"] == "AWS::Lambda::Function" and isinstance(r["Properties"].get("FunctionName"), str)}
+        functions = {
+            lid: r["Properties"]
+            for lid, r in template.items()
+            if r["Type"] == "AWS::Lambda::Function" and isinstance(r["Properties"].get("FunctionName"), str)
+        }
         for lid, props in functions.items():
             refs[lid] = props["FunctionName"]
         environments: dict[str, dict[str, str]] = {}
@@ -182,7 +198,8 @@ def run(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]
         for props in functions.values():
             env = {k: str(resolve(v, refs)) for k, v in props["Environment"]["Variables"].items()}
             given[props["FunctionName"].removeprefix("milkmobs-")] = {
-                key.removeprefix(ENV_PREFIX).lower().replace("__", ".") for key in env if key.startswith(ENV_PREFIX)}
+                key.removeprefix(ENV_PREFIX).lower().replace("__", ".") for key in env if key.startswith(ENV_PREFIX)
+            }
             if "MILKMOBS_OPENSEARCH__ENDPOINT" in env:
                 # the test double, in plain HTTP, for the domain's https endpoint
                 env.update(MILKMOBS_OPENSEARCH__ENDPOINT=search.url, MILKMOBS_OPENSEARCH__AUTH="none")
@@ -199,13 +216,25 @@ def run(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]
 def _uploaded(run: Run, tmp: Path, *, title: str, words: str) -> str:
     """Submitted through create-upload, stored, announced to start-analysis: the video's id."""
     body = make_mp4(tmp / f"{title}.mp4", seconds=1.0).read_bytes() + words.encode()
-    submission = run.api("create-upload", "POST", "/videos/submit", resource="/videos/submit", body={
-        "userId": "u1", "title": title, "hashtags": ["gotmilk", "milkmob"], "sizeBytes": len(body)})
+    submission = run.api(
+        "create-upload",
+        "POST",
+        "/videos/submit",
+        resource="/videos/submit",
+        body={"userId": "u1", "title": title, "hashtags": ["gotmilk", "milkmob"], "sizeBytes": len(body)},
+    )
     key, video_id = submission["upload"]["fields"]["key"], submission["videoId"]
     put = run.s3.put_object(Bucket=run.bucket, Key=key, Body=body, ContentType="video/mp4")
-    record = {"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": REGION, "eventName": "ObjectCreated:Post",
-              "s3": {"bucket": {"name": run.bucket}, "object": {
-                  "key": key, "size": len(body), "versionId": put.get("VersionId")}}}
+    record = {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": REGION,
+        "eventName": "ObjectCreated:Post",
+        "s3": {
+            "bucket": {"name": run.bucket},
+            "object": {"key": key, "size": len(body), "versionId": put.get("VersionId")},
+        },
+    }
     assert run.invoke("start-analysis", {"Records": [record]})["started"] == [video_id]
     return str(video_id)
 
@@ -222,16 +251,24 @@ def driven(run: Run, tmp_path_factory: pytest.TempPathFactory) -> Run:
     embedding = run.invoke("analysis-marengo", {"videoId": video_id, "action": "start"})
     while not embedding["done"]:
         embedding = run.invoke("analysis-marengo", {"videoId": video_id, "job": embedding["job"], "action": "check"})
-    run.invoke("analysis-write-result",
-               {"videoId": video_id, "insights": insights, "embedding": embedding["embedding"]})
+    run.invoke(
+        "analysis-write-result", {"videoId": video_id, "insights": insights, "embedding": embedding["embedding"]}
+    )
     assert run.invoke("validate-video", {"videoId": video_id})["status"] == "validated"
     mob_id = run.invoke("cluster-video", {"videoId": video_id})["mobId"]
     failing = _uploaded(run, tmp, title="failing", words="GOT MILK")  # u1's second video: lists of two
-    run.api("get-video-detail", "GET", f"/videos/{video_id}", resource="/videos/{videoId}",
-            path_parameters={"videoId": video_id})
+    run.api(
+        "get-video-detail",
+        "GET",
+        f"/videos/{video_id}",
+        resource="/videos/{videoId}",
+        path_parameters={"videoId": video_id},
+    )
     run.api("get-feed", "GET", "/feed")
-    for name, path, query, claims in (("list-user-videos", "/videos/user", {"userId": "u1"}, None),
-                                      ("admin-list-videos", "/admin/videos", {}, ADMIN_CLAIMS)):
+    for name, path, query, claims in (
+        ("list-user-videos", "/videos/user", {"userId": "u1"}, None),
+        ("admin-list-videos", "/admin/videos", {}, ADMIN_CLAIMS),
+    ):
         first = run.api(name, "GET", path, query={**query, "limit": "1"}, claims=claims)  # signs a cursor
         run.api(name, "GET", path, query={**query, "limit": "1", "cursor": first["nextCursor"]}, claims=claims)
     run.api("list-mobs", "GET", "/mobs")
@@ -239,8 +276,13 @@ def driven(run: Run, tmp_path_factory: pytest.TempPathFactory) -> Run:
     run.api("search-similar", "GET", "/search/similar", query={"videoId": video_id})
     run.api("search-similar", "GET", "/search/text", query={"q": "gotmilk"})
     run.api("get-execution-history", "GET", "/execution-history", query={"videoId": video_id})
-    run.api("validate-video", "GET", f"/validate/{video_id}", resource="/validate/{videoId}",
-            path_parameters={"videoId": video_id})
+    run.api(
+        "validate-video",
+        "GET",
+        f"/validate/{video_id}",
+        resource="/validate/{videoId}",
+        path_parameters={"videoId": video_id},
+    )
     run.api("validate-video", "POST", "/validate", body={"videoId": video_id})
     run.api("admin-get-stats", "GET", "/admin/stats", claims=ADMIN_CLAIMS)
     run.api("admin-get-usage-stats", "GET", "/admin/usage-stats", claims=ADMIN_CLAIMS)
@@ -248,12 +290,20 @@ def driven(run: Run, tmp_path_factory: pytest.TempPathFactory) -> Run:
     run.api("admin-recluster", "POST", "/admin/recluster", claims=ADMIN_CLAIMS)
     run.invoke("cluster-embeddings", scheduled_event())
     run.invoke("sweep-stuck-videos", scheduled_event())
-    failed = run.invoke("analysis-mark-failed", {"videoId": failing, "failedStep": "PegasusAnalysis",
-                                                 "error": {"Error": "AnalysisError", "Cause": "refused"}})
+    failed = run.invoke(
+        "analysis-mark-failed",
+        {"videoId": failing, "failedStep": "PegasusAnalysis", "error": {"Error": "AnalysisError", "Cause": "refused"}},
+    )
     assert failed["status"] == "failed"
     for gone in (failing, video_id):  # one in no mob, one in a mob
-        run.api("admin-delete-video", "DELETE", f"/admin/videos/{gone}", resource="/admin/videos/{videoId}",
-                path_parameters={"videoId": gone}, claims=ADMIN_CLAIMS)
+        run.api(
+            "admin-delete-video",
+            "DELETE",
+            f"/admin/videos/{gone}",
+            resource="/admin/videos/{videoId}",
+            path_parameters={"videoId": gone},
+            claims=ADMIN_CLAIMS,
+        )
     return run
 
 
@@ -274,8 +324,11 @@ def test_a_function_reads_only_the_settings_its_declaration_gives_it(driven: Run
 
 @pytest.mark.parametrize("spec", FUNCTION_SPECS, ids=lambda s: s.name)
 def test_a_cold_start_makes_one_client_per_service_and_only_granted_ones(driven: Run, spec: Any) -> None:
-    granted = {action.split(":")[0] for statement in driven.policies.get(spec.name, [])
-               for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])}
+    granted = {
+        action.split(":")[0]
+        for statement in driven.policies.get(spec.name, [])
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+    }
     for made in driven.clients[spec.name]:
         assert all(count == 1 for count in made.values()), f"{spec.name} made {dict(made)}"
         ungranted = {s for s in made if IAM_PREFIX.get(s, s) not in granted} - NEEDS_NO_GRANT
@@ -289,15 +342,21 @@ _ONE_PAGE = "the cursor key signs the cursor of a next page: this drive's lists 
 #: Settings a function is given that the paths driven above do not read, and the path that does.
 READ_ON_PATHS_NOT_DRIVEN: dict[str, dict[str, str]] = {
     "start-analysis": dict.fromkeys(
-        ("aws.cloudfront_distribution_id", "opensearch.endpoint", "models.marengo_model_id"), _OVERSIZED),
-    "sweep-stuck-videos": {**dict.fromkeys(("aws.state_machine_arn", "opensearch.endpoint",
-                                            "models.marengo_model_id"), _NOT_STUCK),
-                           "aws.cursor_secret_id": _ONE_PAGE},
+        ("aws.cloudfront_distribution_id", "opensearch.endpoint", "models.marengo_model_id"), _OVERSIZED
+    ),
+    "sweep-stuck-videos": {
+        **dict.fromkeys(("aws.state_machine_arn", "opensearch.endpoint", "models.marengo_model_id"), _NOT_STUCK),
+        "aws.cursor_secret_id": _ONE_PAGE,
+    },
     "analysis-mark-failed": {"aws.mobs_table": _NO_MOB},
-    **{name: {"aws.cursor_secret_id": _ONE_PAGE} for name in (
-        "get-feed", "get-mob", "admin-recluster", "cluster-embeddings")},
-    "admin-get-mob-map": {"aws.mobs_table": "the names of the mobs on the map: one video is too few to project",
-                          "aws.cursor_secret_id": _ONE_PAGE},
+    **{
+        name: {"aws.cursor_secret_id": _ONE_PAGE}
+        for name in ("get-feed", "get-mob", "admin-recluster", "cluster-embeddings")
+    },
+    "admin-get-mob-map": {
+        "aws.mobs_table": "the names of the mobs on the map: one video is too few to project",
+        "aws.cursor_secret_id": _ONE_PAGE,
+    },
     "analysis-pegasus": {"aws.cloudfront_domain": "the media settings come together; Bedrock reads the bucket alone"},
     "analysis-marengo": {"aws.cloudfront_domain": "the media settings come together; Bedrock reads the bucket alone"},
     "create-opensearch-index": {"aws.region": "signs requests to an AWS domain (SigV4); the test double is plain HTTP"},

@@ -29,8 +29,9 @@ def test_the_graphs_are_sized_for_the_encoding_the_index_is_created_with() -> No
 
 def test_expected_vectors_raise_the_volume_and_refuse_nodes_too_small_for_the_graphs() -> None:
     assert volume_for(DeployConfig()) == 20
-    big = DeployConfig(opensearch_expected_vectors=30_000_000, opensearch_instance_type="r6g.4xlarge.search",
-                       opensearch_data_nodes=4)
+    big = DeployConfig(
+        opensearch_expected_vectors=30_000_000, opensearch_instance_type="r6g.4xlarge.search", opensearch_data_nodes=4
+    )
     assert volume_for(big) == 43  # 67.6 GB per copy, two copies, 25 % headroom, over four nodes
     with pytest.raises(ValueError, match=r"need 35\.4 GiB of k-NN memory; 1 × t3.small.search have 0\.5 GiB"):
         volume_for(DeployConfig(opensearch_expected_vectors=30_000_000))

@@ -118,8 +118,9 @@ class Deployed:
         """Invoke function ``name`` (a spec name) from its bundle; its AWS calls are logged."""
         with self.lock:
             if name not in self.workers:
-                self.workers[name] = HandlerWorker(SPECS_BY_NAME[name], self.environments[name],
-                                                   setup_code=WORKER_SETUP)
+                self.workers[name] = HandlerWorker(
+                    SPECS_BY_NAME[name], self.environments[name], setup_code=WORKER_SETUP
+                )
             worker = self.workers[name]
             self.invoked.append(name)
             self.events.append((name, event))
@@ -144,8 +145,12 @@ class Deployed:
 def _create_table(dynamodb: Any, name: str, table: dict[str, Any]) -> None:
     """A moto table with exactly the template's keys, attributes and indexes."""
     props = table["Properties"]
-    request: dict[str, Any] = {"TableName": name, "KeySchema": props["KeySchema"],
-                               "AttributeDefinitions": props["AttributeDefinitions"], "BillingMode": "PAY_PER_REQUEST"}
+    request: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": props["KeySchema"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
     if props.get("GlobalSecondaryIndexes"):
         request["GlobalSecondaryIndexes"] = [
             {"IndexName": i["IndexName"], "KeySchema": i["KeySchema"], "Projection": i["Projection"]}
@@ -188,8 +193,14 @@ def deployed(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     patch = pytest.MonkeyPatch()
-    aws = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-           "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": endpoint}
+    aws = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ENDPOINT_URL": endpoint,
+    }
     for key, value in {**aws, "MOTO_PORT": str(port)}.items():  # the interpreter calls Lambda on MOTO_PORT
         patch.setenv(key, value)
     # moto's interpreter waits for real; the polling loop's Wait states would take minutes
@@ -197,37 +208,63 @@ def deployed(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
     wait_interval = WaitFunction._wait_interval
     patch.setattr(WaitFunction, "_wait_interval", lambda self, env, wait_seconds: wait_interval(self, env, 0))
-    requests.post(f"{endpoint}/moto-api/config", timeout=10,
-                  json={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
+    requests.post(
+        f"{endpoint}/moto-api/config",
+        timeout=10,
+        json={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}},
+    )
     search = OpenSearchTestDouble().__enter__()
     template = synth.template["Resources"]
-    functions = {lid: r["Properties"] for lid, r in template.items()
-                 if r["Type"] == "AWS::Lambda::Function" and isinstance(r["Properties"].get("FunctionName"), str)}
+    functions = {
+        lid: r["Properties"]
+        for lid, r in template.items()
+        if r["Type"] == "AWS::Lambda::Function" and isinstance(r["Properties"].get("FunctionName"), str)
+    }
     session = boto3.session.Session(region_name=REGION)
-    clients = {name: session.client(name, endpoint_url=endpoint) for name in
-               ("dynamodb", "s3", "events", "sqs", "stepfunctions", "lambda", "iam", "secretsmanager", "cloudfront")}
+    clients = {
+        name: session.client(name, endpoint_url=endpoint)
+        for name in (
+            "dynamodb",
+            "s3",
+            "events",
+            "sqs",
+            "stepfunctions",
+            "lambda",
+            "iam",
+            "secretsmanager",
+            "cloudfront",
+        )
+    }
     refs: dict[str, str] = {}
     for lid, table in template.items():
         if table["Type"] == "AWS::DynamoDB::GlobalTable":
-            name = "milkmobs-videos" if table["Properties"]["KeySchema"][0]["AttributeName"] == "videoId" \
+            name = (
+                "milkmobs-videos"
+                if table["Properties"]["KeySchema"][0]["AttributeName"] == "videoId"
                 else "milkmobs-mobs"
+            )
             _create_table(clients["dynamodb"], name, table)
             refs[lid], refs[f"{lid}.Arn"] = name, f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
     bucket = "milkmobs-media"
     clients["s3"].create_bucket(Bucket=bucket)
     clients["s3"].put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    (bucket_lid,) = [lid for lid, r in template.items()
-                     if r["Type"] == "AWS::S3::Bucket" and "VersioningConfiguration" in r["Properties"]]
+    (bucket_lid,) = [
+        lid
+        for lid, r in template.items()
+        if r["Type"] == "AWS::S3::Bucket" and "VersioningConfiguration" in r["Properties"]
+    ]
     refs[bucket_lid], refs[f"{bucket_lid}.Arn"] = bucket, f"arn:aws:s3:::{bucket}"
     (bus_lid,) = [lid for lid, r in template.items() if r["Type"] == "AWS::Events::EventBus"]
     bus_name = template[bus_lid]["Properties"]["Name"]
     refs[f"{bus_lid}.Arn"] = clients["events"].create_event_bus(Name=bus_name)["EventBusArn"]
     queue_url = clients["sqs"].create_queue(QueueName="analysed")["QueueUrl"]
     queue_arn = clients["sqs"].get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-    clients["events"].put_rule(Name="analysed", EventBusName=bus_name,
-                               EventPattern=json.dumps({"source": [EVENT_SOURCE]}))
-    clients["events"].put_targets(Rule="analysed", EventBusName=bus_name,
-                                  Targets=[{"Id": "q", "Arn": queue_arn["Attributes"]["QueueArn"]}])
+    clients["events"].put_rule(
+        Name="analysed", EventBusName=bus_name, EventPattern=json.dumps({"source": [EVENT_SOURCE]})
+    )
+    clients["events"].put_targets(
+        Rule="analysed", EventBusName=bus_name, Targets=[{"Id": "q", "Arn": queue_arn["Attributes"]["QueueArn"]}]
+    )
     role = clients["iam"].create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     code = Path(tmp_path_factory.mktemp("code")) / "placeholder.zip"
     import zipfile
@@ -238,7 +275,10 @@ def deployed(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     for lid, props in functions.items():
         refs[lid] = props["FunctionName"]
         refs[f"{lid}.Arn"] = clients["lambda"].create_function(
-            FunctionName=props["FunctionName"], Runtime="python3.12", Role=role, Handler=props["Handler"],
+            FunctionName=props["FunctionName"],
+            Runtime="python3.12",
+            Role=role,
+            Handler=props["Handler"],
             Code={"ZipFile": code.read_bytes()},
         )["FunctionArn"]
         names[props["FunctionName"]] = props["FunctionName"].removeprefix("milkmobs-")
@@ -246,11 +286,14 @@ def deployed(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     machine = template[machine_lid]["Properties"]
     definition = resolve(machine["DefinitionString"], refs)
     refs[machine_lid] = clients["stepfunctions"].create_state_machine(
-        name=machine["StateMachineName"], definition=definition, roleArn=role,
+        name=machine["StateMachineName"],
+        definition=definition,
+        roleArn=role,
     )["stateMachineArn"]
     (secret_lid,) = [lid for lid, r in template.items() if r["Type"] == "AWS::SecretsManager::Secret"]
     refs[secret_lid] = clients["secretsmanager"].create_secret(
-        Name="cursor", SecretString="a-cursor-key-of-the-deployment")["ARN"]
+        Name="cursor", SecretString="a-cursor-key-of-the-deployment"
+    )["ARN"]
     (distribution,) = [lid for lid, r in template.items() if r["Type"] == "AWS::CloudFront::Distribution"]
     refs[f"{distribution}.DomainName"] = CLOUDFRONT_DOMAIN
     refs[distribution] = moto_distribution(clients["cloudfront"], bucket)
@@ -264,8 +307,11 @@ def deployed(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         if "MILKMOBS_OPENSEARCH__ENDPOINT" in env:
             env.update(MILKMOBS_OPENSEARCH__ENDPOINT=search.url, MILKMOBS_OPENSEARCH__AUTH="none")
         environments[names[props["FunctionName"]]] = lambda_environment(
-            env, **aws, MILKMOBS_MODELS__EMBEDDING_DIMENSION=str(DIMENSION),
-            AWS_LAMBDA_FUNCTION_NAME=props["FunctionName"])
+            env,
+            **aws,
+            MILKMOBS_MODELS__EMBEDDING_DIMENSION=str(DIMENSION),
+            AWS_LAMBDA_FUNCTION_NAME=props["FunctionName"],
+        )
     env = Deployed(clients, bucket, queue_url, refs, environments, definition)
     routing = _route_lambda_to_workers(env, names)
     next(routing)
@@ -280,27 +326,44 @@ def deployed(synth: Synth, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             worker.close()
         search.__exit__()
         requests.post(f"{endpoint}/moto-api/reset", timeout=10)
-        requests.post(f"{endpoint}/moto-api/config", timeout=10,
-                      json={"stepfunctions": {"execute_state_machine": False}, "lambda": {"use_docker": True}})
+        requests.post(
+            f"{endpoint}/moto-api/config",
+            timeout=10,
+            json={"stepfunctions": {"execute_state_machine": False}, "lambda": {"use_docker": True}},
+        )
         server.stop()
         patch.undo()
 
 
 # --- one upload, end to end -----------------------------------------------------------------------
-def _upload_and_analyse(env: Deployed, tmp: Path, *, title: str, hashtags: list[str],
-                        words: str) -> tuple[str, dict[str, Any]]:
+def _upload_and_analyse(
+    env: Deployed, tmp: Path, *, title: str, hashtags: list[str], words: str
+) -> tuple[str, dict[str, Any]]:
     """POST /videos/submit, store a real mp4 (plus words the fake analyzer reads), deliver the S3
     notification to start-analysis, wait for the execution to end."""
     body = make_mp4(tmp / f"{title.replace(' ', '_')}.mp4", seconds=2.0).read_bytes() + words.encode()
-    status, submission = env.api("create-upload", "POST", "/videos/submit", resource="/videos/submit", body={
-        "userId": "u1", "title": title, "hashtags": hashtags, "sizeBytes": len(body)})
+    status, submission = env.api(
+        "create-upload",
+        "POST",
+        "/videos/submit",
+        resource="/videos/submit",
+        body={"userId": "u1", "title": title, "hashtags": hashtags, "sizeBytes": len(body)},
+    )
     assert status in (200, 201), submission
     key, video_id = submission["upload"]["fields"]["key"], submission["videoId"]
     put = env.clients["s3"].put_object(Bucket=env.bucket, Key=key, Body=body, ContentType="video/mp4")
-    record = {"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": REGION, "eventName": "ObjectCreated:Post",
-              "eventTime": "2026-12-03T00:00:00.000Z", "responseElements": {"x-amz-request-id": f"S3REQ-{video_id}"},
-              "s3": {"bucket": {"name": env.bucket, "arn": f"arn:aws:s3:::{env.bucket}"}, "object": {
-                  "key": key, "size": len(body), "versionId": put.get("VersionId")}}}
+    record = {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": REGION,
+        "eventName": "ObjectCreated:Post",
+        "eventTime": "2026-12-03T00:00:00.000Z",
+        "responseElements": {"x-amz-request-id": f"S3REQ-{video_id}"},
+        "s3": {
+            "bucket": {"name": env.bucket, "arn": f"arn:aws:s3:::{env.bucket}"},
+            "object": {"key": key, "size": len(body), "versionId": put.get("VersionId")},
+        },
+    }
     answer = env.call("start-analysis", {"Records": [record]})
     assert answer.error_type is None and answer.result["started"] == [video_id], answer
     arn = env.machine_arn().replace(":stateMachine:", ":execution:") + f":{video_id}"
@@ -335,13 +398,16 @@ def tour(deployed: Deployed, tmp_path_factory: pytest.TempPathFactory) -> Tour:
     tmp = tmp_path_factory.mktemp("videos")
     env = deployed
     videos = {
-        "validated": _upload_and_analyse(env, tmp, title="milk moustache", hashtags=["gotmilk", "milkmob"],
-                                         words="GOT MILK drinking milk"),
-        "rejected": _upload_and_analyse(env, tmp, title="skate park", hashtags=["skate"],
-                                        words="skateboarding in the park"),
+        "validated": _upload_and_analyse(
+            env, tmp, title="milk moustache", hashtags=["gotmilk", "milkmob"], words="GOT MILK drinking milk"
+        ),
+        "rejected": _upload_and_analyse(
+            env, tmp, title="skate park", hashtags=["skate"], words="skateboarding in the park"
+        ),
         "broken": _upload_and_analyse(env, tmp, title="broken", hashtags=["gotmilk"], words="GOT MILK"),
-        "flaky": _upload_and_analyse(env, tmp, title="flaky", hashtags=["gotmilk", "milkmob"],
-                                     words="GOT MILK drinking milk flaky"),
+        "flaky": _upload_and_analyse(
+            env, tmp, title="flaky", hashtags=["gotmilk", "milkmob"], words="GOT MILK drinking milk flaky"
+        ),
     }
     events = _events(env)
     validated = videos["validated"][0]
@@ -350,12 +416,18 @@ def tour(deployed: Deployed, tmp_path_factory: pytest.TempPathFactory) -> Tour:
     # not starve the thumbnail's ffmpeg on a loaded machine, and allow for one.
     deadline = time.monotonic() + 180
     while not _video(env, validated).get("thumbnailUrl"):
-        assert time.monotonic() < deadline, (f"no thumbnail for {validated}; generate-thumbnail said:\n"
-                                             + env.workers["generate-thumbnail"].stderr(40))
+        assert time.monotonic() < deadline, f"no thumbnail for {validated}; generate-thumbnail said:\n" + env.workers[
+            "generate-thumbnail"
+        ].stderr(40)
         time.sleep(0.5)
     answers: dict[str, Any] = {}
-    answers["detail"] = env.api("get-video-detail", "GET", f"/videos/{validated}", resource="/videos/{videoId}",
-                                path_parameters={"videoId": validated})
+    answers["detail"] = env.api(
+        "get-video-detail",
+        "GET",
+        f"/videos/{validated}",
+        resource="/videos/{videoId}",
+        path_parameters={"videoId": validated},
+    )
     answers["feed"] = env.api("get-feed", "GET", "/feed")
     # a page of one: its next page's cursor is signed with the cursor key (read at the first cursor)
     answers["feed-page"] = env.api("get-feed", "GET", "/feed", query={"limit": "1"})
@@ -363,17 +435,24 @@ def tour(deployed: Deployed, tmp_path_factory: pytest.TempPathFactory) -> Tour:
     answers["user"] = env.api("list-user-videos", "GET", "/videos/user", query={"userId": "u1"})
     answers["mobs"] = env.api("list-mobs", "GET", "/mobs")
     mob_id = answers["detail"][1]["mobId"]
-    answers["mob"] = env.api("get-mob", "GET", f"/mobs/{mob_id}", resource="/mobs/{mobId}",
-                             path_parameters={"mobId": mob_id})
+    answers["mob"] = env.api(
+        "get-mob", "GET", f"/mobs/{mob_id}", resource="/mobs/{mobId}", path_parameters={"mobId": mob_id}
+    )
     answers["similar"] = env.api("search-similar", "GET", "/search/similar", query={"videoId": validated})
     answers["text"] = env.api("search-similar", "GET", "/search/text", query={"q": "gotmilk"})
     answers["history"] = env.api("get-execution-history", "GET", "/execution-history", query={"videoId": validated})
-    answers["validation"] = env.api("validate-video", "GET", f"/validate/{validated}",
-                                    resource="/validate/{videoId}", path_parameters={"videoId": validated})
+    answers["validation"] = env.api(
+        "validate-video",
+        "GET",
+        f"/validate/{validated}",
+        resource="/validate/{videoId}",
+        path_parameters={"videoId": validated},
+    )
     answers["revalidate"] = env.api("validate-video", "POST", "/validate", body={"videoId": validated})
     answers["admin-videos"] = env.api("admin-list-videos", "GET", "/admin/videos", claims=ADMIN_CLAIMS)
-    answers["admin-page"] = env.api("admin-list-videos", "GET", "/admin/videos", query={"limit": "1"},
-                                    claims=ADMIN_CLAIMS)
+    answers["admin-page"] = env.api(
+        "admin-list-videos", "GET", "/admin/videos", query={"limit": "1"}, claims=ADMIN_CLAIMS
+    )
     answers["stats"] = env.api("admin-get-stats", "GET", "/admin/stats", claims=ADMIN_CLAIMS)
     answers["usage"] = env.api("admin-get-usage-stats", "GET", "/admin/usage-stats", claims=ADMIN_CLAIMS)
     answers["map"] = env.api("admin-get-mob-map", "GET", "/admin/mobs/map", claims=ADMIN_CLAIMS)
@@ -383,15 +462,25 @@ def tour(deployed: Deployed, tmp_path_factory: pytest.TempPathFactory) -> Tour:
     sweep = env.call("sweep-stuck-videos", scheduled_event())
     answers["sweep"] = (sweep.error_type, sweep.result)
     rejected = videos["rejected"][0]
-    answers["delete"] = env.api("admin-delete-video", "DELETE", f"/admin/videos/{rejected}",
-                                resource="/admin/videos/{videoId}", path_parameters={"videoId": rejected},
-                                claims=ADMIN_CLAIMS)
+    answers["delete"] = env.api(
+        "admin-delete-video",
+        "DELETE",
+        f"/admin/videos/{rejected}",
+        resource="/admin/videos/{videoId}",
+        path_parameters={"videoId": rejected},
+        claims=ADMIN_CLAIMS,
+    )
     return Tour(videos, events, answers)
 
 
 def _video(env: Deployed, video_id: str) -> dict[str, Any]:
-    status, body = env.api("get-video-detail", "GET", f"/videos/{video_id}", resource="/videos/{videoId}",
-                           path_parameters={"videoId": video_id})
+    status, body = env.api(
+        "get-video-detail",
+        "GET",
+        f"/videos/{video_id}",
+        resource="/videos/{videoId}",
+        path_parameters={"videoId": video_id},
+    )
     assert status == 200, body
     return dict(body)
 
@@ -405,8 +494,15 @@ def test_a_campaign_video_is_validated_clustered_thumbnailed_and_announced(deplo
     assert video["thumbnailUrl"], "generate-thumbnail ran from its bundle (ffmpeg in the media layer)"
     assert video["media"]["durationSeconds"] == pytest.approx(2.0, abs=0.1), "probed by mark-processing's ffmpeg"
     assert tour.events[video_id]["status"] == "validated" and tour.events[video_id]["mobId"] == video["mobId"]
-    for step in ("analysis-mark-processing", "analysis-pegasus", "analysis-marengo", "analysis-write-result",
-                 "validate-video", "cluster-video", "generate-thumbnail"):
+    for step in (
+        "analysis-mark-processing",
+        "analysis-pegasus",
+        "analysis-marengo",
+        "analysis-write-result",
+        "validate-video",
+        "cluster-video",
+        "generate-thumbnail",
+    ):
         assert step in deployed.invoked
 
 
@@ -422,11 +518,14 @@ def test_the_states_a_video_enters_are_the_ones_the_cost_model_counts(deployed: 
     from milkmobs_infra.transitions import Video, entered_states
 
     definition = json.loads(deployed.definition)
-    for outcome, video in (("validated", Video(checks=EMBEDDING_CHECKS, validated=True)),
-                           ("rejected", Video(checks=EMBEDDING_CHECKS, validated=False))):
+    for outcome, video in (
+        ("validated", Video(checks=EMBEDDING_CHECKS, validated=True)),
+        ("rejected", Video(checks=EMBEDDING_CHECKS, validated=False)),
+    ):
         _, execution = tour.videos[outcome]
         history = deployed.clients["stepfunctions"].get_execution_history(
-            executionArn=execution["executionArn"], maxResults=1000)["events"]
+            executionArn=execution["executionArn"], maxResults=1000
+        )["events"]
         entered = [e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")]
         assert sorted(entered) == sorted(entered_states(definition, video)), outcome
 
@@ -457,8 +556,9 @@ def test_a_model_fault_is_retried_by_the_state_machine(deployed: Deployed, tour:
 
 
 def test_every_api_function_answers_from_its_bundle(tour: Tour) -> None:
-    failed = {name: answer for name, answer in tour.answers.items()
-              if name not in ("recluster", "sweep") and answer[0] != 200}
+    failed = {
+        name: answer for name, answer in tour.answers.items() if name not in ("recluster", "sweep") and answer[0] != 200
+    }
     assert failed == {}
     validated = tour.videos["validated"][0]
     assert validated in json.dumps(tour.answers["feed"][1]) and validated in json.dumps(tour.answers["similar"][1])
@@ -484,8 +584,11 @@ def test_handlers_log_structured_json_with_a_correlation_id(deployed: Deployed, 
     """Powertools Logger: one JSON object per line, the function as service, the S3 request id
     (start-analysis) and the API request id as correlation ids."""
     video_id = tour.videos["validated"][0]
-    lines = [json.loads(line) for line in deployed.workers["start-analysis"].stderr(200).splitlines()
-             if line.startswith("{") and '"level"' in line]
+    lines = [
+        json.loads(line)
+        for line in deployed.workers["start-analysis"].stderr(200).splitlines()
+        if line.startswith("{") and '"level"' in line
+    ]
     started = [line for line in lines if line.get("correlation_id") == f"S3REQ-{video_id}"]
     assert started and started[0]["service"] == "start-analysis" and "function_request_id" in started[0]
 
@@ -530,9 +633,16 @@ def test_the_recording_sees_each_kind_of_call(deployed: Deployed, tour: Tour) ->
     """The hooks are live in every worker: DynamoDB, S3, Step Functions, Lambda, Secrets Manager,
     CloudWatch and OpenSearch calls all reach the log."""
     services = {(name, c["service"]) for name, calls in deployed.log.calls.items() for c in calls}
-    assert {("start-analysis", "states"), ("start-analysis", "lambda"), ("generate-thumbnail", "s3"),
-            ("admin-get-usage-stats", "monitoring"), ("list-mobs", "dynamodb"), ("search-similar", "opensearch"),
-            ("get-feed", "secretsmanager"), ("admin-delete-video", "cloudfront")} <= services
+    assert {
+        ("start-analysis", "states"),
+        ("start-analysis", "lambda"),
+        ("generate-thumbnail", "s3"),
+        ("admin-get-usage-stats", "monitoring"),
+        ("list-mobs", "dynamodb"),
+        ("search-similar", "opensearch"),
+        ("get-feed", "secretsmanager"),
+        ("admin-delete-video", "cloudfront"),
+    } <= services
     readers = [s.name for s in FUNCTION_SPECS if s.search is Search.READ]
     for name in readers:
         methods = {c["operation"] for c in deployed.log.calls.get(name, []) if c["service"] == "opensearch"}
@@ -557,7 +667,7 @@ EXERCISED_ONLY_IN_AWS: dict[str, str] = {
     "bedrock:GetAsyncInvoke": _MOTO_HAS_NO_BEDROCK,
     "bedrock:ListAsyncInvokes": _MOTO_HAS_NO_BEDROCK,
     "analysis-marengo s3:PutObject": "Bedrock writes Marengo's job output with the caller's permissions; "
-                                     + _MOTO_HAS_NO_BEDROCK,
+    + _MOTO_HAS_NO_BEDROCK,
     "analysis-pegasus s3:ListBucket": "Bedrock reads the video with the caller's permissions; " + _MOTO_HAS_NO_BEDROCK,
     "analysis-marengo s3:ListBucket": "Bedrock reads the video with the caller's permissions; " + _MOTO_HAS_NO_BEDROCK,
     "create-upload s3:PutObject": "the browser's presigned POST is authorized by this role; the test uploads itself",
@@ -570,8 +680,10 @@ EXERCISED_ONLY_IN_AWS: dict[str, str] = {
     "start-analysis es:ESHttpHead": _OVERSIZED,
     "start-analysis es:ESHttpDelete": _OVERSIZED,
     "sweep-stuck-videos states:StartExecution": _NOT_STUCK,
-    **{f"{name} secretsmanager:GetSecretValue": _ONE_PAGE for name in (
-        "get-mob", "admin-get-mob-map", "admin-recluster", "cluster-embeddings", "sweep-stuck-videos")},
+    **{
+        f"{name} secretsmanager:GetSecretValue": _ONE_PAGE
+        for name in ("get-mob", "admin-get-mob-map", "admin-recluster", "cluster-embeddings", "sweep-stuck-videos")
+    },
     "sweep-stuck-videos states:DescribeExecution": _NOT_STUCK,
     "sweep-stuck-videos es:ESHttpHead": _NOT_STUCK,
     "sweep-stuck-videos es:ESHttpDelete": _NOT_STUCK,
@@ -579,12 +691,12 @@ EXERCISED_ONLY_IN_AWS: dict[str, str] = {
     "admin-delete-video dynamodb:BatchGetItem": "the mobs table: the tour deletes a rejected video, in no mob",
     "admin-get-mob-map dynamodb:BatchGetItem": "the mobs table: names of the mobs on the map",
     "admin-delete-video s3:DeleteObject": "thumbnails/*: the deleted video's thumbnail, made asynchronously, may "
-                                          "not exist yet when the tour deletes it",
+    "not exist yet when the tour deletes it",
 }
 
 
 def _unused_statements(policies: dict[str, list[dict[str, Any]]], calls: dict[str, list[dict[str, Any]]]) -> list[str]:
-    """"function action" for each statement (named by its first action) no recorded call used."""
+    """ "function action" for each statement (named by its first action) no recorded call used."""
     unused = []
     for name, statements in sorted(policies.items()):
         needed = [need for call in calls.get(name, []) for need in iam_requirements(call, domain_arn=DOMAIN_ARN)]
@@ -601,6 +713,9 @@ def test_every_statement_of_every_policy_is_used_or_explained(synth: Synth, depl
     """The other direction of the check above: a statement none of the function's calls needed is
     a grant too many, unless the call is one only AWS makes (named here, with the reason)."""
     unused = _unused_statements(function_policies(synth.template, deployed.refs), deployed.log.calls)
-    unexplained = [u for u in unused if u.split()[1] not in EXERCISED_ONLY_IN_AWS
-                   and " ".join(u.split()[:2]) not in EXERCISED_ONLY_IN_AWS]
+    unexplained = [
+        u
+        for u in unused
+        if u.split()[1] not in EXERCISED_ONLY_IN_AWS and " ".join(u.split()[:2]) not in EXERCISED_ONLY_IN_AWS
+    ]
     assert not unexplained, "\n".join(unexplained)

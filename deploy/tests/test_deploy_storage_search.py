@@ -25,7 +25,10 @@ def test_media_bucket_is_private_encrypted_versioned_and_cors_enabled(synth: Syn
         "SSEAlgorithm": "AES256"
     }
     assert props["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
     }
     (rule,) = props["CorsConfiguration"]["CorsRules"]
     assert "POST" in rule["AllowedMethods"] and rule["AllowedOrigins"] == [CORS_ORIGIN, "https://*.cloudfront.net"]
@@ -44,9 +47,13 @@ def test_every_bucket_is_encrypted_private_and_emptied_only_when_destroyable(
     for name, bucket in buckets.items():
         props = bucket["Properties"]
         assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"][
-            "SSEAlgorithm"] in ("AES256", "aws:kms"), name
+            "SSEAlgorithm"
+        ] in ("AES256", "aws:kms"), name
         assert props["PublicAccessBlockConfiguration"] == {
-            "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
         }, name
         emptied = any(tag == {"Key": "aws-cdk:auto-delete-objects", "Value": "true"} for tag in props.get("Tags", []))
         assert emptied is (which == "destroyable"), name
@@ -96,10 +103,15 @@ def test_videos_table_has_exactly_the_keys_and_indexes_of_the_data_model(synth: 
 
 
 def test_mobs_table_is_one_partition_of_centroids(synth: Synth) -> None:
-    (mobs,) = [t["Properties"] for t in synth.resources("AWS::DynamoDB::GlobalTable").values()
-               if t["Properties"]["KeySchema"][0]["AttributeName"] == "pk"]
-    assert mobs["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"},
-                                 {"AttributeName": "mobId", "KeyType": "RANGE"}]
+    (mobs,) = [
+        t["Properties"]
+        for t in synth.resources("AWS::DynamoDB::GlobalTable").values()
+        if t["Properties"]["KeySchema"][0]["AttributeName"] == "pk"
+    ]
+    assert mobs["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "mobId", "KeyType": "RANGE"},
+    ]
     assert "GlobalSecondaryIndexes" not in mobs
     assert mobs["BillingMode"] == "PAY_PER_REQUEST"
 
@@ -162,8 +174,16 @@ def _domain_grants(synth: Synth) -> dict[str, set[tuple[str, str]]]:
 def test_opensearch_admits_each_role_only_to_what_it_declares(synth: Synth) -> None:
     grants = _domain_grants(synth)
     assert set(grants) == {
-        "analysis-write-result", "validate-video", "cluster-video", "cluster-embeddings", "search-similar",
-        "admin-delete-video", "analysis-mark-failed", "create-opensearch-index", "start-analysis", "admin-recluster",
+        "analysis-write-result",
+        "validate-video",
+        "cluster-video",
+        "cluster-embeddings",
+        "search-similar",
+        "admin-delete-video",
+        "analysis-mark-failed",
+        "create-opensearch-index",
+        "start-analysis",
+        "admin-recluster",
         "sweep-stuck-videos",  # fails a video whose execution ended without it, which leaves the index
     }
     assert all(action.startswith("es:ESHttp") for pairs in grants.values() for action, _ in pairs)

@@ -109,8 +109,12 @@ def test_no_retry_block_names_a_failure_a_lower_layer_already_retried(synth: Syn
         return {cls}.union(*(with_subclasses(sub) for sub in cls.__subclasses__()))
 
     handed_on = {name.__name__ for below in BELOW_THE_WORKFLOW for name in with_subclasses(below.leaves)}
-    botocore_retries = {*ThrottledRetryableChecker._THROTTLED_ERROR_CODES,
-                        *TransientRetryableChecker._TRANSIENT_ERROR_CODES, *THROTTLING_CODES, *UNAVAILABLE_CODES}
+    botocore_retries = {
+        *ThrottledRetryableChecker._THROTTLED_ERROR_CODES,
+        *TransientRetryableChecker._TRANSIENT_ERROR_CODES,
+        *THROTTLING_CODES,
+        *UNAVAILABLE_CODES,
+    }
     retried = [(name, error) for name, state in all_states(_definition(synth)).items()
                for rule in state.get("Retry", []) for error in rule["ErrorEquals"]]  # fmt: skip
     assert retried, "the state machine retries something"
@@ -141,15 +145,22 @@ def test_every_failing_top_level_state_but_the_emit_is_caught_into_mark_failed(s
         assert catch["ResultPath"] == f"$.{CATCH.error_field}"
         record = states[catch["Next"]]
         assert record == {
-            "Type": "Pass", "Comment": record["Comment"], "Result": name,
-            "ResultPath": f"$.{CATCH.step_field}", "Next": CATCH.task.name,
+            "Type": "Pass",
+            "Comment": record["Comment"],
+            "Result": name,
+            "ResultPath": f"$.{CATCH.step_field}",
+            "Next": CATCH.task.name,
         }
     mark_failed = states[CATCH.task.name]
     assert mark_failed["Parameters"] == {f"{f}.$": f"$.{f}" for f in CATCH.task.input_fields}
     assert mark_failed["ResultPath"] is None  # keep the error for the Fail state
     fail = states[mark_failed["Next"]]
-    assert fail == {"Type": "Fail", "Comment": fail["Comment"], "ErrorPath": "$.error.Error",
-                    "CausePath": "$.error.Cause"}
+    assert fail == {
+        "Type": "Fail",
+        "Comment": fail["Comment"],
+        "ErrorPath": "$.error.Error",
+        "CausePath": "$.error.Cause",
+    }
     assert mark_failed["Next"] == CATCH.fail_state
 
 

@@ -129,9 +129,7 @@ def _check_dimensions_once_built(settings: Settings, adapters: AdapterSet) -> No
         _check_dimensions(settings, analyzer, index)
         return
     if pending_analyzer is not None:
-        pending_analyzer.when_built(
-            lambda made: None if pending(index) else _check_dimensions(settings, made, index)
-        )
+        pending_analyzer.when_built(lambda made: None if pending(index) else _check_dimensions(settings, made, index))
     if pending_index is not None:
         pending_index.when_built(
             lambda made: None if pending(analyzer) else _check_dimensions(settings, analyzer, made)

@@ -60,9 +60,7 @@ WRITERS = (
 
 
 def _validated(video_id: str = "c1") -> Video:
-    return make_video(
-        video_id, status=VideoStatus.VALIDATED, mob_id="mob-1", validation=validation_for(video_id, 0.8)
-    )
+    return make_video(video_id, status=VideoStatus.VALIDATED, mob_id="mob-1", validation=validation_for(video_id, 0.8))
 
 
 def test_a_new_record_is_at_revision_0_and_each_save_adds_one_to_the_copy_it_saved(video_store: Store) -> None:

@@ -332,8 +332,10 @@ def test_the_sweep_redrives_an_upload_whose_notification_was_lost(app: MilkMobs,
     video_id, _ = _stored_video(app)
     video = app.ports.videos.get(video_id)
     long_ago = app.ports.clock.now() - UPLOADED_GRACE - timedelta(minutes=1)
-    app.ports.videos.save(video.transitioned(VideoStatus.UPLOADED, at=long_ago, uploaded_at=long_ago),
-                          expected_status=VideoStatus.PENDING_UPLOAD)
+    app.ports.videos.save(
+        video.transitioned(VideoStatus.UPLOADED, at=long_ago, uploaded_at=long_ago),
+        expected_status=VideoStatus.PENDING_UPLOAD,
+    )
     answer = sweep_stuck_videos.handler(scheduled_event(), context)
     assert answer == {"restarted": [video_id], "running": [], "failed": [], "expired": []}
     assert app.get_video(video_id).status is VideoStatus.VALIDATED

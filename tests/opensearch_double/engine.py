@@ -126,7 +126,8 @@ class Index:
                 if "encoder" in parameters:  # faiss's 16-bit scalar quantizer (2.13+), the 2.x form
                     encoder = parameters["encoder"]
                     _require(
-                        engine == "faiss" and encoder.get("name") == "sq"
+                        engine == "faiss"
+                        and encoder.get("name") == "sq"
                         and set(encoder.get("parameters", {})) <= {"type", "clip"}
                         and encoder.get("parameters", {}).get("type", "fp16") == "fp16",
                         f"unsupported encoder {encoder} on {engine}",

@@ -166,4 +166,3 @@ def test_the_memory_backend_works_on_the_base_install(base_install: Path, built:
     assert json.loads(done.stdout) == {"mobs": []}
     version = _run(base_install, milkmobs, "--version", cwd=tmp_path)
     assert version.returncode == 0 and version.stdout.strip() == f"milkmobs {built.wheel.name.split('-')[1]}"
-

@@ -63,9 +63,7 @@ def test_milkmobs_toml_sets_fields_by_name_including_the_campaign(workdir: Path)
     assert settings.campaign.name == "Got Milk"  # what the file leaves out keeps its default
 
 
-def test_dotenv_wins_over_toml_and_the_environment_over_both(
-    workdir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_dotenv_wins_over_toml_and_the_environment_over_both(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (workdir / "milkmobs.toml").write_text(TOML)
     (workdir / ".env").write_text("MILKMOBS_LOCAL__WORKERS=5\nMILKMOBS_CAMPAIGN__NAME=Oat Summer\nUNRELATED=1\n")
     settings = Settings()
@@ -196,8 +194,13 @@ MISTAKES = [
     ("file", "text", "environment", "named"), MISTAKES, ids=[m[1].strip() or str(m[2]) for m in MISTAKES]
 )
 def test_a_configuration_mistake_is_one_line_naming_the_setting_and_its_source(
-    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-    file: str | None, text: str, environment: dict[str, str], named: list[str],
+    workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    file: str | None,
+    text: str,
+    environment: dict[str, str],
+    named: list[str],
 ) -> None:
     if file:
         (workdir / file).write_text(text)

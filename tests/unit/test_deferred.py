@@ -56,8 +56,9 @@ def test_an_index_of_another_dimension_fails_where_it_is_first_used() -> None:
 
 def test_a_stand_in_analyzer_is_checked_against_the_index_when_built() -> None:
     def analyzer(adapters: AdapterSet) -> Analyzer:
-        return on_first_use("analyzer", lambda: FakeAnalyzer(adapters.media, dimension=16),
-                            embedding_dimension=lambda: 16)
+        return on_first_use(
+            "analyzer", lambda: FakeAnalyzer(adapters.media, dimension=16), embedding_dimension=lambda: 16
+        )
 
     with build(Settings(), index=InMemoryVectorIndex(32), analyzer=analyzer) as app:
         assert app.ports.analyzer.embedding_dimension == 16  # known: nothing built, nothing checked yet

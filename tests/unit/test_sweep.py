@@ -19,8 +19,9 @@ def _uploaded_without_execution(app: MilkMobs) -> str:
     video = app.ports.videos.get(video_id)
     app.ports.media.put(video.media_key, CAMPAIGN_BYTES, content_type="video/mp4")
     now = app.ports.clock.now()
-    app.ports.videos.save(video.transitioned(VideoStatus.UPLOADED, at=now, uploaded_at=now),
-                          expected_status=VideoStatus.PENDING_UPLOAD)
+    app.ports.videos.save(
+        video.transitioned(VideoStatus.UPLOADED, at=now, uploaded_at=now), expected_status=VideoStatus.PENDING_UPLOAD
+    )
     return video_id
 
 
@@ -44,10 +45,16 @@ def test_an_uploaded_video_whose_execution_ended_is_failed_with_the_reason() -> 
     clock, executions = FixedClock(T0), InMemoryExecutionLog()
     with make_app(clock=clock, executions=executions) as app:
         video_id = _uploaded_without_execution(app)
-        executions.put(ExecutionRecord(
-            execution_id=video_id, video_id=video_id, status=ExecutionStatus.FAILED, started_at=T0,
-            stopped_at=T0, error="Lambda.Unknown: the function crashed",
-        ))
+        executions.put(
+            ExecutionRecord(
+                execution_id=video_id,
+                video_id=video_id,
+                status=ExecutionStatus.FAILED,
+                started_at=T0,
+                stopped_at=T0,
+                error="Lambda.Unknown: the function crashed",
+            )
+        )
         clock.set(T0 + UPLOADED_GRACE + timedelta(seconds=1))
         assert _run(app)["failed"] == [video_id]
         video = app.ports.videos.get(video_id)

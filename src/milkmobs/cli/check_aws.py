@@ -62,8 +62,12 @@ def _upload_clip(s3: Any, bucket: str) -> Video:
     s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType="video/mp4")
     now = datetime.now(UTC)
     return Video(
-        video_id=f"check-{run}", user_id="milkmobs-check-aws", media_key=key, status=VideoStatus.PROCESSING,
-        created_at=now, updated_at=now,
+        video_id=f"check-{run}",
+        user_id="milkmobs-check-aws",
+        media_key=key,
+        status=VideoStatus.PROCESSING,
+        created_at=now,
+        updated_at=now,
         media=MediaInfo(duration_seconds=CLIP_SECONDS, width=360, height=360, has_audio=True, size_bytes=len(data)),
     )
 
@@ -103,8 +107,10 @@ def run_checks(settings: Settings, *, session: boto3.session.Session | None = No
 
     def pegasus() -> str:
         insights = analyzer.describe_video(video, Campaign()).value
-        return (f"{analyzer.insights_model_id}: responseFormat json_schema answered parseable insights "
-                f"(participation {insights.participation_score:.2f}, {len(insights.scenes)} scenes)")
+        return (
+            f"{analyzer.insights_model_id}: responseFormat json_schema answered parseable insights "
+            f"(participation {insights.participation_score:.2f}, {len(insights.scenes)} scenes)"
+        )
 
     def marengo_video() -> str:
         embedding = analyzer.embed_video(video).value

@@ -77,9 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--videos", "--videos-dir", dest="videos_dir", type=Path, default=None, help="use these .mp4 files instead"
     )
-    demo.add_argument(
-        "--reset", action="store_true", help="forget the videos earlier runs analysed and start over"
-    )
+    demo.add_argument("--reset", action="store_true", help="forget the videos earlier runs analysed and start over")
 
     submit = sub.add_parser("submit", parents=common, help="submit and analyse .mp4 files (a folder: all of its)")
     submit.add_argument("files", nargs="+", type=Path, metavar="FILE_OR_DIR")

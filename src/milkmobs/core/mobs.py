@@ -235,8 +235,11 @@ class _Validated:
         if slot >= sample:
             return
         insights = video.insights
-        features = (list(video.hashtags), list(insights.actions if insights else []),
-                    list(insights.scenes if insights else []))
+        features = (
+            list(video.hashtags),
+            list(insights.actions if insights else []),
+            list(insights.scenes if insights else []),
+        )
         if slot == len(self.slots):
             self.slots.append(row)
         else:

@@ -42,7 +42,6 @@ from milkmobs.ports import AsyncVideoEmbedder, EmbeddingJob
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class StepContext:
     """What a workflow step may use: the ports and the core's configuration."""
@@ -243,8 +242,9 @@ def mark_failed_step(ctx: StepContext, state: dict[str, Any]) -> dict[str, Any]:
     try:
         current = ctx.ports.videos.get(video_id)
         if current.status in (VideoStatus.VALIDATED, VideoStatus.REJECTED):
-            log.warning("video %s keeps its result (%s) after %s failed: %s", video_id, current.status.value, step,
-                        message)
+            log.warning(
+                "video %s keeps its result (%s) after %s failed: %s", video_id, current.status.value, step, message
+            )
             return {"videoId": video_id, "status": current.status.value, "failure": None, "kept": True}
         video = mark_failed(ctx, video_id, step=step, error=message, error_type=name)
     except NotFoundError:

@@ -158,9 +158,7 @@ def _recognised(app: MilkMobs, clip: Clip, earlier: list[VideoView]) -> ClipOutc
     if keep is None:
         return None
     history = app.execution_history(keep.video_id)
-    return ClipOutcome(
-        clip, keep.video_id, view=keep, execution=history[0] if history else None, recognised=True
-    )
+    return ClipOutcome(clip, keep.video_id, view=keep, execution=history[0] if history else None, recognised=True)
 
 
 def run_clips(

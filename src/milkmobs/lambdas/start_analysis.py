@@ -34,8 +34,13 @@ def _objects(event: dict[str, Any]) -> list[tuple[str, int | None, str | None]]:
             continue
         obj = record.s3.get_object
         size = obj.get("size")
-        found.append((unquote_plus(str(obj.get("key", ""))), int(size) if isinstance(size, int | float) else None,
-                      obj.version_id or None))
+        found.append(
+            (
+                unquote_plus(str(obj.get("key", ""))),
+                int(size) if isinstance(size, int | float) else None,
+                obj.version_id or None,
+            )
+        )
     return found
 
 

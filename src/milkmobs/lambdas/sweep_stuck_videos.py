@@ -20,6 +20,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     report = sweep(application.ports, application.workflow, upload_url_expires_seconds=expires)
     logger.info(
         "sweep: %d restarted, %d running, %d failed, %d expired",
-        len(report.restarted), len(report.running), len(report.failed), len(report.expired),
+        len(report.restarted),
+        len(report.running),
+        len(report.failed),
+        len(report.expired),
     )
     return report.to_json_dict()

@@ -87,12 +87,24 @@ def test_the_aws_backend_refuses_the_development_cursor_secret(aws: AwsClients) 
 
 def test_a_deleted_media_object_leaves_cloudfronts_edges(aws: AwsClients) -> None:
     cloudfront = boto3.client("cloudfront", region_name="us-east-1")
-    distribution = cloudfront.create_distribution(DistributionConfig={
-        "CallerReference": "t", "Comment": "", "Enabled": True,
-        "Origins": {"Quantity": 1, "Items": [{"Id": "m", "DomainName": "milkmobs-media.s3.amazonaws.com",
-                                              "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
-        "DefaultCacheBehavior": {"TargetOriginId": "m", "ViewerProtocolPolicy": "https-only"},
-    })["Distribution"]["Id"]
+    distribution = cloudfront.create_distribution(
+        DistributionConfig={
+            "CallerReference": "t",
+            "Comment": "",
+            "Enabled": True,
+            "Origins": {
+                "Quantity": 1,
+                "Items": [
+                    {
+                        "Id": "m",
+                        "DomainName": "milkmobs-media.s3.amazonaws.com",
+                        "S3OriginConfig": {"OriginAccessIdentity": ""},
+                    }
+                ],
+            },
+            "DefaultCacheBehavior": {"TargetOriginId": "m", "ViewerProtocolPolicy": "https-only"},
+        }
+    )["Distribution"]["Id"]
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="milkmobs-media")
     settings = _settings(media_processing=False, cloudfront_distribution_id=distribution)
     adapters = build_adapters(settings, clock=SystemClock(), ids=UuidIdGenerator())

@@ -47,26 +47,44 @@ def _expect_pegasus(rig: Rig, raw: bytes | None = None) -> Captured:
     body = Captured()
     params = {"modelId": f"us.{PEGASUS}", "body": body, "contentType": "application/json", "accept": "application/json"}
     if raw is None:
-        rig.stubber.add_client_error("invoke_model", service_error_code="ValidationException", http_status_code=400,
-                                     service_message="Malformed input request: responseFormat", expected_params=params)
+        rig.stubber.add_client_error(
+            "invoke_model",
+            service_error_code="ValidationException",
+            http_status_code=400,
+            service_message="Malformed input request: responseFormat",
+            expected_params=params,
+        )
     else:
         rig.stubber.add_response("invoke_model", invoke_response(raw), params)
     return body
 
 
 def _expect_marengo(rig: Rig, start: Captured) -> None:
-    rig.stubber.add_response("start_async_invoke", {"invocationArn": ARN}, {
-        "modelId": M30, "modelInput": start,
-        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": f"s3://{BUCKET}/embeddings/"}},
-        "clientRequestToken": Captured(),
-    })
+    rig.stubber.add_response(
+        "start_async_invoke",
+        {"invocationArn": ARN},
+        {
+            "modelId": M30,
+            "modelInput": start,
+            "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": f"s3://{BUCKET}/embeddings/"}},
+            "clientRequestToken": Captured(),
+        },
+    )
     rig.stubber.add_response("get_async_invoke", async_status("Completed"), {"invocationArn": ARN})
     # what Bedrock writes when the job completes
-    rig.s3.put_object(Bucket=BUCKET, Key="embeddings/abcdef123456/output.json",
-                      Body=fixture_bytes("marengo30_video_output.json"))
-    rig.stubber.add_response("invoke_model", invoke_response(fixture_bytes("marengo30_text_response.json")), {
-        "modelId": M30, "body": Captured(), "contentType": "application/json", "accept": "application/json",
-    })
+    rig.s3.put_object(
+        Bucket=BUCKET, Key="embeddings/abcdef123456/output.json", Body=fixture_bytes("marengo30_video_output.json")
+    )
+    rig.stubber.add_response(
+        "invoke_model",
+        invoke_response(fixture_bytes("marengo30_text_response.json")),
+        {
+            "modelId": M30,
+            "body": Captured(),
+            "contentType": "application/json",
+            "accept": "application/json",
+        },
+    )
 
 
 def test_the_bundled_clip_is_a_real_video_pegasus_accepts() -> None:
@@ -85,20 +103,26 @@ def test_every_contract_passes_on_the_documented_answers(rig: Rig) -> None:
     _expect_marengo(rig, start)
     out = io.StringIO()
 
-    code = check_aws.command(build_parser().parse_args(["check-aws"]), _settings(), out=out,
-                             session=_Session(rig.runtime))
+    code = check_aws.command(
+        build_parser().parse_args(["check-aws"]), _settings(), out=out, session=_Session(rig.runtime)
+    )
 
     lines = out.getvalue().splitlines()
     assert code == 0, lines
-    assert [line.split()[:2] for line in lines[:3]] == [["PASS", "pegasus"], ["PASS", "marengo-video"],
-                                                         ["PASS", "marengo-text"]]
+    assert [line.split()[:2] for line in lines[:3]] == [
+        ["PASS", "pegasus"],
+        ["PASS", "marengo-video"],
+        ["PASS", "marengo-text"],
+    ]
     assert lines[-1] == "3 passed, 0 failed"
     # the clip was put in the bucket and both models pointed at it, with the documented request shapes
     sent = pegasus.json
     uri = sent["mediaSource"]["s3Location"]["uri"]
     assert uri.startswith(f"s3://{BUCKET}/checks/milkmobs-check-") and uri.endswith(".mp4")
     assert sent["responseFormat"]["type"] == "json_schema" and set(sent["responseFormat"]["jsonSchema"]) == {
-        "name", "schema"}
+        "name",
+        "schema",
+    }
     assert start.json["video"]["mediaSource"]["s3Location"]["uri"] == uri
     # and removed afterwards
     assert rig.s3.list_objects_v2(Bucket=BUCKET, Prefix="checks/").get("KeyCount") == 0
@@ -109,8 +133,9 @@ def test_a_refused_contract_fails_with_the_services_reason_and_the_others_still_
     _expect_marengo(rig, Captured())
     out = io.StringIO()
 
-    code = check_aws.command(build_parser().parse_args(["check-aws"]), _settings(), out=out,
-                             session=_Session(rig.runtime))
+    code = check_aws.command(
+        build_parser().parse_args(["check-aws"]), _settings(), out=out, session=_Session(rig.runtime)
+    )
 
     lines = out.getvalue().splitlines()
     assert code == 1
@@ -137,4 +162,7 @@ def test_milkmobs_check_aws_exits_non_zero_when_a_contract_fails(
     monkeypatch.setattr(check_aws, "run_checks", lambda settings, session=None: outcome)
     assert main(["check-aws"]) == 1
     assert capsys.readouterr().out.splitlines() == [
-        "PASS  pegasus        ok", "FAIL  marengo-text   no", "1 passed, 1 failed"]
+        "PASS  pegasus        ok",
+        "FAIL  marengo-text   no",
+        "1 passed, 1 failed",
+    ]

@@ -153,8 +153,14 @@ def test_quantization_is_fp16_or_none_and_fp16_only_on_faiss() -> None:
     assert "encoder" not in plain.index_body()["mappings"]["properties"]["embedding"]["method"]["parameters"]
     for engine, space, quantization in (("lucene", "cosinesimil", "fp16"), ("faiss", "innerproduct", "int8")):
         with pytest.raises(ConfigurationError, match=f"quantization {quantization!r} is not available on {engine}"):
-            OpenSearchVectorIndex(None, index_name="x", dimension=8, engine=engine, space=space,  # type: ignore[arg-type]
-                                  quantization=quantization)
+            OpenSearchVectorIndex(
+                None,  # type: ignore[arg-type]
+                index_name="x",
+                dimension=8,
+                engine=engine,
+                space=space,
+                quantization=quantization,
+            )
 
 
 def test_search_bodies_fit_the_documented_knn_queries(

@@ -41,8 +41,10 @@ class InvalidatingMediaStore(S3MediaStore):
         try:
             cloudfront.create_invalidation(
                 DistributionId=distribution_id,
-                InvalidationBatch={"Paths": {"Quantity": 1, "Items": ["/" + key]},
-                                   "CallerReference": f"{key}-{time.time_ns()}"},
+                InvalidationBatch={
+                    "Paths": {"Quantity": 1, "Items": ["/" + key]},
+                    "CallerReference": f"{key}-{time.time_ns()}",
+                },
             )
         except ClientError as exc:
             raise common_translation(exc, doing=f"invalidating CloudFront's copy of {key}") from exc

@@ -26,9 +26,7 @@ FAILED_ENTRY_ATTEMPTS = 4
 def _translate(exc: ClientError, *, bus: str, doing: str) -> MilkmobsError:
     """The milkmobs error for an EventBridge ClientError."""
     if error_code(exc) == "ResourceNotFoundException":
-        return ConfigurationError(
-            f"{doing}: event bus '{bus}' does not exist; deploy the stack (it creates the bus)"
-        )
+        return ConfigurationError(f"{doing}: event bus '{bus}' does not exist; deploy the stack (it creates the bus)")
     return common_translation(exc, doing=f"{doing} (bus {bus})")
 
 

@@ -135,7 +135,9 @@ def build_adapters(settings: Settings, *, clock: Clock, ids: IdGenerator) -> Ada
     def videos() -> VideoStore:
         return DynamoDBVideoStore(
             # the key of list cursors, read at the first list: a function that never lists never reads it
-            dynamodb.get(), settings.aws.videos_table, cursor_secret=lambda: cursor_secret(settings),
+            dynamodb.get(),
+            settings.aws.videos_table,
+            cursor_secret=lambda: cursor_secret(settings),
             pending_upload_ttl_seconds=pending_upload_ttl_seconds(settings.uploads.upload_url_expires_seconds),
         )
 

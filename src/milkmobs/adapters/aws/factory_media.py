@@ -80,7 +80,10 @@ def probe_with_ffmpeg(path: Path, *, label: str) -> MediaInfo:
         )
     duration = declared if declared is not None else data_end
     return MediaInfo(
-        duration_seconds=round(duration, 3), width=width, height=height, has_audio=bool(_AUDIO.search(log)),
+        duration_seconds=round(duration, 3),
+        width=width,
+        height=height,
+        has_audio=bool(_AUDIO.search(log)),
         size_bytes=size,
     )
 
