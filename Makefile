@@ -28,6 +28,7 @@ web-types: node_modules/.package-lock.json
 
 lint: setup web-types
 	$(BIN)/ruff check src tests benchmarks deploy
+	$(BIN)/ruff format --check src tests benchmarks deploy
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	npx --no-install tsc -p tsconfig.json
