@@ -1,6 +1,7 @@
-"""Current cached pages are answered in waitress' I/O thread with the bytes waitress itself writes for
-them; everything else (a first request, a changed data version, a conditional GET, a request that
-closes the connection, an uncached route) still goes through the application, in a request thread."""
+"""Plain GETs of the kept routes are answered in waitress' I/O thread — from the page cache, or computed
+there by the route table when nothing has to be waited for — with the bytes waitress itself writes for
+them; everything else (a request that closes the connection, HTTP/1.0, an uncached route, the route
+table busy in a request thread) still goes through the application, in a request thread."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import io
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,9 +30,10 @@ class Served:
     def __init__(self) -> None:
         self.version = [1]
         self.resolved: list[tuple[str, str]] = []
+        self.events: list[dict[str, Any]] = []
         self.log = io.StringIO()
         cache = self.cache = PageCache(self._version)
-        app = LocalHttpApp(self._resolve, lambda: None, max_upload_bytes=1024, page_cache=cache)  # type: ignore[arg-type]
+        app = self.app = LocalHttpApp(self._resolve, lambda: None, max_upload_bytes=1024, page_cache=cache)  # type: ignore[arg-type]
         self.access_log = AccessLog(app, self.log)
         self.logged_by: list[str] = []  # the thread that logged each answer: the one that wrote it
         record = self.access_log.record
@@ -46,7 +49,7 @@ class Served:
         installed = threading.Event()
 
         def run() -> None:
-            HotAnswers(cache, ident="milkmobs", access_log=self.access_log).install(self.server)
+            HotAnswers(app.answer_now, ident="milkmobs", access_log=self.access_log).install(self.server)
             installed.set()
             self.server.run()
 
@@ -61,8 +64,17 @@ class Served:
 
     def _resolve(self, event: dict[str, Any], _context: Any) -> dict[str, Any]:
         self.resolved.append((event["path"], threading.current_thread().name))
+        self.events.append(event)
+        if event["path"] == "/videos/missing":
+            body = json.dumps({"error": {"code": "not_found", "message": "video missing does not exist"}})
+            return {"statusCode": 404, "headers": {"Content-Type": "application/json"}, "body": body}
         body = json.dumps({"path": event["path"], "query": event["queryStringParameters"], "v": self.version[0]})
         return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": body}
+
+    @property
+    def loop(self) -> str:
+        assert self.loop_thread is not None
+        return self.loop_thread.name
 
     def close(self) -> None:
         def close_all() -> None:  # in the loop's own thread: its map empties and run() returns
@@ -113,18 +125,64 @@ def without_date(answer: bytes) -> bytes:
     return b"\r\n".join(line for line in answer.split(b"\r\n") if not line.startswith(b"Date: "))
 
 
-def test_a_current_page_is_answered_before_the_task_queue_with_the_same_bytes(served: Served) -> None:
+def test_a_page_is_computed_once_in_the_io_thread_then_answered_from_the_cache(served: Served) -> None:
     (first,) = exchange(served.port, get("/mobs"))
-    assert [path for path, _ in served.resolved] == ["/mobs"]
-    assert served.resolved[0][1] != served.loop_thread.name  # type: ignore[union-attr]
+    assert served.resolved == [("/mobs", served.loop)]  # no hand-over to a request thread
     second, third = exchange(served.port, get("/mobs"), get("/mobs"))
-    assert len(served.resolved) == 1  # neither reached the application
+    assert len(served.resolved) == 1  # neither reached the route table again
     assert without_date(second) == without_date(first) == without_date(third)
     assert first.startswith(b"HTTP/1.1 200 OK\r\n") and b"\r\nServer: milkmobs\r\n" in first and b"\r\nEtag: " in first
     lines = served.log.getvalue().splitlines()
     assert len(lines) == 3 and all('"GET /mobs" 200 ' in line for line in lines)
-    loop = served.loop_thread.name  # type: ignore[union-attr]
-    assert served.logged_by[0] != loop and served.logged_by[1:] == [loop, loop]
+    assert served.logged_by == [served.loop] * 3
+
+
+def test_the_io_thread_never_waits_for_the_route_table_and_writes_the_bytes_waitress_writes(served: Served) -> None:
+    """With the route table busy (its lock held here), the I/O thread hands a page it would have to
+    compute to a request thread and goes on answering the cached ones. Answered later by the I/O thread,
+    the same pages — a 200 (kept) and an error (not kept) — are the bytes waitress wrote for them."""
+    exchange(served.port, get("/feed?limit=5"))
+    served.app._resolve_lock.acquire()
+    try:
+        answers: list[list[bytes]] = []
+        waiting = threading.Thread(
+            target=lambda: answers.append(exchange(served.port, get("/mobs"), get("/videos/missing")))
+        )
+        waiting.start()
+        deadline = time.monotonic() + 10
+        while not served.app._resolve_lock._waiters:  # a request thread queued for the route table
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        (cached,) = exchange(served.port, get("/feed?limit=5"))  # meanwhile the loop answers what it holds
+        assert cached.startswith(b"HTTP/1.1 200 OK") and served.logged_by[-1] == served.loop
+    finally:
+        served.app._resolve_lock.release()
+    waiting.join(10)
+    ((usual_page, usual_error),) = answers
+    assert usual_error.startswith(b"HTTP/1.1 404 Not Found\r\n")
+    assert [path for path, _ in served.resolved] == ["/feed", "/mobs", "/videos/missing"]
+    assert all(thread != served.loop for _, thread in served.resolved[1:])
+    io_page, io_error = exchange(served.port, get("/mobs"), get("/videos/missing"))
+    assert served.resolved[-1] == ("/videos/missing", served.loop) and len(served.resolved) == 4
+    assert without_date(io_page) == without_date(usual_page)
+    assert without_date(io_error) == without_date(usual_error)
+    assert served.logged_by[-2:] == [served.loop, served.loop]
+
+
+def test_the_route_table_gets_the_same_event_from_both_ways(served: Served) -> None:
+    """Headers as the WSGI application sees them: waitress drops untrusted proxy headers before the
+    application; the I/O thread drops the same ones."""
+    headers = ("X-Forwarded-For: 10.1.1.1", "Forwarded: for=10.2.2.2", "Origin: http://example.test", "X-Custom: 1")
+    exchange(served.port, get("/videos/a", *headers, "Connection: close"))  # the usual way
+    exchange(served.port, get("/videos/a?x=1", *headers))  # the I/O thread
+    assert [thread == served.loop for _, thread in served.resolved] == [False, True]
+    usual, io_thread = served.events
+    for event in (usual, io_thread):
+        del event["requestContext"]["requestId"], event["requestContext"]["requestTimeEpoch"]
+    del usual["headers"]["connection"], usual["multiValueHeaders"]["connection"]
+    assert "x-forwarded-for" not in io_thread["headers"] and "forwarded" not in io_thread["headers"]
+    assert io_thread["headers"]["x-custom"] == "1"
+    assert {**io_thread, "queryStringParameters": None, "multiValueQueryStringParameters": None} == usual
 
 
 def test_a_new_data_version_is_computed_again(served: Served) -> None:
@@ -158,16 +216,22 @@ def test_a_conditional_get_of_a_current_page_gets_its_304_on_the_same_connection
 
 def test_other_requests_go_through_the_application(served: Served) -> None:
     exchange(served.port, get("/feed?limit=2"))
-    (other_query,) = exchange(served.port, get("/feed?limit=3"))
+    (other_query,) = exchange(served.port, get("/feed?limit=3"))  # computed in the I/O thread
     assert b'"limit": "3"' in other_query
+    exchange(served.port, get("/feed?limit=4", "Connection: close"))
+    exchange(served.port, "GET /feed?limit=5 HTTP/1.0\r\nHost: testserver\r\n\r\n")
+    exchange(served.port, get("/admin/stats"), get("/admin/stats"))  # never kept
+    assert [(path, thread == served.loop) for path, thread in served.resolved] == [
+        ("/feed", True),
+        ("/feed", True),
+        ("/feed", False),
+        ("/feed", False),
+        ("/admin/stats", False),
+        ("/admin/stats", False),
+    ]
     exchange(served.port, get("/feed?limit=2", "Connection: close"))
-    exchange(served.port, "GET /feed?limit=2 HTTP/1.0\r\nHost: testserver\r\n\r\n")
-    exchange(served.port, get("/admin/stats"), get("/admin/stats"))  # never cached
-    paths = [path for path, _ in served.resolved]
-    assert paths == ["/feed", "/feed", "/admin/stats", "/admin/stats"]
-    # The closing and the HTTP/1.0 request went the usual way, but from the cached page.
-    assert served.log.getvalue().count('"GET /feed?limit=2" 200 ') == 3
-    assert served.loop_thread.name not in served.logged_by  # type: ignore[union-attr]
+    assert len(served.resolved) == 6  # the closing request went the usual way, but from the cached page
+    assert served.logged_by[-1] != served.loop
 
 
 def test_a_data_version_that_cannot_be_read_is_answered_the_usual_way(served: Served) -> None:
@@ -199,8 +263,31 @@ def test_an_answer_that_would_fill_the_output_buffer_past_its_mark_goes_the_usua
 
     request = HTTPRequestParser(served.server.adj)
     request.received(get("/mobs").encode())
-    hot = HotAnswers(served.cache, ident="milkmobs")
+    hot = HotAnswers(served.app.answer_now, ident="milkmobs")
     full = Channel(request)
     assert not hot.answer(full) and full.requests == [request] and not full.written
     full.total_outbufs_len = 0
     assert hot.answer(full) and full.requests == [] and full.written[0].startswith(b"HTTP/1.1 200 OK")
+
+
+def test_the_io_thread_never_waits_for_a_page_another_thread_is_computing() -> None:
+    cache = PageCache(lambda: 1)
+    computing, finish = threading.Event(), threading.Event()
+
+    def slow() -> tuple[int, list[tuple[str, str]], bytes]:
+        computing.set()
+        assert finish.wait(10)
+        return 200, [("Content-Type", "application/json")], b"{}"
+
+    environ = {"QUERY_STRING": "", "wsgi.input": io.BytesIO()}
+    usual = threading.Thread(target=lambda: cache.answer(environ, lambda *_: None, "/mobs", slow))
+    usual.start()
+    assert computing.wait(10)
+    try:
+        assert cache.answer_now("/mobs", "", "", "", lambda: pytest.fail("computed twice")) is None
+    finally:
+        finish.set()
+        usual.join(10)
+    page = cache.answer_now("/mobs", "", "", "", lambda: pytest.fail("computed twice"))
+    assert page is not None and page[0] == "200 OK" and page[2] == b"{}"
+    assert cache.answer_now("/admin/stats", "", "", "", lambda: pytest.fail("not a kept route")) is None

@@ -49,3 +49,12 @@ def test_it_excludes_and_refuses_a_release_it_does_not_hold() -> None:
     assert peak[0] == 1
     with pytest.raises(RuntimeError):
         lock.release()
+
+
+def test_try_acquire_takes_only_a_free_lock_and_never_waits() -> None:
+    lock = FifoLock()
+    assert lock.try_acquire()
+    assert not lock.try_acquire()  # held (by anyone): refused at once
+    lock.release()
+    assert lock.try_acquire()
+    lock.release()

@@ -31,6 +31,14 @@ class FifoLock:
             self._waiters.append(gate)
         gate.acquire()  # released by the holder, which hands the lock over (it stays held)
 
+    def try_acquire(self) -> bool:
+        """Take the lock if nobody holds it (then nobody waits for it either); never waits."""
+        with self._state:
+            if self._held:
+                return False
+            self._held = True
+            return True
+
     def release(self) -> None:
         with self._state:
             if not self._held:

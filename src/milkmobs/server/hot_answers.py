@@ -1,39 +1,47 @@
-"""Current pages of the page cache answered in waitress' I/O thread, before its task queue.
+"""Plain GETs of the kept routes answered in waitress' I/O thread, before its task queue.
 
 A cached page costs a dictionary lookup, yet through waitress it also costs a hand-over to a request
 thread and back (a condition variable, the interpreter lock handed around twice), the WSGI environ
-and ``start_response``, which were most of a cached answer's cost. So when the I/O thread has read a
-whole request that the page cache can answer as it is, it writes that answer right away — the same
-bytes waitress would write for it (headers capitalised and sorted, ``Server``, ``Date``) — and logs
-it; every other request goes to the task queue as before. The page cache only holds the route
-table's own answers, so there is still one route table.
+and ``start_response``, which were most of a cached answer's cost. A computed page paid more: the
+I/O thread, busy answering, kept taking the interpreter lock back from the request thread computing
+it. So when the I/O thread has read a whole request of a kept route, it asks ``answer_now``
+(``LocalHttpApp.answer_now``: the page cache, else the shared pages, else the route table itself,
+never waiting for a lock another thread holds) and writes that answer right away — the same bytes
+waitress would write for it (headers capitalised and sorted, ``Server``, ``Date``) — and logs it;
+every other request, and one ``answer_now`` cannot answer without waiting, goes to the task queue as
+before. There is still one route table: the same resolver answers both ways.
 
 Only the plain case is taken: ``GET`` over HTTP/1.1 on a kept-alive connection, no body, no
-``Expect``, a page in this worker's own LRU at the current data version. A conditional GET naming
-the page's ETag gets its ``304`` here on the same kept-alive connection (waitress closes the
-connection after a ``304``, as it has no ``Content-Length``: a browser revalidating a page paid a
-new connection each time). Nothing here waits on a lock held while computing, or on SQLite beyond
-the data version's occasional read.
+``Expect``. A conditional GET naming the page's ETag gets its ``304`` here on the same kept-alive
+connection (waitress closes the connection after a ``304``, as it has no ``Content-Length``: a
+browser revalidating a page paid a new connection each time).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from waitress.utilities import build_http_date  # type: ignore[import-untyped]
 
 from milkmobs.server.access_log import AccessLog
-from milkmobs.server.page_cache import PageCache
+
+if TYPE_CHECKING:
+    from milkmobs.server.page_cache import CurrentPage
+
+
+#: What answers a plain GET right away (path, query, headers as waitress' parser keeps them, client
+#: address), or None: ``LocalHttpApp.answer_now``.
+AnswerNow = Callable[[str, str, Mapping[str, str], str], "CurrentPage | None"]
 
 
 class HotAnswers:
     """Installs itself on a waitress server (``create_server``'s result) with :meth:`install`."""
 
-    def __init__(self, cache: PageCache, *, ident: str, access_log: AccessLog | None = None) -> None:
-        self._cache = cache
+    def __init__(self, answer_now: AnswerNow, *, ident: str, access_log: AccessLog | None = None) -> None:
+        self._answer_now = answer_now
         self._ident = ident
         self._log = access_log
         self._loop_thread: int | None = None  # the thread running the server's loop (set by install)
@@ -74,10 +82,9 @@ class HotAnswers:
             return False
         # PATH_INFO as the WSGI application sees it (waitress hands it over latin-1-decoded).
         path = str(request.path).encode("latin-1").decode("utf-8", "replace") or "/"
+        client = str(channel.addr[0]) if channel.addr else "-"
         try:
-            page = self._cache.current(
-                path, str(request.query), headers.get("ORIGIN", ""), headers.get("IF_NONE_MATCH", "")
-            )
+            page = self._answer_now(path, str(request.query), headers, client)
         except Exception:  # e.g. the data unreadable: the usual way answers with the error
             return False
         if page is None:
@@ -88,7 +95,6 @@ class HotAnswers:
             # waitress would wait for the I/O thread to flush below its mark: from that very thread, forever
             return False
         if self._log is not None:  # before sending, as the middleware logs before waitress sends
-            client = str(channel.addr[0]) if channel.addr else "-"
             self._log.record(client, "GET", path, str(request.query), status, started, len(body))
         channel.write_soon(answer)
         channel.requests.pop(0)  # answered: the next request of the channel may go on (pipelining)

@@ -81,31 +81,29 @@ class PageCache:
         if not self.handles(path):
             return _send(start_response, *compute())
         key = (path, str(environ.get("QUERY_STRING", "")), str(environ.get("HTTP_ORIGIN", "")))
-        version = self.data_version()  # read before computing: an entry is never labelled newer than it is
-        entry = self._current(key, version)
-        if entry is None:
-            with self._lock:
-                gate = self._computing.setdefault(key, threading.Lock())
-            with gate:  # concurrent misses of one page wait for the first instead of all computing it
-                entry = self._current(key, version)
-                if entry is None:
-                    try:
-                        entry = self._from_shared(key, version)
-                        if entry is None:
-                            status, headers, body = compute()
-                            if status != 200:
-                                return _send(start_response, status, headers, body)
-                            entry = self._store(key, version, headers, body, self._clock())
-                            if self._shared is not None:
-                                self._shared.put(
-                                    _shared_key(key), dotted_version(version), entry.made_at, headers, body
-                                )
-                    finally:
-                        with self._lock:
-                            self._computing.pop(key, None)
-        line, answer_headers, answer = _conditional(entry, str(environ.get("HTTP_IF_NONE_MATCH", "")))
+        page = self._page(key, compute, wait=True)
+        assert page is not None  # waiting, and ``compute`` always answers
+        if not isinstance(page, _Entry):
+            return _send(start_response, *page)
+        line, answer_headers, answer = _conditional(page, str(environ.get("HTTP_IF_NONE_MATCH", "")))
         start_response(line, answer_headers)
         return [answer] if answer else []
+
+    def answer_now(
+        self, path: str, query: str, origin: str, if_none_match: str, compute: Callable[[], Answer | None]
+    ) -> CurrentPage | None:
+        """The answer of a GET of a kept route without waiting: the current entry, else the shared page,
+        else ``compute``'s answer (kept if 200). None when it would have to wait: another thread is
+        computing that page, or ``compute`` said so by answering None."""
+        if not self.handles(path):
+            return None
+        page = self._page((path, query, origin), compute, wait=False)
+        if page is None or isinstance(page, _Entry):
+            return None if page is None else _conditional(page, if_none_match)
+        status, headers, body = page
+        from http import HTTPStatus
+
+        return f"{status} {HTTPStatus(status).phrase}", headers, body
 
     def current(self, path: str, query: str, origin: str, if_none_match: str = "") -> CurrentPage | None:
         """The answer from the page kept for this request if it is current (never computes, never reads
@@ -114,6 +112,37 @@ class PageCache:
             return None
         entry = self._current((path, query, origin), self.data_version())
         return None if entry is None else _conditional(entry, if_none_match)
+
+    def _page(
+        self, key: tuple[str, str, str], compute: Callable[[], Answer | None], *, wait: bool
+    ) -> _Entry | Answer | None:
+        """The current entry of ``key``, else the shared page, else ``compute``'s answer (an entry when
+        it is a 200, kept and shared). ``wait``: for another thread computing the same page (else None)."""
+        version = self.data_version()  # read before computing: an entry is never labelled newer than it is
+        entry = self._current(key, version)
+        if entry is not None:
+            return entry
+        with self._lock:
+            gate = self._computing.setdefault(key, threading.Lock())
+        if not gate.acquire(blocking=wait):  # concurrent misses of one page wait for the first
+            return None
+        try:
+            entry = self._current(key, version) or self._from_shared(key, version)
+            if entry is not None:
+                return entry
+            answer = compute()
+            if answer is None or answer[0] != 200:
+                return answer
+            _, headers, body = answer
+            entry = self._store(key, version, headers, body, self._clock())
+            if self._shared is not None:
+                self._shared.put(_shared_key(key), dotted_version(version), entry.made_at, headers, body)
+            return entry
+        finally:
+            gate.release()
+            with self._lock:
+                if self._computing.get(key) is gate:
+                    del self._computing[key]
 
     def _from_shared(self, key: tuple[str, str, str], version: Hashable) -> _Entry | None:
         if self._shared is None:

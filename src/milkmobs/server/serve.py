@@ -232,7 +232,7 @@ def _run_http(
     if local_app.page_cache is not None:  # current cached pages are answered before the task queue
         from milkmobs.server.hot_answers import HotAnswers
 
-        HotAnswers(local_app.page_cache, ident=SERVER_IDENT, access_log=access_log).install(server)
+        HotAnswers(local_app.answer_now, ident=SERVER_IDENT, access_log=access_log).install(server)
     stopping = [False]
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -430,6 +430,7 @@ def _worker_application(plan: _Plan) -> tuple[MilkMobs, Callable[[], Hashable] |
     index = app.ports.index
     if not isinstance(index, PersistedVectorIndex):  # an override replaced it: no version to watch
         return app, None
+    index.warm()  # the first searches are not slower than the others
     from milkmobs.adapters.local.vector_index import INDEX_DATABASE
     from milkmobs.server.data_version import DataVersion
 

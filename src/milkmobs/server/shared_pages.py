@@ -5,8 +5,10 @@ others, so a page is computed about once per data version instead of once per wo
 spreads connections, so every worker sees every hot page). One SQLite file in a folder the
 supervisor makes for the run and removes at its end; WAL and no fsync (losing it loses nothing).
 
-Pages are written by one background thread per worker, in batches: an answer never waits for the
-write (nor for the WAL checkpoint a write may run, nor for the other worker's write).
+Pages are written by one background thread per worker, in batches every ``write_every`` seconds: an
+answer never waits for the write (nor for the WAL checkpoint a write may run, nor for the other
+worker's write), nor wakes that thread (each wake-up handed the interpreter lock over twice, about a
+tenth of a worker's time when most pages were new).
 
 It is a cache: a page that cannot be read or written here (the file busy past a few milliseconds,
 the disk full, too many waiting to be written) is computed or simply not shared, and said once in
@@ -20,7 +22,6 @@ import fcntl
 import json
 import logging
 import os
-import queue
 import shutil
 import tempfile
 import threading
@@ -38,7 +39,7 @@ FILE_NAME = "pages.sqlite3"
 #: Under the data directory: one folder per running ``milkmobs serve`` (``run-<supervisor pid>``).
 RUNS_FOLDER = "serve-pages"
 _RUN_LOCK = "lock"  # flock'ed while any process of the run lives
-_MAX_PENDING = 256  # pages waiting for the writer; past that a page is not shared
+_MAX_PENDING = 1024  # pages waiting for the writer; past that a page is not shared
 _TRIM_EVERY = 256  # pages written between two removals of old pages
 _Page = tuple[str, str, float, str, bytes]  # key, version, made_at, headers (JSON), body
 PAGES_MIGRATIONS = (
@@ -70,6 +71,7 @@ class SharedPages:
         busy_ms: int = 20,
         clock: Callable[[], float] = time.time,
         background: bool = True,
+        write_every: float = 0.02,
     ) -> None:
         self.path = Path(folder) / FILE_NAME
         self._max_entries = max_entries
@@ -84,10 +86,17 @@ class SharedPages:
         )
         self._writes = 0
         self._warned = False
-        self._pending: queue.Queue[_Page | None] = queue.Queue(maxsize=_MAX_PENDING)
+        self._pending: list[_Page] = []  # appended by requests, taken whole by the writer
+        self._pending_lock = threading.Lock()
+        self._written = threading.Condition()  # flush() waits on it for the writer's next round
+        self._rounds = 0
+        self._stop = threading.Event()
+        self._wake = threading.Event()
         self._writer: threading.Thread | None = None
         if background:
-            self._writer = threading.Thread(target=self._write_pending, name="milkmobs-shared-pages", daemon=True)
+            self._writer = threading.Thread(
+                target=self._write_pending, args=(write_every,), name="milkmobs-shared-pages", daemon=True
+            )
             self._writer.start()
 
     def get(self, key: str, version: str, max_age: float) -> SharedPage | None:
@@ -105,15 +114,19 @@ class SharedPages:
         return SharedPage(float(row[0]), [(str(k), str(v)) for k, v in json.loads(row[1])], bytes(row[2]))
 
     def put(self, key: str, version: str, made_at: float, headers: list[tuple[str, str]], body: bytes) -> None:
-        """Share a page (written by the background thread, or now without one)."""
+        """Share a page (written by the background thread's next round, or now without one)."""
         page = (key, version, made_at, json.dumps(headers), body)
         if self._writer is None:
             self._write([page])
             return
-        try:
-            self._pending.put_nowait(page)
-        except queue.Full:  # the writer is behind: this page is not shared, the next ones will be
-            self._warn("queue", None)
+        with self._pending_lock:
+            first = not self._pending
+            if len(self._pending) < _MAX_PENDING:
+                self._pending.append(page)
+                if first:  # the writer sleeps while nothing is pending; later pages join this batch
+                    self._wake.set()
+                return
+        self._warn("queue", None)  # the writer is behind: this page is not shared, the next ones will be
 
     def count(self) -> int:
         """How many pages the file holds (every version)."""
@@ -122,35 +135,39 @@ class SharedPages:
 
     def flush(self) -> None:
         """Wait until the pages put so far are written."""
-        self._pending.join()
+        if self._writer is None:
+            return
+        with self._written:
+            target = self._rounds + 2  # the round running now may have taken its pages before the last put
+            while self._rounds < target and self._writer.is_alive():
+                self._wake.set()  # a round even if nothing is pending
+                self._written.wait(0.1)
 
     def close(self) -> None:
         """Write what is pending, stop the writer, close every thread's connection (the server's
         threads have stopped)."""
         if self._writer is not None:
-            self._pending.put(None)
+            self._stop.set()
+            self._wake.set()
             self._writer.join(timeout=10)
             self._writer = None
         self._db.close()
 
-    def _write_pending(self) -> None:
+    def _write_pending(self, every: float) -> None:
         # Off the request path, so this one may wait for the other workers' writes.
         self._db.connection().execute("PRAGMA busy_timeout = 1000")
         while True:
-            batch = [self._pending.get()]
-            while len(batch) < _MAX_PENDING:  # whatever else is waiting goes in the same transaction
-                try:
-                    batch.append(self._pending.get_nowait())
-                except queue.Empty:
-                    break
-            pages = [page for page in batch if page is not None]
-            try:
-                if pages:
-                    self._write(pages)
-            finally:
-                for _ in batch:
-                    self._pending.task_done()
-            if len(pages) < len(batch):  # close() asked to stop
+            self._wake.wait()
+            stopping = self._stop.wait(every)  # a batch: what the next ``every`` seconds add to the first page
+            with self._pending_lock:
+                self._wake.clear()
+                pages, self._pending = self._pending, []
+            if pages:
+                self._write(pages)
+            with self._written:
+                self._rounds += 1
+                self._written.notify_all()
+            if stopping:
                 return
 
     def _write(self, pages: list[_Page]) -> None:

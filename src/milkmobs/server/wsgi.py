@@ -20,13 +20,15 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
+from waitress.proxy_headers import PROXY_HEADERS  # type: ignore[import-untyped]
+
 from milkmobs.api.errors import status_for
 from milkmobs.core.service import MilkMobs
 from milkmobs.domain import MilkmobsError, NotFoundError
 from milkmobs.ports import ServedMediaStore
 from milkmobs.server.events import from_response, to_event
 from milkmobs.server.fifo_lock import FifoLock
-from milkmobs.server.page_cache import PageCache, dotted_version
+from milkmobs.server.page_cache import CurrentPage, PageCache, dotted_version
 from milkmobs.server.static import web_pages
 from milkmobs.server.uploads import FORM_OVERHEAD_BYTES, UploadEndpoint, content_length
 
@@ -139,22 +141,43 @@ class LocalHttpApp:
 
     def _resolved(self, environ: dict[str, Any], method: str, path: str) -> tuple[int, list[tuple[str, str]], bytes]:
         """The route table's answer: status, headers, body."""
-        headers = [(k[5:].replace("_", "-"), str(v)) for k, v in environ.items() if k.startswith("HTTP_")]
-        headers += [
-            (k.replace("_", "-"), str(environ[k])) for k in ("CONTENT_TYPE", "CONTENT_LENGTH") if environ.get(k)
-        ]
+        headers = [(k[5:], str(v)) for k, v in environ.items() if k.startswith("HTTP_")]
+        headers += [(k, str(environ[k])) for k in ("CONTENT_TYPE", "CONTENT_LENGTH") if environ.get(k)]
         body = self._read_body(environ, limit=10 * 1024 * 1024)  # API Gateway's own payload limit
-        event = to_event(
-            method,
-            path,
-            str(environ.get("QUERY_STRING", "")),
-            headers,
-            body,
-            source_ip=str(environ.get("REMOTE_ADDR", "127.0.0.1")),
-        )
+        event = _event(method, path, str(environ.get("QUERY_STRING", "")), headers, body, environ.get("REMOTE_ADDR"))
         with self._resolve_lock:
             answer = self._resolve(event, None)
         return from_response(answer)
+
+    def answer_now(self, path: str, query: str, headers: Mapping[str, str], client: str) -> CurrentPage | None:
+        """The answer of a plain GET (no body) of a kept route, computed right away in the calling thread
+        if nothing has to be waited for, else None (then it goes the usual way). ``headers`` as waitress'
+        parser keeps them (``IF_NONE_MATCH``), untrusted proxy headers included: dropped here, as
+        waitress drops them before the WSGI application.
+
+        For waitress' I/O thread (``hot_answers.py``): the route table or that page busy in a request
+        thread is never waited for."""
+        cache = self._cache
+        if cache is None or not cache.handles(path):
+            return None
+        kept = [(name, value) for name, value in headers.items() if name not in PROXY_HEADERS]
+
+        def compute() -> tuple[int, list[tuple[str, str]], bytes] | None:
+            event = _event("GET", path, query, kept, b"", client)
+            if not self._resolve_lock.try_acquire():
+                return None
+            try:
+                answer = self._resolve(event, None)
+            finally:
+                self._resolve_lock.release()
+            return from_response(answer)
+
+        page = cache.answer_now(path, query, headers.get("ORIGIN", ""), headers.get("IF_NONE_MATCH", ""), compute)
+        if page is None or page[0].startswith(("200 ", "304 ")):
+            return page
+        status, answer_headers, body = page  # an error: not kept, so its length is not set yet
+        length = [(k, v) for k, v in answer_headers if k.lower() != "content-length"]
+        return status, [*length, ("Content-Length", str(len(body)))], body
 
     def _health(self, start_response: StartResponse) -> list[bytes]:
         import json
@@ -206,6 +229,21 @@ class LocalHttpApp:
         headers.append(("Content-Length", str(len(body))))
         start_response(_status_line(status), headers)
         return [] if method == "HEAD" else [body]
+
+
+def _event(
+    method: str, path: str, query: str, headers: Iterable[tuple[str, str]], body: bytes, client: object
+) -> dict[str, Any]:
+    """The route table's event for a request; ``headers`` named as in WSGI without ``HTTP_``
+    (``USER_AGENT``)."""
+    return to_event(
+        method,
+        path,
+        query,
+        [(name.replace("_", "-"), value) for name, value in headers],
+        body,
+        source_ip=str(client or "127.0.0.1"),
+    )
 
 
 def build_wsgi_app(

@@ -207,3 +207,23 @@ def test_top_k_selections_break_ties_by_lower_slot_alike(n: int, k: int, seed: i
     assert full.tolist() == top_k_by_score_then_slot(scores, np.arange(n), k).tolist()
     expected = sorted(range(n), key=lambda i: (-scores[i], i))[:k]
     assert full.tolist() == expected
+
+
+def test_warm_builds_the_bounds_of_another_process_rows_before_the_first_search(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    x, labels = _mixture(rng, 2000, 8, 0.3)
+    folder = tmp_path / "index"
+    writer = PersistedVectorIndex(folder, 64, prune_min_rows=NEVER)
+    small = PersistedVectorIndex(folder, 64, prune_min_rows=4096)  # below its threshold: nothing to build
+    reader = PersistedVectorIndex(folder, 64, prune_min_rows=1)
+    writer.upsert_many([IndexedVector(f"v{i}", x[i], "validated", f"m{labels[i]}") for i in range(len(x))])
+    reader.warm()
+    small.warm()
+    built = reader._bounds
+    assert built is not None and built.generation == writer._generation and built.mobs == 8
+    assert small._bounds is None
+    got = reader.search(x[3], k=10, status="validated")
+    assert reader._bounds is built  # the first search used them as they were
+    assert [h.video_id for h in got] == [h.video_id for h in writer.search(x[3], k=10, status="validated")]
+    for index in (writer, small, reader):
+        index.close()

@@ -253,6 +253,14 @@ class PersistedVectorIndex:
         with self._using():
             return set(self._slots.rows)
 
+    def warm(self) -> None:
+        """Load the committed rows and build the mob bounds now if searches would use them, so the first
+        search does not pay for them (tens of milliseconds at 10,000 rows): ``milkmobs serve`` calls it
+        before a worker says it is ready."""
+        with self._using():
+            if self._bounds is None and self._slots.used >= self._prune_min:
+                self._bounds = MobBounds(self._slots, self._matrix, self._generation)
+
     # --- maintenance -----------------------------------------------------------------------------
     def compact(self) -> None:
         """Rewrite the live vectors densely into the next generation's file (drops tombstones)."""
