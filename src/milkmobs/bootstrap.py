@@ -66,17 +66,21 @@ def core_config(settings: Settings) -> CoreConfig:
 
 class _PricesPerSecond(Mapping[str, float]):
     """USD per video second by Bedrock model id, read from the model settings when a usage report
-    prices usage: the functions that never do are not given the model settings."""
+    first prices usage (the functions that never do are not given the model settings), then kept:
+    the settings are frozen."""
 
     def __init__(self, models: ModelSettings) -> None:
         self._models = models
+        self._prices: dict[str, float] | None = None
 
     def _table(self) -> dict[str, float]:
-        models = self._models
-        return {
-            models.pegasus_model_id: models.pegasus_price_per_second,
-            models.marengo_model_id: models.marengo_price_per_second,
-        }
+        if self._prices is None:
+            models = self._models
+            self._prices = {
+                models.pegasus_model_id: models.pegasus_price_per_second,
+                models.marengo_model_id: models.marengo_price_per_second,
+            }
+        return self._prices
 
     def __getitem__(self, model_id: str) -> float:
         return self._table()[model_id]

@@ -240,11 +240,16 @@ def test_usage_chart_and_table_over_a_range(site: Any, open_tab: Any) -> None:
     report = requests.get(f"{server.url}/admin/usage-stats", params={"range": "1h"},
                           headers={"Authorization": f"Bearer {site['token']}"}, timeout=10).json()  # fmt: skip
     assert report["models"]
+    # The local analyzer's models have no price: their cost is unknown (null), not 0
+    assert all(m["estimatedCostUsd"] is None for m in report["models"]) and report["totalEstimatedCostUsd"] is None
     legend = page.locator(".u-legend").inner_text()
     for model in report["models"]:
         assert model["modelType"] in legend
         row = page.locator("tbody tr", has=page.get_by_text(model["modelId"], exact=True))
         assert row.locator("td").nth(2).inner_text() == str(model["invocations"])
+        assert row.locator("td").nth(4).inner_text() == "not priced"
+    assert page.locator("tfoot td").last.inner_text() == "not priced"
+    assert "$" not in page.locator(".table-wrap").inner_text()
     # the canvas has something drawn on it (lines, not only a blank area)
     drawn = page.evaluate(
         """() => { const c = document.querySelector('.usage-chart canvas');
@@ -254,6 +259,7 @@ def test_usage_chart_and_table_over_a_range(site: Any, open_tab: Any) -> None:
     assert drawn > 500, drawn
     page.get_by_label("Chart").select_option("estimatedCostUsd")
     page.get_by_role("heading", name="Estimated cost (USD)").wait_for()
+    assert "only the Bedrock models are priced" in page.locator(".not-priced").inner_text()
     assert "range=1h" in page.url and "chart=estimatedCostUsd" in page.url
     tab.check("admin-usage")
 

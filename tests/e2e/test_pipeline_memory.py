@@ -102,5 +102,5 @@ def test_the_notebook_example_runs_as_documented() -> None:
     assert namespace["similar"] and namespace["found"][0].video.title == "Milk skate"
     assert namespace["history"][0].status is ExecutionStatus.SUCCEEDED
     assert namespace["stats"].total_videos == 2 and namespace["usage"].models
-    assert namespace["usage"].total_estimated_cost_usd == 0  # the fake analyzer is not a priced Bedrock model
+    assert namespace["usage"].total_estimated_cost_usd is None  # the fake analyzer is not a priced Bedrock model
     assert namespace["report"].videos == 2

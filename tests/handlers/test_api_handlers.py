@@ -181,6 +181,9 @@ def test_admin_usage_buckets_stats_and_the_mobs_map(app: MilkMobs, context: Any)
         assert len(model["buckets"]) == 12
         assert set(model["buckets"][0]) >= {"start", "invocations", "videoSeconds", "estimatedCostUsd"}
         assert sum(b["invocations"] for b in model["buckets"]) == model["invocations"] == 2
+        # The fake analyzer's models have no price: null, not a cost of 0
+        assert model["estimatedCostUsd"] is None and all(b["estimatedCostUsd"] is None for b in model["buckets"])
+    assert usage["models"] and usage["totalEstimatedCostUsd"] is None
 
     stats = body_of(admin_get_stats.handler(api_event("GET", "/admin/stats", headers=admin_headers()), context))
     assert stats["videosLastHour"] == 2 and stats["videosLastHourCapped"] is False

@@ -132,6 +132,22 @@ def test_tables_lead_with_the_title_and_fit_80_columns(cli: Cli, submitted: list
         assert video["videoId"] not in out  # shortened
 
 
+def test_stats_say_the_local_models_have_no_price_rather_than_a_zero_cost(
+    cli: Cli, submitted: list[dict[str, Any]]
+) -> None:
+    code, out, err = cli("stats")
+    assert code == 0, err
+    rows = [line for line in out.splitlines() if "local." in line]
+    assert len(rows) >= 2 and all("not priced" in row for row in rows), out
+    assert "0.0000" not in out and max(len(line) for line in out.splitlines()) <= 80, out
+    usage = cli.json("stats")["usage"]
+    assert {m["modelId"] for m in usage["models"]} >= {"local.ocr-v1", "local.visual-audio-v1"}
+    assert all(m["videoSeconds"] > 0 for m in usage["models"] if m["modelType"] == "pegasus")
+    assert all(m["estimatedCostUsd"] is None for m in usage["models"])
+    assert all(b["estimatedCostUsd"] is None for m in usage["models"] for b in m["buckets"])
+    assert usage["totalEstimatedCostUsd"] is None
+
+
 def test_similar_and_search_say_when_nothing_matches(cli: Cli, clips: Path, tmp_path: Path) -> None:
     alone = Cli(tmp_path / "data", cli.capsys)  # a data directory with one rejected video
     (video,) = alone.json("submit", str(clips / "plain.mp4"))

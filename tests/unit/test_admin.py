@@ -20,13 +20,29 @@ def app():  # type: ignore[no-untyped-def]
         yield application
 
 
-def test_usage_of_models_that_are_not_the_priced_bedrock_ones_costs_nothing() -> None:
+def test_usage_of_models_that_are_not_the_priced_bedrock_ones_is_not_priced() -> None:
     with make_app(settings={"models": {"pegasus_price_per_second": 0.5, "marengo_price_per_second": 0.25}}) as app:
         upload(app)
         report = app.usage("1h")
+        app.ports.clock.advance(timedelta(hours=2))
+        nothing = app.usage("1h")
     assert {m.model_id for m in report.models} == {"fake.pegasus", "fake.marengo"}
-    assert all(m.video_seconds > 0 and m.estimated_cost_usd == 0.0 for m in report.models)
-    assert report.total_estimated_cost_usd == 0.0
+    assert all(m.video_seconds > 0 and m.estimated_cost_usd is None for m in report.models)
+    assert all(b.estimated_cost_usd is None for m in report.models for b in m.buckets)
+    assert report.total_estimated_cost_usd is None  # unknown, not 0
+    assert nothing.models == [] and nothing.total_estimated_cost_usd == 0.0  # nothing used, nothing spent
+
+
+def test_the_total_adds_up_the_priced_models_only() -> None:
+    ids = {"pegasus_model_id": "fake.pegasus"}  # Marengo's Bedrock id is not the fake's: not priced
+    with make_app(settings={"models": {"pegasus_price_per_second": 0.5, **ids}}) as app:
+        upload(app)
+        report = app.usage("1h")
+    by_type = {m.model_type: m for m in report.models}
+    pegasus, marengo = by_type[ModelType.PEGASUS], by_type[ModelType.MARENGO]
+    assert marengo.estimated_cost_usd is None
+    assert pegasus.estimated_cost_usd == pytest.approx(pegasus.video_seconds * 0.5)
+    assert report.total_estimated_cost_usd == pegasus.estimated_cost_usd
 
 
 def test_list_with_status_filter(app) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from milkmobs.adapters.inprocess import InProcessOrchestrator
 from milkmobs.adapters.memory import FakeAnalyzer, InMemoryVectorIndex, InMemoryVideoStore
 from milkmobs.bootstrap import AdapterOverrides, build, core_config
 from milkmobs.domain import ConfigurationError
-from milkmobs.settings import Settings
+from milkmobs.settings import Settings, recorded_reads
 
 
 def test_build_memory_from_settings() -> None:
@@ -28,6 +28,21 @@ def test_build_memory_from_settings() -> None:
         assert app.config.max_upload_bytes == 123 and app.config.cluster_join_threshold == 0.5
         assert app.config.prices_per_second[settings.models.pegasus_model_id] == 1.5
         assert app.ports.media_processor is not None
+
+
+def test_the_price_table_is_read_from_the_settings_on_first_use_and_then_kept() -> None:
+    settings = Settings(models={"pegasus_price_per_second": 1.5, "marengo_price_per_second": 0.5})
+    pegasus, marengo = settings.models.pegasus_model_id, settings.models.marengo_model_id
+    with recorded_reads() as read:
+        prices = core_config(settings).prices_per_second
+    assert not {name for name in read if "price" in name or "model_id" in name}  # nothing read yet
+    with recorded_reads() as read:
+        assert prices[pegasus] == 1.5
+    assert {"models.pegasus_price_per_second", "models.marengo_price_per_second"} <= read
+    with recorded_reads() as read:
+        assert prices.get(marengo) == 0.5 and prices.get("local.ocr-v1") is None
+        assert len(prices) == 2 and set(prices) == {pegasus, marengo}
+    assert read == set()  # every later lookup uses the table built once
 
 
 def test_core_config_maps_every_field() -> None:

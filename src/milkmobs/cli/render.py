@@ -180,9 +180,17 @@ def stats_tables(stats: VideoStats, usage: UsageReport) -> list[Table]:
             str(m.invocations),
             f"{m.video_seconds:.1f}",
             f"{m.input_tokens}/{m.output_tokens}",
-            f"{m.estimated_cost_usd:.4f}",
+            _usd(m.estimated_cost_usd),
         )
     return [totals, models]
+
+
+#: A model with no price (only the Bedrock model ids have one): its cost is unknown, not zero.
+NOT_PRICED = "not priced"
+
+
+def _usd(cost: float | None) -> str:
+    return NOT_PRICED if cost is None else f"{cost:.4f}"
 
 
 def cluster_table(report: ClusteringReport) -> Table:

@@ -124,7 +124,8 @@ def usage(ports: CorePorts, config: CoreConfig, range_name: str) -> UsageReport:
     or ``30d``, also split into time buckets (``USAGE_STEPS``) for a chart.
 
     Cost is video seconds × the price per second of the Bedrock model id (``prices_per_second``);
-    other analyzers' model ids (local, fake) cost nothing."""
+    other analyzers' model ids (local, fake) have no price: their cost is None ("not priced"), and
+    the total is None when no model used in the range has a price."""
     span = USAGE_RANGES.get(range_name)
     if span is None:
         raise InvalidInputError(f"range must be one of {', '.join(USAGE_RANGES)}, got {range_name!r}", field="range")
@@ -133,9 +134,10 @@ def usage(ports: CorePorts, config: CoreConfig, range_name: str) -> UsageReport:
     start = end - span
     models: list[UsageTotals] = []
     for totals in ports.metrics.usage_between(start, end, step=step):
-        models.append(totals.priced(config.prices_per_second.get(totals.model_id, 0.0)))
+        models.append(totals.priced(config.prices_per_second.get(totals.model_id)))
     models.sort(key=lambda t: (t.model_type.value, t.model_id))
-    total = round(sum(t.estimated_cost_usd for t in models), 6)
+    costs = [t.estimated_cost_usd for t in models if t.estimated_cost_usd is not None]
+    total = round(sum(costs), 6) if costs or not models else None
     return UsageReport(
         range=range_name,
         start=start,

@@ -1,4 +1,9 @@
-"""Model usage: what each Bedrock (or stand-in) call cost."""
+"""Model usage: what each Bedrock (or stand-in) call cost.
+
+Only models with a price have a cost: the Bedrock model ids, at their price per second of video.
+Other analyzers' models (local, fake) have none, and their ``estimated_cost_usd`` stays ``None``
+(JSON ``null``, "not priced"), never a made-up ``0``.
+"""
 
 from __future__ import annotations
 
@@ -32,6 +37,13 @@ class ModelUsage(DomainModel):
         return self if self.at is not None else self.model_copy(update={"at": at})
 
 
+COST_DESCRIPTION = "USD at the model's price per second of video; null when the model has no price (not Bedrock)"
+
+
+def _cost(video_seconds: float, price_per_second: float | None) -> float | None:
+    return None if price_per_second is None else round(video_seconds * price_per_second, 6)
+
+
 class UsageBucket(DomainModel):
     """Usage of one model in one time bucket ``[start, start + step)``."""
 
@@ -40,11 +52,11 @@ class UsageBucket(DomainModel):
     input_tokens: int = 0
     output_tokens: int = 0
     video_seconds: float = 0.0
-    estimated_cost_usd: float = 0.0
+    estimated_cost_usd: float | None = Field(default=None, description=COST_DESCRIPTION)
 
-    def priced(self, price_per_second: float) -> UsageBucket:
-        """The bucket with its estimated cost at ``price_per_second`` of video analysed."""
-        return self.model_copy(update={"estimated_cost_usd": round(self.video_seconds * price_per_second, 6)})
+    def priced(self, price_per_second: float | None) -> UsageBucket:
+        """The bucket with its estimated cost at ``price_per_second`` of video analysed (None: not priced)."""
+        return self.model_copy(update={"estimated_cost_usd": _cost(self.video_seconds, price_per_second)})
 
 
 class UsageTotals(DomainModel):
@@ -60,14 +72,15 @@ class UsageTotals(DomainModel):
     input_tokens: int = 0
     output_tokens: int = 0
     video_seconds: float = 0.0
-    estimated_cost_usd: float = 0.0
+    estimated_cost_usd: float | None = Field(default=None, description=COST_DESCRIPTION)
     buckets: list[UsageBucket] = Field(default_factory=list)
 
-    def priced(self, price_per_second: float) -> UsageTotals:
-        """The row and each of its buckets with the estimated cost at ``price_per_second`` of video."""
+    def priced(self, price_per_second: float | None) -> UsageTotals:
+        """The row and each of its buckets with the estimated cost at ``price_per_second`` of video
+        (None: the model has no price, and neither has any of its buckets)."""
         return self.model_copy(
             update={
-                "estimated_cost_usd": round(self.video_seconds * price_per_second, 6),
+                "estimated_cost_usd": _cost(self.video_seconds, price_per_second),
                 "buckets": [bucket.priced(price_per_second) for bucket in self.buckets],
             }
         )
@@ -103,4 +116,7 @@ class UsageReport(DomainModel):
     end: datetime
     bucket_seconds: int = Field(default=0, ge=0, description="Width of each model's buckets (0: no buckets)")
     models: list[UsageTotals] = Field(default_factory=list)
-    total_estimated_cost_usd: float = 0.0
+    total_estimated_cost_usd: float | None = Field(
+        default=0.0,
+        description="The sum of the priced models' costs; null when models were used and none of them has a price",
+    )

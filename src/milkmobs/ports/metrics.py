@@ -15,7 +15,7 @@ class Metrics(Protocol):
         ...
 
     def usage_between(self, start: datetime, end: datetime, *, step: timedelta | None = None) -> list[UsageTotals]:
-        """Totals per model for ``start <= at < end`` (``estimated_cost_usd`` left 0: the core prices it).
+        """Totals per model for ``start <= at < end`` (``estimated_cost_usd`` left None: the core prices it).
 
         With ``step``, each row also carries its ``buckets``: one per
         ``milkmobs.domain.usage.bucket_starts(start, end, step)``, zeros included, summing to the row.

@@ -19,8 +19,12 @@ const RANGES = [['1h', 'Last hour'], ['24h', 'Last 24 hours'], ['7d', 'Last 7 da
 /** @type {[Measure, string][]} */
 const MEASURES = [['invocations', 'Invocations'], ['videoSeconds', 'Seconds analysed'], ['estimatedCostUsd', 'Estimated cost (USD)']];
 
-/** @param {number} value */
+/** What a model without a price (only the Bedrock models have one) shows instead of a cost: not 0. */
+const NOT_PRICED = 'not priced';
+
+/** @param {number | null | undefined} value null: not priced */
 function usd(value) {
+  if (value === null || value === undefined) return NOT_PRICED;
   return value.toLocaleString(undefined, { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 4 });
 }
 
@@ -29,9 +33,11 @@ function seconds(value) {
   return `${value.toLocaleString(undefined, { maximumFractionDigits: 1 })} s`;
 }
 
-/** @param {UsageBucket} bucket @param {Measure} measure */
+/** @param {UsageBucket} bucket @param {Measure} measure @returns {number | null} null: no price, no line */
 function valueOf(bucket, measure) {
-  return Number(bucket[measure] || 0);
+  const value = bucket[measure];
+  if (measure === 'estimatedCostUsd' && (value === null || value === undefined)) return null;
+  return Number(value || 0);
 }
 
 /** A CSS custom property of the page (the chart follows the light or dark theme). @param {string} name */
@@ -102,7 +108,7 @@ function UsageTable({ report }) {
             <td>${model.modelId}</td><td>${model.modelType}</td>
             <td class="number">${model.invocations || 0}</td>
             <td class="number">${seconds(model.videoSeconds || 0)}</td>
-            <td class="number">${usd(model.estimatedCostUsd || 0)}</td>
+            <td class="number">${usd(model.estimatedCostUsd)}</td>
           </tr>`,
         )}
       </tbody>
@@ -110,7 +116,7 @@ function UsageTable({ report }) {
         <th scope="row" colspan="2">Total</th>
         <td class="number">${sum((m) => m.invocations || 0)}</td>
         <td class="number">${seconds(sum((m) => m.videoSeconds || 0))}</td>
-        <td class="number">${usd(report.totalEstimatedCostUsd || 0)}</td>
+        <td class="number">${usd(report.totalEstimatedCostUsd)}</td>
       </tr></tfoot>
     </table>
   </div>`;
@@ -145,6 +151,8 @@ export function UsagePage() {
   };
   const data = report.data;
   const label = (MEASURES.find(([m]) => m === measure) || MEASURES[0])[1];
+  const models = (data && data.models) || [];
+  const nonePriced = measure === 'estimatedCostUsd' && models.every((model) => model.estimatedCostUsd === null);
   return html`<h1>Usage</h1>
     <p class="hint">Calls to the video models, the seconds of video they analysed and what that is estimated to cost.</p>
     <div class="toolbar">
@@ -166,6 +174,9 @@ export function UsagePage() {
     ${data && !(data.models || []).length ? html`<p class="muted">No model was called in this range.</p>` : null}
     ${data && (data.models || []).length
       ? html`<h2>${label}</h2>
+          ${nonePriced
+            ? html`<p class="muted not-priced">None of these models has a price: only the Bedrock models are priced.</p>`
+            : null}
           <${UsageChart} report=${data} measure=${measure} label=${label} />
           <h2>Per model</h2>
           <${UsageTable} report=${data} />`
