@@ -264,6 +264,24 @@ def test_a_killed_process_is_replaced_and_a_queued_analysis_survives(tmp_path: P
     assert not (tmp_path / "data" / RUNS_FOLDER / f"run-{again.process.pid}").exists()
 
 
+def test_a_run_leaves_no_temporary_files_behind(tmp_path: Path, videos: dict[str, Path]) -> None:
+    """What a run makes for itself goes when it stops: nothing in its temp folder (``TMPDIR``, where
+    ``tempfile`` and ffmpeg write), no shared-page folder, no half-written upload in the data directory."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    data_dir = tmp_path / "data"
+    with serve(data_dir, args=["--workers", "2"], env={"TMPDIR": str(scratch)}) as running:
+        data = videos["milk2"].read_bytes()
+        submission = _submit(running, ["gotmilk", "milkmob"], len(data))
+        assert _post_form(submission["upload"], data).status_code == 204
+        assert _wait(running, submission["videoId"])["status"] == "validated"
+        assert (data_dir / RUNS_FOLDER / f"run-{running.process.pid}").is_dir()
+        assert running.stop() == 0
+    assert sorted(scratch.rglob("*")) == []
+    assert sorted((data_dir / RUNS_FOLDER).iterdir()) == []
+    assert [p for p in data_dir.rglob("*") if p.name.endswith(".part") or p.name.startswith(".making-")] == []
+
+
 def _children(pid: int) -> list[int]:
     with open(f"/proc/{pid}/task/{pid}/children") as listing:
         return [int(child) for child in listing.read().split()]

@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,9 @@ from milkmobs.ports import (
 )
 from milkmobs.settings import DEVELOPMENT_CURSOR_SECRET, Settings, env_name
 
+#: The temp directories of :class:`LocalCopies` (``milkmobs-media-<random>``).
+LOCAL_COPIES_PREFIX = "milkmobs-media-"
+
 
 def running_in_lambda() -> bool:
     """The Lambda runtime sets this variable; EMF metrics only make sense there."""
@@ -43,17 +47,24 @@ def running_in_lambda() -> bool:
 class LocalCopies:
     """Downloads a media object to a private temp directory so ffmpeg/PyAV can open it as a file.
 
-    Only the most recent object is kept (Lambda's /tmp is small and reused between invocations).
+    Only the most recent object is kept (Lambda's /tmp is small and reused between invocations). The
+    directory is made for the first copy and removed by :meth:`close`, or else when the copies are
+    dropped or the process exits: an application nobody closes (a Lambda environment, a script, a
+    test) must not leave a folder behind per start.
     """
 
     def __init__(self, media: MediaStore) -> None:
         self._media = media
-        self._dir = Path(tempfile.mkdtemp(prefix="milkmobs-media-"))
+        self._dir: Path | None = None
+        self._removal: weakref.finalize[..., Any] | None = None
         self._lock = threading.Lock()
 
     def path_for(self, key: str) -> Path:
-        target = self._dir / key.replace("/", "_")
         with self._lock:
+            if self._dir is None:
+                self._dir = Path(tempfile.mkdtemp(prefix=LOCAL_COPIES_PREFIX))
+                self._removal = weakref.finalize(self, shutil.rmtree, self._dir, ignore_errors=True)
+            target = self._dir / key.replace("/", "_")
             if not target.exists():
                 for old in self._dir.iterdir():
                     old.unlink(missing_ok=True)
@@ -61,7 +72,10 @@ class LocalCopies:
         return target
 
     def close(self) -> None:
-        shutil.rmtree(self._dir, ignore_errors=True)
+        with self._lock:
+            if self._removal is not None:
+                self._removal()  # removes the directory, once
+            self._dir = self._removal = None
 
 
 def _media_processor(settings: Settings, media: MediaStore) -> tuple[MediaProcessor | None, LocalCopies | None]:
