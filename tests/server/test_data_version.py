@@ -3,7 +3,9 @@ another, and otherwise not at all (the WAL header it watches is the one SQLite c
 
 from __future__ import annotations
 
-import multiprocessing
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,16 @@ def _bump(path: Path) -> None:
     writer.close()
 
 
+def _bump_in_another_process(path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root), os.environ.get("PYTHONPATH", "")]),
+    }
+    script = "import sys, pathlib; from tests.server.test_data_version import _bump; _bump(pathlib.Path(sys.argv[1]))"
+    subprocess.run([sys.executable, "-c", script, str(path)], env=env, check=True, timeout=60)
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> SQLiteDatabase:
     database = SQLiteDatabase(tmp_path / "milkmobs.sqlite3")
@@ -51,10 +63,7 @@ def test_a_commit_in_another_process_is_seen_by_the_next_call(db: SQLiteDatabase
     version = DataVersion(counted, [db.path], recheck_seconds=3600)
     seen = [version()]
     for _ in range(5):
-        writer = multiprocessing.get_context("spawn").Process(target=_bump, args=(db.path,))
-        writer.start()
-        writer.join(timeout=60)
-        assert writer.exitcode == 0
+        _bump_in_another_process(db.path)
         seen.append(version())
         assert version() == seen[-1]
     assert seen == list(range(seen[0], seen[0] + 6))  # every commit, none missed

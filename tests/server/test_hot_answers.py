@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import socket
 import threading
 import time
@@ -55,7 +56,8 @@ class Served:
 
         self.loop_thread = threading.Thread(target=run, daemon=True)
         self.loop_thread.start()
-        installed.wait(10)
+        assert installed.wait(10), "the server's loop did not start"
+        self._trigger = self._trigger_pipe()
 
     def _version(self) -> int:
         if self.version[0] < 0:
@@ -76,15 +78,30 @@ class Served:
         assert self.loop_thread is not None
         return self.loop_thread.name
 
+    def _trigger_pipe(self) -> list[tuple[int, str]]:
+        """The descriptors of waitress' wake-up pipe and what they name."""
+        return [(fd, os.readlink(f"/proc/self/fd/{fd}")) for fd in self.server.trigger._fds]
+
     def close(self) -> None:
         def close_all() -> None:  # in the loop's own thread: its map empties and run() returns
             for dispatcher in list(self.server._map.values()):
                 dispatcher.close()
 
+        # Nothing but this server may close its wake-up pipe: say so plainly if something else did.
+        changed = [(fd, was) for fd, was in self._trigger if _names(fd) != was]
+        assert not changed, f"the server's wake-up pipe {changed} was closed by other code: now {_names(changed[0][0])}"
         self.server.trigger.pull_trigger(close_all)
         assert self.loop_thread is not None
         self.loop_thread.join(10)
+        assert not self.loop_thread.is_alive(), "the server's loop did not stop"
         self.server.task_dispatcher.shutdown(timeout=5)
+
+
+def _names(fd: int) -> str:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return "closed"
 
 
 @pytest.fixture

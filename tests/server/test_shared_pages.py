@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +45,17 @@ class Worker:
 
 
 @pytest.fixture
-def workers(tmp_path: Path) -> Callable[..., tuple[Worker, Worker, list[int], Clock]]:
+def workers(tmp_path: Path) -> Iterator[Callable[..., tuple[Worker, Worker, list[int], Clock]]]:
+    made: list[Worker] = []
+
     def make() -> tuple[Worker, Worker, list[int], Clock]:
         version, clock = [1], Clock()
-        return Worker(tmp_path, version, clock), Worker(tmp_path, version, clock), version, clock
+        made.extend([Worker(tmp_path, version, clock), Worker(tmp_path, version, clock)])
+        return made[-2], made[-1], version, clock
 
-    return make
+    yield make
+    for worker in made:
+        worker.shared.close()
 
 
 def test_a_page_computed_by_one_worker_is_answered_by_the_other(workers: Any) -> None:
