@@ -276,6 +276,9 @@ def test_an_answer_that_would_fill_the_output_buffer_past_its_mark_goes_the_usua
         def write_soon(self, data: bytes) -> None:
             self.written.append(data)
 
+        def send(self, data: bytes) -> int:  # a full socket: takes nothing
+            return 0
+
     from waitress.parser import HTTPRequestParser  # type: ignore[import-untyped]
 
     request = HTTPRequestParser(served.server.adj)
@@ -308,3 +311,45 @@ def test_the_io_thread_never_waits_for_a_page_another_thread_is_computing() -> N
     page = cache.answer_now("/mobs", "", "", "", lambda: pytest.fail("computed twice"))
     assert page is not None and page[0] == "200 OK" and page[2] == b"{}"
     assert cache.answer_now("/admin/stats", "", "", "", lambda: pytest.fail("not a kept route")) is None
+
+
+def test_an_answer_is_sent_at_once_and_what_the_socket_does_not_take_is_buffered(served: Served) -> None:
+    """waitress sends its buffers at the next poll round, after the requests read meanwhile were answered;
+    the I/O thread sends its answer right away, as far as the socket takes it, and buffers the rest."""
+    from waitress.parser import HTTPRequestParser
+
+    class Channel:
+        connected = True
+        addr = ("127.0.0.1", 1)
+        adj = served.server.adj
+        total_outbufs_len = 0
+        last_activity = 0.0
+
+        def __init__(self, request: Any, takes: int) -> None:
+            self.requests = [request]
+            self.takes = takes
+            self.sent: list[bytes] = []
+            self.written: list[bytes] = []
+
+        def send(self, data: bytes) -> int:
+            self.sent.append(data[: self.takes])
+            return len(self.sent[-1])
+
+        def write_soon(self, data: bytes) -> None:
+            self.written.append(data)
+
+    hot = HotAnswers(served.app.answer_now, ident="milkmobs")
+    answers = []
+    for takes in (1 << 20, 100, 0):
+        request = HTTPRequestParser(served.server.adj)
+        request.received(get("/mobs").encode())
+        channel = Channel(request, takes)
+        assert hot.answer(channel) and channel.requests == []
+        answers.append(b"".join(channel.sent + channel.written))
+        assert len(channel.written) == (takes < len(answers[-1]))
+        assert (channel.last_activity > 0) == (takes > 0)
+    assert answers[0].startswith(b"HTTP/1.1 200 OK") and len({without_date(a) for a in answers}) == 1
+    busy = Channel(HTTPRequestParser(served.server.adj), 1 << 20)
+    busy.requests[0].received(get("/mobs").encode())
+    busy.total_outbufs_len = 10  # an earlier answer still queued: this one goes after it
+    assert hot.answer(busy) and busy.sent == [] and busy.written[0].startswith(b"HTTP/1.1 200 OK")

@@ -42,7 +42,7 @@ class HotAnswers:
 
     def __init__(self, answer_now: AnswerNow, *, ident: str, access_log: AccessLog | None = None) -> None:
         self._answer_now = answer_now
-        self._ident = ident
+        self._head = _Heads(ident)
         self._log = access_log
         self._loop_thread: int | None = None  # the thread running the server's loop (set by install)
 
@@ -90,26 +90,73 @@ class HotAnswers:
         if page is None:
             return False
         status, page_headers, body = page
-        answer = _head(status, page_headers, self._ident) + body
+        answer = self._head(status, page_headers) + body
         if channel.total_outbufs_len + len(answer) > channel.adj.outbuf_high_watermark:
             # waitress would wait for the I/O thread to flush below its mark: from that very thread, forever
             return False
         if self._log is not None:  # before sending, as the middleware logs before waitress sends
             self._log.record(client, "GET", path, str(request.query), status, started, len(body))
-        channel.write_soon(answer)
         channel.requests.pop(0)  # answered: the next request of the channel may go on (pipelining)
         request.close()
+        _send(channel, answer)
         return True
 
 
-def _head(status: str, headers: list[tuple[str, str]], ident: str) -> bytes:
+def _send(channel: Any, data: bytes) -> None:
+    """Send ``data`` on the channel now, as far as its socket takes it, the rest through its output
+    buffer. waitress only sends a buffer at its next poll round, after the requests read meanwhile: with
+    pages computed in this thread, an answer waited for every page computed after it."""
+    if not channel.total_outbufs_len:  # nothing queued before it
+        sent = channel.send(data)  # non-blocking: 0 when the socket is full, or gone (then it is closed)
+        if sent:
+            channel.last_activity = time.time()
+            data = data[sent:]
+        if not channel.connected:
+            return
+    if data:
+        channel.write_soon(data)
+
+
+class _Heads:
     """The status line and headers as waitress writes them for a kept-alive HTTP/1.1 answer with a
     ``Content-Length`` (``waitress.task.Task.build_response_header``); a ``304`` has neither body nor
-    ``Content-Length``."""
-    named = [("-".join(part.capitalize() for part in name.split("-")), value) for name, value in headers]
-    names = {name for name, _ in named}
-    named.append(("Via", ident) if "Server" in names else ("Server", ident))
-    if "Date" not in names:
-        named.append(("Date", build_http_date(time.time())))
-    lines = [f"HTTP/1.1 {status}", *(f"{name}: {value}" for name, value in sorted(named, key=lambda hv: hv[0]))]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    ``Content-Length``. A cached page hands the same headers list every time: its head is kept, less
+    the ``Date`` line (made once a second), keyed by that list (held, so its id is not reused)."""
+
+    _MAX = 4096
+
+    def __init__(self, ident: str) -> None:
+        self._ident = ident
+        self._kept: dict[tuple[str, int], tuple[list[tuple[str, str]], bytes, bytes | None]] = {}
+        self._date = (0, b"")
+
+    def __call__(self, status: str, headers: list[tuple[str, str]]) -> bytes:
+        key = (status, id(headers))
+        kept = self._kept.get(key)
+        if kept is None or kept[0] is not headers:
+            if len(self._kept) >= self._MAX:
+                self._kept.clear()
+            kept = self._kept[key] = (headers, *self._split(status, headers))
+        _, before, after = kept
+        return before if after is None else before + self._date_line() + after
+
+    def _split(self, status: str, headers: list[tuple[str, str]]) -> tuple[bytes, bytes | None]:
+        """The head before the ``Date`` line and after it (None: the page has its own ``Date``)."""
+        named = [("-".join(part.capitalize() for part in name.split("-")), value) for name, value in headers]
+        names = {name for name, _ in named}
+        named.append(("Via", self._ident) if "Server" in names else ("Server", self._ident))
+        own_date = "Date" in names
+        if not own_date:
+            named.append(("Date", ""))
+        lines = [f"HTTP/1.1 {status}", *(f"{name}: {value}" for name, value in sorted(named, key=lambda hv: hv[0]))]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if own_date:
+            return head, None
+        before, _, after = head.partition(b"\r\nDate: \r\n")
+        return before + b"\r\nDate: ", b"\r\n" + after
+
+    def _date_line(self) -> bytes:
+        now = int(time.time())
+        if self._date[0] != now:
+            self._date = (now, build_http_date(now).encode("latin-1"))
+        return self._date[1]
