@@ -139,6 +139,7 @@ def test_stats_say_the_local_models_have_no_price_rather_than_a_zero_cost(
     assert code == 0, err
     rows = [line for line in out.splitlines() if "local." in line]
     assert len(rows) >= 2 and all("not priced" in row for row in rows), out
+    assert "local.visual-audio-v1" in out and "local.ocr-v1" in out  # the ids whole, not cut short
     assert "0.0000" not in out and max(len(line) for line in out.splitlines()) <= 80, out
     usage = cli.json("stats")["usage"]
     assert {m["modelId"] for m in usage["models"]} >= {"local.ocr-v1", "local.visual-audio-v1"}

@@ -172,7 +172,8 @@ def stats_tables(stats: VideoStats, usage: UsageReport) -> list[Table]:
     avg = stats.average_seconds_to_validate
     totals.add_row("average time to validate", "–" if avg is None else f"{avg:.1f} s")
     models = SafeTable(title=f"model usage, last {usage.range}")
-    for col in ("model", "invocations", "video seconds", "tokens in/out", "est. cost (USD)"):
+    models.add_column("model", no_wrap=True)  # whole: the ids are what tells the rows apart
+    for col in ("invocations", "video seconds", "tokens in/out", "est. cost (USD)"):
         models.add_column(col)
     for m in usage.models:
         models.add_row(
