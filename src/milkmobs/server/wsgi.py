@@ -33,6 +33,7 @@ from milkmobs.server.static import web_pages
 from milkmobs.server.uploads import FORM_OVERHEAD_BYTES, UploadEndpoint, content_length
 
 if TYPE_CHECKING:
+    from milkmobs.api.direct import DirectGets
     from milkmobs.server.shared_pages import SharedPages
     from milkmobs.settings import Settings
 
@@ -61,7 +62,8 @@ def _json_error(
 
 class LocalHttpApp:
     """WSGI app for ``milkmobs serve``. ``resolve`` is the route table's ``resolve`` (serialised here:
-    Powertools keeps the current request on class attributes, so parallel calls would mix requests)."""
+    Powertools keeps the current request on class attributes, so parallel calls would mix requests);
+    ``direct`` answers plain GETs of the kept routes from the same route table without it, where it can."""
 
     def __init__(
         self,
@@ -71,8 +73,10 @@ class LocalHttpApp:
         max_upload_bytes: int,
         cors_origins: Sequence[str] = (),
         page_cache: PageCache | None = None,
+        direct: DirectGets | None = None,
     ) -> None:
         self._resolve = resolve
+        self._direct = direct
         self._cache = page_cache
         self._cors_origins = frozenset(cors_origins)
         self._app = app
@@ -144,7 +148,10 @@ class LocalHttpApp:
         headers = [(k[5:], str(v)) for k, v in environ.items() if k.startswith("HTTP_")]
         headers += [(k, str(environ[k])) for k in ("CONTENT_TYPE", "CONTENT_LENGTH") if environ.get(k)]
         body = self._read_body(environ, limit=10 * 1024 * 1024)  # API Gateway's own payload limit
-        event = _event(method, path, str(environ.get("QUERY_STRING", "")), headers, body, environ.get("REMOTE_ADDR"))
+        query = str(environ.get("QUERY_STRING", ""))
+        if method == "GET" and not body and (direct := self._direct_answer(path, query, headers)) is not None:
+            return direct
+        event = _event(method, path, query, headers, body, environ.get("REMOTE_ADDR"))
         with self._resolve_lock:
             answer = self._resolve(event, None)
         return from_response(answer)
@@ -163,6 +170,8 @@ class LocalHttpApp:
         kept = [(name, value) for name, value in headers.items() if name not in PROXY_HEADERS]
 
         def compute() -> tuple[int, list[tuple[str, str]], bytes] | None:
+            if (direct := self._direct_answer(path, query, kept)) is not None:
+                return direct
             event = _event("GET", path, query, kept, b"", client)
             if not self._resolve_lock.try_acquire():
                 return None
@@ -178,6 +187,15 @@ class LocalHttpApp:
         status, answer_headers, body = page  # an error: not kept, so its length is not set yet
         length = [(k, v) for k, v in answer_headers if k.lower() != "content-length"]
         return status, [*length, ("Content-Length", str(len(body)))], body
+
+    def _direct_answer(
+        self, path: str, query: str, headers: list[tuple[str, str]]
+    ) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        """The route table's answer to a plain GET of a kept route without the resolver, if it can be
+        given so (``api/direct.py``): the kept routes only read the stored data."""
+        if self._direct is None or not PageCache.handles(path):
+            return None
+        return self._direct.answer(path, query, origin=any(name == "ORIGIN" for name, _ in headers))
 
     def _health(self, start_response: StartResponse) -> list[bytes]:
         import json
@@ -260,6 +278,7 @@ def build_wsgi_app(
     (with ``shared_pages``: shared with the other workers)."""
     from milkmobs.api.app import create_api
     from milkmobs.api.auth import BearerTokenAuthorizer
+    from milkmobs.api.direct import DirectGets
 
     api = create_api(
         lambda: app, authorizer=BearerTokenAuthorizer(token), cors_origins=settings.http.cors_origins, swagger=swagger
@@ -275,4 +294,5 @@ def build_wsgi_app(
         max_upload_bytes=settings.uploads.max_upload_bytes,
         cors_origins=settings.http.cors_origins,
         page_cache=cache,
+        direct=DirectGets(api),
     )

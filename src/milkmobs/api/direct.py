@@ -1,0 +1,103 @@
+"""Plain GETs answered by the route table's own functions without Powertools' event plumbing.
+
+For a GET, Powertools wraps the event in its data class, walks its middleware frames, validates the
+path and query parameters, calls the route function, validates and encodes what it returned and
+builds the proxy answer: on a `/videos/{id}` page, about twice the core call itself. Where none of
+that can change the answer, this does only what does: the same route is matched the same way
+(Powertools' own compiled rules, in its order), the parameters are validated by Powertools' own
+function against the route's own fields, the route's own function is called and its model encoded
+as ``api/responses.py`` encodes it. Everything else is left to the resolver (``answer`` says None):
+a route with middlewares, compression, a cache-control or a status of its own, parameters other than
+scalar path and query ones, a repeated query parameter, a parameter that fails validation, CORS
+headers to add, an exception, a return value that is not exactly the declared model.
+
+The Lambdas and ``milkmobs serve`` still share one route table: these are its routes and functions,
+and ``tests/handlers/test_direct_gets.py`` holds the answers equal to the resolver's.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qs
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import _request_params_to_args
+from aws_lambda_powertools.event_handler.openapi.compat import is_scalar_field
+from pydantic import BaseModel
+
+Answer = tuple[int, list[tuple[str, str]], bytes]
+_JSON = [("Content-Type", "application/json")]
+
+
+class _Route:
+    """What a direct answer needs of one eligible route."""
+
+    def __init__(self, route: Any) -> None:
+        self.rule: re.Pattern[str] = route.rule
+        self.func = route.func
+        self.path_params = route.dependant.path_params
+        self.query_params = route.dependant.query_params
+        self.model: type[BaseModel] = route.dependant.return_param.type_
+
+
+class DirectGets:
+    """The GET routes of ``api`` that a direct answer gives the resolver's answer for."""
+
+    def __init__(self, api: APIGatewayRestResolver) -> None:
+        self._cors = getattr(api, "_cors", None) is not None
+        # Every GET route, in the resolver's order; None where the resolver must answer.
+        self._routes: list[tuple[re.Pattern[str], _Route | None]] = [
+            (route.rule, _Route(route) if _eligible(route) else None)
+            for route in [*api._static_routes, *api._dynamic_routes]
+            if route.method == "GET"
+        ]
+
+    def answer(self, path: str, query: str, *, origin: bool) -> Answer | None:
+        """The resolver's answer to ``GET path?query`` when it can be given directly, else None;
+        ``origin``: whether the request has an ``Origin`` header."""
+        if self._cors and origin:
+            return None  # CORS headers are the resolver's
+        for rule, route in self._routes:
+            match = rule.match(path)
+            if match is not None:
+                return None if route is None else _answer(route, match.groupdict(), query)
+        return None
+
+
+def _eligible(route: Any) -> bool:
+    dependant = route.dependant
+    returned = dependant.return_param
+    return (
+        not route.middlewares
+        and not route.compress
+        and route.cache_control is None
+        and route.status_code == 200
+        and route.enable_validation is not False
+        and not dependant.header_params
+        and not dependant.cookie_params
+        and not dependant.body_params
+        and all(is_scalar_field(field) for field in [*dependant.path_params, *dependant.query_params])
+        and returned is not None
+        and isinstance(returned.type_, type)
+        and issubclass(returned.type_, BaseModel)
+    )
+
+
+def _answer(route: _Route, path_args: dict[str, str], query: str) -> Answer | None:
+    parsed = parse_qs(query, keep_blank_values=True)
+    if any(len(values) > 1 for values in parsed.values()):
+        return None  # the resolver joins or keeps repeated values by the parameter's type
+    path_values, path_errors = _request_params_to_args(route.path_params, path_args)
+    query_values, query_errors = _request_params_to_args(
+        route.query_params, {name: values[0] for name, values in parsed.items()}
+    )
+    if path_errors or query_errors:
+        return None  # the resolver's validation error answer
+    try:
+        result = route.func(**path_values, **query_values)
+    except Exception:
+        return None  # the resolver answers it (through the error handlers), calling the route again
+    if type(result) is not route.model:
+        return None
+    return 200, list(_JSON), result.model_dump_json(by_alias=True).encode("utf-8")
