@@ -24,16 +24,31 @@ class Clock:
         return self.now
 
 
+class Timer:
+    """``time.perf_counter`` for the page cache: a computation takes what ``cost`` says."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.cost = 0.002  # a page worth sharing
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class Worker:
     """One worker's cache over the shared folder, counting what it had to compute."""
 
     def __init__(self, folder: Path, version: list[int], clock: Clock) -> None:
         self.shared = SharedPages(folder, clock=clock, background=False)
-        self.cache = PageCache(lambda: (version[0], 7), max_age_seconds=30, clock=clock, shared=self.shared)
+        self.timer = Timer()
+        self.cache = PageCache(
+            lambda: (version[0], 7), max_age_seconds=30, clock=clock, shared=self.shared, timer=self.timer
+        )
         self.computed: list[str] = []
 
     def get(self, path: str, query: str = "", status: int = 200) -> tuple[str, dict[str, str], bytes]:
         def compute() -> Answer:
+            self.timer.now += self.timer.cost
             self.computed.append(f"{path}?{query}")
             body = json.dumps({"path": path, "n": len(self.computed)}).encode()
             return status, [("Content-Type", "application/json")], body
@@ -81,6 +96,24 @@ def test_a_new_data_version_or_an_old_page_is_computed_again(workers: Any) -> No
     clock.now += 31  # older than the page's life (its signed URLs age)
     first.get("/mobs")
     assert first.computed == ["/mobs?", "/mobs?"]
+
+
+def test_pages_cheaper_to_compute_than_to_share_are_neither_shared_nor_looked_up(workers: Any) -> None:
+    first, second, _, _ = workers()
+    for worker in (first, second):
+        worker.timer.cost = 0.0001  # a /videos/{id} page: a shared lookup and write cost about as much
+    first.get("/videos/a")
+    second.get("/videos/a")
+    assert first.computed == second.computed == ["/videos/a?"]  # not shared
+    first.timer.cost = 0.002
+    first.get("/videos/b")  # shared: it was worth it...
+    looked_up: list[str] = []
+    lookup = second.shared.get
+    second.shared.get = lambda key, *rest: looked_up.append(key) or lookup(key, *rest)  # type: ignore[method-assign]
+    second.get("/videos/b")  # ...but this worker's pages of the route are cheap: not looked up
+    assert second.computed == ["/videos/a?", "/videos/b?"] and looked_up == []
+    second.get("/search/similar", "videoId=b")  # another route: looked up (nothing there yet)
+    assert looked_up == ["/search/similar\x00videoId=b\x00"] and first.shared.count() == 1
 
 
 def test_errors_are_never_shared(workers: Any) -> None:

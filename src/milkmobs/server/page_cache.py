@@ -10,7 +10,8 @@ Only the answers of public GET routes whose content is the stored data are kept;
 execution history and every error are always computed.
 
 With ``shared`` (``shared_pages.py``), a page missing here is looked up among the pages the other
-workers computed before it is computed, and a computed page is shared with them.
+workers computed before it is computed, and a computed page is shared with them — for the routes
+whose pages cost more to compute than that costs (``SHARE_MIN_SECONDS``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ if TYPE_CHECKING:
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 Answer = tuple[int, list[tuple[str, str]], bytes]
 CurrentPage = tuple[str, list[tuple[str, str]], bytes]  # status line, headers, body
+
+#: A page is shared with the other workers only if computing it took this long (CPU time: waiting for
+#: the processor on a busy machine is no cost of the page), and a route's pages are looked up there
+#: only while its computations take this long on average: a lookup and a write cost
+#: about 0.05 ms, what a cheap page (/videos/{id}, ~0.15 ms) costs to compute when found a third of the
+#: time, and 15% of throughput on such pages; a similar-video search (~1.2 ms) gains a third.
+SHARE_MIN_SECONDS = 0.0005
 
 CACHED_ROUTES = re.compile(
     r"^/(?:feed|videos/feed|mobs|mobs/[^/]+|videos/(?!submit$)[^/]+|search/similar|validate/[^/]+|openapi\.json)$"
@@ -57,8 +65,13 @@ class PageCache:
         max_bytes: int = 64 * 1024 * 1024,
         clock: Callable[[], float] = time.time,
         shared: SharedPages | None = None,
+        share_min_seconds: float = SHARE_MIN_SECONDS,
+        timer: Callable[[], float] = time.thread_time,
     ) -> None:
         self.data_version = data_version
+        self._share_min = share_min_seconds
+        self._timer = timer
+        self._costs: dict[tuple[str, int], float] = {}  # route class -> running mean of its computations
         self._max_age = max_age_seconds
         self._max_entries = max_entries
         self._max_bytes = max_bytes
@@ -127,15 +140,21 @@ class PageCache:
         if not gate.acquire(blocking=wait):  # concurrent misses of one page wait for the first
             return None
         try:
-            entry = self._current(key, version) or self._from_shared(key, version)
+            route = _route_class(key[0])
+            entry = self._current(key, version)
+            if entry is None and self._costs.get(route, self._share_min) >= self._share_min:
+                entry = self._from_shared(key, version)
             if entry is not None:
                 return entry
+            started = self._timer()
             answer = compute()
+            took = self._timer() - started
             if answer is None or answer[0] != 200:
                 return answer
+            self._costs[route] = took if route not in self._costs else self._costs[route] * 0.9 + took * 0.1
             _, headers, body = answer
             entry = self._store(key, version, headers, body, self._clock())
-            if self._shared is not None:
+            if self._shared is not None and took >= self._share_min:
                 self._shared.put(_shared_key(key), dotted_version(version), entry.made_at, headers, body)
             return entry
         finally:
@@ -183,6 +202,12 @@ class PageCache:
         entry = self._entries.pop(key, None)
         if entry is not None:
             self._bytes -= len(entry.body)
+
+
+def _route_class(path: str) -> tuple[str, int]:
+    """Pages of one route cost alike: its first segment and depth (``/videos/<id>`` -> ``("videos", 2)``)."""
+    parts = path.split("/")
+    return parts[1], len(parts) - 1
 
 
 def _shared_key(key: tuple[str, str, str]) -> str:
