@@ -15,9 +15,11 @@ without its phone check, keyword spotting alone, and the experimental word model
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,19 +34,22 @@ from tests.speech_support import (
     held_out_set,
     mux_mp4,
     second_development_set,
+    second_held_out_set,
     third_development_set,
 )
 
 from milkmobs.adapters.local.analyzer import LocalAnalyzer
-from milkmobs.adapters.local.speech import SpeechSpotter, SpeechTuning
+from milkmobs.adapters.local.speech import PhoneSpotter, PhoneTuning, SpeechSpotter, SpeechTuning, WordListener
 from milkmobs.domain import Campaign, Video
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 NO_PHONE_CHECK = 1.0  # edits per phone: every run of phones is close enough
-SPOTTERS = {
-    "shipped": lambda: SpeechSpotter(SpeechTuning()),
+SPOTTERS: dict[str, Callable[[], WordListener]] = {
+    "phone model": lambda: PhoneSpotter(PhoneTuning()),
+    "phones, no gate": lambda: PhoneSpotter(PhoneTuning(min_speech_probability=0.0)),
+    "keyword+phones": lambda: SpeechSpotter(SpeechTuning()),
     "no phone check": lambda: SpeechSpotter(SpeechTuning(max_phone_distance=NO_PHONE_CHECK)),
     "keyword only": lambda: SpeechSpotter(SpeechTuning(min_speech_probability=0.0, max_phone_distance=NO_PHONE_CHECK)),
     "word model": lambda: WordModelSpotter(),
@@ -59,7 +64,7 @@ def score(predicted: list[bool], truth: list[bool]) -> tuple[float, float]:
     return (tp / (tp + fp) if tp + fp else 0.0), (tp / (tp + fn) if tp + fn else 0.0)
 
 
-def heard(root: Path, clips: list[LabelledClip], spotter: SpeechSpotter) -> list[bool]:
+def heard(root: Path, clips: list[LabelledClip], spotter: WordListener) -> list[bool]:
     analyzer = LocalAnalyzer(lambda key: root / key, speech=spotter)
     said = []
     for clip in clips:
@@ -70,12 +75,12 @@ def heard(root: Path, clips: list[LabelledClip], spotter: SpeechSpotter) -> list
     return said
 
 
-def report(title: str, root: Path, clips: list[LabelledClip]) -> None:
+def report(title: str, root: Path, clips: list[LabelledClip], peers: list[str]) -> None:
     kinds = sorted({c.kind for c in clips})
     print(f"{title}: {len(clips)} clips ({', '.join(f'{k} {sum(c.kind == k for c in clips)}' for k in kinds)})")
     truth = [c.says_milk for c in clips]
-    for name, make in SPOTTERS.items():
-        spotter = make()
+    for name in peers:
+        spotter = SPOTTERS[name]()
         spotter.spoken(np.zeros(16_000, np.float32), ["milk"])  # load the models outside the timing
         started = time.perf_counter()
         said = heard(root, clips, spotter)
@@ -91,19 +96,27 @@ def report(title: str, root: Path, clips: list[LabelledClip]) -> None:
 def main() -> None:
     if not espeak_available():
         sys.exit("espeak-ng is needed to make the speech clips: apt-get install espeak-ng")
-    sets = {
-        "development set": development_set(),
-        "second development set": second_development_set(),
-        "third development set": third_development_set(),
-        "held-out set": held_out_set(),
+    makers = {
+        "development set": development_set,
+        "second development set": second_development_set,
+        "third development set": third_development_set,
+        "fourth development set (the first held-out set)": held_out_set,
+        "held-out set": second_held_out_set,
     }
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sets", nargs="+", type=int, choices=range(1, len(makers) + 1),
+                        help="which sets, by number in the order above (all by default)")  # fmt: skip
+    parser.add_argument("--peers", nargs="+", choices=list(SPOTTERS), default=list(SPOTTERS))
+    args = parser.parse_args()
+    chosen = [t for k, t in enumerate(makers, 1) if not args.sets or k in args.sets]
+    sets = {title: makers[title]() for title in chosen}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for clips in sets.values():
             for clip in clips:
                 mux_mp4(clip.make(), root / f"vid_{clip.name}.mp4")
         for title, clips in sets.items():
-            report(title, root, clips)
+            report(title, root, clips, args.peers)
 
 
 if __name__ == "__main__":

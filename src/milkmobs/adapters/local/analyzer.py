@@ -21,7 +21,7 @@ import numpy as np
 from milkmobs.adapters.local import descriptors as desc
 from milkmobs.adapters.local.media import frame_size_for, probe_file, read_audio, read_frames, video_label
 from milkmobs.adapters.local.ocr import RapidOcrReader, TextLine, distinct_texts, insights_from_signals, shared_reader
-from milkmobs.adapters.local.speech import SpeechSpotter, SpokenWord, listen_terms, shared_spotter
+from milkmobs.adapters.local.speech import SpokenWord, WordListener, listen_terms, shared_spotter
 from milkmobs.domain import (
     AnalysisError,
     Embedding,
@@ -79,7 +79,7 @@ class LocalAnalyzer:
         frame_width: int = 640,
         cache_size: int = 128,
         ocr: RapidOcrReader | None = None,
-        speech: SpeechSpotter | None = None,
+        speech: WordListener | None = None,
     ) -> None:
         if dimension is not None and dimension < 8:
             raise ValueError(f"embedding dimension must be at least 8, got {dimension}")

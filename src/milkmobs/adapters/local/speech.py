@@ -26,11 +26,12 @@ import os
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from milkmobs.adapters.local.phones import STEP_SECONDS, PhoneModel, keyword_hits, pronunciations
 from milkmobs.adapters.local.voice_activity import VoiceActivity, frame_span
 from milkmobs.domain import MediaError
 from milkmobs.domain.campaign import fold_text
@@ -49,6 +50,88 @@ class SpokenWord:
     start_seconds: float
     end_seconds: float
     confidence: float
+
+
+class WordListener(Protocol):
+    """What the local analyzer asks of a speech spotter."""
+
+    def spoken(self, samples: npt.NDArray[np.float32], terms: Sequence[str]) -> list[SpokenWord]:
+        """The words of ``terms`` heard in speech in ``samples`` (16 kHz mono), in time order."""
+        ...
+
+
+@dataclass(frozen=True)
+class PhoneTuning:
+    """The thresholds of ``PhoneSpotter`` (chosen on the development sets of generated clips)."""
+
+    # Log-probability the word's reading may lose to the best free reading, per phone (-2 for "milk"):
+    # on the development sets every "milk" scored 0 and every other sentence -3.8 or less.
+    min_score_per_phone: float = -0.5
+    min_speech_probability: float = 0.5  # mean over the voice detector's frames under the hit
+
+
+class PhoneSpotter:
+    """Campaign words heard by the phone model (``phones.py``): a word is heard where one of its
+    dictionary pronunciations reads almost as well as the model's best free reading of the same
+    stretch, and the voice detector hears a voice there. Any word of the CMU dictionary can be
+    listened for."""
+
+    def __init__(self, tuning: PhoneTuning | None = None, *, model: PhoneModel | None = None) -> None:
+        self.tuning = tuning or PhoneTuning()
+        self._model = model or PhoneModel()
+        self._voice = VoiceActivity()
+
+    def listenable(self, terms: Iterable[str]) -> list[str]:
+        """The words of ``terms`` (three letters or more) the dictionary holds ("milkmob" is not an
+        English word, so it cannot be heard)."""
+        words = {w: None for term in terms for w in _words(term)}
+        known = pronunciations(frozenset(words))
+        return [w for w in words if w in known]
+
+    def spoken(self, samples: npt.NDArray[np.float32], terms: Sequence[str]) -> list[SpokenWord]:
+        words = self.listenable(terms)
+        if not words or samples.size < SAMPLE_RATE // 4:
+            return []
+        voice = self._voice.probabilities(samples)
+        if not np.any(voice >= self.tuning.min_speech_probability):
+            return []  # no voiced frame: no hit could be kept
+        log_probs = self._model.log_probs(samples)
+        spellings = pronunciations(frozenset(words))
+        heard: list[SpokenWord] = []
+        for word in words:
+            found: list[SpokenWord] = []
+            for phones in spellings[word]:
+                for hit in keyword_hits(log_probs, phones, self.tuning.min_score_per_phone * len(phones)):
+                    spoken = SpokenWord(
+                        word=word,
+                        start_seconds=round(hit.start * STEP_SECONDS, 2),
+                        end_seconds=round((hit.end + 1) * STEP_SECONDS, 2),
+                        confidence=round(float(np.exp(hit.score / len(phones))), 4),
+                    )
+                    if self._in_speech(spoken, voice):
+                        found.append(spoken)
+            heard += _best_of_overlapping(found)
+        return sorted(heard, key=lambda h: h.start_seconds)
+
+    def _in_speech(self, hit: SpokenWord, voice: npt.NDArray[np.float32]) -> bool:
+        under = voice[frame_span(hit.start_seconds, hit.end_seconds)]
+        return under.size > 0 and float(under.mean()) >= self.tuning.min_speech_probability
+
+
+def _words(term: str) -> list[str]:
+    cleaned = ("".join(ch for ch in w if ch.isalpha() or ch == "'") for w in term.lower().split())
+    return [w for w in cleaned if len(w) >= 3]
+
+
+def _best_of_overlapping(hits: list[SpokenWord]) -> list[SpokenWord]:
+    """One hit per run of overlapping hits (several pronunciations may read the same stretch)."""
+    kept: list[SpokenWord] = []
+    for hit in sorted(hits, key=lambda h: h.start_seconds):
+        if kept and hit.start_seconds < kept[-1].end_seconds:
+            kept[-1] = max(kept[-1], hit, key=lambda h: h.confidence)
+        else:
+            kept.append(hit)
+    return kept
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,166 @@
+"""The torch half of ``train_phone_model.py``: the network, its CTC training and the ONNX export.
+Runs in a virtualenv of its own (torch, numpy, onnx); milkmobs never imports torch."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+N_MELS = 40
+CLASSES = 40  # 39 phones and the CTC blank (the last)
+WIDTH = 160
+BLOCKS = 6
+
+
+class Block(nn.Module):
+    """A depthwise-separable convolution with a residual connection."""
+
+    def __init__(self, width: int, kernel: int) -> None:
+        super().__init__()
+        self.depthwise = nn.Conv1d(width, width, kernel, padding=kernel // 2, groups=width)
+        self.pointwise = nn.Conv1d(width, width, 1)
+        self.norm = nn.BatchNorm1d(width)
+        self.drop = nn.Dropout(0.1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.drop(torch.relu(self.norm(self.pointwise(self.depthwise(x)))))
+
+
+class PhoneNet(nn.Module):
+    """(batch, frames, N_MELS) log-mel features in, (batch, frames / 2, CLASSES) log-probabilities out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.front = nn.Sequential(
+            nn.Conv1d(N_MELS, WIDTH, 5, padding=2),
+            nn.BatchNorm1d(WIDTH),
+            nn.ReLU(),
+            nn.Conv1d(WIDTH, WIDTH, 5, stride=2, padding=2),
+            nn.BatchNorm1d(WIDTH),
+            nn.ReLU(),
+        )
+        self.blocks = nn.Sequential(*(Block(WIDTH, 9) for _ in range(BLOCKS)))
+        self.out = nn.Conv1d(WIDTH, CLASSES, 1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        x = self.blocks(self.front(features.transpose(1, 2)))
+        return torch.log_softmax(self.out(x), dim=1).transpose(1, 2)
+
+
+def out_frames(frames: np.ndarray) -> np.ndarray:
+    return (frames - 1) // 2 + 1
+
+
+def _spec_augment(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """A random band and a random stretch of time masked in each clip (a little robustness)."""
+    x = x.clone()
+    for i in range(x.shape[0]):
+        band = int(rng.integers(0, 6))
+        low = int(rng.integers(0, N_MELS - band))
+        x[i, :, low : low + band] = 0
+        span = int(rng.integers(0, 8))
+        at = int(rng.integers(0, max(1, x.shape[1] - span)))
+        x[i, at : at + span] = 0
+    return x
+
+
+def fit_and_export(data_path: str, out: str, *, minutes: float, seed: int, report_every: int = 200) -> None:
+    torch.set_num_threads(1)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    data = np.load(data_path)
+    feats, flen = data["features"], data["feature_lengths"]
+    targets, tlen = data["targets"], data["target_lengths"]
+    foff = np.concatenate([[0], np.cumsum(flen)])
+    toff = np.concatenate([[0], np.cumsum(tlen)])
+    usable = np.flatnonzero(out_frames(flen) >= 2 * tlen + 1)
+    held = min(400, len(usable) // 10)
+    valid, train = usable[:held], usable[held:]
+    print(f"{len(train)} training clips, {len(valid)} validation clips, {len(flen) - len(usable)} too fast", flush=True)
+
+    def batch(ids: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        longest = int(flen[ids].max())
+        x = np.zeros((len(ids), longest, N_MELS), np.float32)
+        for k, i in enumerate(ids):
+            x[k, : flen[i]] = feats[foff[i] : foff[i + 1]]
+        y = np.concatenate([targets[toff[i] : toff[i + 1]] for i in ids]).astype(np.int64)
+        return (torch.from_numpy(x), torch.from_numpy(y),
+                torch.from_numpy(out_frames(flen[ids]).astype(np.int64)), torch.from_numpy(tlen[ids].astype(np.int64)))  # fmt: skip
+
+    model = PhoneNet()
+    print(f"{sum(p.numel() for p in model.parameters())} parameters", flush=True)
+    ctc = nn.CTCLoss(blank=CLASSES - 1, zero_infinity=True)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    budget = minutes * 60
+    started = time.monotonic()
+    frames_per_batch = 12000  # about 40 clips of 3 s
+    order = train[np.argsort(flen[train])]
+    step = 0
+    while time.monotonic() - started < budget:
+        batches = []
+        i = 0
+        while i < len(order):  # clips of similar length together
+            n = max(1, frames_per_batch // int(flen[order[min(i + 7, len(order) - 1)]]))
+            batches.append(order[i : i + n])
+            i += n
+        for k in rng.permutation(len(batches)):
+            elapsed = time.monotonic() - started
+            if elapsed >= budget:
+                break
+            for group in optimiser.param_groups:  # warm up, then cosine down to zero at the budget
+                group["lr"] = 3e-3 * min(1.0, (step + 1) / 300) * 0.5 * (1 + np.cos(np.pi * elapsed / budget))
+            model.train()
+            x, y, xl, yl = batch(batches[k])
+            loss = ctc(model(_spec_augment(x, rng)).transpose(0, 1), y, xl, yl)
+            optimiser.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            optimiser.step()
+            step += 1
+            if step % report_every == 0:
+                print(f"step {step}  {elapsed / 60:.1f} min  loss {loss.item():.3f}  "
+                      f"valid PER {phone_error_rate(model, batch, valid):.3f}", flush=True)  # fmt: skip
+    print(f"done: {step} steps, valid PER {phone_error_rate(model, batch, valid):.3f}", flush=True)
+    export(model, out)
+
+
+def phone_error_rate(model: PhoneNet, batch: Any, ids: np.ndarray) -> float:
+    """Greedy-decoded phone error rate (edits / reference phones) on ``ids``."""
+    model.eval()
+    edits = total = 0
+    with torch.no_grad():
+        for first in range(0, len(ids), 50):
+            x, y, xl, yl = batch(ids[first : first + 50])
+            best = model(x).argmax(-1).numpy()
+            refs = np.split(y.numpy(), np.cumsum(yl.numpy())[:-1])
+            for row, length, ref in zip(best, xl.numpy(), refs, strict=True):
+                path = row[:length]
+                hyp = [int(c) for j, c in enumerate(path) if c != CLASSES - 1 and (j == 0 or c != path[j - 1])]
+                edits += _edit_distance(list(ref), hyp)
+                total += len(ref)
+    return edits / max(total, 1)
+
+
+def _edit_distance(a: list[int], b: list[int]) -> int:
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
+def export(model: PhoneNet, out: str) -> None:
+    model.eval()
+    example = torch.zeros(1, 300, N_MELS)
+    torch.onnx.export(
+        model, (example,), out, input_names=["features"], output_names=["log_probs"],
+        dynamic_axes={"features": {0: "batch", 1: "frames"}, "log_probs": {0: "batch", 1: "steps"}},
+        opset_version=17, dynamo=False,
+    )  # fmt: skip
+    print(f"wrote {out}", flush=True)
