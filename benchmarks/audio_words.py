@@ -1,16 +1,17 @@
 """Precision and recall of the local analyzer's "product mentioned" (words heard in the soundtrack).
 
-Four labelled sets from ``tests/speech_support.py``, each of generated speech with and without
+Five labelled sets from ``tests/speech_support.py``, each of generated speech with and without
 "milk" (espeak-ng, several voices and speeds, some over music, near-misses like "mill" or "silk"),
-music-like chords, melodies and beats, silence and noise, muxed into mp4 files: three *development*
+music-like chords, melodies and beats, silence and noise, muxed into mp4 files: four *development*
 sets, on which thresholds and approaches were chosen (each was once held out, then studied), and a
 *held-out* set (sentences, espeak-ng voice variants, speeds and seeds used in no development set and
-in no training of the word model), which no choice was made on. Every clip goes through
-``LocalAnalyzer.describe_video``, as an upload would. Peers on the same clips: the shipped spotter
-without its phone check, keyword spotting alone, and the experimental word model
+in no training of the phone model), which no choice was made on. Every clip goes through
+``LocalAnalyzer.describe_video``, as an upload would. Peers on the same clips: the phone model
+(``phones.py``) with and without its voice gate, the pocketsphinx keyword spotter with its voice gate
+and phone check, without the phone check, and alone, and the experimental word model
 (``word_spotter.py``, not shipped) with and without its voice gate. Goal: both ≥ 0.9 on every set.
 
-    python benchmarks/audio_words.py
+    python benchmarks/audio_words.py [--sets 1 2 3 4] [--peers "phone model" ...]
 """
 
 from __future__ import annotations

@@ -88,8 +88,8 @@ def fit_and_export(data_path: str, out: str, *, minutes: float, seed: int, repor
         for k, i in enumerate(ids):
             x[k, : flen[i]] = feats[foff[i] : foff[i + 1]]
         y = np.concatenate([targets[toff[i] : toff[i + 1]] for i in ids]).astype(np.int64)
-        return (torch.from_numpy(x), torch.from_numpy(y),
-                torch.from_numpy(out_frames(flen[ids]).astype(np.int64)), torch.from_numpy(tlen[ids].astype(np.int64)))  # fmt: skip
+        x_lengths = torch.from_numpy(out_frames(flen[ids]).astype(np.int64))
+        return torch.from_numpy(x), torch.from_numpy(y), x_lengths, torch.from_numpy(tlen[ids].astype(np.int64))
 
     model = PhoneNet()
     print(f"{sum(p.numel() for p in model.parameters())} parameters", flush=True)

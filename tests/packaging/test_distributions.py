@@ -59,3 +59,13 @@ def test_the_wheel_carries_the_voice_detector_model_and_its_licence(built: Built
     assert "MIT License" in note and "silero-vad 6.2.3" in note
     with tarfile.open(built.sdist) as sdist:
         assert any(n.endswith("src/milkmobs/data/silero_vad_16k_sequence.onnx") for n in sdist.getnames())
+
+
+def test_the_wheel_carries_the_phone_model_and_how_it_was_made(built: Built) -> None:
+    with zipfile.ZipFile(built.wheel) as wheel:
+        names = set(wheel.namelist())
+        note = wheel.read("milkmobs/data/phones.README.txt").decode()
+    assert "milkmobs/data/phones.onnx" in names
+    assert "benchmarks/train_phone_model.py" in note
+    with tarfile.open(built.sdist) as sdist:
+        assert any(n.endswith("src/milkmobs/data/phones.onnx") for n in sdist.getnames())

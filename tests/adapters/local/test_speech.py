@@ -18,8 +18,10 @@ if not espeak_available():
 
 from milkmobs.adapters.local.analyzer import LocalAnalyzer
 from milkmobs.adapters.local.media import read_audio
+from milkmobs.adapters.local.phones import PhoneModel
 from milkmobs.adapters.local.speech import (
     SAMPLE_RATE,
+    PhoneSpotter,
     SpeechSpotter,
     listen_terms,
     phone_distance,
@@ -32,6 +34,8 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 CLIPS = {
     "got_milk": lambda: speech("got milk", "en-us+klatt3", 150),
     "other_words": lambda: speech("the weather is lovely at the beach today", "en-us+klatt", 160),
+    "mill": lambda: speech("the old mill stands by the river", "en-us", 150),  # sounds close to "milk"
+    "silk": lambda: speech("my scarf is made of silk", "en-gb+klatt4", 145),
     "music": lambda: np.concatenate([melody(3, seconds=1.5, notes_per_second=8), chord((261.6, 329.6, 392.0), 1.5)]),
     "noise": lambda: noise("brown", seconds=2.0),
     "silence": lambda: np.zeros(2 * SAMPLE_RATE, np.float32),
@@ -58,9 +62,37 @@ def test_a_spoken_got_milk_is_heard(clips: Path) -> None:
     assert _heard(clips, "got_milk") == ["milk"]
 
 
-@pytest.mark.parametrize("name", ["other_words", "music", "noise", "silence"])
+@pytest.mark.parametrize("name", ["other_words", "mill", "silk", "music", "noise", "silence"])
 def test_speech_without_the_word_music_noise_and_silence_are_not(clips: Path, name: str) -> None:
     assert _heard(clips, name) == []
+
+
+def test_the_analyzer_listens_with_the_phone_model() -> None:
+    assert isinstance(shared_spotter(), PhoneSpotter)
+
+
+class _CountingModel(PhoneModel):
+    """Counts the phone model's runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs = 0
+
+    def log_probs(self, samples: np.ndarray) -> np.ndarray:
+        self.runs += 1
+        return super().log_probs(samples)
+
+
+def test_the_phone_model_hears_the_word_where_it_is_said_and_runs_only_on_a_voice(clips: Path) -> None:
+    model = _CountingModel()
+    spotter = PhoneSpotter(model=model)
+    (milk,) = spotter.spoken(_samples(clips, "got_milk"), ["milk", "milkmob"])
+    assert milk.word == "milk" and milk.confidence > 0.9
+    assert 0.3 < milk.start_seconds < milk.end_seconds < 1.2  # "got" is said first, from 0.25 s
+    assert model.runs == 1
+    for name in ("noise", "silence"):  # no frame the voice detector hears as a voice: the model does not run
+        assert spotter.spoken(_samples(clips, name), ["milk"]) == []
+    assert model.runs == 1
 
 
 class _CountingSpotter(SpeechSpotter):
@@ -105,6 +137,7 @@ def test_only_words_the_dictionary_holds_are_listened_for() -> None:
     terms = listen_terms(campaign.product, campaign.keywords)
     assert terms == ["milk", "milk", "milkmob"]  # "got milk" is heard through "milk", never through "got"
     assert SpeechSpotter().listenable(terms) == ["milk"]
+    assert PhoneSpotter().listenable(terms) == ["milk"]
 
 
 def _video(name: str, **post: object) -> Video:

@@ -138,7 +138,7 @@ def insights_from_signals(
 
     - product shown: the product or a campaign keyword is visible on screen (OCR). No object recognition.
     - product mentioned: the product or a campaign keyword was ``heard`` in the soundtrack's speech
-      (``speech.SpeechSpotter``); ``None`` when the file has no audio track.
+      (``speech.PhoneSpotter``); ``None`` when the file has no audio track.
     - action aligned: the campaign's action ("drinking milk", or its verb "drink") in any of that text.
     """
     shown_text = distinct_texts(on_screen)

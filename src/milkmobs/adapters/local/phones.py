@@ -97,8 +97,8 @@ class PhoneModel:
         """Shape (steps, len(PHONES) + 1): one row per 20 ms (``STEP_SECONDS``), the blank last."""
         session = self._ready()
         features = log_mel(samples)[None]
-        out = session.run(None, {"features": features})[0]
-        return np.asarray(out, np.float32)[0]
+        out: npt.NDArray[np.float32] = np.asarray(session.run(None, {"features": features})[0], np.float32)[0]
+        return out
 
 
 @dataclass(frozen=True)

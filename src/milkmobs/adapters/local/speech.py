@@ -1,23 +1,23 @@
-"""Spoken campaign words in a soundtrack, offline, with pocketsphinx (its English model ships in the wheel).
+"""Spoken campaign words in a soundtrack, offline.
 
-Keyword spotting alone fires on music, noise and silence, so a word counts only where the audio is
-*speech* and sounds like the word. A keyword hit is kept when
+What ships is ``PhoneSpotter``: the project's own phone model (``phones.py``, trained on generated
+speech) read by a CTC keyword search for each word's dictionary pronunciations, kept where the voice
+activity detector (Silero VAD, ``voice_activity.py``) hears a voice. ``SpeechSpotter`` is the
+earlier pocketsphinx keyword spotter (its English model ships in the wheel), kept as a peer for
+``benchmarks/audio_words.py``: keyword spotting alone fires on music, noise and silence, so a hit
+counts only when
 
 - its confidence (the decoder's segment probability) is at least ``min_confidence``,
-- the voice activity detector (Silero VAD, ``voice_activity.py``) gives the frames under the hit a
-  mean speech probability of at least ``min_speech_probability`` (it is a voice, not music, a tone
-  or noise), and
+- the voice detector gives the frames under the hit a mean speech probability of at least
+  ``min_speech_probability``, and
 - the phones a phone-loop decode (pocketsphinx ``allphone``) finds under the hit spell the word
   closely enough: at most ``max_phone_distance`` edits per phone of the word's dictionary
   pronunciation, a substitution within a sound class (nasals, front vowels, liquids, stops) costing
-  half (``phone_distance``). Keyword confidences of speech with and without the word overlap; this
-  check is what tells "milk" from "cool" or "go".
+  half (``phone_distance``).
 
-Work that cannot change the answer is skipped: no search runs where the voice detector hears no
-voice, and the phone loop runs only when a voiced hit is left to check. The thresholds were chosen
-on development sets of generated clips and checked on a held-out one (``benchmarks/audio_words.py``
-prints precision and recall of each). One decoder per process, created on first use (loading the
-model takes about a second), used under a lock.
+Work that cannot change the answer is skipped: nothing is decoded where the voice detector hears no
+voice. The thresholds were chosen on development sets of generated clips and checked on a held-out
+one (``benchmarks/audio_words.py`` prints precision and recall of each).
 """
 
 from __future__ import annotations
@@ -146,7 +146,8 @@ class SpeechTuning:
 
 
 class SpeechSpotter:
-    """Finds campaign words spoken in 16 kHz mono samples (float32 in [-1, 1])."""
+    """Finds campaign words spoken in 16 kHz mono samples (float32 in [-1, 1]) with pocketsphinx (a
+    benchmark peer; one decoder per spotter, created on first use, used under a lock)."""
 
     def __init__(self, tuning: SpeechTuning | None = None) -> None:
         self.tuning = tuning or SpeechTuning()
@@ -295,14 +296,14 @@ def first_spoken(terms: Sequence[str], heard: Sequence[SpokenWord]) -> str | Non
     return None
 
 
-_shared: SpeechSpotter | None = None
+_shared: PhoneSpotter | None = None
 _shared_lock = threading.Lock()
 
 
-def shared_spotter() -> SpeechSpotter:
-    """The process-wide spotter (its model is loaded once)."""
+def shared_spotter() -> PhoneSpotter:
+    """The process-wide spotter (its models are loaded once)."""
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = SpeechSpotter()
+            _shared = PhoneSpotter()
         return _shared
