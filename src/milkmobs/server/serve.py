@@ -3,7 +3,8 @@
 The process model (see docs/local-backend.md):
 
 - **local backend**: a supervisor binds the port, prepares the data directory once, then forks
-  ``workers`` HTTP worker processes that all accept on that socket, and one pipeline process that
+  ``workers`` HTTP worker processes that all accept on that socket, the least loaded first
+  (``server/balance.py``), and one pipeline process that
   runs the analyses the workers hand it (``server/handoff.py``, ``server/pipeline_process.py``).
   Powertools keeps the current request on the router class, so one process answers one API request
   at a time: processes, not threads, are how the server scales. A child that dies is replaced.
@@ -30,10 +31,13 @@ import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from milkmobs.core.service import MilkMobs
 from milkmobs.domain import ConfigurationError
+
+if TYPE_CHECKING:
+    from milkmobs.server.balance import AcceptBalance
 from milkmobs.server.http_errors import answer_errors_as_json
 from milkmobs.settings import DEFAULT_SERVE_PORT, Backend, Settings
 
@@ -87,29 +91,18 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _listen(host: str, port: int, *, reuse_port: bool = False, listen: bool = True) -> socket.socket:
-    """A TCP socket bound to ``host:port`` (``listen``: and listening). ``reuse_port``: in the port's
-    SO_REUSEPORT group, where the kernel spreads new connections evenly over the listening members."""
+def _listen(host: str, port: int) -> socket.socket:
+    """A TCP socket listening on ``host:port``."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
-        if listen:
-            sock.listen(1024)
+        sock.listen(1024)
     except OSError as exc:
         sock.close()
         raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     return sock
-
-
-def _balances_connections() -> bool:
-    """Whether SO_REUSEPORT spreads connections over the listening sockets (Linux). Elsewhere the
-    workers share one listening socket, and whichever is awake first accepts — which can leave one
-    worker with every keep-alive connection."""
-    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 
 
 def limit_math_threads() -> None:
@@ -130,7 +123,9 @@ class _Plan:
     sock: socket.socket
     out: TextIO
     workers: int
-    own_socket: bool = False  # each HTTP worker listens on its own socket (SO_REUSEPORT) instead of ``sock``
+    balance: AcceptBalance | None = None  # the HTTP workers' shared connection counts (several workers)
+    slot: int | None = None  # in an HTTP worker: its slot in ``balance``
+    slots: dict[int, int] = field(default_factory=dict)  # HTTP worker pid -> its slot
     wake: tuple[int, int] | None = None  # the pipeline process's wake-up pipe (read end, write end)
     lifeline: tuple[int, int] | None = None  # only the supervisor holds the write end: EOF = it died
     shared_pages: str | None = None  # the run's folder of pages shared by the HTTP workers (local backend)
@@ -151,9 +146,7 @@ def serve(
         token = secrets.token_urlsafe(24)
     assert token is not None
     workers = options.workers or settings.http.workers or default_workers()
-    # Several processes, each listening in the port's SO_REUSEPORT group: this one only holds the port.
-    per_worker = settings.backend != Backend.MEMORY and _balances_connections()
-    sock = _listen(options.host, options.port, reuse_port=per_worker, listen=not per_worker)
+    sock = _listen(options.host, options.port)
     try:
         base_url = f"http://{_url_host(options.host)}:{sock.getsockname()[1]}"
         http = settings.http.model_copy(update={"public_base_url": base_url, "admin_token": token})
@@ -171,11 +164,13 @@ def serve(
             if ready is not None:
                 ready(base_url)
 
-        plan = _Plan(
-            settings=settings, options=options, token=token, sock=sock, out=out, workers=workers, own_socket=per_worker
-        )
+        plan = _Plan(settings=settings, options=options, token=token, sock=sock, out=out, workers=workers)
         if settings.backend == Backend.MEMORY:
             return _serve_in_this_process(plan, banner)
+        if workers > 1:
+            from milkmobs.server.balance import AcceptBalance
+
+            plan.balance = AcceptBalance(workers)
         return _supervise(plan, banner)
     finally:
         sock.close()
@@ -229,6 +224,8 @@ def _run_http(
         clear_untrusted_proxy_headers=True,
     )
     answer_errors_as_json(server)
+    if plan.balance is not None and plan.slot is not None:
+        plan.balance.install(server, plan.slot)
     if local_app.page_cache is not None:  # current cached pages are answered before the task queue
         from milkmobs.server.hot_answers import HotAnswers
 
@@ -313,8 +310,8 @@ def _supervise(plan: _Plan, banner: Callable[[str], None]) -> int:
             if local:  # first: its start-up recovery runs while nothing else writes
                 _spawn(plan, "pipeline", ready_write)
                 _await_ready(plan, ready_read, expected=1)
-            for _ in range(plan.workers):
-                _spawn(plan, "http", ready_write)
+            for slot in range(plan.workers):
+                _spawn(plan, "http", ready_write, slot=slot)
             _await_ready(plan, ready_read, expected=plan.workers)
             pipeline = next((pid for pid, role in plan.children.items() if role == "pipeline"), None)
             http = sorted(pid for pid, role in plan.children.items() if role == "http")
@@ -338,13 +335,16 @@ def _supervise(plan: _Plan, banner: Callable[[str], None]) -> int:
             run_folder.close()
 
 
-def _spawn(plan: _Plan, role: str, ready_fd: int) -> None:
+def _spawn(plan: _Plan, role: str, ready_fd: int, *, slot: int | None = None) -> None:
     plan.out.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid:
         plan.children[pid] = role
+        if slot is not None:
+            plan.slots[pid] = slot
         return
+    plan.slot = slot
     code = 1
     try:  # the child: never returns into the supervisor's code
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -386,10 +386,6 @@ def _child_main(plan: _Plan, role: str, ready_fd: int) -> int:
         plan.sock.close()
         assert plan.wake is not None
         return run_pipeline_process(plan.settings, plan.wake[0], ready=lambda: os.write(ready_fd, b"p"))
-    if plan.own_socket:  # join the port's SO_REUSEPORT group: the kernel balances connections
-        host, port = plan.sock.getsockname()[:2]
-        plan.sock.close()
-        plan.sock = _listen(host, port, reuse_port=True)
     app, data_version = _worker_application(plan)
     return _run_http(plan, app, data_version, lambda: os.write(ready_fd, b"r"))
 
@@ -470,6 +466,9 @@ def _watch(plan: _Plan, ready_fd: int) -> int:
         role = plan.children.pop(pid, None)
         if role is None:
             continue
+        slot = plan.slots.pop(pid, None)
+        if slot is not None and plan.balance is not None:
+            plan.balance.vacate(slot)  # no new connection waits for the dead worker's turn
         now = time.monotonic()
         deaths = [t for t in deaths if now - t < 60] + [now]
         code = os.waitstatus_to_exitcode(status)
@@ -477,7 +476,7 @@ def _watch(plan: _Plan, ready_fd: int) -> int:
             print(f"milkmobs: the {role} process {pid} exited ({code}); too many exits, stopping", file=plan.out)
             return 1
         print(f"milkmobs: the {role} process {pid} exited ({code}); starting another", file=plan.out)
-        _spawn(plan, role, ready_fd)
+        _spawn(plan, role, ready_fd, slot=slot)
 
 
 def _stop_children(plan: _Plan, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:

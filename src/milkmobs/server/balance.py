@@ -1,0 +1,79 @@
+"""Keep-alive connections spread evenly over the HTTP workers: the least-loaded worker accepts.
+
+The workers share one listening socket. Left alone, whichever is awake first accepts; with
+``SO_REUSEPORT`` the kernel hashes each connection to a worker, which split the benchmark's 32
+keep-alive connections anywhere from 16/16 to 20/12 — and a worker answers one computed page at a time,
+so the busier one's clients waited up to two thirds longer while the other had time to spare.
+
+Here each worker publishes its open connections in a slot of a small shared memory map (made by the
+supervisor before it forks them) and its listener is readable only while no live worker has fewer:
+the least-loaded worker takes the next connection (ties: any of them). A slot counts as live while its
+worker refreshes it, which it does on every turn of its loop (at least once a second); so a worker
+that hangs stops holding new connections after ``STALE_SECONDS``, and the supervisor empties the slot
+of a worker that died at once.
+"""
+
+from __future__ import annotations
+
+import mmap
+import struct
+import time
+from collections.abc import Callable
+from typing import Any
+
+#: A slot not refreshed for this long is a worker that hangs: it is left out.
+STALE_SECONDS = 3.0
+_SLOT = struct.Struct("=qd")  # open connections, time.monotonic() of the last refresh (0: no worker)
+
+
+class AcceptBalance:
+    """The shared slots of ``workers`` HTTP workers; inherited by the processes forked after it."""
+
+    def __init__(self, workers: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.workers = workers
+        self._clock = clock  # CLOCK_MONOTONIC: one clock for every process of the machine
+        self._map = mmap.mmap(-1, _SLOT.size * workers)  # anonymous and shared: seen by every child
+
+    def publish(self, slot: int, connections: int) -> None:
+        """Worker ``slot`` has ``connections`` open (and is alive)."""
+        _SLOT.pack_into(self._map, slot * _SLOT.size, connections, self._clock())
+
+    def vacate(self, slot: int) -> None:
+        """The worker of ``slot`` is gone (the supervisor saw it exit)."""
+        _SLOT.pack_into(self._map, slot * _SLOT.size, 0, 0.0)
+
+    def may_accept(self, slot: int, connections: int) -> bool:
+        """Publish, and whether worker ``slot`` should take the next connection: no live worker has
+        fewer open connections."""
+        self.publish(slot, connections)
+        now = self._clock()
+        for other in range(self.workers):
+            if other == slot:
+                continue
+            count, seen = _SLOT.unpack_from(self._map, other * _SLOT.size)
+            if seen > 0 and now - seen < STALE_SECONDS and count < connections:
+                return False
+        return True
+
+    def install(self, server: Any, slot: int) -> None:
+        """Make the listeners of waitress ``server`` (``create_server``'s result) accept only when worker
+        ``slot`` is among the least loaded, and publish each connection as it is accepted."""
+        listeners = [server] if hasattr(server, "channel_class") else list(getattr(server, "map", {}).values())
+        for listener in listeners:
+            if not hasattr(listener, "active_channels"):  # the loop's trigger, not a listener
+                continue
+            readable, accept = listener.readable, listener.handle_accept
+
+            def balanced_readable(listener: Any = listener, readable: Callable[[], bool] = readable) -> bool:
+                # waitress' own check first (it also runs the idle-channel clean-up)
+                return readable() and self.may_accept(slot, len(listener.active_channels))
+
+            def counted_accept(listener: Any = listener, accept: Callable[[], None] = accept) -> None:
+                accept()
+                self.publish(slot, len(listener.active_channels))
+
+            listener.readable = balanced_readable
+            listener.handle_accept = counted_accept
+
+    def close(self) -> None:
+        self._map.close()
