@@ -8,8 +8,9 @@ spectrogram (10 ms apart, 0.79 s of audio) into a 96-number embedding, one every
 (``word_model/milk.word.npz``, made by ``train_word_model.py`` from generated speech) reads
 ``context`` consecutive embeddings and gives the probability that the word was spoken inside them.
 ``WordModelSpotter`` is the local analyzer's spotter with "milk" heard this way; ``audio_words.py``
-measures it beside the shipped keyword spotter. It is not shipped: on the held-out set it missed the
-goal (precision 0.79, recall 0.92; near-miss words like "mill", "melt", "filmed" are heard as "milk").
+measures it beside the shipped phone model and the pocketsphinx spotter. It is not shipped: on the
+first held-out set it missed the goal (precision 0.79, recall 0.92; near-miss words like "mill",
+"melt", "filmed" are heard as "milk").
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ class WordModel:
 
 
 class WordModelSpotter(SpeechSpotter):
-    """The local analyzer's spotter with "milk" heard by the word model (other words as shipped): a
+    """The local analyzer's spotter with "milk" heard by the word model (other words by pocketsphinx): a
     run of embeddings counts at ``min_word_probability`` or more where the voice detector's mean
     speech probability over it (1.2 s: pauses around the word lower it) is at least
     ``min_run_speech_probability``; one hit per stretch of consecutive runs, at its most probable."""
