@@ -32,9 +32,9 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 Answer = tuple[int, list[tuple[str, str]], bytes]
 CurrentPage = tuple[str, list[tuple[str, str]], bytes]  # status line, headers, body
 
-#: A page is shared with the other workers only if computing it took this long (CPU time: waiting for
-#: the processor on a busy machine is no cost of the page), and a route's pages are looked up there
-#: only while its computations take this long on average: a lookup and a write cost
+#: A page is shared with the other workers only if computing it took this long, and a route's pages are
+#: looked up there only while its computations take this long on average (wall time: the thread's CPU
+#: time is a system call, a busy machine only errs towards sharing): a lookup and a write cost
 #: about 0.05 ms, what a cheap page (/videos/{id}, ~0.15 ms) costs to compute when found a third of the
 #: time, and 15% of throughput on such pages; a similar-video search (~1.2 ms) gains a third.
 SHARE_MIN_SECONDS = 0.0005
@@ -66,7 +66,7 @@ class PageCache:
         clock: Callable[[], float] = time.time,
         shared: SharedPages | None = None,
         share_min_seconds: float = SHARE_MIN_SECONDS,
-        timer: Callable[[], float] = time.thread_time,
+        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.data_version = data_version
         self._share_min = share_min_seconds
