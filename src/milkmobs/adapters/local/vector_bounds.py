@@ -105,18 +105,22 @@ class MobBounds:
         """Scores and slots of every row the search may return that could be in its top ``k``: the loose
         rows, the best-bounded mobs, then every mob whose bound reaches the k-th best score so far."""
         loose = self._loose[mask[self._loose]]
-        scores = [table.scaled(matrix[loose] @ query, loose)]
-        slots = [loose]
+        scores: list[FloatArray] = []
+        slots: list[IndexArray] = []
+        if len(loose):  # usually none: rows that moved since the build
+            scores.append(table.scaled(matrix[loose] @ query, loose))
+            slots.append(loose)
         bounds = self.upper_bounds(query)
         ranked = np.argsort(-bounds, kind="stable")
         sizes = (self._ends - self._starts)[ranked]
         first = int(np.searchsorted(np.cumsum(sizes), 2 * k)) + 1  # enough rows for a first k-th best
         self._score(ranked[:first], query, mask, table, scores, slots)
-        found = np.concatenate(scores)
+        found = np.concatenate(scores) if scores else np.zeros(0, dtype=np.float32)
         floor = -np.inf if len(found) < k else float(np.partition(found, len(found) - k)[len(found) - k])
         rest = ranked[first:]
         self._score(rest[bounds[rest] >= floor], query, mask, table, scores, slots)
-        found, found_slots = np.concatenate(scores), np.concatenate(slots)
+        found = np.concatenate(scores) if scores else np.zeros(0, dtype=np.float32)
+        found_slots = np.concatenate(slots) if slots else np.zeros(0, dtype=np.intp)
         share = len(found) / max(int(np.count_nonzero(mask)), 1)
         self.scored_share += (share - self.scored_share) * 0.1
         self._calls += 1
@@ -135,11 +139,10 @@ class MobBounds:
         adjacent mobs, or one over the whole copy when most of it is wanted."""
         if not len(groups):
             return
-        chosen = np.zeros(len(self._starts), dtype=bool)
-        chosen[groups] = True
-        wanted = chosen[self._group_of]
         if 2 * int((self._ends - self._starts)[groups].sum()) >= len(self._order):
-            positions = np.flatnonzero(wanted)
+            chosen = np.zeros(len(self._starts), dtype=bool)
+            chosen[groups] = True
+            positions = np.flatnonzero(chosen[self._group_of])
             raw = (self._rows @ query)[positions]
         else:
             ordered = np.sort(groups)
