@@ -129,6 +129,7 @@ class _Heads:
         self._ident = ident
         self._kept: dict[tuple[str, int], tuple[list[tuple[str, str]], bytes, bytes | None]] = {}
         self._date = (0, b"")
+        self._names: dict[str, str] = {}  # header name -> as waitress writes it (the route table's few names)
 
     def __call__(self, status: str, headers: list[tuple[str, str]]) -> bytes:
         key = (status, id(headers))
@@ -142,7 +143,7 @@ class _Heads:
 
     def _split(self, status: str, headers: list[tuple[str, str]]) -> tuple[bytes, bytes | None]:
         """The head before the ``Date`` line and after it (None: the page has its own ``Date``)."""
-        named = [("-".join(part.capitalize() for part in name.split("-")), value) for name, value in headers]
+        named = [(self._name(name), value) for name, value in headers]
         names = {name for name, _ in named}
         named.append(("Via", self._ident) if "Server" in names else ("Server", self._ident))
         own_date = "Date" in names
@@ -154,6 +155,14 @@ class _Heads:
             return head, None
         before, _, after = head.partition(b"\r\nDate: \r\n")
         return before + b"\r\nDate: ", b"\r\n" + after
+
+    def _name(self, name: str) -> str:
+        written = self._names.get(name)
+        if written is None:
+            if len(self._names) >= self._MAX:
+                self._names.clear()
+            written = self._names[name] = "-".join(part.capitalize() for part in name.split("-"))
+        return written
 
     def _date_line(self) -> bytes:
         now = int(time.time())

@@ -167,9 +167,9 @@ class LocalHttpApp:
         cache = self._cache
         if cache is None or not cache.handles(path):
             return None
-        kept = [(name, value) for name, value in headers.items() if name not in PROXY_HEADERS]
 
-        def compute() -> tuple[int, list[tuple[str, str]], bytes] | None:
+        def compute() -> tuple[int, list[tuple[str, str]], bytes] | None:  # only for a page not kept
+            kept = [(name, value) for name, value in headers.items() if name not in PROXY_HEADERS]
             if (direct := self._direct_answer(path, query, kept)) is not None:
                 return direct
             event = _event("GET", path, query, kept, b"", client)
