@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from milkmobs.server.balance import STALE_SECONDS, AcceptBalance
+from milkmobs.server.balance import BURST_SLACK, STALE_SECONDS, AcceptBalance
 
 
 class Clock:
@@ -47,5 +47,51 @@ def test_the_slots_are_shared_with_forked_workers() -> None:
                 os._exit(0)
         os.waitpid(pid, 0)
         assert not balance.may_accept(0, 3)  # the child's slot, seen here
+    finally:
+        balance.close()
+
+
+def test_a_burst_goes_on_within_the_slack() -> None:
+    balance = AcceptBalance(2, clock=Clock())
+    try:
+        balance.publish(1, 4)
+        assert balance.may_accept(0, 4)  # allowed: a tie
+        assert balance.may_accept(0, 6, slack=2) and not balance.may_accept(0, 7, slack=2)
+        assert not balance.may_accept(0, 5)  # a new turn starts only from the least loaded
+    finally:
+        balance.close()
+
+
+def test_an_allowed_worker_accepts_every_waiting_connection_within_the_slack() -> None:
+    """waitress accepts one connection per turn of its loop; a balanced listener takes what waits."""
+
+    class Listener:  # what the balance reads of a waitress listener
+        channel_class = object
+
+        def __init__(self, waiting: int) -> None:
+            self.waiting = waiting
+            self.active_channels: dict[int, object] = {}
+
+        def readable(self) -> bool:
+            return True
+
+        def handle_accept(self) -> None:
+            if self.waiting:
+                self.waiting -= 1
+                self.active_channels[len(self.active_channels)] = object()
+
+    balance = AcceptBalance(2, clock=Clock())
+    try:
+        balance.publish(1, 3)
+        busy = Listener(waiting=20)
+        balance.install(busy, 0)
+        assert busy.readable()
+        busy.handle_accept()
+        assert len(busy.active_channels) == 3 + BURST_SLACK + 1 and busy.waiting == 20 - 6
+        assert not busy.readable()  # now the other worker's turn
+        few = Listener(waiting=2)
+        balance.install(few, 1)
+        few.handle_accept()  # stops when nothing waits
+        assert len(few.active_channels) == 2 and few.waiting == 0
     finally:
         balance.close()
