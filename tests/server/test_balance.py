@@ -62,8 +62,48 @@ def test_a_burst_goes_on_within_the_slack() -> None:
         balance.close()
 
 
-def test_an_allowed_worker_accepts_every_waiting_connection_within_the_slack() -> None:
-    """waitress accepts one connection per turn of its loop; a balanced listener takes what waits."""
+def test_an_allowed_worker_takes_its_share_of_the_waiting_connections() -> None:
+    """waitress accepts one connection per turn of its loop; a balanced listener takes its even share
+    of what waits (Linux tells how many connections wait on a listening socket)."""
+    import socket
+
+    class Listener:  # a waitress listener as the balance sees it, over a real listening socket
+        channel_class = object
+
+        def __init__(self) -> None:
+            self.socket = socket.socket()
+            self.socket.bind(("127.0.0.1", 0))
+            self.socket.listen(16)
+            self.socket.setblocking(False)
+            self.active_channels: dict[int, socket.socket] = {}
+
+        def readable(self) -> bool:
+            return True
+
+        def handle_accept(self) -> None:
+            try:
+                conn, _ = self.socket.accept()
+            except BlockingIOError:
+                return
+            self.active_channels[conn.fileno()] = conn
+
+    balance = AcceptBalance(2, clock=Clock())
+    listener = Listener()
+    clients = [socket.create_connection(listener.socket.getsockname()) for _ in range(7)]
+    try:
+        balance.publish(1, 1)  # the other worker has one open already
+        balance.install(listener, 0)
+        assert listener.readable()
+        listener.handle_accept()
+        assert len(listener.active_channels) == 4  # (1 + 7) / 2
+        assert not listener.readable()  # 4 > 1: the other worker's turn
+    finally:
+        for conn in [*clients, *listener.active_channels.values(), listener.socket]:
+            conn.close()
+        balance.close()
+
+
+def test_without_the_queue_length_a_worker_accepts_what_waits_within_the_slack() -> None:
 
     class Listener:  # what the balance reads of a waitress listener
         channel_class = object

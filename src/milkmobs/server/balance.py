@@ -16,6 +16,7 @@ of a worker that died at once.
 from __future__ import annotations
 
 import mmap
+import socket
 import struct
 import time
 from collections.abc import Callable
@@ -23,11 +24,14 @@ from typing import Any
 
 #: A slot not refreshed for this long is a worker that hangs: it is left out.
 STALE_SECONDS = 3.0
-#: Once allowed to accept, a worker goes on accepting the connections waiting while it has at most this
-#: many more than the least-loaded other: waitress accepts one connection per turn of its loop, and a
-#: turn computes the pages asked on every connection, so 32 clients connecting at once waited up to
-#: 300 ms for the last of them to be accepted (a hundredth of a benchmark run: its 99th percentile).
+#: Once allowed to accept, a worker goes on accepting the connections waiting: up to its even share of
+#: them all (open ones and those waiting, which Linux tells of a listening socket), or, where that
+#: cannot be read, while it has at most this many more than the least-loaded other. waitress accepts
+#: one connection per turn of its loop, and a turn computes the pages asked on every connection, so 32
+#: clients connecting at once waited up to 300 ms for the last accept (a hundredth of a benchmark
+#: run: its 99th percentile).
 BURST_SLACK = 2
+_TCPI_UNACKED = 24  # offset of tcpi_unacked in struct tcp_info: a listening socket's accept queue
 _SLOT = struct.Struct("=qd")  # open connections, time.monotonic() of the last refresh (0: no worker)
 
 
@@ -60,6 +64,16 @@ class AcceptBalance:
                 return False
         return True
 
+    def share(self, slot: int, connections: int, waiting: int) -> int:
+        """Worker ``slot``'s even share of the live workers' open connections plus ``waiting`` ones."""
+        now, total, live = self._clock(), connections + waiting, 1
+        for other in range(self.workers):
+            if other != slot:
+                count, seen = _SLOT.unpack_from(self._map, other * _SLOT.size)
+                if seen > 0 and now - seen < STALE_SECONDS:
+                    total, live = total + count, live + 1
+        return -(-total // live)
+
     def install(self, server: Any, slot: int) -> None:
         """Make the listeners of waitress ``server`` (``create_server``'s result) accept only when worker
         ``slot`` is among the least loaded, then every waiting connection within ``BURST_SLACK``, and
@@ -75,11 +89,14 @@ class AcceptBalance:
                 return readable() and self.may_accept(slot, len(listener.active_channels))
 
             def accept_waiting(listener: Any = listener, accept: Callable[[], None] = accept) -> None:
-                while True:  # every connection waiting, while this worker stays within the slack
+                waiting = _waiting(listener)
+                share = None if waiting is None else self.share(slot, len(listener.active_channels), waiting)
+                while True:  # the connections waiting, up to this worker's share (or within the slack)
                     before = len(listener.active_channels)
                     accept()
                     after = len(listener.active_channels)
-                    if after == before or not self.may_accept(slot, after, slack=BURST_SLACK):
+                    more = after < share if share is not None else self.may_accept(slot, after, slack=BURST_SLACK)
+                    if after == before or not more:
                         self.publish(slot, after)
                         return
 
@@ -88,3 +105,12 @@ class AcceptBalance:
 
     def close(self) -> None:
         self._map.close()
+
+
+def _waiting(listener: Any) -> int | None:
+    """Connections waiting in ``listener``'s accept queue (Linux's TCP_INFO), None where unknown."""
+    try:
+        info = listener.socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    except (AttributeError, OSError):
+        return None
+    return int(struct.unpack_from("=I", info, _TCPI_UNACKED)[0]) if len(info) >= _TCPI_UNACKED + 4 else None
