@@ -45,10 +45,9 @@ logger = logging.getLogger("milkmobs.server")
 
 #: How long children get to finish after SIGTERM before they are killed.
 SHUTDOWN_GRACE_SECONDS = 60.0
-#: Request threads per HTTP worker: the route table answers one request at a time per process anyway, and
-#: under 32 keep-alive clients 8 threads spent more on handing the interpreter lock around than 4 did
-#: (server CPU per /videos/{id} request 0.6 ms against 0.9, benchmarks/api.py); 4 still let cached pages
-#: be answered while a computed one runs.
+#: Request threads per HTTP worker, for what its I/O thread does not answer itself (writes, uploads, admin
+#: routes, a read whose route table is busy): the route table answers one request at a time per process
+#: anyway, and more threads only hand the interpreter lock around more.
 DEFAULT_THREADS = 4
 #: How often a worker's access-log lines are flushed (they are written as answers go, flushed in batches).
 ACCESS_LOG_FLUSH_SECONDS = 0.2
