@@ -1,11 +1,13 @@
-"""A labelled set of mp4 clips for the soundtrack's "milk mentioned": generated speech (espeak-ng)
-with and without the word, music-like tones and chords, silence and noise, muxed under a test
-picture with the imageio-ffmpeg binary. Used by the tests and ``benchmarks/audio_words.py``."""
+"""Labelled sets of mp4 clips for the soundtrack's "milk mentioned": generated speech (espeak-ng, and
+flite for the out-of-domain sets) with and without the word, music-like tones and chords, silence
+and noise, muxed under a test picture with the imageio-ffmpeg binary. Used by the tests and
+``benchmarks/audio_words.py``."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,17 +29,18 @@ def espeak_available() -> bool:
     return shutil.which("espeak-ng") is not None
 
 
+def flite_available() -> bool:
+    return shutil.which("flite") is not None
+
+
 def _ffmpeg() -> str:
     import imageio_ffmpeg
 
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
-def speech(text: str, voice: str = "en-us+klatt", speed: int = 160) -> np.ndarray:
-    """``text`` spoken by espeak-ng, as 16 kHz mono float32, with a little silence either side."""
-    wav = subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text], capture_output=True, check=True, timeout=60
-    ).stdout
+def _padded_16k(wav: bytes) -> np.ndarray:
+    """A wav file's bytes as 16 kHz mono float32, with a little silence either side."""
     raw = subprocess.run(
         [_ffmpeg(), "-loglevel", "error", "-i", "-", "-ar", str(SAMPLE_RATE), "-ac", "1", "-f", "s16le", "-"],
         input=wav,
@@ -47,6 +50,23 @@ def speech(text: str, voice: str = "en-us+klatt", speed: int = 160) -> np.ndarra
     ).stdout
     pad = np.zeros(SAMPLE_RATE // 4, np.float32)
     return np.concatenate([pad, np.frombuffer(raw, "<i2").astype(np.float32) / 32768, pad])
+
+
+def speech(text: str, voice: str = "en-us+klatt", speed: int = 160) -> np.ndarray:
+    """``text`` spoken by espeak-ng, as 16 kHz mono float32, with a little silence either side."""
+    wav = subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text], capture_output=True, check=True, timeout=60
+    ).stdout
+    return _padded_16k(wav)
+
+
+def flite_speech(text: str, voice: str = "kal", stretch: float = 1.0) -> np.ndarray:
+    """``text`` spoken by flite's ``voice`` (``stretch`` > 1 is slower), like ``speech``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "speech.wav"
+        cmd = ["flite", "-voice", voice, "--setf", f"duration_stretch={stretch}", "-t", text, "-o", str(out)]
+        subprocess.run(cmd, capture_output=True, check=True, timeout=60)
+        return _padded_16k(out.read_bytes())
 
 
 def _seconds(seconds: float) -> np.ndarray:
@@ -404,6 +424,78 @@ def second_held_out_set() -> list[LabelledClip]:
         LabelledClip("held2_noise_loud", "noise", False, lambda: noise("white", seed=54, seconds=3.0, amplitude=0.9)),
         LabelledClip("held2_tone", "noise", False, lambda: chord((440.0,), seconds=2.2)),
         LabelledClip("held2_hiss", "noise", False, lambda: noise("white", seed=55, amplitude=0.01)),
+    ]  # fmt: skip
+    return clips
+
+
+FliteSpeech = tuple[str, str, float]  # text, flite voice, duration stretch
+FLITE_VOICES = ("kal", "awb", "rms", "slt", "kal16")  # awb, rms, slt: clustergen voices of real speakers
+
+# The flite set: another synthesizer, which no model here was trained on (the phone model and the
+# word model heard espeak-ng only), with sentences used in no other set; two of each kind per voice.
+_FLITE_WITH: list[FliteSpeech] = [
+    ("my grandma keeps milk in a blue jug", "kal", 1.0),
+    ("the milk went sour overnight", "kal", 1.15),
+    ("we need milk for the pancakes", "awb", 1.0),
+    ("he carried the milk up the stairs", "awb", 0.9),
+    ("the shop had no milk this morning", "rms", 1.0),
+    ("she stirred milk into the soup", "rms", 1.2),
+    ("this milk tastes a little strange", "slt", 1.0),
+    ("leave the milk on the doorstep", "slt", 0.9),
+    ("a jug of milk sat on the bench", "kal16", 1.0),
+    ("I spilled milk on my homework", "kal16", 1.1),
+]
+_FLITE_WITHOUT: list[FliteSpeech] = [
+    ("my grandma keeps flowers in a blue jug", "kal", 1.0),
+    ("the bill went up overnight", "kal", 1.15),  # "bill" sounds close to "milk"
+    ("we need flour for the pancakes", "awb", 1.0),
+    ("he carried the silk up the stairs", "awb", 0.9),  # "silk"
+    ("the shop had no mail this morning", "rms", 1.0),  # "mail"
+    ("she stirred salt into the soup", "rms", 1.2),
+    ("this film looks a little strange", "slt", 1.0),  # "film"
+    ("leave the meal on the doorstep", "slt", 0.9),  # "meal"
+    ("a pile of books sat on the bench", "kal16", 1.0),
+    ("I spilled ink on my homework", "kal16", 1.1),  # "spilled ink"
+]
+
+
+def _flite_clip(spec: FliteSpeech, music: Callable[[], np.ndarray] | None = None) -> Callable[[], np.ndarray]:
+    if music is None:
+        return lambda: flite_speech(*spec)
+    return lambda: over(flite_speech(*spec), music())
+
+
+def flite_set() -> list[LabelledClip]:
+    """38 clips like ``held_out_set`` spoken by flite's 5 voices (needs ``flite_available()``): 10
+    speech with "milk", 10 without, 2 of each over music, 6 music, 2 silence, 6 noise."""
+    clips = [
+        LabelledClip(f"flite_says_milk_{i}", "speech-with-word", True, _flite_clip(s))
+        for i, s in enumerate(_FLITE_WITH)
+    ]
+    clips += [LabelledClip(f"flite_speech_{i}", "speech", False, _flite_clip(s)) for i, s in enumerate(_FLITE_WITHOUT)]
+    clips += [
+        LabelledClip("flite_music_says_milk", "speech-with-word", True,
+                     _flite_clip(("turn up the music and grab the milk", "rms", 1.0), lambda: melody(61))),
+        LabelledClip("flite_beat_says_milk", "speech-with-word", True,
+                     _flite_clip(("milk and honey for the guests", "slt", 1.0), lambda: beat(62, bpm=116))),
+        LabelledClip("flite_music_speech", "speech", False,
+                     _flite_clip(("turn up the music and grab the snacks", "rms", 1.0), lambda: melody(61))),
+        LabelledClip("flite_beat_speech", "speech", False,
+                     _flite_clip(("silk and linen for the guests", "slt", 1.0), lambda: beat(62, bpm=116))),
+        LabelledClip("flite_chord_low", "music", False, lambda: chord((110.0, 138.6, 164.8), seconds=3.0, pulse=1.8)),
+        LabelledClip("flite_chord_high", "music", False, lambda: chord((392.0, 493.9, 587.3), seconds=2.6)),
+        LabelledClip("flite_melody_63", "music", False, lambda: melody(63)),
+        LabelledClip("flite_melody_64", "music", False, lambda: melody(64, seconds=3.8, notes_per_second=6)),
+        LabelledClip("flite_melody_65", "music", False, lambda: melody(65, seconds=2.8, notes_per_second=3)),
+        LabelledClip("flite_beat", "music", False, lambda: beat(66, seconds=3.2, bpm=132)),
+        LabelledClip("flite_silence", "silence", False, lambda: np.zeros(int(2.7 * SAMPLE_RATE), np.float32)),
+        LabelledClip("flite_silence_short", "silence", False, lambda: np.zeros(int(1.1 * SAMPLE_RATE), np.float32)),
+        LabelledClip("flite_noise_white", "noise", False, lambda: noise("white", seed=61, amplitude=0.2)),
+        LabelledClip("flite_noise_brown", "noise", False, lambda: noise("brown", seed=62, amplitude=0.25)),
+        LabelledClip("flite_noise_hum", "noise", False, lambda: noise("hum", seed=63, amplitude=0.5)),
+        LabelledClip("flite_noise_loud", "noise", False, lambda: noise("white", seed=64, seconds=2.4, amplitude=0.75)),
+        LabelledClip("flite_tone", "noise", False, lambda: chord((660.0,), seconds=2.9)),
+        LabelledClip("flite_hiss", "noise", False, lambda: noise("white", seed=65, amplitude=0.02)),
     ]  # fmt: skip
     return clips
 
