@@ -68,13 +68,57 @@ def _spec_augment(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     return x
 
 
-def fit_and_export(data_path: str, out: str, *, minutes: float, seed: int, report_every: int = 200) -> None:
+def load_exported(model: PhoneNet, path: str) -> None:
+    """Starts ``model`` from an exported phone model. The export folded each batch norm into the
+    convolution before it, so the norms become identities, frozen (kept in eval mode by ``_train``)."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(path).graph
+    weights = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    convs = [n.input[1:] for n in graph.node if n.op_type == "Conv"]
+    layers: list[nn.Conv1d] = [model.front[0], model.front[3]]  # type: ignore[list-item]
+    for block in model.blocks:
+        layers += [block.depthwise, block.pointwise]  # type: ignore[union-attr]
+    layers.append(model.out)
+    assert len(convs) == len(layers), (len(convs), len(layers))
+    with torch.no_grad():
+        for layer, (weight, bias) in zip(layers, convs, strict=True):
+            layer.weight.copy_(torch.from_numpy(weights[weight]))
+            layer.bias.copy_(torch.from_numpy(weights[bias]))  # type: ignore[union-attr]
+        for norm in model.modules():
+            if isinstance(norm, nn.BatchNorm1d):
+                norm.weight.fill_(1.0)
+                norm.bias.zero_()
+                norm.running_mean.zero_()  # type: ignore[union-attr]
+                norm.running_var.fill_(1.0 - norm.eps)  # type: ignore[union-attr]
+                norm.requires_grad_(False)
+
+
+def _train(model: PhoneNet, frozen_norms: bool) -> None:
+    model.train()
+    if frozen_norms:
+        for norm in model.modules():
+            if isinstance(norm, nn.BatchNorm1d):
+                norm.eval()
+
+
+def fit_and_export(
+    data_paths: list[str],
+    out: str,
+    *,
+    minutes: float,
+    seed: int,
+    report_every: int = 200,
+    init: str | None = None,
+    lr: float = 3e-3,
+) -> None:
     torch.set_num_threads(1)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    data = np.load(data_path)
-    feats, flen = data["features"], data["feature_lengths"]
-    targets, tlen = data["targets"], data["target_lengths"]
+    parts = [np.load(p) for p in data_paths]
+    feats, flen = (np.concatenate([d[k] for d in parts]) for k in ("features", "feature_lengths"))
+    targets, tlen = (np.concatenate([d[k] for d in parts]) for k in ("targets", "target_lengths"))
     foff = np.concatenate([[0], np.cumsum(flen)])
     toff = np.concatenate([[0], np.cumsum(tlen)])
     usable = np.flatnonzero(out_frames(flen) >= 2 * tlen + 1)
@@ -93,8 +137,12 @@ def fit_and_export(data_path: str, out: str, *, minutes: float, seed: int, repor
 
     model = PhoneNet()
     print(f"{sum(p.numel() for p in model.parameters())} parameters", flush=True)
+    if init:
+        load_exported(model, init)
+        print(f"started from {init}: valid PER {phone_error_rate(model, batch, valid):.3f}", flush=True)
     ctc = nn.CTCLoss(blank=CLASSES - 1, zero_infinity=True)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(trained, lr=lr, weight_decay=1e-4)
     budget = minutes * 60
     started = time.monotonic()
     frames_per_batch = 12000  # about 40 clips of 3 s
@@ -112,13 +160,13 @@ def fit_and_export(data_path: str, out: str, *, minutes: float, seed: int, repor
             if elapsed >= budget:
                 break
             for group in optimiser.param_groups:  # warm up, then cosine down to zero at the budget
-                group["lr"] = 3e-3 * min(1.0, (step + 1) / 300) * 0.5 * (1 + np.cos(np.pi * elapsed / budget))
-            model.train()
+                group["lr"] = lr * min(1.0, (step + 1) / 300) * 0.5 * (1 + np.cos(np.pi * elapsed / budget))
+            _train(model, frozen_norms=init is not None)
             x, y, xl, yl = batch(batches[k])
             loss = ctc(model(_spec_augment(x, rng)).transpose(0, 1), y, xl, yl)
             optimiser.zero_grad()
             loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            nn.utils.clip_grad_norm_(trained, 5.0)
             optimiser.step()
             step += 1
             if step % report_every == 0:

@@ -45,12 +45,13 @@ NO_VOICE = {"whisper", "whisperf"}  # no voiced sound: the voice detector drops 
 
 
 def labelled_set_speech() -> tuple[set[str], set[str]]:
-    """The sentences and voice variants of every labelled set (``tests/speech_support.py``): training
-    uses none of them. A voice without a variant counts as the variant ""."""
+    """The sentences (espeak-ng's and flite's) and espeak-ng voice variants of every labelled set
+    (``tests/speech_support.py``): training uses none of them. A voice without a variant counts as
+    the variant ""."""
     text = (REPO / "tests" / "speech_support.py").read_text()
-    specs = re.findall(r'\(\s*"([^"]+)",\s*"(en[^"]*)",\s*\d+\)', text)
+    specs = re.findall(r'\(\s*"([^"]+)",\s*"([^"]+)",\s*[\d.]+\)', text)
     sentences = {s.lower() for s, _ in specs}
-    variants = {voice.partition("+")[2] for _, voice in specs}
+    variants = {voice.partition("+")[2] for _, voice in specs if voice.startswith("en")}
     return sentences, variants
 
 
@@ -143,7 +144,59 @@ class Sentences:
         return phones
 
 
-def make_data(count: int, seed: int) -> dict[str, np.ndarray]:
+def flite_say(text: str, voice: str, stretch: float) -> np.ndarray:
+    """``text`` spoken by flite's ``voice``, as 16 kHz float32 samples."""
+    import subprocess
+    import tempfile
+
+    from tests.speech_support import _ffmpeg
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "speech.wav"
+        cmd = ["flite", "-voice", voice, "--setf", f"duration_stretch={stretch:.3f}", "-t", text, "-o", str(out)]
+        subprocess.run(cmd, capture_output=True, check=True, timeout=60)
+        raw = subprocess.run(
+            [_ffmpeg(), "-loglevel", "error", "-i", str(out), "-ar", "16000", "-ac", "1", "-f", "f32le", "-"],
+            capture_output=True, check=True, timeout=60,
+        ).stdout  # fmt: skip
+    return np.frombuffer(raw, "<f4").copy()
+
+
+def perturb(samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The speech under a random recording: pitch and tempo shifted (ffmpeg's asetrate and atempo),
+    a band-pass and an equaliser bump or dip, then maybe a room's reverberation (a decaying noise
+    impulse response)."""
+    import subprocess
+
+    from scipy.signal import fftconvolve
+    from tests.speech_support import _ffmpeg
+
+    pitch = float(rng.uniform(0.85, 1.18))
+    tempo = float(rng.uniform(0.85, 1.15))
+    low, high = float(rng.uniform(60, 400)), float(rng.uniform(2800, 7800))
+    bump = f"equalizer=f={rng.uniform(300, 4000):.0f}:t=q:w=1:g={rng.uniform(-9, 9):.1f}"
+    chain = (
+        f"asetrate={16000 * pitch:.0f},aresample=16000,atempo={tempo / pitch:.4f},"
+        f"highpass=f={low:.0f},lowpass=f={high:.0f},{bump}"
+    )
+    raw = subprocess.run(
+        [_ffmpeg(), "-loglevel", "error", "-f", "f32le", "-ar", "16000", "-ac", "1", "-i", "-",
+         "-af", chain, "-ar", "16000", "-f", "f32le", "-"],
+        input=samples.astype("<f4").tobytes(), capture_output=True, check=True, timeout=60,
+    ).stdout  # fmt: skip
+    out = np.frombuffer(raw, "<f4").copy()
+    if rng.random() < 0.5:
+        rt60 = float(rng.uniform(0.15, 0.8))
+        t = np.arange(int(rt60 * 16000)) / 16000
+        response = rng.standard_normal(t.size) * np.exp(-6.9 * t / rt60)
+        response[0] = float(rng.uniform(3, 12))  # the direct sound
+        out = fftconvolve(out, response)[: out.size + t.size // 2].astype(np.float32)
+    return out
+
+
+def make_data(
+    count: int, seed: int, *, flite_voices: tuple[str, ...] = (), flite_share: float = 0.0, perturbed: float = 0.0
+) -> dict[str, np.ndarray]:
     from benchmarks.train_word_model import Espeak, _pick, background
 
     from milkmobs.adapters.local.phones import PHONES, SAMPLE_RATE, log_mel
@@ -171,8 +224,13 @@ def make_data(count: int, seed: int) -> dict[str, np.ndarray]:
             if target is None:
                 continue
             phones = target
-            voice = f"{_pick(rng, BASE_VOICES)}+{_pick(rng, variants)}"
-            samples, _ = espeak.say(text, voice, int(rng.integers(110, 211)), int(rng.integers(20, 85)))
+            if flite_voices and rng.random() < flite_share:
+                samples = flite_say(text, _pick(rng, list(flite_voices)), float(rng.uniform(0.8, 1.3)))
+            else:
+                voice = f"{_pick(rng, BASE_VOICES)}+{_pick(rng, variants)}"
+                samples, _ = espeak.say(text, voice, int(rng.integers(110, 211)), int(rng.integers(20, 85)))
+            if perturbed and rng.random() < perturbed:
+                samples = perturb(samples, rng)
             lead = np.zeros(int(rng.uniform(0.05, 0.6) * SAMPLE_RATE), np.float32)
             tail = np.zeros(int(rng.uniform(0.1, 0.5) * SAMPLE_RATE), np.float32)
             samples = np.concatenate([lead, samples, tail])
@@ -180,6 +238,13 @@ def make_data(count: int, seed: int) -> dict[str, np.ndarray]:
                 bed = np.resize(background(rng, samples.size / SAMPLE_RATE + 0.1), samples.shape)
                 level = float(rng.choice([0.05, 0.1, 0.2, 0.3, 0.5]))
                 samples = samples + level * bed * (np.max(np.abs(samples)) / max(float(np.max(np.abs(bed))), 1e-9))
+            if perturbed and rng.random() < perturbed / 2:  # a noisy room or line
+                hiss = rng.standard_normal(samples.size)
+                if rng.random() < 0.5:
+                    hiss = np.cumsum(hiss)
+                    hiss -= np.convolve(hiss, np.ones(400) / 400, mode="same")
+                snr = 10 ** (float(rng.uniform(5, 30)) / 20)
+                samples = samples + hiss * float(np.std(samples)) / (snr * max(float(np.std(hiss)), 1e-9))
             samples = samples * float(rng.uniform(0.05, 1.0)) / max(float(np.max(np.abs(samples))), 1e-9)
         if rng.random() < 0.2:
             samples = samples + rng.standard_normal(samples.size) * float(rng.uniform(1e-4, 3e-3))
@@ -201,18 +266,28 @@ def main() -> None:
     data = sub.add_parser("data", help="generate the labelled features")
     data.add_argument("--clips", type=int, default=24000)
     data.add_argument("--out", required=True)
+    data.add_argument("--seed", type=int, default=SEED)
+    data.add_argument("--flite-voices", nargs="*", default=[], help="flite voices to speak some clips")
+    data.add_argument("--flite-share", type=float, default=0.0, help="share of speech clips flite speaks")
+    data.add_argument("--perturbed", type=float, default=0.0, help="share of speech clips re-recorded")
     fit = sub.add_parser("fit", help="train and export (needs torch)")
     fit.add_argument("--data", required=True)
     fit.add_argument("--out", required=True)
     fit.add_argument("--minutes", type=float, default=38.0)
+    fit.add_argument("--init", help="an exported phone model to start from (fine-tuning)")
+    fit.add_argument("--lr", type=float, default=3e-3)
     args = parser.parse_args()
     if args.step == "data":
-        np.savez(args.out, **make_data(args.clips, SEED))
+        made = make_data(
+            args.clips, args.seed, flite_voices=tuple(args.flite_voices), flite_share=args.flite_share,
+            perturbed=args.perturbed,
+        )  # fmt: skip
+        np.savez(args.out, **made)
         print(f"wrote {args.out}")
     else:
         from benchmarks.phone_model_fit import fit_and_export
 
-        fit_and_export(args.data, args.out, minutes=args.minutes, seed=SEED)
+        fit_and_export(args.data.split(","), args.out, minutes=args.minutes, seed=SEED, init=args.init, lr=args.lr)
 
 
 if __name__ == "__main__":

@@ -500,6 +500,72 @@ def flite_set() -> list[LabelledClip]:
     return clips
 
 
+# The held-out flite set: flite's voices slt and rms only (voices kept out of any training), with
+# sentences, speeds and seeds used in no other set; checked once, after every choice was made.
+_FLITE_HELD_WITH: list[FliteSpeech] = [
+    ("my uncle drinks milk after dinner", "slt", 1.0),
+    ("the milk carton is almost empty", "rms", 1.0),
+    ("we poured milk for the kittens", "slt", 1.1),
+    ("grandpa likes his milk very cold", "rms", 0.9),
+    ("there is milk on your chin", "slt", 0.95),
+    ("the bakery uses milk in every loaf", "rms", 1.15),
+    ("ask the neighbours for some milk", "slt", 1.05),
+    ("milk spilled across the kitchen floor", "rms", 1.0),
+    ("they sell goat milk at the fair", "slt", 1.2),
+    ("a cup of warm milk before sleep", "rms", 1.1),
+]
+_FLITE_HELD_WITHOUT: list[FliteSpeech] = [
+    ("my uncle drinks water after dinner", "slt", 1.0),
+    ("the mill wheel is almost still", "rms", 1.0),  # "mill" sounds close to "milk"
+    ("we poured juice for the children", "slt", 1.1),
+    ("grandpa likes his silk ties", "rms", 0.9),  # "silk"
+    ("there is a smear on your chin", "slt", 0.95),
+    ("the bakery uses yeast in every loaf", "rms", 1.15),
+    ("ask the neighbours to fill the pool", "slt", 1.05),  # "fill"
+    ("the ice melted across the kitchen floor", "rms", 1.0),  # "melted"
+    ("they sell warm quilts at the fair", "slt", 1.2),  # "quilts"
+    ("a cup of green tea before sleep", "rms", 1.1),
+]
+
+
+def flite_held_out_set() -> list[LabelledClip]:
+    """38 clips like ``flite_set`` spoken by flite's slt and rms only, from sentences, speeds and
+    seeds used in no other set (needs ``flite_available()``)."""
+    clips = [
+        LabelledClip(f"flite_held_says_milk_{i}", "speech-with-word", True, _flite_clip(s))
+        for i, s in enumerate(_FLITE_HELD_WITH)
+    ]
+    clips += [
+        LabelledClip(f"flite_held_speech_{i}", "speech", False, _flite_clip(s))
+        for i, s in enumerate(_FLITE_HELD_WITHOUT)
+    ]
+    clips += [
+        LabelledClip("flite_held_music_says_milk", "speech-with-word", True,
+                     _flite_clip(("bring the milk to the picnic", "slt", 1.0), lambda: melody(71))),
+        LabelledClip("flite_held_beat_says_milk", "speech-with-word", True,
+                     _flite_clip(("milk for the little ones", "rms", 1.05), lambda: beat(72, bpm=104))),
+        LabelledClip("flite_held_music_speech", "speech", False,
+                     _flite_clip(("bring the rug to the picnic", "slt", 1.0), lambda: melody(71))),
+        LabelledClip("flite_held_beat_speech", "speech", False,
+                     _flite_clip(("film for the little ones", "rms", 1.05), lambda: beat(72, bpm=104))),
+        LabelledClip("flite_held_chord_wide", "music", False, lambda: chord((87.3, 174.6, 261.6, 349.2), seconds=3.3)),
+        LabelledClip("flite_held_chord_pulse", "music", False, lambda: chord((207.7, 261.6, 311.1), pulse=2.2)),
+        LabelledClip("flite_held_melody_73", "music", False, lambda: melody(73, seconds=3.4)),
+        LabelledClip("flite_held_melody_74", "music", False, lambda: melody(74, seconds=2.6, notes_per_second=6)),
+        LabelledClip("flite_held_melody_75", "music", False, lambda: melody(75, seconds=4.2, notes_per_second=3)),
+        LabelledClip("flite_held_beat", "music", False, lambda: beat(76, seconds=3.6, bpm=88)),
+        LabelledClip("flite_held_silence", "silence", False, lambda: np.zeros(int(2.9 * SAMPLE_RATE), np.float32)),
+        LabelledClip("flite_held_silence_1s", "silence", False, lambda: np.zeros(SAMPLE_RATE, np.float32)),
+        LabelledClip("flite_held_noise_white", "noise", False, lambda: noise("white", seed=71, amplitude=0.3)),
+        LabelledClip("flite_held_noise_brown", "noise", False, lambda: noise("brown", seed=72, amplitude=0.15)),
+        LabelledClip("flite_held_noise_hum", "noise", False, lambda: noise("hum", seed=73, amplitude=0.45)),
+        LabelledClip("flite_held_noise_loud", "noise", False, lambda: noise("white", seed=74, amplitude=0.8)),
+        LabelledClip("flite_held_tone", "noise", False, lambda: chord((587.3,), seconds=2.7)),
+        LabelledClip("flite_held_hiss", "noise", False, lambda: noise("white", seed=75, amplitude=0.025)),
+    ]  # fmt: skip
+    return clips
+
+
 def mux_mp4(samples: np.ndarray, path: Path) -> Path:
     """An mp4 of a small test picture with ``samples`` (16 kHz mono) as its AAC soundtrack."""
     seconds = max(1.0, len(samples) / SAMPLE_RATE)

@@ -9,7 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from tests import speech_support
-from tests.speech_support import FLITE_VOICES, SAMPLE_RATE, flite_available, flite_set, flite_speech
+from tests.speech_support import (
+    FLITE_VOICES,
+    SAMPLE_RATE,
+    flite_available,
+    flite_held_out_set,
+    flite_set,
+    flite_speech,
+)
 
 SUPPORT = Path(speech_support.__file__).read_text()
 
@@ -36,6 +43,17 @@ def test_the_flite_set_speaks_with_every_flite_voice_twice_each_way() -> None:
         assert sorted(voices) == sorted(2 * FLITE_VOICES), variable
     clips = flite_set()
     assert len(clips) == 38 and sum(c.says_milk for c in clips) == 12
+
+
+def test_the_held_out_flite_set_speaks_only_with_the_voices_kept_out_of_training() -> None:
+    from benchmarks.train_phone_model import labelled_set_speech
+
+    for variable in ("_FLITE_HELD_WITH", "_FLITE_HELD_WITHOUT"):
+        assert {voice for _, voice, _ in getattr(speech_support, variable)} == {"slt", "rms"}, variable
+    clips = flite_held_out_set()
+    assert len(clips) == 38 and sum(c.says_milk for c in clips) == 12
+    banned, _ = labelled_set_speech()  # training leaves out every labelled sentence, flite's too
+    assert {s.lower() for s in _sentences("_FLITE_HELD_WITH") + _sentences("_FLITE_WITH")} <= banned
 
 
 @pytest.mark.skipif(not flite_available(), reason="flite makes the out-of-domain clips: apt-get install flite")
