@@ -10,6 +10,7 @@ import pytest
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from milkmobs.adapters.memory import FixedClock
 from milkmobs.adapters.memory.analyzer import FakeAnalyzer
@@ -23,6 +24,10 @@ from milkmobs.server.events import from_response, to_event
 from milkmobs.settings import Settings
 
 Answer = tuple[int, list[tuple[str, str]], bytes]
+
+
+class Answered(BaseModel):
+    value: str
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +135,31 @@ def test_any_query_gets_the_resolvers_answer_or_none(app: MilkMobs, path: str, q
     mine = DirectGets(api).answer(path, query, origin=False)
     if mine is not None:
         assert mine == _resolved(api, path, query)
+
+
+def test_a_route_that_reads_the_request_itself_is_left_to_the_resolver() -> None:
+    """A direct call sets no current event: a route function reading one (even in a helper defined
+    inside it) would see the previous request's, so such routes are always the resolver's."""
+    api = APIGatewayRestResolver(enable_validation=True)
+
+    @api.get("/whoami")
+    def whoami() -> Answered:
+        return Answered(value=api.current_event.path)
+
+    @api.get("/nested")
+    def nested() -> Answered:
+        def read() -> str:
+            return str(api.lambda_context)
+
+        return Answered(value=read())
+
+    @api.get("/plain")
+    def plain() -> Answered:
+        return Answered(value="plain")
+
+    direct = DirectGets(api)
+    assert _resolved(api, "/whoami", "")[0] == 200  # the resolver now holds a current event
+    assert direct.answer("/whoami", "", origin=False) is None
+    assert direct.answer("/nested", "", origin=False) is None
+    answer = direct.answer("/plain", "", origin=False)
+    assert answer is not None and answer[2] == b'{"value":"plain"}'

@@ -7,8 +7,10 @@ that can change the answer, this does only what does: the same route is matched 
 (Powertools' own compiled rules, in its order), the parameters are validated by Powertools' own
 function against the route's own fields, the route's own function is called and its model encoded
 as ``api/responses.py`` encodes it. Everything else is left to the resolver (``answer`` says None):
-a route with middlewares, compression, a cache-control or a status of its own, parameters other than
-scalar path and query ones, a repeated query parameter, a parameter that fails validation, CORS
+a route with middlewares, a route function that reads the request context itself
+(``current_event``, ``lambda_context``, ``context``: a direct call would hand it the last
+request's), compression, a cache-control or a status of its own, parameters other than scalar path
+and query ones, a repeated query parameter, a parameter that fails validation, CORS
 headers to add, an exception, a return value that is not exactly the declared model.
 
 The Lambdas and ``milkmobs serve`` still share one route table: these are its routes and functions,
@@ -65,11 +67,30 @@ class DirectGets:
         return None
 
 
+#: Resolver attributes that hold the current request: a route function naming one reads the request
+#: itself, which only the resolver sets.
+_REQUEST_CONTEXT = frozenset({"current_event", "lambda_context", "context", "append_context"})
+
+
+def _reads_request_context(func: Any) -> bool:
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return True  # not a plain function: cannot tell, so the resolver answers
+    names: set[str] = set()
+    stack = [code]
+    while stack:  # the function and every function or lambda defined inside it
+        current = stack.pop()
+        names.update(current.co_names)
+        stack.extend(const for const in current.co_consts if hasattr(const, "co_names"))
+    return not names.isdisjoint(_REQUEST_CONTEXT)
+
+
 def _eligible(route: Any) -> bool:
     dependant = route.dependant
     returned = dependant.return_param
     return (
         not route.middlewares
+        and not _reads_request_context(route.func)
         and not route.compress
         and route.cache_control is None
         and route.status_code == 200
