@@ -11,15 +11,14 @@ be listened for, not only the ones the model saw most in training.
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from milkmobs.adapters.local.onnx_session import LazySession, packaged_model
 from milkmobs.domain import MediaError
 
 SAMPLE_RATE = 16_000
@@ -72,26 +71,10 @@ class PhoneModel:
     first use."""
 
     def __init__(self, model: bytes | None = None) -> None:
-        self._lock = threading.Lock()
-        self._session: Any = None
-        self._model = model
+        self._session = LazySession(lambda: model or packaged_model(_MODEL), "speech recognition")
 
     def _ready(self) -> Any:
-        with self._lock:
-            if self._session is None:
-                try:
-                    import onnxruntime
-                except ImportError as exc:
-                    raise MediaError(f"speech recognition is not available: install milkmobs[media] ({exc})") from exc
-                options = onnxruntime.SessionOptions()
-                # One thread: the analyzer already runs one video per worker.
-                options.intra_op_num_threads = 1
-                options.inter_op_num_threads = 1
-                model = self._model or resources.files("milkmobs").joinpath("data", _MODEL).read_bytes()
-                self._session = onnxruntime.InferenceSession(
-                    model, sess_options=options, providers=["CPUExecutionProvider"]
-                )
-            return self._session
+        return self._session.get()
 
     def log_probs(self, samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Shape (steps, len(PHONES) + 1): one row per 20 ms (``STEP_SECONDS``), the blank last."""

@@ -10,14 +10,12 @@ than one per 32 ms.
 
 from __future__ import annotations
 
-import threading
-from importlib import resources
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from milkmobs.domain import MediaError
+from milkmobs.adapters.local.onnx_session import LazySession, packaged_model
 
 SAMPLE_RATE = 16_000
 FRAME_SAMPLES = 512
@@ -30,25 +28,10 @@ class VoiceActivity:
     """Per-frame speech probabilities of 16 kHz mono samples. One ONNX session, created on first use."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._session: Any = None
+        self._session = LazySession(lambda: packaged_model(_MODEL), "voice detection")
 
     def _ready(self) -> Any:
-        with self._lock:
-            if self._session is None:
-                try:
-                    import onnxruntime
-                except ImportError as exc:
-                    raise MediaError(f"voice detection is not available: install milkmobs[media] ({exc})") from exc
-                options = onnxruntime.SessionOptions()
-                # One thread: the analyzer already runs one video per worker.
-                options.intra_op_num_threads = 1
-                options.inter_op_num_threads = 1
-                model = resources.files("milkmobs").joinpath("data", _MODEL).read_bytes()
-                self._session = onnxruntime.InferenceSession(
-                    model, sess_options=options, providers=["CPUExecutionProvider"]
-                )
-            return self._session
+        return self._session.get()
 
     def probabilities(self, samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """The speech probability of each 512-sample frame of ``samples`` (the last one zero-padded)."""
