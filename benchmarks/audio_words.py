@@ -9,13 +9,16 @@ in no training of the phone model), which no choice was made on. The sixth set i
 the same kinds of clips spoken by another synthesizer, flite (its 5 English voices, 3 of them built
 from real speakers), which none of the models here was trained on (made only where ``flite`` is
 installed), and a seventh, the *held-out flite set*, has only flite's voices slt and rms, which no
-training ever used, and sentences of its own. Every clip goes through
+training ever used, and sentences of its own. The eighth, the *festival set*, is spoken by a third
+synthesizer, festival, which no training and no tuning here ever used, with two voices of real
+speakers (ked, a diphone voice; slt_hts, an HTS voice), made only where festival and both voices are
+installed. Every clip goes through
 ``LocalAnalyzer.describe_video``, as an upload would. Peers on the same clips: the phone model
 (``phones.py``) with and without its voice gate, the pocketsphinx keyword spotter with its voice
 gate and phone check, without the phone check, and alone, and the experimental word model
 (``word_spotter.py``, not shipped) with and without its voice gate. Goal: both ≥ 0.9 on every set.
 
-    python benchmarks/audio_words.py [--sets 1 2 3 4 5 6 7] [--peers "phone model" ...]
+    python benchmarks/audio_words.py [--sets 1 2 3 4 5 6 7 8] [--peers "phone model" ...]
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from tests.speech_support import (
     LabelledClip,
     development_set,
     espeak_available,
+    festival_available,
+    festival_set,
     flite_available,
     flite_held_out_set,
     flite_set,
@@ -55,6 +60,7 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 FLITE_TITLE = "flite set (another synthesizer, which no model here was trained on)"
 FLITE_HELD_TITLE = "held-out flite set (voices slt and rms, another synthesizer, kept out of any training)"
+FESTIVAL_TITLE = "festival set (a third synthesizer, voices ked and slt_hts, kept out of any training and tuning)"
 NO_PHONE_CHECK = 1.0  # edits per phone: every run of phones is close enough
 SPOTTERS: dict[str, Callable[[], WordListener]] = {
     "phone model": lambda: PhoneSpotter(PhoneTuning()),
@@ -114,6 +120,7 @@ def main() -> None:
         "held-out set": second_held_out_set,
         FLITE_TITLE: flite_set,
         FLITE_HELD_TITLE: flite_held_out_set,
+        FESTIVAL_TITLE: festival_set,
     }
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sets", nargs="+", type=int, choices=range(1, len(makers) + 1),
@@ -125,6 +132,12 @@ def main() -> None:
         if title in chosen and not flite_available():
             print(f"skipped the {title}: flite is needed to make its clips (apt-get install flite)")
             chosen.remove(title)
+    if FESTIVAL_TITLE in chosen and not festival_available():
+        print(
+            f"skipped the {FESTIVAL_TITLE}: festival and its voices are needed to make its clips "
+            "(apt-get install festival festvox-kdlpc16k festvox-us-slt-hts)"
+        )
+        chosen.remove(FESTIVAL_TITLE)
     sets = {title: makers[title]() for title in chosen}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -42,6 +42,9 @@ BASE_VOICES = [
     "en-us", "en", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd", "en-029", "en-us-nyc",
 ]  # fmt: skip
 NO_VOICE = {"whisper", "whisperf"}  # no voiced sound: the voice detector drops it anyway
+# A re-recording's pitch and vocal-tract factor (ffmpeg's asetrate moves both): wide enough to turn
+# flite's two male speakers into voices pitched and shaped like women's and children's.
+PITCH_RANGE = (0.8, 1.35)
 
 
 def labelled_set_speech() -> tuple[set[str], set[str]]:
@@ -171,7 +174,7 @@ def perturb(samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     from scipy.signal import fftconvolve
     from tests.speech_support import _ffmpeg
 
-    pitch = float(rng.uniform(0.85, 1.18))
+    pitch = float(rng.uniform(*PITCH_RANGE))
     tempo = float(rng.uniform(0.85, 1.15))
     low, high = float(rng.uniform(60, 400)), float(rng.uniform(2800, 7800))
     bump = f"equalizer=f={rng.uniform(300, 4000):.0f}:t=q:w=1:g={rng.uniform(-9, 9):.1f}"
@@ -276,6 +279,8 @@ def main() -> None:
     fit.add_argument("--minutes", type=float, default=38.0)
     fit.add_argument("--init", help="an exported phone model to start from (fine-tuning)")
     fit.add_argument("--lr", type=float, default=3e-3)
+    fit.add_argument("--strong", action="store_true", help="warp the mel bands and mask more (other voices)")
+    fit.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     if args.step == "data":
         made = make_data(
@@ -287,7 +292,10 @@ def main() -> None:
     else:
         from benchmarks.phone_model_fit import fit_and_export
 
-        fit_and_export(args.data.split(","), args.out, minutes=args.minutes, seed=SEED, init=args.init, lr=args.lr)
+        fit_and_export(
+            args.data.split(","), args.out, minutes=args.minutes, seed=SEED, init=args.init, lr=args.lr,
+            strong=args.strong, threads=args.threads,
+        )  # fmt: skip
 
 
 if __name__ == "__main__":

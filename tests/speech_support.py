@@ -1,5 +1,5 @@
 """Labelled sets of mp4 clips for the soundtrack's "milk mentioned": generated speech (espeak-ng, and
-flite for the out-of-domain sets) with and without the word, music-like tones and chords, silence
+flite and festival for the out-of-domain sets) with and without the word, music-like tones and chords, silence
 and noise, muxed under a test picture with the imageio-ffmpeg binary. Used by the tests and
 ``benchmarks/audio_words.py``."""
 
@@ -31,6 +31,19 @@ def espeak_available() -> bool:
 
 def flite_available() -> bool:
     return shutil.which("flite") is not None
+
+
+# festival's voices of the festival set, by the short name the set uses: a diphone voice and an HTS
+# voice, each built from recordings of a real speaker (Debian: festvox-kdlpc16k, festvox-us-slt-hts).
+FESTIVAL_VOICES = {"ked": "ked_diphone", "slt_hts": "cmu_us_slt_arctic_hts"}
+_FESTIVAL_VOICE_DIR = Path("/usr/share/festival/voices")
+
+
+def festival_available() -> bool:
+    """Whether festival's ``text2wave`` and both voices of the festival set are installed."""
+    if shutil.which("text2wave") is None:
+        return False
+    return all(any(_FESTIVAL_VOICE_DIR.glob(f"*/{name}")) for name in FESTIVAL_VOICES.values())
 
 
 def _ffmpeg() -> str:
@@ -66,6 +79,19 @@ def flite_speech(text: str, voice: str = "kal", stretch: float = 1.0) -> np.ndar
         out = Path(tmp) / "speech.wav"
         cmd = ["flite", "-voice", voice, "--setf", f"duration_stretch={stretch}", "-t", text, "-o", str(out)]
         subprocess.run(cmd, capture_output=True, check=True, timeout=60)
+        return _padded_16k(out.read_bytes())
+
+
+def festival_speech(text: str, voice: str = "ked", stretch: float = 1.0) -> np.ndarray:
+    """``text`` spoken by festival's ``voice`` (a key of ``FESTIVAL_VOICES``; ``stretch`` > 1 is
+    slower, which the HTS voice ignores), like ``speech``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "speech.wav"
+        cmd = [
+            "text2wave", "-eval", f"(voice_{FESTIVAL_VOICES[voice]})",
+            "-eval", f"(Parameter.set 'Duration_Stretch {stretch})", "-o", str(out),
+        ]  # fmt: skip
+        subprocess.run(cmd, input=text.encode(), capture_output=True, check=True, timeout=60)
         return _padded_16k(out.read_bytes())
 
 
@@ -562,6 +588,82 @@ def flite_held_out_set() -> list[LabelledClip]:
         LabelledClip("flite_held_noise_loud", "noise", False, lambda: noise("white", seed=74, amplitude=0.8)),
         LabelledClip("flite_held_tone", "noise", False, lambda: chord((587.3,), seconds=2.7)),
         LabelledClip("flite_held_hiss", "noise", False, lambda: noise("white", seed=75, amplitude=0.025)),
+    ]  # fmt: skip
+    return clips
+
+
+FestivalSpeech = tuple[str, str, float]  # text, festival voice (a key of FESTIVAL_VOICES), duration stretch
+
+# The festival set: a third synthesizer, festival, which no training and no tuning here ever used, with
+# two voices of real speakers (ked, a diphone voice; slt_hts, an HTS voice) and sentences of its own;
+# written before any model was trained on more voices, checked once per finished candidate.
+_FESTIVAL_WITH: list[FestivalSpeech] = [
+    ("my neighbour brings us milk every friday", "ked", 1.0),
+    ("the milk bottle rolled under the car", "slt_hts", 1.0),
+    ("we mixed milk and flour for the batter", "ked", 1.15),
+    ("the farmer sells milk at the gate", "slt_hts", 1.0),
+    ("put the milk back in the fridge please", "ked", 0.9),
+    ("my little brother hates milk", "slt_hts", 1.0),
+    ("there was a fly in the milk", "ked", 1.05),
+    ("the cafe ran short of milk", "slt_hts", 1.0),
+    ("oat milk costs more than cow milk", "ked", 1.2),
+    ("she warmed the milk on the stove", "slt_hts", 1.0),
+]
+_FESTIVAL_WITHOUT: list[FestivalSpeech] = [
+    ("my neighbour brings us mail every friday", "ked", 1.0),  # "mail" sounds close to "milk"
+    ("the film reel rolled under the car", "slt_hts", 1.0),  # "film"
+    ("we mixed sugar and flour for the batter", "ked", 1.15),
+    ("the farmer built a mill by the gate", "slt_hts", 1.0),  # "built", "mill"
+    ("put the silk scarf back in the drawer please", "ked", 0.9),  # "silk"
+    ("my little brother hates spinach", "slt_hts", 1.0),
+    ("there was a fly in the soup", "ked", 1.05),
+    ("the cafe served a hot meal", "slt_hts", 1.0),  # "meal"
+    ("the mild cheese costs more than the sharp one", "ked", 1.2),  # "mild"
+    ("she filled the kettle on the stove", "slt_hts", 1.0),  # "filled"
+]
+
+
+def _festival_clip(spec: FestivalSpeech, music: Callable[[], np.ndarray] | None = None) -> Callable[[], np.ndarray]:
+    if music is None:
+        return lambda: festival_speech(*spec)
+    return lambda: over(festival_speech(*spec), music())
+
+
+def festival_set() -> list[LabelledClip]:
+    """38 clips like ``flite_held_out_set`` spoken by festival's voices ked and slt_hts (needs
+    ``festival_available()``): 10 speech with "milk", 10 without (near-misses: "mail", "film", "mill",
+    "silk", "meal", "mild", "filled"), 2 of each over music, 6 music, 2 silence, 6 noise."""
+    clips = [
+        LabelledClip(f"festival_says_milk_{i}", "speech-with-word", True, _festival_clip(s))
+        for i, s in enumerate(_FESTIVAL_WITH)
+    ]
+    clips += [
+        LabelledClip(f"festival_speech_{i}", "speech", False, _festival_clip(s))
+        for i, s in enumerate(_FESTIVAL_WITHOUT)
+    ]
+    clips += [
+        LabelledClip("festival_music_says_milk", "speech-with-word", True,
+                     _festival_clip(("pour the milk over the berries", "slt_hts", 1.0), lambda: melody(81))),
+        LabelledClip("festival_beat_says_milk", "speech-with-word", True,
+                     _festival_clip(("milk for the morning", "ked", 1.0), lambda: beat(82, bpm=100))),
+        LabelledClip("festival_music_speech", "speech", False,
+                     _festival_clip(("pour the cream over the berries", "slt_hts", 1.0), lambda: melody(81))),
+        LabelledClip("festival_beat_speech", "speech", False,
+                     _festival_clip(("mail for the morning", "ked", 1.0), lambda: beat(82, bpm=100))),
+        LabelledClip("festival_chord_low", "music", False, lambda: chord((98.0, 123.5, 146.8), seconds=3.1, pulse=1.6)),
+        LabelledClip("festival_chord_bright", "music", False, lambda: chord((329.6, 415.3, 493.9), seconds=2.7)),
+        LabelledClip("festival_melody_83", "music", False, lambda: melody(83, seconds=3.3)),
+        LabelledClip("festival_melody_84", "music", False, lambda: melody(84, seconds=2.9, notes_per_second=7)),
+        LabelledClip("festival_melody_85", "music", False, lambda: melody(85, seconds=4.1, notes_per_second=2)),
+        LabelledClip("festival_beat", "music", False, lambda: beat(86, seconds=3.4, bpm=124)),
+        LabelledClip("festival_silence", "silence", False, lambda: np.zeros(int(2.6 * SAMPLE_RATE), np.float32)),
+        LabelledClip("festival_silence_short", "silence", False, lambda: np.zeros(int(1.3 * SAMPLE_RATE), np.float32)),
+        LabelledClip("festival_noise_white", "noise", False, lambda: noise("white", seed=81, amplitude=0.28)),
+        LabelledClip("festival_noise_brown", "noise", False, lambda: noise("brown", seed=82, amplitude=0.18)),
+        LabelledClip("festival_noise_hum", "noise", False, lambda: noise("hum", seed=83, amplitude=0.35)),
+        LabelledClip("festival_noise_loud", "noise", False, lambda: noise("white", seed=84, amplitude=0.85)),
+        LabelledClip("festival_tone", "noise", False, lambda: chord((392.0,), seconds=3.0)),
+        LabelledClip("festival_hiss", "noise", False, lambda: noise("white", seed=85, amplitude=0.015)),
     ]  # fmt: skip
     return clips
 
