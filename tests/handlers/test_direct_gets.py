@@ -98,6 +98,18 @@ def _requests(app: MilkMobs) -> list[tuple[str, str]]:
         ("/admin/stats", ""),
         ("/openapi.json", ""),
         ("/nowhere", ""),
+        # Paths near the routes' own: the route is found from the first segment, as the resolver finds it.
+        ("/feed//", "limit=2"),
+        ("//feed", ""),
+        ("/", ""),
+        ("", ""),
+        ("/openapiXjson", ""),
+        ("/videos", ""),
+        ("/videos/user/", "userId=user1"),
+        (f"/videos/{videos[3]}/", ""),
+        (f"/videos/{videos[3]}/x", ""),
+        (f"/Videos/{videos[3]}", ""),
+        (f"/mobs/{mobs[1]}//", ""),
     ]
 
 
@@ -135,6 +147,39 @@ def test_any_query_gets_the_resolvers_answer_or_none(app: MilkMobs, path: str, q
     mine = DirectGets(api).answer(path, query, origin=False)
     if mine is not None:
         assert mine == _resolved(api, path, query)
+
+
+_SEGMENT = st.sampled_from(
+    [
+        "feed",
+        "videos",
+        "mobs",
+        "user",
+        "search",
+        "similar",
+        "validate",
+        "admin",
+        "stats",
+        "openapi.json",
+        "",
+        "x.y",
+        "-",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(segments=st.lists(_SEGMENT, max_size=4), leading=st.booleans(), video=st.booleans())
+def test_any_path_gets_the_resolvers_answer_or_none(
+    app: MilkMobs, segments: list[str], leading: bool, video: bool
+) -> None:
+    if video:  # a real id somewhere in the path
+        segments = [*segments, app.feed(limit=1).items[0].video_id]
+    path = "/" * leading + "/".join(segments)
+    api = create_api(lambda: app, authorizer=BearerTokenAuthorizer("token"))
+    mine = DirectGets(api).answer(path, "", origin=False)
+    if mine is not None:
+        assert mine == _resolved(api, path, ""), path
 
 
 def test_a_route_that_reads_the_request_itself_is_left_to_the_resolver() -> None:

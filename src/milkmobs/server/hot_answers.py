@@ -121,13 +121,16 @@ class _Heads:
     """The status line and headers as waitress writes them for a kept-alive HTTP/1.1 answer with a
     ``Content-Length`` (``waitress.task.Task.build_response_header``); a ``304`` has neither body nor
     ``Content-Length``. A cached page hands the same headers list every time: its head is kept, less
-    the ``Date`` line (made once a second), keyed by that list (held, so its id is not reused)."""
+    the ``Date`` line (made once a second), keyed by that list (held, so its id is not reused). A new
+    page's head is its values put into the template of its status and header names (names capitalised
+    and sorted once per shape, not once per page)."""
 
     _MAX = 4096
 
     def __init__(self, ident: str) -> None:
         self._ident = ident
         self._kept: dict[tuple[str, int], tuple[list[tuple[str, str]], bytes, bytes | None]] = {}
+        self._shapes: dict[tuple[str, tuple[str, ...]], tuple[str, str | None]] = {}
         self._date = (0, b"")
         self._names: dict[str, str] = {}  # header name -> as waitress writes it (the route table's few names)
 
@@ -143,18 +146,37 @@ class _Heads:
 
     def _split(self, status: str, headers: list[tuple[str, str]]) -> tuple[bytes, bytes | None]:
         """The head before the ``Date`` line and after it (None: the page has its own ``Date``)."""
-        named = [(self._name(name), value) for name, value in headers]
-        names = {name for name, _ in named}
-        named.append(("Via", self._ident) if "Server" in names else ("Server", self._ident))
-        own_date = "Date" in names
+        shape = (status, tuple(name for name, _ in headers))
+        template = self._shapes.get(shape)
+        if template is None:
+            if len(self._shapes) >= self._MAX:
+                self._shapes.clear()
+            template = self._shapes[shape] = self._template(*shape)
+        values = [value for _, value in headers]
+        before, after = template
+        if after is None:
+            return before.format(*values).encode("latin-1"), None
+        return before.format(*values).encode("latin-1"), after.format(*values).encode("latin-1")
+
+    def _template(self, status: str, names: tuple[str, ...]) -> tuple[str, str | None]:
+        """``str.format`` templates of the head before and after the ``Date`` value, the n-th header's
+        value as ``{n}`` (None after: the page has its own ``Date``)."""
+        named = [(self._name(name), f"{{{n}}}") for n, name in enumerate(names)]
+        written = {name for name, _ in named}
+        ident = _braced(self._ident)
+        named.append(("Via", ident) if "Server" in written else ("Server", ident))
+        own_date = "Date" in written
         if not own_date:
-            named.append(("Date", ""))
-        lines = [f"HTTP/1.1 {status}", *(f"{name}: {value}" for name, value in sorted(named, key=lambda hv: hv[0]))]
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+            named.append(("Date", "\0"))
+        lines = [
+            f"HTTP/1.1 {_braced(status)}",
+            *(f"{_braced(name)}: {value}" for name, value in sorted(named, key=lambda hv: hv[0])),
+        ]
+        head = "\r\n".join(lines) + "\r\n\r\n"
         if own_date:
             return head, None
-        before, _, after = head.partition(b"\r\nDate: \r\n")
-        return before + b"\r\nDate: ", b"\r\n" + after
+        before, _, after = head.partition("\r\nDate: \0\r\n")
+        return before + "\r\nDate: ", "\r\n" + after
 
     def _name(self, name: str) -> str:
         written = self._names.get(name)
@@ -169,3 +191,8 @@ class _Heads:
         if self._date[0] != now:
             self._date = (now, build_http_date(now).encode("latin-1"))
         return self._date[1]
+
+
+def _braced(text: str) -> str:
+    """``text`` as it reads through ``str.format``."""
+    return text.replace("{", "{{").replace("}", "}}")

@@ -10,8 +10,7 @@ Only the answers of public GET routes whose content is the stored data are kept;
 execution history and every error are always computed.
 
 With ``shared`` (``shared_pages.py``), a page missing here is looked up among the pages the other
-workers computed before it is computed, and a computed page is shared with them — for the routes
-whose pages cost more to compute than that costs (``SHARE_MIN_SECONDS``).
+workers computed before it is computed, and a computed page is shared with them.
 """
 
 from __future__ import annotations
@@ -22,8 +21,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from milkmobs.server.shared_pages import SharedPages
@@ -32,20 +30,12 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 Answer = tuple[int, list[tuple[str, str]], bytes]
 CurrentPage = tuple[str, list[tuple[str, str]], bytes]  # status line, headers, body
 
-#: A page is shared with the other workers only if computing it took this long, and a route's pages are
-#: looked up there only while its computations take this long on average (wall time: the thread's CPU
-#: time is a system call, a busy machine only errs towards sharing): a lookup and a write cost
-#: about 0.05 ms, what a cheap page (/videos/{id}, ~0.15 ms) costs to compute when found a third of the
-#: time, and 15% of throughput on such pages; a similar-video search (~1.2 ms) gains a third.
-SHARE_MIN_SECONDS = 0.0005
-
 CACHED_ROUTES = re.compile(
     r"^/(?:feed|videos/feed|mobs|mobs/[^/]+|videos/(?!submit$)[^/]+|search/similar|validate/[^/]+|openapi\.json)$"
 )
 
 
-@dataclass(frozen=True)
-class _Entry:
+class _Entry(NamedTuple):  # a tuple: made on every computed page, where a frozen dataclass cost a microsecond
     version: Hashable
     made_at: float
     headers: list[tuple[str, str]]
@@ -65,13 +55,8 @@ class PageCache:
         max_bytes: int = 64 * 1024 * 1024,
         clock: Callable[[], float] = time.time,
         shared: SharedPages | None = None,
-        share_min_seconds: float = SHARE_MIN_SECONDS,
-        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.data_version = data_version
-        self._share_min = share_min_seconds
-        self._timer = timer
-        self._costs: dict[tuple[str, int], float] = {}  # route class -> running mean of its computations
         self._max_age = max_age_seconds
         self._max_entries = max_entries
         self._max_bytes = max_bytes
@@ -140,21 +125,15 @@ class PageCache:
         if not gate.acquire(blocking=wait):  # concurrent misses of one page wait for the first
             return None
         try:
-            route = _route_class(key[0])
-            entry = self._current(key, version)
-            if entry is None and self._costs.get(route, self._share_min) >= self._share_min:
-                entry = self._from_shared(key, version)
+            entry = self._current(key, version) or self._from_shared(key, version)
             if entry is not None:
                 return entry
-            started = self._timer()
             answer = compute()
-            took = self._timer() - started
             if answer is None or answer[0] != 200:
                 return answer
-            self._costs[route] = took if route not in self._costs else self._costs[route] * 0.9 + took * 0.1
             _, headers, body = answer
             entry = self._store(key, version, headers, body, self._clock())
-            if self._shared is not None and took >= self._share_min:
+            if self._shared is not None:
                 self._shared.put(_shared_key(key), dotted_version(version), entry.made_at, headers, body)
             return entry
         finally:
@@ -204,12 +183,6 @@ class PageCache:
             self._bytes -= len(entry.body)
 
 
-def _route_class(path: str) -> tuple[str, int]:
-    """Pages of one route cost alike: its first segment and depth (``/videos/<id>`` -> ``("videos", 2)``)."""
-    parts = path.split("/")
-    return parts[1], len(parts) - 1
-
-
 def _shared_key(key: tuple[str, str, str]) -> str:
     return "\x00".join(key)
 
@@ -221,7 +194,7 @@ def dotted_version(version: Hashable) -> str:
 
 def _conditional(entry: _Entry, if_none_match: str) -> CurrentPage:
     """``304`` (no body) when ``If-None-Match`` names the entry's ETag, else the page."""
-    if entry.etag in _etags(if_none_match):
+    if if_none_match and entry.etag in _etags(if_none_match):
         return "304 Not Modified", [("ETag", entry.etag), ("Cache-Control", "no-cache")], b""
     return "200 OK", entry.headers, entry.body
 

@@ -293,7 +293,7 @@ def _supervise(plan: _Plan, banner: Callable[[str], None]) -> int:
 
         run_folder = RunFolder(Path(plan.settings.local.data_dir).expanduser())  # removes abandoned ones
         plan.shared_pages = str(run_folder.path)
-        SharedPages(run_folder.path, background=False).close()  # the file made once, before the workers
+        SharedPages(run_folder.path).close()  # the file made once, before the workers
     if threading.active_count() > 1:
         logger.warning("milkmobs serve forks with %d threads running", threading.active_count())
     ready_read, ready_write = os.pipe()

@@ -169,17 +169,18 @@ class LocalHttpApp:
             return None
 
         def compute() -> tuple[int, list[tuple[str, str]], bytes] | None:  # only for a page not kept
+            direct = self._direct  # a kept route: PageCache.handles(path) said so
+            if direct is not None and (answer := direct.answer(path, query, origin="ORIGIN" in headers)) is not None:
+                return answer
             kept = [(name, value) for name, value in headers.items() if name not in PROXY_HEADERS]
-            if (direct := self._direct_answer(path, query, kept)) is not None:
-                return direct
             event = _event("GET", path, query, kept, b"", client)
             if not self._resolve_lock.try_acquire():
                 return None
             try:
-                answer = self._resolve(event, None)
+                resolved = self._resolve(event, None)
             finally:
                 self._resolve_lock.release()
-            return from_response(answer)
+            return from_response(resolved)
 
         page = cache.answer_now(path, query, headers.get("ORIGIN", ""), headers.get("IF_NONE_MATCH", ""), compute)
         if page is None or page[0].startswith(("200 ", "304 ")):
