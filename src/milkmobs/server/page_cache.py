@@ -66,6 +66,7 @@ class PageCache:
         self._bytes = 0
         self._lock = threading.Lock()
         self._computing: dict[Hashable, threading.Lock] = {}  # one computation per key at a time
+        self._dotted_last: tuple[Hashable, str] = (None, "")
 
     @staticmethod
     def handles(path: str) -> bool:
@@ -133,8 +134,8 @@ class PageCache:
                 return answer
             _, headers, body = answer
             entry = self._store(key, version, headers, body, self._clock())
-            if self._shared is not None:
-                self._shared.put(_shared_key(key), dotted_version(version), entry.made_at, headers, body)
+            if self._shared is not None:  # with its ETag: the others keep it as it is
+                self._shared.put(_shared_key(key), self._dotted(version), entry.made_at, entry.headers, body)
             return entry
         finally:
             gate.release()
@@ -145,8 +146,21 @@ class PageCache:
     def _from_shared(self, key: tuple[str, str, str], version: Hashable) -> _Entry | None:
         if self._shared is None:
             return None
-        page = self._shared.get(_shared_key(key), dotted_version(version), self._max_age)
-        return None if page is None else self._store(key, version, page.headers, page.body, page.made_at)
+        page = self._shared.get(_shared_key(key), self._dotted(version), self._max_age)
+        if page is None:
+            return None
+        etag = next((value for name, value in page.headers if name == "ETag"), None)
+        if etag is None:  # not an entry's headers: made as a computed page's
+            return self._store(key, version, page.headers, page.body, page.made_at)
+        return self._keep(key, _Entry(version, page.made_at, page.headers, page.body, etag))
+
+    def _dotted(self, version: Hashable) -> str:
+        """``dotted_version(version)``, made once per version (every computed page needs it twice)."""
+        known, text = self._dotted_last
+        if known != version:
+            text = dotted_version(version)
+            self._dotted_last = (version, text)
+        return text
 
     def _current(self, key: Hashable, version: Hashable) -> _Entry | None:
         with self._lock:
@@ -165,14 +179,16 @@ class PageCache:
         etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
         kept = [(k, v) for k, v in headers if k.lower() not in ("etag", "cache-control", "content-length")]
         kept += [("ETag", etag), ("Cache-Control", "no-cache"), ("Content-Length", str(len(body)))]
-        entry = _Entry(version=version, made_at=made_at, headers=kept, body=body, etag=etag)
-        if len(body) > self._max_bytes // 8:  # one huge page must not empty the cache
+        return self._keep(key, _Entry(version, made_at, kept, body, etag))
+
+    def _keep(self, key: Hashable, entry: _Entry) -> _Entry:
+        if len(entry.body) > self._max_bytes // 8:  # one huge page must not empty the cache
             return entry
         with self._lock:
             if key in self._entries:
                 self._drop(key)
             self._entries[key] = entry
-            self._bytes += len(body)
+            self._bytes += len(entry.body)
             while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
                 self._drop(next(iter(self._entries)))
         return entry

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import logging
 import mmap
 import os
@@ -136,16 +135,18 @@ class SharedPages:
         if view[at : at + version_len] != version.encode() or not 0 <= self._clock() - made_at <= max_age:
             return None
         at += version_len
-        try:
-            headers = [(str(k), str(v)) for k, v in json.loads(view[at : at + headers_len].tobytes())]
-        except (ValueError, TypeError):
-            return None
+        fields = str(view[at : at + headers_len], "latin-1").split("\x00") if headers_len else []
+        headers = list(zip(fields[::2], fields[1::2], strict=False))
         return SharedPage(made_at, headers, record[at + headers_len :])
 
     def put(self, key: str, version: str, made_at: float, headers: list[tuple[str, str]], body: bytes) -> None:
         """Share a page, unless another worker is writing at this very moment (then it is not shared)."""
         encoded, version_bytes = key.encode("utf-8", "surrogatepass"), version.encode()
-        header_bytes = json.dumps(headers).encode()
+        # Names and values of HTTP headers hold no NUL: "name\0value\0name\0value" (a tenth of json's cost).
+        try:
+            header_bytes = "\x00".join(text for header in headers for text in header).encode("latin-1")
+        except UnicodeEncodeError:  # not a header HTTP can carry: the server refuses the answer anyway
+            return
         fields = _RECORD.pack(made_at, len(encoded), len(version_bytes), len(header_bytes), len(body))
         rest = b"".join((fields, encoded, version_bytes, header_bytes, body))
         record = _CHECKSUM.pack(zlib.crc32(rest)) + rest
