@@ -353,3 +353,77 @@ def test_an_answer_is_sent_at_once_and_what_the_socket_does_not_take_is_buffered
     busy.requests[0].received(get("/mobs").encode())
     busy.total_outbufs_len = 10  # an earlier answer still queued: this one goes after it
     assert hot.answer(busy) and busy.sent == [] and busy.written[0].startswith(b"HTTP/1.1 200 OK")
+
+
+def test_a_single_plain_get_is_answered_before_waitress_parses_it(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from waitress.parser import HTTPRequestParser
+
+    parsed: list[bytes] = []
+    received = HTTPRequestParser.received
+
+    def counting(self: Any, data: bytes) -> Any:
+        parsed.append(data)
+        return received(self, data)
+
+    monkeypatch.setattr(HTTPRequestParser, "received", counting)
+    (first,) = exchange(served.port, get("/mobs?limit=2", 'If-None-Match: "x"'))
+    (second,) = exchange(served.port, get("/mobs?limit=2"))
+    assert parsed == [] and served.resolved == [("/mobs", served.loop)]
+    assert first.startswith(b"HTTP/1.1 200 OK") and without_date(first) == without_date(second)
+    exchange(served.port, get("/mobs?limit=2"), get("/mobs?limit=3"))  # two in one read: waitress' to parse
+    assert parsed and served.resolved[-1] == ("/mobs", served.loop)
+    assert served.log.getvalue().count('"GET /mobs?limit=2" 200 ') == 3
+
+
+#: Requests a plain-GET reader could get wrong: each must reach the route table as waitress hands it over.
+_UNUSUAL = [
+    "GET /videos/a%20b HTTP/1.1\r\nHost: t\r\n",
+    "GET /videos/c?q=%41&r=%2F HTTP/1.1\r\nHost: t\r\n",
+    "GET /videos/d#frag HTTP/1.1\r\nHost: t\r\n",
+    "GET /videos/e HTTP/1.1\r\nHost: t\r\nX_Under: 1\r\n",
+    "GET /videos/f HTTP/1.1\r\nHost: t\r\nX-Twice: 1\r\nX-Twice: 2\r\n",
+    "GET /videos/g HTTP/1.1\r\nHost: t\r\nX-Spaces: \t two  words \t\r\n",
+    "GET /videos/h HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n",
+    "GET /videos/i HTTP/1.1\r\nHost: t\r\nX-Folded: a\r\n b\r\n",
+    "GET /videos/j HTTP/1.1\r\nhost: t\r\nx-lower-case: Yes\r\n",
+    'GET /videos/k?a=1&a=2&b HTTP/1.1\r\nHost: t\r\nIf-None-Match: "abc"\r\n',
+    "GET /videos/l;p=1 HTTP/1.1\r\nHost: t\r\nOrigin: http://example.test\r\n",
+    "GET /videos/%C3%A9n HTTP/1.1\r\nHost: t\r\n",
+]
+
+
+@pytest.mark.parametrize("request_head", _UNUSUAL)
+def test_an_unusual_request_reaches_the_route_table_as_waitress_hands_it_over(
+    served: Served, request_head: str
+) -> None:
+    (usual,) = exchange(served.port, request_head + "Connection: close\r\n\r\n")
+    served.version[0] += 1  # computed again, not answered from the cache
+    (hot,) = exchange(served.port, request_head + "\r\n")
+    assert [thread == served.loop for _, thread in served.resolved] == [False, True]
+    before, after = served.events
+    for event in (before, after):
+        del event["requestContext"]["requestId"], event["requestContext"]["requestTimeEpoch"]
+        for headers in (event["headers"], event["multiValueHeaders"]):
+            if headers.get("connection") in ("close", ["close"], "keep-alive", ["keep-alive"]):
+                del headers["connection"]
+    assert after == before
+
+    def same(answer: bytes) -> bytes:  # less the closing request's own header and what the version changed
+        lines = without_date(answer.replace(b'"v": 2', b'"v": 1')).split(b"\r\n")
+        return b"\r\n".join(line for line in lines if not line.startswith((b"Etag: ", b"Connection: close")))
+
+    assert same(hot) == same(usual)
+
+
+def test_a_malformed_request_gets_waitress_own_refusal(served: Served) -> None:
+    for bad in (
+        "GET /videos/x HTTP/1.1\r\nHost: t\r\nBad Header: 1\r\n\r\n",
+        "GET /videos/y HTTP/1.1\r\nHost: t\nX: 1\r\n\r\n",
+    ):
+        with socket.create_connection(("127.0.0.1", served.port), timeout=10) as sock:
+            sock.sendall(bad.encode())
+            answer = sock.recv(65536)
+        assert answer.startswith((b"HTTP/1.0 400 Bad Request", b"HTTP/1.1 400 Bad Request")), answer
+    assert served.resolved == []

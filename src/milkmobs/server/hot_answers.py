@@ -19,11 +19,13 @@ browser revalidating a page paid a new connection each time).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from waitress.rfc7230 import HEADER_FIELD_RE  # type: ignore[import-untyped]
 from waitress.utilities import build_http_date  # type: ignore[import-untyped]
 
 from milkmobs.server.access_log import AccessLog
@@ -54,18 +56,68 @@ class HotAnswers:
         for listener in listeners:
             if hasattr(listener, "add_task"):
                 listener.add_task = self._before(listener.add_task)
+            if hasattr(listener, "channel_class"):
+                listener.channel_class = self._reading(listener.channel_class)
 
     def _before(self, add_task: Callable[[Any], None]) -> Callable[[Any], None]:
         def add(channel: Any) -> None:
             # waitress calls this with the channel's request lock held, the request first in line and no
             # task running for the channel (from the I/O thread); from a task thread, it queues the next.
-            if threading.get_ident() != self._loop_thread or not self.answer(channel):
+            if getattr(channel, "declined", False):  # answer_now just said no to this very request
+                channel.declined = False
+                add_task(channel)
+            elif threading.get_ident() != self._loop_thread or not self.answer(channel):
                 add_task(channel)
 
         return add
 
+    def _reading(self, channel_class: type) -> type:
+        """``channel_class`` whose channels first try :meth:`answer_read` on the bytes they read."""
+        hot = self
+
+        class Channel(channel_class):  # type: ignore[misc]
+            declined = False  # answer_now declined the request just read: waitress' add_task must not ask again
+
+            def received(self, data: bytes) -> bool:
+                if hot.answer_read(self, data):
+                    return True
+                try:
+                    return bool(super().received(data))
+                finally:
+                    self.declined = False
+
+        return Channel
+
+    def answer_read(self, channel: Any, data: bytes) -> bool:
+        """Answer the bytes a channel read if they are exactly one plain GET, from before waitress parses
+        them (its parser was as much of a worker's time as the page cache): True when answered.
+        Anything else — a partial, pipelined or unusual request, a header waitress would drop or
+        join, an answer that cannot be given now — is left to waitress, which parses the same bytes."""
+        started = time.perf_counter()
+        if (
+            channel.request is not None  # the rest of an earlier request
+            or channel.requests  # one still being answered: answers go out in order
+            or channel.will_close
+            or channel.close_when_flushed
+            or not channel.connected
+            or not data.startswith(b"GET /")
+            or not data.endswith(b"\r\n\r\n")
+            or len(data) >= channel.adj.max_request_header_size
+        ):
+            return False
+        request = _plain_get(data[:-4])
+        if request is None:
+            return False
+        path, query, headers = request
+        sent = self._write(channel, path, query, headers, started)
+        if sent is None:
+            channel.declined = True  # waitress parses it next and queues it for a request thread
+            return False
+        _send(channel, sent)
+        return True
+
     def answer(self, channel: Any) -> bool:
-        """Write the answer of the channel's first request if it is a current cached page (True)."""
+        """Write the answer of the channel's first request (parsed by waitress) if it can be given now."""
         started = time.perf_counter()
         request = channel.requests[0]
         headers = request.headers
@@ -82,24 +134,66 @@ class HotAnswers:
             return False
         # PATH_INFO as the WSGI application sees it (waitress hands it over latin-1-decoded).
         path = str(request.path).encode("latin-1").decode("utf-8", "replace") or "/"
-        client = str(channel.addr[0]) if channel.addr else "-"
-        try:
-            page = self._answer_now(path, str(request.query), headers, client)
-        except Exception:  # e.g. the data unreadable: the usual way answers with the error
+        answer = self._write(channel, path, str(request.query), headers, started)
+        if answer is None:
             return False
-        if page is None:
-            return False
-        status, page_headers, body = page
-        answer = self._head(status, page_headers) + body
-        if channel.total_outbufs_len + len(answer) > channel.adj.outbuf_high_watermark:
-            # waitress would wait for the I/O thread to flush below its mark: from that very thread, forever
-            return False
-        if self._log is not None:  # before sending, as the middleware logs before waitress sends
-            self._log.record(client, "GET", path, str(request.query), status, started, len(body))
         channel.requests.pop(0)  # answered: the next request of the channel may go on (pipelining)
         request.close()
         _send(channel, answer)
         return True
+
+    def _write(self, channel: Any, path: str, query: str, headers: Mapping[str, str], started: float) -> bytes | None:
+        """The bytes of the answer, logged, or None when it is the usual way's to give."""
+        client = str(channel.addr[0]) if channel.addr else "-"
+        try:
+            page = self._answer_now(path, query, headers, client)
+        except Exception:  # e.g. the data unreadable: the usual way answers with the error
+            return None
+        if page is None:
+            return None
+        status, page_headers, body = page
+        answer = self._head(status, page_headers) + body
+        if channel.total_outbufs_len + len(answer) > channel.adj.outbuf_high_watermark:
+            # waitress would wait for the I/O thread to flush below its mark: from that very thread, forever
+            return None
+        if self._log is not None:  # before sending, as the middleware logs before waitress sends
+            self._log.record(client, "GET", path, query, status, started, len(body))
+        return answer
+
+
+#: A request target waitress' parser hands over unchanged: origin-form, plain characters only (no
+#: percent-escape to decode, no fragment, no whitespace or control character, nothing non-ASCII).
+_PLAIN_TARGET = re.compile(rb"/(?!/)[-!$&'()*+,./0-9:;=?@A-Z_a-z~]*")
+#: What waitress refuses or treats its own way when a request carries it.
+_NOT_PLAIN = frozenset({"CONTENT_LENGTH", "TRANSFER_ENCODING", "EXPECT"})
+
+
+def _plain_get(head: bytes) -> tuple[str, str, dict[str, str]] | None:
+    """Path, query and headers (named as waitress names them: ``IF_NONE_MATCH``) of the request ``head``
+    (its lines without the blank one) when it is a plain HTTP/1.1 GET that waitress would parse into just
+    that, kept alive; else None."""
+    lines = head.split(b"\r\n")
+    if head.count(b"\r") != len(lines) - 1 or head.count(b"\n") != len(lines) - 1:
+        return None  # a bare CR or LF: waitress refuses it
+    parts = lines[0].split(b" ")
+    if len(parts) != 3 or parts[0] != b"GET" or parts[2] != b"HTTP/1.1" or not _PLAIN_TARGET.fullmatch(parts[1]):
+        return None
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        field = HEADER_FIELD_RE.match(line)  # also refuses a folded line, a bare CR or LF, an empty line
+        if field is None:
+            return None
+        name, value = field.group("name", "value")
+        if b"_" in name:
+            return None  # waitress drops it
+        key = name.upper().replace(b"-", b"_").decode("latin-1")
+        if key in headers or key in _NOT_PLAIN:
+            return None  # waitress joins repeated headers; bodies and expectations are its own
+        headers[key] = value.strip(b" \t").decode("latin-1")
+    if headers.get("CONNECTION", "").lower() == "close":
+        return None
+    path, _, query = parts[1].decode("ascii").partition("?")
+    return path, query, headers
 
 
 def _send(channel: Any, data: bytes) -> None:
