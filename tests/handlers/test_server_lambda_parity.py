@@ -199,8 +199,8 @@ def test_workers_sharing_pages_answer_as_the_lambdas_do_also_after_writes(served
     db = SQLiteDatabase(Path(settings.local.data_dir) / DATABASE_FILE)
     index = app.ports.index
     assert isinstance(index, PersistedVectorIndex)
-    (tmp_path / "pages").mkdir()
-    shared = [SharedPages(tmp_path / "pages") for _ in range(2)]  # shared at once
+    memory = SharedPages(writers=2)
+    shared = [memory.writer(0), memory.writer(1)]  # one memory, a ring each, as two workers have
     workers = [
         build_wsgi_app(
             app,

@@ -1,20 +1,19 @@
 """The page cache shared by the HTTP workers: a page one worker computed is answered by another without
 computing it, only at the same data version and within the page's age; a page overwritten, half-written
-or damaged in the file is computed, never answered; and a cache file that cannot be used never fails a
-request."""
+or damaged in the shared memory is computed, never answered; and the memory is shared with the
+processes forked after it was made."""
 
 from __future__ import annotations
 
 import io
 import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from milkmobs.server.page_cache import Answer, PageCache
-from milkmobs.server.shared_pages import FILE_NAME, RUNS_FOLDER, RunFolder, SharedPages
+from milkmobs.server.shared_pages import SharedPages
 
 
 class Clock:
@@ -26,11 +25,11 @@ class Clock:
 
 
 class Worker:
-    """One worker's cache over the shared folder, counting what it had to compute."""
+    """One worker's cache over the shared memory (its own ring), counting what it had to compute."""
 
-    def __init__(self, folder: Path, version: list[int], clock: Clock) -> None:
-        self.shared = SharedPages(folder, clock=clock, slots=64, ring_bytes=64 * 1024)
-        self.cache = PageCache(lambda: (version[0], 7), max_age_seconds=30, clock=clock, shared=self.shared)
+    def __init__(self, shared: SharedPages, version: list[int]) -> None:
+        self.shared = shared
+        self.cache = PageCache(lambda: (version[0], 7), max_age_seconds=30, clock=shared._clock, shared=shared)
         self.computed: list[str] = []
 
     def get(self, path: str, query: str = "", status: int = 200) -> tuple[str, dict[str, str], bytes]:
@@ -46,12 +45,13 @@ class Worker:
 
 
 @pytest.fixture
-def workers(tmp_path: Path) -> Iterator[Callable[..., tuple[Worker, Worker, list[int], Clock]]]:
+def workers() -> Iterator[Callable[..., tuple[Worker, Worker, list[int], Clock]]]:
     made: list[Worker] = []
 
     def make() -> tuple[Worker, Worker, list[int], Clock]:
         version, clock = [1], Clock()
-        made.extend([Worker(tmp_path, version, clock), Worker(tmp_path, version, clock)])
+        memory = SharedPages(2, clock=clock, slots=64, ring_bytes=128 * 1024)
+        made.extend([Worker(memory.writer(0), version), Worker(memory.writer(1), version)])
         return made[-2], made[-1], version, clock
 
     yield make
@@ -106,136 +106,93 @@ def test_errors_are_never_shared(workers: Any) -> None:
     assert len(first.computed) == len(second.computed) == 1
 
 
-def test_a_damaged_cache_file_computes_the_pages_and_never_answers_from_the_damage(
-    workers: Any, tmp_path: Path
-) -> None:
+def test_damaged_memory_computes_the_pages_and_never_answers_from_the_damage(workers: Any) -> None:
     first, second, _, _ = workers()
     for n in range(20):
         first.get(f"/videos/{n}")
-    path = tmp_path / FILE_NAME
-    data = bytearray(path.read_bytes())
-    for at in range(64, len(data), 7):  # every seventh byte of the slots and the ring changed in place
-        data[at] ^= 0x5A
-    with open(path, "r+b") as file:
-        file.write(data)
+    memory = first.shared._map
+    assert memory is not None
+    for at in range(0, len(memory), 7):  # every seventh byte of the marks, the slots and the rings changed
+        memory[at] ^= 0x5A
     for n in range(20):
         status, _, body = second.get(f"/videos/{n}")
         assert status.startswith("200") and json.loads(body)["path"] == f"/videos/{n}"
     assert len(second.computed) == 20
 
 
-def test_a_page_changed_after_it_was_written_is_not_answered(tmp_path: Path) -> None:
+def test_a_page_changed_after_it_was_written_is_not_answered() -> None:
     """A reader that copies a record while a writer changes it sees bytes whose checksum fails."""
     clock = Clock()
-    writer = SharedPages(tmp_path, clock=clock, slots=64, ring_bytes=64 * 1024)
-    reader = SharedPages(tmp_path, clock=clock)
-    try:
-        writer.put("/videos/a", "1.7", clock.now, [("Content-Type", "application/json")], b'{"videoId":"a"}')
-        assert reader.get("/videos/a", "1.7", 30) is not None
-        path = tmp_path / FILE_NAME
-        data = path.read_bytes()
-        at = data.index(b'{"videoId":"a"}')
-        with open(path, "r+b") as file:
-            file.seek(at + 2)
-            file.write(b"X")  # one byte of the body, as a half-done write would leave it
-        assert reader.get("/videos/a", "1.7", 30) is None
-    finally:
-        writer.close()
-        reader.close()
+    memory = SharedPages(2, clock=clock, slots=64, ring_bytes=64 * 1024)
+    writer, reader = memory.writer(0), memory.writer(1)
+    writer.put("/videos/a", "1.7", clock.now, [("Content-Type", "application/json")], b'{"videoId":"a"}')
+    assert reader.get("/videos/a", "1.7", 30) is not None
+    raw = memory._map
+    assert raw is not None
+    at = raw.find(b'{"videoId":"a"}')
+    raw[at + 2] = ord("X")  # one byte of the body, as a half-done write would leave it
+    assert reader.get("/videos/a", "1.7", 30) is None
 
 
-def test_a_writer_busy_in_another_worker_is_not_waited_for(tmp_path: Path) -> None:
-    import fcntl
+def test_a_slot_written_by_two_workers_at_once_names_no_page() -> None:
+    """Two workers putting pages whose keys share a slot may leave it with one's position and the
+    other's length or ring: the lookup finds no page rather than a wrong one."""
+    from milkmobs.server import shared_pages
 
     clock = Clock()
-    pages = SharedPages(tmp_path, clock=clock)
-    other = open(tmp_path / FILE_NAME, "rb")  # noqa: SIM115 - closed below
-    try:
-        fcntl.flock(other.fileno(), fcntl.LOCK_EX)  # another worker in the middle of its write
-        pages.put("/mobs", "1.7", clock.now, [], b"[]")  # returns at once: the page is not shared
-        assert pages.get("/mobs", "1.7", 30) is None
-        fcntl.flock(other.fileno(), fcntl.LOCK_UN)
-        pages.put("/mobs", "1.7", clock.now, [], b"[]")
-        assert pages.get("/mobs", "1.7", 30) is not None
-    finally:
-        other.close()
-        pages.close()
+    memory = SharedPages(2, clock=clock, slots=1, ring_bytes=64 * 1024)  # every key in the one slot
+    first, second = memory.writer(0), memory.writer(1)
+    raw = memory._map
+    assert raw is not None
+    slot_at = first._slot_at(b"/videos/a")
+    first.put("/videos/a", "1", clock.now, [], b'{"a": 1}')
+    position_a, length_a, ring_a = shared_pages._SLOT.unpack_from(raw, slot_at)
+    first.put("/videos/b", "1", clock.now, [], b'{"b": 22}')  # the same ring, after a's record
+    second.put("/videos/a", "1", clock.now, [], b'{"a": 333}')  # the other ring
+    position_2, length_2, ring_2 = shared_pages._SLOT.unpack_from(raw, slot_at)
+    assert second.get("/videos/a", "1", 30) is not None  # the last write wins the slot
+    for torn in ((position_2, length_a, ring_a), (position_a, length_2, ring_a), (position_a, length_a, ring_2)):
+        shared_pages._SLOT.pack_into(raw, slot_at, *torn)
+        page = first.get("/videos/a", "1", 30)
+        assert page is None or page.body in (b'{"a": 1}', b'{"a": 333}'), torn  # never another page's bytes
+    shared_pages._SLOT.pack_into(raw, slot_at, position_a, length_a + 1, ring_a)  # a's record plus a byte
+    assert first.get("/videos/a", "1", 30) is None
 
 
-def test_the_shared_file_stays_bounded_and_keeps_the_newest_pages(tmp_path: Path) -> None:
+def test_the_shared_memory_stays_bounded_and_keeps_the_newest_pages() -> None:
     clock = Clock()
-    pages = SharedPages(tmp_path, slots=4096, ring_bytes=16 * 1024, clock=clock)
-    size = (tmp_path / FILE_NAME).stat().st_size
+    pages = SharedPages(1, slots=4096, ring_bytes=16 * 1024, clock=clock)
+    size = len(pages._map or b"")
     for i in range(600):
         clock.now += 0.001
         pages.put(f"/videos/{i}", "1.7", clock.now, [("Content-Type", "application/json")], b'{"n": %d}' % i)
-    assert (tmp_path / FILE_NAME).stat().st_size == size  # a ring: written over, never grown
+    assert len(pages._map or b"") == size  # a ring: written over, never grown
     assert 0 < pages.count() < 600
     assert pages.get("/videos/599", "1.7", 30) is not None  # the newest are kept
     assert pages.get("/videos/0", "1.7", 30) is None  # its bytes were written over, its slot still names them
     pages.close()
+    assert pages.get("/videos/599", "1.7", 30) is None and pages.count() == 0
 
 
-def test_pages_are_shared_through_the_file_between_processes(tmp_path: Path) -> None:
-    """A page put by one process is read by another that maps the same file (what the workers do)."""
+def test_pages_are_shared_with_the_processes_forked_after_the_memory_was_made() -> None:
+    """A page put by a forked process is read by its parent (the supervisor maps, the workers inherit)."""
     import os
 
     clock = Clock()
-    reader = SharedPages(tmp_path, clock=clock)
-    try:
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child writes one page and leaves
-            try:
-                writer = SharedPages(tmp_path, clock=clock)
-                writer.put("/videos/49", "3.1", clock.now, [("Content-Type", "application/json")], b'{"n": 49}')
-                writer.close()
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
-        page = reader.get("/videos/49", "3.1", 30)
-        assert page is not None and page.body == b'{"n": 49}' and page.headers == [("Content-Type", "application/json")]
-        assert reader.get("/videos/49", "3.2", 30) is None  # another version
-        assert reader.get("/videos/4", "3.1", 30) is None  # another key
-        clock.now += 31
-        assert reader.get("/videos/49", "3.1", 30) is None  # too old
-    finally:
-        reader.close()
-
-
-def test_a_run_folder_lives_in_the_data_directory_and_an_abandoned_one_is_removed(tmp_path: Path) -> None:
-    """A run whose processes all died without removing their folder (SIGKILL) leaves it unlocked: the
-    next run removes it; a folder whose run still has a process alive is kept."""
-    import os
-    import signal
-
-    def start_run() -> tuple[int, Path]:
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child holds its run open until killed
-            try:  # never back into pytest: a copy of this worker would run on, sharing its descriptors
-                os.close(read)
-                folder = RunFolder(tmp_path)
-                os.write(write, str(folder.path).encode())
-                os.close(write)
-                signal.pause()
-            finally:
-                os._exit(0)
-        os.close(write)
-        with os.fdopen(read) as made:
-            return pid, Path(made.read())
-
-    alive_pid, alive = start_run()
-    killed_pid, killed = start_run()
-    try:
-        assert alive.parent == killed.parent == tmp_path / RUNS_FOLDER
-        os.kill(killed_pid, signal.SIGKILL)
-        os.waitpid(killed_pid, 0)
-        assert killed.is_dir()  # nothing removed it
-        mine = RunFolder(tmp_path)
-        assert not killed.exists() and alive.is_dir() and mine.path.is_dir()
-        SharedPages(mine.path).close()
-        mine.close()
-        assert not mine.path.exists()
-    finally:
-        os.kill(alive_pid, signal.SIGKILL)
-        os.waitpid(alive_pid, 0)
+    memory = SharedPages(2, clock=clock, slots=64, ring_bytes=64 * 1024)
+    reader = memory.writer(0)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child writes one page and leaves
+        try:
+            memory.writer(1).put("/videos/49", "3.1", clock.now, [("Content-Type", "application/json")], b'{"n": 49}')
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    page = reader.get("/videos/49", "3.1", 30)
+    assert page is not None and page.body == b'{"n": 49}' and page.headers == [("Content-Type", "application/json")]
+    assert reader.get("/videos/49", "3.2", 30) is None  # another version
+    assert reader.get("/videos/4", "3.1", 30) is None  # another key
+    clock.now += 31
+    assert reader.get("/videos/49", "3.1", 30) is None  # too old
+    with pytest.raises(ValueError, match="ring 2 of 2"):
+        memory.writer(2)

@@ -38,6 +38,7 @@ from milkmobs.domain import ConfigurationError
 
 if TYPE_CHECKING:
     from milkmobs.server.balance import AcceptBalance
+    from milkmobs.server.shared_pages import SharedPages
 from milkmobs.server.http_errors import answer_errors_as_json
 from milkmobs.settings import DEFAULT_SERVE_PORT, Backend, Settings
 
@@ -127,7 +128,7 @@ class _Plan:
     slots: dict[int, int] = field(default_factory=dict)  # HTTP worker pid -> its slot
     wake: tuple[int, int] | None = None  # the pipeline process's wake-up pipe (read end, write end)
     lifeline: tuple[int, int] | None = None  # only the supervisor holds the write end: EOF = it died
-    shared_pages: str | None = None  # the run's folder of pages shared by the HTTP workers (local backend)
+    shared_pages: SharedPages | None = None  # pages shared by the HTTP workers (local backend)
     children: dict[int, str] = field(default_factory=dict)  # pid -> role
 
 
@@ -196,11 +197,7 @@ def _run_http(
     options = plan.options
     shared = None
     if data_version is not None and plan.shared_pages is not None:
-        from pathlib import Path
-
-        from milkmobs.server.shared_pages import SharedPages
-
-        shared = SharedPages(Path(plan.shared_pages))
+        shared = plan.shared_pages.writer(plan.slot or 0)  # this worker's ring of the memory it inherited
         app.add_closer(shared.close)
     local_app = build_wsgi_app(
         app, plan.settings, token=plan.token, swagger=options.swagger, data_version=data_version, shared_pages=shared
@@ -280,20 +277,15 @@ class _Stop(Exception):
 
 def _supervise(plan: _Plan, banner: Callable[[str], None]) -> int:
     local = plan.settings.backend == Backend.LOCAL
-    run_folder = None
     if local:  # migrations, index rebuild and configuration errors once, before any child exists
         build_application(plan.settings, background=False).close()
         read_end, write_end = os.pipe()
         os.set_blocking(read_end, False)
         os.set_blocking(write_end, False)
         plan.wake = (read_end, write_end)
-        from pathlib import Path
+        from milkmobs.server.shared_pages import SharedPages
 
-        from milkmobs.server.shared_pages import RunFolder, SharedPages
-
-        run_folder = RunFolder(Path(plan.settings.local.data_dir).expanduser())  # removes abandoned ones
-        plan.shared_pages = str(run_folder.path)
-        SharedPages(run_folder.path).close()  # the file made once, before the workers
+        plan.shared_pages = SharedPages(writers=plan.workers)  # mapped before the fork: every worker shares it
     if threading.active_count() > 1:
         logger.warning("milkmobs serve forks with %d threads running", threading.active_count())
     ready_read, ready_write = os.pipe()
@@ -330,8 +322,8 @@ def _supervise(plan: _Plan, banner: Callable[[str], None]) -> int:
         for fd in (ready_read, ready_write, *(plan.wake or ()), *plan.lifeline):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        if run_folder is not None:
-            run_folder.close()
+        if plan.shared_pages is not None:
+            plan.shared_pages.close()
 
 
 def _spawn(plan: _Plan, role: str, ready_fd: int, *, slot: int | None = None) -> None:

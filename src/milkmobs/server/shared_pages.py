@@ -2,58 +2,41 @@
 
 Each worker keeps its own LRU (``page_cache.py``); a page one worker computed is found here by the
 others, so a page is computed about once per data version instead of once per worker (the kernel
-spreads connections, so every worker sees every hot page). One file in a folder the supervisor makes
-for the run and removes at its end, mapped into every worker's memory: losing it loses nothing.
+spreads connections, so every worker sees every hot page). The memory is anonymous and shared: the
+supervisor maps it before it forks the workers, every worker (a replaced one too) inherits it, and
+the kernel frees it when the last of them exits. Nothing is on disk: a file's pages cost the first
+write to each of them a filesystem fault, and the kernel wrote them back (a page was put 8-15 µs in
+a file of the data directory, 6 µs in memory; the benchmark's ``/videos/{id}`` served 10-13% more).
 
-The file is a table of slots (a key hashes to one slot; a later page of another key takes it over)
-and a ring of records, each a page with its key, version, age and checksum. A lookup takes no lock
+The memory is a table of slots (a key hashes to one slot; a later page of another key takes it over)
+and one ring of records per worker, each record a page with its key, version, age and checksum. A
+worker writes only into its own ring, so no writer waits for another: it reserves the bytes (moves
+its ring's reservation mark), copies the record, then points the slot at it. A lookup takes no lock
 and makes no system call (a few µs; the SQLite file this replaced cost ~50 µs per page looked up and
 written, as much as computing a ``/videos/{id}`` page, so cheap pages were not shared): it copies the
 record its key's slot names and takes it only if its checksum, length, key and version check out and
-no write has reserved those bytes since (a writer moves the ring's reservation mark before it
-copies); anything else is a miss, so a slot or record read half-written is never an answer. A write
-takes the file's ``flock`` without waiting (the other worker writing: this page is not shared),
-reserves its bytes, copies the record, then points the slot at it.
-
-It is a cache: a page that cannot be shared (the file unusable, the other worker writing at that
-moment) is computed, said once in the log, and never fails a request.
+no write has reserved those bytes since; anything else is a miss. So a slot written by two workers at
+once, or read while written, or a record read while overwritten, is never an answer.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import logging
 import mmap
-import os
-import shutil
 import struct
-import tempfile
 import threading
 import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-from milkmobs.domain import ConfigurationError
-
-logger = logging.getLogger("milkmobs.server")
-
-FILE_NAME = "pages.bin"
-#: Under the data directory: one folder per running ``milkmobs serve`` (``run-<supervisor pid>``).
-RUNS_FOLDER = "serve-pages"
-_RUN_LOCK = "lock"  # flock'ed while any process of the run lives
-_MAGIC = b"mmpages1"
-_HEADER = struct.Struct("<8sQQ")  # magic, slots, ring bytes
-_RESERVED = struct.Struct("<Q")  # at _RESERVED_AT: ring bytes ever reserved (an absolute position)
-_RESERVED_AT = _HEADER.size
-_SLOTS_AT = 64
-_SLOT = struct.Struct("<QQ")  # a record's absolute ring position and its length (0: empty)
+_MARK = struct.Struct("<Q")  # a ring's reservation mark: its bytes ever reserved (an absolute position)
+_MARKS_AT = 0  # one mark per ring, a cache line apart
+_MARK_STRIDE = 64
+_SLOT = struct.Struct("<QII")  # a record's absolute position in its ring, its length (0: empty), its ring
 _CHECKSUM = struct.Struct("<I")  # a record's first bytes: the CRC-32 of the rest
 _RECORD = struct.Struct("<dIIII")  # made_at, key, version, headers and body bytes; then those four
 DEFAULT_SLOTS = 65_536
-DEFAULT_RING_BYTES = 64 * 1024 * 1024
+DEFAULT_RING_BYTES = 64 * 1024 * 1024  # all the rings together
 
 
 @dataclass(frozen=True)
@@ -64,48 +47,38 @@ class SharedPage:
 
 
 class SharedPages:
-    """Pages by key, each valid for one data version (a string). The folder's file is made by the first
-    to open it with ``slots`` and ``ring_bytes`` (sparse: it takes the memory its pages take); the
-    others use it as it is. A page over an eighth of the ring is not shared."""
+    """Pages by key, each valid for one data version (a string), in memory shared with the processes
+    forked after it was made. ``writers``: one ring each, of ``ring_bytes / writers`` (the memory is
+    only taken as pages fill it); a process writes through :meth:`writer` with its own index. A page
+    over an eighth of a ring is not shared."""
 
     def __init__(
         self,
-        folder: Path,
+        writers: int = 1,
         *,
         slots: int = DEFAULT_SLOTS,
         ring_bytes: int = DEFAULT_RING_BYTES,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.path = Path(folder) / FILE_NAME
+        if writers < 1 or slots < 1 or ring_bytes // writers < 1024:
+            raise ValueError(f"no room for {writers} rings in {ring_bytes} bytes, or no slot ({slots})")
         self._clock = clock
-        self._lock = threading.Lock()  # the flock is the process's: its threads take turns here first
-        self._warned = False
-        self._map: mmap.mmap | None = None
-        try:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise ConfigurationError(f"cannot open the shared page file {self.path}: {exc}") from exc
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)  # the first to come makes it, the others wait for that
-            try:
-                if os.fstat(self._fd).st_size == 0:
-                    os.ftruncate(self._fd, _SLOTS_AT + slots * _SLOT.size + ring_bytes)
-                    os.pwrite(self._fd, _HEADER.pack(_MAGIC, slots, ring_bytes), 0)
-                magic, made_slots, made_ring = _HEADER.unpack(os.pread(self._fd, _HEADER.size, 0))
-            finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-            self._slots, self._ring = int(made_slots), int(made_ring)
-            size = _SLOTS_AT + self._slots * _SLOT.size + self._ring
-            if magic != _MAGIC or not self._slots or not self._ring or os.fstat(self._fd).st_size != size:
-                raise ConfigurationError(f"{self.path} is not a shared page file of this milkmobs; remove it")
-            self._map = mmap.mmap(self._fd, size)
-        except OSError as exc:
-            os.close(self._fd)
-            raise ConfigurationError(f"cannot map the shared page file {self.path}: {exc}") from exc
-        except BaseException:
-            os.close(self._fd)
-            raise
-        self._ring_at = _SLOTS_AT + self._slots * _SLOT.size
+        self._writers = writers
+        self._slots = slots
+        self._ring = ring_bytes // writers
+        self._slots_at = writers * _MARK_STRIDE
+        self._rings_at = self._slots_at + slots * _SLOT.size
+        self._map: mmap.mmap | None = mmap.mmap(-1, self._rings_at + writers * self._ring)  # MAP_SHARED
+        self._own = 0  # the ring this process writes
+        self._lock = threading.Lock()  # the threads of one process write its ring in turn
+
+    def writer(self, index: int) -> SharedPages:
+        """The same memory, writing into ring ``index`` (one per worker: no two processes at once)."""
+        if not 0 <= index < self._writers:
+            raise ValueError(f"ring {index} of {self._writers}")
+        other = object.__new__(SharedPages)
+        other.__dict__.update(self.__dict__, _own=index, _lock=threading.Lock())
+        return other
 
     def get(self, key: str, version: str, max_age: float) -> SharedPage | None:
         """The page stored under ``key`` at ``version``, if younger than ``max_age`` seconds."""
@@ -113,15 +86,12 @@ class SharedPages:
         if pages is None:
             return None
         encoded = key.encode("utf-8", "surrogatepass")
-        position, length = _SLOT.unpack_from(pages, self._slot_at(encoded))
-        if not length or length > self._ring or position % self._ring + length > self._ring:
+        position, length, ring = _SLOT.unpack_from(pages, self._slot_at(encoded))
+        if not length or ring >= self._writers or length > self._ring or position % self._ring + length > self._ring:
             return None
-        start = self._ring_at + position % self._ring
-        try:
-            record = pages[start : start + length]
-        except ValueError:  # closed meanwhile: the worker is stopping
-            return None
-        (reserved,) = _RESERVED.unpack_from(pages, _RESERVED_AT)
+        start = self._rings_at + ring * self._ring + position % self._ring
+        record = pages[start : start + length]
+        (reserved,) = _MARK.unpack_from(pages, _MARKS_AT + ring * _MARK_STRIDE)
         if reserved > position + self._ring or length < _CHECKSUM.size + _RECORD.size:
             return None  # a write may have reached these bytes while they were copied
         view = memoryview(record)
@@ -140,7 +110,7 @@ class SharedPages:
         return SharedPage(made_at, headers, record[at + headers_len :])
 
     def put(self, key: str, version: str, made_at: float, headers: list[tuple[str, str]], body: bytes) -> None:
-        """Share a page, unless another worker is writing at this very moment (then it is not shared)."""
+        """Share a page (a page too big for a ring, or whose headers HTTP cannot carry, is not shared)."""
         encoded, version_bytes = key.encode("utf-8", "surrogatepass"), version.encode()
         # Names and values of HTTP headers hold no NUL: "name\0value\0name\0value" (a tenth of json's cost).
         try:
@@ -151,106 +121,38 @@ class SharedPages:
         rest = b"".join((fields, encoded, version_bytes, header_bytes, body))
         record = _CHECKSUM.pack(zlib.crc32(rest)) + rest
         length = len(record)
-        pages = self._map
-        if pages is None or length > self._ring // 8:
+        if length > self._ring // 8:
             return
+        mark_at = _MARKS_AT + self._own * _MARK_STRIDE
         with self._lock:
-            try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return  # the other worker is writing: a cache may skip a page rather than wait
-            except OSError as exc:
-                self._warn(exc)
+            pages = self._map
+            if pages is None:
                 return
-            try:
-                (position,) = _RESERVED.unpack_from(pages, _RESERVED_AT)
-                if position % self._ring + length > self._ring:  # records never wrap: on to the ring's start
-                    position += self._ring - position % self._ring
-                _RESERVED.pack_into(pages, _RESERVED_AT, position + length)  # before the bytes change
-                start = self._ring_at + position % self._ring
-                pages[start : start + length] = record
-                _SLOT.pack_into(pages, self._slot_at(encoded), position, length)
-            finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            (position,) = _MARK.unpack_from(pages, mark_at)
+            if position % self._ring + length > self._ring:  # records never wrap: on to the ring's start
+                position += self._ring - position % self._ring
+            _MARK.pack_into(pages, mark_at, position + length)  # before the bytes change
+            start = self._rings_at + self._own * self._ring + position % self._ring
+            pages[start : start + length] = record
+            _SLOT.pack_into(pages, self._slot_at(encoded), position, length, self._own)
 
     def count(self) -> int:
-        """How many pages the file holds (every version)."""
+        """How many pages the memory holds (every version)."""
         pages = self._map
         if pages is None:
             return 0
-        (reserved,) = _RESERVED.unpack_from(pages, _RESERVED_AT)
+        marks = [_MARK.unpack_from(pages, _MARKS_AT + ring * _MARK_STRIDE)[0] for ring in range(self._writers)]
         count = 0
         for slot in range(self._slots):
-            position, length = _SLOT.unpack_from(pages, _SLOTS_AT + slot * _SLOT.size)
-            count += bool(length) and reserved <= position + self._ring
+            position, length, ring = _SLOT.unpack_from(pages, self._slots_at + slot * _SLOT.size)
+            count += bool(length) and ring < self._writers and marks[ring] <= position + self._ring
         return count
 
     def close(self) -> None:
-        """Unmap the file (the server's threads have stopped)."""
+        """Stop using the memory here (the server's threads have stopped); it is unmapped once no
+        object of this process holds it, and freed once no process does."""
         with self._lock:
-            if self._map is not None:
-                self._map.close()
-                self._map = None
-                os.close(self._fd)
+            self._map = None
 
     def _slot_at(self, encoded_key: bytes) -> int:
-        return _SLOTS_AT + zlib.crc32(encoded_key) % self._slots * _SLOT.size
-
-    def _warn(self, exc: OSError) -> None:
-        if self._warned:  # once: a broken cache file must not flood the log
-            return
-        self._warned = True
-        logger.warning(
-            "the shared page cache %s could not share a page (%s); pages are computed instead", self.path, exc
-        )
-
-
-class RunFolder:
-    """One ``milkmobs serve`` run's folder of shared pages, ``<data dir>/serve-pages/run-<pid>``.
-
-    Its ``lock`` file is ``flock``'ed from creation on; the run's processes inherit that open file,
-    so the lock holds while any of them lives, whatever ends them. :meth:`close` removes the folder;
-    a run that could not (its supervisor killed by SIGKILL) leaves it unlocked, and the next run on the
-    data directory removes every unlocked one before making its own.
-    """
-
-    def __init__(self, data_dir: Path) -> None:
-        root = Path(data_dir) / RUNS_FOLDER
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-            remove_abandoned_runs(root)
-            # Made and locked under a name no scan considers, then renamed: never seen unlocked.
-            making = Path(tempfile.mkdtemp(prefix=".making-", dir=root))
-            self._lock = open(making / _RUN_LOCK, "ab")  # noqa: SIM115 - held until close()
-            fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            self.path = root / f"run-{os.getpid()}"
-            os.replace(making, self.path)
-        except OSError as exc:
-            raise ConfigurationError(f"cannot make the shared page folder in {root}: {exc}") from exc
-
-    def close(self) -> None:
-        """Remove the folder (the run's processes have stopped)."""
-        shutil.rmtree(self.path, ignore_errors=True)
-        self._lock.close()
-
-
-def remove_abandoned_runs(root: Path) -> list[Path]:
-    """Remove the run folders under ``root`` whose lock no process holds; returns them."""
-    removed: list[Path] = []
-    for folder in sorted(root.glob("run-*")):
-        try:
-            lock = open(folder / _RUN_LOCK, "ab")  # noqa: SIM115 - closed below
-        except OSError:
-            continue  # being removed by another run starting at the same time
-        with lock:
-            try:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                continue  # a run that is alive
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
-    for making in root.glob(".making-*"):  # a run killed between making its folder and naming it
-        with contextlib.suppress(OSError):
-            if time.time() - making.stat().st_mtime > 60:
-                shutil.rmtree(making, ignore_errors=True)
-    return removed
+        return self._slots_at + zlib.crc32(encoded_key) % self._slots * _SLOT.size
