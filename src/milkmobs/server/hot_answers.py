@@ -224,7 +224,7 @@ class _Heads:
     def __init__(self, ident: str) -> None:
         self._ident = ident
         self._kept: dict[tuple[str, int], tuple[list[tuple[str, str]], bytes, bytes | None]] = {}
-        self._shapes: dict[tuple[str, tuple[str, ...]], tuple[str, str | None]] = {}
+        self._shapes: dict[tuple[str, tuple[str, ...]], str] = {}
         self._date = (0, b"")
         self._names: dict[str, str] = {}  # header name -> as waitress writes it (the route table's few names)
 
@@ -239,38 +239,31 @@ class _Heads:
         return before if after is None else before + self._date_line() + after
 
     def _split(self, status: str, headers: list[tuple[str, str]]) -> tuple[bytes, bytes | None]:
-        """The head before the ``Date`` line and after it (None: the page has its own ``Date``)."""
-        shape = (status, tuple(name for name, _ in headers))
+        """The head before the ``Date`` value and after it (None: the page has its own ``Date``)."""
+        shape = (status, tuple([name for name, _ in headers]))
         template = self._shapes.get(shape)
         if template is None:
             if len(self._shapes) >= self._MAX:
                 self._shapes.clear()
             template = self._shapes[shape] = self._template(*shape)
-        values = [value for _, value in headers]
-        before, after = template
-        if after is None:
-            return before.format(*values).encode("latin-1"), None
-        return before.format(*values).encode("latin-1"), after.format(*values).encode("latin-1")
+        head = template.format(*[value for _, value in headers]).encode("latin-1")
+        before, date, after = head.partition(b"\0")  # where the Date value goes (no header holds a NUL)
+        return (before, after) if date else (head, None)
 
-    def _template(self, status: str, names: tuple[str, ...]) -> tuple[str, str | None]:
-        """``str.format`` templates of the head before and after the ``Date`` value, the n-th header's
-        value as ``{n}`` (None after: the page has its own ``Date``)."""
+    def _template(self, status: str, names: tuple[str, ...]) -> str:
+        """A ``str.format`` template of the head, the n-th header's value as ``{n}`` and a NUL where the
+        ``Date`` value goes (none when the page has its own ``Date``)."""
         named = [(self._name(name), f"{{{n}}}") for n, name in enumerate(names)]
         written = {name for name, _ in named}
         ident = _braced(self._ident)
         named.append(("Via", ident) if "Server" in written else ("Server", ident))
-        own_date = "Date" in written
-        if not own_date:
+        if "Date" not in written:
             named.append(("Date", "\0"))
         lines = [
             f"HTTP/1.1 {_braced(status)}",
             *(f"{_braced(name)}: {value}" for name, value in sorted(named, key=lambda hv: hv[0])),
         ]
-        head = "\r\n".join(lines) + "\r\n\r\n"
-        if own_date:
-            return head, None
-        before, _, after = head.partition("\r\nDate: \0\r\n")
-        return before + "\r\nDate: ", "\r\n" + after
+        return "\r\n".join(lines) + "\r\n\r\n"
 
     def _name(self, name: str) -> str:
         written = self._names.get(name)

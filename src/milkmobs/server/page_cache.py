@@ -149,10 +149,10 @@ class PageCache:
         page = self._shared.get(_shared_key(key), self._dotted(version), self._max_age)
         if page is None:
             return None
-        etag = next((value for name, value in page.headers if name == "ETag"), None)
-        if etag is None:  # not an entry's headers: made as a computed page's
-            return self._store(key, version, page.headers, page.body, page.made_at)
-        return self._keep(key, _Entry(version, page.made_at, page.headers, page.body, etag))
+        headers = page.headers
+        if len(headers) < 3 or headers[-3][0] != "ETag":  # not an entry's headers (``_store`` ends them so)
+            return self._store(key, version, headers, page.body, page.made_at)
+        return self._keep(key, _Entry(version, page.made_at, headers, page.body, headers[-3][1]))
 
     def _dotted(self, version: Hashable) -> str:
         """``dotted_version(version)``, made once per version (every computed page needs it twice)."""
@@ -178,6 +178,7 @@ class PageCache:
     ) -> _Entry:
         etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
         kept = [(k, v) for k, v in headers if k.lower() not in ("etag", "cache-control", "content-length")]
+        # In this order: ``_from_shared`` finds the ETag of a shared entry third from the end.
         kept += [("ETag", etag), ("Cache-Control", "no-cache"), ("Content-Length", str(len(body)))]
         return self._keep(key, _Entry(version, made_at, kept, body, etag))
 

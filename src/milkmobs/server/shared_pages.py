@@ -27,7 +27,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _MARK = struct.Struct("<Q")  # a ring's reservation mark: its bytes ever reserved (an absolute position)
 _MARKS_AT = 0  # one mark per ring, a cache line apart
@@ -39,8 +39,7 @@ DEFAULT_SLOTS = 65_536
 DEFAULT_RING_BYTES = 64 * 1024 * 1024  # all the rings together
 
 
-@dataclass(frozen=True)
-class SharedPage:
+class SharedPage(NamedTuple):  # a tuple: made on every page found, where a frozen dataclass cost a microsecond
     made_at: float  # time.time() of the computation (wall clock: compared across processes)
     headers: list[tuple[str, str]]
     body: bytes

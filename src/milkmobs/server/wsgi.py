@@ -165,11 +165,11 @@ class LocalHttpApp:
         For waitress' I/O thread (``hot_answers.py``): the route table or that page busy in a request
         thread is never waited for."""
         cache = self._cache
-        if cache is None or not cache.handles(path):
+        if cache is None:
             return None
 
         def compute() -> tuple[int, list[tuple[str, str]], bytes] | None:  # only for a page not kept
-            direct = self._direct  # a kept route: PageCache.handles(path) said so
+            direct = self._direct  # a kept route: the cache computes only those
             if direct is not None and (answer := direct.answer(path, query, origin="ORIGIN" in headers)) is not None:
                 return answer
             kept = [(name, value) for name, value in headers.items() if name not in PROXY_HEADERS]
