@@ -50,7 +50,8 @@ class HotAnswers:
 
     def install(self, server: Any) -> None:
         """Answer hot pages on ``server``'s listeners before their task queue. Call it from the
-        thread that will run ``server.run()``."""
+        thread that will run ``server.run()``, after any other change of their channel class (this
+        one reads with a subclass of it)."""
         self._loop_thread = threading.get_ident()
         listeners = [server] if hasattr(server, "channel_class") else list(getattr(server, "map", {}).values())
         for listener in listeners:
