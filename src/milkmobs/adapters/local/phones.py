@@ -1,6 +1,6 @@
 """Phones heard in speech, with a small model of our own (``milkmobs/data/phones.onnx``).
 
-The model (made by ``benchmarks/train_phone_model.py`` from speech generated with espeak-ng; see
+The model (made by ``benchmarks/train_phone_model.py`` from speech generated with espeak-ng and flite; see
 ``milkmobs/data/phones.README.txt``) reads log-mel features, 100 frames a second, and gives for each
 20 ms step the log-probabilities of the 39 ARPAbet phones of the CMU dictionary and of a CTC
 "blank". A word is heard where its dictionary pronunciation explains the steps nearly as well as
