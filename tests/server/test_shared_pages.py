@@ -196,3 +196,24 @@ def test_pages_are_shared_with_the_processes_forked_after_the_memory_was_made() 
     assert reader.get("/videos/49", "3.1", 30) is None  # too old
     with pytest.raises(ValueError, match="ring 2 of 2"):
         memory.writer(2)
+
+
+def test_the_page_folders_of_earlier_versions_are_removed_unless_their_run_is_alive(tmp_path: Any) -> None:
+    import fcntl
+
+    from milkmobs.server.shared_pages import FORMER_PAGES_FOLDER, remove_former_page_folders
+
+    root = tmp_path / FORMER_PAGES_FOLDER
+    for name in ("run-101", "run-102", ".making-x"):
+        (root / name).mkdir(parents=True)
+        (root / name / "pages.sqlite3").write_bytes(b"old pages")
+    (root / "run-101" / "lock").touch()
+    (root / "run-102" / "lock").touch()
+    with open(root / "run-102" / "lock", "ab") as alive:  # a run of the earlier version still serving
+        fcntl.flock(alive.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        remove_former_page_folders(tmp_path)
+        assert sorted(p.name for p in root.iterdir()) == ["run-102"]
+    remove_former_page_folders(tmp_path)
+    assert not root.exists()
+    remove_former_page_folders(tmp_path)  # nothing left: nothing to do
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -283,8 +283,9 @@ def _supervise(plan: _Plan, banner: Callable[[str], None]) -> int:
         os.set_blocking(read_end, False)
         os.set_blocking(write_end, False)
         plan.wake = (read_end, write_end)
-        from milkmobs.server.shared_pages import SharedPages
+        from milkmobs.server.shared_pages import SharedPages, remove_former_page_folders
 
+        remove_former_page_folders(plan.settings.local.data_dir)
         plan.shared_pages = SharedPages(writers=plan.workers)  # mapped before the fork: every worker shares it
     if threading.active_count() > 1:
         logger.warning("milkmobs serve forks with %d threads running", threading.active_count())

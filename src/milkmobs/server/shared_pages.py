@@ -21,12 +21,16 @@ once, or read while written, or a record read while overwritten, is never an ans
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import mmap
+import shutil
 import struct
 import threading
 import time
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import NamedTuple
 
 _MARK = struct.Struct("<Q")  # a ring's reservation mark: its bytes ever reserved (an absolute position)
@@ -155,3 +159,29 @@ class SharedPages:
 
     def _slot_at(self, encoded_key: bytes) -> int:
         return self._slots_at + zlib.crc32(encoded_key) % self._slots * _SLOT.size
+
+
+#: Where milkmobs serve kept its shared pages in files before they moved to memory:
+#: ``<data dir>/serve-pages/run-<pid>/`` with a ``lock`` file flock'ed while the run lived.
+FORMER_PAGES_FOLDER = "serve-pages"
+
+
+def remove_former_page_folders(data_dir: Path) -> None:
+    """Remove what earlier versions of ``milkmobs serve`` left in ``data_dir`` (a run killed by SIGKILL
+    left its folder of page files; every run left the empty parent), keeping the folder of a run of
+    such a version that still holds its lock, so an older server on the same data is not disturbed."""
+    root = Path(data_dir).expanduser() / FORMER_PAGES_FOLDER
+    if not root.is_dir():
+        return
+    for folder in root.iterdir():
+        lock_path = folder / "lock"
+        try:
+            with open(lock_path, "rb") as lock:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except FileNotFoundError:
+            pass  # no lock: nothing can be using it
+        except OSError:
+            continue  # locked (a run of the earlier version is alive) or unreadable: left as it is
+        shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        root.rmdir()  # only when nothing was kept
