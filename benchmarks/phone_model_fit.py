@@ -59,13 +59,18 @@ def _spec_augment(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     """A random band and a random stretch of time masked in each clip (a little robustness)."""
     x = x.clone()
     for i in range(x.shape[0]):
-        band = int(rng.integers(0, 6))
-        low = int(rng.integers(0, N_MELS - band))
-        x[i, :, low : low + band] = 0
-        span = int(rng.integers(0, 8))
-        at = int(rng.integers(0, max(1, x.shape[1] - span)))
-        x[i, at : at + span] = 0
+        _mask(x[i], rng, bands=6, frames=8)
     return x
+
+
+def _mask(clip: torch.Tensor, rng: np.random.Generator, *, bands: int, frames: int) -> None:
+    """Zero one random run of fewer than ``bands`` mel bands and one of fewer than ``frames`` frames."""
+    band = int(rng.integers(0, bands))
+    low = int(rng.integers(0, N_MELS - band))
+    clip[:, low : low + band] = 0
+    span = int(rng.integers(0, frames))
+    at = int(rng.integers(0, max(1, clip.shape[0] - span)))
+    clip[at : at + span] = 0
 
 
 def _warp_bands(x: torch.Tensor, rng: np.random.Generator, share: float) -> torch.Tensor:
@@ -92,12 +97,7 @@ def _strong_augment(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     x = _warp_bands(x, rng, 0.8)
     for i in range(x.shape[0]):
         for _ in range(2):
-            band = int(rng.integers(0, 8))
-            low = int(rng.integers(0, N_MELS - band))
-            x[i, :, low : low + band] = 0
-            span = int(rng.integers(0, 13))
-            at = int(rng.integers(0, max(1, x.shape[1] - span)))
-            x[i, at : at + span] = 0
+            _mask(x[i], rng, bands=8, frames=13)
     return x
 
 
