@@ -8,9 +8,10 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -225,20 +226,28 @@ _DEV3_WITHOUT: list[Speech] = [
 ]
 
 
-def _speech_clip(spec: Speech, music: Callable[[], np.ndarray] | None = None) -> Callable[[], np.ndarray]:
+def _said(
+    say: Callable[[str, str, Any], np.ndarray], spec: tuple[str, str, Any], music: Callable[[], np.ndarray] | None
+) -> Callable[[], np.ndarray]:
+    """A clip of ``spec`` (text, voice, pace) spoken by the synthesizer ``say``, over ``music`` if given."""
     if music is None:
-        return lambda: speech(*spec)
-    return lambda: over(speech(*spec), music())
+        return lambda: say(*spec)
+    return lambda: over(say(*spec), music())
 
 
-def _speech_clips(prefix: str, with_word: list[Speech], without: list[Speech]) -> list[LabelledClip]:
-    clips = [
-        LabelledClip(f"{prefix}says_milk_{i}", "speech-with-word", True, _speech_clip(s))
-        for i, s in enumerate(with_word)
-    ]
-    return clips + [
-        LabelledClip(f"{prefix}speech_{i}", "speech", False, _speech_clip(s)) for i, s in enumerate(without)
-    ]
+def _speech_clip(spec: Speech, music: Callable[[], np.ndarray] | None = None) -> Callable[[], np.ndarray]:
+    return _said(speech, spec, music)
+
+
+def _speech_clips(
+    prefix: str,
+    with_word: Sequence[tuple[str, str, Any]],
+    without: Sequence[tuple[str, str, Any]],
+    clip: Callable[[Any], Callable[[], np.ndarray]] = _speech_clip,
+) -> list[LabelledClip]:
+    """``prefix``says_milk_<i> for each of ``with_word``, ``prefix``speech_<i> for each of ``without``."""
+    clips = [LabelledClip(f"{prefix}says_milk_{i}", "speech-with-word", True, clip(s)) for i, s in enumerate(with_word)]
+    return clips + [LabelledClip(f"{prefix}speech_{i}", "speech", False, clip(s)) for i, s in enumerate(without)]
 
 
 def development_set() -> list[LabelledClip]:
@@ -487,19 +496,13 @@ _FLITE_WITHOUT: list[FliteSpeech] = [
 
 
 def _flite_clip(spec: FliteSpeech, music: Callable[[], np.ndarray] | None = None) -> Callable[[], np.ndarray]:
-    if music is None:
-        return lambda: flite_speech(*spec)
-    return lambda: over(flite_speech(*spec), music())
+    return _said(flite_speech, spec, music)
 
 
 def flite_set() -> list[LabelledClip]:
     """38 clips like ``held_out_set`` spoken by flite's 5 voices (needs ``flite_available()``): 10
     speech with "milk", 10 without, 2 of each over music, 6 music, 2 silence, 6 noise."""
-    clips = [
-        LabelledClip(f"flite_says_milk_{i}", "speech-with-word", True, _flite_clip(s))
-        for i, s in enumerate(_FLITE_WITH)
-    ]
-    clips += [LabelledClip(f"flite_speech_{i}", "speech", False, _flite_clip(s)) for i, s in enumerate(_FLITE_WITHOUT)]
+    clips = _speech_clips("flite_", _FLITE_WITH, _FLITE_WITHOUT, _flite_clip)
     clips += [
         LabelledClip("flite_music_says_milk", "speech-with-word", True,
                      _flite_clip(("turn up the music and grab the milk", "rms", 1.0), lambda: melody(61))),
@@ -558,14 +561,7 @@ _FLITE_HELD_WITHOUT: list[FliteSpeech] = [
 def flite_held_out_set() -> list[LabelledClip]:
     """38 clips like ``flite_set`` spoken by flite's slt and rms only, from sentences, speeds and
     seeds used in no other set (needs ``flite_available()``)."""
-    clips = [
-        LabelledClip(f"flite_held_says_milk_{i}", "speech-with-word", True, _flite_clip(s))
-        for i, s in enumerate(_FLITE_HELD_WITH)
-    ]
-    clips += [
-        LabelledClip(f"flite_held_speech_{i}", "speech", False, _flite_clip(s))
-        for i, s in enumerate(_FLITE_HELD_WITHOUT)
-    ]
+    clips = _speech_clips("flite_held_", _FLITE_HELD_WITH, _FLITE_HELD_WITHOUT, _flite_clip)
     clips += [
         LabelledClip("flite_held_music_says_milk", "speech-with-word", True,
                      _flite_clip(("bring the milk to the picnic", "slt", 1.0), lambda: melody(71))),
@@ -625,23 +621,14 @@ _FESTIVAL_WITHOUT: list[FestivalSpeech] = [
 
 
 def _festival_clip(spec: FestivalSpeech, music: Callable[[], np.ndarray] | None = None) -> Callable[[], np.ndarray]:
-    if music is None:
-        return lambda: festival_speech(*spec)
-    return lambda: over(festival_speech(*spec), music())
+    return _said(festival_speech, spec, music)
 
 
 def festival_set() -> list[LabelledClip]:
     """38 clips like ``flite_held_out_set`` spoken by festival's voices ked and slt_hts (needs
     ``festival_available()``): 10 speech with "milk", 10 without (near-misses: "mail", "film", "mill",
     "silk", "meal", "mild", "filled"), 2 of each over music, 6 music, 2 silence, 6 noise."""
-    clips = [
-        LabelledClip(f"festival_says_milk_{i}", "speech-with-word", True, _festival_clip(s))
-        for i, s in enumerate(_FESTIVAL_WITH)
-    ]
-    clips += [
-        LabelledClip(f"festival_speech_{i}", "speech", False, _festival_clip(s))
-        for i, s in enumerate(_FESTIVAL_WITHOUT)
-    ]
+    clips = _speech_clips("festival_", _FESTIVAL_WITH, _FESTIVAL_WITHOUT, _festival_clip)
     clips += [
         LabelledClip("festival_music_says_milk", "speech-with-word", True,
                      _festival_clip(("pour the milk over the berries", "slt_hts", 1.0), lambda: melody(81))),
