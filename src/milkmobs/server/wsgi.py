@@ -149,8 +149,10 @@ class LocalHttpApp:
         headers += [(k, str(environ[k])) for k in ("CONTENT_TYPE", "CONTENT_LENGTH") if environ.get(k)]
         body = self._read_body(environ, limit=10 * 1024 * 1024)  # API Gateway's own payload limit
         query = str(environ.get("QUERY_STRING", ""))
-        if method == "GET" and not body and (direct := self._direct_answer(path, query, headers)) is not None:
-            return direct
+        if method == "GET" and not body and PageCache.handles(path):
+            direct = self._direct_answer(path, query, origin=any(name == "ORIGIN" for name, _ in headers))
+            if direct is not None:
+                return direct
         event = _event(method, path, query, headers, body, environ.get("REMOTE_ADDR"))
         with self._resolve_lock:
             answer = self._resolve(event, None)
@@ -169,9 +171,9 @@ class LocalHttpApp:
             return None
 
         def compute() -> tuple[int, list[tuple[str, str]], bytes] | None:  # only for a page not kept
-            direct = self._direct  # a kept route: the cache computes only those
-            if direct is not None and (answer := direct.answer(path, query, origin="ORIGIN" in headers)) is not None:
-                return answer
+            # A kept route: the cache computes only those.
+            if (direct := self._direct_answer(path, query, origin="ORIGIN" in headers)) is not None:
+                return direct
             kept = [(name, value) for name, value in headers.items() if name not in PROXY_HEADERS]
             event = _event("GET", path, query, kept, b"", client)
             if not self._resolve_lock.try_acquire():
@@ -189,14 +191,11 @@ class LocalHttpApp:
         length = [(k, v) for k, v in answer_headers if k.lower() != "content-length"]
         return status, [*length, ("Content-Length", str(len(body)))], body
 
-    def _direct_answer(
-        self, path: str, query: str, headers: list[tuple[str, str]]
-    ) -> tuple[int, list[tuple[str, str]], bytes] | None:
-        """The route table's answer to a plain GET of a kept route without the resolver, if it can be
-        given so (``api/direct.py``): the kept routes only read the stored data."""
-        if self._direct is None or not PageCache.handles(path):
-            return None
-        return self._direct.answer(path, query, origin=any(name == "ORIGIN" for name, _ in headers))
+    def _direct_answer(self, path: str, query: str, *, origin: bool) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        """The route table's answer to a plain GET of a kept route (``PageCache.handles``: the caller
+        knows it is one) without the resolver, if it can be given so (``api/direct.py``): the kept
+        routes only read the stored data. ``origin``: whether the request has an ``Origin`` header."""
+        return None if self._direct is None else self._direct.answer(path, query, origin=origin)
 
     def _health(self, start_response: StartResponse) -> list[bytes]:
         import json
