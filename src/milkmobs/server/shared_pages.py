@@ -174,14 +174,18 @@ def remove_former_page_folders(data_dir: Path) -> None:
     if not root.is_dir():
         return
     for folder in root.iterdir():
-        lock_path = folder / "lock"
         try:
-            with open(lock_path, "rb") as lock:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            lock = open(folder / "lock", "rb")  # noqa: SIM115 - closed below, after the removal
         except FileNotFoundError:
-            pass  # no lock: nothing can be using it
+            shutil.rmtree(folder, ignore_errors=True)  # no lock: nothing can be using it
+            continue
         except OSError:
-            continue  # locked (a run of the earlier version is alive) or unreadable: left as it is
-        shutil.rmtree(folder, ignore_errors=True)
+            continue  # unreadable: left as it is
+        with lock:
+            try:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # a run of the earlier version is alive
+            shutil.rmtree(folder, ignore_errors=True)  # held meanwhile, as that version did
     with contextlib.suppress(OSError):
         root.rmdir()  # only when nothing was kept
