@@ -260,6 +260,7 @@ def test_usage_chart_and_table_over_a_range(site: Any, open_tab: Any) -> None:
     page.get_by_label("Chart").select_option("estimatedCostUsd")
     page.get_by_role("heading", name="Estimated cost (USD)").wait_for()
     assert "only the Bedrock models are priced" in page.locator(".not-priced").inner_text()
+    assert page.locator(".usage-chart").count() == 0  # no chart of nothing (an axis of zeros)
     assert "range=1h" in page.url and "chart=estimatedCostUsd" in page.url
     tab.check("admin-usage")
 

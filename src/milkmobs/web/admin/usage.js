@@ -176,8 +176,7 @@ export function UsagePage() {
       ? html`<h2>${label}</h2>
           ${nonePriced
             ? html`<p class="muted not-priced">None of these models has a price: only the Bedrock models are priced.</p>`
-            : null}
-          <${UsageChart} report=${data} measure=${measure} label=${label} />
+            : html`<${UsageChart} report=${data} measure=${measure} label=${label} />`}
           <h2>Per model</h2>
           <${UsageTable} report=${data} />`
       : null}`;
