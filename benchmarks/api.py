@@ -7,7 +7,8 @@
    drives GET /feed, /mobs, /mobs/{id}, /videos/{id} and /search/similar with 32 concurrent
    keep-alive clients (two client processes, each an event loop): p50 / p99 latency, requests per
    second and wall time per request, each next to its goal. Peer: the same core call made in
-   process (no HTTP, one BLAS thread as in the server), p50, measured in the same run.
+   process (no HTTP, one BLAS thread as in the server), p50 of its timings right before and right
+   after each endpoint's run.
 3. Lambda cold-start imports: each ``milkmobs.lambdas.<module>`` imported in a fresh interpreter,
    as a ratio to importing boto3 alone (median of R runs), plus import + first invocation with the
    memory backend (what a container pays before its first answer, minus network).
@@ -168,7 +169,8 @@ def _limit_math_threads() -> None:
 
 class InProcessPeer:
     """The same core calls without HTTP, on the same data, in this process (one BLAS thread, as in the
-    server's processes); measured right before each endpoint's HTTP run, so both see the same load."""
+    server's processes); timed right before and right after each endpoint's HTTP run, so both see the
+    same load."""
 
     def __init__(self, data_dir: Path) -> None:
         from milkmobs.bootstrap import build
@@ -195,14 +197,18 @@ class InProcessPeer:
             "similar": lambda: app.similar_videos(rng.choice(self.video_ids), limit=10),
         }
 
-    def p50(self, name: str, runs: int = 200) -> float:
+    def times(self, name: str, runs: int = 200) -> list[float]:
+        """``runs`` timings (ms) of the endpoint's core call."""
         call = self.calls[name]
         times = []
         for _ in range(runs):
             t = time.perf_counter()
             call()
             times.append((time.perf_counter() - t) * 1000)
-        return statistics.median(times)
+        return times
+
+    def p50(self, name: str, runs: int = 200) -> float:
+        return statistics.median(self.times(name, runs))
 
 
 def http_floor(total: int, clients: int, processes: int) -> float:
@@ -281,7 +287,8 @@ def http_benchmark(data_dir: Path, total: int, clients: int, workers: int | None
                 f"{len(server.http_pids)} HTTP worker processes; load average {os.getloadavg()[0]:.1f} at start"
             )
             # ms/req = wall time / requests: the server's cost per answer under load (p50 adds the queue).
-            # core p50: the same call in process, no HTTP, measured just before the endpoint's run.
+            # core p50: the same call in process, no HTTP, timed just before and just after the endpoint's
+            # run (the median of both).
             # missed: the goals of the row this run did not meet (p99, req/s, ratio, errors).
             print(
                 f"{'endpoint':<22}{'p50 ms':>8}{'p99 ms':>8}{'goal':>7}{'req/s':>8}{'goal':>7}{'errors':>8}"
@@ -289,8 +296,12 @@ def http_benchmark(data_dir: Path, total: int, clients: int, workers: int | None
             )
             for name, (peer_name, paths) in cases.items():
                 load(url, paths, clients * 10, clients, seed=1)  # warm-up (also fills the page cache a little)
-                peer_ms = peer.p50(peer_name)
+                # This machine's speed shifts by up to half within seconds (the same call's p50 measured
+                # 0.036 or 0.060 ms minutes apart): the peer is timed right before and right after the
+                # run, and the median of both halves is its figure.
+                before = peer.times(peer_name)
                 latencies, wall, errors = load(url, paths, total, clients)
+                peer_ms = statistics.median([*before, *peer.times(peer_name)])
                 p50, p99 = _percentile(latencies, 50), _percentile(latencies, 99)
                 rps = len(latencies) / wall
                 ms_per_request = 1000 / rps
