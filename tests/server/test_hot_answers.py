@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from waitress.server import create_server  # type: ignore[import-untyped]
@@ -427,3 +427,90 @@ def test_a_malformed_request_gets_waitress_own_refusal(served: Served) -> None:
             answer = sock.recv(65536)
         assert answer.startswith((b"HTTP/1.0 400 Bad Request", b"HTTP/1.1 400 Bad Request")), answer
     assert served.resolved == []
+
+
+class ReadChannel:
+    """What ``answer_read`` sees of a waitress channel that has just read one request."""
+
+    request = None
+    will_close = close_when_flushed = False
+    connected = True
+    addr = ("127.0.0.1", 1)
+    total_outbufs_len = 0
+    last_activity = 0.0
+
+    def __init__(self, adj: Any) -> None:
+        self.adj = adj
+        self.requests: list[Any] = []
+        self.sent: list[bytes] = []
+
+    def send(self, data: bytes) -> int:
+        self.sent.append(data)
+        return len(data)
+
+    def write_soon(self, data: bytes) -> None:
+        raise AssertionError("the socket took the whole answer")
+
+
+def test_the_answers_read_in_one_poll_round_go_out_together_at_its_end(served: Served) -> None:
+    exchange(served.port, get("/mobs"))  # kept: answering it again computes nothing
+    hot = HotAnswers(served.app.answer_now, ident="milkmobs")
+    channels = [ReadChannel(served.server.adj) for _ in range(3)]
+    for channel in channels:
+        assert hot.answer_read(channel, get("/mobs").encode())
+    assert [channel.sent for channel in channels] == [[], [], []]
+    gone = ReadChannel(served.server.adj)
+    assert hot.answer_read(gone, get("/mobs").encode())
+    gone.connected = False  # the client went before the round ended
+    hot.send_held()
+    assert all(len(channel.sent) == 1 and channel.sent[0].startswith(b"HTTP/1.1 200 OK") for channel in channels)
+    assert gone.sent == []
+    hot.send_held()  # nothing is sent twice
+    assert all(len(channel.sent) == 1 for channel in channels)
+
+
+def test_answers_whose_computing_took_long_are_not_held_back(served: Served) -> None:
+    from milkmobs.server.hot_answers import HOLD_BACK_SECONDS
+
+    def slow(*args: Any) -> Any:
+        time.sleep(HOLD_BACK_SECONDS * 2)
+        return served.app.answer_now(*args)
+
+    hot = HotAnswers(slow, ident="milkmobs")
+    channel = ReadChannel(served.server.adj)
+    assert hot.answer_read(channel, get("/mobs").encode())
+    assert len(channel.sent) == 1 and channel.sent[0].startswith(b"HTTP/1.1 200 OK")
+
+
+def test_the_loop_sends_what_is_held_after_every_poll_round_also_when_stopped() -> None:
+    import waitress.wasyncore as wasyncore  # type: ignore[import-untyped]
+
+    from milkmobs.server.hot_answers import _RoundEnd
+
+    calls: list[str] = []
+
+    class Loop:  # the part of waitress' loop module its loop uses
+        socket_map: ClassVar[dict[int, Any]] = {}
+
+        @staticmethod
+        def poll(timeout: float, map: Any) -> None:
+            calls.append("poll")
+            if len(calls) > 4:
+                raise KeyboardInterrupt  # how the server's signal handler ends the loop
+
+    with pytest.raises(KeyboardInterrupt):
+        _RoundEnd(Loop, lambda: calls.append("sent")).loop(map={1: object()})
+    assert calls == ["poll", "sent"] * 3
+    _RoundEnd(Loop, lambda: calls.append("sent")).loop(map={1: object()}, count=0)
+    assert len(calls) == 6  # as waitress' loop: no round when counted out
+    assert _RoundEnd(wasyncore, lambda: None).dispatcher is wasyncore.dispatcher  # the rest is waitress' own
+
+
+def test_the_installed_server_ends_its_rounds_by_sending_what_they_answered(served: Served) -> None:
+    from milkmobs.server.hot_answers import _RoundEnd
+
+    assert isinstance(served.server.asyncore, _RoundEnd)
+    for _ in range(2):  # computed, then kept: each held to its round's end and sent there
+        (answer,) = exchange(served.port, get("/mobs"))
+        assert answer.startswith(b"HTTP/1.1 200 OK")
+    assert served.logged_by == [served.loop] * 2
