@@ -16,7 +16,7 @@ round (or as soon as those held back took ``HOLD_BACK_SECONDS`` to compute), not
 is made: a send on loopback wakes the client, which then takes the core the next page would have
 been computed on, and every such switch left the next page's computing slower (measured: a
 ``/videos/{id}`` page cost a worker twice the CPU it costs in one process alone). With a round's
-answers sent together, the benchmark's ``/videos/{id}`` served 11-21% more requests than before in
+answers sent together, the benchmark's ``/videos/{id}`` served 9-33% more requests than before in six
 paired runs while the machine's speed held steady (docs/local-backend.md has the series).
 
 Only the plain case is taken: ``GET`` over HTTP/1.1 on a kept-alive connection, no body, no
